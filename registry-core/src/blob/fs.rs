@@ -1,0 +1,286 @@
+//! Filesystem blob store (`file:///path`), the embedded default.
+//!
+//! Uploads stage into `uploads/<id>`; a commit truncates the staging file to the verified size,
+//! fsyncs it and renames it to `blobs/<alg>/<xx>/<hex>`. A rename within one filesystem is atomic,
+//! so a reader (or a restart after `kill -9`) sees either no blob or the whole blob.
+//! Writes and reads run on the blocking pool in 1 MiB batches, with one batch in flight while
+//! the next one is being received and hashed.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::stream::{BoxStream, StreamExt};
+use tokio::task::JoinHandle;
+
+use super::{BlobStore, ByteStream, InputStream};
+use crate::error::{Error, Result};
+use crate::oci::{Algorithm, Digest};
+
+const BATCH: usize = 1 << 20;
+const NAME: &str = "fs";
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::storage(NAME, e)
+}
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::storage(NAME, e)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(join_err)?.map_err(io_err)
+}
+
+/// Blobs as files under a root directory.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Open (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs")).map_err(io_err)?;
+        std::fs::create_dir_all(root.join("uploads")).map_err(io_err)?;
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.root.join("blobs").join(d.algorithm().as_str()).join(&d.hex()[..2]).join(d.hex())
+    }
+
+    fn upload_path(&self, id: &str) -> Result<PathBuf> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::BlobUploadUnknown { id: id.to_owned() });
+        }
+        Ok(self.root.join("uploads").join(id))
+    }
+}
+
+/// Stream `len` bytes of `file` from its current position, reading one batch ahead.
+fn read_stream(file: File, len: u64) -> ByteStream {
+    fn read_next(mut file: File, remaining: u64) -> JoinHandle<std::io::Result<(File, Bytes)>> {
+        tokio::task::spawn_blocking(move || {
+            let want = remaining.min(BATCH as u64) as usize;
+            let mut buf = BytesMut::zeroed(want);
+            let mut filled = 0;
+            while filled < want {
+                let n = file.read(&mut buf[filled..])?;
+                if n == 0 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob shorter than expected"));
+                }
+                filled += n;
+            }
+            Ok((file, buf.freeze()))
+        })
+    }
+    let first = (len > 0).then(|| read_next(file, len));
+    futures::stream::unfold((first, len), |(pending, remaining)| async move {
+        let handle = pending?;
+        match handle.await.map_err(join_err).and_then(|r| r.map_err(io_err)) {
+            Ok((file, chunk)) => {
+                let left = remaining - chunk.len() as u64;
+                let next = (left > 0).then(|| read_next(file, left));
+                Some((Ok(chunk), (next, left)))
+            }
+            Err(e) => Some((Err(e), (None, 0))),
+        }
+    })
+    .boxed()
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
+        match tokio::fs::metadata(self.blob_path(digest)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let path = self.blob_path(digest);
+        let opened = blocking(move || {
+            let mut f = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let size = f.metadata()?.len();
+            let r = range.unwrap_or(0..size);
+            let (start, end) = (r.start.min(size), r.end.min(size));
+            f.seek(SeekFrom::Start(start))?;
+            Ok(Some((f, end.saturating_sub(start))))
+        })
+        .await?;
+        let (file, len) = opened.ok_or_else(|| Error::BlobUnknown { digest: digest.to_string() })?;
+        Ok(read_stream(file, len))
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<bool> {
+        match tokio::fs::remove_file(self.blob_path(digest)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    fn list(&self) -> BoxStream<'static, Result<Digest>> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Digest>>(1024);
+        let root = self.root.join("blobs");
+        tokio::task::spawn_blocking(move || {
+            for alg in [Algorithm::Sha256, Algorithm::Sha512] {
+                let Ok(fanout) = std::fs::read_dir(root.join(alg.as_str())) else { continue };
+                for dir in fanout.flatten() {
+                    let Ok(entries) = std::fs::read_dir(dir.path()) else { continue };
+                    for e in entries.flatten() {
+                        let name = e.file_name();
+                        let s = format!("{}:{}", alg.as_str(), name.to_string_lossy());
+                        if let Ok(d) = Digest::parse(&s)
+                            && tx.blocking_send(Ok(d)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        tokio_stream_from(rx)
+    }
+
+    async fn append(&self, id: &str, offset: u64, data: InputStream<'_>) -> Result<u64> {
+        let path = self.upload_path(id)?;
+        let file = blocking(move || {
+            let mut f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            let len = f.metadata()?.len();
+            if len > offset {
+                f.set_len(offset)?;
+            }
+            let len = len.min(offset);
+            f.seek(SeekFrom::Start(len))?;
+            Ok((f, len))
+        })
+        .await?;
+        let (file, len) = file;
+        if len != offset {
+            return Err(Error::RangeInvalid { offset: len });
+        }
+        let mut file = Some(file);
+        let mut inflight: Option<JoinHandle<std::io::Result<File>>> = None;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batch_len = 0usize;
+        let mut written = offset;
+        let mut failure = None;
+        loop {
+            let next = data.next().await;
+            let done = match next {
+                Some(Ok(chunk)) => {
+                    batch_len += chunk.len();
+                    written += chunk.len() as u64;
+                    batch.push(chunk);
+                    false
+                }
+                Some(Err(e)) => {
+                    failure = Some(e);
+                    true
+                }
+                None => true,
+            };
+            if (batch_len >= BATCH || done) && !batch.is_empty() {
+                if let Some(h) = inflight.take() {
+                    file = Some(h.await.map_err(join_err)?.map_err(io_err)?);
+                }
+                let mut f = file.take().expect("file is present when nothing is in flight");
+                let chunks = std::mem::take(&mut batch);
+                batch_len = 0;
+                inflight = Some(tokio::task::spawn_blocking(move || {
+                    for c in &chunks {
+                        f.write_all(c)?;
+                    }
+                    Ok(f)
+                }));
+            }
+            if done {
+                break;
+            }
+        }
+        if let Some(h) = inflight.take() {
+            h.await.map_err(join_err)?.map_err(io_err)?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+
+    async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream> {
+        let path = self.upload_path(id)?;
+        let file = blocking(move || File::open(path)).await?;
+        Ok(read_stream(file, size))
+    }
+
+    async fn commit(&self, id: &str, size: u64, digest: &Digest) -> Result<()> {
+        let staging = self.upload_path(id)?;
+        let target = self.blob_path(digest);
+        blocking(move || {
+            if target.exists() {
+                return match std::fs::remove_file(&staging) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                };
+            }
+            let f = std::fs::OpenOptions::new().write(true).open(&staging)?;
+            let len = f.metadata()?.len();
+            if len < size {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "staged content shorter than expected"));
+            }
+            if len > size {
+                f.set_len(size)?;
+            }
+            f.sync_all()?;
+            drop(f);
+            std::fs::create_dir_all(target.parent().expect("blob path has a parent"))?;
+            std::fs::rename(&staging, &target)
+        })
+        .await
+    }
+
+    async fn abort(&self, id: &str) -> Result<()> {
+        let path = self.upload_path(id)?;
+        match tokio::fs::remove_file(path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<String>> {
+        let root = self.root.join("uploads");
+        blocking(move || {
+            let mut out = Vec::new();
+            for e in std::fs::read_dir(root)? {
+                out.push(e?.file_name().to_string_lossy().into_owned());
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Adapt an mpsc receiver into a boxed stream.
+pub(crate) fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> BoxStream<'static, T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}

@@ -1,0 +1,152 @@
+//! Content-addressed blob storage with resumable upload staging.
+//!
+//! # Layout
+//!
+//! Every backend keeps the same logical layout (the filesystem backend under its root directory,
+//! the object-store backend under its bucket prefix):
+//!
+//! ```text
+//! <root>/
+//! ├── blobs/
+//! │   ├── sha256/ab/abcdef…            published blob, named by its digest (fs: 2-char fan-out)
+//! │   └── sha512/…
+//! └── uploads/
+//!     ├── <upload-id>                   fs: one staging file per upload session
+//!     └── <upload-id>/<offset:020>      object store: one object per appended chunk
+//! ```
+//!
+//! # Contract
+//!
+//! * Backends only move bytes. Digest verification, offsets and hash state live in core
+//!   ([`crate::upload`]); a backend never computes a digest.
+//! * [`BlobStore::append`] writes the stream at exactly `offset`: content staged past `offset`
+//!   (left by a request that failed or a process that was killed) is discarded first.
+//! * [`BlobStore::commit`] publishes the first `size` staged bytes under a digest atomically:
+//!   readers see the whole blob or nothing. Committing a digest that already exists succeeds.
+//! * Nothing under `uploads/` is ever visible through [`BlobStore::get`].
+
+use std::fmt::Debug;
+use std::ops::Range;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use futures::stream::BoxStream;
+
+use crate::error::Result;
+use crate::oci::{Digest, Hasher};
+
+pub mod fs;
+pub mod memory;
+pub mod object;
+
+/// A stream of blob bytes.
+pub type ByteStream = BoxStream<'static, Result<Bytes>>;
+
+/// The input side of an upload, borrowed so core keeps the hasher wrapped around it.
+pub type InputStream<'a> = &'a mut (dyn Stream<Item = Result<Bytes>> + Send + Unpin);
+
+/// Storage for blob bytes.
+#[async_trait]
+pub trait BlobStore: Send + Sync + Debug + 'static {
+    /// Short backend name used in errors and metrics (`"fs"`, `"memory"`, `"s3"`).
+    fn name(&self) -> &'static str;
+
+    /// Size of a published blob, or `None` when it does not exist.
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>>;
+
+    /// Read a published blob, optionally a byte range of it (end exclusive, already clamped to
+    /// the blob's size by the caller). Fails with `BlobUnknown` when it does not exist.
+    async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream>;
+
+    /// Delete a published blob. Returns whether it existed.
+    async fn delete(&self, digest: &Digest) -> Result<bool>;
+
+    /// Every published blob, for garbage collection and audits.
+    fn list(&self) -> BoxStream<'static, Result<Digest>>;
+
+    /// Append `data` to upload `id` at `offset`, returning the staged size afterwards.
+    async fn append(&self, id: &str, offset: u64, data: InputStream<'_>) -> Result<u64>;
+
+    /// Read back the first `size` staged bytes of upload `id`.
+    async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream>;
+
+    /// Publish the first `size` staged bytes of upload `id` as blob `digest`, then drop the
+    /// staging data.
+    async fn commit(&self, id: &str, size: u64, digest: &Digest) -> Result<()>;
+
+    /// Drop the staging data of upload `id` (missing is fine).
+    async fn abort(&self, id: &str) -> Result<()>;
+
+    /// Upload ids that have staging data, for purging abandoned sessions.
+    async fn list_uploads(&self) -> Result<Vec<String>>;
+}
+
+/// A stream adapter that feeds every chunk to a hasher and counts bytes as they pass.
+pub struct HashingStream<S> {
+    inner: S,
+    hasher: Option<Hasher>,
+    count: u64,
+    limit: Option<u64>,
+}
+
+impl<S> HashingStream<S> {
+    pub fn new(inner: S, hasher: Option<Hasher>) -> Self {
+        Self { inner, hasher, count: 0, limit: None }
+    }
+
+    /// Fail the stream with `SizeInvalid` once more than `limit` bytes have passed.
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub fn bytes_seen(&self) -> u64 {
+        self.count
+    }
+
+    pub fn into_hasher(self) -> Option<Hasher> {
+        self.hasher
+    }
+}
+
+impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.count += chunk.len() as u64;
+                if let Some(limit) = this.limit
+                    && this.count > limit
+                {
+                    return Poll::Ready(Some(Err(crate::Error::SizeInvalid {
+                        reason: format!("body exceeds the declared {limit} bytes"),
+                    })));
+                }
+                if let Some(h) = this.hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Collect a stream into memory. Only for bounded content such as manifests and tests.
+pub async fn collect(mut s: ByteStream, limit: usize) -> Result<Vec<u8>> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk?;
+        if out.len() + chunk.len() > limit {
+            return Err(crate::Error::SizeInvalid { reason: format!("content exceeds {limit} bytes") });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}

@@ -1,0 +1,16 @@
+//! Berth's engine: a Harbor-class container registry as a library.
+//!
+//! Everything goes through [`Registry`]; storage sits behind [`blob::BlobStore`] (filesystem,
+//! memory, S3) and [`meta::MetadataStore`] (SQLite, PostgreSQL).
+
+pub mod blob;
+pub mod clock;
+pub mod error;
+pub mod meta;
+pub mod oci;
+pub mod registry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{Error, ErrorCode, Result};
+pub use registry::{BlobRead, PutManifestOutcome, ReferrersIndex, Registry, RegistryBuilder};

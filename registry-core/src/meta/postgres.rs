@@ -1,0 +1,37 @@
+//! PostgreSQL metadata store (`postgres://…`), for several Berth nodes sharing one database.
+//! Migrations take PostgreSQL's advisory lock, so nodes starting together are safe.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
+use crate::error::{Error, Result};
+use crate::oci::{Digest, RefKind, Reference, RepoName};
+
+type Db = Postgres;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Metadata in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect to `url` (`postgres://user@host:port/db`) and run the embedded migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url).map_err(db_err)?;
+        let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await.map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "postgres", source: Box::new(e) })?;
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -1,0 +1,421 @@
+//! The SQL shared by the SQLite and PostgreSQL stores.
+//!
+//! Both dialects accept `$n` placeholders, `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, so
+//! one text serves both; the schema (DDL) is per backend under `migrations/`. The implementation
+//! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
+//! `begin_write()` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
+
+/// Implement [`super::MetadataStore`] for a struct with a `pool` field and a `begin_write()`.
+macro_rules! sql_metadata_store {
+    ($store:ty, $name:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::meta::MetadataStore for $store {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            async fn link_new_blob(&self, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let repo_id = ensure_repo(&mut *tx, repo, now).await?;
+                sqlx::query(
+                    "INSERT INTO blobs (digest, size, state, created_at, last_touched) VALUES ($1, $2, 'live', $3, $3)
+                     ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = $3",
+                )
+                .bind(digest.to_string())
+                .bind(size as i64)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(repo_id)
+                    .bind(digest.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
+                let mut tx = self.begin_write().await?;
+                let size: Option<(i64,)> = match from {
+                    Some(from) => sqlx::query_as(
+                        "SELECT b.size FROM blobs b JOIN repo_blobs rb ON rb.digest = b.digest
+                         JOIN repositories r ON r.id = rb.repo_id
+                         WHERE r.name = $1 AND b.digest = $2 AND b.state <> 'deleting'",
+                    )
+                    .bind(from.as_str())
+                    .bind(digest.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?,
+                    None => sqlx::query_as("SELECT size FROM blobs WHERE digest = $1 AND state <> 'deleting'")
+                        .bind(digest.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?,
+                };
+                let Some((size,)) = size else { return Ok(None) };
+                let repo_id = ensure_repo(&mut *tx, repo, now).await?;
+                sqlx::query("UPDATE blobs SET state = 'live', last_touched = $2 WHERE digest = $1")
+                    .bind(digest.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(repo_id)
+                    .bind(digest.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(Some(size as u64))
+            }
+
+            async fn repo_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT b.size FROM repo_blobs rb JOIN repositories r ON r.id = rb.repo_id
+                     JOIN blobs b ON b.digest = rb.digest
+                     WHERE r.name = $1 AND rb.digest = $2 AND b.state <> 'deleting'",
+                )
+                .bind(repo.as_str())
+                .bind(digest.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(s,)| s as u64))
+            }
+
+            async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM repo_blobs WHERE digest = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
+                )
+                .bind(repo.as_str())
+                .bind(digest.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT size FROM blobs WHERE digest = $1 AND state <> 'deleting'")
+                    .bind(digest.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.map(|(s,)| s as u64))
+            }
+
+            async fn create_upload(&self, s: &UploadSession) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO uploads (id, repo, size_bytes, hash_state, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&s.id)
+                .bind(&s.repo)
+                .bind(s.size as i64)
+                .bind(&s.hash_state)
+                .bind(s.started_at)
+                .bind(s.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn get_upload(&self, id: &str) -> Result<Option<UploadSession>> {
+                let row: Option<UploadRow> = sqlx::query_as(
+                    "SELECT id, repo, size_bytes, hash_state, started_at, updated_at FROM uploads WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(UploadRow::into_session))
+            }
+
+            async fn advance_upload(&self, id: &str, from_size: u64, size: u64, hash_state: &[u8], now: i64) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE uploads SET size_bytes = $3, hash_state = $4, updated_at = $5 WHERE id = $1 AND size_bytes = $2",
+                )
+                .bind(id)
+                .bind(from_size as i64)
+                .bind(size as i64)
+                .bind(hash_state)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_upload(&self, id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&self.pool).await.map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn stale_uploads(&self, before: i64) -> Result<Vec<UploadSession>> {
+                let rows: Vec<UploadRow> = sqlx::query_as(
+                    "SELECT id, repo, size_bytes, hash_state, started_at, updated_at FROM uploads WHERE updated_at < $1",
+                )
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(UploadRow::into_session).collect())
+            }
+
+            async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let repo_id = ensure_repo(&mut *tx, repo, now).await?;
+                for r in m.refs.iter().filter(|r| r.required) {
+                    let found: Option<(i64,)> = match r.kind {
+                        RefKind::Blob => {
+                            // Rescue a blob that garbage collection marked but has not started deleting.
+                            sqlx::query_as(
+                                "UPDATE blobs SET state = 'live', last_touched = $3
+                                 WHERE digest = $2 AND state <> 'deleting'
+                                   AND EXISTS (SELECT 1 FROM repo_blobs WHERE repo_id = $1 AND digest = $2)
+                                 RETURNING size",
+                            )
+                            .bind(repo_id)
+                            .bind(r.digest.to_string())
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?
+                        }
+                        RefKind::Manifest => sqlx::query_as("SELECT size FROM manifests WHERE repo_id = $1 AND digest = $2")
+                            .bind(repo_id)
+                            .bind(r.digest.to_string())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?,
+                    };
+                    if found.is_none() {
+                        return Err(Error::ManifestBlobUnknown { digest: r.digest.to_string() });
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO manifests (repo_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repo_id, digest) DO NOTHING",
+                )
+                .bind(repo_id)
+                .bind(m.digest.to_string())
+                .bind(&m.media_type)
+                .bind(&m.artifact_type)
+                .bind(m.subject.as_ref().map(ToString::to_string))
+                .bind(&m.annotations)
+                .bind(m.content.len() as i64)
+                .bind(m.content.as_ref())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                for r in &m.refs {
+                    sqlx::query(
+                        "INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(repo_id)
+                    .bind(m.digest.to_string())
+                    .bind(r.digest.to_string())
+                    .bind(r.kind.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                for t in tags {
+                    sqlx::query(
+                        "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+                    )
+                    .bind(repo_id)
+                    .bind(t)
+                    .bind(m.digest.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query("UPDATE repositories SET updated_at = $2 WHERE id = $1")
+                    .bind(repo_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<StoredManifest>> {
+                let row: Option<(String, String, Vec<u8>)> = match reference {
+                    Reference::Digest(d) => sqlx::query_as(
+                        "SELECT m.digest, m.media_type, m.content FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                         WHERE r.name = $1 AND m.digest = $2",
+                    )
+                    .bind(repo.as_str())
+                    .bind(d.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?,
+                    Reference::Tag(t) => sqlx::query_as(
+                        "SELECT m.digest, m.media_type, m.content FROM tags t JOIN repositories r ON r.id = t.repo_id
+                         JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+                         WHERE r.name = $1 AND t.name = $2",
+                    )
+                    .bind(repo.as_str())
+                    .bind(t)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?,
+                };
+                Ok(row.map(|(digest, media_type, content)| StoredManifest { digest, media_type, content: content.into() }))
+            }
+
+            async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let Some(repo_id) = repo_id(&mut *tx, repo).await? else { return Ok(false) };
+                for table in [
+                    "DELETE FROM tags WHERE repo_id = $1 AND digest = $2",
+                    "DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2",
+                ] {
+                    sqlx::query(table).bind(repo_id).bind(digest.to_string()).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let done = sqlx::query("DELETE FROM manifests WHERE repo_id = $1 AND digest = $2")
+                    .bind(repo_id)
+                    .bind(digest.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_tag(&self, repo: &RepoName, tag: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM tags WHERE name = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
+                )
+                .bind(repo.as_str())
+                .bind(tag)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_tags(&self, repo: &RepoName, limit: u32, last: Option<&str>) -> Result<Option<Vec<String>>> {
+                let mut conn = self.pool.acquire().await.map_err(db_err)?;
+                let Some(repo_id) = repo_id(&mut *conn, repo).await? else { return Ok(None) };
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+                )
+                .bind(repo_id)
+                .bind(last.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                Ok(Some(rows.into_iter().map(|(n,)| n).collect()))
+            }
+
+            async fn referrers(&self, repo: &RepoName, subject: &Digest) -> Result<Vec<Referrer>> {
+                let rows: Vec<(String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations
+                     FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                     WHERE r.name = $1 AND m.subject = $2 ORDER BY m.digest",
+                )
+                .bind(repo.as_str())
+                .bind(subject.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(digest, media_type, size, artifact_type, annotations)| Referrer {
+                        digest,
+                        media_type,
+                        size,
+                        artifact_type,
+                        annotations,
+                    })
+                    .collect())
+            }
+
+            async fn catalog(&self, limit: u32, last: Option<&str>) -> Result<Vec<String>> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2")
+                        .bind(last.unwrap_or(""))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(n,)| n).collect())
+            }
+
+            async fn repo_exists(&self, repo: &RepoName) -> Result<bool> {
+                let mut conn = self.pool.acquire().await.map_err(db_err)?;
+                Ok(repo_id(&mut *conn, repo).await?.is_some())
+            }
+        }
+
+        #[derive(sqlx::FromRow)]
+        struct UploadRow {
+            id: String,
+            repo: String,
+            size_bytes: i64,
+            hash_state: Vec<u8>,
+            started_at: i64,
+            updated_at: i64,
+        }
+
+        impl UploadRow {
+            fn into_session(self) -> UploadSession {
+                UploadSession {
+                    id: self.id,
+                    repo: self.repo,
+                    size: self.size_bytes as u64,
+                    hash_state: self.hash_state,
+                    started_at: self.started_at,
+                    updated_at: self.updated_at,
+                }
+            }
+        }
+
+        fn db_err(e: sqlx::Error) -> Error {
+            Error::Metadata { backend: $name, source: Box::new(e) }
+        }
+
+        async fn ensure_repo<'c, E>(conn: E, repo: &RepoName, now: i64) -> Result<i64>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+        {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
+                 ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+            )
+            .bind(repo.as_str())
+            .bind(now)
+            .fetch_one(conn)
+            .await
+            .map_err(db_err)?;
+            Ok(id)
+        }
+
+        async fn repo_id<'c, E>(conn: E, repo: &RepoName) -> Result<Option<i64>>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+        {
+            let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM repositories WHERE name = $1")
+                .bind(repo.as_str())
+                .fetch_optional(conn)
+                .await
+                .map_err(db_err)?;
+            Ok(row.map(|(id,)| id))
+        }
+    };
+}
+
+pub(crate) use sql_metadata_store;

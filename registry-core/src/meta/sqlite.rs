@@ -1,0 +1,67 @@
+//! SQLite metadata store (`sqlite://path/to/berth.db`), the embedded default. WAL journal,
+//! `synchronous=NORMAL`, foreign keys on; write transactions take the lock up front
+//! (`BEGIN IMMEDIATE`) so concurrent writers queue on the busy timeout instead of failing.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
+use crate::error::{Error, Result};
+use crate::oci::{Digest, RefKind, Reference, RepoName};
+
+type Db = Sqlite;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Metadata in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) the database at `url` (`sqlite://…` or a plain path) and run
+    /// the embedded migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let opts = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(db_err)?
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        }
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(30))
+        .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    }
+}
+
+super::sql::sql_metadata_store!(SqliteStore, "sqlite");
+
+impl SqliteStore {
+    /// A private in-memory database (`memory://`). One connection that never closes, since
+    /// every SQLite connection to `:memory:` is its own database.
+    pub async fn open_memory() -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?.foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
+        Ok(Self { pool })
+    }
+}

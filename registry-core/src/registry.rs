@@ -1,0 +1,499 @@
+//! The `Registry` facade: everything a frontend can do goes through here.
+//!
+//! Handlers, Python methods and Node methods are each one call into this type plus conversions.
+//! It owns the product rules of the distribution API: upload sessions with resumable hashing,
+//! digest verification before publish, manifest validation, tags, referrers.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::blob::{BlobStore, ByteStream, HashingStream, fs::FsBlobStore, memory::MemoryBlobStore};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::meta::{ManifestRecord, MetadataStore, StoredManifest, UploadSession};
+use crate::oci::manifest::{self, OCI_INDEX};
+use crate::oci::{Algorithm, Digest, Hasher, Reference, RepoName, validate_tag};
+
+/// Largest page a listing returns when the client does not ask for fewer.
+pub const MAX_PAGE: u32 = 10_000;
+
+/// Builds a [`Registry`] from explicit parts.
+#[derive(Default)]
+pub struct RegistryBuilder {
+    blobs: Option<Arc<dyn BlobStore>>,
+    meta: Option<Arc<dyn MetadataStore>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl RegistryBuilder {
+    pub fn blobs(mut self, b: Arc<dyn BlobStore>) -> Self {
+        self.blobs = Some(b);
+        self
+    }
+
+    pub fn meta(mut self, m: Arc<dyn MetadataStore>) -> Self {
+        self.meta = Some(m);
+        self
+    }
+
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+
+    pub fn build(self) -> Result<Registry> {
+        let missing = |what: &str| Error::BadRequest { reason: format!("registry builder needs {what}") };
+        Ok(Registry {
+            blobs: self.blobs.ok_or_else(|| missing("a blob store"))?,
+            meta: self.meta.ok_or_else(|| missing("a metadata store"))?,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        })
+    }
+}
+
+/// Result of a manifest push.
+#[derive(Debug, Clone)]
+pub struct PutManifestOutcome {
+    pub digest: Digest,
+    /// The manifest's subject, for the `OCI-Subject` response header.
+    pub subject: Option<Digest>,
+    /// Every tag that now points at the manifest.
+    pub tags: Vec<String>,
+}
+
+/// A blob about to be streamed.
+pub struct BlobRead {
+    /// Size of the whole blob.
+    pub size: u64,
+    /// The byte range being returned (end exclusive).
+    pub range: Range<u64>,
+    pub body: ByteStream,
+}
+
+/// A referrers answer: an OCI image index, and whether an `artifactType` filter was applied.
+#[derive(Debug, Clone)]
+pub struct ReferrersIndex {
+    pub body: Bytes,
+    pub filtered: bool,
+}
+
+/// A Berth registry.
+#[derive(Clone)]
+pub struct Registry {
+    blobs: Arc<dyn BlobStore>,
+    meta: Arc<dyn MetadataStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("blobs", &self.blobs.name()).field("meta", &self.meta.name()).finish()
+    }
+}
+
+/// Open a metadata store from a URI: `sqlite://path`, `postgres://…`, `memory://`.
+pub async fn open_metadata(uri: &str) -> Result<Arc<dyn MetadataStore>> {
+    use crate::meta::{postgres::PostgresStore, sqlite::SqliteStore};
+    if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(uri).await?))
+    } else if uri == "memory://" {
+        Ok(Arc::new(SqliteStore::open_memory().await?))
+    } else if uri.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(uri).await?))
+    } else {
+        Err(Error::BadRequest { reason: format!("unsupported metadata URI {uri:?} (sqlite://, postgres://, memory://)") })
+    }
+}
+
+/// Open a blob store from a URI: `file:///path` (or a plain path), `s3://bucket/prefix?endpoint=…`,
+/// `memory://`.
+pub async fn open_blobs(uri: &str) -> Result<Arc<dyn BlobStore>> {
+    if uri == "memory://" {
+        return Ok(Arc::new(MemoryBlobStore::new()));
+    }
+    if let Some(path) = uri.strip_prefix("file://") {
+        return Ok(Arc::new(FsBlobStore::open(path)?));
+    }
+    if uri.starts_with("s3://") {
+        #[cfg(feature = "s3")]
+        {
+            let url = url::Url::parse(uri).map_err(|e| Error::BadRequest { reason: format!("bad s3 URI: {e}") })?;
+            return Ok(Arc::new(crate::blob::object::ObjectBlobStore::open_s3(&url)?));
+        }
+        #[cfg(not(feature = "s3"))]
+        return Err(Error::Unsupported { reason: "built without the s3 feature".into() });
+    }
+    if !uri.contains("://") {
+        return Ok(Arc::new(FsBlobStore::open(uri)?));
+    }
+    Err(Error::BadRequest { reason: format!("unsupported storage URI {uri:?} (file://, s3://, memory://)") })
+}
+
+fn new_upload_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Registry {
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// Open a registry from one URI: `memory://` (everything in memory), or a data directory
+    /// (`file:///path` or a plain path) holding `berth.db` (SQLite) and the blob files.
+    pub async fn open(uri: &str) -> Result<Self> {
+        if uri == "memory://" {
+            return Self::open_with("memory://", "memory://").await;
+        }
+        let dir = uri.strip_prefix("file://").unwrap_or(uri);
+        if dir.contains("://") {
+            return Err(Error::BadRequest {
+                reason: format!("{uri:?}: give memory://, a data directory, or use open_with(metadata, storage)"),
+            });
+        }
+        Self::open_data_dir(Path::new(dir)).await
+    }
+
+    /// Open a registry whose metadata and blobs live in one directory.
+    pub async fn open_data_dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::storage("fs", e))?;
+        let db = format!("sqlite://{}", dir.join("berth.db").display());
+        Self::open_with(&db, &dir.display().to_string()).await
+    }
+
+    /// Open a registry from a metadata URI and a storage URI.
+    pub async fn open_with(metadata: &str, storage: &str) -> Result<Self> {
+        let meta = open_metadata(metadata).await?;
+        let blobs = open_blobs(storage).await?;
+        Self::builder().meta(meta).blobs(blobs).build()
+    }
+
+    pub fn blob_store(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    pub fn metadata_store(&self) -> &Arc<dyn MetadataStore> {
+        &self.meta
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    // ---- blobs -------------------------------------------------------------------------------
+
+    /// Size of a blob the repository links.
+    pub async fn stat_blob(&self, repo: &RepoName, digest: &Digest) -> Result<u64> {
+        self.meta.repo_blob(repo, digest).await?.ok_or_else(|| Error::BlobUnknown { digest: digest.to_string() })
+    }
+
+    /// Stream a blob, or a byte range of it (`range` end exclusive).
+    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest, range: Option<Range<u64>>) -> Result<BlobRead> {
+        let size = self.stat_blob(repo, digest).await?;
+        let range = match range {
+            Some(r) if r.start >= size || r.start > r.end => return Err(Error::RangeInvalid { offset: size }),
+            Some(r) => r.start..r.end.min(size),
+            None => 0..size,
+        };
+        let whole = range.start == 0 && range.end == size;
+        let body = self.blobs.get(digest, (!whole).then(|| range.clone())).await?;
+        Ok(BlobRead { size, range, body })
+    }
+
+    /// Remove a blob from a repository (the bytes go when garbage collection finds them unused).
+    pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        if self.meta.unlink_blob(repo, digest).await? {
+            Ok(())
+        } else {
+            Err(Error::BlobUnknown { digest: digest.to_string() })
+        }
+    }
+
+    /// Link a blob into `repo` from `from` (or, with `None`, from anywhere in the registry).
+    /// Returns the size, or `None` when there is nothing to mount (the client then uploads).
+    pub async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>) -> Result<Option<u64>> {
+        let size = self.meta.mount_blob(repo, digest, from, self.now()).await?;
+        if let Some(size) = size
+            && self.blobs.stat(digest).await?.is_none()
+        {
+            tracing::warn!(%digest, size, "metadata lists a blob the store does not have; not mounting");
+            return Ok(None);
+        }
+        Ok(size)
+    }
+
+    // ---- uploads -----------------------------------------------------------------------------
+
+    /// Open an upload session.
+    pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadSession> {
+        let now = self.now();
+        let s = UploadSession {
+            id: new_upload_id(),
+            repo: repo.to_string(),
+            size: 0,
+            hash_state: Hasher::new(Algorithm::Sha256).save(),
+            started_at: now,
+            updated_at: now,
+        };
+        self.meta.create_upload(&s).await?;
+        Ok(s)
+    }
+
+    /// The session `id` of `repo`.
+    pub async fn upload_status(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
+        match self.meta.get_upload(id).await? {
+            Some(s) if s.repo == repo.as_str() => Ok(s),
+            _ => Err(Error::BlobUploadUnknown { id: id.to_owned() }),
+        }
+    }
+
+    /// Append a chunk. `start` is the first byte's offset when the client said (`Content-Range`);
+    /// it must equal the bytes received so far. Returns the new size.
+    pub async fn append_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+        length: Option<u64>,
+    ) -> Result<u64> {
+        let s = self.upload_status(repo, id).await?;
+        if let Some(start) = start
+            && start != s.size
+        {
+            return Err(Error::RangeInvalid { offset: s.size });
+        }
+        let hasher = Hasher::restore(&s.hash_state)?;
+        let (size, hasher) = self.stage(&s, body, hasher, length).await?;
+        self.save_progress(&s, size, &hasher).await?;
+        Ok(size)
+    }
+
+    /// Stream `body` into the session's staging area at its current size.
+    async fn stage(&self, s: &UploadSession, body: ByteStream, hasher: Hasher, length: Option<u64>) -> Result<(u64, Hasher)> {
+        let mut hs = HashingStream::new(body, Some(hasher));
+        if let Some(len) = length {
+            hs = hs.with_limit(len);
+        }
+        let size = self.blobs.append(&s.id, s.size, &mut hs).await?;
+        if let Some(len) = length
+            && hs.bytes_seen() != len
+        {
+            return Err(Error::SizeInvalid {
+                reason: format!("Content-Length was {len} but {} bytes arrived", hs.bytes_seen()),
+            });
+        }
+        let hasher = hs.into_hasher().expect("hasher is present");
+        Ok((size, hasher))
+    }
+
+    async fn save_progress(&self, s: &UploadSession, size: u64, hasher: &Hasher) -> Result<()> {
+        if self.meta.advance_upload(&s.id, s.size, size, &hasher.save(), self.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::RangeInvalid { offset: s.size })
+        }
+    }
+
+    /// Finish an upload: append the last chunk (if any), verify the digest, publish, link.
+    /// On a digest mismatch the session and its staged bytes are dropped and nothing is stored.
+    pub async fn finish_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        digest: &Digest,
+        body: Option<ByteStream>,
+        length: Option<u64>,
+    ) -> Result<u64> {
+        let mut s = self.upload_status(repo, id).await?;
+        let mut hasher = Hasher::restore(&s.hash_state)?;
+        if s.size == 0 && hasher.algorithm() != digest.algorithm() {
+            // Nothing hashed yet: hash the final body with the algorithm the client named.
+            hasher = Hasher::new(digest.algorithm());
+        }
+        if let Some(body) = body {
+            let (size, h) = self.stage(&s, body, hasher, length).await?;
+            self.save_progress(&s, size, &h).await?;
+            s.size = size;
+            hasher = h;
+        }
+        let actual = if hasher.algorithm() == digest.algorithm() {
+            hasher.finish()
+        } else {
+            // The chunks were hashed as sha256 but the client names another algorithm: hash the
+            // staged bytes once more with it (the only path that re-reads data).
+            let mut h = Hasher::new(digest.algorithm());
+            let mut staged = self.blobs.read_staged(&s.id, s.size).await?;
+            while let Some(chunk) = staged.next().await {
+                h.update(&chunk?);
+            }
+            h.finish()
+        };
+        if &actual != digest {
+            self.drop_upload(&s.id).await;
+            return Err(Error::DigestInvalid { expected: digest.to_string(), actual: actual.to_string() });
+        }
+        self.blobs.commit(&s.id, s.size, digest).await?;
+        self.meta.link_new_blob(repo, digest, s.size, self.now()).await?;
+        self.meta.delete_upload(&s.id).await?;
+        Ok(s.size)
+    }
+
+    async fn drop_upload(&self, id: &str) {
+        if let Err(e) = self.blobs.abort(id).await {
+            tracing::warn!(upload = id, error = %e, "could not drop staged upload data");
+        }
+        if let Err(e) = self.meta.delete_upload(id).await {
+            tracing::warn!(upload = id, error = %e, "could not drop upload session");
+        }
+    }
+
+    /// Upload a whole blob in one call (monolithic `POST …?digest=`).
+    pub async fn push_blob(&self, repo: &RepoName, digest: &Digest, body: ByteStream, length: Option<u64>) -> Result<u64> {
+        let s = self.start_upload(repo).await?;
+        match self.finish_upload(repo, &s.id, digest, Some(body), length).await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.drop_upload(&s.id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Upload a blob from memory. Convenience for bindings and tests.
+    pub async fn push_blob_bytes(&self, repo: &RepoName, data: Bytes) -> Result<Digest> {
+        let digest = Digest::sha256_of(&data);
+        let len = data.len() as u64;
+        let body = futures::stream::once(async move { Ok(data) }).boxed();
+        self.push_blob(repo, &digest, body, Some(len)).await?;
+        Ok(digest)
+    }
+
+    /// Cancel an upload session.
+    pub async fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<()> {
+        let s = self.upload_status(repo, id).await?;
+        self.blobs.abort(&s.id).await?;
+        self.meta.delete_upload(&s.id).await?;
+        Ok(())
+    }
+
+    /// Drop sessions untouched for `max_age_ms`, with their staged bytes. Returns how many.
+    pub async fn purge_uploads(&self, max_age_ms: i64) -> Result<usize> {
+        let stale = self.meta.stale_uploads(self.now() - max_age_ms).await?;
+        for s in &stale {
+            self.drop_upload(&s.id).await;
+        }
+        Ok(stale.len())
+    }
+
+    // ---- manifests ---------------------------------------------------------------------------
+
+    /// Validate and store a manifest under `reference` (a tag, or the digest it must have), also
+    /// tagging it with `extra_tags`.
+    pub async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        body: Bytes,
+        extra_tags: &[String],
+    ) -> Result<PutManifestOutcome> {
+        let parsed = manifest::parse(&body, content_type)?;
+        let digest = match reference {
+            Reference::Digest(expected) => {
+                let mut h = Hasher::new(expected.algorithm());
+                h.update(&body);
+                let actual = h.finish();
+                if &actual != expected {
+                    return Err(Error::DigestInvalid { expected: expected.to_string(), actual: actual.to_string() });
+                }
+                actual
+            }
+            Reference::Tag(_) => Digest::sha256_of(&body),
+        };
+        let mut tags = Vec::with_capacity(extra_tags.len() + 1);
+        if let Reference::Tag(t) = reference {
+            tags.push(t.clone());
+        }
+        for t in extra_tags {
+            validate_tag(t)?;
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        let annotations = parsed
+            .annotations
+            .as_ref()
+            .map(|a| serde_json::to_string(a).expect("a string map serializes"));
+        let record = ManifestRecord {
+            digest: digest.clone(),
+            media_type: parsed.media_type,
+            artifact_type: parsed.artifact_type,
+            subject: parsed.subject.clone(),
+            annotations,
+            content: body,
+            refs: parsed.refs,
+        };
+        self.meta.put_manifest(repo, &record, &tags, self.now()).await?;
+        Ok(PutManifestOutcome { digest, subject: parsed.subject, tags })
+    }
+
+    /// Fetch a manifest by tag or digest.
+    pub async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<StoredManifest> {
+        self.meta
+            .get_manifest(repo, reference)
+            .await?
+            .ok_or_else(|| Error::ManifestUnknown { reference: reference.to_string() })
+    }
+
+    /// Delete a manifest by digest (with every tag pointing at it), or just a tag.
+    pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<()> {
+        let found = match reference {
+            Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
+            Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,
+        };
+        if found { Ok(()) } else { Err(Error::ManifestUnknown { reference: reference.to_string() }) }
+    }
+
+    /// Tags in lexical order after `last`, at most `n` (default and cap [`MAX_PAGE`]).
+    pub async fn list_tags(&self, repo: &RepoName, n: Option<u32>, last: Option<&str>) -> Result<Vec<String>> {
+        let limit = n.unwrap_or(MAX_PAGE).min(MAX_PAGE);
+        self.meta
+            .list_tags(repo, limit, last)
+            .await?
+            .ok_or_else(|| Error::NameUnknown { name: repo.to_string() })
+    }
+
+    /// Repository names in lexical order after `last`, at most `n` (default and cap [`MAX_PAGE`]).
+    pub async fn catalog(&self, n: Option<u32>, last: Option<&str>) -> Result<Vec<String>> {
+        self.meta.catalog(n.unwrap_or(MAX_PAGE).min(MAX_PAGE), last).await
+    }
+
+    /// The referrers of `subject` as an OCI image index, optionally only those of one
+    /// `artifact_type`.
+    pub async fn referrers(&self, repo: &RepoName, subject: &Digest, artifact_type: Option<&str>) -> Result<ReferrersIndex> {
+        let all = self.meta.referrers(repo, subject).await?;
+        let manifests: Vec<serde_json::Value> = all
+            .into_iter()
+            .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
+            .map(|r| {
+                let mut d = serde_json::json!({ "mediaType": r.media_type, "digest": r.digest, "size": r.size });
+                if let Some(t) = r.artifact_type {
+                    d["artifactType"] = t.into();
+                }
+                if let Some(a) = r.annotations.and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok()) {
+                    d["annotations"] = a;
+                }
+                d
+            })
+            .collect();
+        let index = serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests });
+        Ok(ReferrersIndex {
+            body: Bytes::from(serde_json::to_vec(&index).expect("json serializes")),
+            filtered: artifact_type.is_some(),
+        })
+    }
+}
