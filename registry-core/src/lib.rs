@@ -13,4 +13,4 @@ pub mod registry;
 pub mod testkit;
 
 pub use error::{Error, ErrorCode, Result};
-pub use registry::{BlobRead, PutManifestOutcome, ReferrersIndex, Registry, RegistryBuilder};
+pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};

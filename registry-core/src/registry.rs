@@ -74,6 +74,33 @@ pub struct BlobRead {
     pub body: ByteStream,
 }
 
+/// A byte range as a client asked for it (`Range: bytes=…`), resolved against the blob's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
+    /// `start-` or `start-end` (end inclusive, clamped to the size).
+    From { start: u64, end: Option<u64> },
+    /// `-n`: the last `n` bytes.
+    Suffix(u64),
+}
+
+impl RangeSpec {
+    /// The half-open range this selects in a blob of `size` bytes, or `RangeInvalid`.
+    pub fn resolve(self, size: u64) -> Result<Range<u64>> {
+        let bad = Error::RangeInvalid { offset: size };
+        match self {
+            Self::From { start, end } => {
+                let last = end.unwrap_or(u64::MAX).min(size.saturating_sub(1));
+                if start >= size || end.is_some_and(|e| e < start) {
+                    return Err(bad);
+                }
+                Ok(start..last + 1)
+            }
+            Self::Suffix(n) if n == 0 || size == 0 => Err(bad),
+            Self::Suffix(n) => Ok(size.saturating_sub(n)..size),
+        }
+    }
+}
+
 /// A referrers answer: an OCI image index, and whether an `artifactType` filter was applied.
 #[derive(Debug, Clone)]
 pub struct ReferrersIndex {
@@ -191,11 +218,10 @@ impl Registry {
     }
 
     /// Stream a blob, or a byte range of it (`range` end exclusive).
-    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest, range: Option<Range<u64>>) -> Result<BlobRead> {
+    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest, range: Option<RangeSpec>) -> Result<BlobRead> {
         let size = self.stat_blob(repo, digest).await?;
         let range = match range {
-            Some(r) if r.start >= size || r.start > r.end => return Err(Error::RangeInvalid { offset: size }),
-            Some(r) => r.start..r.end.min(size),
+            Some(r) => r.resolve(size)?,
             None => 0..size,
         };
         let whole = range.start == 0 && range.end == size;
@@ -495,5 +521,23 @@ impl Registry {
             body: Bytes::from(serde_json::to_vec(&index).expect("json serializes")),
             filtered: artifact_type.is_some(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RangeSpec;
+
+    #[test]
+    fn ranges_resolve_like_the_conformance_suite_expects() {
+        let from = |start, end| RangeSpec::From { start, end };
+        assert_eq!(from(500, Some(1499)).resolve(2048).unwrap(), 500..1500);
+        assert_eq!(from(500, None).resolve(2048).unwrap(), 500..2048);
+        assert_eq!(RangeSpec::Suffix(500).resolve(2048).unwrap(), 1548..2048);
+        assert_eq!(RangeSpec::Suffix(5000).resolve(2048).unwrap(), 0..2048);
+        assert_eq!(from(2000, Some(5000)).resolve(2048).unwrap(), 2000..2048);
+        assert!(from(500, Some(0)).resolve(2048).is_err());
+        assert!(from(5000, Some(10000)).resolve(2048).is_err());
+        assert!(from(0, None).resolve(0).is_err());
     }
 }

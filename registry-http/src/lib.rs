@@ -1,1 +1,71 @@
-pub fn placeholder() {}
+//! Berth's HTTP frontend: the OCI distribution API over axum, and the server loop used by the
+//! `berth` binary. Handlers are thin: every rule lives in `registry_core::Registry`.
+
+pub mod config;
+pub mod error;
+pub mod oci;
+pub mod router;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use config::{FileSettings, Settings};
+pub use router::{AppOptions, app};
+
+use registry_core::Registry;
+
+/// Open the registry described by `settings`.
+pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registry> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| registry_core::Error::Storage {
+        backend: "fs",
+        source: format!("creating data dir {}: {e}", settings.data_dir.display()).into(),
+    })?;
+    Registry::open_with(&settings.metadata, &settings.storage).await
+}
+
+/// A bound, running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Wait until the server stops (after the shutdown future resolves and requests drain).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.handle.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Bind `addr` and serve `registry` until `shutdown` resolves, then finish in-flight requests.
+/// Also purges upload sessions idle for longer than `upload_ttl`.
+pub async fn serve(
+    registry: Registry,
+    addr: SocketAddr,
+    opts: AppOptions,
+    upload_ttl: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
+    let app = app(registry, opts);
+    let handle = tokio::spawn(async move {
+        let r = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        purger.abort();
+        r
+    });
+    Ok(Server { addr, handle })
+}
+
+async fn purge_loop(registry: Registry, ttl: Duration) {
+    let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    loop {
+        match registry.purge_uploads(ttl.as_millis() as i64).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged abandoned upload sessions"),
+            Err(e) => tracing::warn!(error = %e, "upload purge failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

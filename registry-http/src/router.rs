@@ -1,0 +1,81 @@
+//! Builds the axum application (no socket): the `/v2` distribution API, health and metrics.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use metrics_exporter_prometheus::PrometheusHandle;
+use registry_core::Registry;
+
+use crate::oci;
+
+/// Options for [`app`].
+#[derive(Default, Clone)]
+pub struct AppOptions {
+    /// Render Prometheus metrics at `/metrics` from this recorder handle.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// The whole HTTP application for `registry`.
+pub fn app(registry: Registry, opts: AppOptions) -> Router {
+    let mut r = Router::new()
+        .route("/v2", any(oci::dispatch))
+        .route("/v2/", any(oci::dispatch))
+        .route("/v2/{*rest}", any(oci::dispatch))
+        .route("/health", get(health))
+        .route("/api/v2.0/health", get(health));
+    if let Some(handle) = opts.metrics {
+        r = r.route("/metrics", get(move || async move { handle.render() }));
+    }
+    r.with_state(registry)
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::disable())
+}
+
+async fn health(State(registry): State<Registry>) -> Response {
+    match registry.catalog(Some(1), None).await {
+        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "healthy" }))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unhealthy" }))).into_response()
+        }
+    }
+}
+
+/// Request counter and latency histogram, labelled by method, route class and status.
+async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let class = route_class(req.uri().path(), req.extensions().get::<MatchedPath>());
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("berth_http_requests_total", "method" => method.clone(), "route" => class, "status" => status).increment(1);
+    metrics::histogram!("berth_http_request_duration_seconds", "method" => method, "route" => class)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+fn route_class(path: &str, _matched: Option<&MatchedPath>) -> &'static str {
+    if !path.starts_with("/v2") {
+        return "other";
+    }
+    if path.contains("/blobs/uploads") {
+        "uploads"
+    } else if path.contains("/blobs/") {
+        "blobs"
+    } else if path.contains("/manifests/") {
+        "manifests"
+    } else if path.ends_with("/tags/list") {
+        "tags"
+    } else if path.contains("/referrers/") {
+        "referrers"
+    } else if path.ends_with("/_catalog") {
+        "catalog"
+    } else {
+        "base"
+    }
+}
