@@ -59,9 +59,7 @@ impl FsBlobStore {
     }
 
     fn upload_path(&self, id: &str) -> Result<PathBuf> {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::BlobUploadUnknown { id: id.to_owned() });
-        }
+        super::check_upload_id(id)?;
         Ok(self.root.join("uploads").join(id))
     }
 }

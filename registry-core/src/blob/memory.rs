@@ -60,15 +60,17 @@ impl BlobStore for MemoryBlobStore {
     }
 
     async fn append(&self, id: &str, offset: u64, data: InputStream<'_>) -> Result<u64> {
+        super::check_upload_id(id)?;
         let mut staged = {
             let mut uploads = self.uploads.lock().unwrap();
+            let len = uploads.get(id).map_or(0, Vec::len) as u64;
+            if len < offset {
+                return Err(Error::RangeInvalid { offset: len });
+            }
             let mut buf = uploads.remove(id).unwrap_or_default();
             buf.truncate(offset as usize);
             buf
         };
-        if staged.len() as u64 != offset {
-            return Err(Error::RangeInvalid { offset: staged.len() as u64 });
-        }
         let mut result = Ok(());
         while let Some(chunk) = data.next().await {
             match chunk {

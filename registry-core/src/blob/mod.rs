@@ -84,6 +84,16 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
     async fn list_uploads(&self) -> Result<Vec<String>>;
 }
 
+/// Check that an upload id is safe to use as one path segment (letters, digits, `-`).
+/// Every backend calls this before touching its staging area.
+pub fn check_upload_id(id: &str) -> Result<()> {
+    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(())
+    } else {
+        Err(crate::Error::BlobUploadUnknown { id: id.chars().take(64).collect() })
+    }
+}
+
 /// A stream adapter that feeds every chunk to a hasher and counts bytes as they pass.
 pub struct HashingStream<S> {
     inner: S,

@@ -84,9 +84,7 @@ impl ObjectBlobStore {
     }
 
     fn upload_dir(&self, id: &str) -> Result<Path> {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::BlobUploadUnknown { id: id.to_owned() });
-        }
+        super::check_upload_id(id)?;
         Ok(self.key(&format!("uploads/{id}")))
     }
 

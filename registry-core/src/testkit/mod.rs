@@ -1,0 +1,30 @@
+//! Shared backend conformance suites (feature `testkit`).
+//!
+//! Plain async scenario functions run against every [`crate::blob::BlobStore`] and every
+//! [`crate::meta::MetadataStore`]; a new backend is accepted when the whole suite passes on it.
+//! Not semver-stable, and the scenarios delete everything they touch: point them only at
+//! throw-away stores.
+
+pub mod blob;
+pub mod meta;
+
+use bytes::Bytes;
+
+/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+pub fn data(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Split `data` into a stream of `chunk`-sized pieces.
+pub fn chunks(data: &[u8], chunk: usize) -> Vec<crate::Result<Bytes>> {
+    data.chunks(chunk.max(1)).map(|c| Ok(Bytes::copy_from_slice(c))).collect()
+}

@@ -1,0 +1,220 @@
+# shellcheck shell=bash
+# Helpers for Berth's end-to-end tests. Source this file from a bash script that runs with
+# `set -euo pipefail`; it does not change the caller's shell options.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   e2e_init            # temp root + EXIT trap that stops servers and removes temp dirs
+#   berth_start         # free loopback port, temp data dir, waits for GET /v2/ -> 200
+#   ... use $BERTH_HOST (127.0.0.1:PORT), $BERTH_URL (http://127.0.0.1:PORT), $BERTH_DATA ...
+#   berth_kill9; berth_start "$BERTH_DATA"   # crash and restart on the same data dir
+#   check "description" command args...      # counts a check, never aborts the script
+#   e2e_summary skopeo  # prints "skopeo: N passed, M failed", returns non-zero if M > 0
+#
+# Environment:
+#   BERTH_BIN        the server binary (default: target/debug/berth under the repo root)
+#   BERTH_METADATA   passed through to berth unchanged when set (e.g. postgres://…)
+#   BERTH_STORAGE    passed through to berth unchanged when set (e.g. s3://…)
+#   E2E_KEEP_TMP=1   keep the temp root (server logs, data dirs) after the run
+#   E2E_READY_TIMEOUT  seconds to wait for the server to answer (default 30)
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+BERTH_BIN=${BERTH_BIN:-$REPO_ROOT/target/debug/berth}
+E2E_READY_TIMEOUT=${E2E_READY_TIMEOUT:-30}
+
+E2E_TMP=""
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_FAILURES=()
+BERTH_PID=""
+BERTH_PORT=""
+BERTH_HOST=""
+BERTH_URL=""
+BERTH_DATA=""
+BERTH_LOG=""
+BERTH_STARTS=0
+
+log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    printf '[e2e] FATAL: %s\n' "$*" >&2
+    exit 1
+}
+
+# Create the temp root and install the cleanup trap. Call once, early.
+e2e_init() {
+    [[ -x "$BERTH_BIN" ]] || die "berth binary not found or not executable: $BERTH_BIN (build it with: cargo build -p registry-http, or set BERTH_BIN)"
+    E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-e2e.XXXXXX")
+    trap e2e_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    log "temp root $E2E_TMP, server $BERTH_BIN"
+    if [[ -n "${BERTH_METADATA:-}" ]]; then log "passing through BERTH_METADATA"; fi
+    if [[ -n "${BERTH_STORAGE:-}" ]]; then log "passing through BERTH_STORAGE"; fi
+}
+
+e2e_cleanup() {
+    local rc=$?
+    berth_stop || true
+    # Children this script started in the background (curl uploads, generators): by PID only.
+    local p
+    for p in $(jobs -p 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    if [[ -n "$E2E_TMP" && -d "$E2E_TMP" ]]; then
+        if [[ "${E2E_KEEP_TMP:-0}" == 1 ]]; then
+            log "keeping $E2E_TMP"
+        else
+            rm -rf -- "$E2E_TMP"
+        fi
+    fi
+    return "$rc"
+}
+
+# A new directory under the temp root.
+e2e_mktemp() { mktemp -d "$E2E_TMP/${1:-d}.XXXXXX"; }
+
+# Print a TCP port on 127.0.0.1 that is free right now (the kernel picks it).
+e2e_free_port() {
+    python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# berth_start [DATA_DIR]
+# Start berth in the background on a free loopback port, with DATA_DIR (default: a new temp
+# dir). Sets BERTH_PID BERTH_PORT BERTH_HOST BERTH_URL BERTH_DATA BERTH_LOG. Waits until
+# GET /v2/ answers 200; on timeout or early exit, prints the server log and exits non-zero.
+# A restart on the same data dir gets a new port (the old one may linger in TIME_WAIT).
+berth_start() {
+    [[ -z "$BERTH_PID" ]] || die "berth_start: a server is already running (pid $BERTH_PID)"
+    BERTH_DATA=${1:-$(e2e_mktemp data)}
+    mkdir -p "$BERTH_DATA"
+    local attempt
+    for attempt in 1 2 3; do
+        BERTH_STARTS=$((BERTH_STARTS + 1))
+        BERTH_PORT=$(e2e_free_port)
+        BERTH_HOST="127.0.0.1:$BERTH_PORT"
+        BERTH_URL="http://$BERTH_HOST"
+        BERTH_LOG="$E2E_TMP/berth.$BERTH_STARTS.log"
+        # BERTH_METADATA / BERTH_STORAGE stay in the environment and berth reads them itself.
+        "$BERTH_BIN" serve --listen "$BERTH_HOST" --data-dir "$BERTH_DATA" >"$BERTH_LOG" 2>&1 &
+        BERTH_PID=$!
+        if berth_wait_ready; then
+            log "berth pid $BERTH_PID listening on $BERTH_URL (data $BERTH_DATA, log $BERTH_LOG)"
+            return 0
+        fi
+        if [[ -z "$BERTH_PID" ]] && grep -q "binding" "$BERTH_LOG" && ((attempt < 3)); then
+            log "port $BERTH_PORT was taken before berth bound it; retrying on another port"
+            continue
+        fi
+        break
+    done
+    echo "----- berth log ($BERTH_LOG) -----" >&2
+    cat "$BERTH_LOG" >&2 || true
+    echo "----- end of berth log -----" >&2
+    berth_stop || true
+    die "berth did not answer GET $BERTH_URL/v2/ with 200 within ${E2E_READY_TIMEOUT}s"
+}
+
+# Poll GET /v2/ until 200, the server exits, or the timeout passes.
+berth_wait_ready() {
+    local deadline=$((SECONDS + E2E_READY_TIMEOUT)) code
+    while ((SECONDS < deadline)); do
+        if ! kill -0 "$BERTH_PID" 2>/dev/null; then
+            wait "$BERTH_PID" 2>/dev/null || true
+            log "berth exited before it was ready"
+            BERTH_PID=""
+            return 1
+        fi
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BERTH_URL/v2/" || true)
+        if [[ "$code" == 200 ]]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# Stop berth gracefully (SIGTERM, then SIGKILL after 10 s). No-op when none is running.
+berth_stop() {
+    [[ -n "$BERTH_PID" ]] || return 0
+    local pid=$BERTH_PID i
+    BERTH_PID=""
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "berth pid $pid ignored SIGTERM for 10s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# Crash berth: SIGKILL, and reap it.
+berth_kill9() {
+    [[ -n "$BERTH_PID" ]] || die "berth_kill9: no server running"
+    local pid=$BERTH_PID
+    BERTH_PID=""
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+    log "killed berth pid $pid with SIGKILL"
+}
+
+# check DESCRIPTION COMMAND [ARGS...]: run the command, count a pass or a failure, and carry on.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then
+        E2E_PASSED=$((E2E_PASSED + 1))
+        printf 'ok   %s\n' "$desc"
+    else
+        E2E_FAILED=$((E2E_FAILED + 1))
+        E2E_FAILURES+=("$desc")
+        printf 'FAIL %s\n' "$desc"
+    fi
+}
+
+# Assertion helpers for `check`; they print what differed on failure.
+assert_eq() { # assert_eq EXPECTED ACTUAL [what]
+    if [[ "$1" == "$2" ]]; then return 0; fi
+    printf '     expected %s: %q\n     actual:   %q\n' "${3:-value}" "$1" "$2" >&2
+    return 1
+}
+assert_contains() { # assert_contains HAYSTACK NEEDLE
+    if [[ "$1" == *"$2"* ]]; then return 0; fi
+    printf '     %q does not contain %q\n' "$1" "$2" >&2
+    return 1
+}
+assert_not_contains() {
+    if [[ "$1" != *"$2"* ]]; then return 0; fi
+    printf '     %q unexpectedly contains %q\n' "$1" "$2" >&2
+    return 1
+}
+assert_same_file() { # byte-for-byte
+    if cmp -s -- "$1" "$2"; then return 0; fi
+    printf '     files differ: %s vs %s\n' "$1" "$2" >&2
+    return 1
+}
+
+# sha256 of a file as "sha256:<hex>".
+sha256_of() { printf 'sha256:%s' "$(sha256sum -- "$1" | cut -d' ' -f1)"; }
+
+# HTTP status of a request, e.g. http_code -I "$BERTH_URL/v2/…" (bounded by --max-time 60).
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
+
+# Print "NAME: N passed, M failed" and return non-zero if anything failed.
+e2e_summary() {
+    local name=$1
+    if ((E2E_FAILED > 0)); then
+        printf 'failed checks:\n' >&2
+        printf '  - %s\n' "${E2E_FAILURES[@]}" >&2
+        if [[ -n "$BERTH_LOG" && -f "$BERTH_LOG" ]]; then
+            printf -- '----- last 40 lines of the server log (%s; E2E_KEEP_TMP=1 keeps it) -----\n' "$BERTH_LOG" >&2
+            tail -n 40 "$BERTH_LOG" >&2
+        fi
+    fi
+    printf '%s: %d passed, %d failed\n' "$name" "$E2E_PASSED" "$E2E_FAILED"
+    ((E2E_FAILED == 0))
+}
