@@ -33,6 +33,7 @@ BERTH_URL=""
 BERTH_DATA=""
 BERTH_LOG=""
 BERTH_STARTS=0
+BERTH_EXITED=""
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -90,6 +91,7 @@ berth_start() {
     BERTH_DATA=${1:-$(e2e_mktemp data)}
     mkdir -p "$BERTH_DATA"
     local attempt
+    BERTH_EXITED=""
     for attempt in 1 2 3; do
         BERTH_STARTS=$((BERTH_STARTS + 1))
         BERTH_PORT=$(e2e_free_port)
@@ -113,7 +115,7 @@ berth_start() {
     cat "$BERTH_LOG" >&2 || true
     echo "----- end of berth log -----" >&2
     berth_stop || true
-    die "berth did not answer GET $BERTH_URL/v2/ with 200 within ${E2E_READY_TIMEOUT}s"
+    die "${BERTH_EXITED:-berth did not answer GET $BERTH_URL/v2/ with 200 within ${E2E_READY_TIMEOUT}s} (server log above)"
 }
 
 # Poll GET /v2/ until 200, the server exits, or the timeout passes.
@@ -121,8 +123,10 @@ berth_wait_ready() {
     local deadline=$((SECONDS + E2E_READY_TIMEOUT)) code
     while ((SECONDS < deadline)); do
         if ! kill -0 "$BERTH_PID" 2>/dev/null; then
-            wait "$BERTH_PID" 2>/dev/null || true
-            log "berth exited before it was ready"
+            local rc=0
+            wait "$BERTH_PID" 2>/dev/null || rc=$?
+            BERTH_EXITED="berth exited with status $rc before answering"
+            log "$BERTH_EXITED"
             BERTH_PID=""
             return 1
         fi

@@ -1,0 +1,256 @@
+//! HTTP tests on the router (no socket): status codes, headers and the OCI error envelope for the
+//! write-path safety rules, pagination and the Link header.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use registry_core::Registry;
+use registry_http::{AppOptions, app};
+use sha2::{Digest as _, Sha256};
+use tower::ServiceExt;
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Res {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The first error code of an OCI error envelope.
+    fn code(&self) -> String {
+        self.json()["errors"][0]["code"].as_str().unwrap_or("<no envelope>").to_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn app_mem() -> Router {
+    app(Registry::open("memory://").await.unwrap(), AppOptions::default())
+}
+
+async fn call(app: &Router, method: Method, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Res {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Res { status, headers, body }
+}
+
+fn sha256(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+async fn push_blob(app: &Router, repo: &str, data: &[u8]) -> String {
+    let d = sha256(data);
+    let r = call(app, Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={d}"), &[], data.to_vec()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    d
+}
+
+fn manifest(config: &str, config_len: usize, layers: &[(&str, usize)]) -> Vec<u8> {
+    let layers: Vec<_> = layers
+        .iter()
+        .map(|(d, n)| serde_json::json!({"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":d,"size":n}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType":"application/vnd.oci.image.config.v1+json","digest":config,"size":config_len},
+        "layers": layers
+    }))
+    .unwrap()
+}
+
+const MT: (&str, &str) = ("content-type", "application/vnd.oci.image.manifest.v1+json");
+
+#[tokio::test]
+async fn invalid_names_are_name_invalid() {
+    let app = app_mem().await;
+    let long = format!("{}/x", "a".repeat(260));
+    for name in ["Upper/case", "a/../b", "a//b", "-a/b", "a/b_", long.as_str(), "a/%2e%2e/b"] {
+        let r = call(&app, Method::GET, &format!("/v2/{name}/tags/list"), &[], vec![]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}");
+        assert_eq!(r.code(), "NAME_INVALID", "{name}");
+        let r = call(&app, Method::POST, &format!("/v2/{name}/blobs/uploads/"), &[], vec![]).await;
+        assert_eq!(r.code(), "NAME_INVALID", "{name}");
+    }
+    let r = call(&app, Method::GET, "/v2/_catalog", &[], vec![]).await;
+    assert_eq!(r.json()["repositories"], serde_json::json!([]), "nothing was created");
+}
+
+#[tokio::test]
+async fn digest_mismatch_is_digest_invalid_and_stores_nothing() {
+    let app = app_mem().await;
+    let wrong = sha256(b"other");
+    let r = call(&app, Method::POST, &format!("/v2/t/a/blobs/uploads/?digest={wrong}"), &[], b"payload".to_vec()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.code(), "DIGEST_INVALID");
+    for d in [wrong, sha256(b"payload")] {
+        let r = call(&app, Method::HEAD, &format!("/v2/t/a/blobs/{d}"), &[], vec![]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    // Chunked flavour: PATCH then a PUT with the wrong digest.
+    let r = call(&app, Method::POST, "/v2/t/a/blobs/uploads/", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(r.header("range"), Some("0-0"));
+    let loc = r.header("location").unwrap().to_owned();
+    let r = call(&app, Method::PATCH, &loc, &[("content-range", "0-4")], b"hello".to_vec()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(r.header("range"), Some("0-4"));
+    let r = call(&app, Method::PATCH, &loc, &[("content-range", "0-4")], b"hello".to_vec()).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.code(), "RANGE_INVALID");
+    let r = call(&app, Method::GET, &loc, &[], vec![]).await;
+    assert_eq!((r.status, r.header("range")), (StatusCode::NO_CONTENT, Some("0-4")), "416 left the session intact");
+    let r = call(&app, Method::PUT, &format!("{loc}?digest={}", sha256(b"hellX")), &[], vec![]).await;
+    assert_eq!(r.code(), "DIGEST_INVALID");
+    let r = call(&app, Method::GET, &loc, &[], vec![]).await;
+    assert_eq!(r.code(), "BLOB_UPLOAD_UNKNOWN", "a failed finish drops the session");
+    let r = call(&app, Method::HEAD, &format!("/v2/t/a/blobs/{}", sha256(b"hello")), &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Malformed digests.
+    let r = call(&app, Method::POST, "/v2/t/a/blobs/uploads/?digest=sha256:xyz", &[], b"x".to_vec()).await;
+    assert_eq!(r.code(), "DIGEST_INVALID");
+}
+
+#[tokio::test]
+async fn manifest_rules() {
+    let app = app_mem().await;
+    let cfg = push_blob(&app, "t/a", b"{}").await;
+    let missing = sha256(b"never uploaded");
+    let m = manifest(&cfg, 2, &[(&missing, 5)]);
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/v1", &[MT], m).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.code(), "MANIFEST_BLOB_UNKNOWN");
+    let r = call(&app, Method::GET, "/v2/t/a/manifests/v1", &[], vec![]).await;
+    assert_eq!(r.code(), "MANIFEST_UNKNOWN", "nothing stored");
+
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/v1", &[MT], b"{not json".to_vec()).await;
+    assert_eq!(r.code(), "MANIFEST_INVALID");
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/v1", &[("content-type", "application/vnd.oci.image.index.v1+json")], manifest(&cfg, 2, &[])).await;
+    assert_eq!(r.code(), "MANIFEST_INVALID", "mediaType and Content-Type disagree");
+
+    let layer = push_blob(&app, "t/a", b"layer-bytes").await;
+    let good = manifest(&cfg, 2, &[(&layer, 11)]);
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/v1?tag=v1.0&tag=stable", &[MT], good.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let d = sha256(&good);
+    assert_eq!(r.header("docker-content-digest"), Some(d.as_str()));
+    assert_eq!(r.header("location"), Some(format!("/v2/t/a/manifests/{d}").as_str()));
+    let tags: Vec<_> = r.headers.get_all("oci-tag").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert_eq!(tags, vec!["v1", "v1.0", "stable"]);
+    for reference in ["stable", d.as_str()] {
+        let r = call(&app, Method::GET, &format!("/v2/t/a/manifests/{reference}"), &[], vec![]).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body, good);
+        assert_eq!(r.header("content-type"), Some(MT.1));
+        assert_eq!(r.header("docker-content-digest"), Some(d.as_str()));
+    }
+    // Wrong digest in the URL.
+    let r = call(&app, Method::PUT, &format!("/v2/t/a/manifests/{}", sha256(b"x")), &[MT], good.clone()).await;
+    assert_eq!(r.code(), "DIGEST_INVALID");
+    // Over the size limit.
+    let big = vec![b' '; 4 * 1024 * 1024 + 10];
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/big", &[MT], big).await;
+    assert_eq!(r.code(), "MANIFEST_INVALID");
+    // Delete by tag keeps the manifest; by digest removes it.
+    let r = call(&app, Method::DELETE, "/v2/t/a/manifests/stable", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = call(&app, Method::DELETE, &format!("/v2/t/a/manifests/{d}"), &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = call(&app, Method::GET, "/v2/t/a/manifests/v1", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn large_manifest_close_to_the_limit_is_accepted() {
+    let app = app_mem().await;
+    let cfg = push_blob(&app, "t/a", b"{}").await;
+    let pad = "x".repeat(4 * 1024 * 1024 - 1024);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": MT.1,
+        "config": {"mediaType":"application/vnd.oci.image.config.v1+json","digest":cfg,"size":2},
+        "layers": [], "annotations": {"pad": pad}
+    }))
+    .unwrap();
+    assert!(body.len() > 4_000_000);
+    let r = call(&app, Method::PUT, "/v2/t/a/manifests/big", &[MT], body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let r = call(&app, Method::GET, "/v2/t/a/manifests/big", &[], vec![]).await;
+    assert!(r.body == body);
+}
+
+#[tokio::test]
+async fn tags_and_catalog_paginate_with_link() {
+    let app = app_mem().await;
+    let cfg = push_blob(&app, "p/r", b"{}").await;
+    let m = manifest(&cfg, 2, &[]);
+    for t in ["c", "a", "e", "b", "d"] {
+        let r = call(&app, Method::PUT, &format!("/v2/p/r/manifests/{t}"), &[MT], m.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = call(&app, Method::GET, "/v2/p/r/tags/list?n=2", &[], vec![]).await;
+    assert_eq!(r.json()["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(r.header("link"), Some("</v2/p/r/tags/list?n=2&last=b>; rel=\"next\""));
+    let r = call(&app, Method::GET, "/v2/p/r/tags/list?n=2&last=d", &[], vec![]).await;
+    assert_eq!(r.json()["tags"], serde_json::json!(["e"]));
+    assert_eq!(r.header("link"), None, "last page has no Link");
+    let r = call(&app, Method::GET, "/v2/p/r/tags/list?n=0", &[], vec![]).await;
+    assert_eq!(r.json()["tags"], serde_json::json!([]));
+    let r = call(&app, Method::GET, "/v2/p/r/tags/list?n=x", &[], vec![]).await;
+    assert_eq!(r.code(), "PAGINATION_NUMBER_INVALID");
+    let r = call(&app, Method::GET, "/v2/p/none/tags/list", &[], vec![]).await;
+    assert_eq!(r.code(), "NAME_UNKNOWN");
+
+    push_blob(&app, "p/s", b"x").await;
+    push_blob(&app, "q/t", b"y").await;
+    let r = call(&app, Method::GET, "/v2/_catalog?n=2", &[], vec![]).await;
+    assert_eq!(r.json()["repositories"], serde_json::json!(["p/r", "p/s"]));
+    assert_eq!(r.header("link"), Some("</v2/_catalog?n=2&last=p%2Fs>; rel=\"next\""));
+    let r = call(&app, Method::GET, "/v2/_catalog?n=2&last=p%2Fs", &[], vec![]).await;
+    assert_eq!(r.json()["repositories"], serde_json::json!(["q/t"]));
+}
+
+#[tokio::test]
+async fn unsupported_methods_and_unknown_routes_use_the_envelope() {
+    let app = app_mem().await;
+    let r = call(&app, Method::POST, "/v2/t/a/manifests/v1", &[], vec![]).await;
+    assert_eq!((r.status, r.code().as_str()), (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"));
+    let r = call(&app, Method::GET, "/v2/t/a/nonsense/x", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(&app, Method::GET, "/v2/", &[], vec![]).await;
+    assert_eq!(r.header("docker-distribution-api-version"), Some("registry/2.0"));
+    let r = call(&app, Method::GET, "/health", &[], vec![]).await;
+    assert_eq!(r.json()["status"], "healthy");
+}
+
+#[tokio::test]
+async fn blob_ranges_and_delete() {
+    let app = app_mem().await;
+    let data: Vec<u8> = (0..2048u32).map(|i| (i % 251) as u8).collect();
+    let d = push_blob(&app, "t/a", &data).await;
+    let r = call(&app, Method::GET, &format!("/v2/t/a/blobs/{d}"), &[("range", "bytes=-500")], vec![]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.header("content-range"), Some("bytes 1548-2047/2048"));
+    assert!(r.body == data[1548..]);
+    let r = call(&app, Method::GET, &format!("/v2/t/a/blobs/{d}"), &[("range", "bytes=5000-")], vec![]).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.header("content-range"), Some("bytes */2048"));
+    let r = call(&app, Method::HEAD, &format!("/v2/t/a/blobs/{d}"), &[], vec![]).await;
+    assert_eq!(r.header("content-length"), Some("2048"));
+    let r = call(&app, Method::DELETE, &format!("/v2/t/a/blobs/{d}"), &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = call(&app, Method::GET, &format!("/v2/t/a/blobs/{d}"), &[], vec![]).await;
+    assert_eq!((r.status, r.code().as_str()), (StatusCode::NOT_FOUND, "BLOB_UNKNOWN"));
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the official OCI distribution-spec conformance suite against a fresh `berth serve`.
+#   tests/conformance.sh LABEL [OCI_VERSION] [USERNAME PASSWORD]
+# BERTH_METADATA / BERTH_STORAGE select the backends (default: SQLite + filesystem in a temp
+# data dir). Passes only with 0 failures and 0 errors; prints "conformance-LABEL: N passed, M failed".
+set -euo pipefail
+source "$(dirname "$0")/e2e/lib.sh"
+label=$1
+version=${2:-1.1}
+tools=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
+suite=${CONFORMANCE_BIN:-$tools/bin/conformance}
+[[ -x "$suite" ]] || die "conformance suite not found at $suite (run tests/setup.sh)"
+
+e2e_init
+berth_start
+results=$(e2e_mktemp results)
+rc=0
+(
+  cd "$results"
+  OCI_REGISTRY=$BERTH_HOST OCI_TLS=disabled OCI_VERSION=$version \
+  OCI_REPO1=conformance/distribution-test OCI_REPO2=conformance/crossmount-test \
+  OCI_RESULTS_DIR=$results OCI_USERNAME=${3:-} OCI_PASSWORD=${4:-} \
+  timeout 900 "$suite" >"$results/out.txt" 2>&1
+) || rc=$?
+junit=$results/junit.xml
+count() { grep -o "$1=\"[0-9]*\"" "$junit" | head -1 | grep -o '[0-9]*'; }
+tests=$(count tests || echo 0)
+failures=$(count failures || echo 0)
+errors=$(count errors || echo 0)
+skipped=$(grep -c ': Skip$' "$results/out.txt" || true)
+log "conformance $label (OCI_VERSION=$version): $tests tests, $failures failures, $errors errors, $skipped skipped, exit $rc"
+check "conformance suite exits 0" assert_eq 0 "$rc" "exit status"
+check "conformance ran its tests" test "${tests:-0}" -gt 800
+check "no failures" assert_eq 0 "$failures" failures
+check "no errors" assert_eq 0 "$errors" errors
+check "no skips" assert_eq 0 "$skipped" skips
+if ((rc != 0)); then
+  grep -E ': (FAIL|Error)' "$results/out.txt" | head -40 >&2 || true
+fi
+echo "conformance-$label ($version): $tests tests, $failures failures, $errors errors, $skipped skipped"
+e2e_summary "conformance-$label-$version"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine (idempotent):
+# Debian packages (PostgreSQL, skopeo, Distribution 2.8 as a benchmark peer, curl, wrk),
+# the OCI conformance suite (Go), the S3-compatible server s3s-fs (crates.io), and a Python
+# virtual environment with the oras SDK and pytest.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+tools=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
+mkdir -p "$tools/bin"
+
+# Pinned: the newest pseudo-version of the conformance module the Go proxy serves.
+CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+S3S_FS_VERSION=0.14.1
+
+need_apt=()
+for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl wrk:wrk; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+gobin=$(go env GOPATH)/bin
+if ! go version -m "$gobin/conformance" 2>/dev/null | grep -q "$CONFORMANCE_VERSION"; then
+  echo "setup: go install conformance@$CONFORMANCE_VERSION"
+  go install "github.com/opencontainers/distribution-spec/conformance@$CONFORMANCE_VERSION"
+fi
+ln -sf "$gobin/conformance" "$tools/bin/conformance"
+
+if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
+  echo "setup: cargo install s3s-fs $S3S_FS_VERSION (a few minutes, once)"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --root "$tools" --quiet
+fi
+
+venv=$tools/venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/requirements.txt"
+echo "setup: done (tools in $tools)"
