@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Run every test: installs what is missing (tests/setup.sh), starts a throw-away PostgreSQL
+# cluster and an S3-compatible server on loopback, then runs
+#   1. cargo tests: unit tests, the backend suites on all five backends, HTTP tests;
+#   2. the official OCI conformance suite against `berth serve` on SQLite + filesystem and on
+#      PostgreSQL + S3, each with OCI_VERSION=1.1 and OCI_VERSION=dev;
+#   3. real clients (skopeo, the oras Python SDK) on both configurations, and the kill -9 test.
+# Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export BERTH_TOOLS=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
+export CARGO_TERM_COLOR=never
+
+bash tests/setup.sh || { echo "run: setup failed"; exit 1; }
+export PATH=$BERTH_TOOLS/bin:$PATH
+py=$BERTH_TOOLS/venv/bin/python
+
+source tests/lib/services.sh
+trap stop_services EXIT
+start_postgres || { echo "run: PostgreSQL did not start"; exit 1; }
+start_s3 || { echo "run: S3 server did not start"; exit 1; }
+export BERTH_TEST_REQUIRE_ALL=1
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1 t0=$SECONDS
+  shift
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+# A PostgreSQL database and an S3 prefix of their own for each server run.
+with_pg_s3() {
+  BERTH_METADATA=$(new_pg_database) BERTH_STORAGE="${BERTH_TEST_S3_URL/berth\?/berth/run-$RANDOM$RANDOM?}" "$@"
+}
+
+step "build" cargo build --locked --workspace
+export BERTH_BIN=$root/target/debug/berth
+step "cargo test" cargo test --locked
+step "conformance sqlite+fs 1.1" bash tests/conformance.sh sqlite-fs 1.1
+step "conformance sqlite+fs dev" bash tests/conformance.sh sqlite-fs dev
+step "conformance postgres+s3 1.1" with_pg_s3 bash tests/conformance.sh pg-s3 1.1
+step "conformance postgres+s3 dev" with_pg_s3 bash tests/conformance.sh pg-s3 dev
+step "skopeo sqlite+fs" bash tests/e2e/skopeo.sh
+step "skopeo postgres+s3" with_pg_s3 bash tests/e2e/skopeo.sh
+step "oras sqlite+fs" "$py" -m pytest -q tests/e2e/test_oras.py
+step "oras postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_oras.py
+step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
+
+echo
+if ((failed > 0)); then
+  printf 'failed steps:\n'
+  printf '  - %s\n' "${failures[@]}"
+fi
+echo "run: $passed passed, $failed failed"
+((failed == 0))
