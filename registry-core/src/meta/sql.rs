@@ -27,13 +27,7 @@ macro_rules! sql_metadata_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(repo_id)
-                    .bind(digest.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                link_repo_blob(&mut *tx, repo_id, digest, now).await?;
                 tx.commit().await.map_err(db_err)
             }
 
@@ -64,13 +58,7 @@ macro_rules! sql_metadata_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(repo_id)
-                    .bind(digest.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                link_repo_blob(&mut *tx, repo_id, digest, now).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(Some(size as u64))
             }
@@ -402,6 +390,20 @@ macro_rules! sql_metadata_store {
             .await
             .map_err(db_err)?;
             Ok(id)
+        }
+
+        async fn link_repo_blob<'c, E>(conn: E, repo_id: i64, digest: &Digest, now: i64) -> Result<()>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+        {
+            sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(repo_id)
+                .bind(digest.to_string())
+                .bind(now)
+                .execute(conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
         }
 
         async fn repo_id<'c, E>(conn: E, repo: &RepoName) -> Result<Option<i64>>
