@@ -208,7 +208,7 @@ sha256_of() { printf 'sha256:%s' "$(sha256sum -- "$1" | cut -d' ' -f1)"; }
 # HTTP status of a request, e.g. http_code -I "$BERTH_URL/v2/…" (bounded by --max-time 60).
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
 
-# Print "NAME: N passed, M failed" and return non-zero if anything failed.
+# e2e_summary NAME [SKIPPED]: print "NAME: N passed, M failed[, K skipped]"; non-zero if M > 0.
 e2e_summary() {
     local name=$1
     if ((E2E_FAILED > 0)); then
@@ -219,6 +219,10 @@ e2e_summary() {
             tail -n 40 "$BERTH_LOG" >&2
         fi
     fi
-    printf '%s: %d passed, %d failed\n' "$name" "$E2E_PASSED" "$E2E_FAILED"
+    if ((${2:-0} > 0)); then
+        printf '%s: %d passed, %d failed, %d skipped\n' "$name" "$E2E_PASSED" "$E2E_FAILED" "$2"
+    else
+        printf '%s: %d passed, %d failed\n' "$name" "$E2E_PASSED" "$E2E_FAILED"
+    fi
     ((E2E_FAILED == 0))
 }

@@ -36,6 +36,14 @@ impl SqliteStore {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true);
+        if let Some(parent) = opts.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| Error::Metadata {
+                backend: "sqlite",
+                source: format!("creating {}: {e}", parent.display()).into(),
+            })?;
+        }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
         Ok(Self { pool })

@@ -40,7 +40,8 @@ async fn blob_suite_s3() {
 #[tokio::test]
 async fn meta_suite_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    // The parent directory does not exist yet: opening creates it.
+    let url = format!("sqlite://{}", dir.path().join("nested/dir/t.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     testkit::meta::run_all(&store).await;
     // Reopening runs migrations again harmlessly and keeps the data.
