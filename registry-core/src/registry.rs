@@ -18,6 +18,9 @@ use crate::meta::{ManifestRecord, MetadataStore, StoredManifest, UploadSession};
 use crate::oci::manifest::{self, OCI_INDEX};
 use crate::oci::{Algorithm, Digest, Hasher, Reference, RepoName, validate_tag};
 
+/// Staging ids of monolithic uploads start with this, then the start time in unix ms.
+pub const MONOLITHIC_PREFIX: &str = "m-";
+
 /// Largest page a listing returns when the client does not ask for fewer.
 pub const MAX_PAGE: u32 = 10_000;
 
@@ -293,18 +296,18 @@ impl Registry {
             return Err(Error::RangeInvalid { offset: s.size });
         }
         let hasher = Hasher::restore(&s.hash_state)?;
-        let (size, hasher) = self.stage(&s, body, hasher, length).await?;
+        let (size, hasher) = self.stage(&s.id, s.size, body, hasher, length).await?;
         self.save_progress(&s, size, &hasher).await?;
         Ok(size)
     }
 
     /// Stream `body` into the session's staging area at its current size.
-    async fn stage(&self, s: &UploadSession, body: ByteStream, hasher: Hasher, length: Option<u64>) -> Result<(u64, Hasher)> {
+    async fn stage(&self, id: &str, offset: u64, body: ByteStream, hasher: Hasher, length: Option<u64>) -> Result<(u64, Hasher)> {
         let mut hs = HashingStream::new(body, Some(hasher));
         if let Some(len) = length {
             hs = hs.with_limit(len);
         }
-        let size = self.blobs.append(&s.id, s.size, &mut hs).await?;
+        let size = self.blobs.append(id, offset, &mut hs).await?;
         if let Some(len) = length
             && hs.bytes_seen() != len
         {
@@ -341,7 +344,7 @@ impl Registry {
             hasher = Hasher::new(digest.algorithm());
         }
         if let Some(body) = body {
-            let (size, h) = self.stage(&s, body, hasher, length).await?;
+            let (size, h) = self.stage(&s.id, s.size, body, hasher, length).await?;
             self.save_progress(&s, size, &h).await?;
             s.size = size;
             hasher = h;
@@ -362,10 +365,15 @@ impl Registry {
             self.drop_upload(&s.id).await;
             return Err(Error::DigestInvalid { expected: digest.to_string(), actual: actual.to_string() });
         }
-        self.blobs.commit(&s.id, s.size, digest).await?;
-        self.meta.link_new_blob(repo, digest, s.size, self.now()).await?;
+        self.publish(repo, &s.id, s.size, digest).await?;
         self.meta.delete_upload(&s.id).await?;
         Ok(s.size)
+    }
+
+    /// Publish verified staged bytes as `digest` and link the blob to `repo`.
+    async fn publish(&self, repo: &RepoName, staging_id: &str, size: u64, digest: &Digest) -> Result<()> {
+        self.blobs.commit(staging_id, size, digest).await?;
+        self.meta.link_new_blob(repo, digest, size, self.now()).await
     }
 
     async fn drop_upload(&self, id: &str) {
@@ -378,15 +386,29 @@ impl Registry {
     }
 
     /// Upload a whole blob in one call (monolithic `POST …?digest=`).
+    ///
+    /// A single request needs no resumable session: the bytes stage under an id that carries
+    /// its start time (see [`MONOLITHIC_PREFIX`]), are hashed with the digest's own algorithm,
+    /// and are published or dropped before the call returns. A process killed in between leaves
+    /// staged bytes that [`Registry::purge_uploads`] finds by that time.
     pub async fn push_blob(&self, repo: &RepoName, digest: &Digest, body: ByteStream, length: Option<u64>) -> Result<u64> {
-        let s = self.start_upload(repo).await?;
-        match self.finish_upload(repo, &s.id, digest, Some(body), length).await {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                self.drop_upload(&s.id).await;
-                Err(e)
+        let id = format!("{MONOLITHIC_PREFIX}{}-{}", self.now(), uuid::Uuid::new_v4().simple());
+        let result = async {
+            let (size, hasher) = self.stage(&id, 0, body, Hasher::new(digest.algorithm()), length).await?;
+            let actual = hasher.finish();
+            if &actual != digest {
+                return Err(Error::DigestInvalid { expected: digest.to_string(), actual: actual.to_string() });
             }
+            self.publish(repo, &id, size, digest).await?;
+            Ok(size)
         }
+        .await;
+        if result.is_err()
+            && let Err(e) = self.blobs.abort(&id).await
+        {
+            tracing::warn!(upload = id, error = %e, "could not drop staged upload data");
+        }
+        result
     }
 
     /// Upload a blob from memory. Convenience for bindings and tests.
@@ -406,13 +428,26 @@ impl Registry {
         Ok(())
     }
 
-    /// Drop sessions untouched for `max_age_ms`, with their staged bytes. Returns how many.
+    /// Drop sessions untouched for `max_age_ms` with their staged bytes, and staged bytes of
+    /// monolithic uploads older than that (left by a crash). Returns how many were dropped.
     pub async fn purge_uploads(&self, max_age_ms: i64) -> Result<usize> {
-        let stale = self.meta.stale_uploads(self.now() - max_age_ms).await?;
+        let cutoff = self.now() - max_age_ms;
+        let stale = self.meta.stale_uploads(cutoff).await?;
         for s in &stale {
             self.drop_upload(&s.id).await;
         }
-        Ok(stale.len())
+        let mut dropped = stale.len();
+        for id in self.blobs.list_uploads().await? {
+            let started = id
+                .strip_prefix(MONOLITHIC_PREFIX)
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|ms| ms.parse::<i64>().ok());
+            if started.is_some_and(|t| t < cutoff) {
+                self.blobs.abort(&id).await?;
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
     }
 
     // ---- manifests ---------------------------------------------------------------------------

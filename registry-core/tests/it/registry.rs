@@ -185,6 +185,31 @@ async fn mounts_and_purge() {
 }
 
 #[tokio::test]
+async fn purge_drops_monolithic_staging_left_by_a_crash() {
+    use registry_core::clock::FakeClock;
+    use std::sync::Arc;
+    let clock = Arc::new(FakeClock::new(1_000_000));
+    let reg = Registry::builder()
+        .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+        .meta(registry_core::registry::open_metadata("memory://").await.unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // What a process killed in the middle of a monolithic POST leaves behind.
+    let orphan = format!("{}{}-{}", registry_core::registry::MONOLITHIC_PREFIX, 1_000_000, "abc");
+    let mut s = stream::iter(vec![Ok(Bytes::from_static(b"partial"))]);
+    reg.blob_store().append(&orphan, 0, &mut s).await.unwrap();
+    assert_eq!(reg.purge_uploads(60_000).await.unwrap(), 0, "too fresh to purge");
+    clock.advance(120_000);
+    assert_eq!(reg.purge_uploads(60_000).await.unwrap(), 1);
+    assert!(reg.blob_store().list_uploads().await.unwrap().is_empty());
+    // A successful monolithic push leaves no staging and no session behind.
+    let d = reg.push_blob_bytes(&repo("p/a"), Bytes::from_static(b"whole")).await.unwrap();
+    assert_eq!(reg.stat_blob(&repo("p/a"), &d).await.unwrap(), 5);
+    assert!(reg.blob_store().list_uploads().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn uploads_are_scoped_to_their_repository() {
     let reg = Registry::open("memory://").await.unwrap();
     let s = reg.start_upload(&repo("p/a")).await.unwrap();
