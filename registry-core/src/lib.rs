@@ -12,5 +12,11 @@ pub mod registry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+/// Deterministic bytes for unit tests.
+#[cfg(test)]
+pub(crate) fn testkit_data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+}
+
 pub use error::{Error, ErrorCode, Result};
 pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};

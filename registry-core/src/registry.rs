@@ -303,7 +303,7 @@ impl Registry {
 
     /// Stream `body` into the session's staging area at its current size.
     async fn stage(&self, id: &str, offset: u64, body: ByteStream, hasher: Hasher, length: Option<u64>) -> Result<(u64, Hasher)> {
-        let mut hs = HashingStream::new(body, Some(hasher));
+        let mut hs = HashingStream::new(body, hasher);
         if let Some(len) = length {
             hs = hs.with_limit(len);
         }
@@ -315,8 +315,7 @@ impl Registry {
                 reason: format!("Content-Length was {len} but {} bytes arrived", hs.bytes_seen()),
             });
         }
-        let hasher = hs.into_hasher().expect("hasher is present");
-        Ok((size, hasher))
+        Ok((size, hs.finish().await?))
     }
 
     async fn save_progress(&self, s: &UploadSession, size: u64, hasher: &Hasher) -> Result<()> {

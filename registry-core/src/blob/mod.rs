@@ -27,6 +27,7 @@
 
 use std::fmt::Debug;
 use std::ops::Range;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -94,17 +95,31 @@ pub fn check_upload_id(id: &str) -> Result<()> {
     }
 }
 
-/// A stream adapter that feeds every chunk to a hasher and counts bytes as they pass.
+/// Bodies are hashed on the blocking pool in batches of this many bytes, in parallel with
+/// receiving and writing them.
+const HASH_BATCH: usize = 1 << 20;
+/// Reading pauses while this many received bytes still wait for the hasher (bounds memory).
+const HASH_MAX_PENDING: usize = 4 << 20;
+
+/// A stream adapter that counts the bytes passing through and hashes them.
+///
+/// Chunks pass through untouched. Hashing happens off the receiving task: full batches go to
+/// the blocking pool while the next ones are received (and written by the backend), so one
+/// upload keeps two cores busy. Bodies smaller than one batch are hashed inline by
+/// [`HashingStream::finish`].
 pub struct HashingStream<S> {
     inner: S,
     hasher: Option<Hasher>,
+    job: Option<tokio::task::JoinHandle<Hasher>>,
+    batch: Vec<Bytes>,
+    batch_len: usize,
     count: u64,
     limit: Option<u64>,
 }
 
 impl<S> HashingStream<S> {
-    pub fn new(inner: S, hasher: Option<Hasher>) -> Self {
-        Self { inner, hasher, count: 0, limit: None }
+    pub fn new(inner: S, hasher: Hasher) -> Self {
+        Self { inner, hasher: Some(hasher), job: None, batch: Vec::new(), batch_len: 0, count: 0, limit: None }
     }
 
     /// Fail the stream with `SizeInvalid` once more than `limit` bytes have passed.
@@ -117,8 +132,32 @@ impl<S> HashingStream<S> {
         self.count
     }
 
-    pub fn into_hasher(self) -> Option<Hasher> {
-        self.hasher
+    /// Hand a full batch to the blocking pool when the hasher is free.
+    fn dispatch(&mut self) {
+        if self.batch_len >= HASH_BATCH
+            && let Some(mut h) = self.hasher.take()
+        {
+            let chunks = std::mem::take(&mut self.batch);
+            self.batch_len = 0;
+            self.job = Some(tokio::task::spawn_blocking(move || {
+                for c in &chunks {
+                    h.update(c);
+                }
+                h
+            }));
+        }
+    }
+
+    /// Wait for the hashing to catch up and return the hasher over everything that passed.
+    pub async fn finish(mut self) -> Result<Hasher> {
+        if let Some(job) = self.job.take() {
+            self.hasher = Some(job.await.map_err(|e| crate::Error::Internal(Box::new(e)))?);
+        }
+        let mut h = self.hasher.take().expect("the hasher is back once no job runs");
+        for c in &self.batch {
+            h.update(c);
+        }
+        Ok(h)
     }
 }
 
@@ -127,6 +166,20 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if let Some(job) = this.job.as_mut()
+            && let Poll::Ready(done) = Pin::new(job).poll(cx)
+        {
+            this.job = None;
+            match done {
+                Ok(h) => this.hasher = Some(h),
+                Err(e) => return Poll::Ready(Some(Err(crate::Error::Internal(Box::new(e))))),
+            }
+            this.dispatch();
+        }
+        if this.job.is_some() && this.batch_len >= HASH_MAX_PENDING {
+            // The running job's completion wakes this task.
+            return Poll::Pending;
+        }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 this.count += chunk.len() as u64;
@@ -137,12 +190,35 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
                         reason: format!("body exceeds the declared {limit} bytes"),
                     })));
                 }
-                if let Some(h) = this.hasher.as_mut() {
-                    h.update(&chunk);
-                }
+                this.batch_len += chunk.len();
+                this.batch.push(chunk.clone());
+                this.dispatch();
                 Poll::Ready(Some(Ok(chunk)))
             }
             other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::{Algorithm, Digest};
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn hashes_match_inline_hashing_for_every_size() {
+        for len in [0usize, 1, HASH_BATCH - 1, HASH_BATCH, 3 * HASH_BATCH + 17, 9 * HASH_BATCH] {
+            let data = crate::testkit_data(len);
+            let chunks: Vec<Result<Bytes>> = data.chunks(64 * 1024 + 3).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+            let mut hs = HashingStream::new(futures::stream::iter(chunks), Hasher::new(Algorithm::Sha256));
+            let mut passed = 0;
+            while let Some(c) = hs.next().await {
+                passed += c.unwrap().len();
+            }
+            assert_eq!(passed, len);
+            assert_eq!(hs.bytes_seen(), len as u64);
+            assert_eq!(hs.finish().await.unwrap().finish(), Digest::sha256_of(&data), "len {len}");
         }
     }
 }

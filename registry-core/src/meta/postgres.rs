@@ -4,7 +4,9 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres};
+
+use super::sql::WriteTx;
 
 use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
 use crate::error::{Error, Result};
@@ -29,8 +31,8 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
-        self.pool.begin().await.map_err(db_err)
+    async fn begin_write(&self) -> Result<WriteTx<Db>> {
+        Ok(WriteTx::new(self.pool.begin().await.map_err(db_err)?, None))
     }
 }
 

@@ -5,6 +5,35 @@
 //! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
 //! `begin_write()` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
 
+/// A write transaction, holding the backend's writer lock (if it has one) until it ends.
+pub(crate) struct WriteTx<DB: sqlx::Database> {
+    tx: sqlx::Transaction<'static, DB>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, writer: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self { tx, _writer: writer }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+}
+
 /// Implement [`super::MetadataStore`] for a struct with a `pool` field and a `begin_write()`.
 macro_rules! sql_metadata_store {
     ($store:ty, $name:literal) => {
@@ -78,15 +107,12 @@ macro_rules! sql_metadata_store {
             }
 
             async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
-                let done = sqlx::query(
+                let q = sqlx::query(
                     "DELETE FROM repo_blobs WHERE digest = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
                 )
                 .bind(repo.as_str())
-                .bind(digest.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                .bind(digest.to_string());
+                Ok(self.write_one(q).await? > 0)
             }
 
             async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
@@ -99,7 +125,7 @@ macro_rules! sql_metadata_store {
             }
 
             async fn create_upload(&self, s: &UploadSession) -> Result<()> {
-                sqlx::query(
+                let q = sqlx::query(
                     "INSERT INTO uploads (id, repo, size_bytes, hash_state, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&s.id)
@@ -107,11 +133,8 @@ macro_rules! sql_metadata_store {
                 .bind(s.size as i64)
                 .bind(&s.hash_state)
                 .bind(s.started_at)
-                .bind(s.updated_at)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
+                .bind(s.updated_at);
+                self.write_one(q).await.map(drop)
             }
 
             async fn get_upload(&self, id: &str) -> Result<Option<UploadSession>> {
@@ -126,23 +149,19 @@ macro_rules! sql_metadata_store {
             }
 
             async fn advance_upload(&self, id: &str, from_size: u64, size: u64, hash_state: &[u8], now: i64) -> Result<bool> {
-                let done = sqlx::query(
+                let q = sqlx::query(
                     "UPDATE uploads SET size_bytes = $3, hash_state = $4, updated_at = $5 WHERE id = $1 AND size_bytes = $2",
                 )
                 .bind(id)
                 .bind(from_size as i64)
                 .bind(size as i64)
                 .bind(hash_state)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                .bind(now);
+                Ok(self.write_one(q).await? == 1)
             }
 
             async fn delete_upload(&self, id: &str) -> Result<bool> {
-                let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(&self.pool).await.map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                Ok(self.write_one(sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id)).await? > 0)
             }
 
             async fn stale_uploads(&self, before: i64) -> Result<Vec<UploadSession>> {
@@ -283,15 +302,12 @@ macro_rules! sql_metadata_store {
             }
 
             async fn delete_tag(&self, repo: &RepoName, tag: &str) -> Result<bool> {
-                let done = sqlx::query(
+                let q = sqlx::query(
                     "DELETE FROM tags WHERE name = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
                 )
                 .bind(repo.as_str())
-                .bind(tag)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                .bind(tag);
+                Ok(self.write_one(q).await? > 0)
             }
 
             async fn list_tags(&self, repo: &RepoName, limit: u32, last: Option<&str>) -> Result<Option<Vec<String>>> {
@@ -346,6 +362,19 @@ macro_rules! sql_metadata_store {
             async fn repo_exists(&self, repo: &RepoName) -> Result<bool> {
                 let mut conn = self.pool.acquire().await.map_err(db_err)?;
                 Ok(repo_id(&mut *conn, repo).await?.is_some())
+            }
+        }
+
+        impl $store {
+            /// Run one write statement in its own write transaction; returns rows affected.
+            async fn write_one<'q>(
+                &self,
+                q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+            ) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = q.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                tx.commit().await.map_err(db_err)?;
+                Ok(n)
             }
         }
 

@@ -6,7 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::sync::Arc;
+
+use sqlx::{Sqlite, SqlitePool};
+
+use super::sql::WriteTx;
 
 use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
 use crate::error::{Error, Result};
@@ -17,9 +21,15 @@ type Db = Sqlite;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Metadata in one SQLite file.
+///
+/// SQLite has one writer at a time. Writers queue on an in-process async lock before they
+/// begin, instead of meeting in SQLite's busy handler, whose sleeps grow to 100 ms per retry.
+/// One process owns the file (several nodes use PostgreSQL); the busy timeout still covers
+/// anything else that opens it.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -46,11 +56,17 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    fn from_pool(pool: SqlitePool) -> Self {
+        Self { pool, writer: Arc::new(tokio::sync::Mutex::new(())) }
+    }
+
+    async fn begin_write(&self) -> Result<WriteTx<Db>> {
+        let writer = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        Ok(WriteTx::new(tx, Some(writer)))
     }
 }
 
@@ -70,6 +86,6 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 }
