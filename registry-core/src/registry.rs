@@ -4,9 +4,11 @@
 //! It owns the product rules of the distribution API: upload sessions with resumable hashing,
 //! digest verification before publish, manifest validation, tags, referrers.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -24,12 +26,60 @@ pub const MONOLITHIC_PREFIX: &str = "m-";
 /// Largest page a listing returns when the client does not ask for fewer.
 pub const MAX_PAGE: u32 = 10_000;
 
+/// How long a manifest lookup may be answered from this process's cache by default. Writes
+/// through this process are visible at once; writes by other nodes within this time.
+pub const DEFAULT_MANIFEST_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Bytes of manifests the cache may hold.
+const MANIFEST_CACHE_BYTES: u64 = 64 << 20;
+
+/// Recently served manifests, keyed by (repository, repository generation, reference).
+///
+/// Each local write to a repository's manifests or tags bumps its generation, so entries from
+/// before the write are never served again. Entries also expire after the TTL, which bounds how
+/// long a change made by another node can go unseen.
+struct ManifestCache {
+    entries: moka::future::Cache<(String, u64, String), Arc<StoredManifest>>,
+    generations: std::sync::Mutex<HashMap<String, u64>>,
+}
+
+impl ManifestCache {
+    fn new(ttl: Duration) -> Option<Self> {
+        if ttl.is_zero() {
+            return None;
+        }
+        let entries = moka::future::Cache::builder()
+            .max_capacity(MANIFEST_CACHE_BYTES)
+            .weigher(|k: &(String, u64, String), v: &Arc<StoredManifest>| {
+                u32::try_from(k.0.len() + k.2.len() + v.content.len() + v.digest.len() + v.media_type.len()).unwrap_or(u32::MAX)
+            })
+            .time_to_live(ttl)
+            .build();
+        Some(Self { entries, generations: std::sync::Mutex::new(HashMap::new()) })
+    }
+
+    fn key(&self, repo: &RepoName, reference: &Reference) -> (String, u64, String) {
+        let generation = self.generations.lock().expect("generation map lock").get(repo.as_str()).copied().unwrap_or(0);
+        (repo.to_string(), generation, reference.to_string())
+    }
+
+    fn invalidate(&self, repo: &RepoName) {
+        *self.generations.lock().expect("generation map lock").entry(repo.to_string()).or_insert(0) += 1;
+    }
+}
+
 /// Builds a [`Registry`] from explicit parts.
-#[derive(Default)]
 pub struct RegistryBuilder {
     blobs: Option<Arc<dyn BlobStore>>,
     meta: Option<Arc<dyn MetadataStore>>,
     clock: Option<Arc<dyn Clock>>,
+    manifest_cache_ttl: Duration,
+}
+
+impl Default for RegistryBuilder {
+    fn default() -> Self {
+        Self { blobs: None, meta: None, clock: None, manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL }
+    }
 }
 
 impl RegistryBuilder {
@@ -48,12 +98,20 @@ impl RegistryBuilder {
         self
     }
 
+    /// How long manifest lookups may be served from memory ([`DEFAULT_MANIFEST_CACHE_TTL`]);
+    /// zero turns the cache off.
+    pub fn manifest_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.manifest_cache_ttl = ttl;
+        self
+    }
+
     pub fn build(self) -> Result<Registry> {
         let missing = |what: &str| Error::BadRequest { reason: format!("registry builder needs {what}") };
         Ok(Registry {
             blobs: self.blobs.ok_or_else(|| missing("a blob store"))?,
             meta: self.meta.ok_or_else(|| missing("a metadata store"))?,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
         })
     }
 }
@@ -117,6 +175,7 @@ pub struct Registry {
     blobs: Arc<dyn BlobStore>,
     meta: Arc<dyn MetadataStore>,
     clock: Arc<dyn Clock>,
+    manifests: Option<Arc<ManifestCache>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -498,15 +557,29 @@ impl Registry {
             refs: parsed.refs,
         };
         self.meta.put_manifest(repo, &record, &tags, self.now()).await?;
+        self.manifests_changed(repo);
         Ok(PutManifestOutcome { digest, subject: parsed.subject, tags })
     }
 
     /// Fetch a manifest by tag or digest.
-    pub async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<StoredManifest> {
-        self.meta
-            .get_manifest(repo, reference)
-            .await?
-            .ok_or_else(|| Error::ManifestUnknown { reference: reference.to_string() })
+    pub async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Arc<StoredManifest>> {
+        let unknown = || Error::ManifestUnknown { reference: reference.to_string() };
+        let Some(cache) = &self.manifests else {
+            return self.meta.get_manifest(repo, reference).await?.map(Arc::new).ok_or_else(unknown);
+        };
+        let key = cache.key(repo, reference);
+        if let Some(hit) = cache.entries.get(&key).await {
+            return Ok(hit);
+        }
+        let found = Arc::new(self.meta.get_manifest(repo, reference).await?.ok_or_else(unknown)?);
+        cache.entries.insert(key, found.clone()).await;
+        Ok(found)
+    }
+
+    fn manifests_changed(&self, repo: &RepoName) {
+        if let Some(cache) = &self.manifests {
+            cache.invalidate(repo);
+        }
     }
 
     /// Delete a manifest by digest (with every tag pointing at it), or just a tag.
@@ -515,6 +588,7 @@ impl Registry {
             Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
             Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,
         };
+        self.manifests_changed(repo);
         if found { Ok(()) } else { Err(Error::ManifestUnknown { reference: reference.to_string() }) }
     }
 

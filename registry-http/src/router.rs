@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -50,7 +50,7 @@ async fn health(State(registry): State<Registry>) -> Response {
 async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
-    let class = route_class(req.uri().path(), req.extensions().get::<MatchedPath>());
+    let class = route_class(req.uri().path());
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     metrics::counter!("berth_http_requests_total", "method" => method.clone(), "route" => class, "status" => status).increment(1);
@@ -59,7 +59,7 @@ async fn track(req: Request, next: Next) -> Response {
     res
 }
 
-fn route_class(path: &str, _matched: Option<&MatchedPath>) -> &'static str {
+fn route_class(path: &str) -> &'static str {
     if !path.starts_with("/v2") {
         return "other";
     }

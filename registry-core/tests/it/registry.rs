@@ -218,3 +218,36 @@ async fn uploads_are_scoped_to_their_repository() {
     reg.cancel_upload(&repo("p/a"), &s.id).await.unwrap();
     assert_eq!(reg.cancel_upload(&repo("p/a"), &s.id).await.unwrap_err().code(), ErrorCode::BlobUploadUnknown);
 }
+
+#[tokio::test]
+async fn manifest_cache_never_serves_stale_local_state() {
+    let reg = Registry::open("memory://").await.unwrap();
+    let r = repo("cache/app");
+    let cfg = reg.push_blob_bytes(&r, Bytes::from_static(b"{}")).await.unwrap();
+    let put = |layers: usize| {
+        let reg = reg.clone();
+        let r = r.clone();
+        let cfg = cfg.clone();
+        async move {
+            let mut ls = Vec::new();
+            for i in 0..layers {
+                let d = reg.push_blob_bytes(&r, Bytes::from(format!("layer {i}"))).await.unwrap();
+                ls.push((d, 7));
+            }
+            let m = image_manifest(&cfg, 2, &ls);
+            reg.put_manifest(&r, &Reference::Tag("latest".into()), None, m, &[]).await.unwrap().digest
+        }
+    };
+    let first = put(1).await;
+    let tag = Reference::Tag("latest".into());
+    assert_eq!(reg.get_manifest(&r, &tag).await.unwrap().digest, first.to_string());
+    assert_eq!(reg.get_manifest(&r, &tag).await.unwrap().digest, first.to_string(), "served twice (cached)");
+    // Moving the tag is visible at once.
+    let second = put(2).await;
+    assert_eq!(reg.get_manifest(&r, &tag).await.unwrap().digest, second.to_string());
+    // Deleting is visible at once, by digest and by tag.
+    reg.get_manifest(&r, &Reference::Digest(second.clone())).await.unwrap();
+    reg.delete_manifest(&r, &Reference::Digest(second.clone())).await.unwrap();
+    assert_eq!(reg.get_manifest(&r, &Reference::Digest(second)).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
+    assert_eq!(reg.get_manifest(&r, &tag).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
+}

@@ -13,7 +13,7 @@ use crate::error::ApiResult;
 pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
     let m = ctx.registry.get_manifest(&name, &reference).await?;
     let len = m.content.len();
-    let body = if ctx.method == Method::HEAD { Body::empty() } else { Body::from(m.content) };
+    let body = if ctx.method == Method::HEAD { Body::empty() } else { Body::from(m.content.clone()) };
     let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, hv(&m.media_type));
