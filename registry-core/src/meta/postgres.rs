@@ -31,6 +31,11 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// PostgreSQL takes row locks itself; there is no process-wide writer lock.
+    async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        None
+    }
+
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
         Ok(WriteTx::new(self.pool.begin().await.map_err(db_err)?, None))
     }

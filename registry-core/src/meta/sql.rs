@@ -5,6 +5,9 @@
 //! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
 //! `begin_write()` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
 
+/// Rows or values per set-based statement (well under SQLite's 32,766 bound parameters).
+pub(crate) const SQL_BATCH: usize = 500;
+
 /// A write transaction, holding the backend's writer lock (if it has one) until it ends.
 pub(crate) struct WriteTx<DB: sqlx::Database> {
     tx: sqlx::Transaction<'static, DB>,
@@ -37,6 +40,8 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
 /// Implement [`super::MetadataStore`] for a struct with a `pool` field and a `begin_write()`.
 macro_rules! sql_metadata_store {
     ($store:ty, $name:literal) => {
+        use $crate::meta::sql::SQL_BATCH;
+
         #[async_trait::async_trait]
         impl $crate::meta::MetadataStore for $store {
             fn name(&self) -> &'static str {
@@ -44,20 +49,34 @@ macro_rules! sql_metadata_store {
             }
 
             async fn link_new_blob(&self, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                let repo_id = ensure_repo(&mut *tx, repo, now).await?;
-                sqlx::query(
+                // Two single-statement writes, no transaction: a blob row that is briefly (or,
+                // after a crash, permanently) unlinked is exactly what garbage collection
+                // handles, and its fresh `last_touched` keeps it safe until then.
+                let q = sqlx::query(
                     "INSERT INTO blobs (digest, size, state, created_at, last_touched) VALUES ($1, $2, 'live', $3, $3)
                      ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = $3",
                 )
                 .bind(digest.to_string())
                 .bind(size as i64)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                link_repo_blob(&mut *tx, repo_id, digest, now).await?;
-                tx.commit().await.map_err(db_err)
+                .bind(now);
+                self.write_one(q).await?;
+                let link = || {
+                    sqlx::query(
+                        "INSERT INTO repo_blobs (repo_id, digest, created_at)
+                         SELECT id, $2, $3 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
+                    )
+                    .bind(repo.as_str())
+                    .bind(digest.to_string())
+                    .bind(now)
+                };
+                if self.write_one(link()).await? == 0 && !self.repo_exists(repo).await? {
+                    // First content of a new repository.
+                    let mut tx = self.begin_write().await?;
+                    let repo_id = ensure_repo(&mut *tx, repo, now).await?;
+                    link_repo_blob(&mut *tx, repo_id, digest, now).await?;
+                    tx.commit().await.map_err(db_err)?;
+                }
+                Ok(())
             }
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
@@ -178,33 +197,36 @@ macro_rules! sql_metadata_store {
             async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
-                for r in m.refs.iter().filter(|r| r.required) {
-                    let found: Option<(i64,)> = match r.kind {
-                        RefKind::Blob => {
-                            // Rescue a blob that garbage collection marked but has not started deleting.
-                            sqlx::query_as(
-                                "UPDATE blobs SET state = 'live', last_touched = $3
-                                 WHERE digest = $2 AND state <> 'deleting'
-                                   AND EXISTS (SELECT 1 FROM repo_blobs WHERE repo_id = $1 AND digest = $2)
-                                 RETURNING size",
-                            )
-                            .bind(repo_id)
-                            .bind(r.digest.to_string())
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?
-                        }
-                        RefKind::Manifest => sqlx::query_as("SELECT size FROM manifests WHERE repo_id = $1 AND digest = $2")
-                            .bind(repo_id)
-                            .bind(r.digest.to_string())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?,
-                    };
-                    if found.is_none() {
-                        return Err(Error::ManifestBlobUnknown { digest: r.digest.to_string() });
+                let required = |kind: RefKind| -> Vec<String> {
+                    let set: std::collections::BTreeSet<String> =
+                        m.refs.iter().filter(|r| r.required && r.kind == kind).map(|r| r.digest.to_string()).collect();
+                    set.into_iter().collect()
+                };
+                // Blobs must be linked to the repository; this also rescues blobs that garbage
+                // collection marked but has not started deleting.
+                for chunk in required(RefKind::Blob).chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs SET state = 'live', last_touched = ");
+                    qb.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN (");
+                    let mut list = qb.separated(", ");
+                    for d in chunk {
+                        list.push_bind(d.as_str());
                     }
+                    qb.push(") AND digest IN (SELECT digest FROM repo_blobs WHERE repo_id = ")
+                        .push_bind(repo_id)
+                        .push(") RETURNING digest");
+                    let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    missing_ref(chunk, &found)?;
+                }
+                for chunk in required(RefKind::Manifest).chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT digest FROM manifests WHERE repo_id = ");
+                    qb.push_bind(repo_id).push(" AND digest IN (");
+                    let mut list = qb.separated(", ");
+                    for d in chunk {
+                        list.push_bind(d.as_str());
+                    }
+                    qb.push(")");
+                    let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    missing_ref(chunk, &found)?;
                 }
                 sqlx::query(
                     "INSERT INTO manifests (repo_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at)
@@ -222,38 +244,27 @@ macro_rules! sql_metadata_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                for r in &m.refs {
-                    sqlx::query(
-                        "INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(repo_id)
-                    .bind(m.digest.to_string())
-                    .bind(r.digest.to_string())
-                    .bind(r.kind.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                let mut children: Vec<(String, &'static str)> =
+                    m.refs.iter().map(|r| (r.digest.to_string(), r.kind.as_str())).collect();
+                children.sort();
+                children.dedup_by(|a, b| a.0 == b.0);
+                let digest = m.digest.to_string();
+                for chunk in children.chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) ");
+                    qb.push_values(chunk, |mut row, (child, kind)| {
+                        row.push_bind(repo_id).push_bind(digest.as_str()).push_bind(child.as_str()).push_bind(*kind);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
-                for t in tags {
-                    sqlx::query(
-                        "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-                    )
-                    .bind(repo_id)
-                    .bind(t)
-                    .bind(m.digest.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                for chunk in tags.chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO tags (repo_id, name, digest, updated_at) ");
+                    qb.push_values(chunk, |mut row, tag| {
+                        row.push_bind(repo_id).push_bind(tag.as_str()).push_bind(digest.as_str()).push_bind(now);
+                    });
+                    qb.push(" ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at");
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
-                sqlx::query("UPDATE repositories SET updated_at = $2 WHERE id = $1")
-                    .bind(repo_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)
             }
 
@@ -366,15 +377,14 @@ macro_rules! sql_metadata_store {
         }
 
         impl $store {
-            /// Run one write statement in its own write transaction; returns rows affected.
+            /// Run one write statement on its own (it is atomic by itself), under the
+            /// backend's writer lock if it has one; returns rows affected.
             async fn write_one<'q>(
                 &self,
                 q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
             ) -> Result<u64> {
-                let mut tx = self.begin_write().await?;
-                let n = q.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                tx.commit().await.map_err(db_err)?;
-                Ok(n)
+                let _writer = self.writer_lock().await;
+                Ok(q.execute(&self.pool).await.map_err(db_err)?.rows_affected())
             }
         }
 
@@ -401,6 +411,16 @@ macro_rules! sql_metadata_store {
             }
         }
 
+        /// Fail with `ManifestBlobUnknown` naming the first of `wanted` not in `found`.
+        fn missing_ref(wanted: &[String], found: &[(String,)]) -> Result<()> {
+            if found.len() == wanted.len() {
+                return Ok(());
+            }
+            let found: std::collections::HashSet<&str> = found.iter().map(|(d,)| d.as_str()).collect();
+            let first = wanted.iter().find(|d| !found.contains(d.as_str())).cloned().unwrap_or_default();
+            Err(Error::ManifestBlobUnknown { digest: first })
+        }
+
         fn db_err(e: sqlx::Error) -> Error {
             Error::Metadata { backend: $name, source: Box::new(e) }
         }
@@ -411,7 +431,7 @@ macro_rules! sql_metadata_store {
         {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
-                 ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+                 ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
             )
             .bind(repo.as_str())
             .bind(now)

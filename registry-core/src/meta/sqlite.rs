@@ -63,10 +63,14 @@ impl SqliteStore {
         Self { pool, writer: Arc::new(tokio::sync::Mutex::new(())) }
     }
 
+    async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        Some(self.writer.clone().lock_owned().await)
+    }
+
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        let writer = self.writer.clone().lock_owned().await;
+        let writer = self.writer_lock().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        Ok(WriteTx::new(tx, Some(writer)))
+        Ok(WriteTx::new(tx, writer))
     }
 }
 
