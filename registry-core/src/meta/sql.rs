@@ -211,7 +211,9 @@ macro_rules! sql_metadata_store {
                     for d in chunk {
                         list.push_bind(d.as_str());
                     }
-                    qb.push(") AND digest IN (SELECT digest FROM repo_blobs WHERE repo_id = ")
+                    // A correlated EXISTS probes the (repo_id, digest) key per blob; an IN over
+                    // the repository's links would scan all of them.
+                    qb.push(") AND EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = blobs.digest AND rb.repo_id = ")
                         .push_bind(repo_id)
                         .push(") RETURNING digest");
                     let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
