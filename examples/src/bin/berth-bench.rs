@@ -1,0 +1,509 @@
+//! `berth-bench`: a lean HTTP load generator for OCI registries (Berth, Distribution, …).
+//!
+//! Every subcommand prints exactly one JSON line on stdout. Throughput in MB/s uses
+//! 1 MB = 10^6 bytes. Test data is generated and hashed in memory before the clock starts.
+//!
+//! ```text
+//! berth-bench push-large --url http://127.0.0.1:5000 --size-mib 256 --clients 1
+//! berth-bench push-small --url http://127.0.0.1:5000 --images 1000 --clients 8
+//! berth-bench prepare    --url http://127.0.0.1:5000
+//! ```
+//!
+//! Blobs go up as one monolithic `POST …/blobs/uploads/?digest=` when the registry supports it
+//! (answers 201), otherwise as `POST …/blobs/uploads/` then `PUT <location>&digest=` carrying the
+//! whole body (Distribution 2.x ignores `?digest=` on POST). `--upload` forces either flow.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const MIB: usize = 1 << 20;
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+const MB_UNIT: &str = "MB/s, 1 MB = 10^6 bytes";
+
+#[derive(Parser)]
+#[command(name = "berth-bench", about = "HTTP load generator for OCI registries; one JSON result line per run")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Push one large random blob per client, all clients at once; aggregate MB/s.
+    PushLarge(LargeArgs),
+    /// Push small images (~1 KiB config + ~4 KiB layer + OCI manifest by tag); images/s.
+    PushSmall(SmallArgs),
+    /// Push a 16 MiB blob and one small image (tag `latest`); print their URLs for wrk.
+    Prepare(PrepareArgs),
+}
+
+#[derive(Args)]
+struct Target {
+    /// Registry base URL, e.g. http://127.0.0.1:5000 (loopback in benchmarks).
+    #[arg(long)]
+    url: String,
+    /// Repository to push into.
+    #[arg(long, default_value = "bench/app")]
+    repo: String,
+    /// Blob upload flow.
+    #[arg(long, value_enum, default_value_t = Upload::Auto)]
+    upload: Upload,
+    /// Size of the pieces the request body is streamed in, KiB.
+    #[arg(long, default_value_t = 256)]
+    chunk_kib: usize,
+}
+
+#[derive(Args)]
+struct LargeArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Size of each client's blob, MiB.
+    #[arg(long, default_value_t = 256)]
+    size_mib: usize,
+    /// Concurrent clients, each pushing its own distinct blob over its own connection.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Timed rounds (fresh random blobs each round); best and median are reported.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+}
+
+#[derive(Args)]
+struct SmallArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Images to push in total.
+    #[arg(long, default_value_t = 1000)]
+    images: usize,
+    /// Concurrent clients taking images from a shared queue.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+}
+
+#[derive(Args)]
+struct PrepareArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Size of the blob to push, MiB.
+    #[arg(long, default_value_t = 16)]
+    blob_mib: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Upload {
+    /// Probe once with a tiny blob: monolithic when POST ?digest= answers 201, else post-put.
+    Auto,
+    /// One request: `POST /v2/<name>/blobs/uploads/?digest=…` with the body.
+    Monolithic,
+    /// Two requests: `POST /v2/<name>/blobs/uploads/`, then `PUT <location>?digest=…` with the body.
+    PostPut,
+}
+
+impl Upload {
+    fn as_str(self) -> &'static str {
+        match self {
+            Upload::Auto => "auto",
+            Upload::Monolithic => "monolithic",
+            Upload::PostPut => "post-put",
+        }
+    }
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+/// `len` pseudo-random bytes (splitmix64): incompressible and distinct per seed, fast to make.
+fn random_bytes(len: usize, seed: u64) -> Bytes {
+    let mut v = vec![0u8; len];
+    let mut s = seed;
+    for c in v.chunks_mut(8) {
+        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        c.copy_from_slice(&z.to_le_bytes()[..c.len()]);
+    }
+    Bytes::from(v)
+}
+
+/// A seed that differs between runs, so repeated runs against one registry push new content.
+fn run_seed() -> u64 {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+    t ^ ((std::process::id() as u64) << 40)
+}
+
+fn sha256_digest(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+/// A blob with its digest, made before timing.
+#[derive(Clone)]
+struct Blob {
+    data: Bytes,
+    digest: String,
+}
+
+impl Blob {
+    fn new(data: Bytes) -> Self {
+        let digest = sha256_digest(&data);
+        Self { data, digest }
+    }
+}
+
+/// One small image: config blob, layer blob, manifest.
+struct Image {
+    config: Blob,
+    layer: Blob,
+    manifest: Bytes,
+    tag: String,
+}
+
+fn make_image(i: usize, seed: u64) -> Image {
+    let layer = Blob::new(random_bytes(4096, seed ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)));
+    let config_json = |pad: &str| {
+        json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": { "Env": [format!("BENCH_SEED={seed}"), format!("BENCH_IMAGE={i}")], "Labels": { "pad": pad } },
+            "rootfs": { "type": "layers", "diff_ids": [layer.digest] },
+        })
+        .to_string()
+    };
+    let base = config_json("").len();
+    let config = Blob::new(Bytes::from(config_json(&"x".repeat(1024usize.saturating_sub(base)))));
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": OCI_CONFIG, "digest": config.digest, "size": config.data.len() },
+        "layers": [{ "mediaType": OCI_LAYER, "digest": layer.digest, "size": layer.data.len() }],
+    });
+    Image { config, layer, manifest: Bytes::from(manifest.to_string()), tag: format!("img-{i}") }
+}
+
+// ---- measurement -----------------------------------------------------------------------------
+
+/// CPU seconds (user + system) this process has used so far, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0 // USER_HZ is 100 on Linux
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+// ---- registry client -------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Registry {
+    http: Client,
+    base: String,
+    repo: String,
+    mode: Upload,
+    chunk: usize,
+}
+
+async fn expect(r: reqwest::Response, want: StatusCode, what: &str) -> Res<reqwest::Response> {
+    if r.status() == want {
+        return Ok(r);
+    }
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    Err(format!("{what}: expected {want}, got {status}: {}", body.chars().take(300).collect::<String>()).into())
+}
+
+impl Registry {
+    async fn connect(t: &Target) -> Res<Self> {
+        let http = Client::builder()
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(256)
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        let base = t.url.trim_end_matches('/').to_owned();
+        let r = http.get(format!("{base}/v2/")).send().await?;
+        expect(r, StatusCode::OK, "GET /v2/").await?;
+        let mut reg = Self { http, base, repo: t.repo.clone(), mode: t.upload, chunk: t.chunk_kib.max(1) * 1024 };
+        if reg.mode == Upload::Auto {
+            reg.mode = reg.probe_upload_mode().await?;
+        }
+        Ok(reg)
+    }
+
+    /// Monolithic when `POST ?digest=` with a body answers 201; post-put when it answers 202
+    /// (the registry ignored the digest and opened a session, which is cancelled again).
+    async fn probe_upload_mode(&self) -> Res<Upload> {
+        let probe = Blob::new(random_bytes(64, run_seed()));
+        let r = self.post_monolithic(&probe).await?;
+        match r.status() {
+            StatusCode::CREATED => Ok(Upload::Monolithic),
+            StatusCode::ACCEPTED => {
+                if let Ok(loc) = self.location(&r) {
+                    let _ = self.http.delete(loc).send().await;
+                }
+                Ok(Upload::PostPut)
+            }
+            s => Err(format!("probing POST ?digest=: unexpected {s}").into()),
+        }
+    }
+
+    fn uploads_url(&self) -> String {
+        format!("{}/v2/{}/blobs/uploads/", self.base, self.repo)
+    }
+
+    fn location(&self, r: &reqwest::Response) -> Res<String> {
+        let loc = r.headers().get(LOCATION).ok_or("upload response without Location")?.to_str()?;
+        Ok(if loc.starts_with("http://") || loc.starts_with("https://") {
+            loc.to_owned()
+        } else {
+            format!("{}{}", self.base, loc)
+        })
+    }
+
+    /// The blob as a streamed request body, in `chunk`-sized pieces that share its buffer.
+    fn body(&self, data: &Bytes) -> reqwest::Body {
+        if data.len() <= self.chunk {
+            return reqwest::Body::from(data.clone());
+        }
+        let (data, chunk) = (data.clone(), self.chunk);
+        let pieces = data.len().div_ceil(chunk);
+        reqwest::Body::wrap_stream(futures::stream::iter(
+            (0..pieces).map(move |i| Ok::<Bytes, std::io::Error>(data.slice(i * chunk..((i + 1) * chunk).min(data.len())))),
+        ))
+    }
+
+    async fn post_monolithic(&self, b: &Blob) -> Res<reqwest::Response> {
+        Ok(self
+            .http
+            .post(format!("{}?digest={}", self.uploads_url(), b.digest))
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, b.data.len())
+            .body(self.body(&b.data))
+            .send()
+            .await?)
+    }
+
+    async fn push_blob(&self, b: &Blob) -> Res<()> {
+        let r = match self.mode {
+            Upload::Monolithic => {
+                let r = self.post_monolithic(b).await?;
+                expect(r, StatusCode::CREATED, "POST ?digest=").await?
+            }
+            Upload::PostPut | Upload::Auto => {
+                let r = self.http.post(self.uploads_url()).header(CONTENT_LENGTH, 0).send().await?;
+                let r = expect(r, StatusCode::ACCEPTED, "POST uploads/").await?;
+                let loc = self.location(&r)?;
+                let _ = r.bytes().await;
+                let sep = if loc.contains('?') { '&' } else { '?' };
+                let r = self
+                    .http
+                    .put(format!("{loc}{sep}digest={}", b.digest))
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, b.data.len())
+                    .body(self.body(&b.data))
+                    .send()
+                    .await?;
+                expect(r, StatusCode::CREATED, "PUT ?digest=").await?
+            }
+        };
+        let _ = r.bytes().await; // drain, so the connection goes back to the pool
+        Ok(())
+    }
+
+    async fn put_manifest(&self, tag: &str, body: &Bytes) -> Res<()> {
+        let r = self
+            .http
+            .put(format!("{}/v2/{}/manifests/{tag}", self.base, self.repo))
+            .header(CONTENT_TYPE, OCI_MANIFEST)
+            .body(body.clone())
+            .send()
+            .await?;
+        let r = expect(r, StatusCode::CREATED, "PUT manifest").await?;
+        let _ = r.bytes().await;
+        Ok(())
+    }
+
+    async fn push_image(&self, img: &Image) -> Res<()> {
+        self.push_blob(&img.config).await?;
+        self.push_blob(&img.layer).await?;
+        self.put_manifest(&img.tag, &img.manifest).await
+    }
+}
+
+// ---- subcommands -----------------------------------------------------------------------------
+
+async fn push_large(a: LargeArgs) -> Res<serde_json::Value> {
+    let reg = Registry::connect(&a.target).await?;
+    let size = a.size_mib * MIB;
+    let clients = a.clients.max(1);
+    let (mut rates, mut walls, mut cpu) = (Vec::new(), Vec::new(), 0.0);
+    for _ in 0..a.repeat.max(1) {
+        let seed = run_seed();
+        let blobs: Vec<Blob> =
+            (0..clients).map(|c| Blob::new(random_bytes(size, seed.wrapping_add((c as u64) << 48)))).collect();
+        let (start, cpu0) = (Instant::now(), cpu_seconds());
+        let tasks: Vec<_> = blobs
+            .into_iter()
+            .map(|b| {
+                let reg = reg.clone();
+                tokio::spawn(async move { reg.push_blob(&b).await })
+            })
+            .collect();
+        for t in futures::future::join_all(tasks).await {
+            t??;
+        }
+        let wall = start.elapsed().as_secs_f64();
+        cpu += cpu_seconds() - cpu0;
+        rates.push((size * clients) as f64 / wall / 1e6);
+        walls.push(wall);
+    }
+    let best = rates.iter().copied().fold(0.0, f64::max);
+    Ok(json!({
+        "bench": "push-large",
+        "url": reg.base,
+        "upload": reg.mode.as_str(),
+        "clients": clients,
+        "size_mib": a.size_mib,
+        "rounds": rates.len(),
+        "unit": MB_UNIT,
+        "mb_per_s_best": round3(best),
+        "mb_per_s_median": round3(median(&rates)),
+        "rounds_mb_per_s": rates.iter().map(|r| round3(*r)).collect::<Vec<_>>(),
+        "rounds_wall_s": walls.iter().map(|w| round3(*w)).collect::<Vec<_>>(),
+        "client_cpu_s": round3(cpu),
+    }))
+}
+
+async fn push_small(a: SmallArgs) -> Res<serde_json::Value> {
+    let reg = Registry::connect(&a.target).await?;
+    let seed = run_seed();
+    let images: Arc<Vec<Image>> = Arc::new((0..a.images).map(|i| make_image(i, seed)).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let (start, cpu0) = (Instant::now(), cpu_seconds());
+    let tasks: Vec<_> = (0..a.clients.max(1))
+        .map(|_| {
+            let (reg, images, next) = (reg.clone(), images.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(img) = images.get(i) else { break };
+                    let t = Instant::now();
+                    reg.push_image(img).await?;
+                    lat.push(t.elapsed());
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(lat)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in futures::future::join_all(tasks).await {
+        lat.extend(t??);
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    lat.sort();
+    Ok(json!({
+        "bench": "push-small",
+        "url": reg.base,
+        "upload": reg.mode.as_str(),
+        "clients": a.clients.max(1),
+        "images": lat.len(),
+        "requests_per_image": if reg.mode == Upload::Monolithic { 3 } else { 5 },
+        "wall_s": round3(wall),
+        "images_per_s": round3(lat.len() as f64 / wall),
+        "image_latency_ms_p50": round3(percentile_ms(&lat, 0.50)),
+        "image_latency_ms_p99": round3(percentile_ms(&lat, 0.99)),
+        "client_cpu_s": round3(cpu),
+    }))
+}
+
+async fn prepare(a: PrepareArgs) -> Res<serde_json::Value> {
+    let reg = Registry::connect(&a.target).await?;
+    let blob = Blob::new(random_bytes(a.blob_mib * MIB, run_seed()));
+    reg.push_blob(&blob).await?;
+    let img = make_image(0, run_seed() ^ 0x5EED);
+    reg.push_blob(&img.config).await?;
+    reg.push_blob(&img.layer).await?;
+    reg.put_manifest("latest", &img.manifest).await?;
+    let blob_url = format!("{}/v2/{}/blobs/{}", reg.base, reg.repo, blob.digest);
+    let manifest_url = format!("{}/v2/{}/manifests/latest", reg.base, reg.repo);
+    // Check both answer as wrk will ask (the manifest with an OCI Accept header).
+    let r = reg.http.get(&blob_url).send().await?;
+    let got = expect(r, StatusCode::OK, "GET blob").await?.bytes().await?;
+    if got != blob.data {
+        return Err("GET blob returned different bytes".into());
+    }
+    let r = reg.http.get(&manifest_url).header(ACCEPT, OCI_MANIFEST).send().await?;
+    let got = expect(r, StatusCode::OK, "GET manifest").await?.bytes().await?;
+    if got != img.manifest {
+        return Err("GET manifest returned different bytes".into());
+    }
+    Ok(json!({
+        "bench": "prepare",
+        "url": reg.base,
+        "upload": reg.mode.as_str(),
+        "blob_url": blob_url,
+        "blob_bytes": blob.data.len(),
+        "manifest_url": manifest_url,
+        "manifest_bytes": img.manifest.len(),
+        "manifest_accept": OCI_MANIFEST,
+    }))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let out = match cli.cmd {
+        Cmd::PushLarge(a) => push_large(a).await,
+        Cmd::PushSmall(a) => push_small(a).await,
+        Cmd::Prepare(a) => prepare(a).await,
+    };
+    match out {
+        Ok(v) => {
+            println!("{v}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("berth-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
