@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
-# Debian packages (PostgreSQL, skopeo, Distribution 2.8 as a benchmark peer, curl, wrk),
+# Debian packages (PostgreSQL, skopeo, Distribution 2.8 as a benchmark peer, curl, jq, wrk),
 # the OCI conformance suite (Go), the S3-compatible server s3s-fs (crates.io), and a Python
 # virtual environment with the oras SDK and pytest.
 set -euo pipefail
@@ -14,7 +14,7 @@ CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 S3S_FS_VERSION=0.14.1
 
 need_apt=()
-for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl wrk:wrk; do
+for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
