@@ -209,17 +209,23 @@ curl -s --max-time 60 -o /dev/null -D "$E2E_TMP/patch1.h" -X PATCH \
 check "A: the first 1 MiB PATCH is accepted (Range 0-$((FIRST - 1)))" \
     assert_eq "0-$((FIRST - 1))" "$(header Range "$E2E_TMP/patch1.h")" "Range"
 
+# kill_during WHAT PID: kill -9 the server while the client PID is still uploading; the client
+# must see its upload fail.
+kill_during() {
+    local what=$1 pid=$2 rc=0
+    check "$what is still in flight when the server is killed" kill -0 "$pid"
+    berth_kill9
+    wait "$pid" || rc=$?
+    check "$what: the client saw the upload fail (curl exit $rc)" test "$rc" -ne 0
+}
+
 log "A: streaming the remaining $((BIG - FIRST)) bytes at $RATE/s, to be interrupted"
 gen "$BIG" 1 "$FIRST" | curl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X PATCH \
     -H 'Content-Type: application/octet-stream' -H "Content-Range: $FIRST-$((BIG - 1))" \
     -T - "$BERTH_URL$LOC_A" &
 CURL_A=$!
 wait_staged $((FIRST + KILL_AFTER)) || true
-check "A: the big PATCH is still in flight when the server is killed" kill -0 "$CURL_A"
-berth_kill9
-rc=0
-wait "$CURL_A" || rc=$?
-check "A: the client saw the upload fail (curl exit $rc)" test "$rc" -ne 0
+kill_during "A: the big PATCH" "$CURL_A"
 
 berth_start "$DATA"
 blob_absent_checks "A after restart" "$DIGEST_A"
@@ -256,11 +262,7 @@ wait_staged_b() {
     return 1
 }
 wait_staged_b || true
-check "B: the monolithic POST is still in flight when the server is killed" kill -0 "$CURL_B"
-berth_kill9
-rc=0
-wait "$CURL_B" || rc=$?
-check "B: the client saw the upload fail (curl exit $rc)" test "$rc" -ne 0
+kill_during "B: the monolithic POST" "$CURL_B"
 
 berth_start "$DATA"
 blob_absent_checks "B after restart" "$DIGEST_B"
