@@ -5,7 +5,7 @@
 #   2. the official OCI conformance suite against `berth serve` on SQLite + filesystem and on
 #      PostgreSQL + S3, each with OCI_VERSION=1.1 and OCI_VERSION=dev;
 #   3. real clients (skopeo, the oras Python SDK) on both configurations, the kill -9 test,
-#      the `berth serve` contract, and the embedding example.
+#      two nodes sharing PostgreSQL + S3, the `berth serve` contract, and the embedding example.
 # Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +58,7 @@ step "skopeo postgres+s3" with_pg_s3 bash tests/e2e/skopeo.sh
 step "oras sqlite+fs" "$py" -m pytest -q tests/e2e/test_oras.py
 step "oras postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_oras.py
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
+step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh
 step "embedding example" cargo run --locked -q -p berth-examples --bin embed
 
