@@ -92,8 +92,9 @@ push_small() {
 
 # Wait until a staging file under uploads/ (other than those listed in $2..) reaches $1 bytes,
 # or, when the blob store is not a local directory, just give the stream a few seconds.
+# wait_staged WANT [SKIP_ID]: until some staging file other than SKIP_ID holds WANT bytes.
 wait_staged() {
-    local want=$1 root f size deadline=$((SECONDS + 60))
+    local want=$1 skip=${2:-} root f size deadline=$((SECONDS + 60))
     root=$(store_root)
     if [[ -z "$root" ]]; then
         sleep 3
@@ -101,7 +102,7 @@ wait_staged() {
     fi
     while ((SECONDS < deadline)); do
         for f in "$root"/uploads/*; do
-            [[ -f "$f" ]] || continue
+            [[ -f "$f" && "$(basename "$f")" != "$skip" ]] || continue
             size=$(stat -c %s "$f" 2>/dev/null || echo 0)
             if ((size >= want)); then
                 log "staging file $(basename "$f") holds $size bytes"
@@ -234,34 +235,13 @@ visible_state_checks "after restart 1"
 
 # ---- B: kill -9 during a monolithic POST ?digest= ----------------------------------------------
 log "B: streaming a monolithic POST ?digest= of $MONO bytes at $RATE/s, to be interrupted"
-root=$(store_root)
 gen "$MONO" 2 | curl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X POST \
     -H 'Content-Type: application/octet-stream' -T - \
     "$BERTH_URL/v2/$REPO/blobs/uploads/?digest=$DIGEST_B" &
 CURL_B=$!
 # A's staging file may still hold what arrived before the first crash: only a staging file
 # other than A's counts as B's progress.
-wait_staged_b() {
-    local deadline=$((SECONDS + 60)) f size
-    if [[ -z "$root" ]]; then
-        sleep 3
-        return 0
-    fi
-    while ((SECONDS < deadline)); do
-        for f in "$root"/uploads/*; do
-            [[ -f "$f" && "$(basename "$f")" != "$ID_A" ]] || continue
-            size=$(stat -c %s "$f" 2>/dev/null || echo 0)
-            if ((size >= KILL_AFTER)); then
-                log "B: staging file $(basename "$f") holds $size bytes"
-                return 0
-            fi
-        done
-        sleep 0.1
-    done
-    log "B: no staging file reached $KILL_AFTER bytes within 60s"
-    return 1
-}
-wait_staged_b || true
+wait_staged "$KILL_AFTER" "$ID_A" || true
 kill_during "B: the monolithic POST" "$CURL_B"
 
 berth_start "$DATA"

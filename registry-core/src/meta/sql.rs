@@ -206,14 +206,11 @@ macro_rules! sql_metadata_store {
                 // collection marked but has not started deleting.
                 for chunk in required(RefKind::Blob).chunks(SQL_BATCH) {
                     let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs SET state = 'live', last_touched = ");
-                    qb.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN (");
-                    let mut list = qb.separated(", ");
-                    for d in chunk {
-                        list.push_bind(d.as_str());
-                    }
+                    qb.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
+                    push_list(&mut qb, chunk);
                     // A correlated EXISTS probes the (repo_id, digest) key per blob; an IN over
                     // the repository's links would scan all of them.
-                    qb.push(") AND EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = blobs.digest AND rb.repo_id = ")
+                    qb.push(" AND EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = blobs.digest AND rb.repo_id = ")
                         .push_bind(repo_id)
                         .push(") RETURNING digest");
                     let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
@@ -221,12 +218,8 @@ macro_rules! sql_metadata_store {
                 }
                 for chunk in required(RefKind::Manifest).chunks(SQL_BATCH) {
                     let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT digest FROM manifests WHERE repo_id = ");
-                    qb.push_bind(repo_id).push(" AND digest IN (");
-                    let mut list = qb.separated(", ");
-                    for d in chunk {
-                        list.push_bind(d.as_str());
-                    }
-                    qb.push(")");
+                    qb.push_bind(repo_id).push(" AND digest IN ");
+                    push_list(&mut qb, chunk);
                     let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                     missing_ref(chunk, &found)?;
                 }
@@ -411,6 +404,16 @@ macro_rules! sql_metadata_store {
                     updated_at: self.updated_at,
                 }
             }
+        }
+
+        /// Append `($1, $2, …)` binding each of `items`.
+        fn push_list(qb: &mut sqlx::QueryBuilder<Db>, items: &[String]) {
+            qb.push("(");
+            let mut list = qb.separated(", ");
+            for item in items {
+                list.push_bind(item.as_str());
+            }
+            qb.push(")");
         }
 
         /// Fail with `ManifestBlobUnknown` naming the first of `wanted` not in `found`.
