@@ -222,6 +222,14 @@ pub async fn open_blobs(uri: &str) -> Result<Arc<dyn BlobStore>> {
     Err(Error::BadRequest { reason: format!("unsupported storage URI {uri:?} (file://, s3://, memory://)") })
 }
 
+/// A chunk must start where the session's received bytes end.
+fn check_start(s: &UploadSession, start: Option<u64>) -> Result<()> {
+    match start {
+        Some(start) if start != s.size => Err(Error::RangeInvalid { offset: s.size }),
+        _ => Ok(()),
+    }
+}
+
 fn new_upload_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -349,11 +357,7 @@ impl Registry {
         length: Option<u64>,
     ) -> Result<u64> {
         let s = self.upload_status(repo, id).await?;
-        if let Some(start) = start
-            && start != s.size
-        {
-            return Err(Error::RangeInvalid { offset: s.size });
-        }
+        check_start(&s, start)?;
         let hasher = Hasher::restore(&s.hash_state)?;
         let (size, hasher) = self.stage(&s.id, s.size, body, hasher, length).await?;
         self.save_progress(&s, size, &hasher).await?;
@@ -385,17 +389,21 @@ impl Registry {
         }
     }
 
-    /// Finish an upload: append the last chunk (if any), verify the digest, publish, link.
-    /// On a digest mismatch the session and its staged bytes are dropped and nothing is stored.
+    /// Finish an upload: append the last chunk (if any; `start` as for
+    /// [`Registry::append_upload`]), verify the digest, publish, link. A wrong `start` is
+    /// `RangeInvalid` and changes nothing; on a digest mismatch the session and its staged
+    /// bytes are dropped and nothing is stored.
     pub async fn finish_upload(
         &self,
         repo: &RepoName,
         id: &str,
         digest: &Digest,
+        start: Option<u64>,
         body: Option<ByteStream>,
         length: Option<u64>,
     ) -> Result<u64> {
         let mut s = self.upload_status(repo, id).await?;
+        check_start(&s, start)?;
         let mut hasher = Hasher::restore(&s.hash_state)?;
         if s.size == 0 && hasher.algorithm() != digest.algorithm() {
             // Nothing hashed yet: hash the final body with the algorithm the client named.

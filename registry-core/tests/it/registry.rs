@@ -58,7 +58,11 @@ async fn chunked_upload_continues_on_another_node() {
     let n = node_b.append_upload(&r, &s.id, Some(100_000), body(&bytes[100_000..200_000]), None).await.unwrap();
     assert_eq!(n, 200_000);
     assert_eq!(node_a.upload_status(&r, &s.id).await.unwrap().size, 200_000);
-    node_a.finish_upload(&r, &s.id, &d, Some(body(&bytes[200_000..])), None).await.unwrap();
+    // A final chunk at the wrong offset is refused too, and the session survives it.
+    let e = node_a.finish_upload(&r, &s.id, &d, Some(0), Some(body(&bytes[200_000..])), None).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RangeInvalid);
+    assert_eq!(node_b.upload_status(&r, &s.id).await.unwrap().size, 200_000);
+    node_a.finish_upload(&r, &s.id, &d, Some(200_000), Some(body(&bytes[200_000..])), None).await.unwrap();
     assert!(read(&node_b, &r, &d).await == bytes, "content differs");
     assert_eq!(node_b.upload_status(&r, &s.id).await.unwrap_err().code(), ErrorCode::BlobUploadUnknown);
 }
@@ -72,7 +76,7 @@ async fn sha512_uploads_chunked_and_monolithic() {
     // Chunks hashed as sha256 on the way, then the digest names sha512.
     let s = reg.start_upload(&r).await.unwrap();
     reg.append_upload(&r, &s.id, None, body(&bytes[..20_000]), None).await.unwrap();
-    reg.finish_upload(&r, &s.id, &d, Some(body(&bytes[20_000..])), None).await.unwrap();
+    reg.finish_upload(&r, &s.id, &d, None, Some(body(&bytes[20_000..])), None).await.unwrap();
     assert!(read(&reg, &r, &d).await == bytes);
     // Monolithic: hashed with sha512 directly.
     let other = data(3, 1000);

@@ -92,16 +92,8 @@ pub async fn put(ctx: Ctx, name: RepoName, id: String) -> ApiResult<Response> {
     let digest = digest_param(&ctx)?
         .ok_or_else(|| Error::DigestMalformed { reason: "the digest query parameter is required".into() })?;
     let (start, length) = declared_chunk(&ctx)?;
-    if let Some(start) = start {
-        // Check the declared offset before touching anything, so a rejected chunk leaves the
-        // session as it was.
-        let s = ctx.registry.upload_status(&name, &id).await?;
-        if start != s.size {
-            return Err(Error::RangeInvalid { offset: s.size }.into());
-        }
-    }
     let body = (length != Some(0)).then(|| Ctx::stream(ctx.body));
-    ctx.registry.finish_upload(&name, &id, &digest, body, length).await?;
+    ctx.registry.finish_upload(&name, &id, &digest, start, body, length).await?;
     Ok(created(&name, &digest))
 }
 
