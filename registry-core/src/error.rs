@@ -41,6 +41,8 @@ pub enum ErrorCode {
     AlreadyExists,
     /// Management: a request conflicts with the current state.
     Conflict,
+    /// Management: the state does not allow the operation (a non-empty project, an immutable tag).
+    PreconditionFailed,
     /// Malformed input outside the OCI codes (management API, bindings).
     BadRequest,
     /// The server is shutting down or a dependency is unavailable.
@@ -73,6 +75,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::AlreadyExists => "CONFLICT",
             Self::Conflict => "CONFLICT",
+            Self::PreconditionFailed => "PRECONDITION",
             Self::BadRequest => "BAD_REQUEST",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "UNKNOWN",
@@ -102,6 +105,7 @@ impl ErrorCode {
             Self::Unsupported => 405,
             Self::TooManyRequests => 429,
             Self::AlreadyExists | Self::Conflict => 409,
+            Self::PreconditionFailed => 412,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }
@@ -166,6 +170,8 @@ pub enum Error {
     AlreadyExists { what: String },
     #[error("conflict: {reason}")]
     Conflict { reason: String },
+    #[error("precondition failed: {reason}")]
+    PreconditionFailed { reason: String },
     #[error("bad request: {reason}")]
     BadRequest { reason: String },
     #[error("unavailable: {reason}")]
@@ -202,6 +208,7 @@ impl Error {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
             Self::BadRequest { .. } => ErrorCode::BadRequest,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Storage { .. } | Self::Metadata { .. } | Self::Internal(_) => ErrorCode::Internal,

@@ -3,11 +3,14 @@
 //! Everything goes through [`Registry`]; storage sits behind [`blob::BlobStore`] (filesystem,
 //! memory, S3) and [`meta::MetadataStore`] (SQLite, PostgreSQL).
 
+pub mod access;
+pub mod auth;
 pub mod blob;
 pub mod clock;
 pub mod error;
 pub mod meta;
 pub mod oci;
+pub mod query;
 pub mod registry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -18,5 +21,8 @@ pub(crate) fn testkit_data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
+pub use access::{AccessSettings, IssuedToken, ProjectAccess, ProjectCreation, RepoAction};
+pub use auth::Principal;
 pub use error::{Error, ErrorCode, Result};
+pub use query::{ListQuery, Page};
 pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};

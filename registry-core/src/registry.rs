@@ -13,6 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 
+use crate::access::{AccessSettings, AccessState};
+use crate::auth::{Authenticator, Principal};
 use crate::blob::{BlobStore, ByteStream, HashingStream, fs::FsBlobStore, memory::MemoryBlobStore};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -74,11 +76,20 @@ pub struct RegistryBuilder {
     meta: Option<Arc<dyn MetadataStore>>,
     clock: Option<Arc<dyn Clock>>,
     manifest_cache_ttl: Duration,
+    access: AccessSettings,
+    authenticators: Vec<Arc<dyn Authenticator>>,
 }
 
 impl Default for RegistryBuilder {
     fn default() -> Self {
-        Self { blobs: None, meta: None, clock: None, manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL }
+        Self {
+            blobs: None,
+            meta: None,
+            clock: None,
+            manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL,
+            access: AccessSettings::default(),
+            authenticators: Vec::new(),
+        }
     }
 }
 
@@ -105,6 +116,18 @@ impl RegistryBuilder {
         self
     }
 
+    /// Token lifetime, service name, who may create projects.
+    pub fn access_settings(mut self, settings: AccessSettings) -> Self {
+        self.access = settings;
+        self
+    }
+
+    /// Add an external identity source (LDAP, …), asked in order after local users and robots.
+    pub fn authenticator(mut self, a: Arc<dyn Authenticator>) -> Self {
+        self.authenticators.push(a);
+        self
+    }
+
     pub fn build(self) -> Result<Registry> {
         let missing = |what: &str| Error::BadRequest { reason: format!("registry builder needs {what}") };
         Ok(Registry {
@@ -112,6 +135,7 @@ impl RegistryBuilder {
             meta: self.meta.ok_or_else(|| missing("a metadata store"))?,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
+            access: Arc::new(AccessState::new(self.access, self.authenticators)),
         })
     }
 }
@@ -172,10 +196,16 @@ pub struct ReferrersIndex {
 /// A Berth registry.
 #[derive(Clone)]
 pub struct Registry {
-    blobs: Arc<dyn BlobStore>,
-    meta: Arc<dyn MetadataStore>,
-    clock: Arc<dyn Clock>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) clock: Arc<dyn Clock>,
     manifests: Option<Arc<ManifestCache>>,
+    pub(crate) access: Arc<AccessState>,
+}
+
+/// Refusal for content aimed at a project that does not exist.
+pub(crate) fn no_project(repo: &RepoName) -> Error {
+    Error::Denied { reason: format!("project {:?} does not exist; create it before pushing {repo}", repo.project()) }
 }
 
 impl std::fmt::Debug for Registry {
@@ -280,6 +310,23 @@ impl Registry {
         self.clock.now_ms()
     }
 
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Content may only enter an existing project.
+    async fn check_project(&self, repo: &RepoName) -> Result<()> {
+        if !repo.as_str().contains('/') {
+            return Err(Error::NameInvalid {
+                reason: format!("repository names start with their project: <project>/<name>, not {repo:?}"),
+            });
+        }
+        match self.project_access(&Principal::System, repo.project()).await? {
+            Some(_) => Ok(()),
+            None => Err(no_project(repo)),
+        }
+    }
+
     // ---- blobs -------------------------------------------------------------------------------
 
     /// Size of a blob the repository links.
@@ -325,6 +372,7 @@ impl Registry {
 
     /// Open an upload session.
     pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadSession> {
+        self.check_project(repo).await?;
         let now = self.now();
         let s = UploadSession {
             id: new_upload_id(),
@@ -458,6 +506,7 @@ impl Registry {
     /// and are published or dropped before the call returns. A process killed in between leaves
     /// staged bytes that [`Registry::purge_uploads`] finds by that time.
     pub async fn push_blob(&self, repo: &RepoName, digest: &Digest, body: ByteStream, length: Option<u64>) -> Result<u64> {
+        self.check_project(repo).await?;
         let id = format!("{MONOLITHIC_PREFIX}{}-{}", self.now(), uuid::Uuid::new_v4().simple());
         let result = async {
             let (size, hasher) = self.stage(&id, 0, body, Hasher::new(digest.algorithm()), length).await?;

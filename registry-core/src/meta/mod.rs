@@ -13,6 +13,8 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
+pub mod identity;
+mod identity_sql;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -70,7 +72,7 @@ pub struct Referrer {
 /// * "Not found" answers are `Ok(None)`/`Ok(false)` unless documented otherwise; errors are
 ///   reserved for failures and violated preconditions.
 #[async_trait]
-pub trait MetadataStore: Send + Sync + Debug + 'static {
+pub trait MetadataStore: identity::IdentityStore + Send + Sync + Debug + 'static {
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
 

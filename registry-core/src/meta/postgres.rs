@@ -41,4 +41,5 @@ impl PostgresStore {
     }
 }
 
+super::identity_sql::sql_identity_store!(PostgresStore);
 super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -434,16 +434,20 @@ macro_rules! sql_metadata_store {
         where
             E: sqlx::Executor<'c, Database = Db>,
         {
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
+            // The repository joins the project named by its first segment, which must exist:
+            // a project deleted concurrently leaves no row to insert from, never an orphan.
+            let row: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO repositories (name, project_id, created_at, updated_at)
+                 SELECT $1, p.id, $2, $2 FROM projects p WHERE p.name = $3
                  ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
             )
             .bind(repo.as_str())
             .bind(now)
-            .fetch_one(conn)
+            .bind(repo.project())
+            .fetch_optional(conn)
             .await
             .map_err(db_err)?;
-            Ok(id)
+            row.map(|(id,)| id).ok_or_else(|| $crate::registry::no_project(repo))
         }
 
         async fn link_repo_blob<'c, E>(conn: E, repo_id: i64, digest: &Digest, now: i64) -> Result<()>

@@ -74,6 +74,7 @@ impl SqliteStore {
     }
 }
 
+super::identity_sql::sql_identity_store!(SqliteStore);
 super::sql::sql_metadata_store!(SqliteStore, "sqlite");
 
 impl SqliteStore {

@@ -1,0 +1,121 @@
+//! Authentication and authorization: who is calling ([`Principal`]), how credentials become a
+//! principal ([`Authenticator`] for external directories; local users and robots are built in),
+//! the permission matrix ([`rbac`]) and the token service's JWTs ([`token`]).
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+
+pub mod password;
+pub mod rbac;
+pub(crate) mod throttle;
+pub mod token;
+
+pub use rbac::{Access, Action, Effect, ProjectPerms, ProjectResource, Role, RobotPermission, SystemResource};
+
+/// Robot account names start with this (Harbor's default `robot_name_prefix`).
+pub const ROBOT_PREFIX: &str = "robot$";
+
+/// Who is making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No credentials: may pull from public projects and nothing else.
+    Anonymous,
+    User(UserIdentity),
+    Robot(RobotIdentity),
+    /// The embedding program itself (bindings, `berth` admin commands): every permission.
+    /// Never produced from credentials.
+    System,
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserIdentity {
+    pub id: i64,
+    pub username: String,
+    pub sysadmin: bool,
+    /// Groups the user belongs to (imported from LDAP/OIDC at login).
+    pub group_ids: Vec<i64>,
+}
+
+/// An authenticated robot account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotIdentity {
+    pub id: i64,
+    /// Full name including the prefix (`robot$team+ci`).
+    pub name: String,
+    /// `system` or `project`.
+    pub level: String,
+    pub permissions: Vec<RobotPermission>,
+}
+
+impl Principal {
+    /// The name used in tokens and audit entries.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::User(u) => &u.username,
+            Self::Robot(r) => &r.name,
+            Self::System => "system",
+        }
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Self::Anonymous)
+    }
+
+    /// System administrators and the embedding program.
+    pub fn is_sysadmin(&self) -> bool {
+        match self {
+            Self::User(u) => u.sysadmin,
+            Self::System => true,
+            _ => false,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Self::User(u) => Some(u.id),
+            _ => None,
+        }
+    }
+}
+
+/// A group as an external directory reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalGroup {
+    /// 1 LDAP, 2 HTTP, 3 OIDC.
+    pub group_type: i64,
+    pub name: String,
+    /// The LDAP group DN (empty for other kinds).
+    pub dn: String,
+}
+
+/// A user as an external directory reports it after a successful login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// `ldap`, `oidc`.
+    pub source: String,
+    /// Stable id in the source: LDAP DN, OIDC `issuer|subject`.
+    pub external_id: String,
+    pub username: String,
+    pub email: String,
+    pub realname: String,
+    pub groups: Vec<ExternalGroup>,
+    /// The directory says this user administers Berth (member of the configured admin group).
+    pub sysadmin: bool,
+}
+
+/// An external identity source checked with a user name and password (LDAP/AD, …).
+/// Local users and robots are checked by the registry itself before any authenticator.
+#[async_trait]
+pub trait Authenticator: Send + Sync + Debug + 'static {
+    /// `ldap`, `oidc`, … (the `users.source` value of users it creates).
+    fn name(&self) -> &'static str;
+
+    /// `Ok(None)` when the directory does not know the user or the password is wrong; errors
+    /// only when the directory could not be asked.
+    async fn authenticate(&self, username: &str, password: &str) -> Result<Option<ExternalIdentity>>;
+}
