@@ -68,6 +68,8 @@ pub(crate) struct AccessState {
     /// Token subject → principal.
     subjects: moka::future::Cache<String, Principal>,
     keys: tokio::sync::OnceCell<Arc<TokenKeys>>,
+    /// Pulls not yet written, and when the last batch was.
+    pub(crate) pulls: std::sync::Mutex<(Vec<(String, String, i64)>, i64)>,
 }
 
 impl std::fmt::Debug for AccessState {
@@ -86,6 +88,7 @@ impl AccessState {
             perms: moka::future::Cache::builder().max_capacity(100_000).time_to_live(ACCESS_CACHE_TTL).build(),
             subjects: moka::future::Cache::builder().max_capacity(10_000).time_to_live(ACCESS_CACHE_TTL).build(),
             keys: tokio::sync::OnceCell::new(),
+            pulls: std::sync::Mutex::new((Vec::new(), 0)),
         }
     }
 

@@ -6,14 +6,19 @@
 pub mod access;
 pub mod auth;
 pub mod blob;
+pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod meta;
+pub mod model;
 pub mod oci;
+pub mod project;
 pub mod query;
 pub mod registry;
+pub mod robot;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod user;
 
 /// Deterministic bytes for unit tests.
 #[cfg(test)]

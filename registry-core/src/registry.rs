@@ -633,7 +633,7 @@ impl Registry {
         Ok(found)
     }
 
-    fn manifests_changed(&self, repo: &RepoName) {
+    pub(crate) fn manifests_changed(&self, repo: &RepoName) {
         if let Some(cache) = &self.manifests {
             cache.invalidate(repo);
         }

@@ -1,0 +1,388 @@
+//! The management views of content: repositories, artifacts, tags, labels, search, statistics.
+//! Repository paths under a project are relative (`/projects/team/repositories/app` is
+//! `team/app`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::access::{ProjectAccess, refuse};
+use crate::auth::{Action, Principal, ProjectResource as R, SystemResource};
+use crate::error::{Error, Result};
+use crate::meta::identity::{ArtifactRow, LabelRow, RepositoryRow};
+use crate::model::{Artifact, ArtifactReference, Label, Repository, Search, SearchRepository, Statistics, Tag, time};
+use crate::oci::{Digest, Reference, RepoName, validate_tag};
+use crate::query::{Field, Kind, ListQuery, Match, Page, Value, field};
+use crate::registry::Registry;
+
+const REPO_FIELDS: &[Field] = &[
+    field("name", "r.name", Kind::Text),
+    field("project_id", "r.project_id", Kind::Int),
+    field("creation_time", "r.created_at", Kind::Time),
+    field("update_time", "r.updated_at", Kind::Time),
+    field("pull_count", "r.pull_count", Kind::Int),
+];
+
+const ARTIFACT_FIELDS: &[Field] = &[
+    field("digest", "m.digest", Kind::Text),
+    field("media_type", "m.media_type", Kind::Text),
+    field("artifact_type", "m.artifact_type", Kind::Text),
+    field("push_time", "m.created_at", Kind::Time),
+    field("pull_time", "m.pulled_at", Kind::Time),
+    field("size", "m.size", Kind::Int),
+    field("tags", "", Kind::Text),
+    field("labels", "", Kind::Int),
+];
+
+const LABEL_FIELDS: &[Field] = &[field("name", "name", Kind::Text), field("id", "id", Kind::Int)];
+
+/// Harbor's artifact type from the stored media types.
+fn artifact_kind(media_type: &str, artifact_type: Option<&str>) -> &'static str {
+    match artifact_type.unwrap_or(media_type) {
+        t if t.contains("image.config") || t.contains("container.image") => "IMAGE",
+        t if t.contains("image.index") || t.contains("manifest.list") => "IMAGE",
+        t if t.contains("helm.config") => "CHART",
+        t if t.contains("cnab") => "CNAB",
+        t if t.contains("wasm") => "WASM",
+        _ => "UNKNOWN",
+    }
+}
+
+fn label_view(l: LabelRow) -> Label {
+    Label {
+        id: l.id,
+        name: l.name,
+        description: l.description,
+        color: l.color,
+        scope: l.scope,
+        project_id: l.project_id,
+        creation_time: time(l.created_at),
+        update_time: time(l.updated_at),
+    }
+}
+
+fn repo_view(r: RepositoryRow) -> Repository {
+    Repository {
+        id: r.id,
+        project_id: r.project_id,
+        name: r.name,
+        description: r.description,
+        artifact_count: r.artifact_count,
+        pull_count: r.pull_count,
+        creation_time: time(r.created_at),
+        update_time: time(r.updated_at),
+    }
+}
+
+impl Registry {
+    /// The project and full repository name for `(project, relative repository)`, requiring
+    /// `action` on `resource`.
+    async fn repo_in(&self, p: &Principal, project: &str, repo: &str, resource: R, action: Action)
+    -> Result<(Arc<ProjectAccess>, RepositoryRow)> {
+        let access = self.require_project(p, project, true, resource, action).await?;
+        let full = format!("{}/{repo}", access.project.name);
+        let row = self.meta.repository(&full).await?.ok_or_else(|| Error::NotFound { what: format!("repository {full}") })?;
+        Ok((access, row))
+    }
+
+    /// Repositories the caller may see, all or in one project.
+    pub async fn repositories(&self, p: &Principal, project: Option<&str>, q: &ListQuery) -> Result<Page<Repository>> {
+        let spec = q.parse(REPO_FIELDS, &[("r.name", false)])?;
+        let project_id = match project {
+            Some(name) => Some(self.project_for_listing(p, name, true, R::Repository).await?.project.id),
+            None => None,
+        };
+        let vis = self.visibility(p).await?;
+        let (rows, total) = self.meta.list_repositories(&vis, project_id, &spec).await?;
+        Ok(spec.page_of(rows.into_iter().map(repo_view).collect(), total))
+    }
+
+    pub async fn repository(&self, p: &Principal, project: &str, repo: &str) -> Result<Repository> {
+        Ok(repo_view(self.repo_in(p, project, repo, R::Repository, Action::Read).await?.1))
+    }
+
+    pub async fn update_repository(&self, p: &Principal, project: &str, repo: &str, description: &str) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::Repository, Action::Update).await?;
+        self.meta.set_repository_description(&row.name, description, self.now_ms()).await?;
+        Ok(())
+    }
+
+    /// Delete a repository and everything in it (blob bytes go at garbage collection).
+    pub async fn delete_repository(&self, p: &Principal, project: &str, repo: &str) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::Repository, Action::Delete).await?;
+        self.meta.delete_repository(&row.name).await?;
+        self.manifests_changed(&RepoName::parse(&row.name)?);
+        Ok(())
+    }
+
+    async fn artifact_views(&self, repo: &RepositoryRow, rows: Vec<ArtifactRow>) -> Result<Vec<Artifact>> {
+        let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
+        let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
+        for t in self.meta.artifact_tags(repo.id, &digests).await? {
+            tags.entry(t.digest).or_default().push(Tag {
+                repository_id: repo.id,
+                name: t.name,
+                push_time: time(t.push_time),
+                pull_time: None,
+                immutable: false,
+            });
+        }
+        let mut refs: HashMap<String, Vec<ArtifactReference>> = HashMap::new();
+        for (parent, child) in self.meta.artifact_children(repo.id, &digests).await? {
+            refs.entry(parent).or_default().push(ArtifactReference { parent_id: 0, child_digest: child });
+        }
+        let mut labels: HashMap<String, Vec<Label>> = HashMap::new();
+        for (d, l) in self.meta.artifact_labels(repo.id, &digests).await? {
+            labels.entry(d).or_default().push(label_view(l));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|a| Artifact {
+                project_id: repo.project_id,
+                repository_id: repo.id,
+                repository_name: repo.name.clone(),
+                kind: artifact_kind(&a.media_type, a.artifact_type.as_deref()).into(),
+                manifest_media_type: a.media_type.clone(),
+                media_type: a.artifact_type.clone().unwrap_or_else(|| a.media_type.clone()),
+                artifact_type: a.artifact_type,
+                size: a.size,
+                push_time: time(a.push_time),
+                pull_time: a.pull_time.map(time),
+                annotations: a.annotations.and_then(|s| serde_json::from_str(&s).ok()),
+                tags: tags.remove(&a.digest).unwrap_or_default(),
+                references: refs.remove(&a.digest).unwrap_or_default(),
+                labels: labels.remove(&a.digest).unwrap_or_default(),
+                digest: a.digest,
+            })
+            .collect())
+    }
+
+    /// Artifacts of a repository. `q` also takes `tags=*` (tagged), `tags=nil` (untagged),
+    /// `tags=~x`, `tags=x`, and `labels=(id1 id2)`.
+    pub async fn artifacts(&self, p: &Principal, project: &str, repo: &str, q: &ListQuery) -> Result<Page<Artifact>> {
+        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::List).await?;
+        let mut spec = q.parse(ARTIFACT_FIELDS, &[("m.created_at", true)])?;
+        let tags = match spec.take("tags") {
+            None => None,
+            Some(Match::Exact(Value::Text(t))) => Some(t),
+            Some(Match::Fuzzy(t)) => Some(format!("~{t}")),
+            Some(_) => return Err(Error::BadRequest { reason: "tags takes *, nil, ~part or a tag".into() }),
+        };
+        let labels: Vec<i64> = match spec.take("labels") {
+            None => Vec::new(),
+            Some(Match::AllOf(v)) => v.into_iter().filter_map(|x| if let Value::Int(i) = x { Some(i) } else { None }).collect(),
+            Some(Match::Exact(Value::Int(i))) => vec![i],
+            Some(_) => return Err(Error::BadRequest { reason: "labels takes (id1 id2)".into() }),
+        };
+        if spec.sort.iter().any(|(c, _)| c.is_empty()) {
+            return Err(Error::BadRequest { reason: "artifacts cannot be sorted by tags or labels".into() });
+        }
+        let (rows, total) = self.meta.list_artifacts(row.id, tags.as_deref(), &labels, &spec).await?;
+        Ok(spec.page_of(self.artifact_views(&row, rows).await?, total))
+    }
+
+    async fn artifact_row(&self, repo: &RepositoryRow, reference: &str) -> Result<ArtifactRow> {
+        let name = RepoName::parse(&repo.name)?;
+        let digest = match Reference::parse(reference)? {
+            Reference::Digest(d) => d.to_string(),
+            r @ Reference::Tag(_) => self.get_manifest(&name, &r).await?.digest.clone(),
+        };
+        self.meta.artifact(repo.id, &digest).await?.ok_or_else(|| Error::NotFound { what: format!("artifact {reference}") })
+    }
+
+    pub async fn artifact(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<Artifact> {
+        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::Read).await?;
+        let a = self.artifact_row(&row, reference).await?;
+        Ok(self.artifact_views(&row, vec![a]).await?.remove(0))
+    }
+
+    /// Delete an artifact with all its tags.
+    pub async fn delete_artifact(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::Delete).await?;
+        let a = self.artifact_row(&row, reference).await?;
+        let name = RepoName::parse(&row.name)?;
+        self.delete_manifest(&name, &Reference::Digest(Digest::parse(&a.digest)?)).await
+    }
+
+    pub async fn artifact_tags(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<Vec<Tag>> {
+        let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::List).await?;
+        let a = self.artifact_row(&row, reference).await?;
+        Ok(self.artifact_views(&row, vec![a]).await?.remove(0).tags)
+    }
+
+    /// Point a new tag at an artifact (`CONFLICT` if the tag exists).
+    pub async fn create_tag(&self, p: &Principal, project: &str, repo: &str, reference: &str, tag: &str) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::Create).await?;
+        validate_tag(tag)?;
+        let a = self.artifact_row(&row, reference).await?;
+        self.meta.create_tag(row.id, &a.digest, tag, self.now_ms()).await?;
+        self.manifests_changed(&RepoName::parse(&row.name)?);
+        Ok(())
+    }
+
+    pub async fn delete_tag(&self, p: &Principal, project: &str, repo: &str, reference: &str, tag: &str) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::Delete).await?;
+        let a = self.artifact_row(&row, reference).await?;
+        let name = RepoName::parse(&row.name)?;
+        let on_artifact = self.meta.artifact_tags(row.id, std::slice::from_ref(&a.digest)).await?.iter().any(|t| t.name == tag);
+        if !on_artifact {
+            return Err(Error::NotFound { what: format!("tag {tag} on {}", a.digest) });
+        }
+        self.delete_manifest(&name, &Reference::Tag(tag.to_owned())).await
+    }
+
+    // ---- labels ------------------------------------------------------------------------------
+
+    async fn label_scope_check(&self, p: &Principal, scope: &str, project_id: i64, action: Action) -> Result<()> {
+        match scope {
+            "g" => {
+                if action == Action::List || action == Action::Read {
+                    if p.is_anonymous() { Err(refuse(p)) } else { Ok(()) }
+                } else {
+                    self.require_system(p, SystemResource::Label, action)
+                }
+            }
+            "p" => self.require_project(p, &project_id.to_string(), false, R::Label, action).await.map(|_| ()),
+            s => Err(Error::BadRequest { reason: format!("label scope must be g or p, not {s:?}") }),
+        }
+    }
+
+    pub async fn create_label(&self, p: &Principal, label: Label) -> Result<Label> {
+        let project_id = if label.scope == "g" { 0 } else { label.project_id };
+        self.label_scope_check(p, &label.scope, project_id, Action::Create).await?;
+        if label.name.is_empty() || label.name.len() > 128 {
+            return Err(Error::BadRequest { reason: "label names are 1-128 characters".into() });
+        }
+        let now = self.now_ms();
+        let mut row = LabelRow {
+            id: 0,
+            name: label.name,
+            description: label.description,
+            color: label.color,
+            scope: label.scope,
+            project_id,
+            created_at: now,
+            updated_at: now,
+        };
+        row.id = self.meta.create_label(&row).await?;
+        Ok(label_view(row))
+    }
+
+    pub async fn labels(&self, p: &Principal, scope: &str, project_id: i64, q: &ListQuery) -> Result<Page<Label>> {
+        let project_id = if scope == "g" { 0 } else { project_id };
+        self.label_scope_check(p, scope, project_id, Action::List).await?;
+        let spec = q.parse(LABEL_FIELDS, &[("name", false)])?;
+        let (rows, total) = self.meta.list_labels(scope, project_id, &spec).await?;
+        Ok(spec.page_of(rows.into_iter().map(label_view).collect(), total))
+    }
+
+    async fn label_row(&self, p: &Principal, id: i64, action: Action) -> Result<LabelRow> {
+        let row = self.meta.label_by_id(id).await?.ok_or_else(|| Error::NotFound { what: format!("label {id}") })?;
+        match self.label_scope_check(p, &row.scope, row.project_id, action).await {
+            Err(Error::NotFound { .. }) => Err(Error::NotFound { what: format!("label {id}") }),
+            other => other.map(|_| row),
+        }
+    }
+
+    pub async fn label(&self, p: &Principal, id: i64) -> Result<Label> {
+        Ok(label_view(self.label_row(p, id, Action::Read).await?))
+    }
+
+    pub async fn update_label(&self, p: &Principal, id: i64, label: Label) -> Result<()> {
+        let mut row = self.label_row(p, id, Action::Update).await?;
+        row.name = label.name;
+        row.description = label.description;
+        row.color = label.color;
+        row.updated_at = self.now_ms();
+        self.meta.update_label(&row).await?;
+        Ok(())
+    }
+
+    pub async fn delete_label(&self, p: &Principal, id: i64) -> Result<()> {
+        self.label_row(p, id, Action::Delete).await?;
+        self.meta.delete_label(id).await?;
+        Ok(())
+    }
+
+    pub async fn attach_label(&self, p: &Principal, project: &str, repo: &str, reference: &str, label_id: i64) -> Result<()> {
+        let (access, row) = self.repo_in(p, project, repo, R::ArtifactLabel, Action::Create).await?;
+        let label = self.meta.label_by_id(label_id).await?.ok_or_else(|| Error::NotFound { what: format!("label {label_id}") })?;
+        if label.scope == "p" && label.project_id != access.project.id {
+            return Err(Error::BadRequest { reason: "a project label can only go on artifacts of its project".into() });
+        }
+        let a = self.artifact_row(&row, reference).await?;
+        self.meta.attach_label(label_id, row.id, &a.digest, self.now_ms()).await
+    }
+
+    pub async fn detach_label(&self, p: &Principal, project: &str, repo: &str, reference: &str, label_id: i64) -> Result<()> {
+        let (_, row) = self.repo_in(p, project, repo, R::ArtifactLabel, Action::Delete).await?;
+        let a = self.artifact_row(&row, reference).await?;
+        if !self.meta.detach_label(label_id, row.id, &a.digest).await? {
+            return Err(Error::NotFound { what: format!("label {label_id} on {}", a.digest) });
+        }
+        Ok(())
+    }
+
+    // ---- search and statistics --------------------------------------------------------------
+
+    /// Projects and repositories whose names contain `q`, among those the caller may see.
+    pub async fn search(&self, p: &Principal, q: &str) -> Result<Search> {
+        let query = ListQuery::new().q(format!("name=~\"{}\"", q.replace('"', ""))).page(1, 100);
+        let projects = self.projects(p, &query).await?.items;
+        let spec = query.parse(REPO_FIELDS, &[("r.name", false)])?;
+        let vis = self.visibility(p).await?;
+        let (repos, _) = self.meta.list_repositories(&vis, None, &spec).await?;
+        let mut repository = Vec::with_capacity(repos.len());
+        for r in repos {
+            let project = self.meta.project_by_id(r.project_id).await?;
+            let (project_name, public) = project.map(|p| (p.name, p.public)).unwrap_or_default();
+            repository.push(SearchRepository {
+                project_id: r.project_id,
+                project_name,
+                project_public: public,
+                repository_name: r.name,
+                pull_count: r.pull_count,
+                artifact_count: r.artifact_count,
+            });
+        }
+        Ok(Search { project: projects, repository })
+    }
+
+    /// Counts over what the caller may see; totals and storage for system administrators only.
+    pub async fn statistics(&self, p: &Principal) -> Result<Statistics> {
+        if p.is_anonymous() {
+            return Err(refuse(p));
+        }
+        let vis = self.visibility(p).await?;
+        let s = self.meta.statistics(&vis).await?;
+        let admin = p.is_sysadmin();
+        Ok(Statistics {
+            private_project_count: s.private_project_count,
+            private_repo_count: s.private_repo_count,
+            public_project_count: s.public_project_count,
+            public_repo_count: s.public_repo_count,
+            total_project_count: admin.then_some(s.total_project_count),
+            total_repo_count: admin.then_some(s.total_repo_count),
+            total_storage_consumption: admin.then_some(s.total_storage_consumption),
+        })
+    }
+
+    /// Note a manifest pull (batched; pull times and counts are written at most once a second).
+    pub fn record_pull(&self, repo: &RepoName, digest: &str) {
+        let now = self.now_ms();
+        let batch = {
+            let mut pulls = self.access.pulls.lock().expect("pull batch lock");
+            pulls.0.push((repo.to_string(), digest.to_owned(), now));
+            if pulls.0.len() < 256 && now - pulls.1 < 1000 {
+                return;
+            }
+            pulls.1 = now;
+            std::mem::take(&mut pulls.0)
+        };
+        let meta = self.meta.clone();
+        tokio::spawn(async move {
+            if let Err(e) = meta.record_pulls(&batch).await {
+                tracing::warn!(error = %e, "recording pull times failed");
+            }
+        });
+    }
+}

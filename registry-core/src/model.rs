@@ -1,0 +1,318 @@
+//! The management views: what `/api/v2.0` returns and the bindings hand out, with Harbor's
+//! field names. Times are RFC 3339 in UTC.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::RobotPermission;
+
+pub fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    pub project_id: i64,
+    pub name: String,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub repo_count: i64,
+    pub metadata: BTreeMap<String, String>,
+    /// Roles the caller holds here (1 projectAdmin … 5 limitedGuest).
+    pub current_user_role_ids: Vec<i64>,
+    pub current_user_role_id: i64,
+    pub registry_id: i64,
+    pub deleted: bool,
+    pub togglable: bool,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// `POST /projects`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectReq {
+    pub project_name: String,
+    /// Deprecated top-level flag; `metadata.public` wins.
+    #[serde(default)]
+    pub public: Option<bool>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Bytes, -1 unlimited (enforced by the quota feature).
+    #[serde(default)]
+    pub storage_limit: Option<i64>,
+    #[serde(default)]
+    pub registry_id: Option<i64>,
+    #[serde(default)]
+    pub cve_allowlist: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectSummary {
+    pub repo_count: i64,
+    pub project_admin_count: i64,
+    pub maintainer_count: i64,
+    pub developer_count: i64,
+    pub guest_count: i64,
+    pub limited_guest_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectDeletable {
+    pub deletable: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub id: i64,
+    pub project_id: i64,
+    pub entity_name: String,
+    pub role_name: String,
+    pub role_id: i64,
+    pub entity_id: i64,
+    /// `u` user, `g` group.
+    pub entity_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberUser {
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberGroup {
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub group_type: Option<i64>,
+    #[serde(default)]
+    pub ldap_group_dn: Option<String>,
+}
+
+/// `POST /projects/{p}/members`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberReq {
+    pub role_id: i64,
+    #[serde(default)]
+    pub member_user: Option<MemberUser>,
+    #[serde(default)]
+    pub member_group: Option<MemberGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub user_id: i64,
+    pub username: String,
+    pub email: String,
+    pub realname: String,
+    pub comment: String,
+    pub sysadmin_flag: bool,
+    pub admin_role_in_auth: bool,
+    /// `local`, `ldap`, `oidc`.
+    pub source: String,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// `POST /users`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub realname: String,
+    pub password: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `PUT /users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserProfile {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub realname: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserGroup {
+    pub id: i64,
+    pub group_name: String,
+    pub group_type: i64,
+    pub ldap_group_dn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Robot {
+    pub id: i64,
+    /// Full name with the prefix: `robot$name` or `robot$project+name`.
+    pub name: String,
+    pub description: String,
+    pub level: String,
+    pub duration: i64,
+    pub disable: bool,
+    pub expires_at: i64,
+    pub editable: bool,
+    pub permissions: Vec<RobotPermission>,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// `POST /robots` and `PUT /robots/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotReq {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub level: String,
+    /// Days; -1 never expires.
+    pub duration: i64,
+    #[serde(default)]
+    pub disable: bool,
+    pub permissions: Vec<RobotPermission>,
+    /// Optional caller-chosen secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub editable: Option<bool>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// The answer to robot creation: the secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RobotCreated {
+    pub id: i64,
+    pub name: String,
+    pub secret: String,
+    pub creation_time: DateTime<Utc>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    #[serde(default)]
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub color: String,
+    /// `g` global or `p` project.
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub project_id: i64,
+    #[serde(default = "epoch", skip_deserializing)]
+    pub creation_time: DateTime<Utc>,
+    #[serde(default = "epoch", skip_deserializing)]
+    pub update_time: DateTime<Utc>,
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::default()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repository {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub description: String,
+    pub artifact_count: i64,
+    pub pull_count: i64,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tag {
+    pub repository_id: i64,
+    pub name: String,
+    pub push_time: DateTime<Utc>,
+    pub pull_time: Option<DateTime<Utc>>,
+    pub immutable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArtifactReference {
+    pub parent_id: i64,
+    pub child_digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Artifact {
+    pub project_id: i64,
+    pub repository_id: i64,
+    pub repository_name: String,
+    pub digest: String,
+    /// IMAGE, INDEX (image index), or the artifact type's last segment in upper case.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub media_type: String,
+    pub manifest_media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub push_time: DateTime<Utc>,
+    pub pull_time: Option<DateTime<Utc>>,
+    pub annotations: Option<serde_json::Value>,
+    pub tags: Vec<Tag>,
+    pub references: Vec<ArtifactReference>,
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchRepository {
+    pub project_id: i64,
+    pub project_name: String,
+    pub project_public: bool,
+    pub repository_name: String,
+    pub pull_count: i64,
+    pub artifact_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Search {
+    pub project: Vec<Project>,
+    pub repository: Vec<SearchRepository>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statistics {
+    pub private_project_count: i64,
+    pub private_repo_count: i64,
+    pub public_project_count: i64,
+    pub public_repo_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_project_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_repo_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_storage_consumption: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Permission {
+    pub resource: String,
+    pub action: String,
+}
