@@ -2,7 +2,10 @@
 # Run the official OCI distribution-spec conformance suite against a fresh `berth serve`.
 #   tests/conformance.sh LABEL [OCI_VERSION] [USERNAME PASSWORD]
 # BERTH_METADATA / BERTH_STORAGE select the backends (default: SQLite + filesystem in a temp
-# data dir). Passes only with 0 failures and 0 errors; prints "conformance-LABEL: N passed, M failed".
+# data dir). The repositories live in project `conformance` (created first); the suite logs in
+# as USERNAME/PASSWORD, by default the server's admin (tests/e2e/lib.sh: BERTH_ADMIN_PASSWORD),
+# so its requests go through Berth's Bearer challenge and token service.
+# Passes only with 0 failures and 0 errors; prints "conformance-LABEL: N passed, M failed".
 set -euo pipefail
 source "$(dirname "$0")/e2e/lib.sh"
 label=$1
@@ -13,13 +16,14 @@ suite=${CONFORMANCE_BIN:-$tools/bin/conformance}
 
 e2e_init
 berth_start
+berth_project conformance || die "could not create project conformance"
 results=$(e2e_mktemp results)
 rc=0
 (
   cd "$results"
   OCI_REGISTRY=$BERTH_HOST OCI_TLS=disabled OCI_VERSION=$version \
   OCI_REPO1=conformance/distribution-test OCI_REPO2=conformance/crossmount-test \
-  OCI_RESULTS_DIR=$results OCI_USERNAME=${3:-} OCI_PASSWORD=${4:-} \
+  OCI_RESULTS_DIR=$results OCI_USERNAME=${3:-$BERTH_ADMIN_USER} OCI_PASSWORD=${4:-$BERTH_ADMIN_PASSWORD} \
   timeout 900 "$suite" >"$results/out.txt" 2>&1
 ) || rc=$?
 junit=$results/junit.xml

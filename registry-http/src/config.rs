@@ -17,6 +17,20 @@ pub struct FileSettings {
     pub log_format: Option<String>,
     /// Abandoned upload sessions are purged after this many seconds without activity.
     pub upload_ttl_secs: Option<u64>,
+    /// Password of the `admin` user created on first start (else one is generated and printed
+    /// once). Ignored once the user exists.
+    pub admin_password: Option<Secret>,
+}
+
+/// A secret setting: never shown by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl FileSettings {
@@ -34,6 +48,7 @@ impl FileSettings {
             storage: self.storage.or(other.storage),
             log_format: self.log_format.or(other.log_format),
             upload_ttl_secs: self.upload_ttl_secs.or(other.upload_ttl_secs),
+            admin_password: self.admin_password.or(other.admin_password),
         }
     }
 }
@@ -49,6 +64,7 @@ pub struct Settings {
     pub storage: String,
     pub json_logs: bool,
     pub upload_ttl_secs: u64,
+    pub admin_password: Option<Secret>,
 }
 
 impl Settings {
@@ -63,7 +79,7 @@ impl Settings {
             Some("json") => true,
             Some(other) => return Err(format!("log format {other:?}: use text or json")),
         };
-        Ok(Self { listen, data_dir, metadata, storage, json_logs, upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400) })
+        Ok(Self { listen, data_dir, metadata, storage, json_logs, upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400), admin_password: f.admin_password })
     }
 }
 

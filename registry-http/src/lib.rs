@@ -1,6 +1,8 @@
 //! Berth's HTTP frontend: the OCI distribution API over axum, and the server loop used by the
 //! `berth` binary. Handlers are thin: every rule lives in `registry_core::Registry`.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod oci;
@@ -51,7 +53,9 @@ pub async fn serve(
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
-        let r = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let r = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         purger.abort();
         r
     });

@@ -40,6 +40,9 @@ struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "BERTH_LOG_FORMAT")]
     log_format: Option<String>,
+    /// Password for the `admin` user created on first start [default: generated, printed once].
+    #[arg(long, env = "BERTH_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
 }
 
 fn init_tracing(json: bool) {
@@ -69,6 +72,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         storage: args.storage,
         log_format: args.log_format,
         upload_ttl_secs: None,
+        admin_password: args.admin_password.map(registry_http::config::Secret),
     };
     let file = match &args.config {
         Some(p) => FileSettings::load(p)?,
@@ -80,6 +84,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .install_recorder()
         .map_err(|e| format!("installing the metrics recorder: {e}"))?;
     let registry = registry_http::open_registry(&settings).await.map_err(|e| format!("opening the registry: {e}"))?;
+    let admin_password = settings.admin_password.as_ref().map(|s| s.0.as_str());
+    if let Some(generated) = registry.bootstrap(admin_password).await.map_err(|e| format!("first start: {e}"))? {
+        // Shown once, on the console only (never in the log).
+        println!("berth: created the admin user; its password is: {generated}");
+        println!("berth: this is shown only once. Change it with PUT /api/v2.0/users/{{id}}/password.");
+    }
     let server = registry_http::serve(
         registry,
         settings.listen,

@@ -11,7 +11,7 @@ use axum::routing::{any, get};
 use metrics_exporter_prometheus::PrometheusHandle;
 use registry_core::Registry;
 
-use crate::oci;
+use crate::{api, auth, oci};
 
 /// Options for [`app`].
 #[derive(Default, Clone)]
@@ -22,12 +22,14 @@ pub struct AppOptions {
 
 /// The whole HTTP application for `registry`.
 pub fn app(registry: Registry, opts: AppOptions) -> Router {
-    let mut r = Router::new()
+    let authenticated = Router::new()
         .route("/v2", any(oci::dispatch))
         .route("/v2/", any(oci::dispatch))
         .route("/v2/{*rest}", any(oci::dispatch))
-        .route("/health", get(health))
-        .route("/api/v2.0/health", get(health));
+        .route("/service/token", get(auth::token))
+        .nest("/api/v2.0", api::router())
+        .route_layer(middleware::from_fn_with_state(registry.clone(), auth::authenticate));
+    let mut r = Router::new().merge(authenticated).route("/health", get(health));
     if let Some(handle) = opts.metrics {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }
@@ -36,7 +38,7 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
         .layer(DefaultBodyLimit::disable())
 }
 
-async fn health(State(registry): State<Registry>) -> Response {
+pub(crate) async fn health(State(registry): State<Registry>) -> Response {
     match registry.catalog(Some(1), None).await {
         Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "healthy" }))).into_response(),
         Err(e) => {

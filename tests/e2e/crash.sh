@@ -13,6 +13,8 @@
 # unknown (404), never a finished blob. Then A is resumed (or redone) and B re-uploaded, and
 # GET returns bytes whose sha256 matches.
 #
+# Every request is made as the admin (Basic auth).
+#
 # Usage: tests/e2e/crash.sh   (env: BERTH_BIN, BERTH_METADATA, BERTH_STORAGE, E2E_KEEP_TMP,
 #        CRASH_BIG_MIB=200, CRASH_MONO_MIB=100, CRASH_RATE=10M)
 set -euo pipefail
@@ -141,21 +143,21 @@ blob_absent_checks() { # blob_absent_checks LABEL DIGEST
 visible_state_checks() { # what was pushed before the crashes is all there is, and intact
     local label=$1
     check "$label: catalog lists only $REPO" \
-        assert_eq "[\"$REPO\"]" "$(curl -s --max-time 30 "$BERTH_URL/v2/_catalog" | jq -c .repositories)" "repositories"
+        assert_eq "[\"$REPO\"]" "$(acurl -s --max-time 30 "$BERTH_URL/v2/_catalog" | jq -c .repositories)" "repositories"
     check "$label: tag list of $REPO is exactly [\"before\"]" \
-        assert_eq '["before"]' "$(curl -s --max-time 30 "$BERTH_URL/v2/$REPO/tags/list" | jq -c .tags)" "tags"
+        assert_eq '["before"]' "$(acurl -s --max-time 30 "$BERTH_URL/v2/$REPO/tags/list" | jq -c .tags)" "tags"
     check "$label: the pre-crash manifest is served unchanged" \
         assert_eq "$BASE_MANIFEST_DIGEST" \
-        "$(curl -s --max-time 30 -H "Accept: application/vnd.oci.image.manifest.v1+json" "$BERTH_URL/v2/$REPO/manifests/before" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
+        "$(acurl -s --max-time 30 -H "Accept: application/vnd.oci.image.manifest.v1+json" "$BERTH_URL/v2/$REPO/manifests/before" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
         "sha256 of manifest"
     check "$label: the pre-crash layer blob is intact" \
-        assert_eq "$BASE_LAYER" "$(curl -s --max-time 30 "$BERTH_URL/v2/$REPO/blobs/$BASE_LAYER" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
+        assert_eq "$BASE_LAYER" "$(acurl -s --max-time 30 "$BERTH_URL/v2/$REPO/blobs/$BASE_LAYER" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
         "sha256 of layer"
 }
 
 session_checks() { # the chunked session reports its committed offset or is unknown
     local label=$1 code range
-    curl -s --max-time 30 -o /dev/null -D "$E2E_TMP/status.h" "$BERTH_URL$LOC_A" || true
+    acurl -s --max-time 30 -o /dev/null -D "$E2E_TMP/status.h" "$BERTH_URL$LOC_A" || true
     code=$(head -n1 "$E2E_TMP/status.h" | awk '{print $2}')
     range=$(header Range "$E2E_TMP/status.h")
     SESSION_A_STATUS=$code
@@ -183,6 +185,7 @@ log "A = $DIGEST_A, B = $DIGEST_B"
 
 berth_start
 DATA=$BERTH_DATA
+berth_project e2e || die "could not create project e2e"
 
 # ---- baseline: a small image that must survive the crashes untouched --------------------------
 printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$E2E_TMP/base-config.json"
@@ -198,13 +201,13 @@ check "baseline manifest PUT as tag 'before' is 201" \
         --data-binary "@$E2E_TMP/base-manifest.json" "$BERTH_URL/v2/$REPO/manifests/before")" "status"
 
 # ---- A: kill -9 during a streaming PATCH -------------------------------------------------------
-curl -s --max-time 30 -o /dev/null -D "$E2E_TMP/post.h" -X POST "$BERTH_URL/v2/$REPO/blobs/uploads/"
+acurl -s --max-time 30 -o /dev/null -D "$E2E_TMP/post.h" -X POST "$BERTH_URL/v2/$REPO/blobs/uploads/"
 LOC_A=$(header Location "$E2E_TMP/post.h")
 ID_A=${LOC_A##*/}
 check "A: POST /blobs/uploads/ opens a session (Location $LOC_A)" assert_contains "$LOC_A" "/v2/$REPO/blobs/uploads/"
 
 gen "$FIRST" 1 >"$E2E_TMP/first.bin"
-curl -s --max-time 60 -o /dev/null -D "$E2E_TMP/patch1.h" -X PATCH \
+acurl -s --max-time 60 -o /dev/null -D "$E2E_TMP/patch1.h" -X PATCH \
     -H 'Content-Type: application/octet-stream' -H "Content-Range: 0-$((FIRST - 1))" \
     --data-binary "@$E2E_TMP/first.bin" "$BERTH_URL$LOC_A"
 check "A: the first 1 MiB PATCH is accepted (Range 0-$((FIRST - 1)))" \
@@ -221,7 +224,7 @@ kill_during() {
 }
 
 log "A: streaming the remaining $((BIG - FIRST)) bytes at $RATE/s, to be interrupted"
-gen "$BIG" 1 "$FIRST" | curl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X PATCH \
+gen "$BIG" 1 "$FIRST" | acurl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X PATCH \
     -H 'Content-Type: application/octet-stream' -H "Content-Range: $FIRST-$((BIG - 1))" \
     -T - "$BERTH_URL$LOC_A" &
 CURL_A=$!
@@ -235,7 +238,7 @@ visible_state_checks "after restart 1"
 
 # ---- B: kill -9 during a monolithic POST ?digest= ----------------------------------------------
 log "B: streaming a monolithic POST ?digest= of $MONO bytes at $RATE/s, to be interrupted"
-gen "$MONO" 2 | curl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X POST \
+gen "$MONO" 2 | acurl -s --max-time 300 --limit-rate "$RATE" -o /dev/null -X POST \
     -H 'Content-Type: application/octet-stream' -T - \
     "$BERTH_URL/v2/$REPO/blobs/uploads/?digest=$DIGEST_B" &
 CURL_B=$!
@@ -253,7 +256,7 @@ visible_state_checks "after restart 2"
 # ---- recovery: the same blobs upload cleanly ---------------------------------------------------
 if [[ "$SESSION_A_STATUS" == 204 ]]; then
     log "A: resuming session $ID_A from offset $FIRST"
-    gen "$BIG" 1 "$FIRST" | curl -s --max-time 300 -o /dev/null -D "$E2E_TMP/patch2.h" -X PATCH \
+    gen "$BIG" 1 "$FIRST" | acurl -s --max-time 300 -o /dev/null -D "$E2E_TMP/patch2.h" -X PATCH \
         -H 'Content-Type: application/octet-stream' -H "Content-Range: $FIRST-$((BIG - 1))" \
         -T - "$BERTH_URL$LOC_A" || true
     check "A: resuming PATCH from the committed offset is accepted (Range 0-$((BIG - 1)))" \
@@ -262,9 +265,9 @@ if [[ "$SESSION_A_STATUS" == 204 ]]; then
         assert_eq 201 "$(http_code -X PUT -H 'Content-Length: 0' "$BERTH_URL$LOC_A?digest=$DIGEST_A")" "status"
 else
     log "A: session unknown after restart; uploading again from scratch"
-    curl -s --max-time 30 -o /dev/null -D "$E2E_TMP/post2.h" -X POST "$BERTH_URL/v2/$REPO/blobs/uploads/"
+    acurl -s --max-time 30 -o /dev/null -D "$E2E_TMP/post2.h" -X POST "$BERTH_URL/v2/$REPO/blobs/uploads/"
     loc=$(header Location "$E2E_TMP/post2.h")
-    gen "$BIG" 1 | curl -s --max-time 300 -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
+    gen "$BIG" 1 | acurl -s --max-time 300 -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
         -T - "$BERTH_URL$loc" || true
     check "A: PUT ?digest= completes a fresh upload (201)" \
         assert_eq 201 "$(http_code -X PUT -H 'Content-Length: 0' "$BERTH_URL$loc?digest=$DIGEST_A")" "status"
@@ -278,11 +281,11 @@ rm -f "$E2E_TMP/b.bin"
 for pair in "A:$DIGEST_A:$BIG" "B:$DIGEST_B:$MONO"; do
     IFS=: read -r label alg hex size <<<"$pair"
     d="$alg:$hex"
-    curl -s --max-time 30 -I -o /dev/null -D "$E2E_TMP/head.h" "$BERTH_URL/v2/$REPO/blobs/$d" || true
+    acurl -s --max-time 30 -I -o /dev/null -D "$E2E_TMP/head.h" "$BERTH_URL/v2/$REPO/blobs/$d" || true
     check "$label: HEAD after re-upload is 200 with Content-Length $size" \
         assert_eq "200 $size" "$(head -n1 "$E2E_TMP/head.h" | awk '{print $2}') $(header Content-Length "$E2E_TMP/head.h")" "status and length"
     check "$label: GET after re-upload returns bytes whose sha256 is the digest" \
-        assert_eq "$d" "sha256:$(curl -s --max-time 120 "$BERTH_URL/v2/$REPO/blobs/$d" | sha256sum | cut -d' ' -f1)" "sha256 of body"
+        assert_eq "$d" "sha256:$(acurl -s --max-time 120 "$BERTH_URL/v2/$REPO/blobs/$d" | sha256sum | cut -d' ' -f1)" "sha256 of body"
     if [[ -n "$(store_root)" ]]; then
         f="$(store_root)/blobs/sha256/${hex:0:2}/$hex"
         check "$label: the stored blob file has the digest's sha256" \

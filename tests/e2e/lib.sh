@@ -4,8 +4,12 @@
 #
 #   source "$(dirname "$0")/lib.sh"
 #   e2e_init            # temp root + EXIT trap that stops servers and removes temp dirs
-#   berth_start         # free loopback port, temp data dir, waits for GET /v2/ -> 200
+#   berth_start         # free loopback port, temp data dir, waits for GET /v2/ -> 200 (as admin)
 #   ... use $BERTH_HOST (127.0.0.1:PORT), $BERTH_URL (http://127.0.0.1:PORT), $BERTH_DATA ...
+#   ... and $BERTH_ADMIN_USER / $BERTH_ADMIN_PASSWORD (the server's `admin` account) ...
+#   berth_project e2e   # create project e2e (private; `berth_project e2e public` for public)
+#   berth_api GET /projects/e2e   # admin call to /api/v2.0, prints the body, fails on non-2xx
+#   acurl -s "$BERTH_URL/v2/_catalog"          # curl as admin; http_code also runs as admin
 #   berth_kill9; berth_start "$BERTH_DATA"   # crash and restart on the same data dir
 #   check "description" command args...      # counts a check, never aborts the script
 #   e2e_summary skopeo  # prints "skopeo: N passed, M failed", returns non-zero if M > 0
@@ -14,6 +18,8 @@
 #   BERTH_BIN        the server binary (default: target/debug/berth under the repo root)
 #   BERTH_METADATA   passed through to berth unchanged when set (e.g. postgres://…)
 #   BERTH_STORAGE    passed through to berth unchanged when set (e.g. s3://…)
+#   BERTH_ADMIN_PASSWORD  the admin password berth_start gives a new server (default
+#                    E2e-Admin-Pass1); a server restarted on an old data dir keeps the first one
 #   E2E_KEEP_TMP=1   keep the temp root (server logs, data dirs) after the run
 #   E2E_READY_TIMEOUT  seconds to wait for the server to answer (default 30)
 
@@ -21,6 +27,10 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
 BERTH_BIN=${BERTH_BIN:-$REPO_ROOT/target/debug/berth}
 E2E_READY_TIMEOUT=${E2E_READY_TIMEOUT:-30}
+# The account berth creates on its first start from BERTH_ADMIN_PASSWORD (berth_start passes it
+# to the server). Not exported: scripts that start servers by hand choose what they pass.
+BERTH_ADMIN_USER=admin
+BERTH_ADMIN_PASSWORD=${BERTH_ADMIN_PASSWORD:-E2e-Admin-Pass1}
 
 E2E_TMP=""
 E2E_PASSED=0
@@ -84,7 +94,8 @@ s.close()'
 # berth_start [DATA_DIR]
 # Start berth in the background on a free loopback port, with DATA_DIR (default: a new temp
 # dir). Sets BERTH_PID BERTH_PORT BERTH_HOST BERTH_URL BERTH_DATA BERTH_LOG. Waits until
-# GET /v2/ answers 200; on timeout or early exit, prints the server log and exits non-zero.
+# GET /v2/ answers 200 to the admin; on timeout or early exit, prints the server log and exits
+# non-zero.
 # A restart on the same data dir gets a new port (the old one may linger in TIME_WAIT).
 berth_start() {
     [[ -z "$BERTH_PID" ]] || die "berth_start: a server is already running (pid $BERTH_PID)"
@@ -99,7 +110,7 @@ berth_start() {
         BERTH_URL="http://$BERTH_HOST"
         BERTH_LOG="$E2E_TMP/berth.$BERTH_STARTS.log"
         # BERTH_METADATA / BERTH_STORAGE stay in the environment and berth reads them itself.
-        "$BERTH_BIN" serve --listen "$BERTH_HOST" --data-dir "$BERTH_DATA" >"$BERTH_LOG" 2>&1 &
+        BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --listen "$BERTH_HOST" --data-dir "$BERTH_DATA" >"$BERTH_LOG" 2>&1 &
         BERTH_PID=$!
         if berth_wait_ready; then
             log "berth pid $BERTH_PID listening on $BERTH_URL (data $BERTH_DATA, log $BERTH_LOG)"
@@ -118,7 +129,7 @@ berth_start() {
     die "${BERTH_EXITED:-berth did not answer GET $BERTH_URL/v2/ with 200 within ${E2E_READY_TIMEOUT}s} (server log above)"
 }
 
-# Poll GET /v2/ until 200, the server exits, or the timeout passes.
+# Poll GET /v2/ (as admin) until 200, the server exits, or the timeout passes.
 berth_wait_ready() {
     local deadline=$((SECONDS + E2E_READY_TIMEOUT)) code
     while ((SECONDS < deadline)); do
@@ -130,7 +141,8 @@ berth_wait_ready() {
             BERTH_PID=""
             return 1
         fi
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BERTH_URL/v2/" || true)
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" \
+            "$BERTH_URL/v2/" || true)
         if [[ "$code" == 200 ]]; then
             return 0
         fi
@@ -205,8 +217,58 @@ assert_same_file() { # byte-for-byte
 # sha256 of a file as "sha256:<hex>".
 sha256_of() { printf 'sha256:%s' "$(sha256sum -- "$1" | cut -d' ' -f1)"; }
 
-# HTTP status of a request, e.g. http_code -I "$BERTH_URL/v2/…" (bounded by --max-time 60).
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
+# curl with the admin's Basic credentials.
+acurl() { curl -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
+
+# HTTP status of a request made as the admin, e.g. http_code -I "$BERTH_URL/v2/…" (bounded by
+# --max-time 60); http_code_anon makes it without credentials.
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
+http_code_anon() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
+
+# Wait until URL answers anything over HTTP (any status), at most SECONDS (default 30).
+wait_http() { # wait_http URL [SECONDS]
+    local deadline=$((SECONDS + ${2:-30})) code
+    while ((SECONDS < deadline)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true)
+        [[ "$code" != 000 ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# berth_api METHOD PATH [JSON]: call $BERTH_URL/api/v2.0PATH as the admin and print the body.
+# Non-2xx answers print the status and body to stderr and return 1, unless BERTH_API_OK lists
+# the status (e.g. BERTH_API_OK="409" berth_api POST /projects '{…}'). BERTH_API_AUTH=user:pw
+# calls as someone else; BERTH_API_AUTH=- calls anonymously.
+berth_api() {
+    local method=$1 path=$2 body=${3:-} out code auth=()
+    case "${BERTH_API_AUTH:-}" in
+    "") auth=(-u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD") ;;
+    -) auth=() ;;
+    *) auth=(-u "$BERTH_API_AUTH") ;;
+    esac
+    local args=(-s --max-time 60 -X "$method" "${auth[@]}" -w '\n%{http_code}')
+    if [[ -n "$body" ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$body"); fi
+    out=$(curl "${args[@]}" "$BERTH_URL/api/v2.0$path") || {
+        echo "berth_api $method $path: curl failed" >&2
+        return 1
+    }
+    code=${out##*$'\n'}
+    out=${out%$'\n'*}
+    [[ -n "$out" ]] && printf '%s\n' "$out"
+    if [[ "$code" == 2?? || " ${BERTH_API_OK:-} " == *" $code "* ]]; then return 0; fi
+    printf 'berth_api %s %s -> %s %s\n' "$method" "$path" "$code" "$out" >&2
+    return 1
+}
+
+# berth_project NAME [public]: create the project unless it exists (as the admin).
+berth_project() {
+    local name=$1 public=false
+    [[ "${2:-}" == public ]] && public=true
+    if [[ "$(http_code -I "$BERTH_URL/api/v2.0/projects?project_name=$name")" == 200 ]]; then return 0; fi
+    BERTH_API_OK=409 berth_api POST /projects \
+        "{\"project_name\":\"$name\",\"metadata\":{\"public\":\"$public\"}}" >/dev/null
+}
 
 # e2e_summary NAME [SKIPPED]: print "NAME: N passed, M failed[, K skipped]"; non-zero if M > 0.
 e2e_summary() {

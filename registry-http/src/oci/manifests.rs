@@ -12,6 +12,9 @@ use crate::error::ApiResult;
 
 pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
     let m = ctx.registry.get_manifest(&name, &reference).await?;
+    if ctx.method == Method::GET {
+        ctx.registry.record_pull(&name, &m.digest);
+    }
     let len = m.content.len();
     let body = if ctx.method == Method::HEAD { Body::empty() } else { Body::from(m.content.clone()) };
     let mut res = Response::new(body);

@@ -12,7 +12,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use registry_core::blob::ByteStream;
-use registry_core::{Error, Registry};
+use registry_core::oci::RepoName;
+use registry_core::{Error, Principal, Registry, RepoAction};
+
+use crate::auth::Caller;
 
 use crate::error::{ApiError, ApiResult};
 use path::Route;
@@ -34,6 +37,14 @@ impl Query {
 
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.0.clone()
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k != key);
     }
 
     pub fn all(&self, key: &str) -> Vec<String> {
@@ -81,21 +92,82 @@ pub fn hv(s: &str) -> HeaderValue {
 pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let rest = parts.uri.path().strip_prefix("/v2").unwrap_or("").trim_start_matches('/').to_owned();
-    let ctx = Ctx {
+    let caller = parts.extensions.get::<Caller>().cloned().unwrap_or(Caller { principal: Principal::Anonymous, claims: None });
+    let mut ctx = Ctx {
         registry,
         method: parts.method,
         headers: parts.headers,
         query: Query::parse(parts.uri.query()),
         body,
     };
-    match route(rest.as_str(), ctx).await {
+    let route = match path::parse(&rest) {
+        Ok(r) => r,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    if let Err(e) = authorize(&ctx.registry, &ctx.method, &caller, &route).await {
+        let mut res = ApiError(e).into_response();
+        if res.status() == StatusCode::UNAUTHORIZED {
+            let scope = scope_of(&route, &ctx.method);
+            let service = ctx.registry.access_settings().service.clone();
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, crate::auth::challenge(&ctx.headers, &service, scope.as_deref()));
+        }
+        return res;
+    }
+    if let (Route::UploadStart(_), Some(from)) = (&route, ctx.query.get("from").map(str::to_owned)) {
+        // Mounting needs pull on the source; without it the client just uploads.
+        let registry = ctx.registry.clone();
+        let allowed = match RepoName::parse(&from) {
+            Ok(src) => registry.authorize_repo(&caller.principal, caller.claims.as_ref(), &src, RepoAction::Pull).await.is_ok(),
+            Err(_) => false,
+        };
+        if !allowed {
+            ctx.query.remove("mount");
+        }
+    }
+    match route_to(&rest, route, ctx).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn route(rest: &str, ctx: Ctx) -> ApiResult<Response> {
-    let route = path::parse(rest)?;
+/// What the caller needs for a route.
+fn need(route: &Route, method: &Method) -> Option<(RepoName, RepoAction)> {
+    let action = |m: &Method| match *m {
+        Method::GET | Method::HEAD => RepoAction::Pull,
+        Method::DELETE => RepoAction::Delete,
+        _ => RepoAction::Push,
+    };
+    match route {
+        Route::Base | Route::Catalog => None,
+        Route::Tags(n) | Route::Referrers(n, _) | Route::Manifest(n, _) | Route::Blob(n, _) => Some((n.clone(), action(method))),
+        Route::UploadStart(n) | Route::Upload(n, _) => Some((n.clone(), RepoAction::Push)),
+    }
+}
+
+fn scope_of(route: &Route, method: &Method) -> Option<String> {
+    let (name, action) = need(route, method)?;
+    let actions = match action {
+        RepoAction::Pull => "pull",
+        RepoAction::Push => "pull,push",
+        RepoAction::Delete => "delete",
+    };
+    Some(format!("repository:{name}:{actions}"))
+}
+
+async fn authorize(registry: &Registry, method: &Method, caller: &Caller, route: &Route) -> registry_core::Result<()> {
+    let p = &caller.principal;
+    match route {
+        Route::Base if p.is_anonymous() => Err(Error::Unauthorized),
+        Route::Base => Ok(()),
+        Route::Catalog => registry.authorize_catalog(p),
+        other => {
+            let (name, action) = need(other, method).expect("repository routes name a repository");
+            registry.authorize_repo(p, caller.claims.as_ref(), &name, action).await
+        }
+    }
+}
+
+async fn route_to(rest: &str, route: Route, ctx: Ctx) -> ApiResult<Response> {
     let m = ctx.method.clone();
     match (route, m) {
         (Route::Base, Method::GET | Method::HEAD) => Ok(base()),

@@ -1,0 +1,459 @@
+//! One handler per operation: extract, one `Registry` call, respond.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use registry_core::model::{Label, MemberReq, ProjectReq, RobotReq, UserCreate, UserProfile};
+use registry_core::{Error, Registry};
+use serde::Deserialize;
+
+use super::{Body, Params, Who, created, is_name, ok, paged, repo_param};
+use crate::error::ApiResult;
+
+type R = ApiResult<Response>;
+
+fn json<T: serde::Serialize>(v: T) -> R {
+    Ok(Json(v).into_response())
+}
+
+fn required<'a>(p: &'a Params, k: &str) -> ApiResult<&'a str> {
+    Ok(p.get(k).ok_or_else(|| Error::BadRequest { reason: format!("query parameter {k} is required") })?)
+}
+
+fn id_param(s: &str) -> ApiResult<i64> {
+    Ok(s.parse().map_err(|_| Error::BadRequest { reason: format!("{s:?} is not an id") })?)
+}
+
+// ---- system ------------------------------------------------------------------------------------
+
+pub async fn systeminfo(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap) -> R {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+    let mut info = serde_json::json!({
+        "registry_url": host,
+        "external_url": format!("http://{host}"),
+        "auth_mode": "db_auth",
+        "primary_auth_mode": false,
+        "project_creation_restriction": match reg.access_settings().project_creation {
+            registry_core::ProjectCreation::Everyone => "everyone",
+            registry_core::ProjectCreation::AdminOnly => "adminonly",
+        },
+        "self_registration": reg.access_settings().self_registration,
+        "has_ca_root": false,
+        "harbor_version": concat!("berth-", env!("CARGO_PKG_VERSION")),
+        "read_only": false,
+        "notification_enable": false,
+        "banner_message": "",
+        "current_time": chrono::Utc::now().to_rfc3339(),
+    });
+    if p.is_anonymous() {
+        info.as_object_mut().expect("object").retain(|k, _| ["auth_mode", "harbor_version", "self_registration", "banner_message", "primary_auth_mode", "current_time"].contains(&k.as_str()));
+    }
+    json(info)
+}
+
+pub async fn statistics(State(reg): State<Registry>, Who(p): Who) -> R {
+    json(reg.statistics(&p).await?)
+}
+
+pub async fn search(State(reg): State<Registry>, Who(p): Who, q: Params) -> R {
+    json(reg.search(&p, q.get("q").unwrap_or("")).await?)
+}
+
+// ---- projects ----------------------------------------------------------------------------------
+
+pub async fn list_projects(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    let mut list = q.list()?;
+    // Harbor's dedicated filters fold into q.
+    let mut extra = Vec::new();
+    if let Some(name) = q.get("name") {
+        extra.push(format!("name=~{name}"));
+    }
+    if let Some(public) = q.get("public") {
+        extra.push(format!("public={public}"));
+    }
+    if !extra.is_empty() {
+        let joined = list.q.take().into_iter().chain(extra).collect::<Vec<_>>().join(",");
+        list.q = Some(joined);
+    }
+    Ok(paged(&uri, reg.projects(&p, &list).await?))
+}
+
+pub async fn create_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Body(req): Body<ProjectReq>) -> R {
+    let project = reg.create_project(&p, req).await?;
+    let by_name = headers.get("x-resource-name-in-location").is_some_and(|v| v == "true");
+    let key = if by_name { project.name.clone() } else { project.project_id.to_string() };
+    Ok(created(format!("/api/v2.0/projects/{key}")))
+}
+
+pub async fn head_project(State(reg): State<Registry>, Who(p): Who, q: Params) -> R {
+    let name = required(&q, "project_name")?;
+    Ok(if reg.project_exists(&p, name).await? { StatusCode::OK } else { StatusCode::NOT_FOUND }.into_response())
+}
+
+pub async fn get_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+    json(reg.project(&p, &project, is_name(&headers)).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ProjectUpdate {
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    public: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    storage_limit: Option<i64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    cve_allowlist: Option<serde_json::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    project_name: Option<String>,
+}
+
+pub async fn update_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>, Body(req): Body<ProjectUpdate>) -> R {
+    let mut metadata = req.metadata.unwrap_or_default();
+    if let Some(public) = req.public {
+        metadata.entry("public".into()).or_insert_with(|| public.to_string());
+    }
+    reg.update_project(&p, &project, is_name(&headers), metadata).await?;
+    Ok(ok())
+}
+
+pub async fn delete_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+    reg.delete_project(&p, &project, is_name(&headers)).await?;
+    Ok(ok())
+}
+
+pub async fn project_deletable(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+    json(reg.project_deletable(&p, &project, is_name(&headers)).await?)
+}
+
+pub async fn project_summary(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+    json(reg.project_summary(&p, &project, is_name(&headers)).await?)
+}
+
+pub async fn list_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+    json(reg.project_metadata(&p, &project, is_name(&headers)).await?)
+}
+
+pub async fn add_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>, Body(m): Body<BTreeMap<String, String>>) -> R {
+    reg.update_project(&p, &project, is_name(&headers), m).await?;
+    Ok(ok())
+}
+
+pub async fn get_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>) -> R {
+    let all = reg.project_metadata(&p, &project, is_name(&headers)).await?;
+    let v = all.get(&key).ok_or_else(|| Error::NotFound { what: format!("metadata {key}") })?;
+    json(serde_json::json!({ key: v }))
+}
+
+pub async fn put_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>, Body(m): Body<BTreeMap<String, String>>) -> R {
+    if m.len() != 1 || !m.contains_key(&key) {
+        return Err(Error::BadRequest { reason: format!("the body must be {{\"{key}\": \"value\"}}") }.into());
+    }
+    reg.update_project(&p, &project, is_name(&headers), m).await?;
+    Ok(ok())
+}
+
+pub async fn delete_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>) -> R {
+    reg.delete_project_metadata(&p, &project, is_name(&headers), &key).await?;
+    Ok(ok())
+}
+
+// ---- members -----------------------------------------------------------------------------------
+
+pub async fn list_members(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, uri: Uri, q: Params, Path(project): Path<String>) -> R {
+    let mut list = q.list()?;
+    if let Some(name) = q.get("entityname") {
+        list.q = Some(format!("entityname=~{name}"));
+    }
+    Ok(paged(&uri, reg.members(&p, &project, is_name(&headers), &list).await?))
+}
+
+pub async fn add_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, uri: Uri, Path(project): Path<String>, Body(req): Body<MemberReq>) -> R {
+    let id = reg.add_member(&p, &project, is_name(&headers), req).await?;
+    Ok(created(format!("{}/{id}", super::api_path(&uri))))
+}
+
+pub async fn get_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>) -> R {
+    json(reg.member(&p, &project, is_name(&headers), id_param(&mid)?).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleReq {
+    role_id: i64,
+}
+
+pub async fn update_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>, Body(r): Body<RoleReq>) -> R {
+    reg.update_member(&p, &project, is_name(&headers), id_param(&mid)?, r.role_id).await?;
+    Ok(ok())
+}
+
+pub async fn delete_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>) -> R {
+    reg.delete_member(&p, &project, is_name(&headers), id_param(&mid)?).await?;
+    Ok(ok())
+}
+
+// ---- repositories, artifacts, tags -------------------------------------------------------------
+
+pub async fn all_repositories(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    Ok(paged(&uri, reg.repositories(&p, None, &q.list()?).await?))
+}
+
+pub async fn project_repositories(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params, Path(project): Path<String>) -> R {
+    Ok(paged(&uri, reg.repositories(&p, Some(&project), &q.list()?).await?))
+}
+
+pub async fn get_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>) -> R {
+    json(reg.repository(&p, &project, &repo_param(&repo)).await?)
+}
+
+#[derive(Deserialize)]
+pub struct RepoUpdate {
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn update_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>, Body(u): Body<RepoUpdate>) -> R {
+    reg.update_repository(&p, &project, &repo_param(&repo), &u.description).await?;
+    Ok(ok())
+}
+
+pub async fn delete_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>) -> R {
+    reg.delete_repository(&p, &project, &repo_param(&repo)).await?;
+    Ok(ok())
+}
+
+pub async fn list_artifacts(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params, Path((project, repo)): Path<(String, String)>) -> R {
+    Ok(paged(&uri, reg.artifacts(&p, &project, &repo_param(&repo), &q.list()?).await?))
+}
+
+pub async fn get_artifact(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
+    json(reg.artifact(&p, &project, &repo_param(&repo), &reference).await?)
+}
+
+pub async fn delete_artifact(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
+    reg.delete_artifact(&p, &project, &repo_param(&repo), &reference).await?;
+    Ok(ok())
+}
+
+pub async fn list_tags(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
+    let tags = reg.artifact_tags(&p, &project, &repo_param(&repo), &reference).await?;
+    let total = tags.len() as u64;
+    let mut res = json(tags)?;
+    res.headers_mut().insert("x-total-count", total.into());
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct TagReq {
+    name: String,
+}
+
+pub async fn create_tag(State(reg): State<Registry>, Who(p): Who, uri: Uri, Path((project, repo, reference)): Path<(String, String, String)>, Body(t): Body<TagReq>) -> R {
+    reg.create_tag(&p, &project, &repo_param(&repo), &reference, &t.name).await?;
+    Ok(created(format!("{}/{}", super::api_path(&uri), t.name)))
+}
+
+pub async fn delete_tag(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference, tag)): Path<(String, String, String, String)>) -> R {
+    reg.delete_tag(&p, &project, &repo_param(&repo), &reference, &tag).await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+pub struct LabelRef {
+    id: i64,
+}
+
+pub async fn attach_label(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>, Body(l): Body<LabelRef>) -> R {
+    reg.attach_label(&p, &project, &repo_param(&repo), &reference, l.id).await?;
+    Ok(ok())
+}
+
+pub async fn detach_label(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference, label)): Path<(String, String, String, String)>) -> R {
+    reg.detach_label(&p, &project, &repo_param(&repo), &reference, id_param(&label)?).await?;
+    Ok(ok())
+}
+
+// ---- users and groups --------------------------------------------------------------------------
+
+pub async fn list_users(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    Ok(paged(&uri, reg.users(&p, &q.list()?).await?))
+}
+
+pub async fn create_user(State(reg): State<Registry>, Who(p): Who, Body(u): Body<UserCreate>) -> R {
+    let user = reg.create_user(&p, u).await?;
+    Ok(created(format!("/api/v2.0/users/{}", user.user_id)))
+}
+
+pub async fn current_user(State(reg): State<Registry>, Who(p): Who) -> R {
+    json(reg.current_user(&p).await?)
+}
+
+pub async fn current_permissions(State(reg): State<Registry>, Who(p): Who, q: Params) -> R {
+    json(reg.permissions(&p, q.get("scope").unwrap_or("/system")).await?)
+}
+
+pub async fn search_users(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    let name = required(&q, "username")?.to_owned();
+    Ok(paged(&uri, reg.search_users(&p, &name, &q.list()?).await?))
+}
+
+pub async fn get_user(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    json(reg.user(&p, id_param(&id)?).await?)
+}
+
+pub async fn update_user(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(u): Body<UserProfile>) -> R {
+    reg.update_user(&p, id_param(&id)?, u).await?;
+    Ok(ok())
+}
+
+pub async fn delete_user(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    reg.delete_user(&p, id_param(&id)?).await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReq {
+    #[serde(default)]
+    old_password: Option<String>,
+    new_password: String,
+}
+
+pub async fn change_password(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<PasswordReq>) -> R {
+    reg.change_password(&p, id_param(&id)?, r.old_password.as_deref(), &r.new_password).await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysadminReq {
+    sysadmin_flag: bool,
+}
+
+pub async fn set_sysadmin(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<SysadminReq>) -> R {
+    reg.set_sysadmin(&p, id_param(&id)?, r.sysadmin_flag).await?;
+    Ok(ok())
+}
+
+pub async fn list_groups(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    Ok(paged(&uri, reg.user_groups(&p, &q.list()?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupReq {
+    group_name: String,
+    #[serde(default = "one")]
+    group_type: i64,
+    #[serde(default)]
+    ldap_group_dn: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+pub async fn create_group(State(reg): State<Registry>, Who(p): Who, Body(g): Body<GroupReq>) -> R {
+    let group = reg.create_user_group(&p, &g.group_name, g.group_type, &g.ldap_group_dn).await?;
+    Ok(created(format!("/api/v2.0/usergroups/{}", group.id)))
+}
+
+pub async fn get_group(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    json(reg.user_group(&p, id_param(&id)?).await?)
+}
+
+pub async fn update_group(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(g): Body<GroupReq>) -> R {
+    reg.rename_user_group(&p, id_param(&id)?, &g.group_name).await?;
+    Ok(ok())
+}
+
+pub async fn delete_group(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    reg.delete_user_group(&p, id_param(&id)?).await?;
+    Ok(ok())
+}
+
+// ---- robots ------------------------------------------------------------------------------------
+
+pub async fn list_robots(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    Ok(paged(&uri, reg.robots(&p, &q.list()?).await?))
+}
+
+pub async fn create_robot(State(reg): State<Registry>, Who(p): Who, Body(r): Body<RobotReq>) -> R {
+    let robot = reg.create_robot(&p, r).await?;
+    let mut res = (StatusCode::CREATED, Json(&robot)).into_response();
+    if let Ok(v) = format!("/api/v2.0/robots/{}", robot.id).parse() {
+        res.headers_mut().insert("location", v);
+    }
+    Ok(res)
+}
+
+pub async fn get_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    json(reg.robot(&p, id_param(&id)?).await?)
+}
+
+pub async fn update_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<RobotReq>) -> R {
+    reg.update_robot(&p, id_param(&id)?, r).await?;
+    Ok(ok())
+}
+
+pub async fn delete_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    reg.delete_robot(&p, id_param(&id)?).await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretReq {
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+pub async fn refresh_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(s): Body<SecretReq>) -> R {
+    let secret = reg.refresh_robot_secret(&p, id_param(&id)?, s.secret.filter(|s| !s.is_empty())).await?;
+    json(serde_json::json!({ "secret": secret }))
+}
+
+// ---- labels ------------------------------------------------------------------------------------
+
+pub async fn list_labels(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
+    let scope = q.get("scope").unwrap_or("g").to_owned();
+    let project_id = match q.get("project_id") {
+        Some(v) => id_param(v)?,
+        None if scope == "p" => return Err(Error::BadRequest { reason: "scope=p needs project_id".into() }.into()),
+        None => 0,
+    };
+    let mut list = q.list()?;
+    if let Some(name) = q.get("name") {
+        list.q = Some(format!("name=~{name}"));
+    }
+    Ok(paged(&uri, reg.labels(&p, &scope, project_id, &list).await?))
+}
+
+pub async fn create_label(State(reg): State<Registry>, Who(p): Who, Body(l): Body<Label>) -> R {
+    let label = reg.create_label(&p, l).await?;
+    Ok(created(format!("/api/v2.0/labels/{}", label.id)))
+}
+
+pub async fn get_label(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    json(reg.label(&p, id_param(&id)?).await?)
+}
+
+pub async fn update_label(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(l): Body<Label>) -> R {
+    reg.update_label(&p, id_param(&id)?, l).await?;
+    Ok(ok())
+}
+
+pub async fn delete_label(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+    reg.delete_label(&p, id_param(&id)?).await?;
+    Ok(ok())
+}

@@ -1,0 +1,116 @@
+//! Who is calling: HTTP Basic (users, robots, OIDC CLI secrets) or a Bearer token from the
+//! token service, resolved once per request by [`authenticate`] into a [`Caller`] request
+//! extension. No credentials means anonymous; wrong credentials are refused here, never
+//! downgraded to anonymous. The token service itself lives at `/service/token`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use registry_core::auth::token::Claims;
+use registry_core::{Error, Principal, Registry};
+
+use crate::error::{ApiError, ApiResult};
+use crate::oci::Query;
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// Present when the caller came with a registry token: what it grants.
+    pub claims: Option<Claims>,
+}
+
+fn client_of(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".to_owned())
+}
+
+/// Decode `Authorization: Basic …` into (user, secret).
+pub fn basic_credentials(headers: &HeaderMap) -> Option<std::result::Result<(String, String), Error>> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bad = || Error::Unauthorized;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad());
+    Some(decoded.and_then(|d| String::from_utf8(d).map_err(|_| bad())).and_then(|s| {
+        let (u, p) = s.split_once(':').ok_or_else(bad)?;
+        Ok((u.to_owned(), p.to_owned()))
+    }))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+async fn resolve(registry: &Registry, headers: &HeaderMap, client: &str) -> registry_core::Result<Caller> {
+    if let Some(creds) = basic_credentials(headers) {
+        let (user, secret) = creds?;
+        let principal = registry.login(&user, &secret, client).await?;
+        return Ok(Caller { principal, claims: None });
+    }
+    if let Some(token) = bearer(headers) {
+        let (principal, claims) = registry.verify_token(token).await?;
+        return Ok(Caller { principal, claims: Some(claims) });
+    }
+    Ok(Caller { principal: Principal::Anonymous, claims: None })
+}
+
+/// Middleware: resolve the caller and store it in the request's extensions.
+pub async fn authenticate(State(registry): State<Registry>, mut req: Request, next: Next) -> Response {
+    let client = client_of(&req);
+    match resolve(&registry, req.headers(), &client).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => {
+            let mut res = ApiError(e).into_response();
+            if req.uri().path().starts_with("/v2") && res.status() == 401 {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(req.headers(), registry.access_settings().service.as_str(), None));
+            }
+            res
+        }
+    }
+}
+
+/// The `WWW-Authenticate` challenge pointing clients at the token service.
+pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> HeaderValue {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    let mut v = format!("Bearer realm=\"{proto}://{host}/service/token\",service=\"{service}\"");
+    if let Some(scope) = scope {
+        v.push_str(&format!(",scope=\"{scope}\""));
+    }
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// `GET /service/token?service=…&scope=…` (Docker token authentication).
+pub async fn token(State(registry): State<Registry>, req: Request) -> ApiResult<Response> {
+    let caller = req.extensions().get::<Caller>().cloned().ok_or(ApiError(Error::Unauthorized))?;
+    let query = Query::parse(req.uri().query());
+    let scopes = query.all("scope");
+    let issued = registry.issue_token(&caller.principal, query.get("service"), &scopes).await?;
+    let issued_at = chrono::DateTime::from_timestamp(issued.issued_at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Ok(Json(serde_json::json!({
+        "token": issued.token,
+        "access_token": issued.token,
+        "expires_in": issued.expires_in,
+        "issued_at": issued_at,
+    }))
+    .into_response())
+}
