@@ -31,13 +31,28 @@ impl Res {
     }
 }
 
+const ADMIN_PASSWORD: &str = "Admin-Pass-1";
+/// `Authorization` for admin:Admin-Pass-1.
+const ADMIN_AUTH: &str = "Basic YWRtaW46QWRtaW4tUGFzcy0x";
+
 async fn app_mem() -> Router {
-    app(Registry::open("memory://").await.unwrap(), AppOptions::default())
+    let reg = Registry::open("memory://").await.unwrap();
+    reg.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
+    for name in ["p", "q", "t"] {
+        let req = registry_core::model::ProjectReq { project_name: name.into(), ..Default::default() };
+        reg.create_project(&registry_core::Principal::System, req).await.unwrap();
+    }
+    app(reg, AppOptions::default())
 }
 
+/// Send a request as the admin, unless `headers` carries its own `authorization` (an empty one
+/// means anonymous).
 async fn call(app: &Router, method: Method, uri: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Res {
     let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+        req = req.header("authorization", ADMIN_AUTH);
+    }
+    for (k, v) in headers.iter().filter(|(k, v)| !(k.eq_ignore_ascii_case("authorization") && v.is_empty())) {
         req = req.header(*k, *v);
     }
     let res = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();

@@ -3,7 +3,12 @@ and, for the referrers API, plain `requests`.
 
 Run:  pytest -q tests/e2e/test_oras.py
 Env:  BERTH_BIN (default: <repo>/target/debug/berth), BERTH_METADATA / BERTH_STORAGE (passed
-      through to the server), E2E_READY_TIMEOUT (seconds, default 30).
+      through to the server), E2E_READY_TIMEOUT (seconds, default 30), BERTH_URL (use a running
+      server), BERTH_ADMIN_USER / BERTH_ADMIN_PASSWORD (see berthlib.py).
+
+The SDK logs in with Basic credentials (`login()`) and then follows Berth's Bearer challenges to
+/service/token by itself: the admin for the main tests, a project robot in one test; an SDK
+client that never logged in cannot push. Plain `requests` calls use the admin's Basic auth.
 
 oras 0.2.43's `push()` takes `manifest_annotations`, `manifest_config` ("path:mediaType"),
 `subject`, `do_chunked` and `chunk_size`, but has no `artifact_type` argument. `BerthOras`
@@ -13,14 +18,13 @@ it sends it through (`upload_manifest`); everything else is the SDK's own code p
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import pathlib
 import shutil
-import socket
-import subprocess
-import time
+import tempfile
 from dataclasses import dataclass
 
 import oras.client
@@ -28,9 +32,8 @@ import oras.oci
 import pytest
 import requests
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-BERTH_BIN = os.environ.get("BERTH_BIN") or str(REPO_ROOT / "target" / "debug" / "berth")
-READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "30"))
+import berthlib
+
 HTTP_TIMEOUT = 60  # seconds, for every request the tests or the SDK make
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -46,90 +49,19 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-# ---- the server ---------------------------------------------------------------------------------
+# ---- the server (berthlib / conftest.py: a fresh `berth serve` per module, or BERTH_URL) ----------
+
+ADMIN = berthlib.ADMIN_USER, berthlib.ADMIN_PASSWORD
+Berth = berthlib.Berth
 
 
-@dataclass
-class Berth:
-    host: str  # 127.0.0.1:PORT
-    url: str  # http://127.0.0.1:PORT
-    data_dir: pathlib.Path
-    log_path: pathlib.Path
-    proc: subprocess.Popen
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError as e:
-            return f"(no log: {e})"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def start_berth(tmp: pathlib.Path) -> Berth:
-    if not os.access(BERTH_BIN, os.X_OK):
-        pytest.fail(f"berth binary not found: {BERTH_BIN} (cargo build -p registry-http, or set BERTH_BIN)")
-    data_dir = tmp / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # BERTH_METADATA and BERTH_STORAGE, when set, reach the server through its environment.
-    env = dict(os.environ)
-    for attempt in range(3):
-        port = free_port()
-        host = f"127.0.0.1:{port}"
-        log_path = tmp / f"berth.{attempt}.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [BERTH_BIN, "serve", "--listen", host, "--data-dir", str(data_dir)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        server = Berth(host, f"http://{host}", data_dir, log_path, proc)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"{server.url}/v2/", timeout=2).status_code == 200:
-                    return server
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        exited = proc.poll()
-        stop(proc)
-        if exited is not None and "binding" in server.log() and attempt < 2:
-            continue  # someone took the port between free_port() and the bind: try another
-        if exited is not None:
-            why = f"berth exited with status {exited} before answering GET {server.url}/v2/"
-        else:
-            why = f"berth did not answer GET {server.url}/v2/ with 200 within {READY_TIMEOUT}s"
-        pytest.fail(f"{why}; server log:\n{server.log()}")
-    raise AssertionError("unreachable")
-
-
-@pytest.fixture(scope="module")
-def berth(tmp_path_factory):
-    server = start_berth(tmp_path_factory.mktemp("berth"))
-    yield server
-    stop(server.proc)
-    if server.proc.returncode not in (0, -15):
-        print(f"berth exited with {server.proc.returncode}; log:\n{server.log()}")
-    if os.environ.get("E2E_KEEP_TMP") != "1":
-        shutil.rmtree(server.data_dir, ignore_errors=True)
+@pytest.fixture(scope="module", autouse=True)
+def e2e_project(berth):
+    """Repositories live in projects: everything here goes into project `e2e`."""
+    api = berth.api()
+    if api.req("HEAD", "/projects", params={"project_name": "e2e"}).status_code != 200:
+        r = api.post("/projects", {"project_name": "e2e", "metadata": {"public": "false"}})
+        assert r.status_code in (201, 409), f"{r.status_code} {r.text}"
 
 
 # ---- the client -------------------------------------------------------------------------------
@@ -137,9 +69,10 @@ def berth(tmp_path_factory):
 
 class BerthOras(oras.client.OrasClient):
     """The real SDK, plus: every request is bounded by HTTP_TIMEOUT and recorded in `calls`,
-    and `artifact_type` (when set) becomes the pushed manifest's `artifactType`."""
+    and `artifact_type` (when set) becomes the pushed manifest's `artifactType`. Logged in as
+    `auth` (default: the admin; None: not logged in), with a throw-away docker config file."""
 
-    def __init__(self, hostname: str):
+    def __init__(self, hostname: str, auth=ADMIN, config_dir: pathlib.Path | None = None):
         super().__init__(hostname=hostname, insecure=True)
         self.artifact_type: str | None = None
         self.calls: list[tuple[str, str]] = []
@@ -151,6 +84,13 @@ class BerthOras(oras.client.OrasClient):
             return send(method, url, **kw)
 
         self.session.request = request
+        if auth:
+            if config_dir is None:
+                config_dir = pathlib.Path(tempfile.mkdtemp(prefix="berth-oras-"))
+                atexit.register(shutil.rmtree, config_dir, True)
+            cfg = config_dir / "config.json"
+            out = self.login(username=auth[0], password=auth[1], hostname=hostname, config_path=str(cfg))
+            assert "Succeeded" in str(out), out
 
     def upload_manifest(self, manifest, container):
         if self.artifact_type:
@@ -177,6 +117,7 @@ def get_raw_manifest(berth: Berth, repo: str, ref: str) -> requests.Response:
     r = requests.get(
         f"{berth.url}/v2/{repo}/manifests/{ref}",
         headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"},
+        auth=ADMIN,
         timeout=HTTP_TIMEOUT,
     )
     assert r.status_code == 200, f"GET manifest {repo}:{ref} -> {r.status_code} {r.text}"
@@ -277,7 +218,7 @@ def test_chunked_push_uses_post_patch_put(berth, client, tmp_path, monkeypatch):
     puts = [u for m, u in uploads if m == "PUT"]
     assert len(puts) == 2 and any(hashlib.sha256(payload).hexdigest() in u for u in puts)
 
-    h = requests.head(f"{berth.url}/v2/{repo}/blobs/{sha256(payload)}", timeout=HTTP_TIMEOUT)
+    h = requests.head(f"{berth.url}/v2/{repo}/blobs/{sha256(payload)}", auth=ADMIN, timeout=HTTP_TIMEOUT)
     assert h.status_code == 200 and int(h.headers["Content-Length"]) == len(payload)
     out = tmp_path / "out"
     files = client.pull(target=target, outdir=str(out))
@@ -309,7 +250,7 @@ def test_delete_tag(berth, client, tmp_path, monkeypatch):
     assert client.delete_tag(f"{berth.host}/{repo}", "drop") is True
     assert client.get_tags(f"{berth.host}/{repo}") == ["keep"]
     for ref in ["drop", drop_digest]:
-        r = requests.get(f"{berth.url}/v2/{repo}/manifests/{ref}", timeout=HTTP_TIMEOUT)
+        r = requests.get(f"{berth.url}/v2/{repo}/manifests/{ref}", auth=ADMIN, timeout=HTTP_TIMEOUT)
         assert r.status_code == 404, f"{ref}: {r.status_code}"
         assert r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
     # Deleting it again finds nothing; the other tag is untouched.
@@ -328,6 +269,7 @@ def push_blob(berth: Berth, repo: str, data: bytes) -> dict:
         params={"digest": d},
         data=data,
         headers={"Content-Type": "application/octet-stream"},
+        auth=ADMIN,
         timeout=HTTP_TIMEOUT,
     )
     assert r.status_code == 201, f"{r.status_code} {r.text}"
@@ -353,6 +295,7 @@ def push_referrer(berth: Berth, subject: Pushed, artifact_type: str, body: bytes
         f"{berth.url}/v2/{subject.repo}/manifests/{digest}",
         data=raw,
         headers={"Content-Type": OCI_MANIFEST},
+        auth=ADMIN,
         timeout=HTTP_TIMEOUT,
     )
     assert r.status_code == 201, f"{r.status_code} {r.text}"
@@ -362,7 +305,7 @@ def push_referrer(berth: Berth, subject: Pushed, artifact_type: str, body: bytes
 
 
 def get_referrers(berth: Berth, repo: str, digest: str, **params) -> requests.Response:
-    r = requests.get(f"{berth.url}/v2/{repo}/referrers/{digest}", params=params, timeout=HTTP_TIMEOUT)
+    r = requests.get(f"{berth.url}/v2/{repo}/referrers/{digest}", params=params, auth=ADMIN, timeout=HTTP_TIMEOUT)
     assert r.status_code == 200, f"{r.status_code} {r.text}"
     assert r.headers["Content-Type"].split(";")[0] == OCI_INDEX
     body = r.json()
@@ -401,7 +344,7 @@ def test_referrers_list_and_filter(berth, first_artifact):
     assert r.json()["manifests"] == []
 
     # Deleting a referrer removes it from the list.
-    d = requests.delete(f"{berth.url}/v2/{first_artifact.repo}/manifests/{sbom}", timeout=HTTP_TIMEOUT)
+    d = requests.delete(f"{berth.url}/v2/{first_artifact.repo}/manifests/{sbom}", auth=ADMIN, timeout=HTTP_TIMEOUT)
     assert d.status_code == 202, d.text
     r = get_referrers(berth, first_artifact.repo, first_artifact.digest)
     assert sbom not in {m["digest"] for m in r.json()["manifests"]}
@@ -431,3 +374,58 @@ def test_sdk_subject_push_is_a_referrer(berth, client, first_artifact, tmp_path,
 
     r = get_referrers(berth, first_artifact.repo, first_artifact.digest, artifactType="application/vnd.berth.note.v1")
     assert [(d["digest"], d["artifactType"]) for d in r.json()["manifests"]] == [(note, "application/vnd.berth.note.v1")]
+
+
+# ---- authentication ---------------------------------------------------------------------------
+
+
+def test_anonymous_sdk_push_is_refused(berth, tmp_path, monkeypatch):
+    """An SDK client that never logged in gets only an anonymous token: its push fails and
+    stores nothing."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "anon.txt", b"anonymous\n")
+    anon = BerthOras(berth.host, auth=None)
+    target = f"{berth.host}/e2e/oras-anon:v1"
+    try:
+        res = anon.push(target=target, files=["anon.txt"], quiet=True)
+        pushed = res.status_code in (200, 201)
+    except Exception:  # the SDK raises when it cannot authenticate
+        pushed = False
+    assert not pushed, "an anonymous push was accepted"
+    r = requests.get(f"{berth.url}/v2/e2e/oras-anon/manifests/v1", auth=ADMIN, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 404, f"{r.status_code} {r.text}"
+    # And without any SDK: the registry challenges anonymous uploads with a Bearer realm.
+    r = requests.post(f"{berth.url}/v2/e2e/oras-anon/blobs/uploads/", timeout=HTTP_TIMEOUT)
+    assert r.status_code == 401, f"{r.status_code} {r.text}"
+    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer "), r.headers
+
+
+def test_robot_account_pushes_and_pulls_with_the_sdk(berth, tmp_path, monkeypatch):
+    """A project robot with push+pull logs in with the SDK, pushes and pulls back through the
+    token flow; it cannot push outside its project."""
+    api = berth.api()
+    robot = api.create_robot(
+        berthlib.project_robot(f"oras{berthlib.run_id()}", "e2e", ("repository", "push"), ("repository", "pull"))
+    )
+    assert robot["name"].startswith("robot$e2e+") and robot["secret"]
+    monkeypatch.chdir(tmp_path)
+    payload = os.urandom(2048)
+    write(tmp_path / "robot.bin", payload)
+    rc = BerthOras(berth.host, auth=(robot["name"], robot["secret"]), config_dir=tmp_path)
+    res = rc.push(target=f"{berth.host}/e2e/oras-robot:v1", files=["robot.bin"], quiet=True)
+    assert res.status_code == 201, f"{res.status_code} {res.text}"
+    # Pulled back by a fresh robot client (its own token) and checked as the admin.
+    rc2 = BerthOras(berth.host, auth=(robot["name"], robot["secret"]), config_dir=tmp_path)
+    files = rc2.pull(target=f"{berth.host}/e2e/oras-robot:v1", outdir=str(tmp_path / "out"))
+    assert pathlib.Path(files[0]).read_bytes() == payload
+    assert get_raw_manifest(berth, "e2e/oras-robot", "v1").status_code == 200
+    # Outside its project: library is public (pull works) but the robot may not push there.
+    rc3 = BerthOras(berth.host, auth=(robot["name"], robot["secret"]), config_dir=tmp_path)
+    try:
+        res = rc3.push(target=f"{berth.host}/library/oras-robot:v1", files=["robot.bin"], quiet=True)
+        pushed = res.status_code in (200, 201)
+    except Exception:
+        pushed = False
+    assert not pushed, "the robot pushed outside its project"
+    r = requests.get(f"{berth.url}/v2/library/oras-robot/manifests/v1", auth=ADMIN, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 404, f"{r.status_code} {r.text}"

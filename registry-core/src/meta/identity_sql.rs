@@ -681,9 +681,9 @@ macro_rules! sql_identity_store {
 
             async fn create_tag(&self, repo_id: i64, digest: &str, tag: &str, now: i64) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2")
-                    .bind(repo_id).bind(digest).fetch_optional(&mut *tx).await.map_err(db_err)?;
-                if exists.is_none() {
+                let (exists,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM manifests WHERE repo_id = $1 AND digest = $2")
+                    .bind(repo_id).bind(digest).fetch_one(&mut *tx).await.map_err(db_err)?;
+                if exists == 0 {
                     return Err(Error::NotFound { what: format!("artifact {digest}") });
                 }
                 sqlx::query("INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)")

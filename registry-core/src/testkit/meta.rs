@@ -33,6 +33,7 @@ fn manifest(body: &str, refs: Vec<ContentRef>, subject: Option<Digest>) -> Manif
 
 /// Blob links: link, look up per repository, mount (with and without a source), unlink.
 pub async fn blob_links_and_mounts(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["links"]).await;
     let (a, b, c) = (repo("links/a"), repo("links/b"), repo("links/c"));
     let d = digest("links-blob");
     assert_eq!(m.repo_blob(&a, &d).await.unwrap(), None);
@@ -79,6 +80,7 @@ pub async fn upload_sessions(m: &dyn MetadataStore) {
 
 /// A manifest naming an unknown blob writes nothing; a good one stores manifest, refs and tags.
 pub async fn put_manifest_is_atomic(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["atomic"]).await;
     let r = repo("atomic/app");
     let (cfg, layer) = (digest("atomic-cfg"), digest("atomic-layer"));
     m.link_new_blob(&r, &cfg, 1, 1).await.unwrap();
@@ -113,6 +115,7 @@ pub async fn put_manifest_is_atomic(m: &dyn MetadataStore) {
 
 /// Tags: moves, lexical (bytewise) order, `last` is exclusive, deletes.
 pub async fn tags_order_and_delete(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["tags"]).await;
     let r = repo("tags/app");
     let m1 = manifest("tags-1", vec![], None);
     let m2 = manifest("tags-2", vec![], None);
@@ -141,6 +144,7 @@ pub async fn tags_order_and_delete(m: &dyn MetadataStore) {
 
 /// Referrers are indexed by subject, present or not.
 pub async fn referrers(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["refs"]).await;
     let r = repo("refs/app");
     let subject = digest("refs-missing-subject");
     let sig = manifest("refs-sig", vec![], Some(subject.clone()));
@@ -163,6 +167,7 @@ pub async fn referrers(m: &dyn MetadataStore) {
 
 /// Catalog pagination is lexical with an exclusive `last`.
 pub async fn catalog(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["cat"]).await;
     for n in ["cat/c", "cat/a", "cat/b"] {
         m.link_new_blob(&repo(n), &digest("cat"), 1, 1).await.unwrap();
     }
@@ -182,4 +187,126 @@ pub async fn run_all(m: &dyn MetadataStore) {
     tags_order_and_delete(m).await;
     referrers(m).await;
     catalog(m).await;
+    identity(m).await;
+}
+
+/// Identity rows: projects with metadata and members, users and groups, robots, labels,
+/// settings, listings with filters, sort and paging, and the repository/artifact views.
+pub async fn identity(m: &dyn MetadataStore) {
+    use crate::query::{Field, Kind, ListQuery, field};
+    let now = 1_000;
+    let u = m
+        .create_user(&crate::meta::identity::NewUser { username: "id-alice".into(), source: "local".into(), password_hash: Some("h".into()), ..Default::default() }, now)
+        .await
+        .unwrap();
+    assert!(!u.sysadmin);
+    let dup = m.create_user(&crate::meta::identity::NewUser { username: "id-alice".into(), source: "local".into(), ..Default::default() }, now).await;
+    assert_eq!(dup.unwrap_err().code(), ErrorCode::AlreadyExists);
+    assert!(m.set_sysadmin(u.id, true, now).await.unwrap());
+    assert!(m.user_by_name("id-alice").await.unwrap().unwrap().sysadmin);
+
+    let p = m.create_project("id-proj", Some(u.id), false, &[("auto_scan".into(), "true".into())], now).await.unwrap();
+    assert_eq!(p.owner_name.as_deref(), Some("id-alice"));
+    assert_eq!(m.create_project("id-proj", None, false, &[], now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
+    let public = m.create_project("id-pub", None, true, &[], now).await.unwrap();
+    assert!(public.public);
+    m.set_project_metadata(p.id, &[("public".into(), "true".into())], now + 1).await.unwrap();
+    assert!(m.project_by_id(p.id).await.unwrap().unwrap().public);
+    m.set_project_metadata(p.id, &[("public".into(), "false".into())], now + 2).await.unwrap();
+    let meta = m.project_metadata(p.id).await.unwrap();
+    assert!(meta.contains(&("auto_scan".into(), "true".into())));
+
+    // The owner is a project admin; groups add roles.
+    assert_eq!(m.member_roles(p.id, u.id, &[]).await.unwrap(), vec![1]);
+    let bob = m.create_user(&crate::meta::identity::NewUser { username: "id-bob".into(), source: "ldap".into(), external_id: Some("cn=bob".into()), ..Default::default() }, now).await.unwrap();
+    assert_eq!(m.user_by_external("ldap", "cn=bob").await.unwrap().unwrap().id, bob.id);
+    let groups = m.set_user_groups(bob.id, &[(1, "devs".into(), "cn=devs".into())], now).await.unwrap();
+    assert_eq!(m.user_group_ids(bob.id).await.unwrap(), groups);
+    let gm = m.add_member(p.id, "g", groups[0], 2, now).await.unwrap();
+    assert_eq!(m.add_member(p.id, "g", groups[0], 3, now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
+    assert_eq!(m.member_roles(p.id, bob.id, &groups).await.unwrap(), vec![2]);
+    assert_eq!(m.get_member(p.id, gm).await.unwrap().unwrap().entity_name, "devs");
+    assert!(m.update_member(p.id, gm, 4, now).await.unwrap());
+    const MF: &[Field] = &[field("entityname", "COALESCE(u.username, g.name, '')", Kind::Text)];
+    let spec = ListQuery::new().q("entityname=~dev").parse(MF, &[]).unwrap();
+    let (rows, total) = m.list_members(p.id, &spec).await.unwrap();
+    assert_eq!((rows.len(), total, rows[0].role), (1, 1, 4));
+    assert_eq!(m.member_counts(p.id).await.unwrap(), vec![(1, 1), (4, 1)]);
+
+    // Visibility: bob sees the private project through his group; nobody else does.
+    const PF: &[Field] = &[field("name", "p.name", Kind::Text)];
+    let spec = ListQuery::new().q("name=~id-").parse(PF, &[("p.name", false)]).unwrap();
+    let vis = crate::meta::identity::Visibility { public: true, member: Some((bob.id, groups.clone())), ..Default::default() };
+    let (rows, total) = m.list_projects(&vis, &spec).await.unwrap();
+    assert_eq!((total, rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()), (2, vec!["id-proj", "id-pub"]));
+    let anon = crate::meta::identity::Visibility { public: true, ..Default::default() };
+    assert_eq!(m.list_projects(&anon, &spec).await.unwrap().1, 1);
+    let paged = ListQuery::new().q("name=~id-").sort("-name").page(2, 1).parse(PF, &[]).unwrap();
+    let (rows, total) = m.list_projects(&vis, &paged).await.unwrap();
+    assert_eq!((total, rows[0].name.as_str()), (2, "id-proj"));
+
+    // Robots.
+    let robot = crate::meta::identity::RobotRow {
+        id: 0,
+        name: "id-proj+ci".into(),
+        description: String::new(),
+        level: "project".into(),
+        project_id: Some(p.id),
+        secret_hash: "s".into(),
+        disabled: false,
+        duration: -1,
+        expires_at: -1,
+        creator_type: "local".into(),
+        creator_ref: "id-alice".into(),
+        permissions: "[]".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let rid = m.create_robot(&robot).await.unwrap();
+    assert_eq!(m.create_robot(&robot).await.unwrap_err().code(), ErrorCode::AlreadyExists);
+    assert_eq!(m.robot_by_name("id-proj+ci").await.unwrap().unwrap().id, rid);
+    let all = ListQuery::new().parse(&[], &[]).unwrap();
+    assert_eq!(m.list_robots(Some(p.id), &all).await.unwrap().1, 1);
+    assert!(m.set_robot_secret(rid, "s2", now).await.unwrap());
+
+    // Labels on artifacts, and the repository/artifact views.
+    let r = repo("id-proj/app");
+    let cfg = digest("id-config");
+    m.link_new_blob(&r, &cfg, 10, now).await.unwrap();
+    let man = manifest("id-manifest", vec![blob_ref(&cfg)], None);
+    m.put_manifest(&r, &man, &["v1".into()], now).await.unwrap();
+    let repo_row = m.repository("id-proj/app").await.unwrap().unwrap();
+    assert_eq!((repo_row.project_id, repo_row.artifact_count), (p.id, 1));
+    let (arts, n) = m.list_artifacts(repo_row.id, Some("*"), &[], &all).await.unwrap();
+    assert_eq!((n, arts[0].size), (1, 10 + man.content.len() as i64), "size counts the manifest and its blobs");
+    assert_eq!(m.list_artifacts(repo_row.id, Some("nil"), &[], &all).await.unwrap().1, 0);
+    m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now).await.unwrap();
+    assert_eq!(m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
+    let tags = m.artifact_tags(repo_row.id, &[man.digest.to_string()]).await.unwrap();
+    assert_eq!(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["v1", "v2"]);
+    let label = crate::meta::identity::LabelRow {
+        id: 0, name: "id-l".into(), description: String::new(), color: "#fff".into(), scope: "p".into(), project_id: p.id, created_at: now, updated_at: now,
+    };
+    let lid = m.create_label(&label).await.unwrap();
+    m.attach_label(lid, repo_row.id, &man.digest.to_string(), now).await.unwrap();
+    assert_eq!(m.list_artifacts(repo_row.id, None, &[lid], &all).await.unwrap().1, 1);
+    assert_eq!(m.artifact_labels(repo_row.id, &[man.digest.to_string()]).await.unwrap()[0].1.name, "id-l");
+    m.record_pulls(&[("id-proj/app".into(), man.digest.to_string(), now + 5)]).await.unwrap();
+    let a = m.artifact(repo_row.id, &man.digest.to_string()).await.unwrap().unwrap();
+    assert_eq!(a.pull_time, Some(now + 5));
+    let st = m.statistics(&crate::meta::identity::Visibility { all: true, ..Default::default() }).await.unwrap();
+    assert!(st.total_repo_count >= 1 && st.total_storage_consumption >= 10);
+
+    // A project with repositories cannot go; a pushed repository needs its project.
+    assert_eq!(m.delete_project(p.id).await.unwrap_err().code(), ErrorCode::PreconditionFailed);
+    let orphan = m.link_new_blob(&repo("id-none/app"), &cfg, 10, now).await;
+    assert_eq!(orphan.unwrap_err().code(), ErrorCode::Denied);
+    assert!(m.delete_repository("id-proj/app").await.unwrap());
+    assert!(m.delete_project(p.id).await.unwrap());
+    assert!(m.user_by_id(u.id).await.unwrap().is_some());
+    assert!(m.delete_user(bob.id).await.unwrap());
+
+    // Settings: the first writer wins.
+    assert_eq!(m.init_setting("id-key", "a").await.unwrap(), "a");
+    assert_eq!(m.init_setting("id-key", "b").await.unwrap(), "a");
 }

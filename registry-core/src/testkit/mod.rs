@@ -10,6 +10,21 @@ pub mod meta;
 
 use bytes::Bytes;
 
+/// Create projects (ignoring ones that exist): content only enters existing projects.
+pub async fn ensure_projects(m: &dyn crate::meta::MetadataStore, names: &[&str]) {
+    for name in names {
+        match m.create_project(name, None, false, &[], 1).await {
+            Ok(_) | Err(crate::Error::AlreadyExists { .. }) => {}
+            Err(e) => panic!("creating project {name}: {e}"),
+        }
+    }
+}
+
+/// Create projects through a registry's store.
+pub async fn registry_projects(reg: &crate::Registry, names: &[&str]) {
+    ensure_projects(reg.metadata_store().as_ref(), names).await;
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
 pub fn data(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

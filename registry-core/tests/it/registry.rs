@@ -45,7 +45,9 @@ fn image_manifest(config: &Digest, config_len: usize, layers: &[(Digest, usize)]
 async fn chunked_upload_continues_on_another_node() {
     let dir = tempfile::tempdir().unwrap();
     let node_a = Registry::open(dir.path().to_str().unwrap()).await.unwrap();
+    registry_core::testkit::registry_projects(&node_a, &["cache", "no", "p", "team", "x"]).await;
     let node_b = Registry::open(dir.path().to_str().unwrap()).await.unwrap();
+    registry_core::testkit::registry_projects(&node_b, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("team/app");
     let bytes = data(1, 300_000);
     let d = Digest::sha256_of(&bytes);
@@ -70,6 +72,7 @@ async fn chunked_upload_continues_on_another_node() {
 #[tokio::test]
 async fn sha512_uploads_chunked_and_monolithic() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("x/y");
     let bytes = data(2, 50_000);
     let d = sha512(&bytes);
@@ -89,6 +92,7 @@ async fn sha512_uploads_chunked_and_monolithic() {
 async fn digest_mismatch_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::open(dir.path().to_str().unwrap()).await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("x/y");
     let bytes = data(4, 10_000);
     let wrong = Digest::sha256_of(b"something else");
@@ -108,6 +112,7 @@ async fn digest_mismatch_stores_nothing() {
 #[tokio::test]
 async fn manifests_validate_references_and_serve_exact_bytes() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("team/app");
     let cfg = Bytes::from_static(b"{\"architecture\":\"amd64\"}");
     let layer = Bytes::from(data(5, 3000));
@@ -142,6 +147,7 @@ async fn manifests_validate_references_and_serve_exact_bytes() {
 #[tokio::test]
 async fn referrers_index_and_filter() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("team/app");
     let empty = reg.push_blob_bytes(&r, Bytes::from_static(b"{}")).await.unwrap();
     let subject = Digest::sha256_of(b"subject that was never pushed");
@@ -172,6 +178,7 @@ async fn referrers_index_and_filter() {
 #[tokio::test]
 async fn mounts_and_purge() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let (a, b) = (repo("p/a"), repo("p/b"));
     let d = reg.push_blob_bytes(&a, Bytes::from_static(b"shared")).await.unwrap();
     assert_eq!(reg.mount_blob(&b, &d, Some(&a)).await.unwrap(), Some(6));
@@ -199,6 +206,7 @@ async fn purge_drops_monolithic_staging_left_by_a_crash() {
         .clock(clock.clone())
         .build()
         .unwrap();
+    registry_core::testkit::registry_projects(&reg, &["p"]).await;
     // What a process killed in the middle of a monolithic POST leaves behind.
     let orphan = format!("{}{}-{}", registry_core::registry::MONOLITHIC_PREFIX, 1_000_000, "abc");
     let mut s = stream::iter(vec![Ok(Bytes::from_static(b"partial"))]);
@@ -216,6 +224,7 @@ async fn purge_drops_monolithic_staging_left_by_a_crash() {
 #[tokio::test]
 async fn uploads_are_scoped_to_their_repository() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let s = reg.start_upload(&repo("p/a")).await.unwrap();
     let e = reg.append_upload(&repo("p/b"), &s.id, None, body(b"x"), None).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::BlobUploadUnknown);
@@ -226,6 +235,7 @@ async fn uploads_are_scoped_to_their_repository() {
 #[tokio::test]
 async fn manifest_cache_never_serves_stale_local_state() {
     let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["cache", "no", "p", "team", "x"]).await;
     let r = repo("cache/app");
     let cfg = reg.push_blob_bytes(&r, Bytes::from_static(b"{}")).await.unwrap();
     let put = |layers: usize| {
