@@ -7,13 +7,19 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use registry_core::Registry;
+use registry_core::model::ProjectReq;
+use registry_core::{Principal, Registry};
 use registry_core::oci::{Reference, RepoName};
 use registry_http::AppOptions;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::open("memory://").await?;
+    // Content lives in projects. The embedding program acts as `Principal::System`, which may do
+    // everything; HTTP clients get their own principals from credentials.
+    let admin_password = registry.bootstrap(None).await?.expect("a fresh registry generates the admin password");
+    let project = ProjectReq { project_name: "demo".into(), ..Default::default() };
+    registry.create_project(&Principal::System, project).await?;
     let repo = RepoName::parse("demo/hello")?;
 
     // Push an image straight into the engine: a config blob, one layer, a manifest.
@@ -46,10 +52,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("serving on {base}");
 
     let client = reqwest::Client::new();
-    let tags: serde_json::Value = serde_json::from_slice(&client.get(format!("{base}/v2/demo/hello/tags/list")).send().await?.bytes().await?)?;
+    // The project is private: anonymous clients are asked for credentials.
+    let anonymous = client.get(format!("{base}/v2/demo/hello/tags/list")).send().await?;
+    assert_eq!(anonymous.status(), 401);
+    let tags: serde_json::Value = serde_json::from_slice(
+        &client.get(format!("{base}/v2/demo/hello/tags/list")).basic_auth("admin", Some(&admin_password)).send().await?.bytes().await?,
+    )?;
     println!("tags over HTTP: {}", tags["tags"]);
     let res = client
         .get(format!("{base}/v2/demo/hello/manifests/v1"))
+        .basic_auth("admin", Some(&admin_password))
         .header("accept", "application/vnd.oci.image.manifest.v1+json")
         .send()
         .await?;
