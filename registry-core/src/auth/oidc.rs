@@ -343,8 +343,12 @@ impl OidcProvider {
     /// Validate an ID token (signature, issuer, audience, expiry and, when given, nonce) and
     /// read the identity from it. Any failure is `UNAUTHORIZED`.
     pub async fn verify_id_token(&self, token: &str, nonce: Option<&str>) -> Result<ExternalIdentity> {
-        let claims = self.validated_claims(token).await.inspect_err(|e| {
-            tracing::info!(error = %e, "OIDC ID token refused");
+        let claims = self.validated_claims(token).await.map_err(|e| match e {
+            Error::BadRequest { reason } => {
+                tracing::info!(%reason, "OIDC ID token refused");
+                Error::Unauthorized
+            }
+            other => other,
         })?;
         if let Some(expected) = nonce {
             let got = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
