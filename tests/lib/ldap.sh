@@ -45,6 +45,9 @@ moduleload back_mdb
 moduleload memberof
 pidfile $d/slapd.pid
 argsfile $d/slapd.args
+# Accept a DN with an empty password as an anonymous bind, as Active Directory and many other
+# servers do: the trap a client must not fall into (treating that bind as a login).
+allow bind_anon_dn
 
 database mdb
 maxsize 67108864

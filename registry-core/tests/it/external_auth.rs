@@ -121,6 +121,16 @@ async fn ldap_wrong_credentials_fail() {
     for (user, pw) in [("alice", "wrong-Password-1"), ("alice", ""), ("nobody", ALICE_PW), ("", ALICE_PW), ("alice", BOB_PW)] {
         assert_eq!(auth.authenticate(user, pw).await.unwrap(), None, "{user:?} / {pw:?}");
     }
+    // The test directory, like Active Directory, takes a DN with an empty password as an
+    // anonymous bind and says "success": only the client's own check stops that login.
+    let cfg = ldap_config(GroupMode::MemberSearch).unwrap();
+    let (conn, mut raw) = ldap3::LdapConnAsync::new(&cfg.url).await.unwrap();
+    ldap3::drive!(conn);
+    let base = std::env::var("BERTH_TEST_LDAP_BASE_DN").unwrap();
+    let res = raw.simple_bind(&format!("uid=alice,ou=people,{base}"), "").await.unwrap();
+    assert_eq!(res.rc, 0, "the server should accept unauthenticated binds (allow bind_anon_dn)");
+    raw.unbind().await.unwrap();
+
     let reg = registry(Some(auth.clone())).await;
     for (i, (user, pw)) in [("alice", "wrong-Password-1"), ("alice", ""), ("nobody", ALICE_PW)].into_iter().enumerate() {
         let err = reg.login(user, pw, &format!("10.1.0.{i}")).await.unwrap_err();
