@@ -529,7 +529,7 @@ mod tests {
     #[test]
     fn pkce_s256_matches_rfc7636_example() {
         // RFC 7636 appendix B.
-        assert_eq!(pkce_challenge("dBjftJeZ4CVP-1mB92K27uhbUJU1p1r7wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]
