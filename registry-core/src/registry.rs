@@ -78,6 +78,8 @@ pub struct RegistryBuilder {
     manifest_cache_ttl: Duration,
     access: AccessSettings,
     authenticators: Vec<Arc<dyn Authenticator>>,
+    #[cfg(feature = "oidc")]
+    oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
 
 impl Default for RegistryBuilder {
@@ -89,6 +91,8 @@ impl Default for RegistryBuilder {
             manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL,
             access: AccessSettings::default(),
             authenticators: Vec::new(),
+            #[cfg(feature = "oidc")]
+            oidc: None,
         }
     }
 }
@@ -128,6 +132,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// The OpenID Connect provider users log in with (Harbor's `oidc_auth`), for the portal's
+    /// code flow ([`Registry::oidc`]); OIDC users' CLI secrets are checked by `login` either way.
+    #[cfg(feature = "oidc")]
+    pub fn oidc(mut self, provider: Arc<crate::auth::oidc::OidcProvider>) -> Self {
+        self.oidc = Some(provider);
+        self
+    }
+
     pub fn build(self) -> Result<Registry> {
         let missing = |what: &str| Error::BadRequest { reason: format!("registry builder needs {what}") };
         Ok(Registry {
@@ -136,6 +148,8 @@ impl RegistryBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
+            #[cfg(feature = "oidc")]
+            oidc: self.oidc,
         })
     }
 }
@@ -201,6 +215,8 @@ pub struct Registry {
     pub(crate) clock: Arc<dyn Clock>,
     manifests: Option<Arc<ManifestCache>>,
     pub(crate) access: Arc<AccessState>,
+    #[cfg(feature = "oidc")]
+    pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
 
 /// Refusal for content aimed at a project that does not exist.

@@ -8,6 +8,10 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
+#[cfg(feature = "ldap")]
+pub mod ldap;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub(crate) mod throttle;

@@ -2,6 +2,7 @@
 //! the `Registry` facade. One test binary (see style notes: fewer links on 2 cores).
 
 mod backends;
+mod external_auth;
 mod registry;
 
 /// An external service URL from the environment. When `BERTH_TEST_REQUIRE_ALL=1` (the project's
