@@ -21,6 +21,10 @@ source tests/lib/services.sh
 trap stop_services EXIT
 start_postgres || { echo "run: PostgreSQL did not start"; exit 1; }
 start_s3 || { echo "run: S3 server did not start"; exit 1; }
+source tests/lib/ldap.sh
+source tests/lib/oidc.sh
+start_ldap || { echo "run: OpenLDAP did not start"; exit 1; }
+start_oidc || { echo "run: OIDC provider did not start"; exit 1; }
 export BERTH_TEST_REQUIRE_ALL=1
 
 passed=0

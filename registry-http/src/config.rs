@@ -20,6 +20,60 @@ pub struct FileSettings {
     /// Password of the `admin` user created on first start (else one is generated and printed
     /// once). Ignored once the user exists.
     pub admin_password: Option<Secret>,
+    /// `db_auth` (default: local users only), `ldap_auth` or `oidc_auth`.
+    pub auth_mode: Option<String>,
+    /// Registry token lifetime in minutes (Harbor's `token_expiration`, default 30).
+    pub token_expiration: Option<u64>,
+    /// `everyone` (default) or `adminonly`.
+    pub project_creation_restriction: Option<String>,
+    /// Anyone may create a local account.
+    pub self_registration: Option<bool>,
+    pub ldap: Option<LdapSettings>,
+    pub oidc: Option<OidcSettings>,
+}
+
+/// `[ldap]`: Harbor's `ldap_*` settings without the prefix.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LdapSettings {
+    pub url: String,
+    #[serde(default)]
+    pub search_dn: String,
+    #[serde(default)]
+    pub search_password: Option<Secret>,
+    pub base_dn: String,
+    #[serde(default)]
+    pub filter: String,
+    /// Attribute holding the login name (default `cn`).
+    pub uid: Option<String>,
+    /// 0 base, 1 one level, 2 subtree (default).
+    pub scope: Option<u8>,
+    pub timeout_secs: Option<u64>,
+    pub verify_cert: Option<bool>,
+    #[serde(default)]
+    pub group_base_dn: String,
+    #[serde(default)]
+    pub group_search_filter: String,
+    pub group_attribute_name: Option<String>,
+    pub group_search_scope: Option<u8>,
+    #[serde(default)]
+    pub group_admin_dn: String,
+    pub group_membership_attribute: Option<String>,
+}
+
+/// `[oidc]`: Harbor's `oidc_*` settings without the prefix.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    pub name: Option<String>,
+    pub endpoint: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub groups_claim: Option<String>,
+    pub admin_group: Option<String>,
+    pub scope: Option<String>,
+    pub user_claim: Option<String>,
+    pub verify_cert: Option<bool>,
 }
 
 /// A secret setting: never shown by `Debug`.
@@ -49,12 +103,18 @@ impl FileSettings {
             log_format: self.log_format.or(other.log_format),
             upload_ttl_secs: self.upload_ttl_secs.or(other.upload_ttl_secs),
             admin_password: self.admin_password.or(other.admin_password),
+            auth_mode: self.auth_mode.or(other.auth_mode),
+            token_expiration: self.token_expiration.or(other.token_expiration),
+            project_creation_restriction: self.project_creation_restriction.or(other.project_creation_restriction),
+            self_registration: self.self_registration.or(other.self_registration),
+            ldap: self.ldap.or(other.ldap),
+            oidc: self.oidc.or(other.oidc),
         }
     }
 }
 
 /// Resolved settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -65,6 +125,10 @@ pub struct Settings {
     pub json_logs: bool,
     pub upload_ttl_secs: u64,
     pub admin_password: Option<Secret>,
+    pub access: registry_core::AccessSettings,
+    pub auth_mode: String,
+    pub ldap: Option<LdapSettings>,
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Settings {
@@ -79,7 +143,34 @@ impl Settings {
             Some("json") => true,
             Some(other) => return Err(format!("log format {other:?}: use text or json")),
         };
-        Ok(Self { listen, data_dir, metadata, storage, json_logs, upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400), admin_password: f.admin_password })
+        Ok(Self {
+            listen,
+            data_dir,
+            metadata,
+            storage,
+            json_logs,
+            upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400),
+            admin_password: f.admin_password,
+            access: registry_core::AccessSettings {
+                token_ttl: std::time::Duration::from_secs(60 * f.token_expiration.unwrap_or(30).max(1)),
+                project_creation: match f.project_creation_restriction.as_deref() {
+                    None | Some("everyone") => registry_core::ProjectCreation::Everyone,
+                    Some("adminonly") => registry_core::ProjectCreation::AdminOnly,
+                    Some(other) => return Err(format!("project_creation_restriction must be everyone or adminonly, not {other:?}")),
+                },
+                self_registration: f.self_registration.unwrap_or(false),
+                ..registry_core::AccessSettings::default()
+            },
+            auth_mode: match f.auth_mode.as_deref() {
+                None | Some("db_auth") => "db_auth".to_owned(),
+                Some("ldap_auth") if f.ldap.is_some() => "ldap_auth".to_owned(),
+                Some("oidc_auth") if f.oidc.is_some() => "oidc_auth".to_owned(),
+                Some(m @ ("ldap_auth" | "oidc_auth")) => return Err(format!("auth_mode {m} needs its [{}] section", &m[..4])),
+                Some(other) => return Err(format!("auth_mode must be db_auth, ldap_auth or oidc_auth, not {other:?}")),
+            },
+            ldap: f.ldap,
+            oidc: f.oidc,
+        })
     }
 }
 
@@ -101,5 +192,47 @@ mod tests {
         assert!(s.json_logs);
         assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
         assert!(Settings::resolve(FileSettings { listen: Some("x".into()), ..Default::default() }).is_err());
+    }
+}
+
+/// The core LDAP configuration from `[ldap]`.
+pub fn ldap_config(l: &LdapSettings) -> registry_core::Result<registry_core::auth::ldap::LdapConfig> {
+    use registry_core::auth::ldap::{LdapConfig, LdapScope};
+    let d = LdapConfig::default();
+    Ok(LdapConfig {
+        url: l.url.clone(),
+        search_dn: l.search_dn.clone(),
+        search_password: l.search_password.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+        base_dn: l.base_dn.clone(),
+        filter: l.filter.clone(),
+        uid_attribute: l.uid.clone().unwrap_or(d.uid_attribute),
+        scope: l.scope.map(|s| LdapScope::from_harbor(s.into())).transpose()?.unwrap_or(d.scope),
+        timeout: l.timeout_secs.map(std::time::Duration::from_secs).unwrap_or(d.timeout),
+        verify_cert: l.verify_cert.unwrap_or(d.verify_cert),
+        group_base_dn: l.group_base_dn.clone(),
+        group_filter: l.group_search_filter.clone(),
+        group_name_attribute: l.group_attribute_name.clone().unwrap_or(d.group_name_attribute),
+        group_scope: l.group_search_scope.map(|s| LdapScope::from_harbor(s.into())).transpose()?.unwrap_or(d.group_scope),
+        group_admin_dn: l.group_admin_dn.clone(),
+        membership_attribute: l.group_membership_attribute.clone().unwrap_or(d.membership_attribute),
+        ..d
+    })
+}
+
+/// The core OIDC configuration from `[oidc]`.
+pub fn oidc_config(o: &OidcSettings) -> registry_core::auth::oidc::OidcConfig {
+    use registry_core::auth::oidc::OidcConfig;
+    let d = OidcConfig::default();
+    OidcConfig {
+        name: o.name.clone().unwrap_or(d.name.clone()),
+        endpoint: o.endpoint.clone(),
+        client_id: o.client_id.clone(),
+        client_secret: o.client_secret.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+        groups_claim: o.groups_claim.clone().unwrap_or(d.groups_claim.clone()),
+        admin_group: o.admin_group.clone().unwrap_or_default(),
+        scope: o.scope.clone().unwrap_or(d.scope.clone()),
+        user_claim: o.user_claim.clone().unwrap_or(d.user_claim.clone()),
+        verify_cert: o.verify_cert.unwrap_or(d.verify_cert),
+        ..d
     }
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod oidc;
 pub mod error;
 pub mod oci;
 pub mod router;
@@ -23,7 +24,21 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
         backend: "fs",
         source: format!("creating data dir {}: {e}", settings.data_dir.display()).into(),
     })?;
-    Registry::open_with(&settings.metadata, &settings.storage).await
+    let meta = registry_core::registry::open_metadata(&settings.metadata).await?;
+    let blobs = registry_core::registry::open_blobs(&settings.storage).await?;
+    let mut b = Registry::builder().meta(meta).blobs(blobs).access_settings(settings.access.clone());
+    match settings.auth_mode.as_str() {
+        "ldap_auth" => {
+            let cfg = settings.ldap.as_ref().map(config::ldap_config).transpose()?.unwrap_or_default();
+            b = b.authenticator(std::sync::Arc::new(registry_core::auth::ldap::LdapAuthenticator::new(cfg)?));
+        }
+        "oidc_auth" => {
+            let cfg = settings.oidc.as_ref().map(config::oidc_config).unwrap_or_default();
+            b = b.oidc(std::sync::Arc::new(registry_core::auth::oidc::OidcProvider::discover(cfg).await?));
+        }
+        _ => {}
+    }
+    b.build()
 }
 
 /// A bound, running server.

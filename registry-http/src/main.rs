@@ -73,6 +73,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         log_format: args.log_format,
         upload_ttl_secs: None,
         admin_password: args.admin_password.map(registry_http::config::Secret),
+        ..FileSettings::default()
     };
     let file = match &args.config {
         Some(p) => FileSettings::load(p)?,

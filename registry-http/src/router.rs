@@ -29,7 +29,11 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
         .route("/service/token", get(auth::token))
         .nest("/api/v2.0", api::router())
         .route_layer(middleware::from_fn_with_state(registry.clone(), auth::authenticate));
-    let mut r = Router::new().merge(authenticated).route("/health", get(health));
+    let mut r = Router::new()
+        .merge(authenticated)
+        .route("/health", get(health))
+        .route("/c/oidc/login", get(crate::oidc::login))
+        .route("/c/oidc/callback", get(crate::oidc::callback));
     if let Some(handle) = opts.metrics {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }

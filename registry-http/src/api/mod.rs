@@ -184,6 +184,7 @@ pub fn router() -> Router<Registry> {
         .route("/users/{id}", get(get_user).put(update_user).delete(delete_user))
         .route("/users/{id}/password", put(change_password))
         .route("/users/{id}/sysadmin", put(set_sysadmin))
+        .route("/users/{id}/cli_secret", put(crate::oidc::set_cli_secret))
         .route("/usergroups", get(list_groups).post(create_group))
         .route("/usergroups/{id}", get(get_group).put(update_group).delete(delete_group))
         .route("/robots", get(list_robots).post(create_robot))
