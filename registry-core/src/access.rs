@@ -467,7 +467,7 @@ impl Registry {
             return Err(refuse(p));
         };
         if let Some(claims) = token
-            && claims.iat * 1000 < access.project.created_at
+            && claims.iat < access.project.created_at / 1000
         {
             // Issued before the project (re)appeared under this name.
             return Err(Error::Unauthorized);

@@ -12,6 +12,7 @@ pub fn time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Project {
     pub project_id: i64,
@@ -31,6 +32,7 @@ pub struct Project {
 }
 
 /// `POST /projects`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectReq {
@@ -49,6 +51,7 @@ pub struct ProjectReq {
     pub cve_allowlist: Option<serde_json::Value>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSummary {
     pub repo_count: i64,
@@ -59,12 +62,14 @@ pub struct ProjectSummary {
     pub limited_guest_count: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectDeletable {
     pub deletable: bool,
     pub message: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Member {
     pub id: i64,
@@ -77,6 +82,7 @@ pub struct Member {
     pub entity_type: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberUser {
@@ -86,6 +92,7 @@ pub struct MemberUser {
     pub username: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberGroup {
@@ -100,6 +107,7 @@ pub struct MemberGroup {
 }
 
 /// `POST /projects/{p}/members`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberReq {
@@ -110,6 +118,7 @@ pub struct MemberReq {
     pub member_group: Option<MemberGroup>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
     pub user_id: i64,
@@ -126,6 +135,7 @@ pub struct User {
 }
 
 /// `POST /users`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
@@ -140,6 +150,7 @@ pub struct UserCreate {
 }
 
 /// `PUT /users/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserProfile {
@@ -151,6 +162,7 @@ pub struct UserProfile {
     pub comment: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserGroup {
     pub id: i64,
@@ -159,6 +171,7 @@ pub struct UserGroup {
     pub ldap_group_dn: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Robot {
     pub id: i64,
@@ -176,6 +189,7 @@ pub struct Robot {
 }
 
 /// `POST /robots` and `PUT /robots/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RobotReq {
@@ -200,6 +214,7 @@ pub struct RobotReq {
 }
 
 /// The answer to robot creation: the secret is shown this once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RobotCreated {
     pub id: i64,
@@ -209,6 +224,7 @@ pub struct RobotCreated {
     pub expires_at: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
     #[serde(default)]
@@ -233,6 +249,7 @@ fn epoch() -> DateTime<Utc> {
     DateTime::default()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Repository {
     pub id: i64,
@@ -245,6 +262,7 @@ pub struct Repository {
     pub update_time: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tag {
     pub repository_id: i64,
@@ -254,12 +272,14 @@ pub struct Tag {
     pub immutable: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArtifactReference {
     pub parent_id: i64,
     pub child_digest: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Artifact {
     pub project_id: i64,
@@ -281,6 +301,7 @@ pub struct Artifact {
     pub labels: Vec<Label>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchRepository {
     pub project_id: i64,
@@ -291,12 +312,14 @@ pub struct SearchRepository {
     pub artifact_count: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Search {
     pub project: Vec<Project>,
     pub repository: Vec<SearchRepository>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statistics {
     pub private_project_count: i64,
@@ -311,6 +334,7 @@ pub struct Statistics {
     pub total_storage_consumption: Option<i64>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Permission {
     pub resource: String,

@@ -22,18 +22,21 @@ pub struct AppOptions {
 
 /// The whole HTTP application for `registry`.
 pub fn app(registry: Registry, opts: AppOptions) -> Router {
+    let (api_routes, openapi) = api::router();
     let authenticated = Router::new()
         .route("/v2", any(oci::dispatch))
         .route("/v2/", any(oci::dispatch))
         .route("/v2/{*rest}", any(oci::dispatch))
         .route("/service/token", get(auth::token))
-        .nest("/api/v2.0", api::router())
+        .nest("/api/v2.0", api_routes)
         .route_layer(middleware::from_fn_with_state(registry.clone(), auth::authenticate));
     let mut r = Router::new()
         .merge(authenticated)
         .route("/health", get(health))
         .route("/c/oidc/login", get(crate::oidc::login))
-        .route("/c/oidc/callback", get(crate::oidc::callback));
+        .route("/c/oidc/callback", get(crate::oidc::callback))
+        // The API description and Swagger UI, served from the binary (no CDN).
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", openapi));
     if let Some(handle) = opts.metrics {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }

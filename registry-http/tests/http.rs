@@ -269,3 +269,93 @@ async fn blob_ranges_and_delete() {
     let r = call(&app, Method::GET, &format!("/v2/t/a/blobs/{d}"), &[], vec![]).await;
     assert_eq!((r.status, r.code().as_str()), (StatusCode::NOT_FOUND, "BLOB_UNKNOWN"));
 }
+
+#[tokio::test]
+async fn anonymous_callers_are_challenged_towards_the_token_service() {
+    let app = app_mem().await;
+    let anon = [("authorization", ""), ("host", "reg.example:5000")];
+    let r = call(&app, Method::GET, "/v2/t/a/tags/list", &anon, vec![]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"http://reg.example:5000/service/token\",service=\"harbor-registry\",scope=\"repository:t/a:pull\"")
+    );
+    let r = call(&app, Method::POST, "/v2/t/a/blobs/uploads/", &anon, vec![]).await;
+    assert!(r.header("www-authenticate").unwrap().ends_with("scope=\"repository:t/a:pull,push\""));
+    // Wrong credentials are refused, never treated as anonymous.
+    let r = call(&app, Method::GET, "/v2/", &[("authorization", "Basic YWRtaW46bm9wZQ==")], vec![]).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "UNAUTHORIZED".to_owned()));
+    // A token for the admin grants what was asked; the token then works on /v2.
+    let r = call(&app, Method::GET, "/service/token?service=harbor-registry&scope=repository:t/a:pull,push", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let data = b"via token".to_vec();
+    let d = sha256(&data);
+    let r = call(&app, Method::POST, &format!("/v2/t/a/blobs/uploads/?digest={d}"), &[("authorization", &bearer)], data).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // The token does not reach another repository, even for the admin.
+    let r = call(&app, Method::GET, &format!("/v2/p/x/blobs/{d}"), &[("authorization", &bearer)], vec![]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Anonymous tokens carry no actions on a private project.
+    let r = call(&app, Method::GET, "/service/token?service=harbor-registry&scope=repository:t/a:pull", &anon, vec![]).await;
+    let payload = r.json()["token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["access"][0]["actions"], serde_json::json!([]));
+    let r = call(&app, Method::GET, "/service/token?service=other&scope=repository:t/a:pull", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn pushes_need_an_existing_project() {
+    let app = app_mem().await;
+    let r = call(&app, Method::POST, "/v2/nowhere/app/blobs/uploads/", &[], vec![]).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "DENIED".to_owned()));
+    assert!(r.json()["errors"][0]["message"].as_str().unwrap().contains("\"nowhere\" does not exist"));
+}
+
+#[tokio::test]
+async fn management_api_conventions() {
+    let app = app_mem().await;
+    let json = [("content-type", "application/json")];
+    for i in 0..12 {
+        let body = serde_json::to_vec(&serde_json::json!({"project_name": format!("team{i:02}")})).unwrap();
+        let r = call(&app, Method::POST, "/api/v2.0/projects", &json, body).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert!(r.header("location").unwrap().starts_with("/api/v2.0/projects/"));
+    }
+    let r = call(&app, Method::GET, "/api/v2.0/projects?q=name%3D~team&sort=-name&page=2&page_size=5", &[], vec![]).await;
+    assert_eq!(r.header("x-total-count"), Some("12"));
+    let names: Vec<String> = r.json().as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["team06", "team05", "team04", "team03", "team02"]);
+    let link = r.header("link").unwrap();
+    assert!(link.contains("page=1") && link.contains("rel=\"prev\"") && link.contains("page=3") && link.contains("rel=\"next\""), "{link}");
+    for bad in ["/api/v2.0/projects?q=owner%3Dx", "/api/v2.0/projects?page_size=101", "/api/v2.0/projects?sort=nope", "/api/v2.0/projects?q=name%3D%7Ba"] {
+        let r = call(&app, Method::GET, bad, &[], vec![]).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "BAD_REQUEST".to_owned()), "{bad}");
+    }
+    for body in [&b"{not json"[..], br#"{"project_name": 5}"#, br#"{"project_name": "x", "unknown": 1}"#] {
+        let r = call(&app, Method::POST, "/api/v2.0/projects", &json, body.to_vec()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "BAD_REQUEST".to_owned()));
+    }
+    let long = serde_json::to_vec(&serde_json::json!({"project_name": "a".repeat(256)})).unwrap();
+    assert_eq!(call(&app, Method::POST, "/api/v2.0/projects", &json, long).await.status, StatusCode::BAD_REQUEST);
+    let dup = serde_json::to_vec(&serde_json::json!({"project_name": "team00"})).unwrap();
+    assert_eq!(call(&app, Method::POST, "/api/v2.0/projects", &json, dup).await.status, StatusCode::CONFLICT);
+    // Repository names in paths are URL-encoded twice.
+    push_blob(&app, "t/sub/app", b"nested").await;
+    let r = call(&app, Method::GET, "/api/v2.0/projects/t/repositories/sub%252Fapp", &[("x-is-resource-name", "true")], vec![]).await;
+    assert_eq!((r.status, r.json()["name"].as_str()), (StatusCode::OK, Some("t/sub/app")));
+    let r = call(&app, Method::DELETE, "/api/v2.0/projects/t", &[("x-is-resource-name", "true")], vec![]).await;
+    assert_eq!((r.status, r.code()), (StatusCode::PRECONDITION_FAILED, "PRECONDITION".to_owned()));
+    // The OpenAPI document describes the routes.
+    let r = call(&app, Method::GET, "/api-docs/openapi.json", &[], vec![]).await;
+    let doc = r.json();
+    for (path, method) in [("/projects", "post"), ("/robots/{id}", "patch"), ("/projects/{project}/repositories/{repo}/artifacts", "get")] {
+        assert!(doc["paths"][path][method].is_object(), "{path} {method}");
+    }
+    // Password hashes never leave the server.
+    let r = call(&app, Method::GET, "/api/v2.0/users", &[], vec![]).await;
+    assert!(!String::from_utf8_lossy(&r.body).contains("argon2"));
+}

@@ -431,6 +431,7 @@ pub fn grantable_system(r: SystemResource, a: Action) -> bool {
 }
 
 /// Allow or deny.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
@@ -440,9 +441,11 @@ pub enum Effect {
 }
 
 /// One robot permission entry (`{resource, action, effect}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Access {
     pub resource: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "pull"))]
     pub action: Action,
     #[serde(default)]
     pub effect: Effect,
@@ -450,6 +453,7 @@ pub struct Access {
 
 /// Robot permissions for one scope: `kind` `system` (namespace `/`) or `project` (namespace a
 /// project name, or `*` for every project, present and future).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RobotPermission {

@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, put};
 use registry_core::{Error, ListQuery, Page, Principal, Registry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -150,46 +150,68 @@ pub fn ok() -> Response {
     StatusCode::OK.into_response()
 }
 
-pub fn router() -> Router<Registry> {
+/// The OpenAPI document's frame; the paths come from the handlers' annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Berth management API",
+        description = "Harbor-compatible `/api/v2.0`: HTTP Basic auth (users, `robot$…` accounts, OIDC CLI secrets); \
+            lists take `page`/`page_size` (max 100) and answer `X-Total-Count` and `Link`; `q=` filters \
+            (`k=v`, `k=~v`, `k=[a~b]`, `k={a b}`) and `sort=a,-b`; errors are `{\"errors\":[{\"code\",\"message\"}]}`; \
+            repository names in paths are URL-encoded twice."
+    ),
+    servers((url = "/api/v2.0")),
+    tags(
+        (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
+        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system")
+    )
+)]
+struct ApiDoc;
+
+/// The `/api/v2.0` routes and the OpenAPI document generated from the same declarations.
+pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
     use handlers::*;
-    const ART: &str = "/projects/{project}/repositories/{repo}/artifacts/{reference}";
-    Router::new()
+    use utoipa::OpenApi as _;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .route("/ping", get(|| async { "Pong" }))
         .route("/health", get(crate::router::health))
-        .route("/systeminfo", get(systeminfo))
-        .route("/statistics", get(statistics))
-        .route("/search", get(search))
-        .route("/projects", get(list_projects).post(create_project).head(head_project))
-        .route("/projects/{project}", get(get_project).put(update_project).delete(delete_project))
-        .route("/projects/{project}/_deletable", get(project_deletable))
-        .route("/projects/{project}/summary", get(project_summary))
-        .route("/projects/{project}/metadatas", get(list_metadata).post(add_metadata))
+        .routes(routes!(systeminfo))
+        .routes(routes!(statistics))
+        .routes(routes!(search))
+        .routes(routes!(list_projects, create_project, head_project))
+        .routes(routes!(get_project, update_project, delete_project))
+        .routes(routes!(project_deletable))
+        .routes(routes!(project_summary))
+        .routes(routes!(list_metadata, add_metadata))
         .route("/projects/{project}/metadatas/", get(list_metadata).post(add_metadata))
-        .route("/projects/{project}/metadatas/{key}", get(get_metadata).put(put_metadata).delete(delete_metadata))
-        .route("/projects/{project}/members", get(list_members).post(add_member))
-        .route("/projects/{project}/members/{mid}", get(get_member).put(update_member).delete(delete_member))
-        .route("/projects/{project}/repositories", get(project_repositories))
-        .route("/projects/{project}/repositories/{repo}", get(get_repository).put(update_repository).delete(delete_repository))
-        .route("/projects/{project}/repositories/{repo}/artifacts", get(list_artifacts))
-        .route(ART, get(get_artifact).delete(delete_artifact))
-        .route(&format!("{ART}/tags"), get(list_tags).post(create_tag))
-        .route(&format!("{ART}/tags/{{tag}}"), delete(delete_tag))
-        .route(&format!("{ART}/labels"), post(attach_label))
-        .route(&format!("{ART}/labels/{{label}}"), delete(detach_label))
-        .route("/repositories", get(all_repositories))
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/current", get(current_user))
-        .route("/users/current/permissions", get(current_permissions))
-        .route("/users/search", get(search_users))
-        .route("/users/{id}", get(get_user).put(update_user).delete(delete_user))
-        .route("/users/{id}/password", put(change_password))
-        .route("/users/{id}/sysadmin", put(set_sysadmin))
+        .routes(routes!(get_metadata, put_metadata, delete_metadata))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(get_member, update_member, delete_member))
+        .routes(routes!(project_repositories))
+        .routes(routes!(get_repository, update_repository, delete_repository))
+        .routes(routes!(list_artifacts))
+        .routes(routes!(get_artifact, delete_artifact))
+        .routes(routes!(list_tags, create_tag))
+        .routes(routes!(delete_tag))
+        .routes(routes!(attach_label))
+        .routes(routes!(detach_label))
+        .routes(routes!(all_repositories))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(current_user))
+        .routes(routes!(current_permissions))
+        .routes(routes!(search_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(change_password))
+        .routes(routes!(set_sysadmin))
         .route("/users/{id}/cli_secret", put(crate::oidc::set_cli_secret))
-        .route("/usergroups", get(list_groups).post(create_group))
-        .route("/usergroups/{id}", get(get_group).put(update_group).delete(delete_group))
-        .route("/robots", get(list_robots).post(create_robot))
-        .route("/robots/{id}", get(get_robot).put(update_robot).delete(delete_robot).patch(refresh_robot))
-        .route("/labels", get(list_labels).post(create_label))
-        .route("/labels/{id}", get(get_label).put(update_label).delete(delete_label))
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group, update_group, delete_group))
+        .routes(routes!(list_robots, create_robot))
+        .routes(routes!(get_robot, update_robot, delete_robot, refresh_robot))
+        .routes(routes!(list_labels, create_label))
+        .routes(routes!(get_label, update_label, delete_label))
         .fallback(|| async { ApiError(Error::NotFound { what: "API route".into() }) })
+        .split_for_parts()
 }
