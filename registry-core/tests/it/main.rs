@@ -1,6 +1,7 @@
 //! registry-core integration tests: the shared backend suites on every backend, and scenarios on
 //! the `Registry` facade. One test binary (see style notes: fewer links on 2 cores).
 
+mod access;
 mod backends;
 mod external_auth;
 mod registry;
