@@ -193,6 +193,19 @@ mod tests {
         assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
         assert!(Settings::resolve(FileSettings { listen: Some("x".into()), ..Default::default() }).is_err());
     }
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/berth.toml");
+        let f = FileSettings::load(&path).unwrap();
+        let s = Settings::resolve(f).unwrap();
+        assert_eq!(s.auth_mode, "db_auth");
+        assert_eq!(s.access.token_ttl.as_secs(), 1800);
+        let bad = FileSettings { auth_mode: Some("ldap_auth".into()), ..Default::default() };
+        assert!(Settings::resolve(bad).unwrap_err().contains("[ldap]"));
+        let secret = Secret("hunter2".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
 }
 
 /// The core LDAP configuration from `[ldap]`.
