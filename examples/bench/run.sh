@@ -57,6 +57,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Berth requires credentials: every client of this script sends the admin's (curl through a
+# curlrc, wrk and berth-bench through a header). Distribution ignores them.
+BENCH_PASS=Bench-Pass-1
+AUTH_HDR="Authorization: Basic $(printf 'admin:%s' "$BENCH_PASS" | base64)"
+printf 'user = "admin:%s"\n' "$BENCH_PASS" >"$WORK/.curlrc"
+export CURL_HOME=$WORK BERTH_BENCH_BASIC="admin:$BENCH_PASS"
+
 # Pin the binaries: a rebuild during the run must not change what is measured.
 BERTH_BUILT=$(date -u -r "$BERTH" +%FT%TZ)
 cp "$BERTH" "$WORK/berth"; cp "$BENCH" "$WORK/berth-bench"
@@ -97,7 +104,7 @@ start_server() {
       URL=http://127.0.0.1:$port
       curl -s -o /dev/null --max-time 2 "$URL/v2/" && die "port $port is already in use"
       mkdir -p "$WORK/berth-data"
-      "$BERTH" serve --listen "127.0.0.1:$port" --data-dir "$WORK/berth-data" 2>"$WORK/berth.log" &
+      BERTH_ADMIN_PASSWORD=$BENCH_PASS "$BERTH" serve --listen "127.0.0.1:$port" --data-dir "$WORK/berth-data" 2>"$WORK/berth.log" &
       SERVER_PID=$!
       ;;
     distribution)
@@ -128,6 +135,10 @@ EOF
     sleep 0.2
   done
   [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/v2/") == 200 ]] || die "$SERVER did not become ready"
+  if [[ $SERVER == berth ]]; then
+    curl -sf -o /dev/null -H 'content-type: application/json' -d '{"project_name":"bench"}' "$URL/api/v2.0/projects" ||
+      die "creating project bench"
+  fi
   log "$SERVER ready at $URL (pid $SERVER_PID)"
 }
 
@@ -188,6 +199,7 @@ wrk_run() {
   local name=$1 url=$2 conns=$3 hdr=${4:-}
   local args=(-t2 -c"$conns" -d10s --timeout 10s)
   [[ -n $hdr ]] && args+=(-H "$hdr")
+  args+=(-H "$AUTH_HDR")
   timeout 60 wrk "${args[@]}" "$url" >"$WORK/wrk.out" || die "wrk $name"
   { echo "$SERVER wrk $name:"; cat "$WORK/wrk.out"; } >>"$RAW"
   if grep -q 'Non-2xx' "$WORK/wrk.out"; then die "wrk $name: $(grep 'Non-2xx' "$WORK/wrk.out")"; fi

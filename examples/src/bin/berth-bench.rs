@@ -63,6 +63,9 @@ struct Target {
     /// Size of the pieces the request body is streamed in, KiB.
     #[arg(long, default_value_t = 256)]
     chunk_kib: usize,
+    /// HTTP Basic credentials, `user:password`, sent with every request.
+    #[arg(long, env = "BERTH_BENCH_BASIC", hide_env_values = true)]
+    basic: Option<String>,
 }
 
 #[derive(Args)]
@@ -251,7 +254,14 @@ async fn expect(r: reqwest::Response, want: StatusCode, what: &str) -> Res<reqwe
 
 impl Registry {
     async fn connect(t: &Target) -> Res<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(basic) = &t.basic {
+            use base64::Engine as _;
+            let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(basic));
+            headers.insert(reqwest::header::AUTHORIZATION, v.parse()?);
+        }
         let http = Client::builder()
+            .default_headers(headers)
             .no_proxy()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(256)
