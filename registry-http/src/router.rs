@@ -43,6 +43,9 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
     r.with_state(registry)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::disable())
+        // `X-Request-Id` in and out on every response (generated when the client sent none).
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
 }
 
 pub(crate) async fn health(State(registry): State<Registry>) -> Response {

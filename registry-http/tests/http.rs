@@ -355,6 +355,9 @@ async fn management_api_conventions() {
     for (path, method) in [("/projects", "post"), ("/robots/{id}", "patch"), ("/projects/{project}/repositories/{repo}/artifacts", "get")] {
         assert!(doc["paths"][path][method].is_object(), "{path} {method}");
     }
+    assert!(r.header("x-request-id").is_some_and(|v| v.len() >= 32), "every response carries a request id");
+    let r = call(&app, Method::GET, "/api/v2.0/ping", &[("x-request-id", "abc-123")], vec![]).await;
+    assert_eq!((r.header("x-request-id"), r.body.as_slice()), (Some("abc-123"), &b"Pong"[..]));
     // Password hashes never leave the server.
     let r = call(&app, Method::GET, "/api/v2.0/users", &[], vec![]).await;
     assert!(!String::from_utf8_lossy(&r.body).contains("argon2"));
