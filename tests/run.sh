@@ -63,6 +63,8 @@ step "oras sqlite+fs" "$py" -m pytest -q tests/e2e/test_oras.py
 step "oras postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_oras.py
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
+step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
+step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh
 step "embedding example" cargo run --locked -q -p berth-examples --bin embed
 

@@ -347,12 +347,23 @@ macro_rules! sql_identity_store {
             async fn set_user_groups(&self, user_id: i64, groups: &[(i64, String, String)], now: i64) -> Result<Vec<i64>> {
                 let mut tx = self.begin_write().await?;
                 let mut ids = Vec::with_capacity(groups.len());
+                // A group is the same group when its DN matches (case-insensitively, as LDAP
+                // compares DNs), or, for groups without a DN, its name: an administrator may have
+                // added it as a project member before anyone in it signed in.
+                const FIND: &str = "SELECT id FROM user_groups WHERE group_type = $1
+                    AND ((ldap_dn <> '' AND lower(ldap_dn) = lower($3)) OR (ldap_dn = '' AND $3 = '' AND name = $2))
+                    ORDER BY id LIMIT 1";
                 for (kind, name, dn) in groups {
-                    sqlx::query("INSERT INTO user_groups (name, group_type, ldap_dn, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-                                 ON CONFLICT (group_type, name, ldap_dn) DO NOTHING")
-                        .bind(name).bind(*kind).bind(dn).bind(now).execute(&mut *tx).await.map_err(db_err)?;
-                    let (id,): (i64,) = sqlx::query_as("SELECT id FROM user_groups WHERE group_type = $1 AND name = $2 AND ldap_dn = $3")
-                        .bind(*kind).bind(name).bind(dn).fetch_one(&mut *tx).await.map_err(db_err)?;
+                    let found: Option<(i64,)> = sqlx::query_as(FIND).bind(*kind).bind(name).bind(dn).fetch_optional(&mut *tx).await.map_err(db_err)?;
+                    let id = match found {
+                        Some((id,)) => id,
+                        None => {
+                            let (id,): (i64,) = sqlx::query_as(
+                                "INSERT INTO user_groups (name, group_type, ldap_dn, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
+                                .bind(name).bind(*kind).bind(dn).bind(now).fetch_one(&mut *tx).await.map_err(db_err)?;
+                            id
+                        }
+                    };
                     ids.push(id);
                 }
                 sqlx::query("DELETE FROM user_group_links WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.map_err(db_err)?;
@@ -388,7 +399,8 @@ macro_rules! sql_identity_store {
             }
 
             async fn find_group(&self, group_type: i64, name: &str, ldap_dn: &str) -> Result<Option<GroupRow>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {GROUP_COLS} FROM user_groups WHERE group_type = $1 AND (name = $2 OR ($3 <> '' AND ldap_dn = $3)) ORDER BY id LIMIT 1")))
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {GROUP_COLS} FROM user_groups WHERE group_type = $1
+                    AND (($3 <> '' AND lower(ldap_dn) = lower($3)) OR ($3 = '' AND name = $2)) ORDER BY id LIMIT 1")))
                     .bind(group_type).bind(name).bind(ldap_dn).fetch_optional(&self.pool).await.map_err(db_err)
             }
 
