@@ -6,6 +6,7 @@
 pub mod blob;
 pub mod clock;
 pub mod error;
+pub mod image;
 pub mod meta;
 pub mod oci;
 pub mod registry;
@@ -19,4 +20,5 @@ pub(crate) fn testkit_data(len: usize) -> Vec<u8> {
 }
 
 pub use error::{Error, ErrorCode, Result};
+pub use image::{Content, ImageRef, NewImage, NewLayer, PulledImage, PulledLayer, PushedImage};
 pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};
