@@ -24,7 +24,7 @@ export declare class Registry {
   /** Tags of a repository in lexical order. */
   listTags(repository: string, page?: Page | undefined | null): Promise<Array<string>>
   /** Store bytes as a blob; resolves to its digest. */
-  pushBlob(repository: string, data: Buffer): Promise<string>
+  pushBlob(repository: string, data: Buffer | Uint8Array): Promise<string>
   /** Stream a file into a blob; resolves to its digest. */
   pushBlobFile(repository: string, path: string): Promise<string>
   pullBlob(repository: string, digest: string): Promise<Buffer>
@@ -41,16 +41,16 @@ export declare class Registry {
   /** Open a resumable upload session; resolves to its id. */
   startUpload(repository: string): Promise<string>
   /** Append a chunk (at `offset`, when given); resolves to the size so far. */
-  appendUpload(repository: string, uploadId: string, data: Buffer, offset?: number | undefined | null): Promise<number>
+  appendUpload(repository: string, uploadId: string, data: Buffer | Uint8Array, offset?: number | undefined | null): Promise<number>
   /** Bytes received so far. */
   uploadStatus(repository: string, uploadId: string): Promise<number>
   /** Append a last chunk (optional), verify `digest`, publish; resolves to the blob size. */
-  finishUpload(repository: string, uploadId: string, digest: string, data?: Buffer | undefined | null): Promise<number>
+  finishUpload(repository: string, uploadId: string, digest: string, data?: Buffer | Uint8Array): Promise<number>
   cancelUpload(repository: string, uploadId: string): Promise<undefined>
   /** Drop upload sessions idle longer than this; resolves to how many. */
   purgeUploads(olderThanSeconds: number): Promise<number>
   /** Validate and store a manifest under a tag or its digest (plus extra `tags`). */
-  putManifest(repository: string, reference: string, manifest: Buffer, mediaType?: string | undefined | null, tags?: Array<string> | undefined | null): Promise<PushedManifest>
+  putManifest(repository: string, reference: string, manifest: Buffer | Uint8Array, mediaType?: string | undefined | null, tags?: Array<string> | undefined | null): Promise<PushedManifest>
   getManifest(repository: string, reference: string): Promise<Manifest>
   /** Delete a manifest by digest (with its tags), or just a tag. */
   deleteManifest(repository: string, reference: string): Promise<undefined>
@@ -76,7 +76,7 @@ export declare function checkRepositoryName(name: string): void
  * value), media types, artifact type and annotations.
  */
 export interface ImageOptions {
-  layers?: Array<Buffer | string>
+  layers?: Array<Buffer | Uint8Array | string>
   config?: Buffer | Uint8Array | Record<string, unknown>
   configMediaType?: string
   layerMediaType?: string

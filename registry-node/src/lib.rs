@@ -228,6 +228,7 @@ pub struct PulledImage {
 /// value), media types, artifact type and annotations.
 #[napi(object, object_to_js = false)]
 pub struct ImageOptions {
+    #[napi(ts_type = "Array<Buffer | Uint8Array | string>")]
     pub layers: Option<Vec<Either<Buffer, String>>>,
     #[napi(ts_type = "Buffer | Uint8Array | Record<string, unknown>")]
     pub config: Option<ConfigArg>,
@@ -386,7 +387,7 @@ impl Registry {
 
     /// Store bytes as a blob; resolves to its digest.
     #[napi]
-    pub fn push_blob<'env>(&self, env: &'env Env, repository: String, data: Buffer) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn push_blob<'env>(&self, env: &'env Env, repository: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer) -> napi::Result<PromiseRaw<'env, String>> {
         let (reg, data) = (self.reg(), to_bytes(&data));
         settle(env, async move { Ok(reg?.push_blob_bytes(&repo(&repository)?, data).await?.to_string()) })
     }
@@ -444,7 +445,7 @@ impl Registry {
 
     /// Append a chunk (at `offset`, when given); resolves to the size so far.
     #[napi]
-    pub fn append_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, data: Buffer, offset: Option<i64>) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn append_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer, offset: Option<i64>) -> napi::Result<PromiseRaw<'env, i64>> {
         let (reg, data) = (self.reg(), to_bytes(&data));
         settle(env, async move {
             let len = data.len() as u64;
@@ -462,7 +463,7 @@ impl Registry {
 
     /// Append a last chunk (optional), verify `digest`, publish; resolves to the blob size.
     #[napi]
-    pub fn finish_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, digest_: String, data: Option<Buffer>) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn finish_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, digest_: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Option<Buffer>) -> napi::Result<PromiseRaw<'env, i64>> {
         let (reg, data) = (self.reg(), data.as_ref().map(to_bytes));
         settle(env, async move {
             let len = data.as_ref().map(|d| d.len() as u64);
@@ -490,7 +491,7 @@ impl Registry {
         env: &'env Env,
         repository: String,
         reference_: String,
-        manifest: Buffer,
+        #[napi(ts_arg_type = "Buffer | Uint8Array")] manifest: Buffer,
         media_type: Option<String>,
         tags: Option<Vec<String>>,
     ) -> napi::Result<PromiseRaw<'env, PushedManifest>> {
