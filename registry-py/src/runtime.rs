@@ -2,7 +2,9 @@
 //!
 //! * Blocking: `run` releases the GIL (`Python::detach`) and `block_on`s the future.
 //! * asyncio: `awaitable` spawns the future and returns an `asyncio.Future` of the running loop,
-//!   settled through `loop.call_soon_threadsafe`; cancelling it aborts the task.
+//!   settled through `loop.call_soon_threadsafe`. Cancelling the await does not abort the engine
+//!   call: it runs to completion and its result is dropped, so an operation is never cut off
+//!   half-way (as with the blocking API, and with Node's promises).
 //!
 //! The runtime is keyed by process id: worker threads do not survive `fork()`, so a child that
 //! calls in gets a fresh runtime, and the parent's (threadless) one is leaked, never dropped.
@@ -83,12 +85,11 @@ where
     let future = event_loop.call_method0("create_future")?;
     let (loop_ref, fut_ref) = (event_loop.unbind(), future.clone().unbind());
     let rt = runtime().map_err(|e| e.into_pyerr(py))?;
-    let task = rt.spawn(async move {
+    rt.spawn(async move {
         let out = guarded(fut).await;
         // Settling takes the GIL: do it on a blocking thread, never on a runtime worker.
         let _ = tokio::task::spawn_blocking(move || Python::attach(|py| settle(py, &loop_ref, fut_ref, out)));
     });
-    future.call_method1("add_done_callback", (CancelOnDone { task: task.abort_handle() },))?;
     Ok(future)
 }
 
@@ -122,20 +123,4 @@ fn set_future(future: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>) -> P
         future.call_method1("set_exception", (value,))?;
     }
     Ok(())
-}
-
-/// Done-callback of the asyncio future: a cancelled await aborts the engine task.
-#[pyclass(frozen)]
-struct CancelOnDone {
-    task: tokio::task::AbortHandle,
-}
-
-#[pymethods]
-impl CancelOnDone {
-    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
-        if future.call_method0("cancelled")?.is_truthy()? {
-            self.task.abort();
-        }
-        Ok(())
-    }
 }
