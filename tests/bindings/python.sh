@@ -10,7 +10,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}   # reuse compiled dependencies
 export CARGO_TERM_COLOR=never
-tools=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
 venv=$(mktemp -d "${TMPDIR:-/tmp}/berth-py-venv.XXXXXX")
 trap 'rm -rf "$venv"' EXIT
 
@@ -28,8 +27,9 @@ py=$venv/bin/python
 cd "$root/registry-py"   # tests import the installed package, not the source tree
 "$py" -m pytest -q -p no:cacheprovider tests
 cd "$root"
-"$py" -m mypy --strict --no-incremental "$("$py" -c 'import berth, os; print(os.path.dirname(berth.__file__))')" examples/python
+(cd "$venv" && "$py" -m mypy --strict --no-incremental -p berth)   # the installed package, stubs included
+"$py" -m mypy --strict --no-incremental examples/python
 (cd "$venv" && "$py" -m mypy.stubtest --ignore-missing-stub berth._native)
 "$py" examples/python/quickstart.py >/dev/null
 "$py" examples/python/layout_mirror.py >/dev/null
-echo "python.sh: ok ($((SECONDS - t0)) s; tools dir ${tools} untouched)"
+echo "python.sh: ok ($((SECONDS - t0)) s)"
