@@ -45,7 +45,7 @@ fn js_error(env: &Env, f: Failure) -> napi::Error {
         Failure::Core(e) => (e.code().as_str().to_owned(), e.to_string()),
         Failure::Closed => ("CLOSED".to_owned(), "the registry is closed".to_owned()),
     };
-    let err = napi::Error::new(code, format!("{message}"));
+    let err = napi::Error::new(code, message);
     napi::Error::from(JsError::from(err).into_unknown(*env))
 }
 

@@ -101,10 +101,8 @@ impl Drop for Handle {
             std::mem::forget(open);
             return;
         }
-        if let Some(s) = &open.served {
-            // Dropped without stop(): the listener shuts down on its own.
-            let _ = s.stop.is_closed();
-        }
+        // Dropped without close(): dropping the stop sender ends the server's shutdown future,
+        // so the listener drains and exits on its own.
         match runtime() {
             Ok(rt) => {
                 let _guard = rt.enter();

@@ -88,7 +88,7 @@ where
     rt.spawn(async move {
         let out = guarded(fut).await;
         // Settling takes the GIL: do it on a blocking thread, never on a runtime worker.
-        let _ = tokio::task::spawn_blocking(move || Python::attach(|py| settle(py, &loop_ref, fut_ref, out)));
+        drop(tokio::task::spawn_blocking(move || Python::attach(|py| settle(py, &loop_ref, fut_ref, out))));
     });
     Ok(future)
 }
