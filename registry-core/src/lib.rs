@@ -9,6 +9,7 @@ pub mod blob;
 pub mod catalog;
 pub mod clock;
 pub mod error;
+pub mod image;
 pub mod meta;
 pub mod model;
 pub mod oci;
@@ -29,5 +30,6 @@ pub(crate) fn testkit_data(len: usize) -> Vec<u8> {
 pub use access::{AccessSettings, IssuedToken, ProjectAccess, ProjectCreation, RepoAction};
 pub use auth::Principal;
 pub use error::{Error, ErrorCode, Result};
+pub use image::{Content, ImageRef, NewImage, NewLayer, PulledImage, PulledLayer, PushedImage};
 pub use query::{ListQuery, Page};
 pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};

@@ -1,5 +1,13 @@
-//! Python bindings for Berth (`import berth`). This crate is the seed of the binding layer: the
-//! full API over `registry_core::Registry` lands with the embedding-frontends work.
+//! Python bindings for Berth (`import berth`): `berth._native`, wrapped by the pure-Python
+//! package in `python/berth` (errors, asyncio helpers, the pytest plugin, type stubs).
+//!
+//! Rules kept here: each engine method is conversions plus one `registry_core::Registry` call;
+//! blocking calls release the GIL; the tokio runtime is this module's own and survives `fork()`;
+//! core errors become `berth.errors` classes carrying `.code`.
+
+mod convert;
+mod registry;
+mod runtime;
 
 use pyo3::prelude::*;
 
@@ -9,17 +17,29 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Validate a repository name with the engine's grammar; raises ValueError when invalid.
+/// Validate a repository name with the engine's grammar; raises `berth.InvalidError`
+/// (`code == "NAME_INVALID"`) when invalid.
 #[pyfunction]
-fn check_repository_name(name: &str) -> PyResult<()> {
-    registry_core::oci::RepoName::parse(name)
-        .map(|_| ())
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("{}: {e}", e.code())))
+fn check_repository_name(py: Python<'_>, name: convert::Arg<String>) -> PyResult<()> {
+    convert::parse_repo(py, &name.0).map(drop)
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(check_repository_name, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::open, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::serve, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::open_async, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::serve_async, m)?)?;
+    m.add_class::<registry::Registry>()?;
+    m.add_class::<registry::Server>()?;
+    m.add_class::<registry::AsyncRegistry>()?;
+    m.add_class::<registry::AsyncServer>()?;
+    m.add_class::<registry::Manifest>()?;
+    m.add_class::<registry::PushedManifest>()?;
+    m.add_class::<registry::PushedImage>()?;
+    m.add_class::<registry::PulledImage>()?;
+    m.add_class::<registry::Layer>()?;
     Ok(())
 }
