@@ -30,6 +30,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// For `memory://`: a connection that is never used, so the in-memory database lives as long
+    /// as the store even when the pool replaces its connection (a query cancelled mid-flight
+    /// closes it, and the last connection closing would drop the database).
+    _anchor: Option<Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
 }
 
 impl SqliteStore {
@@ -60,7 +64,7 @@ impl SqliteStore {
     }
 
     fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool, writer: Arc::new(tokio::sync::Mutex::new(())) }
+        Self { pool, writer: Arc::new(tokio::sync::Mutex::new(())), _anchor: None }
     }
 
     async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
@@ -81,7 +85,10 @@ impl SqliteStore {
     /// A private in-memory database (`memory://`). One connection that never closes, since
     /// every SQLite connection to `:memory:` is its own database.
     pub async fn open_memory() -> Result<Self> {
+        // sqlx names each `sqlite::memory:` database uniquely and opens it in shared-cache mode,
+        // so every connection with these options reaches the same database.
         let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?.foreign_keys(true);
+        let anchor = sqlx::ConnectOptions::connect(&opts).await.map_err(db_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -91,6 +98,6 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
-        Ok(Self::from_pool(pool))
+        Ok(Self { _anchor: Some(Arc::new(tokio::sync::Mutex::new(anchor))), ..Self::from_pool(pool) })
     }
 }

@@ -265,3 +265,28 @@ async fn manifest_cache_never_serves_stale_local_state() {
     assert_eq!(reg.get_manifest(&r, &Reference::Digest(second)).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
     assert_eq!(reg.get_manifest(&r, &tag).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
 }
+
+/// A `memory://` registry keeps its data when calls are cancelled mid-query (an HTTP client
+/// hanging up, an aborted task): the pool may replace its connection, the database stays.
+#[tokio::test]
+async fn memory_store_survives_cancelled_calls() {
+    let reg = Registry::open("memory://").await.unwrap();
+    registry_core::testkit::registry_projects(&reg, &["x"]).await;
+    let r = repo("x/keep");
+    let d = reg.push_blob_bytes(&r, Bytes::from_static(b"kept")).await.unwrap();
+    for i in 0..200u64 {
+        let reg2 = reg.clone();
+        let task = tokio::spawn(async move {
+            let r = RepoName::parse("x/churn").unwrap();
+            loop {
+                let _ = reg2.push_blob_bytes(&r, Bytes::from(i.to_le_bytes().to_vec())).await;
+                let _ = reg2.catalog(Some(100), None).await;
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_micros(50 * (i % 7))).await;
+        task.abort();
+        let _ = task.await;
+    }
+    assert_eq!(reg.stat_blob(&r, &d).await.unwrap(), 4);
+    assert!(reg.catalog(None, None).await.unwrap().contains(&"x/keep".to_owned()));
+}
