@@ -67,6 +67,9 @@ pub(crate) struct AccessState {
     perms: moka::future::Cache<(String, String), Option<Arc<ProjectAccess>>>,
     /// Token subject → principal.
     subjects: moka::future::Cache<String, Principal>,
+    /// sha256(token) → its verified claims, so a client reusing its token (every request of a
+    /// docker/podman pull) costs a hash instead of an ECDSA verification.
+    tokens: moka::future::Cache<[u8; 32], Arc<Claims>>,
     keys: tokio::sync::OnceCell<Arc<TokenKeys>>,
     /// Pulls not yet written, and when the last batch was.
     pub(crate) pulls: std::sync::Mutex<(Vec<(String, String, i64)>, i64)>,
@@ -87,6 +90,7 @@ impl AccessState {
             logins: moka::future::Cache::builder().max_capacity(10_000).time_to_live(LOGIN_CACHE_TTL).build(),
             perms: moka::future::Cache::builder().max_capacity(100_000).time_to_live(ACCESS_CACHE_TTL).build(),
             subjects: moka::future::Cache::builder().max_capacity(10_000).time_to_live(ACCESS_CACHE_TTL).build(),
+            tokens: moka::future::Cache::builder().max_capacity(100_000).time_to_live(LOGIN_CACHE_TTL).build(),
             keys: tokio::sync::OnceCell::new(),
             pulls: std::sync::Mutex::new((Vec::new(), 0)),
         }
@@ -97,6 +101,7 @@ impl AccessState {
         self.logins.invalidate_all();
         self.perms.invalidate_all();
         self.subjects.invalidate_all();
+        self.tokens.invalidate_all();
     }
 }
 
@@ -562,8 +567,19 @@ impl Registry {
     /// Verify a registry token and find who it was issued to (who must still exist and be
     /// enabled). Any failure is `UNAUTHORIZED`.
     pub async fn verify_token(&self, token: &str) -> Result<(Principal, Claims)> {
-        let keys = self.token_keys().await?;
-        let claims = keys.verify(token, &self.access.settings.service, self.now_ms() / 1000, 30)?;
+        let now_s = self.now_ms() / 1000;
+        let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let claims = match self.access.tokens.get(&key).await {
+            // Verified before; only time can have changed.
+            Some(c) if c.exp + 30 >= now_s => (*c).clone(),
+            Some(_) => return Err(Error::Unauthorized),
+            None => {
+                let keys = self.token_keys().await?;
+                let c = keys.verify(token, &self.access.settings.service, now_s, 30)?;
+                self.access.tokens.insert(key, Arc::new(c.clone())).await;
+                c
+            }
+        };
         let principal = match self.access.subjects.get(&claims.sub).await {
             Some(p) => p,
             None => {
