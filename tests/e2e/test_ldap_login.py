@@ -8,17 +8,11 @@ BERTH_TEST_LDAP_BIND_PASSWORD and the server binary (BERTH_BIN, default target/d
 """
 
 import os
-import pathlib
-import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 import requests
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("BERTH_BIN", str(ROOT / "target/debug/berth"))
+from berthproc import berth_server
 URL = os.environ.get("BERTH_TEST_LDAP_URL")
 ADMIN = ("admin", "Ldap-Admin-Pass1")
 
@@ -31,15 +25,7 @@ BASE = os.environ["BERTH_TEST_LDAP_BASE_DN"]
 
 @pytest.fixture(scope="module")
 def base():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="berth-ldap-")
-    cfg = pathlib.Path(tmp) / "berth.toml"
-    cfg.write_text(
-        f'listen = "127.0.0.1:{port}"\n'
-        f'data_dir = "{tmp}/data"\n'
-        f'admin_password = "{ADMIN[1]}"\n'
+    ldap = (
         'auth_mode = "ldap_auth"\n'
         "[ldap]\n"
         f'url = "{URL}"\n'
@@ -52,26 +38,10 @@ def base():
         'group_search_filter = "(objectClass=groupOfNames)"\n'
         f'group_admin_dn = "cn=berth-admins,ou=groups,{BASE}"\n'
     )
-    log = open(pathlib.Path(tmp) / "berth.log", "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", str(cfg), "--log-format", "json"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("berth did not start: " + (pathlib.Path(tmp) / "berth.log").read_text())
+    with berth_server(ldap, ADMIN[1]) as (url, tmp):
         yield url
-        text = (pathlib.Path(tmp) / "berth.log").read_text()
+        text = (tmp / "berth.log").read_text()
         assert "Alice-pw-1" not in text and os.environ["BERTH_TEST_LDAP_BIND_PASSWORD"] not in text, "a password reached the log"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def test_directory_users_log_in_and_admins_come_from_the_admin_group(base):

@@ -8,18 +8,13 @@ Needs BERTH_TEST_OIDC_URL and the server binary (BERTH_BIN, default target/debug
 
 import os
 import pathlib
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.parse
 import uuid
 
 import pytest
 import requests
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("BERTH_BIN", str(ROOT / "target/debug/berth"))
+from berthproc import berth_server, free_port
+
 ISSUER = os.environ.get("BERTH_TEST_OIDC_URL")
 ADMIN = ("admin", "Oidc-Admin-Pass1")
 
@@ -29,12 +24,6 @@ if not ISSUER:
     pytest.skip("BERTH_TEST_OIDC_URL not set (start it with tests/lib/oidc.sh)", allow_module_level=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
@@ -42,12 +31,7 @@ def server():
     client = requests.post(f"{ISSUER}/oauth2/clients", json={"redirect_uris": [f"{base}/c/oidc/callback"]}, timeout=10)
     assert client.status_code == 201, client.text
     c = client.json()
-    tmp = tempfile.mkdtemp(prefix="berth-oidc-")
-    cfg = pathlib.Path(tmp) / "berth.toml"
-    cfg.write_text(
-        f'listen = "127.0.0.1:{port}"\n'
-        f'data_dir = "{tmp}/data"\n'
-        f'admin_password = "{ADMIN[1]}"\n'
+    oidc = (
         'auth_mode = "oidc_auth"\n'
         "[oidc]\n"
         f'endpoint = "{ISSUER}"\n'
@@ -56,23 +40,9 @@ def server():
         'groups_claim = "groups"\n'
         'scope = "openid,profile,email"\n'
     )
-    log = open(pathlib.Path(tmp) / "berth.log", "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", str(cfg), "--log-format", "json"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(150):
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("berth did not start: " + (pathlib.Path(tmp) / "berth.log").read_text())
+    with berth_server(oidc, ADMIN[1], port) as (url, tmp):
+        assert url == base
         yield base, tmp
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def sign_in(base, sub):
@@ -117,7 +87,7 @@ def test_code_flow_onboards_and_the_cli_secret_logs_in(server):
     assert requests.get(f"{base}/v2/", auth=(name, "New-Cli-Secret-9"), timeout=10).status_code == 200
     assert requests.get(f"{base}/v2/", auth=(name, secret), timeout=10).status_code == 401
     # Secrets never reach the log.
-    log = (pathlib.Path(tmp) / "berth.log").read_text()
+    log = (tmp / "berth.log").read_text()
     assert secret not in log and "New-Cli-Secret-9" not in log and ADMIN[1] not in log
 
 
