@@ -134,3 +134,97 @@ impl<'py> IntoPyObject<'py> for JsonOut {
         py.import("json")?.call_method1("loads", (PyBytes::new(py, &self.0),))
     }
 }
+
+// ---- management (identity, catalog) -------------------------------------------------------------
+
+/// A core view (`registry_core::model`) out, as the plain dict its JSON form is.
+pub fn json_out<T: serde::Serialize>(v: &T) -> Result<JsonOut, Failure> {
+    serde_json::to_vec(v).map(|b| JsonOut(Bytes::from(b))).map_err(|e| Failure::Core(Error::Internal(e.to_string().into())))
+}
+
+/// One page of a listing out: `{"items": [...], "total", "page", "page_size"}`.
+pub fn page_out<T: serde::Serialize>(p: registry_core::Page<T>) -> Result<JsonOut, Failure> {
+    json_out(&serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }))
+}
+
+/// Harbor's listing arguments.
+pub fn list_query(q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> registry_core::ListQuery {
+    registry_core::ListQuery { q: q.map(|a| a.0), sort: sort.map(|a| a.0), page: page.map(|a| a.0), page_size: page_size.map(|a| a.0) }
+}
+
+/// A JSON-able Python value (dicts, lists, str, int, bool, None) read as a core request type:
+/// `json.dumps`, then serde. A value that is not JSON-able raises `InvalidTypeError`; one of the
+/// wrong shape raises `InvalidError`, both with code `BAD_REQUEST`.
+pub struct JsonArg<T>(pub T);
+
+impl<'a, 'py, T: serde::de::DeserializeOwned> FromPyObject<'a, 'py> for JsonArg<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        let text: String = match py.import("json")?.call_method1("dumps", (obj,)).and_then(|t| t.extract()) {
+            Ok(t) => t,
+            Err(e) => return Err(berth_error(py, "_type_error", "BAD_REQUEST", e.value(py).to_string())),
+        };
+        serde_json::from_str(&text).map(JsonArg).map_err(|e| berth_error(py, "_from_code", "BAD_REQUEST", e.to_string()))
+    }
+}
+
+/// A project given by name (`str`) or by id (`int`): `(name or id, is_name)`.
+pub struct ProjectRef(pub String, pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ProjectRef {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.extract::<String>() {
+            return Ok(Self(s, true));
+        }
+        match obj.extract::<i64>() {
+            Ok(id) if !obj.is_instance_of::<pyo3::types::PyBool>() => Ok(Self(id.to_string(), false)),
+            _ => Err(berth_error(obj.py(), "_type_error", "BAD_REQUEST", "a project is its name (str) or id (int)".into())),
+        }
+    }
+}
+
+/// A project role by name (`"developer"`, `"projectAdmin"`, …) or Harbor id (1–5).
+pub enum RoleArg {
+    Name(String),
+    Id(i64),
+}
+
+impl RoleArg {
+    pub fn id(&self) -> Result<i64, Error> {
+        use registry_core::auth::Role;
+        match self {
+            Self::Name(n) => Role::parse(n).map(Role::id),
+            Self::Id(i) => Role::from_id(*i).map(Role::id),
+        }
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RoleArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.extract::<String>() {
+            return Ok(Self::Name(s));
+        }
+        match obj.extract::<i64>() {
+            Ok(id) if !obj.is_instance_of::<pyo3::types::PyBool>() => Ok(Self::Id(id)),
+            _ => Err(berth_error(obj.py(), "_type_error", "BAD_REQUEST", "a role is its name (str) or id (int)".into())),
+        }
+    }
+}
+
+/// Who a principal is, as a dict: `{"kind", "name", "id", "sysadmin"}`.
+pub fn who(p: &registry_core::Principal) -> Result<JsonOut, Failure> {
+    use registry_core::Principal as P;
+    let (kind, id) = match p {
+        P::Anonymous => ("anonymous", None),
+        P::User(u) => ("user", Some(u.id)),
+        P::Robot(r) => ("robot", Some(r.id)),
+        P::System => ("system", None),
+    };
+    json_out(&serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }))
+}

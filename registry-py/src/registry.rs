@@ -14,16 +14,23 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyDict, PyList};
-use registry_core::{Content, Error, NewImage, NewLayer};
+use registry_core::auth::{Access, RobotPermission};
+use registry_core::model::{Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate};
+use registry_core::{Content, Error, NewImage, NewLayer, Principal};
 use tokio::sync::oneshot;
 
-use crate::convert::{Arg, BytesOut, Data, Failure, JsonOut, parse_digest, parse_image, parse_ref, parse_repo, to_bytes};
+use crate::convert::{
+    Arg, BytesOut, Data, Failure, JsonArg, JsonOut, ProjectRef, RoleArg, json_out, list_query, page_out, parse_digest, parse_image, parse_ref,
+    parse_repo, to_bytes, who,
+};
 use crate::runtime::{awaitable, run, runtime};
 
 /// How long `stop()` waits for in-flight requests before giving up on them.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Idle upload sessions of a served registry are purged after this long.
 const UPLOAD_TTL: Duration = Duration::from_secs(3600);
+/// The administrator `Registry::bootstrap` creates.
+const ADMIN_USERNAME: &str = "admin";
 
 /// An open registry, possibly served over HTTP, shared by the Python objects that use it.
 pub struct Handle {
@@ -124,13 +131,17 @@ async fn open_registry(uri: Option<String>, metadata: Option<String>, storage: O
     })
 }
 
-/// Open (or, with nothing given, create a throw-away data dir for) a registry and serve it.
+/// Open (or, with nothing given, create a throw-away data dir for) a registry, make sure the
+/// `admin` user and the `library` project exist (`Registry::bootstrap`), and serve it.
+/// Returns the admin password: the generated one on a first start without `admin_password`,
+/// else `admin_password` (None when the admin existed already and no password was given).
 async fn serve_registry(
     uri: Option<String>,
     metadata: Option<String>,
     storage: Option<String>,
     addr: SocketAddr,
-) -> Result<(Arc<Handle>, SocketAddr), Failure> {
+    admin_password: Option<String>,
+) -> Result<(Arc<Handle>, SocketAddr, Option<String>), Failure> {
     let (registry, data_dir) = if uri.is_none() && metadata.is_none() && storage.is_none() {
         let dir = tempfile::Builder::new()
             .prefix("berth-")
@@ -140,6 +151,7 @@ async fn serve_registry(
     } else {
         (open_registry(uri, metadata, storage).await?, None)
     };
+    let generated = registry.bootstrap(admin_password.as_deref()).await?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = registry_http::serve(registry.clone(), addr, registry_http::AppOptions::default(), UPLOAD_TTL, async move {
         let _ = stopped.await;
@@ -147,7 +159,7 @@ async fn serve_registry(
     .await
     .map_err(|e| Error::Unavailable { reason: format!("cannot listen on {addr}: {e}") })?;
     let bound = server.addr;
-    Ok((Handle::new(registry, Some(Served { stop, server, _data_dir: data_dir })), bound))
+    Ok((Handle::new(registry, Some(Served { stop, server, _data_dir: data_dir })), bound, generated.or(admin_password)))
 }
 
 fn parse_addr(py: Python<'_>, addr: &str) -> PyResult<SocketAddr> {
@@ -385,6 +397,77 @@ fn new_image(
     }
 }
 
+// ---- identity arguments --------------------------------------------------------------------------
+
+/// Binding calls act as the embedding program itself: every permission.
+static SYSTEM: Principal = Principal::System;
+
+/// A group member given by name (`str`, found or created as an LDAP-type group, Harbor's
+/// default) or id (`int`).
+pub enum GroupArg {
+    Name(String),
+    Id(i64),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for GroupArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.extract::<String>() {
+            return Ok(Self::Name(s));
+        }
+        obj.extract::<i64>()
+            .map(Self::Id)
+            .map_err(|_| pyo3::exceptions::PyTypeError::new_err("a group is its name (str) or id (int)"))
+    }
+}
+
+impl From<GroupArg> for MemberGroup {
+    fn from(g: GroupArg) -> Self {
+        match g {
+            GroupArg::Name(n) => MemberGroup { group_name: Some(n), ..MemberGroup::default() },
+            GroupArg::Id(id) => MemberGroup { id: Some(id), ..MemberGroup::default() },
+        }
+    }
+}
+
+/// A robot request: `project` + `access` is a project robot with those permissions there;
+/// `permissions` gives the entries in full (`level` defaults to `project` when `project` is
+/// given, else `system`).
+#[allow(clippy::too_many_arguments)]
+fn robot_req(
+    name: String,
+    project: Option<String>,
+    access: Option<Vec<Access>>,
+    permissions: Option<Vec<RobotPermission>>,
+    level: Option<String>,
+    duration: i64,
+    description: String,
+    secret: Option<String>,
+    disable: bool,
+) -> Result<RobotReq, Failure> {
+    let permissions = match (permissions, access, &project) {
+        (Some(p), None, _) => p,
+        (None, Some(access), Some(project)) => vec![RobotPermission { kind: "project".into(), namespace: project.clone(), access }],
+        (None, access, None) if access.is_some() => {
+            return Err(Error::BadRequest { reason: "access= needs project=; for other robots give permissions=".into() }.into());
+        }
+        (None, None, _) => Vec::new(),
+        _ => return Err(Error::BadRequest { reason: "give access= (with project=) or permissions=, not both".into() }.into()),
+    };
+    let level = level.unwrap_or_else(|| if project.is_some() { "project" } else { "system" }.into());
+    Ok(RobotReq { name, description, level, duration, disable, permissions, secret, ..RobotReq::default() })
+}
+
+/// A label: global, or in the project with that id.
+fn new_label(name: String, project_id: Option<i64>, description: String, color: String) -> Result<Label, Failure> {
+    let scope = if project_id.is_some() { "p" } else { "g" };
+    serde_json::from_value(serde_json::json!({
+        "name": name, "description": description, "color": color, "scope": scope, "project_id": project_id.unwrap_or(0),
+    }))
+    .map_err(|e| Error::BadRequest { reason: e.to_string() }.into())
+}
+
 // ---- the classes ---------------------------------------------------------------------------------
 
 /// A Berth registry; every method blocks with the GIL released.
@@ -401,6 +484,8 @@ pub struct Server {
     url: String,
     #[pyo3(get)]
     host: String,
+    #[pyo3(get)]
+    admin_password: Option<String>,
 }
 
 /// A Berth registry for asyncio; every engine method returns an awaitable.
@@ -417,14 +502,16 @@ pub struct AsyncServer {
     url: String,
     #[pyo3(get)]
     host: String,
+    #[pyo3(get)]
+    admin_password: Option<String>,
 }
 
 /// A handle on its way to Python as the right class.
 pub enum NewObject {
     Registry(Arc<Handle>),
-    Server(Arc<Handle>, SocketAddr),
+    Server(Arc<Handle>, SocketAddr, Option<String>),
     AsyncRegistry(Arc<Handle>),
-    AsyncServer(Arc<Handle>, SocketAddr),
+    AsyncServer(Arc<Handle>, SocketAddr, Option<String>),
 }
 
 impl<'py> IntoPyObject<'py> for NewObject {
@@ -437,14 +524,14 @@ impl<'py> IntoPyObject<'py> for NewObject {
         Ok(match self {
             Self::Registry(h) => Bound::new(py, Registry { h })?.into_any(),
             Self::AsyncRegistry(h) => Bound::new(py, AsyncRegistry { h })?.into_any(),
-            Self::Server(h, addr) => {
+            Self::Server(h, addr, admin_password) => {
                 let (url, host) = served(addr);
-                let init = PyClassInitializer::from(Registry { h: h.clone() }).add_subclass(Server { h, url, host });
+                let init = PyClassInitializer::from(Registry { h: h.clone() }).add_subclass(Server { h, url, host, admin_password });
                 Bound::new(py, init)?.into_any()
             }
-            Self::AsyncServer(h, addr) => {
+            Self::AsyncServer(h, addr, admin_password) => {
                 let (url, host) = served(addr);
-                let init = PyClassInitializer::from(AsyncRegistry { h: h.clone() }).add_subclass(AsyncServer { h, url, host });
+                let init = PyClassInitializer::from(AsyncRegistry { h: h.clone() }).add_subclass(AsyncServer { h, url, host, admin_password });
                 Bound::new(py, init)?.into_any()
             }
         })
@@ -625,6 +712,215 @@ macro_rules! engine_methods {
                 let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
                 $run(py, async move { Ok(reg.export_layout(&ir, &path.0).await?.to_string()) })
             }
+
+            // ---- identity and access (every call acts as `Principal::System`) ----------------
+
+            /// Create the `admin` user and the public `library` project unless they exist.
+            #[pyo3(signature = (admin_password=None))]
+            fn bootstrap<'py>(&self, py: Python<'py>, admin_password: Option<Arg<String>>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.bootstrap(admin_password.as_ref().map(|a| a.0.as_str())).await?) })
+            }
+
+            #[pyo3(signature = (username, password, client=Arg("local".to_owned())), text_signature = "(self, username, password, client='local')")]
+            fn login<'py>(&self, py: Python<'py>, username: Arg<String>, password: Arg<String>, client: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { who(&reg.login(&username.0, &password.0, &client.0).await?) })
+            }
+
+            #[pyo3(signature = (name, public=Arg(false), metadata=None), text_signature = "(self, name, public=False, metadata=None)")]
+            fn create_project<'py>(&self, py: Python<'py>, name: Arg<String>, public: Arg<bool>, metadata: Option<Arg<BTreeMap<String, String>>>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = ProjectReq { project_name: name.0, public: Some(public.0), metadata: metadata.map(|m| m.0), ..ProjectReq::default() };
+                $run(py, async move { json_out(&reg.create_project(&SYSTEM, req).await?) })
+            }
+
+            fn project<'py>(&self, py: Python<'py>, name: Arg<ProjectRef>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.project(&SYSTEM, &name.0.0, name.0.1).await?) })
+            }
+
+            #[pyo3(signature = (q=None, sort=None, page=None, page_size=None))]
+            fn projects<'py>(&self, py: Python<'py>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.projects(&SYSTEM, &lq).await?) })
+            }
+
+            fn update_project<'py>(&self, py: Python<'py>, name: Arg<ProjectRef>, metadata: Arg<BTreeMap<String, String>>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.update_project(&SYSTEM, &name.0.0, name.0.1, metadata.0).await?) })
+            }
+
+            fn delete_project<'py>(&self, py: Python<'py>, name: Arg<ProjectRef>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_project(&SYSTEM, &name.0.0, name.0.1).await?) })
+            }
+
+            #[pyo3(signature = (username, password, email=Arg(String::new()), realname=Arg(String::new()), comment=Arg(String::new())), text_signature = "(self, username, password, email='', realname='', comment='')")]
+            fn create_user<'py>(&self, py: Python<'py>, username: Arg<String>, password: Arg<String>, email: Arg<String>, realname: Arg<String>, comment: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = UserCreate { username: username.0, password: password.0, email: email.0, realname: realname.0, comment: comment.0 };
+                $run(py, async move { json_out(&reg.create_user(&SYSTEM, req).await?) })
+            }
+
+            fn user<'py>(&self, py: Python<'py>, user_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.user(&SYSTEM, user_id.0).await?) })
+            }
+
+            #[pyo3(signature = (q=None, sort=None, page=None, page_size=None))]
+            fn users<'py>(&self, py: Python<'py>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.users(&SYSTEM, &lq).await?) })
+            }
+
+            fn set_sysadmin<'py>(&self, py: Python<'py>, user_id: Arg<i64>, flag: Arg<bool>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.set_sysadmin(&SYSTEM, user_id.0, flag.0).await?) })
+            }
+
+            fn change_password<'py>(&self, py: Python<'py>, user_id: Arg<i64>, password: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.change_password(&SYSTEM, user_id.0, None, &password.0).await?) })
+            }
+
+            fn delete_user<'py>(&self, py: Python<'py>, user_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_user(&SYSTEM, user_id.0).await?) })
+            }
+
+            #[pyo3(signature = (project, username=None, *, group=None, role=RoleArg::Name("developer".into())), text_signature = "(self, project, username=None, *, group=None, role='developer')")]
+            fn add_member<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, username: Option<Arg<String>>, group: Option<Arg<GroupArg>>, role: RoleArg) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let member_user = username.map(|u| MemberUser { username: Some(u.0), user_id: None });
+                let member_group = group.map(|g| g.0.into());
+                $run(py, async move {
+                    let req = MemberReq { role_id: role.id()?, member_user, member_group };
+                    Ok(reg.add_member(&SYSTEM, &project.0.0, project.0.1, req).await?)
+                })
+            }
+
+            #[pyo3(signature = (project, q=None, sort=None, page=None, page_size=None))]
+            fn members<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.members(&SYSTEM, &project.0.0, project.0.1, &lq).await?) })
+            }
+
+            fn update_member<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, member_id: Arg<i64>, role: RoleArg) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.update_member(&SYSTEM, &project.0.0, project.0.1, member_id.0, role.id()?).await?) })
+            }
+
+            fn delete_member<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, member_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_member(&SYSTEM, &project.0.0, project.0.1, member_id.0).await?) })
+            }
+
+            #[pyo3(signature = (name, *, project=None, access=None, permissions=None, level=None, duration=Arg(-1), description=Arg(String::new()), secret=None, disable=Arg(false)), text_signature = "(self, name, *, project=None, access=None, permissions=None, level=None, duration=-1, description='', secret=None, disable=False)")]
+            #[allow(clippy::too_many_arguments)]
+            fn create_robot<'py>(
+                &self,
+                py: Python<'py>,
+                name: Arg<String>,
+                project: Option<Arg<String>>,
+                access: Option<JsonArg<Vec<Access>>>,
+                permissions: Option<JsonArg<Vec<RobotPermission>>>,
+                level: Option<Arg<String>>,
+                duration: Arg<i64>,
+                description: Arg<String>,
+                secret: Option<Arg<String>>,
+                disable: Arg<bool>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = robot_req(name.0, project.map(|a| a.0), access.map(|a| a.0), permissions.map(|a| a.0), level.map(|a| a.0), duration.0, description.0, secret.map(|a| a.0), disable.0);
+                $run(py, async move { json_out(&reg.create_robot(&SYSTEM, req?).await?) })
+            }
+
+            fn robot<'py>(&self, py: Python<'py>, robot_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.robot(&SYSTEM, robot_id.0).await?) })
+            }
+
+            #[pyo3(signature = (q=None, sort=None, page=None, page_size=None))]
+            fn robots<'py>(&self, py: Python<'py>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.robots(&SYSTEM, &lq).await?) })
+            }
+
+            #[pyo3(signature = (robot_id, secret=None))]
+            fn refresh_robot_secret<'py>(&self, py: Python<'py>, robot_id: Arg<i64>, secret: Option<Arg<String>>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.refresh_robot_secret(&SYSTEM, robot_id.0, secret.map(|s| s.0)).await?) })
+            }
+
+            fn delete_robot<'py>(&self, py: Python<'py>, robot_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_robot(&SYSTEM, robot_id.0).await?) })
+            }
+
+            // ---- management views of content -------------------------------------------------
+
+            #[pyo3(signature = (project=None, q=None, sort=None, page=None, page_size=None))]
+            fn repositories<'py>(&self, py: Python<'py>, project: Option<Arg<String>>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.repositories(&SYSTEM, project.as_ref().map(|p| p.0.as_str()), &lq).await?) })
+            }
+
+            fn delete_repository<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_repository(&SYSTEM, &project.0, &repository.0).await?) })
+            }
+
+            #[pyo3(signature = (project, repository, q=None, sort=None, page=None, page_size=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn artifacts<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.artifacts(&SYSTEM, &project.0, &repository.0, &lq).await?) })
+            }
+
+            fn artifact<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.artifact(&SYSTEM, &project.0, &repository.0, &reference.0).await?) })
+            }
+
+            fn create_tag<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, tag: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.create_tag(&SYSTEM, &project.0, &repository.0, &reference.0, &tag.0).await?) })
+            }
+
+            fn delete_tag<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, tag: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_tag(&SYSTEM, &project.0, &repository.0, &reference.0, &tag.0).await?) })
+            }
+
+            #[pyo3(signature = (name, *, project_id=None, description=Arg(String::new()), color=Arg(String::new())), text_signature = "(self, name, *, project_id=None, description='', color='')")]
+            fn create_label<'py>(&self, py: Python<'py>, name: Arg<String>, project_id: Option<Arg<i64>>, description: Arg<String>, color: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let label = new_label(name.0, project_id.map(|a| a.0), description.0, color.0);
+                $run(py, async move { json_out(&reg.create_label(&SYSTEM, label?).await?) })
+            }
+
+            #[pyo3(signature = (project_id=None, q=None, sort=None, page=None, page_size=None))]
+            fn labels<'py>(&self, py: Python<'py>, project_id: Option<Arg<i64>>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                let (scope, pid) = match project_id { Some(id) => ("p", id.0), None => ("g", 0) };
+                $run(py, async move { page_out(reg.labels(&SYSTEM, scope, pid, &lq).await?) })
+            }
+
+            fn delete_label<'py>(&self, py: Python<'py>, label_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_label(&SYSTEM, label_id.0).await?) })
+            }
+
+            fn attach_label<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, label_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.attach_label(&SYSTEM, &project.0, &repository.0, &reference.0, label_id.0).await?) })
+            }
+
+            fn detach_label<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, label_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.detach_label(&SYSTEM, &project.0, &repository.0, &reference.0, label_id.0).await?) })
+            }
         }
     };
 }
@@ -674,6 +970,18 @@ engine_methods!(AsyncRegistry, awaitable, {
 
 #[pymethods]
 impl Server {
+    /// The administrator's user name, `"admin"`.
+    #[getter]
+    fn admin_username(&self) -> &'static str {
+        ADMIN_USERNAME
+    }
+
+    /// `(admin_username, admin_password)` for HTTP clients, or None when the password is unknown.
+    #[getter]
+    fn credentials(&self) -> Option<(&'static str, String)> {
+        self.admin_password.clone().map(|p| (ADMIN_USERNAME, p))
+    }
+
     /// Stop serving and close the registry (same as `close()`).
     fn stop(slf: PyRef<'_, Self>, py: Python<'_>) -> PyResult<()> {
         slf.as_super().close(py).map(drop)
@@ -687,6 +995,18 @@ impl Server {
 
 #[pymethods]
 impl AsyncServer {
+    /// The administrator's user name, `"admin"`.
+    #[getter]
+    fn admin_username(&self) -> &'static str {
+        ADMIN_USERNAME
+    }
+
+    /// `(admin_username, admin_password)` for HTTP clients, or None when the password is unknown.
+    #[getter]
+    fn credentials(&self) -> Option<(&'static str, String)> {
+        self.admin_password.clone().map(|p| (ADMIN_USERNAME, p))
+    }
+
     /// Stop serving and close the registry (same as `close()`).
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let h = self.h.clone();
@@ -707,14 +1027,22 @@ pub fn open<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Option<Arg
     run(py, async move { Ok(NewObject::Registry(Handle::new(open_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0)).await?, None))) })
 }
 
-/// Serve a registry over HTTP in this process (a throw-away data dir unless told otherwise).
+/// Serve a registry over HTTP in this process (a throw-away data dir unless told otherwise),
+/// after `bootstrap(admin_password)`.
 #[pyfunction]
-#[pyo3(signature = (uri=None, *, metadata=None, storage=None, addr="127.0.0.1:0"))]
-pub fn serve<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Option<Arg<String>>, storage: Option<Arg<String>>, addr: &str) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (uri=None, *, metadata=None, storage=None, addr="127.0.0.1:0", admin_password=None))]
+pub fn serve<'py>(
+    py: Python<'py>,
+    uri: Option<Arg<String>>,
+    metadata: Option<Arg<String>>,
+    storage: Option<Arg<String>>,
+    addr: &str,
+    admin_password: Option<Arg<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let addr = parse_addr(py, addr)?;
     run(py, async move {
-        let (h, bound) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr).await?;
-        Ok(NewObject::Server(h, bound))
+        let (h, bound, pw) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr, admin_password.map(|a| a.0)).await?;
+        Ok(NewObject::Server(h, bound, pw))
     })
 }
 
@@ -729,11 +1057,18 @@ pub fn open_async<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Opti
 
 /// `serve` for asyncio: an awaitable of `berth.aio.Server`.
 #[pyfunction]
-#[pyo3(signature = (uri=None, *, metadata=None, storage=None, addr="127.0.0.1:0"))]
-pub fn serve_async<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Option<Arg<String>>, storage: Option<Arg<String>>, addr: &str) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (uri=None, *, metadata=None, storage=None, addr="127.0.0.1:0", admin_password=None))]
+pub fn serve_async<'py>(
+    py: Python<'py>,
+    uri: Option<Arg<String>>,
+    metadata: Option<Arg<String>>,
+    storage: Option<Arg<String>>,
+    addr: &str,
+    admin_password: Option<Arg<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let addr = parse_addr(py, addr)?;
     awaitable(py, async move {
-        let (h, bound) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr).await?;
-        Ok(NewObject::AsyncServer(h, bound))
+        let (h, bound, pw) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr, admin_password.map(|a| a.0)).await?;
+        Ok(NewObject::AsyncServer(h, bound, pw))
     })
 }

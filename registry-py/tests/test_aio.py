@@ -19,6 +19,7 @@ def test_async_open_push_pull():
     async def main():
         async with berth.aio.open() as reg:
             assert isinstance(reg, berth.aio.Registry)
+            await reg.create_project("team")
             ref = await reg.push_image("team/app:1.0", layers=[b"one", b"two"], config={"os": "linux"})
             assert await reg.list_tags("team/app") == ["1.0"]
             img = await reg.pull_image("team/app:1.0")
@@ -35,8 +36,10 @@ def test_async_serve_and_errors():
         async with berth.aio.serve() as reg:
             assert isinstance(reg, berth.aio.Server)
             assert reg.url.startswith("http://127.0.0.1:")
+            assert reg.admin_username == "admin" and reg.credentials == ("admin", reg.admin_password)
+            assert (await reg.project("library"))["metadata"]["public"] == "true"
             with pytest.raises(berth.NotFoundError) as e:
-                await reg.get_manifest("team/app", "missing")
+                await reg.get_manifest("library/app", "missing")
             assert e.value.code == "NAME_UNKNOWN" or e.value.code == "MANIFEST_UNKNOWN"
             with pytest.raises(berth.InvalidError) as e2:
                 await reg.list_tags("Bad/Name")
@@ -51,6 +54,7 @@ def test_async_serve_and_errors():
 def test_many_concurrent_calls():
     async def main():
         reg = await berth.aio.open()
+        await reg.create_project("team")
         pushed = await asyncio.gather(*(reg.push_image(f"team/app:{i}", layers=[str(i).encode()]) for i in range(50)))
         assert len({p.digest for p in pushed}) == 50
         assert len(await reg.list_tags("team/app")) == 50
@@ -63,6 +67,7 @@ def test_many_concurrent_calls():
 def test_cancelled_await_lets_the_engine_call_finish():
     async def main():
         reg = await berth.aio.open()
+        await reg.create_project("team")
         task = asyncio.ensure_future(reg.push_image("team/app:1", layers=[b"x" * 1_000_000]))
         await asyncio.sleep(0)
         task.cancel()
@@ -76,6 +81,24 @@ def test_cancelled_await_lets_the_engine_call_finish():
             await asyncio.sleep(0.05)
         assert await reg.list_tags("team/app") == ["1", "2"]
         await reg.close()
+
+    run(main())
+
+
+def test_async_identity_calls():
+    async def main():
+        async with berth.aio.open() as reg:
+            project = await reg.create_project("team", public=True)
+            assert project["metadata"]["public"] == "true"
+            user = await reg.create_user("alice", "Alice-Pass-1")
+            member_id = await reg.add_member("team", "alice", role="guest")
+            page = await reg.members("team")
+            assert [(m["id"], m["entity_name"], m["role_name"]) for m in page["items"]] == [(member_id, "alice", "guest")]
+            who = await reg.login("alice", "Alice-Pass-1")
+            assert who == {"kind": "user", "name": "alice", "id": user["user_id"], "sysadmin": False}
+            with pytest.raises(berth.ConflictError) as e:
+                await reg.create_project("team")
+            assert e.value.code == "CONFLICT"
 
     run(main())
 

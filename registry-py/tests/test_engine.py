@@ -1,5 +1,6 @@
 """The blocking API on an in-memory or on-disk registry, without HTTP: blobs, uploads,
-manifests, tags, images, OCI layouts, errors and the closed state."""
+manifests, tags, images, OCI layouts, errors and the closed state. Content only enters existing
+projects, so each registry here first creates the projects its repositories live in."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def sha256(data: bytes) -> str:
 @pytest.fixture
 def reg():
     with berth.open("memory://") as r:
+        r.create_project("team")
         yield r
 
 
@@ -167,6 +169,8 @@ def test_oci_layout_export_and_import(reg, tmp_path):
     assert reg.export_layout("team/app:2.0", str(layout)) == b.digest
     assert json.loads((layout / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     with berth.open("memory://") as other:
+        other.create_project("mirror")
+        other.create_project("single")
         out = other.import_layout(layout, "mirror/app")
         assert [m.digest for m in out] == [a.digest, b.digest]
         assert other.list_tags("mirror/app") == ["1.0", "2.0"]
@@ -179,11 +183,13 @@ def test_oci_layout_export_and_import(reg, tmp_path):
 
 def test_data_dir_persists_across_reopen(tmp_path):
     with berth.open(str(tmp_path / "data")) as r:
+        r.create_project("team")
         r.push_image("team/app:1.0", layers=[b"kept"])
     with berth.open(f"file://{tmp_path / 'data'}") as r:
         assert r.pull_image("team/app:1.0").layers[0].data == b"kept"
     uris = {"metadata": f"sqlite://{tmp_path / 'm.db'}", "storage": f"file://{tmp_path / 'blobs'}"}
     with berth.open(**uris) as r:
+        r.create_project("a")
         r.push_blob("a/b", b"x")
     with berth.open(**uris) as r:
         assert r.pull_blob("a/b", sha256(b"x")) == b"x"
@@ -237,6 +243,20 @@ def test_close_twice_is_harmless_and_use_after_close_raises():
     assert isinstance(e.value, RuntimeError)
     with r:  # entering a closed registry and leaving it again is harmless too
         pass
+
+
+def test_content_only_enters_existing_projects(reg):
+    with pytest.raises(berth.PermissionDeniedError) as e:
+        reg.push_image("nowhere/app:1", layers=[b"x"])
+    assert isinstance(e.value, PermissionError)
+    assert e.value.code == "DENIED"
+    assert "nowhere" in str(e.value)
+    with pytest.raises(berth.InvalidError) as e2:
+        reg.push_blob("app", b"x")  # a repository is <project>/<name>
+    assert e2.value.code == "NAME_INVALID"
+    reg.create_project("nowhere")
+    reg.push_image("nowhere/app:1", layers=[b"x"])
+    assert reg.list_tags("nowhere/app") == ["1"]
 
 
 def test_version():

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork start meth
 def child_work(queue):
     try:
         with berth.open("memory://") as reg:
+            reg.create_project("child")
             reg.push_image("child/app:1", layers=[b"from the child"])
             queue.put(("ok", reg.list_tags("child/app")))
     except Exception as e:  # pragma: no cover - reported to the parent
@@ -25,7 +26,7 @@ def child_work(queue):
 
 def test_child_opens_its_own_registry_after_fork():
     with berth.serve() as parent:  # the parent's runtime is running when we fork
-        parent.push_image("parent/app:1", layers=[b"x"])
+        parent.push_image("library/app:1", layers=[b"x"])
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
         proc = ctx.Process(target=child_work, args=(queue,))
@@ -34,11 +35,12 @@ def test_child_opens_its_own_registry_after_fork():
         proc.join(timeout=60)
         assert result == ("ok", ["1"])
         assert proc.exitcode == 0
-        assert parent.list_tags("parent/app") == ["1"]  # the parent is unaffected
+        assert parent.list_tags("library/app") == ["1"]  # the parent is unaffected
 
 
 def test_inherited_registry_is_closed_in_the_child():
     reg = berth.open("memory://")
+    reg.create_project("a")
     reg.push_blob("a/b", b"x")
     pid = os.fork()
     if pid == 0:  # child

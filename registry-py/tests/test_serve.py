@@ -1,5 +1,6 @@
-"""Served registries: the context manager, url/host, HTTP against the engine's data, stop, the
-pytest fixture, and the real oras SDK pushing and pulling through the fixture."""
+"""Served registries: the context manager, url/host, the admin credentials, HTTP against the
+engine's data (authenticated), stop, the pytest fixture, and the real oras SDK pushing and
+pulling through the fixture with credentials."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import time
 
 import oras.client
+import oras.provider
 import pytest
 import requests
 
@@ -19,17 +21,24 @@ def test_serve_context_manager_and_http(tmp_path):
     with berth.serve() as reg:
         assert reg.url == f"http://{reg.host}"
         assert reg.host.startswith("127.0.0.1:")
+        auth = reg.credentials
+        reg.create_project("team")  # private
         ref = reg.push_image("team/app:1.0", layers=[b"layer"])
-        r = requests.get(f"{reg.url}/v2/team/app/tags/list", timeout=10)
+        r = requests.get(f"{reg.url}/v2/team/app/tags/list", auth=auth, timeout=10)
         assert r.json() == {"name": "team/app", "tags": ["1.0"]}
         r = requests.get(
             f"{reg.url}/v2/team/app/manifests/1.0",
             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+            auth=auth,
             timeout=10,
         )
         assert r.headers["Docker-Content-Digest"] == ref.digest
+        # Anonymous callers see nothing of a private project.
+        assert requests.get(f"{reg.url}/v2/team/app/tags/list", timeout=10).status_code == 401
         # HTTP writes are visible to the engine API at once.
-        blob = requests.post(f"{reg.url}/v2/team/other/blobs/uploads/?digest={berth_sha(b'via http')}", data=b"via http", timeout=10)
+        blob = requests.post(
+            f"{reg.url}/v2/team/other/blobs/uploads/?digest={berth_sha(b'via http')}", data=b"via http", auth=auth, timeout=10
+        )
         assert blob.status_code == 201
         assert reg.pull_blob("team/other", berth_sha(b"via http")) == b"via http"
         host, port = reg.host.split(":")
@@ -53,12 +62,18 @@ def test_serve_on_given_data_dir_and_address(tmp_path):
     port = s.getsockname()[1]
     s.close()
     data = tmp_path / "data"
-    with berth.serve(str(data), addr=f"127.0.0.1:{port}") as reg:
+    with berth.serve(str(data), addr=f"127.0.0.1:{port}", admin_password="Given-Pass-1") as reg:
         assert reg.host == f"127.0.0.1:{port}"
-        reg.push_image("team/app:1.0", layers=[b"persisted"])
+        assert reg.credentials == ("admin", "Given-Pass-1")
+        reg.push_image("library/app:1.0", layers=[b"persisted"])
     assert (data / "berth.db").exists()
     with berth.open(str(data)) as again:
-        assert again.list_tags("team/app") == ["1.0"]
+        assert again.list_tags("library/app") == ["1.0"]
+        assert again.login("admin", "Given-Pass-1")["sysadmin"] is True
+    # A second start finds the admin: no password is generated; a given one is reported as given.
+    with berth.serve(str(data)) as reg:
+        assert reg.admin_password is None and reg.credentials is None
+        assert requests.get(f"{reg.url}/v2/", auth=("admin", "Given-Pass-1"), timeout=10).status_code == 200
     with pytest.raises(berth.InvalidError):
         berth.serve(addr="not an address")
 
@@ -71,15 +86,54 @@ def test_start_and_stop_are_quick():
     assert time.perf_counter() - t0 < 5
 
 
+def test_serve_generates_an_admin_password_and_bootstraps():
+    with berth.serve() as a, berth.serve() as b:
+        assert a.admin_username == "admin"
+        assert a.admin_password and b.admin_password and a.admin_password != b.admin_password
+        assert a.credentials == ("admin", a.admin_password)
+        assert a.project("library")["metadata"]["public"] == "true"
+        assert a.bootstrap() is None  # already done: nothing generated
+    with berth.open() as plain:  # open() does not bootstrap; the engine call does
+        password = plain.bootstrap()
+        assert password is not None
+        assert plain.login("admin", password)["sysadmin"] is True
+        assert plain.bootstrap("Other-Pass-1") is None
+    with pytest.raises(berth.InvalidError) as e:
+        berth.serve(admin_password="weak")
+    assert e.value.code == "BAD_REQUEST"
+
+
 def test_fixture_gives_a_served_registry(berth_registry):
     assert isinstance(berth_registry, berth.Server)
-    assert requests.get(f"{berth_registry.url}/v2/", timeout=10).status_code == 200
+    anonymous = requests.get(f"{berth_registry.url}/v2/", timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer realm=")
+    assert "/service/token" in anonymous.headers["WWW-Authenticate"]
+    assert requests.get(f"{berth_registry.url}/v2/", auth=berth_registry.credentials, timeout=10).status_code == 200
+    assert requests.get(f"{berth_registry.url}/v2/", auth=("admin", "wrong"), timeout=10).status_code == 401
     assert berth_registry.catalog() == []
+    assert [p["name"] for p in berth_registry.projects()["items"]] == ["library"]
 
 
 def test_fixture_is_fresh_per_test(berth_registry):
     assert berth_registry.catalog() == []
-    berth_registry.push_image("only/here:1", layers=[b"x"])
+    berth_registry.push_image("library/here:1", layers=[b"x"])
+    # library is public: anonymous pulls work, anonymous pushes do not.
+    assert requests.get(f"{berth_registry.url}/v2/library/here/tags/list", timeout=10).json()["tags"] == ["1"]
+    r = requests.post(f"{berth_registry.url}/v2/library/here/blobs/uploads/", timeout=10)
+    assert r.status_code == 401
+
+
+def oras_client(reg: berth.Server, auth: tuple[str, str] | None, backend: str = "basic") -> oras.provider.Registry:
+    """An oras client for `reg` answering Berth's challenges with `auth`: HTTP Basic on every
+    request (`backend="basic"`), or Basic credentials traded for Bearer tokens at
+    /service/token (`backend="token"`, oras' default). oras-py 0.2.43 keeps its first token
+    for the whole session; when a push follows a pull-scoped token, Berth answers 403 without a
+    new challenge and the SDK cannot upgrade the token, so pushes here use Basic."""
+    client = oras.provider.Registry(hostname=reg.host, insecure=True, auth_backend=backend)
+    if auth:
+        client.auth.set_basic_auth(*auth)
+    return client
 
 
 def test_oras_sdk_push_and_pull_through_the_fixture(berth_registry, tmp_path, monkeypatch):
@@ -87,7 +141,8 @@ def test_oras_sdk_push_and_pull_through_the_fixture(berth_registry, tmp_path, mo
     work.mkdir()
     (work / "artifact.txt").write_bytes(b"pushed by oras")
     monkeypatch.chdir(work)  # oras push wants paths relative to the working directory
-    client = oras.client.OrasClient(hostname=berth_registry.host, insecure=True)
+    berth_registry.create_project("team")
+    client = oras_client(berth_registry, berth_registry.credentials)
     target = f"{berth_registry.host}/team/oras:v1"
     res = client.push(target=target, files=["artifact.txt"], quiet=True)
     assert res.status_code in (200, 201)
@@ -111,6 +166,7 @@ def test_oras_sdk_push_and_pull_through_the_fixture(berth_registry, tmp_path, mo
 
 def test_oras_pulls_an_image_pushed_through_the_engine(berth_registry, tmp_path):
     title = {"org.opencontainers.image.title": "hello.txt"}
+    berth_registry.create_project("team")
     digest = berth_registry.push_blob("team/files", b"hello from berth")
     manifest = {
         "schemaVersion": 2,
@@ -121,7 +177,7 @@ def test_oras_pulls_an_image_pushed_through_the_engine(berth_registry, tmp_path)
     import json
 
     berth_registry.put_manifest("team/files", "v1", json.dumps(manifest).encode())
-    client = oras.client.OrasClient(hostname=berth_registry.host, insecure=True)
+    client = oras_client(berth_registry, berth_registry.credentials, backend="token")  # pulls: the token flow
     files = client.pull(target=f"{berth_registry.host}/team/files:v1", outdir=str(tmp_path))
     assert [os.path.basename(f) for f in files] == ["hello.txt"]
     assert pathlib.Path(files[0]).read_bytes() == b"hello from berth"

@@ -3,9 +3,28 @@
 import os
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, final
+from typing import Any, Literal, final
 
 from typing_extensions import Self, disjoint_base
+
+from .types import (
+    Artifact,
+    ArtifactPage,
+    Label,
+    LabelPage,
+    MemberPage,
+    Project,
+    ProjectPage,
+    RepositoryPage,
+    Robot,
+    RobotAccess,
+    RobotCreated,
+    RobotPage,
+    RobotPermission,
+    User,
+    UserPage,
+    Who,
+)
 
 __all__ = [
     "AsyncRegistry",
@@ -28,6 +47,8 @@ __all__ = [
 _Bytes = bytes | bytearray
 _Path = str | os.PathLike[str]
 _Config = bytes | bytearray | dict[str, Any] | list[Any]
+_ProjectRef = str | int
+_Role = Literal["projectAdmin", "maintainer", "developer", "guest", "limitedGuest"] | str | int
 
 def version() -> str:
     """The version of the Berth engine this module was built from."""
@@ -44,8 +65,10 @@ def serve(
     metadata: str | None = None,
     storage: str | None = None,
     addr: str = "127.0.0.1:0",
+    admin_password: str | None = None,
 ) -> Server:
-    """Serve a registry over HTTP in this process; a throw-away data dir unless a uri or URIs are given."""
+    """Serve a registry over HTTP in this process; a throw-away data dir unless a uri or URIs are given.
+    Runs bootstrap(admin_password) first: user "admin" and the public project "library" exist."""
 
 def open_async(uri: str | None = None, *, metadata: str | None = None, storage: str | None = None) -> Awaitable[AsyncRegistry]: ...
 def serve_async(
@@ -54,6 +77,7 @@ def serve_async(
     metadata: str | None = None,
     storage: str | None = None,
     addr: str = "127.0.0.1:0",
+    admin_password: str | None = None,
 ) -> Awaitable[AsyncServer]: ...
 @final
 class Manifest:
@@ -222,6 +246,128 @@ class Registry:
     def export_layout(self, image: str, path: _Path) -> str:
         """Write an image (or index) into an OCI image layout directory; returns the manifest digest."""
 
+    # ---- identity and access: every call acts as the embedding program (all permissions) ----
+    def bootstrap(self, admin_password: str | None = None) -> str | None:
+        """Create user "admin" (system admin) and the public project "library" unless they exist;
+        returns the generated admin password when it created the admin without `admin_password`."""
+
+    def login(self, username: str, password: str, client: str = "local") -> Who:
+        """Check a user's password or a robot's secret; a wrong one raises PermissionDeniedError (code
+        UNAUTHORIZED). `client` (an address) keys the failed-login throttle (TOOMANYREQUESTS)."""
+
+    def create_project(self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None) -> Project:
+        """Create a project (content only enters existing projects: push to "name/...")."""
+
+    def project(self, name: _ProjectRef) -> Project:
+        """A project by name (str) or id (int)."""
+
+    def projects(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> ProjectPage:
+        """Projects, filtered with Harbor's q= grammar (name, project_id, public, owner_id, creation_time, update_time)."""
+
+    def update_project(self, name: _ProjectRef, metadata: Mapping[str, str]) -> None:
+        """Set metadata keys ("public": "true", "auto_scan", "severity", …)."""
+
+    def delete_project(self, name: _ProjectRef) -> None:
+        """Delete an empty project (PreconditionError while it has repositories)."""
+
+    def create_user(
+        self, username: str, password: str, email: str = "", realname: str = "", comment: str = ""
+    ) -> User:
+        """Create a local user (the password needs 8+ characters with upper, lower case and a digit)."""
+
+    def user(self, user_id: int) -> User: ...
+    def users(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> UserPage: ...
+    def set_sysadmin(self, user_id: int, flag: bool) -> None: ...
+    def change_password(self, user_id: int, password: str) -> None: ...
+    def delete_user(self, user_id: int) -> None: ...
+    def add_member(
+        self, project: _ProjectRef, username: str | None = None, *, group: str | int | None = None, role: _Role = "developer"
+    ) -> int:
+        """Add a user (by name) or a group (by name or id) to a project with a role; returns the member id."""
+
+    def members(
+        self,
+        project: _ProjectRef,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> MemberPage: ...
+    def update_member(self, project: _ProjectRef, member_id: int, role: _Role) -> None: ...
+    def delete_member(self, project: _ProjectRef, member_id: int) -> None: ...
+    def create_robot(
+        self,
+        name: str,
+        *,
+        project: str | None = None,
+        access: Sequence[RobotAccess] | None = None,
+        permissions: Sequence[RobotPermission] | None = None,
+        level: str | None = None,
+        duration: int = -1,
+        description: str = "",
+        secret: str | None = None,
+        disable: bool = False,
+    ) -> RobotCreated:
+        """A robot account: `project` + `access` for a project robot, or `permissions` in full. The
+        answer's `secret` is shown this once; log in as its `name` ("robot$project+name")."""
+
+    def robot(self, robot_id: int) -> Robot: ...
+    def robots(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> RobotPage:
+        """Robots: all, q="Level=system", or q="Level=project,ProjectID=<project_id>"."""
+
+    def refresh_robot_secret(self, robot_id: int, secret: str | None = None) -> str:
+        """Set a new secret (given, or generated); returns it."""
+
+    def delete_robot(self, robot_id: int) -> None: ...
+    # ---- management views of content ---------------------------------------------------------
+    def repositories(
+        self,
+        project: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> RepositoryPage: ...
+    def delete_repository(self, project: str, repository: str) -> None:
+        """Delete `project/repository` with everything in it (`repository` is relative to the project)."""
+
+    def artifacts(
+        self,
+        project: str,
+        repository: str,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> ArtifactPage:
+        """Artifacts of `project/repository`; q also takes tags=*, tags=nil, tags=~x, labels=(id …)."""
+
+    def artifact(self, project: str, repository: str, reference: str) -> Artifact: ...
+    def create_tag(self, project: str, repository: str, reference: str, tag: str) -> None:
+        """Point a new tag at an artifact (ConflictError if the tag exists)."""
+
+    def delete_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
+    def create_label(self, name: str, *, project_id: int | None = None, description: str = "", color: str = "") -> Label:
+        """A global label, or one of the project with `project_id`."""
+
+    def labels(
+        self,
+        project_id: int | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> LabelPage: ...
+    def delete_label(self, label_id: int) -> None: ...
+    def attach_label(self, project: str, repository: str, reference: str, label_id: int) -> None: ...
+    def detach_label(self, project: str, repository: str, reference: str, label_id: int) -> None: ...
+
 @final
 class Server(Registry):
     """A registry served over HTTP on loopback."""
@@ -233,6 +379,19 @@ class Server(Registry):
     @property
     def host(self) -> str:
         """127.0.0.1:PORT (what OCI clients call the registry host)."""
+
+    @property
+    def admin_username(self) -> str:
+        """"admin"."""
+
+    @property
+    def admin_password(self) -> str | None:
+        """The generated admin password (first start), else the one given to serve(); None when the
+        admin existed already and none was given."""
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """(admin_username, admin_password) for HTTP clients (requests' auth=, oras), or None."""
 
     def stop(self) -> None:
         """Stop serving and close (same as close())."""
@@ -290,6 +449,92 @@ class AsyncRegistry:
     async def pull_image(self, image: str) -> PulledImage: ...
     async def import_layout(self, path: _Path, repository: str, tag: str | None = None) -> list[PushedManifest]: ...
     async def export_layout(self, image: str, path: _Path) -> str: ...
+    # ---- identity and access: every call acts as the embedding program (all permissions) ----
+    async def bootstrap(self, admin_password: str | None = None) -> str | None: ...
+    async def login(self, username: str, password: str, client: str = "local") -> Who: ...
+    async def create_project(self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None) -> Project: ...
+    async def project(self, name: _ProjectRef) -> Project: ...
+    async def projects(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> ProjectPage: ...
+    async def update_project(self, name: _ProjectRef, metadata: Mapping[str, str]) -> None: ...
+    async def delete_project(self, name: _ProjectRef) -> None: ...
+    async def create_user(
+        self, username: str, password: str, email: str = "", realname: str = "", comment: str = ""
+    ) -> User: ...
+    async def user(self, user_id: int) -> User: ...
+    async def users(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> UserPage: ...
+    async def set_sysadmin(self, user_id: int, flag: bool) -> None: ...
+    async def change_password(self, user_id: int, password: str) -> None: ...
+    async def delete_user(self, user_id: int) -> None: ...
+    async def add_member(
+        self, project: _ProjectRef, username: str | None = None, *, group: str | int | None = None, role: _Role = "developer"
+    ) -> int: ...
+    async def members(
+        self,
+        project: _ProjectRef,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> MemberPage: ...
+    async def update_member(self, project: _ProjectRef, member_id: int, role: _Role) -> None: ...
+    async def delete_member(self, project: _ProjectRef, member_id: int) -> None: ...
+    async def create_robot(
+        self,
+        name: str,
+        *,
+        project: str | None = None,
+        access: Sequence[RobotAccess] | None = None,
+        permissions: Sequence[RobotPermission] | None = None,
+        level: str | None = None,
+        duration: int = -1,
+        description: str = "",
+        secret: str | None = None,
+        disable: bool = False,
+    ) -> RobotCreated: ...
+    async def robot(self, robot_id: int) -> Robot: ...
+    async def robots(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> RobotPage: ...
+    async def refresh_robot_secret(self, robot_id: int, secret: str | None = None) -> str: ...
+    async def delete_robot(self, robot_id: int) -> None: ...
+    # ---- management views of content ---------------------------------------------------------
+    async def repositories(
+        self,
+        project: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> RepositoryPage: ...
+    async def delete_repository(self, project: str, repository: str) -> None: ...
+    async def artifacts(
+        self,
+        project: str,
+        repository: str,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> ArtifactPage: ...
+    async def artifact(self, project: str, repository: str, reference: str) -> Artifact: ...
+    async def create_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
+    async def delete_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
+    async def create_label(self, name: str, *, project_id: int | None = None, description: str = "", color: str = "") -> Label: ...
+    async def labels(
+        self,
+        project_id: int | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> LabelPage: ...
+    async def delete_label(self, label_id: int) -> None: ...
+    async def attach_label(self, project: str, repository: str, reference: str, label_id: int) -> None: ...
+    async def detach_label(self, project: str, repository: str, reference: str, label_id: int) -> None: ...
 
 @final
 class AsyncServer(AsyncRegistry):
@@ -299,4 +544,10 @@ class AsyncServer(AsyncRegistry):
     def url(self) -> str: ...
     @property
     def host(self) -> str: ...
+    @property
+    def admin_username(self) -> str: ...
+    @property
+    def admin_password(self) -> str | None: ...
+    @property
+    def credentials(self) -> tuple[str, str] | None: ...
     async def stop(self) -> None: ...

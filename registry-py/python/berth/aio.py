@@ -6,8 +6,8 @@
 
     async def main() -> None:
         async with berth.aio.serve() as reg:
-            await reg.push_image("team/app:1.0", layers=[b"..."])
-            assert await reg.list_tags("team/app") == ["1.0"]
+            await reg.push_image("library/app:1.0", layers=[b"..."])
+            assert await reg.list_tags("library/app") == ["1.0"]
 
 Engine work runs on berth's own tokio runtime, never on the event loop's thread.
 """
@@ -67,6 +67,7 @@ def serve(
     metadata: str | None = None,
     storage: str | None = None,
     addr: str = "127.0.0.1:0",
+    admin_password: str | None = None,
 ) -> _Opening[Server]:
     """Serve a registry over HTTP in this process (see :func:`berth.serve`); await it or use ``async with``."""
-    return _Opening(lambda: _serve_async(uri, metadata=metadata, storage=storage, addr=addr))
+    return _Opening(lambda: _serve_async(uri, metadata=metadata, storage=storage, addr=addr, admin_password=admin_password))

@@ -2,7 +2,7 @@
 
 Every error is a :class:`BerthError` carrying ``.code``, the engine's machine-readable code
 (the OCI distribution codes such as ``MANIFEST_UNKNOWN``, or management codes such as
-``NOT_FOUND``, ``CONFLICT``, ``BAD_REQUEST``, ``CLOSED``). Each class also subclasses the
+``NOT_FOUND``, ``CONFLICT``, ``PRECONDITION``, ``BAD_REQUEST``, ``CLOSED``). Each class also subclasses the
 built-in exception a Python caller would naturally catch: ``LookupError`` for unknown things,
 ``ValueError`` for invalid input, ``PermissionError`` for denied access, and so on.
 """
@@ -16,6 +16,7 @@ __all__ = [
     "InvalidTypeError",
     "PermissionDeniedError",
     "ConflictError",
+    "PreconditionError",
     "UnsupportedError",
     "UnavailableError",
     "ClosedError",
@@ -50,6 +51,11 @@ class PermissionDeniedError(BerthError, PermissionError):
 
 class ConflictError(BerthError):
     """The request conflicts with the current state, or the thing exists already (``CONFLICT``)."""
+
+
+class PreconditionError(BerthError):
+    """The current state does not allow the operation (``PRECONDITION``): deleting a project that
+    still has repositories, removing your own admin flag, changing an external user's password."""
 
 
 class UnsupportedError(BerthError, NotImplementedError):
@@ -87,6 +93,7 @@ _CLASS_BY_CODE: dict[str, type[BerthError]] = {
     "DENIED": PermissionDeniedError,
     "UNAUTHORIZED": PermissionDeniedError,
     "CONFLICT": ConflictError,
+    "PRECONDITION": PreconditionError,
     "UNSUPPORTED": UnsupportedError,
     "UNAVAILABLE": UnavailableError,
     "TOOMANYREQUESTS": UnavailableError,

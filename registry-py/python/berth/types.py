@@ -1,0 +1,226 @@
+"""The dicts berth's management methods return, as :class:`~typing.TypedDict` types.
+
+They are the engine's management views (``registry_core::model``) with Harbor's field names,
+exactly as ``/api/v2.0`` answers. Times are RFC 3339 strings in UTC. Listings return one page:
+``{"items": [...], "total": <matches over all pages>, "page": 1, "page_size": 10}``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+__all__ = [
+    "Artifact",
+    "ArtifactPage",
+    "ArtifactReference",
+    "Label",
+    "LabelPage",
+    "Member",
+    "MemberPage",
+    "Project",
+    "ProjectPage",
+    "Repository",
+    "RepositoryPage",
+    "Robot",
+    "RobotAccess",
+    "RobotCreated",
+    "RobotPage",
+    "RobotPermission",
+    "Tag",
+    "User",
+    "UserPage",
+    "Who",
+]
+
+
+class Project(TypedDict):
+    project_id: int
+    name: str
+    owner_id: int
+    owner_name: str
+    repo_count: int
+    #: ``public`` ("true"/"false"), ``auto_scan``, ``severity``, … (all strings, as in Harbor).
+    metadata: dict[str, str]
+    current_user_role_ids: list[int]
+    current_user_role_id: int
+    registry_id: int
+    deleted: bool
+    togglable: bool
+    creation_time: str
+    update_time: str
+
+
+class User(TypedDict):
+    user_id: int
+    username: str
+    email: str
+    realname: str
+    comment: str
+    sysadmin_flag: bool
+    admin_role_in_auth: bool
+    #: ``local``, ``ldap`` or ``oidc``.
+    source: str
+    creation_time: str
+    update_time: str
+
+
+class Member(TypedDict):
+    id: int
+    project_id: int
+    entity_name: str
+    #: ``projectAdmin``, ``maintainer``, ``developer``, ``guest``, ``limitedGuest``.
+    role_name: str
+    #: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest.
+    role_id: int
+    entity_id: int
+    #: ``u`` user, ``g`` group.
+    entity_type: str
+
+
+class _RobotAccessRequired(TypedDict):
+    #: ``repository``, ``artifact``, ``tag``, … (Harbor's resources).
+    resource: str
+    #: ``pull``, ``push``, ``delete``, ``list``, ``read``, ``create``, ``update``, …
+    action: str
+
+
+class RobotAccess(_RobotAccessRequired, total=False):
+    effect: Literal["allow", "deny"]
+
+
+class RobotPermission(TypedDict):
+    #: ``project`` or ``system``.
+    kind: str
+    #: A project name, ``*`` (every project) or ``/`` (system).
+    namespace: str
+    access: list[RobotAccess]
+
+
+class Robot(TypedDict):
+    id: int
+    #: ``robot$name`` or ``robot$project+name``: the user name to log in with.
+    name: str
+    description: str
+    level: str
+    duration: int
+    disable: bool
+    #: Unix seconds, -1 for never.
+    expires_at: int
+    editable: bool
+    permissions: list[RobotPermission]
+    creation_time: str
+    update_time: str
+
+
+class RobotCreated(TypedDict):
+    id: int
+    name: str
+    #: Shown this once; only its hash is stored.
+    secret: str
+    creation_time: str
+    expires_at: int
+
+
+class Label(TypedDict):
+    id: int
+    name: str
+    description: str
+    color: str
+    #: ``g`` global or ``p`` project.
+    scope: str
+    project_id: int
+    creation_time: str
+    update_time: str
+
+
+class Repository(TypedDict):
+    id: int
+    project_id: int
+    #: The full name, ``project/name``.
+    name: str
+    description: str
+    artifact_count: int
+    pull_count: int
+    creation_time: str
+    update_time: str
+
+
+class Tag(TypedDict):
+    repository_id: int
+    name: str
+    push_time: str
+    pull_time: str | None
+    immutable: bool
+
+
+class ArtifactReference(TypedDict):
+    parent_id: int
+    child_digest: str
+
+
+Artifact = TypedDict(
+    "Artifact",
+    {
+        "project_id": int,
+        "repository_id": int,
+        "repository_name": str,
+        "digest": str,
+        # IMAGE, CHART, … (Harbor's artifact type).
+        "type": str,
+        "media_type": str,
+        "manifest_media_type": str,
+        "artifact_type": str | None,
+        "size": int,
+        "push_time": str,
+        "pull_time": str | None,
+        "annotations": dict[str, str] | None,
+        "tags": list[Tag],
+        "references": list[ArtifactReference],
+        "labels": list[Label],
+    },
+)
+
+
+class Who(TypedDict):
+    """Who a login resolved to."""
+
+    kind: Literal["user", "robot", "anonymous", "system"]
+    name: str
+    #: The user id or robot id.
+    id: int | None
+    sysadmin: bool
+
+
+class _Page(TypedDict):
+    #: Matches over all pages.
+    total: int
+    page: int
+    page_size: int
+
+
+class ProjectPage(_Page):
+    items: list[Project]
+
+
+class UserPage(_Page):
+    items: list[User]
+
+
+class MemberPage(_Page):
+    items: list[Member]
+
+
+class RobotPage(_Page):
+    items: list[Robot]
+
+
+class RepositoryPage(_Page):
+    items: list[Repository]
+
+
+class ArtifactPage(_Page):
+    items: list[Artifact]
+
+
+class LabelPage(_Page):
+    items: list[Label]
