@@ -1,5 +1,6 @@
 // The Node API without HTTP: blobs, uploads, manifests, tags, images, OCI layouts, errors with
-// .code, and the closed state.
+// .code, and the closed state. Content only enters existing projects: each registry here first
+// creates the projects its repositories live in (openWith).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -8,9 +9,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
-const berth = createRequire(import.meta.url)('../index.js')
+const berth = createRequire(import.meta.url)('..')
 const sha256 = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex')
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+
+async function openWith(...projects) {
+  const reg = await berth.open()
+  for (const p of projects) await reg.createProject(p)
+  return reg
+}
 
 async function rejectsWithCode(promise, code) {
   await assert.rejects(promise, (e) => {
@@ -27,7 +34,7 @@ test('version and name check', () => {
 })
 
 test('blobs: push, stat, pull, delete, mount', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const d = await reg.pushBlob('team/app', Buffer.from('hello'))
   assert.equal(d, sha256('hello'))
   assert.equal(await reg.statBlob('team/app', d), 5)
@@ -44,7 +51,7 @@ test('blob files stream both ways', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-node-'))
   const payload = Buffer.alloc(3 << 20, 7)
   writeFileSync(join(dir, 'in.bin'), payload)
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const d = await reg.pushBlobFile('team/app', join(dir, 'in.bin'))
   assert.equal(d, sha256(payload))
   assert.equal(await reg.saveBlob('team/app', d, join(dir, 'out', 'copy.bin')), payload.length)
@@ -53,7 +60,7 @@ test('blob files stream both ways', async () => {
 })
 
 test('chunked upload session', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const data = Buffer.concat([Buffer.alloc(1000, 1), Buffer.alloc(500, 2)])
   const id = await reg.startUpload('team/app')
   assert.equal(await reg.appendUpload('team/app', id, data.subarray(0, 1000), 0), 1000)
@@ -69,7 +76,7 @@ test('chunked upload session', async () => {
 })
 
 test('manifests, tags, catalog, referrers, delete', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const config = Buffer.from('{}')
   const layer = Buffer.from('layer')
   await reg.pushBlob('team/app', config)
@@ -101,7 +108,7 @@ test('manifests, tags, catalog, referrers, delete', async () => {
 test('push and pull images, with a file layer and a JSON config', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-node-'))
   writeFileSync(join(dir, 'layer.tar'), 'from a file')
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const ref = await reg.pushImage('team/app:1.0', {
     layers: [Buffer.from('first'), join(dir, 'layer.tar')],
     config: { architecture: 'amd64', os: 'linux' },
@@ -124,11 +131,12 @@ test('push and pull images, with a file layer and a JSON config', async () => {
 test('OCI layout export and import', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-node-'))
   const layout = join(dir, 'layout')
-  const a = await berth.open()
+  const a = await openWith('team')
   const one = await a.pushImage('team/app:1.0', { layers: [Buffer.from('one')] })
   assert.equal(await a.exportLayout('team/app:1.0', layout), one.digest)
   assert.ok(existsSync(join(layout, 'oci-layout')))
   const b = await berth.open({ uri: join(dir, 'data') })
+  await b.createProject('mirror')
   const out = await b.importLayout(layout, 'mirror/app')
   assert.deepEqual(out.map((m) => m.digest), [one.digest])
   assert.deepEqual(await b.listTags('mirror/app'), ['1.0'])
@@ -138,7 +146,7 @@ test('OCI layout export and import', async () => {
 })
 
 test('errors are classified with codes', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   await rejectsWithCode(reg.listTags('Team/App'), 'NAME_INVALID')
   await rejectsWithCode(reg.listTags('team/none'), 'NAME_UNKNOWN')
   await rejectsWithCode(reg.getManifest('team/app', 'bad tag!'), 'TAG_INVALID')
@@ -147,14 +155,23 @@ test('errors are classified with codes', async () => {
   await rejectsWithCode(reg.pushImage('team/app:1', { layers: ['/no/such/file'] }), 'UNKNOWN')
   await rejectsWithCode(berth.open({ uri: 'ftp://nowhere' }), 'BAD_REQUEST')
   await rejectsWithCode(berth.open({ metadata: 'sqlite://x.db' }), 'BAD_REQUEST')
-  // Wrong JS types are refused before any engine call, with napi's classification in .code.
-  assert.throws(() => reg.pushBlob('team/app', 'a string'), (e) => e instanceof Error && typeof e.code === 'string')
-  assert.throws(() => reg.listTags(42), (e) => e instanceof Error && typeof e.code === 'string')
+  await rejectsWithCode(reg.pushImage('nowhere/app:1', { layers: [Buffer.from('x')] }), 'DENIED')
+  await rejectsWithCode(reg.pushBlob('app', Buffer.from('x')), 'NAME_INVALID')
+  // Wrong JS types are refused before any engine call: a TypeError with code BAD_REQUEST (napi's
+  // own error is its cause), rejected like every other failure.
+  for (const call of [() => reg.pushBlob('team/app', 'a string'), () => reg.listTags(42), () => reg.createProject(7), () => reg.project({})]) {
+    await assert.rejects(call(), (e) => {
+      assert.ok(e instanceof TypeError)
+      assert.equal(e.code, 'BAD_REQUEST')
+      return true
+    })
+  }
+  assert.throws(() => berth.checkRepositoryName(42), (e) => e instanceof TypeError && e.code === 'BAD_REQUEST')
   await reg.close()
 })
 
 test('closing twice is harmless; use after close rejects with CLOSED', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   assert.equal(reg.closed, false)
   await reg.close()
   await reg.close()
@@ -164,7 +181,7 @@ test('closing twice is harmless; use after close rejects with CLOSED', async () 
 })
 
 test('many concurrent calls', async () => {
-  const reg = await berth.open()
+  const reg = await openWith('team')
   const pushed = await Promise.all(Array.from({ length: 50 }, (_, i) => reg.pushImage(`team/app:${i}`, { layers: [Buffer.from(String(i))] })))
   assert.equal(new Set(pushed.map((p) => p.digest)).size, 50)
   assert.equal((await reg.listTags('team/app')).length, 50)

@@ -2,8 +2,10 @@
 import * as berth from '../index.js'
 
 export async function demo(): Promise<string[]> {
-  const reg: berth.Registry = await berth.serve()
+  const reg: berth.Registry = await berth.serve({ adminPassword: 'Change-Me-1' })
   const url: string | null = reg.url
+  const admin: [string | null, string | null] = [reg.adminUsername, reg.adminPassword]
+  const team: berth.Project = await reg.createProject('team', { public: false, metadata: { auto_scan: 'true' } })
   const pushed: berth.PushedImage = await reg.pushImage('team/app:1.0', {
     layers: [Buffer.from('x'), new Uint8Array([1]), '/path/to/layer.tar'],
     config: { os: 'linux' },
@@ -12,7 +14,14 @@ export async function demo(): Promise<string[]> {
   const img: berth.PulledImage = await reg.pullImage(pushed.reference)
   const first: Buffer = img.layers[0].data
   const size: number = await reg.statBlob('team/app', pushed.layers[0])
-  void [url, first, size]
+  const user: berth.User = await reg.createUser('dev', 'Dev-Pass-1', { email: 'dev@example.com' })
+  const memberId: number = await reg.addMember(team.project_id, { username: user.username, role: 'developer' })
+  const members: berth.Paged<berth.Member> = await reg.members('team', { q: 'entityname=~dev', pageSize: 5 })
+  const robot: berth.RobotCreated = await reg.createRobot('ci', { project: 'team', access: [{ resource: 'repository', action: 'push' }] })
+  const who: berth.Who = await reg.login(robot.name, robot.secret)
+  const artifacts: berth.Artifact[] = (await reg.artifacts('team', 'app', { q: 'tags=*' })).items
+  const generated: string | null = await reg.bootstrap()
+  void [url, admin, first, size, memberId, members.total, who.kind, artifacts[0].tags, generated]
   const tags = await reg.listTags('team/app', { n: 10 })
   await reg.close()
   return tags

@@ -19,13 +19,19 @@ use napi::bindgen_prelude::{Buffer, Either, FromNapiValue, PromiseRaw, ToNapiVal
 use napi::{Env, JsError};
 use napi_derive::napi;
 use registry_core::oci::{Digest, Reference, RepoName};
-use registry_core::{Content, Error, ImageRef, NewImage, NewLayer};
+use registry_core::auth::{Access, Role, RobotPermission};
+use registry_core::model::{Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate};
+use registry_core::{Content, Error, ImageRef, ListQuery, NewImage, NewLayer, Principal};
 use tokio::sync::oneshot;
 
 /// How long `close()` waits for in-flight HTTP requests.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Idle upload sessions of a served registry are purged after this long.
 const UPLOAD_TTL: Duration = Duration::from_secs(3600);
+/// The administrator `Registry::bootstrap` creates.
+const ADMIN_USERNAME: &str = "admin";
+/// Binding calls act as the embedding program itself: every permission.
+static SYSTEM: Principal = Principal::System;
 
 /// Why a call failed, before it becomes a JS error (which needs the JS thread).
 enum Failure {
@@ -106,6 +112,9 @@ pub struct OpenOptions {
     pub storage: Option<String>,
     /// `serve` only: the listen address, default `127.0.0.1:0` (a free port).
     pub addr: Option<String>,
+    /// `serve` only: the password of the `admin` user created on first start (generated when
+    /// not given; see `Registry.adminPassword`).
+    pub admin_password: Option<String>,
 }
 
 async fn open_registry(o: &OpenOptions) -> Result<registry_core::Registry, Failure> {
@@ -128,7 +137,9 @@ pub fn open<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result<
 }
 
 /// Serve a registry over HTTP in this process, on a free loopback port and a throw-away data
-/// directory (deleted on `close()`) unless `options` say otherwise.
+/// directory (deleted on `close()`) unless `options` say otherwise. It is bootstrapped first:
+/// user `admin` (see `adminPassword`) and the public project `library` exist. HTTP clients
+/// authenticate (Basic or the token service); anonymous ones may only pull from public projects.
 #[napi]
 pub fn serve<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result<PromiseRaw<'env, Registry>> {
     let options = options.unwrap_or_default();
@@ -146,6 +157,8 @@ pub fn serve<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result
         } else {
             (open_registry(&options).await?, None)
         };
+        let generated = registry.bootstrap(options.admin_password.as_deref()).await?;
+        let admin_password = generated.or(options.admin_password.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = registry_http::serve(registry.clone(), addr, registry_http::AppOptions::default(), UPLOAD_TTL, async move {
             let _ = stopped.await;
@@ -153,7 +166,9 @@ pub fn serve<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result
         .await
         .map_err(|e| Error::Unavailable { reason: format!("cannot listen on {addr}: {e}") })?;
         let bound = server.addr;
-        Ok(Registry::new(registry, Some(Served { stop, server, _data_dir: data_dir }), Some(bound)))
+        let mut served = Registry::new(registry, Some(Served { stop, server, _data_dir: data_dir }), Some(bound));
+        served.admin_password = admin_password;
+        Ok(served)
     })
 }
 
@@ -304,16 +319,167 @@ fn new_image(o: Option<ImageOptions>) -> Result<NewImage, Failure> {
     })
 }
 
+// ---- identity and management: arguments and results ------------------------------------------
+
+/// Listing options (Harbor's): `q` filters (`name=~dev,public=true`), `sort` (`-creation_time`),
+/// `page` (from 1) and `pageSize` (1-100, default 10).
+#[napi(object)]
+#[derive(Default)]
+pub struct ListOptions {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+fn list_query(o: Option<ListOptions>) -> ListQuery {
+    let o = o.unwrap_or_default();
+    ListQuery { q: o.q, sort: o.sort, page: o.page.map(u64::from), page_size: o.page_size.map(u64::from) }
+}
+
+/// `createProject` options.
+#[napi(object)]
+#[derive(Default)]
+pub struct ProjectOptions {
+    /// Anonymous pulls allowed (default false); `metadata.public` wins when both are given.
+    pub public: Option<bool>,
+    /// `auto_scan`, `severity`, … (string values, as in Harbor).
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `createUser` options.
+#[napi(object)]
+#[derive(Default)]
+pub struct UserOptions {
+    pub email: Option<String>,
+    pub realname: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Who joins a project, and as what: a user by name, or a group by name (found, or created as
+/// an LDAP-type group, Harbor's default) or id. `role` defaults to `developer`.
+#[napi(object)]
+pub struct MemberOptions {
+    pub username: Option<String>,
+    #[napi(ts_type = "string | number")]
+    pub group: Option<Either<String, i64>>,
+    #[napi(ts_type = "Role | number")]
+    pub role: Option<Either<String, i64>>,
+}
+
+/// A robot account: `project` + `access` for a project robot, or `permissions` in full
+/// (`level` defaults to `project` with a project, else `system`). `duration` in days, -1 (the
+/// default) never expires.
+#[napi(object)]
+#[derive(Default)]
+pub struct RobotOptions {
+    pub project: Option<String>,
+    #[napi(ts_type = "Array<RobotAccess>")]
+    pub access: Option<serde_json::Value>,
+    #[napi(ts_type = "Array<RobotPermission>")]
+    pub permissions: Option<serde_json::Value>,
+    pub level: Option<String>,
+    pub duration: Option<i64>,
+    pub description: Option<String>,
+    pub secret: Option<String>,
+    pub disable: Option<bool>,
+}
+
+/// `createLabel` options: a project label with `projectId`, else global.
+#[napi(object)]
+#[derive(Default)]
+pub struct LabelOptions {
+    pub project_id: Option<i64>,
+    pub description: Option<String>,
+    pub color: Option<String>,
+}
+
+/// A project by name or id: `(name or id, is_name)`.
+fn project_ref(p: Either<String, i64>) -> (String, bool) {
+    match p {
+        Either::A(name) => (name, true),
+        Either::B(id) => (id.to_string(), false),
+    }
+}
+
+fn role_id(r: Option<Either<String, i64>>) -> Result<i64, Error> {
+    match r {
+        None => Ok(Role::Developer.id()),
+        Some(Either::A(name)) => Role::parse(&name).map(Role::id),
+        Some(Either::B(id)) => Role::from_id(id).map(Role::id),
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(v).map_err(|e| Error::BadRequest { reason: format!("{what}: {e}") })
+}
+
+fn robot_req(name: String, o: RobotOptions) -> Result<RobotReq, Error> {
+    let access: Option<Vec<Access>> = o.access.map(|a| from_json("access", a)).transpose()?;
+    let permissions: Option<Vec<RobotPermission>> = o.permissions.map(|p| from_json("permissions", p)).transpose()?;
+    let permissions = match (permissions, access, &o.project) {
+        (Some(p), None, _) => p,
+        (None, Some(access), Some(project)) => vec![RobotPermission { kind: "project".into(), namespace: project.clone(), access }],
+        (None, Some(_), None) => return Err(Error::BadRequest { reason: "access needs project; for other robots give permissions".into() }),
+        (None, None, _) => Vec::new(),
+        _ => return Err(Error::BadRequest { reason: "give access (with project) or permissions, not both".into() }),
+    };
+    let level = o.level.unwrap_or_else(|| if o.project.is_some() { "project" } else { "system" }.into());
+    Ok(RobotReq {
+        name,
+        description: o.description.unwrap_or_default(),
+        level,
+        duration: o.duration.unwrap_or(-1),
+        disable: o.disable.unwrap_or(false),
+        permissions,
+        secret: o.secret,
+        ..RobotReq::default()
+    })
+}
+
+fn new_label(name: String, o: LabelOptions) -> Result<Label, Error> {
+    let scope = if o.project_id.is_some() { "p" } else { "g" };
+    from_json(
+        "label",
+        serde_json::json!({
+            "name": name, "description": o.description.unwrap_or_default(), "color": o.color.unwrap_or_default(),
+            "scope": scope, "project_id": o.project_id.unwrap_or(0),
+        }),
+    )
+}
+
+/// A core view (`registry_core::model`) out as the plain object its JSON form is (Harbor's
+/// snake_case field names, as `/api/v2.0` answers).
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Failure> {
+    serde_json::to_value(v).map_err(|e| Failure::Core(Error::Internal(e.to_string().into())))
+}
+
+/// One page of a listing: `{ items, total, page, page_size }`.
+fn page_json<T: serde::Serialize>(p: registry_core::Page<T>) -> Result<serde_json::Value, Failure> {
+    json(&serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }))
+}
+
+fn who(p: &Principal) -> Result<serde_json::Value, Failure> {
+    let (kind, id) = match p {
+        Principal::Anonymous => ("anonymous", None),
+        Principal::User(u) => ("user", Some(u.id)),
+        Principal::Robot(r) => ("robot", Some(r.id)),
+        Principal::System => ("system", None),
+    };
+    json(&serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }))
+}
+
 /// A Berth registry. Every method returns a Promise; errors carry `.code`.
 #[napi]
 pub struct Registry {
     h: Arc<Handle>,
     addr: Option<SocketAddr>,
+    admin_password: Option<String>,
 }
 
 impl Registry {
     fn new(registry: registry_core::Registry, served: Option<Served>, addr: Option<SocketAddr>) -> Self {
-        Self { h: Arc::new(Handle { state: Mutex::new(Some(Open { registry, served })) }), addr }
+        Self { h: Arc::new(Handle { state: Mutex::new(Some(Open { registry, served })) }), addr, admin_password: None }
     }
 
     /// The engine, and the handle for the future (so `close()` cannot race a running call away).
@@ -350,6 +516,19 @@ impl Registry {
     #[napi(getter)]
     pub fn host(&self) -> Option<String> {
         self.addr.map(|a| a.to_string())
+    }
+
+    /// `"admin"` when served, else null.
+    #[napi(getter)]
+    pub fn admin_username(&self) -> Option<String> {
+        self.addr.map(|_| ADMIN_USERNAME.to_owned())
+    }
+
+    /// The admin password when served: generated on a first start, else the one given to
+    /// `serve()`; null when the admin existed already and none was given.
+    #[napi(getter)]
+    pub fn admin_password(&self) -> Option<String> {
+        self.admin_password.clone()
     }
 
     /// True once closed.
@@ -580,5 +759,242 @@ impl Registry {
     pub fn export_layout<'env>(&self, env: &'env Env, image: String, path: String) -> napi::Result<PromiseRaw<'env, String>> {
         let reg = self.reg();
         settle(env, async move { Ok(reg?.export_layout(&image_ref(&image)?, path.as_ref()).await?.to_string()) })
+    }
+
+    // ---- identity and access (every call acts as the embedding program: all permissions) ----
+
+    /// Create user `admin` (system admin) and the public project `library` unless they exist;
+    /// resolves to the generated admin password when it created the admin without one, else null.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn bootstrap<'env>(&self, env: &'env Env, admin_password: Option<String>) -> napi::Result<PromiseRaw<'env, Option<String>>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.bootstrap(admin_password.as_deref()).await?) })
+    }
+
+    /// Check a user's password or a robot's secret (a wrong one rejects with `UNAUTHORIZED`);
+    /// `client` (an address, default `local`) keys the failed-login throttle.
+    #[napi(ts_return_type = "Promise<Who>")]
+    pub fn login<'env>(&self, env: &'env Env, username: String, password: String, client: Option<String>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move { who(&reg?.login(&username, &password, client.as_deref().unwrap_or("local")).await?) })
+    }
+
+    /// Create a project (content only enters existing projects: push to `name/...`).
+    #[napi(ts_return_type = "Promise<Project>")]
+    pub fn create_project<'env>(&self, env: &'env Env, name: String, options: Option<ProjectOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, o) = (self.reg(), options.unwrap_or_default());
+        let req = ProjectReq { project_name: name, public: Some(o.public.unwrap_or(false)), metadata: o.metadata, ..ProjectReq::default() };
+        settle(env, async move { json(&reg?.create_project(&SYSTEM, req).await?) })
+    }
+
+    /// A project by name or id.
+    #[napi(ts_return_type = "Promise<Project>")]
+    pub fn project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(name));
+        settle(env, async move { json(&reg?.project(&SYSTEM, &name, is_name).await?) })
+    }
+
+    /// Projects; `q` keys: name, project_id, public, owner_id, creation_time, update_time.
+    #[napi(ts_return_type = "Promise<Paged<Project>>")]
+    pub fn projects<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move { page_json(reg?.projects(&SYSTEM, &q).await?) })
+    }
+
+    /// Set metadata keys (`public: 'true'`, `auto_scan`, `severity`, …).
+    #[napi]
+    pub fn update_project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>, metadata: BTreeMap<String, String>) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(name));
+        settle(env, async move { Ok(reg?.update_project(&SYSTEM, &name, is_name, metadata).await?) })
+    }
+
+    /// Delete an empty project (`PRECONDITION` while it has repositories).
+    #[napi]
+    pub fn delete_project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(name));
+        settle(env, async move { Ok(reg?.delete_project(&SYSTEM, &name, is_name).await?) })
+    }
+
+    /// Create a local user (the password needs 8+ characters with upper, lower case and a digit).
+    #[napi(ts_return_type = "Promise<User>")]
+    pub fn create_user<'env>(&self, env: &'env Env, username: String, password: String, options: Option<UserOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, o) = (self.reg(), options.unwrap_or_default());
+        let req = UserCreate { username, password, email: o.email.unwrap_or_default(), realname: o.realname.unwrap_or_default(), comment: o.comment.unwrap_or_default() };
+        settle(env, async move { json(&reg?.create_user(&SYSTEM, req).await?) })
+    }
+
+    #[napi(ts_return_type = "Promise<User>")]
+    pub fn user<'env>(&self, env: &'env Env, user_id: i64) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move { json(&reg?.user(&SYSTEM, user_id).await?) })
+    }
+
+    #[napi(ts_return_type = "Promise<Paged<User>>")]
+    pub fn users<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move { page_json(reg?.users(&SYSTEM, &q).await?) })
+    }
+
+    #[napi]
+    pub fn set_sysadmin<'env>(&self, env: &'env Env, user_id: i64, flag: bool) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.set_sysadmin(&SYSTEM, user_id, flag).await?) })
+    }
+
+    #[napi]
+    pub fn change_password<'env>(&self, env: &'env Env, user_id: i64, password: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.change_password(&SYSTEM, user_id, None, &password).await?) })
+    }
+
+    #[napi]
+    pub fn delete_user<'env>(&self, env: &'env Env, user_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.delete_user(&SYSTEM, user_id).await?) })
+    }
+
+    /// Add a user or a group to a project with a role; resolves to the member id.
+    #[napi]
+    pub fn add_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member: MemberOptions) -> napi::Result<PromiseRaw<'env, i64>> {
+        let (reg, (project, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move {
+            let req = MemberReq {
+                role_id: role_id(member.role)?,
+                member_user: member.username.map(|u| MemberUser { username: Some(u), user_id: None }),
+                member_group: member.group.map(|g| match g {
+                    Either::A(name) => MemberGroup { group_name: Some(name), ..MemberGroup::default() },
+                    Either::B(id) => MemberGroup { id: Some(id), ..MemberGroup::default() },
+                }),
+            };
+            Ok(reg?.add_member(&SYSTEM, &project, is_name, req).await?)
+        })
+    }
+
+    /// Members; `q` takes `entityname=~part`.
+    #[napi(ts_return_type = "Promise<Paged<Member>>")]
+    pub fn members<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, (project, is_name), q) = (self.reg(), project_ref(project), list_query(options));
+        settle(env, async move { page_json(reg?.members(&SYSTEM, &project, is_name, &q).await?) })
+    }
+
+    #[napi]
+    pub fn update_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member_id: i64, #[napi(ts_arg_type = "Role | number")] role: Either<String, i64>) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (project, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move { Ok(reg?.update_member(&SYSTEM, &project, is_name, member_id, role_id(Some(role))?).await?) })
+    }
+
+    #[napi]
+    pub fn delete_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (project, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move { Ok(reg?.delete_member(&SYSTEM, &project, is_name, member_id).await?) })
+    }
+
+    /// Create a robot account; the answer's `secret` is shown this once. Log in as its `name`
+    /// (`robot$project+name`).
+    #[napi(ts_return_type = "Promise<RobotCreated>")]
+    pub fn create_robot<'env>(&self, env: &'env Env, name: String, options: Option<RobotOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, req) = (self.reg(), robot_req(name, options.unwrap_or_default()));
+        settle(env, async move { json(&reg?.create_robot(&SYSTEM, req?).await?) })
+    }
+
+    #[napi(ts_return_type = "Promise<Robot>")]
+    pub fn robot<'env>(&self, env: &'env Env, robot_id: i64) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move { json(&reg?.robot(&SYSTEM, robot_id).await?) })
+    }
+
+    /// Robots: all, `q: 'Level=system'`, or `q: 'Level=project,ProjectID=<project_id>'`.
+    #[napi(ts_return_type = "Promise<Paged<Robot>>")]
+    pub fn robots<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move { page_json(reg?.robots(&SYSTEM, &q).await?) })
+    }
+
+    /// Set a new secret (given, or generated); resolves to it.
+    #[napi]
+    pub fn refresh_robot_secret<'env>(&self, env: &'env Env, robot_id: i64, secret: Option<String>) -> napi::Result<PromiseRaw<'env, String>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.refresh_robot_secret(&SYSTEM, robot_id, secret).await?) })
+    }
+
+    #[napi]
+    pub fn delete_robot<'env>(&self, env: &'env Env, robot_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.delete_robot(&SYSTEM, robot_id).await?) })
+    }
+
+    // ---- management views of content --------------------------------------------------------
+
+    /// Repositories, all or of one project.
+    #[napi(ts_return_type = "Promise<Paged<Repository>>")]
+    pub fn repositories<'env>(&self, env: &'env Env, project: Option<String>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move { page_json(reg?.repositories(&SYSTEM, project.as_deref(), &q).await?) })
+    }
+
+    /// Delete `project/repository` with everything in it (`repository` is relative).
+    #[napi]
+    pub fn delete_repository<'env>(&self, env: &'env Env, project: String, repository: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.delete_repository(&SYSTEM, &project, &repository).await?) })
+    }
+
+    /// Artifacts of `project/repository`; `q` also takes `tags=*`, `tags=nil`, `labels=(id …)`.
+    #[napi(ts_return_type = "Promise<Paged<Artifact>>")]
+    pub fn artifacts<'env>(&self, env: &'env Env, project: String, repository: String, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move { page_json(reg?.artifacts(&SYSTEM, &project, &repository, &q).await?) })
+    }
+
+    #[napi(ts_return_type = "Promise<Artifact>")]
+    pub fn artifact<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move { json(&reg?.artifact(&SYSTEM, &project, &repository, &reference_).await?) })
+    }
+
+    /// Point a new tag at an artifact (`CONFLICT` if the tag exists).
+    #[napi]
+    pub fn create_tag<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, tag: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.create_tag(&SYSTEM, &project, &repository, &reference_, &tag).await?) })
+    }
+
+    #[napi]
+    pub fn delete_tag<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, tag: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.delete_tag(&SYSTEM, &project, &repository, &reference_, &tag).await?) })
+    }
+
+    /// A global label, or one of the project with `projectId`.
+    #[napi(ts_return_type = "Promise<Label>")]
+    pub fn create_label<'env>(&self, env: &'env Env, name: String, options: Option<LabelOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, label) = (self.reg(), new_label(name, options.unwrap_or_default()));
+        settle(env, async move { json(&reg?.create_label(&SYSTEM, label?).await?) })
+    }
+
+    /// Global labels, or those of the project with `projectId`.
+    #[napi(ts_return_type = "Promise<Paged<Label>>")]
+    pub fn labels<'env>(&self, env: &'env Env, project_id: Option<i64>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        let (scope, pid) = match project_id { Some(id) => ("p", id), None => ("g", 0) };
+        settle(env, async move { page_json(reg?.labels(&SYSTEM, scope, pid, &q).await?) })
+    }
+
+    #[napi]
+    pub fn delete_label<'env>(&self, env: &'env Env, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.delete_label(&SYSTEM, label_id).await?) })
+    }
+
+    #[napi]
+    pub fn attach_label<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.attach_label(&SYSTEM, &project, &repository, &reference_, label_id).await?) })
+    }
+
+    #[napi]
+    pub fn detach_label<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.detach_label(&SYSTEM, &project, &repository, &reference_, label_id).await?) })
     }
 }
