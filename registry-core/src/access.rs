@@ -455,34 +455,36 @@ impl Registry {
     /// are told `UNAUTHORIZED` (so clients fetch credentials); others `DENIED`, with the same
     /// words whether the project is missing or hidden.
     pub async fn authorize_repo(&self, p: &Principal, token: Option<&Claims>, repo: &RepoName, action: RepoAction) -> Result<()> {
-        if let Some(claims) = token {
-            let granted = claims.access.iter().any(|a| {
-                a.kind == "repository"
-                    && a.name == repo.as_str()
-                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
-            });
-            if !granted {
-                return Err(refuse(p));
-            }
-        }
         let Some(access) = self.project_access(p, repo.project()).await? else {
             if action == RepoAction::Push && p.is_sysadmin() {
                 return Err(crate::registry::no_project(repo));
             }
             return Err(refuse(p));
         };
-        if let Some(claims) = token
-            && claims.iat < access.project.created_at / 1000
-        {
-            // Issued before the project (re)appeared under this name.
-            return Err(Error::Unauthorized);
-        }
         if action == RepoAction::Push && !repo.as_str().contains('/') {
             return Err(Error::NameInvalid {
                 reason: format!("repository names start with their project: <project>/<name>, not {repo:?}"),
             });
         }
-        if access.allows(ProjectResource::Repository, action.action()) { Ok(()) } else { Err(refuse(p)) }
+        if !access.allows(ProjectResource::Repository, action.action()) {
+            return Err(refuse(p));
+        }
+        if let Some(claims) = token {
+            if claims.iat < access.project.created_at / 1000 {
+                // Issued before the project (re)appeared under this name.
+                return Err(Error::Unauthorized);
+            }
+            let granted = claims.access.iter().any(|a| {
+                a.kind == "repository"
+                    && a.name == repo.as_str()
+                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
+            });
+            if !granted {
+                // Allowed, but not by this token: the client fetches one for this scope.
+                return Err(Error::Unauthorized);
+            }
+        }
+        Ok(())
     }
 
     /// `/v2/_catalog` is for system administrators (and robots granted `catalog:read`).
@@ -505,8 +507,9 @@ impl Registry {
     }
 
     /// Issue a registry token for `scopes` (`repository:<name>:pull,push`, `registry:catalog:*`).
-    /// The granted actions are what `p` may do now, limited to what was asked; scopes it may do
-    /// nothing in are granted with no actions. Anonymous callers without a scope get
+    /// As Harbor does, each repository scope is granted every action `p` may do there now (pull,
+    /// push, delete), whatever was asked, so a client that asked for pull can go on to push
+    /// without a second round trip; scopes it may do nothing in are granted with no actions. Anonymous callers without a scope get
     /// `UNAUTHORIZED` (that is how `docker login` checks credentials).
     pub async fn issue_token(&self, p: &Principal, service: Option<&str>, scopes: &[String]) -> Result<IssuedToken> {
         let settings = &self.access.settings;
@@ -526,7 +529,7 @@ impl Registry {
             let asked: Vec<&str> = actions.split(',').filter(|a| !a.is_empty()).collect();
             let granted: Vec<String> = match kind {
                 "repository" => match RepoName::parse(name) {
-                    Ok(repo) => self.granted_repo_actions(p, &repo, &asked).await?,
+                    Ok(repo) => self.granted_repo_actions(p, &repo).await?,
                     Err(_) => Vec::new(),
                 },
                 "registry" if name == "catalog" => {
@@ -552,12 +555,11 @@ impl Registry {
         Ok(IssuedToken { token, expires_in: ttl, issued_at: now_s, access })
     }
 
-    async fn granted_repo_actions(&self, p: &Principal, repo: &RepoName, asked: &[&str]) -> Result<Vec<String>> {
+    async fn granted_repo_actions(&self, p: &Principal, repo: &RepoName) -> Result<Vec<String>> {
         let Some(access) = self.project_access(p, repo.project()).await? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for (name, action) in [("pull", Action::Pull), ("push", Action::Push), ("delete", Action::Delete)] {
-            let wanted = asked.contains(&name) || asked.contains(&"*");
-            if wanted && access.allows(ProjectResource::Repository, action) {
+            if access.allows(ProjectResource::Repository, action) {
                 out.push(name.to_owned());
             }
         }

@@ -28,10 +28,14 @@ const ARTIFACT_FIELDS: &[Field] = &[
     field("artifact_type", "m.artifact_type", Kind::Text),
     field("push_time", "m.created_at", Kind::Time),
     field("pull_time", "m.pulled_at", Kind::Time),
-    field("size", "m.size", Kind::Int),
+    field("size", ARTIFACT_SIZE, Kind::Int),
     field("tags", "", Kind::Text),
     field("labels", "", Kind::Int),
 ];
+
+/// The size an artifact is shown with: its manifest plus the blobs it references.
+const ARTIFACT_SIZE: &str = "(m.size + COALESCE((SELECT SUM(b.size) FROM manifest_refs mr JOIN blobs b ON b.digest = mr.child_digest \
+    WHERE mr.repo_id = m.repo_id AND mr.manifest_digest = m.digest AND mr.kind = 'blob'), 0))";
 
 const LABEL_FIELDS: &[Field] = &[field("name", "name", Kind::Text), field("id", "id", Kind::Int)];
 

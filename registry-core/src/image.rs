@@ -459,6 +459,13 @@ async fn write_stream(path: &Path, mut body: ByteStream) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Content only enters existing projects.
+    async fn projects(reg: &Registry) {
+        for name in ["team", "mirror"] {
+            reg.metadata_store().create_project(name, None, false, &[], 0).await.unwrap();
+        }
+    }
     use crate::ErrorCode;
 
     fn new_image(layers: &[&'static [u8]]) -> NewImage {
@@ -491,6 +498,7 @@ mod tests {
     #[tokio::test]
     async fn push_pull_image_roundtrip_with_a_file_layer() {
         let reg = Registry::open("memory://").await.unwrap();
+        projects(&reg).await;
         let dir = tempfile::tempdir().unwrap();
         let big = crate::testkit_data(600_000);
         let file = dir.path().join("layer.tar");
@@ -524,6 +532,7 @@ mod tests {
     #[tokio::test]
     async fn missing_things_are_classified() {
         let reg = Registry::open("memory://").await.unwrap();
+        projects(&reg).await;
         let r = ImageRef::parse("team/none:1").unwrap();
         assert_eq!(reg.pull_image(&r).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
         let e = reg.push_blob_file(&r.repo, Path::new("/nonexistent/berth")).await.unwrap_err();
@@ -536,6 +545,7 @@ mod tests {
     #[tokio::test]
     async fn layout_export_then_import_elsewhere_keeps_digests() {
         let a = Registry::open("memory://").await.unwrap();
+        projects(&a).await;
         let r1 = ImageRef::parse("team/app:1.0").unwrap();
         let r2 = ImageRef::parse("team/app:2.0").unwrap();
         let p1 = a.push_image(&r1, new_image(&[b"one", b"shared"])).await.unwrap();
@@ -558,6 +568,8 @@ mod tests {
         assert!(dir.path().join("oci-layout").exists());
 
         let b = Registry::open("memory://").await.unwrap();
+
+        projects(&b).await;
         let target = RepoName::parse("mirror/app").unwrap();
         let all = b.import_layout(dir.path(), &target, None).await.unwrap();
         let digests: Vec<_> = all.iter().map(|o| o.digest.clone()).collect();
@@ -573,6 +585,7 @@ mod tests {
 
         // One entry under a new tag.
         let c = Registry::open("memory://").await.unwrap();
+        projects(&c).await;
         let one = c.import_layout(dir.path(), &target, Some("1.0")).await.unwrap();
         assert_eq!(one[0].digest, p1.digest);
         let e = c.import_layout(dir.path(), &target, Some("nope")).await.unwrap_err();

@@ -131,7 +131,14 @@ impl Registry {
     /// A project by name or id (see [`Registry::visible_project`]).
     pub async fn project(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<Project> {
         let access = self.visible_project(p, name_or_id, is_name).await?;
-        self.project_view(access.project.clone(), Some(&access)).await
+        let row = self.fresh_project(&access).await?;
+        self.project_view(row, Some(&access)).await
+    }
+
+    /// The project row as stored now (the cached access may predate a push).
+    async fn fresh_project(&self, access: &ProjectAccess) -> Result<ProjectRow> {
+        let id = access.project.id;
+        self.meta.project_by_id(id).await?.ok_or_else(|| Error::NotFound { what: format!("project {id}") })
     }
 
     /// Whether a project of that name exists and the caller may see it.
@@ -173,7 +180,7 @@ impl Registry {
 
     pub async fn project_deletable(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<ProjectDeletable> {
         let access = self.require_project(p, name_or_id, is_name, R::Project, Action::Delete).await?;
-        let n = access.project.repo_count;
+        let n = self.fresh_project(&access).await?.repo_count;
         Ok(ProjectDeletable {
             deletable: n == 0,
             message: if n == 0 { String::new() } else { format!("the project contains {n} repositories") },
@@ -185,7 +192,7 @@ impl Registry {
         let counts = if access.allows(R::Member, Action::List) { self.meta.member_counts(access.project.id).await? } else { Vec::new() };
         let count = |role: Role| counts.iter().find(|(r, _)| *r == role.id()).map(|(_, n)| *n).unwrap_or(0);
         Ok(ProjectSummary {
-            repo_count: access.project.repo_count,
+            repo_count: self.fresh_project(&access).await?.repo_count,
             project_admin_count: count(Role::ProjectAdmin),
             maintainer_count: count(Role::Maintainer),
             developer_count: count(Role::Developer),

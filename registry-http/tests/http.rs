@@ -294,9 +294,11 @@ async fn anonymous_callers_are_challenged_towards_the_token_service() {
     let d = sha256(&data);
     let r = call(&app, Method::POST, &format!("/v2/t/a/blobs/uploads/?digest={d}"), &[("authorization", &bearer)], data).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    // The token does not reach another repository, even for the admin.
+    // The token does not reach another repository, even for the admin: the client is sent for a
+    // token with that scope.
     let r = call(&app, Method::GET, &format!("/v2/p/x/blobs/{d}"), &[("authorization", &bearer)], vec![]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.header("www-authenticate").unwrap().ends_with("scope=\"repository:p/x:pull\""));
     // Anonymous tokens carry no actions on a private project.
     let r = call(&app, Method::GET, "/service/token?service=harbor-registry&scope=repository:t/a:pull", &anon, vec![]).await;
     let payload = r.json()["token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();

@@ -114,10 +114,11 @@ pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Respons
         return res;
     }
     if let (Route::UploadStart(_), Some(from)) = (&route, ctx.query.get("from").map(str::to_owned)) {
-        // Mounting needs pull on the source; without it the client just uploads.
+        // Mounting needs pull on the source by the caller's permissions (a token names only the
+        // target); without it the client just uploads.
         let registry = ctx.registry.clone();
         let allowed = match RepoName::parse(&from) {
-            Ok(src) => registry.authorize_repo(&caller.principal, caller.claims.as_ref(), &src, RepoAction::Pull).await.is_ok(),
+            Ok(src) => registry.authorize_repo(&caller.principal, None, &src, RepoAction::Pull).await.is_ok(),
             Err(_) => false,
         };
         if !allowed {
@@ -140,6 +141,8 @@ fn need(route: &Route, method: &Method) -> Option<(RepoName, RepoAction)> {
     match route {
         Route::Base | Route::Catalog => None,
         Route::Tags(n) | Route::Referrers(n, _) | Route::Manifest(n, _) | Route::Blob(n, _) => Some((n.clone(), action(method))),
+        // Reading an upload's status needs pull, as in Distribution and Harbor.
+        Route::Upload(n, _) if matches!(*method, Method::GET | Method::HEAD) => Some((n.clone(), RepoAction::Pull)),
         Route::UploadStart(n) | Route::Upload(n, _) => Some((n.clone(), RepoAction::Push)),
     }
 }
