@@ -4,8 +4,8 @@
 //   node examples/node/repo-report.mjs [DATA_DIR]
 //
 // With DATA_DIR, reports on the registry stored there. Without, it serves a throw-away registry
-// on a free loopback port, pushes a few demo images into it, and reports on that (also reading
-// the catalog over HTTP, as any OCI client would). Size = manifest + config + layers of every
+// on a free loopback port, creates a project and pushes a few demo images into it, and reports on
+// that (also reading the catalog over HTTP as the admin, as any OCI client would). Size = manifest + config + layers of every
 // tag, each blob counted once per repository.
 //
 // Build the module first: cd registry-node && npm install && npm run build
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const berth = createRequire(import.meta.url)(join(here, '..', '..', 'registry-node', 'index.js'))
+const berth = createRequire(import.meta.url)(join(here, '..', '..', 'registry-node'))
 
 function human(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -40,6 +40,8 @@ async function repositorySummary(reg, repo) {
 }
 
 async function seed(reg) {
+  // `library` (public) exists after serve(); other projects are created before pushing.
+  await reg.createProject('team')
   await reg.pushImage('library/alpine:3.20', { layers: [Buffer.alloc(3_400_000, 1)], config: { os: 'linux', architecture: 'amd64' } })
   await reg.pushImage('library/alpine:3.21', { layers: [Buffer.alloc(3_500_000, 2)], config: { os: 'linux', architecture: 'amd64' } })
   await reg.pushImage('team/app:1.0', { layers: [Buffer.alloc(10_000, 3), Buffer.alloc(250_000, 4)], config: { os: 'linux' } })
@@ -54,7 +56,8 @@ async function main() {
   try {
     if (!dataDir) {
       await seed(reg)
-      const res = await fetch(`${reg.url}/v2/_catalog`)
+      const auth = 'Basic ' + Buffer.from(`${reg.adminUsername}:${reg.adminPassword}`).toString('base64')
+      const res = await fetch(`${reg.url}/v2/_catalog`, { headers: { authorization: auth } })
       console.log(`serving a demo registry at ${reg.url}; catalog over HTTP: ${JSON.stringify((await res.json()).repositories)}`)
     }
     const rows = []

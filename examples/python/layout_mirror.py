@@ -20,11 +20,14 @@ def main(data_dir: str | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         layout = Path(tmp) / "layout"
         with berth.open("memory://") as source:
+            source.create_project("team")  # content only enters existing projects
             for tag in ("1.0", "2.0"):
                 source.push_image(f"team/app:{tag}", layers=[f"layer of {tag}".encode()], config={"os": "linux"})
                 digest = source.export_layout(f"team/app:{tag}", layout)
                 print(f"exported team/app:{tag} ({digest[:19]}…)")
         with berth.open(data_dir or str(Path(tmp) / "mirror")) as mirror:
+            if not any(p["name"] == "mirror" for p in mirror.projects(q="name=mirror")["items"]):
+                mirror.create_project("mirror")
             for m in mirror.import_layout(layout, "mirror/app"):
                 print(f"imported {m.digest[:19]}… as {m.tags}")
             tags = mirror.list_tags("mirror/app")

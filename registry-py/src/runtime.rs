@@ -8,10 +8,17 @@
 //!
 //! The runtime is keyed by process id: worker threads do not survive `fork()`, so a child that
 //! calls in gets a fresh runtime, and the parent's (threadless) one is leaked, never dropped.
+//!
+//! Interpreter exit: a settling thread must not hold the GIL while Python finalizes (CPython
+//! aborts with "PyGILState_Release: thread state … must be current"). An `atexit` hook
+//! ([`quiesce`]) stops new settles (their results have nobody to go to) and waits, with the GIL
+//! released, for the ones under way.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use pyo3::BoundObject;
@@ -21,6 +28,10 @@ use tokio::runtime::Runtime;
 use crate::convert::Failure;
 
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+/// Set by the `atexit` hook: the interpreter is shutting down.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// Settles holding (or about to take) the GIL.
+static SETTLING: AtomicUsize = AtomicUsize::new(0);
 
 /// The runtime of this process, created on first use (and again in a forked child).
 pub fn runtime() -> Result<Arc<Runtime>, Failure> {
@@ -87,8 +98,18 @@ where
     let rt = runtime().map_err(|e| e.into_pyerr(py))?;
     rt.spawn(async move {
         let out = guarded(fut).await;
+        SETTLING.fetch_add(1, Ordering::SeqCst);
+        if EXITING.load(Ordering::SeqCst) {
+            // The interpreter is finalizing: nobody awaits this any more; never touch Python.
+            SETTLING.fetch_sub(1, Ordering::SeqCst);
+            std::mem::forget((loop_ref, fut_ref, out));
+            return;
+        }
         // Settling takes the GIL: do it on a blocking thread, never on a runtime worker.
-        drop(tokio::task::spawn_blocking(move || Python::attach(|py| settle(py, &loop_ref, fut_ref, out))));
+        drop(tokio::task::spawn_blocking(move || {
+            Python::attach(|py| settle(py, &loop_ref, fut_ref, out));
+            SETTLING.fetch_sub(1, Ordering::SeqCst);
+        }));
     });
     Ok(future)
 }
@@ -123,4 +144,16 @@ fn set_future(future: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>) -> P
         future.call_method1("set_exception", (value,))?;
     }
     Ok(())
+}
+
+/// `atexit` hook: refuse new settles and wait (GIL released, at most 5 s) for those under way.
+#[pyfunction]
+pub fn quiesce(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    py.detach(|| {
+        while SETTLING.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
