@@ -4,8 +4,11 @@
 #   1. cargo tests: unit tests, the backend suites on all five backends, HTTP tests;
 #   2. the official OCI conformance suite against `berth serve` on SQLite + filesystem and on
 #      PostgreSQL + S3, each with OCI_VERSION=1.1 and OCI_VERSION=dev;
-#   3. real clients (skopeo, the oras Python SDK) on both configurations, the kill -9 test,
-#      two nodes sharing PostgreSQL + S3, the `berth serve` contract, and the embedding example.
+#   3. real clients with credentials (skopeo, podman, the oras Python SDK) on both
+#      configurations, the RBAC matrix and the management API tests, LDAP (slapd) and OIDC
+#      sign-in, the kill -9 test, two nodes sharing PostgreSQL + S3, the `berth serve` contract,
+#      and the embedding examples;
+#   4. the Python and Node bindings (built from source, tested with pytest and node --test).
 # Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,12 +64,21 @@ step "skopeo sqlite+fs" bash tests/e2e/skopeo.sh
 step "skopeo postgres+s3" with_pg_s3 bash tests/e2e/skopeo.sh
 step "oras sqlite+fs" "$py" -m pytest -q tests/e2e/test_oras.py
 step "oras postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_oras.py
+step "RBAC matrix sqlite+fs" "$py" -m pytest -q tests/e2e/test_rbac.py
+step "RBAC matrix postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_rbac.py
+step "management API sqlite+fs" "$py" -m pytest -q tests/e2e/test_api.py
+step "management API postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_api.py
+step "clients with credentials (skopeo, podman) sqlite+fs" bash tests/e2e/test_auth_clients.sh
+step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tests/e2e/test_auth_clients.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh
 step "embedding example" cargo run --locked -q -p berth-examples --bin embed
+step "embedding the router in a host app" cargo run --locked -q -p berth-examples --bin embed_router
+step "python bindings (pip install ./registry-py, pytest + oras, mypy, stubtest)" bash tests/bindings/python.sh
+step "node bindings (npm install, build, node --test, tsc, example tool)" bash tests/bindings/node.sh
 
 echo
 if ((failed > 0)); then

@@ -64,6 +64,28 @@ def e2e_project(berth):
         assert r.status_code in (201, 409), f"{r.status_code} {r.text}"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def short_sdk_backoff():
+    """oras' retry decorator sleeps 3, 5, 11, 29 and 83 s between attempts of a failing request;
+    the attempts stay, the sleeps are capped at 0.2 s so a failure reports in seconds."""
+    import oras.decorator
+
+    real = oras.decorator.time.sleep
+
+    class _Time:
+        def __getattr__(self, name):
+            return getattr(__import__("time"), name)
+
+        @staticmethod
+        def sleep(s):
+            real(min(s, 0.2))
+
+    saved = oras.decorator.time
+    oras.decorator.time = _Time()
+    yield
+    oras.decorator.time = saved
+
+
 # ---- the client -------------------------------------------------------------------------------
 
 
