@@ -185,12 +185,20 @@ impl Registry {
     }
 
     async fn artifact_row(&self, repo: &RepositoryRow, reference: &str) -> Result<ArtifactRow> {
+        // The management API speaks NOT_FOUND/BAD_REQUEST where /v2 would say MANIFEST_UNKNOWN
+        // or TAG_INVALID (Harbor's codes).
+        let not_found = || Error::NotFound { what: format!("artifact {reference}") };
         let name = RepoName::parse(&repo.name)?;
-        let digest = match Reference::parse(reference)? {
+        let parsed = Reference::parse(reference).map_err(|e| Error::BadRequest { reason: e.to_string() })?;
+        let digest = match parsed {
             Reference::Digest(d) => d.to_string(),
-            r @ Reference::Tag(_) => self.get_manifest(&name, &r).await?.digest.clone(),
+            r @ Reference::Tag(_) => match self.get_manifest(&name, &r).await {
+                Ok(m) => m.digest.clone(),
+                Err(e) if e.code() == crate::ErrorCode::ManifestUnknown => return Err(not_found()),
+                Err(e) => return Err(e),
+            },
         };
-        self.meta.artifact(repo.id, &digest).await?.ok_or_else(|| Error::NotFound { what: format!("artifact {reference}") })
+        self.meta.artifact(repo.id, &digest).await?.ok_or_else(not_found)
     }
 
     pub async fn artifact(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<Artifact> {
@@ -216,7 +224,7 @@ impl Registry {
     /// Point a new tag at an artifact (`CONFLICT` if the tag exists).
     pub async fn create_tag(&self, p: &Principal, project: &str, repo: &str, reference: &str, tag: &str) -> Result<()> {
         let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::Create).await?;
-        validate_tag(tag)?;
+        validate_tag(tag).map_err(|e| Error::BadRequest { reason: e.to_string() })?;
         let a = self.artifact_row(&row, reference).await?;
         self.meta.create_tag(row.id, &a.digest, tag, self.now_ms()).await?;
         self.manifests_changed(&RepoName::parse(&row.name)?);

@@ -242,8 +242,7 @@ BAD = [
     ("labels: list without scope", "GET", "/labels", {"params": {"scope": "q"}}),
     ("robot: bad level", "POST", "/robots", {"body": {"name": "r", "level": "galaxy", "duration": -1, "permissions": []}}),
     ("robot: bad name", "POST", "/robots", {"body": {"name": "Bad Name", "level": "system", "duration": -1, "permissions": []}}),
-    # Harbor says BAD_REQUEST; Berth's core answers the OCI code TAG_INVALID (also a 400).
-    ("tag: bad name", "POST", "/projects/{team}/repositories/app0/artifacts/t0/tags", {"body": {"name": "bad tag!"}, "codes": ("BAD_REQUEST", "TAG_INVALID")}),
+    ("tag: bad name", "POST", "/projects/{team}/repositories/app0/artifacts/t0/tags", {"body": {"name": "bad tag!"}, "codes": ("BAD_REQUEST",)}),
 ]
 
 
@@ -285,8 +284,8 @@ def test_not_found_is_404_in_the_envelope(env):
         "/no/such/route",
     ):
         e = expect_error(env.admin.get(path.format(run=env.run, team=env.team)), 404)
-        # Harbor says NOT_FOUND everywhere; for artifacts Berth's core answers the OCI code.
-        assert e["code"] in (("NOT_FOUND", "MANIFEST_UNKNOWN") if "/artifacts/" in path else ("NOT_FOUND",)), (path, e)
+        # NOT_FOUND everywhere, artifacts included (Harbor's code, not the OCI MANIFEST_UNKNOWN).
+        assert e["code"] == "NOT_FOUND", (path, e)
 
 
 # ---- deleting a project with repositories -----------------------------------------------------
