@@ -705,17 +705,26 @@ macro_rules! sql_identity_store {
             }
 
             async fn record_pulls(&self, pulls: &[(String, String, i64)]) -> Result<()> {
-                if pulls.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.begin_write().await?;
+                // One short statement at a time, no transaction: pull bookkeeping never holds a
+                // row lock while waiting for another, so it cannot deadlock with a manifest push
+                // (which locks the repository row, then manifests).
+                let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+                let mut last: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
                 for (repo, digest, at) in pulls {
-                    sqlx::query("UPDATE manifests SET pulled_at = $3 WHERE digest = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)")
-                        .bind(repo).bind(digest).bind(*at).execute(&mut *tx).await.map_err(db_err)?;
-                    sqlx::query("UPDATE repositories SET pull_count = pull_count + 1 WHERE name = $1")
-                        .bind(repo).execute(&mut *tx).await.map_err(db_err)?;
+                    *counts.entry(repo.as_str()).or_default() += 1;
+                    let t = last.entry((repo.as_str(), digest.as_str())).or_default();
+                    *t = (*t).max(*at);
                 }
-                tx.commit().await.map_err(db_err)
+                for (repo, n) in counts {
+                    let q = sqlx::query("UPDATE repositories SET pull_count = pull_count + $2 WHERE name = $1").bind(repo.to_owned()).bind(n);
+                    self.write_one(q).await?;
+                }
+                for ((repo, digest), at) in last {
+                    let q = sqlx::query("UPDATE manifests SET pulled_at = $3 WHERE digest = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)")
+                        .bind(repo.to_owned()).bind(digest.to_owned()).bind(at);
+                    self.write_one(q).await?;
+                }
+                Ok(())
             }
 
             async fn statistics(&self, vis: &Visibility) -> Result<Statistics> {
