@@ -7,12 +7,16 @@
 
 use axum::Router;
 use axum::routing::get;
-use registry_core::{Content, ImageRef, NewImage, NewLayer, Registry};
+use registry_core::model::ProjectReq;
+use registry_core::{Content, ImageRef, NewImage, NewLayer, Principal, Registry};
 use registry_http::AppOptions;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::open("memory://").await?;
+    // A public project: anonymous clients of the host app may pull from it (and only pull).
+    let metadata = Some([("public".to_owned(), "true".to_owned())].into_iter().collect());
+    registry.create_project(&Principal::System, ProjectReq { project_name: "demo".into(), metadata, ..Default::default() }).await?;
     let image = ImageRef::parse("demo/hello:v1")?;
     let layer = NewLayer { content: Content::Bytes("hello from the host app".into()), media_type: None };
     let pushed = registry.push_image(&image, NewImage { layers: vec![layer], ..Default::default() }).await?;
@@ -52,6 +56,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer_url = format!("{base}/v2/demo/hello/blobs/{}", pushed.layers[0]);
     assert_eq!(client.get(layer_url).send().await?.bytes().await?.as_ref(), b"hello from the host app");
     assert_eq!(client.get(format!("{base}/health")).send().await?.status(), 200);
+    // Writes need credentials.
+    let push = client.post(format!("{base}/v2/demo/hello/blobs/uploads/")).send().await?;
+    assert_eq!(push.status(), 401);
 
     let _ = stop_tx.send(());
     server.await??;
