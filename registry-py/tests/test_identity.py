@@ -22,9 +22,10 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def oras_basic(reg: berth.Server, auth: tuple[str, str]) -> oras.provider.Registry:
-    """An oras client sending HTTP Basic (see test_serve.oras_client for why not tokens)."""
-    client = oras.provider.Registry(hostname=reg.host, insecure=True, auth_backend="basic")
+def oras_as(reg: berth.Server, auth: tuple[str, str], backend: str = "token") -> oras.provider.Registry:
+    """An oras client logged in with `auth`: through the token service (oras' default), or with
+    HTTP Basic on every request (`backend="basic"`)."""
+    client = oras.provider.Registry(hostname=reg.host, insecure=True, auth_backend=backend)
     client.auth.set_basic_auth(*auth)
     return client
 
@@ -158,20 +159,20 @@ def test_members_push_and_pull_over_http_by_role(berth_registry, tmp_path, monke
     work.mkdir()
     (work / "notes.txt").write_bytes(b"by the developer")
     monkeypatch.chdir(work)
-    res = oras_basic(reg, ("dev", PASSWORD)).push(target=f"{reg.host}/team/notes:v1", files=["notes.txt"], quiet=True)
+    res = oras_as(reg, ("dev", PASSWORD)).push(target=f"{reg.host}/team/notes:v1", files=["notes.txt"], quiet=True)
     assert res.status_code in (200, 201)
     assert reg.list_tags("team/notes") == ["v1"]
     assert reg.repositories("team")["items"][0]["name"] == "team/notes"
 
     # … the guest pulls it, but cannot push: 403 over HTTP.
-    files = oras_basic(reg, ("guest", PASSWORD)).pull(target=f"{reg.host}/team/notes:v1", outdir=str(tmp_path / "out"))
+    files = oras_as(reg, ("guest", PASSWORD), backend="basic").pull(target=f"{reg.host}/team/notes:v1", outdir=str(tmp_path / "out"))
     assert [pathlib.Path(f).read_bytes() for f in files] == [b"by the developer"]
     assert push_blob_over_http(reg, "team/notes", b"by the guest", ("guest", PASSWORD)) == 403
     assert push_blob_over_http(reg, "team/notes", b"by the developer", ("dev", PASSWORD)) == 201
     # Anonymous callers and strangers see nothing of a private project.
     assert push_blob_over_http(reg, "team/notes", b"anon", None) == 401
     assert requests.get(f"{reg.url}/v2/team/notes/tags/list", timeout=10).status_code == 401
-    # The token service grants what the role allows, within what was asked.
+    # A token carries every action the role allows on the scope (Harbor's rule).
     for user, granted in (("dev", ["pull", "push"]), ("guest", ["pull"])):
         r = requests.get(
             f"{reg.url}/service/token",
@@ -230,7 +231,7 @@ def test_robot_secret_is_shown_once_and_works_over_http(berth_registry, tmp_path
     work.mkdir()
     (work / "build.txt").write_bytes(b"built by ci")
     monkeypatch.chdir(work)
-    res = oras_basic(reg, (ci["name"], ci["secret"])).push(target=f"{reg.host}/team/build:1", files=["build.txt"], quiet=True)
+    res = oras_as(reg, (ci["name"], ci["secret"])).push(target=f"{reg.host}/team/build:1", files=["build.txt"], quiet=True)
     assert res.status_code in (200, 201)
     assert reg.list_tags("team/build") == ["1"]
     assert push_blob_over_http(reg, "team/build", b"reader", (reader["name"], reader["secret"])) == 403

@@ -124,12 +124,11 @@ def test_fixture_is_fresh_per_test(berth_registry):
     assert r.status_code == 401
 
 
-def oras_client(reg: berth.Server, auth: tuple[str, str] | None, backend: str = "basic") -> oras.provider.Registry:
-    """An oras client for `reg` answering Berth's challenges with `auth`: HTTP Basic on every
-    request (`backend="basic"`), or Basic credentials traded for Bearer tokens at
-    /service/token (`backend="token"`, oras' default). oras-py 0.2.43 keeps its first token
-    for the whole session; when a push follows a pull-scoped token, Berth answers 403 without a
-    new challenge and the SDK cannot upgrade the token, so pushes here use Basic."""
+def oras_client(reg: berth.Server, auth: tuple[str, str] | None, backend: str = "token") -> oras.provider.Registry:
+    """An oras client for `reg` answering Berth's challenges with `auth`: Basic credentials
+    traded for Bearer tokens at /service/token (`backend="token"`, oras' default; the token
+    carries every action the user may do on the scope, as in Harbor, so a push after a pull
+    needs no second token), or HTTP Basic on every request (`backend="basic"`)."""
     client = oras.provider.Registry(hostname=reg.host, insecure=True, auth_backend=backend)
     if auth:
         client.auth.set_basic_auth(*auth)
@@ -177,7 +176,7 @@ def test_oras_pulls_an_image_pushed_through_the_engine(berth_registry, tmp_path)
     import json
 
     berth_registry.put_manifest("team/files", "v1", json.dumps(manifest).encode())
-    client = oras_client(berth_registry, berth_registry.credentials, backend="token")  # pulls: the token flow
+    client = oras_client(berth_registry, berth_registry.credentials, backend="basic")
     files = client.pull(target=f"{berth_registry.host}/team/files:v1", outdir=str(tmp_path))
     assert [os.path.basename(f) for f in files] == ["hello.txt"]
     assert pathlib.Path(files[0]).read_bytes() == b"hello from berth"
