@@ -53,7 +53,7 @@ with_pg_s3() {
   BERTH_METADATA=$(new_pg_database) BERTH_STORAGE="${BERTH_TEST_S3_URL/berth\?/berth/run-$RANDOM$RANDOM?}" "$@"
 }
 
-step "build" cargo build --locked --workspace
+step "build" cargo build --locked
 export BERTH_BIN=$root/target/debug/berth
 step "cargo test" cargo test --locked
 step "conformance sqlite+fs 1.1" bash tests/conformance.sh sqlite-fs 1.1
