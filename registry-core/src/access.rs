@@ -21,8 +21,12 @@ use crate::registry::Registry;
 
 /// How long permission and credential answers may be reused by this process.
 pub const ACCESS_CACHE_TTL: Duration = Duration::from_secs(2);
-/// How long a verified password is remembered (so Basic auth on every request costs one hash).
-const LOGIN_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a verified password is remembered, so Basic auth on every request costs one hash
+/// per interval. Kept as short as the permission cache: a password change, a deleted user or a
+/// disabled robot on another node takes effect here within this time.
+const LOGIN_CACHE_TTL: Duration = ACCESS_CACHE_TTL;
+/// How long a verified token signature is remembered (who it names is re-checked every time).
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 const TOKEN_KEY_SETTING: &str = "token_signing_key";
 
 /// Who may create projects.
@@ -90,7 +94,7 @@ impl AccessState {
             logins: moka::future::Cache::builder().max_capacity(10_000).time_to_live(LOGIN_CACHE_TTL).build(),
             perms: moka::future::Cache::builder().max_capacity(100_000).time_to_live(ACCESS_CACHE_TTL).build(),
             subjects: moka::future::Cache::builder().max_capacity(10_000).time_to_live(ACCESS_CACHE_TTL).build(),
-            tokens: moka::future::Cache::builder().max_capacity(100_000).time_to_live(LOGIN_CACHE_TTL).build(),
+            tokens: moka::future::Cache::builder().max_capacity(100_000).time_to_live(TOKEN_CACHE_TTL).build(),
             keys: tokio::sync::OnceCell::new(),
             pulls: std::sync::Mutex::new((Vec::new(), 0)),
         }
