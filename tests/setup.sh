@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
-# Debian packages (PostgreSQL, skopeo, Distribution 2.8 as a benchmark peer, curl, jq, wrk),
+# Debian packages (PostgreSQL, skopeo, podman, OpenLDAP slapd + ldap-utils, Distribution 2.8 as a
+# benchmark peer, curl, jq, wrk),
 # the OCI conformance suite (Go), the S3-compatible server s3s-fs (crates.io), and a Python
 # virtual environment with the oras SDK and pytest.
 set -euo pipefail
