@@ -465,10 +465,8 @@ impl Registry {
             }
             return Err(refuse(p));
         };
-        if action == RepoAction::Push && !repo.as_str().contains('/') {
-            return Err(Error::NameInvalid {
-                reason: format!("repository names start with their project: <project>/<name>, not {repo:?}"),
-            });
+        if action == RepoAction::Push {
+            crate::registry::require_project_segment(repo)?;
         }
         if !access.allows(ProjectResource::Repository, action.action()) {
             return Err(refuse(p));

@@ -219,6 +219,15 @@ pub struct Registry {
     pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
 
+/// Content goes into `<project>/<name>`: a name without a project segment cannot take any.
+pub(crate) fn require_project_segment(repo: &RepoName) -> Result<()> {
+    if repo.as_str().contains('/') {
+        Ok(())
+    } else {
+        Err(Error::NameInvalid { reason: format!("repository names start with their project: <project>/<name>, not {repo:?}") })
+    }
+}
+
 /// Refusal for content aimed at a project that does not exist.
 pub(crate) fn no_project(repo: &RepoName) -> Error {
     Error::Denied { reason: format!("project {:?} does not exist; create it before pushing {repo}", repo.project()) }
@@ -332,11 +341,7 @@ impl Registry {
 
     /// Content may only enter an existing project.
     async fn check_project(&self, repo: &RepoName) -> Result<()> {
-        if !repo.as_str().contains('/') {
-            return Err(Error::NameInvalid {
-                reason: format!("repository names start with their project: <project>/<name>, not {repo:?}"),
-            });
-        }
+        require_project_segment(repo)?;
         match self.project_access(&Principal::System, repo.project()).await? {
             Some(_) => Ok(()),
             None => Err(no_project(repo)),

@@ -315,6 +315,9 @@ async fn pushes_need_an_existing_project() {
     let r = call(&app, Method::POST, "/v2/nowhere/app/blobs/uploads/", &[], vec![]).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "DENIED".to_owned()));
     assert!(r.json()["errors"][0]["message"].as_str().unwrap().contains("\"nowhere\" does not exist"));
+    // A name without a project segment cannot take content, even where a project of that name exists.
+    let r = call(&app, Method::POST, "/v2/t/blobs/uploads/", &[], vec![]).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "NAME_INVALID".to_owned()));
 }
 
 #[tokio::test]
