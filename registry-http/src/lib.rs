@@ -82,6 +82,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
+    let workers = (opts.job_workers > 0).then(|| registry.spawn_job_workers(opts.job_workers));
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
         let r = axum::serve(
@@ -91,6 +92,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
+        if let Some(w) = workers {
+            w.shutdown().await;
+        }
         r
     });
     Ok(Server { addr, handle })
