@@ -53,6 +53,7 @@ with_pg_s3() {
   BERTH_METADATA=$(new_pg_database) BERTH_STORAGE="${BERTH_TEST_S3_URL/berth\?/berth/run-$RANDOM$RANDOM?}" "$@"
 }
 
+step "format (cargo fmt --check)" cargo fmt --all --check
 step "build" cargo build --locked
 export BERTH_BIN=$root/target/debug/berth
 step "cargo test" cargo test --locked

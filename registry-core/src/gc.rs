@@ -33,15 +33,15 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::events::{Actor, with_actor};
 use crate::auth::Principal;
 use crate::auth::rbac::{Action, SystemResource};
+use crate::error::{Error, Result};
+use crate::events::{Actor, with_actor};
 use crate::jobs::{JobHandler, TaskContext, exec_history};
-use crate::model::{ExecHistory, JobSchedule};
-use crate::query::{ListQuery, Page};
 use crate::meta::governance::LinkKey;
+use crate::model::{ExecHistory, JobSchedule};
 use crate::oci::{Digest, Reference, RepoName};
+use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
 
 /// Vendor type of garbage-collection executions (Harbor's job name).
@@ -205,7 +205,9 @@ impl Registry {
                 }
             }
             if !progress(GcPhase::Untagged, report) {
-                return Err(Error::Unavailable { reason: "garbage collection was stopped".into() });
+                return Err(Error::Unavailable {
+                    reason: "garbage collection was stopped".into(),
+                });
             }
             after = Some(last);
         }
@@ -232,7 +234,9 @@ impl Registry {
                 report.purged_blobs += page.len() as u64;
                 report.freed_space += page.iter().map(|(_, s)| *s as u64).sum::<u64>();
                 if !progress(GcPhase::Blobs, report) {
-                    return Err(Error::Unavailable { reason: "garbage collection was stopped".into() });
+                    return Err(Error::Unavailable {
+                        reason: "garbage collection was stopped".into(),
+                    });
                 }
                 continue;
             }
@@ -266,7 +270,9 @@ impl Registry {
             }
             self.meta.gc_forget_blobs(&gone).await?;
             if !progress(GcPhase::Blobs, report) {
-                return Err(Error::Unavailable { reason: "garbage collection was stopped".into() });
+                return Err(Error::Unavailable {
+                    reason: "garbage collection was stopped".into(),
+                });
             }
         }
     }
@@ -300,7 +306,9 @@ impl Registry {
     async fn gc_execution(&self, id: i64) -> Result<crate::meta::governance::ExecutionRow> {
         match self.execution(id).await {
             Ok(e) if e.vendor_type == GC_JOB => Ok(e),
-            _ => Err(Error::NotFound { what: format!("GC run {id}") }),
+            _ => Err(Error::NotFound {
+                what: format!("GC run {id}"),
+            }),
         }
     }
 
@@ -308,7 +316,13 @@ impl Registry {
     pub async fn gc_log(&self, p: &Principal, id: i64) -> Result<String> {
         self.require_system(p, SystemResource::GarbageCollection, Action::Read)?;
         self.gc_execution(id).await?;
-        Ok(self.execution_tasks(id).await?.into_iter().map(|t| t.log).collect::<Vec<_>>().join(""))
+        Ok(self
+            .execution_tasks(id)
+            .await?
+            .into_iter()
+            .map(|t| t.log)
+            .collect::<Vec<_>>()
+            .join(""))
     }
 
     /// Stop a running GC (it stops between pages).
@@ -326,21 +340,37 @@ impl Registry {
     /// Harbor's `POST/PUT /system/gc/schedule`: `Manual` runs now (the new run's id),
     /// `None` unschedules, other types set the cron. Parameters: `delete_untagged`, `dry_run`,
     /// `workers` (1–10); the grace period and upload age come from `defaults`.
-    pub async fn set_gc_schedule(&self, p: &Principal, req: &JobSchedule, defaults: &GcOptions) -> Result<Option<i64>> {
+    pub async fn set_gc_schedule(
+        &self,
+        p: &Principal,
+        req: &JobSchedule,
+        defaults: &GcOptions,
+    ) -> Result<Option<i64>> {
         self.require_system(p, SystemResource::GarbageCollection, Action::Create)?;
         let mut opts = defaults.clone();
         for (k, v) in &req.parameters {
-            let bad = || Error::BadRequest { reason: format!("GC parameter {k} has the wrong type: {v}") };
+            let bad = || Error::BadRequest {
+                reason: format!("GC parameter {k} has the wrong type: {v}"),
+            };
             match k.as_str() {
                 "delete_untagged" => opts.delete_untagged = v.as_bool().ok_or_else(bad)?,
                 "dry_run" => opts.dry_run = v.as_bool().ok_or_else(bad)?,
                 "workers" => opts.workers = v.as_u64().ok_or_else(bad)? as usize,
-                _ => return Err(Error::BadRequest { reason: format!("unknown GC parameter {k:?} (delete_untagged, dry_run, workers)") }),
+                _ => {
+                    return Err(Error::BadRequest {
+                        reason: format!(
+                            "unknown GC parameter {k:?} (delete_untagged, dry_run, workers)"
+                        ),
+                    });
+                }
             }
         }
         opts.validate()?;
         let params = serde_json::to_value(&opts).map_err(|e| Error::internal(e.to_string()))?;
-        self.apply_system_schedule(GC_JOB, req, params, |_| self.start_gc(&opts, crate::jobs::MANUAL)).await
+        self.apply_system_schedule(GC_JOB, req, params, |_| {
+            self.start_gc(&opts, crate::jobs::MANUAL)
+        })
+        .await
     }
 }
 

@@ -26,10 +26,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::model::{ExecHistory, JobSchedule, ScheduleObj, time};
 use crate::meta::governance::{
     ExecutionRow, NewExecution, NewTask, ScheduleRow, TaskOutcome, TaskRow,
 };
+use crate::model::{ExecHistory, JobSchedule, ScheduleObj, time};
 use crate::query::{Field, Kind, ListQuery, Page, field};
 use crate::registry::Registry;
 
@@ -594,7 +594,9 @@ pub fn schedule_cron(obj: &ScheduleObj) -> Result<Option<String>> {
         }
         other => {
             return Err(Error::BadRequest {
-                reason: format!("schedule type {other:?} is not one of Hourly, Daily, Weekly, Custom, Manual, None"),
+                reason: format!(
+                    "schedule type {other:?} is not one of Hourly, Daily, Weekly, Custom, Manual, None"
+                ),
             });
         }
     };
@@ -630,9 +632,19 @@ impl Registry {
     /// The schedule of a system job (vendor id 0) as Harbor shows it.
     pub async fn system_job_schedule(&self, vendor_type: &str) -> Result<JobSchedule> {
         Ok(match self.meta.schedule(vendor_type, 0).await? {
-            None => JobSchedule { schedule: Some(ScheduleObj { kind: "None".into(), ..ScheduleObj::default() }), ..JobSchedule::default() },
+            None => JobSchedule {
+                schedule: Some(ScheduleObj {
+                    kind: "None".into(),
+                    ..ScheduleObj::default()
+                }),
+                ..JobSchedule::default()
+            },
             Some(s) => JobSchedule {
-                schedule: Some(ScheduleObj { kind: "Custom".into(), cron: s.cron, next_scheduled_time: Some(time(s.next_fire)) }),
+                schedule: Some(ScheduleObj {
+                    kind: "Custom".into(),
+                    cron: s.cron,
+                    next_scheduled_time: Some(time(s.next_fire)),
+                }),
                 parameters: serde_json::from_str(&s.params).unwrap_or_default(),
                 creation_time: Some(time(s.creation_time)),
                 update_time: Some(time(s.update_time)),
@@ -643,12 +655,20 @@ impl Registry {
     /// Apply a Harbor `Schedule` to a system job: `Manual` starts an execution now with `start`
     /// (returning its id), `None` removes the schedule, anything else sets the cron. `params`
     /// are the already-validated parameters.
-    pub(crate) async fn apply_system_schedule<F, Fut>(&self, vendor_type: &str, req: &JobSchedule, params: serde_json::Value, start: F) -> Result<Option<i64>>
+    pub(crate) async fn apply_system_schedule<F, Fut>(
+        &self,
+        vendor_type: &str,
+        req: &JobSchedule,
+        params: serde_json::Value,
+        start: F,
+    ) -> Result<Option<i64>>
     where
         F: FnOnce(serde_json::Value) -> Fut,
         Fut: std::future::Future<Output = Result<i64>>,
     {
-        let obj = req.schedule.clone().ok_or_else(|| Error::BadRequest { reason: "schedule is required".into() })?;
+        let obj = req.schedule.clone().ok_or_else(|| Error::BadRequest {
+            reason: "schedule is required".into(),
+        })?;
         if obj.kind == "Manual" {
             return start(params).await.map(Some);
         }

@@ -33,17 +33,25 @@ impl Registry {
     }
 
     /// Change run-time settings; any other key is refused before anything changes.
-    pub async fn update_configurations(&self, p: &Principal, changes: &Map<String, Value>) -> Result<()> {
+    pub async fn update_configurations(
+        &self,
+        p: &Principal,
+        changes: &Map<String, Value>,
+    ) -> Result<()> {
         self.require_system(p, SystemResource::Configuration, Action::Update)?;
         let mut read_only = None;
         for (k, v) in changes {
             match k.as_str() {
                 "read_only" => {
-                    read_only = Some(v.as_bool().ok_or_else(|| Error::BadRequest { reason: format!("read_only must be true or false, not {v}") })?)
+                    read_only = Some(v.as_bool().ok_or_else(|| Error::BadRequest {
+                        reason: format!("read_only must be true or false, not {v}"),
+                    })?)
                 }
                 other => {
                     return Err(Error::BadRequest {
-                        reason: format!("setting {other:?} cannot be changed at run time (editable: {EDITABLE:?}); set it in the server configuration"),
+                        reason: format!(
+                            "setting {other:?} cannot be changed at run time (editable: {EDITABLE:?}); set it in the server configuration"
+                        ),
                     });
                 }
             }

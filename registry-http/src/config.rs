@@ -128,7 +128,10 @@ impl FileSettings {
             oidc: self.oidc.or(other.oidc),
             job_workers: self.job_workers.or(other.job_workers),
             gc: match (self.gc, other.gc) {
-                (Some(a), Some(b)) => Some(GcSettings { grace_secs: a.grace_secs.or(b.grace_secs), workers: a.workers.or(b.workers) }),
+                (Some(a), Some(b)) => Some(GcSettings {
+                    grace_secs: a.grace_secs.or(b.grace_secs),
+                    workers: a.workers.or(b.workers),
+                }),
                 (a, b) => a.or(b),
             },
         }
@@ -184,7 +187,9 @@ impl Settings {
             gc: {
                 let g = f.gc.clone().unwrap_or_default();
                 let opts = registry_core::gc::GcOptions {
-                    grace_ms: g.grace_secs.map_or(registry_core::gc::DEFAULT_GRACE_MS, |s| s as i64 * 1000),
+                    grace_ms: g
+                        .grace_secs
+                        .map_or(registry_core::gc::DEFAULT_GRACE_MS, |s| s as i64 * 1000),
                     workers: g.workers.unwrap_or(1),
                     upload_max_age_ms: f.upload_ttl_secs.unwrap_or(86_400) as i64 * 1000,
                     ..Default::default()

@@ -121,7 +121,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         upload_ttl_secs: None,
         admin_password: args.admin_password.map(registry_http::config::Secret),
         job_workers: args.job_workers,
-        gc: args.gc_grace_secs.map(|s| registry_http::config::GcSettings { grace_secs: Some(s), workers: None }),
+        gc: args
+            .gc_grace_secs
+            .map(|s| registry_http::config::GcSettings {
+                grace_secs: Some(s),
+                workers: None,
+            }),
         ..FileSettings::default()
     };
     let settings = Settings::resolve(cli.or(file))?;
@@ -171,7 +176,10 @@ async fn gc(args: GcArgs) -> Result<(), String> {
         data_dir: args.store.data_dir,
         metadata: args.store.metadata,
         storage: args.store.storage,
-        gc: args.grace_secs.map(|s| registry_http::config::GcSettings { grace_secs: Some(s), workers: None }),
+        gc: args.grace_secs.map(|s| registry_http::config::GcSettings {
+            grace_secs: Some(s),
+            workers: None,
+        }),
         ..FileSettings::default()
     };
     let settings = Settings::resolve(cli.or(file))?;
@@ -191,7 +199,11 @@ async fn gc(args: GcArgs) -> Result<(), String> {
             .expect("a valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let verb = if opts.dry_run { "would delete" } else { "deleted" };
+    let verb = if opts.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
     let show = |phase: GcPhase, r: &GcReport| {
         bar.set_message(format!(
             "{phase:?}: {verb} {} untagged artifacts, {} links, {} blobs ({})",
@@ -223,7 +235,10 @@ async fn gc(args: GcArgs) -> Result<(), String> {
         }
     );
     if report.failed_blobs > 0 {
-        return Err(format!("{} blobs could not be deleted", report.failed_blobs));
+        return Err(format!(
+            "{} blobs could not be deleted",
+            report.failed_blobs
+        ));
     }
     Ok(())
 }

@@ -27,7 +27,11 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { metrics: None, gc: registry_core::gc::GcOptions::default(), job_workers: 2 }
+        Self {
+            metrics: None,
+            gc: registry_core::gc::GcOptions::default(),
+            job_workers: 2,
+        }
     }
 }
 

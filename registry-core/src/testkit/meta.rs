@@ -283,9 +283,7 @@ pub async fn referrers(m: &dyn MetadataStore) {
 pub async fn catalog(m: &dyn MetadataStore) {
     super::ensure_projects(m, &["cat"]).await;
     for n in ["cat/c", "cat/a", "cat/b"] {
-        link(m, &repo(n), &digest("cat"), 1, 1)
-            .await
-            .unwrap();
+        link(m, &repo(n), &digest("cat"), 1, 1).await.unwrap();
     }
     let page = m.catalog(2, Some("cat/")).await.unwrap();
     assert_eq!(page, vec!["cat/a".to_string(), "cat/b".to_string()]);
@@ -601,7 +599,13 @@ pub async fn identity(m: &dyn MetadataStore) {
 }
 
 /// Publish a blob the way the registry does: claim its row, then link it.
-async fn link(m: &dyn MetadataStore, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> crate::error::Result<()> {
+async fn link(
+    m: &dyn MetadataStore,
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+    now: i64,
+) -> crate::error::Result<()> {
     m.claim_blob(&digest.to_string(), size as i64, now).await?;
     m.link_new_blob(repo, digest, size, now).await
 }

@@ -17,12 +17,17 @@ type R = ApiResult<Response>;
 pub struct GcDefaults(pub registry_core::gc::GcOptions);
 
 fn id_param(s: &str) -> ApiResult<i64> {
-    Ok(s.parse().map_err(|_| Error::BadRequest { reason: format!("{s:?} is not an id") })?)
+    Ok(s.parse().map_err(|_| Error::BadRequest {
+        reason: format!("{s:?} is not an id"),
+    })?)
 }
 
 fn text(body: String) -> Response {
     let mut res = body.into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     res
 }
 
@@ -30,7 +35,9 @@ fn text(body: String) -> Response {
 
 #[utoipa::path(get, path = "/quotas", tag = "quota", summary = "List quotas (reference=project&reference_id=ID for one project)", responses((status = 200, body = Vec<registry_core::model::Quota>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
 pub async fn list_quotas(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
-    let page = reg.quotas(&p, q.get("reference"), q.get("reference_id"), &q.list()?).await?;
+    let page = reg
+        .quotas(&p, q.get("reference"), q.get("reference_id"), &q.list()?)
+        .await?;
     Ok(paged(&uri, page))
 }
 
@@ -40,7 +47,12 @@ pub async fn get_quota(State(reg): State<Registry>, Who(p): Who, Path(id): Path<
 }
 
 #[utoipa::path(put, path = "/quotas/{id}", tag = "quota", summary = "Change a quota's storage limit (-1 unlimited)", params(("id" = i64, Path)), request_body = QuotaUpdateReq, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
-pub async fn update_quota(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(req): Body<QuotaUpdateReq>) -> R {
+pub async fn update_quota(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(req): Body<QuotaUpdateReq>,
+) -> R {
     reg.set_quota(&p, id_param(&id)?, req.hard.storage).await?;
     Ok(ok())
 }
@@ -74,7 +86,12 @@ pub async fn get_gc_schedule(State(reg): State<Registry>, Who(p): Who) -> R {
 }
 
 #[utoipa::path(post, path = "/system/gc/schedule", tag = "gc", summary = "Run GC now (type Manual) or set its schedule; parameters delete_untagged, dry_run, workers", request_body = JobSchedule, responses((status = 201, description = "started or scheduled"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 409, description = "a GC is already running")))]
-pub async fn create_gc_schedule(State(reg): State<Registry>, Who(p): Who, defaults: Option<axum::Extension<GcDefaults>>, Body(req): Body<JobSchedule>) -> R {
+pub async fn create_gc_schedule(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    defaults: Option<axum::Extension<GcDefaults>>,
+    Body(req): Body<JobSchedule>,
+) -> R {
     let defaults = defaults.map(|d| d.0.0).unwrap_or_default();
     Ok(match reg.set_gc_schedule(&p, &req, &defaults).await? {
         Some(id) => created(format!("/api/v2.0/system/gc/{id}")),
@@ -83,7 +100,12 @@ pub async fn create_gc_schedule(State(reg): State<Registry>, Who(p): Who, defaul
 }
 
 #[utoipa::path(put, path = "/system/gc/schedule", tag = "gc", summary = "Change the GC schedule (Manual runs now)", request_body = JobSchedule, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 409, description = "a GC is already running")))]
-pub async fn update_gc_schedule(State(reg): State<Registry>, Who(p): Who, defaults: Option<axum::Extension<GcDefaults>>, Body(req): Body<JobSchedule>) -> R {
+pub async fn update_gc_schedule(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    defaults: Option<axum::Extension<GcDefaults>>,
+    Body(req): Body<JobSchedule>,
+) -> R {
     let defaults = defaults.map(|d| d.0.0).unwrap_or_default();
     reg.set_gc_schedule(&p, &req, &defaults).await?;
     Ok(ok())
@@ -97,7 +119,11 @@ pub async fn get_configurations(State(reg): State<Registry>, Who(p): Who) -> R {
 }
 
 #[utoipa::path(put, path = "/configurations", tag = "system", summary = "Change settings (read_only)", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
-pub async fn put_configurations(State(reg): State<Registry>, Who(p): Who, Body(req): Body<serde_json::Map<String, serde_json::Value>>) -> R {
+pub async fn put_configurations(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Body(req): Body<serde_json::Map<String, serde_json::Value>>,
+) -> R {
     reg.update_configurations(&p, &req).await?;
     Ok(ok())
 }

@@ -258,10 +258,17 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))
-        .routes(routes!(governance::get_gc_schedule, governance::create_gc_schedule, governance::update_gc_schedule))
+        .routes(routes!(
+            governance::get_gc_schedule,
+            governance::create_gc_schedule,
+            governance::update_gc_schedule
+        ))
         .routes(routes!(governance::gc_run, governance::stop_gc))
         .routes(routes!(governance::gc_log))
-        .routes(routes!(governance::get_configurations, governance::put_configurations))
+        .routes(routes!(
+            governance::get_configurations,
+            governance::put_configurations
+        ))
         .fallback(|| async {
             ApiError(Error::NotFound {
                 what: "API route".into(),
