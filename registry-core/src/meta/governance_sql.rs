@@ -532,7 +532,7 @@ macro_rules! sql_governance_store {
                 let (after_repo, after_digest) = after.unwrap_or_default();
                 sqlx::query_as(
                     "SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id
-                     WHERE (r.name > $1 OR (r.name = $1 AND m.digest > $2))
+                     WHERE (r.name, m.digest) > ($1, $2)
                        AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
                        AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
                        AND (m.subject IS NULL OR NOT EXISTS
@@ -551,7 +551,7 @@ macro_rules! sql_governance_store {
                 let (repo_id, digest) = after.map(|k| (k.repo_id, k.digest.clone())).unwrap_or((i64::MIN, String::new()));
                 let rows: Vec<(i64, String)> = sqlx::query_as(
                     "SELECT rb.repo_id, rb.digest FROM repo_blobs rb
-                     WHERE (rb.repo_id > $1 OR (rb.repo_id = $1 AND rb.digest > $2)) AND rb.last_touched < $3
+                     WHERE (rb.repo_id, rb.digest) > ($1, $2) AND rb.last_touched < $3
                        AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = rb.repo_id AND mr.child_digest = rb.digest)
                      ORDER BY rb.repo_id, rb.digest LIMIT $4",
                 )
