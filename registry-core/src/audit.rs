@@ -556,7 +556,13 @@ impl Registry {
     }
 
     async fn list_audit(&self, scope: Option<Vec<i64>>, q: &ListQuery) -> Result<Page<EventRow>> {
-        let spec = q.parse(AUDIT_FIELDS, NEWEST_FIRST)?;
+        let mut spec = q.parse(AUDIT_FIELDS, NEWEST_FIRST)?;
+        // Entries of the same millisecond keep their recording order in either direction.
+        if let Some(&(col, desc)) = spec.sort.last()
+            && col == "created_at"
+        {
+            spec.sort.push(("id", desc));
+        }
         let (rows, total) = self.meta.list_events(scope.as_deref(), &spec).await?;
         Ok(spec.page_of(rows, total))
     }

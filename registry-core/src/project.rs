@@ -245,9 +245,14 @@ impl Registry {
             .await?;
         self.access_changed();
         self.record(
-            NewEvent::new("UPDATE_PROJECT", "project", access.project.name.clone(), "update")
-                .project(access.project.id)
-                .payload(details),
+            NewEvent::new(
+                "UPDATE_PROJECT",
+                "project",
+                access.project.name.clone(),
+                "update",
+            )
+            .project(access.project.id)
+            .payload(details),
         )
         .await;
         Ok(())
@@ -266,8 +271,13 @@ impl Registry {
         self.meta.delete_project(access.project.id).await?;
         self.access_changed();
         self.record(
-            NewEvent::new("DELETE_PROJECT", "project", access.project.name.clone(), "delete")
-                .project(access.project.id),
+            NewEvent::new(
+                "DELETE_PROJECT",
+                "project",
+                access.project.name.clone(),
+                "delete",
+            )
+            .project(access.project.id),
         )
         .await;
         Ok(())
@@ -544,7 +554,9 @@ impl Registry {
             self.record(
                 NewEvent::new("DELETE_MEMBER", "member", m.entity_name, "delete")
                     .project(access.project.id)
-                    .payload(serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type })),
+                    .payload(
+                        serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type }),
+                    ),
             )
             .await;
         }
@@ -552,7 +564,13 @@ impl Registry {
     }
 
     /// Record a member change with the member as it is now (name, type, role).
-    async fn member_event(&self, event_type: &str, operation: &str, project_id: i64, member_id: i64) {
+    async fn member_event(
+        &self,
+        event_type: &str,
+        operation: &str,
+        project_id: i64,
+        member_id: i64,
+    ) {
         match self.meta.get_member(project_id, member_id).await {
             Ok(Some(m)) => {
                 self.record(

@@ -204,7 +204,8 @@ impl Registry {
         };
         row.id = self.meta.create_robot(&row).await?;
         tracing::info!(robot = %row.name, by = p.name(), "robot created");
-        self.record(robot_event("CREATE_ROBOT", &row, "create")).await;
+        self.record(robot_event("CREATE_ROBOT", &row, "create"))
+            .await;
         Ok(RobotCreated {
             id: row.id,
             name: format!("{ROBOT_PREFIX}{}", row.name),
@@ -317,7 +318,8 @@ impl Registry {
         row.updated_at = self.now_ms();
         self.meta.update_robot(&row).await?;
         self.access_changed();
-        self.record(robot_event("UPDATE_ROBOT", &row, "update")).await;
+        self.record(robot_event("UPDATE_ROBOT", &row, "update"))
+            .await;
         Ok(())
     }
 
@@ -352,7 +354,8 @@ impl Registry {
         let row = self.robot_for(p, id, Action::Delete).await?;
         self.meta.delete_robot(id).await?;
         self.access_changed();
-        self.record(robot_event("DELETE_ROBOT", &row, "delete")).await;
+        self.record(robot_event("DELETE_ROBOT", &row, "delete"))
+            .await;
         Ok(())
     }
 }

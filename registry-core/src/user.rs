@@ -81,8 +81,13 @@ impl Registry {
             external_id: None,
         };
         let row = self.meta.create_user(&new, self.now_ms()).await?;
-        self.record(NewEvent::new("CREATE_USER", "user", row.username.clone(), "create"))
-            .await;
+        self.record(NewEvent::new(
+            "CREATE_USER",
+            "user",
+            row.username.clone(),
+            "create",
+        ))
+        .await;
         Ok(user_view(row))
     }
 
@@ -239,8 +244,9 @@ impl Registry {
         self.access_changed();
         let name = self.user_row(user_id).await?.username;
         self.record(
-            NewEvent::new("UPDATE_USER", "user", name, "update")
-                .payload(serde_json::json!({ "changed": ["sysadmin_flag"], "sysadmin_flag": sysadmin })),
+            NewEvent::new("UPDATE_USER", "user", name, "update").payload(
+                serde_json::json!({ "changed": ["sysadmin_flag"], "sysadmin_flag": sysadmin }),
+            ),
         )
         .await;
         Ok(())
