@@ -29,7 +29,8 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
     let mut b = Registry::builder()
         .meta(meta)
         .blobs(blobs)
-        .access_settings(settings.access.clone());
+        .access_settings(settings.access.clone())
+        .audit_settings(settings.audit.clone());
     match settings.auth_mode.as_str() {
         "ldap_auth" => {
             let cfg = settings
@@ -71,7 +72,8 @@ impl Server {
 }
 
 /// Bind `addr` and serve `registry` until `shutdown` resolves, then finish in-flight requests.
-/// Also purges upload sessions idle for longer than `upload_ttl`.
+/// Also purges upload sessions idle for longer than `upload_ttl`, runs job workers (webhook
+/// deliveries, purges, garbage collection) and the webhook notifier.
 pub async fn serve(
     registry: Registry,
     addr: SocketAddr,
@@ -82,6 +84,9 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
+    let workers = registry.spawn_job_workers(JOB_WORKERS);
+    let notifier = registry.spawn_notifier();
+    let flush = registry.clone();
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
         let r = axum::serve(
@@ -91,10 +96,18 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
+        notifier.shutdown().await;
+        workers.shutdown().await;
+        if let Err(e) = flush.flush_pulls().await {
+            tracing::warn!(error = %e, "could not record the last pulls");
+        }
         r
     });
     Ok(Server { addr, handle })
 }
+
+/// Job worker loops per node.
+const JOB_WORKERS: usize = 2;
 
 async fn purge_loop(registry: Registry, ttl: Duration) {
     let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));

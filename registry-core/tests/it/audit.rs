@@ -14,6 +14,8 @@ use registry_core::{
     Content, ErrorCode, ImageRef, ListQuery, NewImage, NewLayer, Principal, PushedImage, Registry,
 };
 
+use registry_core::testkit::parse_csv;
+
 use crate::backends::fresh_pg_database;
 use crate::service_url;
 
@@ -267,37 +269,6 @@ async fn collect(reg: &Registry, p: &Principal, q: ListQuery, f: ExportFormat) -
         .await
         .unwrap();
     String::from_utf8(chunks.concat()).unwrap()
-}
-
-/// A strict RFC 4180 reader for the checks (quoted fields, doubled quotes, CRLF rows).
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let (mut row, mut field) = (Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "CR without LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        !quoted && field.is_empty() && row.is_empty(),
-        "CSV ends mid-row"
-    );
-    rows
 }
 
 #[tokio::test]
