@@ -22,6 +22,7 @@ pub mod query;
 pub mod quota;
 pub mod registry;
 pub mod robot;
+pub mod settings;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod user;

@@ -36,6 +36,20 @@ pub struct FileSettings {
     /// The URL clients reach the registry at (`https://registry.example.com`), named in webhook
     /// payloads' `resource_url`; default: the listen address.
     pub external_url: Option<String>,
+    /// Job workers on this node (default 2; 0 when other nodes do the work).
+    pub job_workers: Option<usize>,
+    pub gc: Option<GcSettings>,
+}
+
+/// `[gc]`: garbage collection.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GcSettings {
+    /// Unreferenced blobs and links younger than this many seconds are kept (default 7200):
+    /// the time a client may take between pushing layers and pushing their manifest.
+    pub grace_secs: Option<u64>,
+    /// Parallel blob deletions per run when the request names none (1–10, default 1).
+    pub workers: Option<usize>,
 }
 
 /// `[ldap]`: Harbor's `ldap_*` settings without the prefix.
@@ -120,6 +134,14 @@ impl FileSettings {
             oidc: self.oidc.or(other.oidc),
             pull_audit: self.pull_audit.or(other.pull_audit),
             external_url: self.external_url.or(other.external_url),
+            job_workers: self.job_workers.or(other.job_workers),
+            gc: match (self.gc, other.gc) {
+                (Some(a), Some(b)) => Some(GcSettings {
+                    grace_secs: a.grace_secs.or(b.grace_secs),
+                    workers: a.workers.or(b.workers),
+                }),
+                (a, b) => a.or(b),
+            },
         }
     }
 }
@@ -141,6 +163,8 @@ pub struct Settings {
     pub ldap: Option<LdapSettings>,
     pub oidc: Option<OidcSettings>,
     pub audit: registry_core::audit::AuditSettings,
+    pub job_workers: usize,
+    pub gc: registry_core::gc::GcOptions,
 }
 
 impl Settings {
@@ -168,6 +192,20 @@ impl Settings {
             storage,
             json_logs,
             upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400),
+            job_workers: f.job_workers.unwrap_or(2),
+            gc: {
+                let g = f.gc.clone().unwrap_or_default();
+                let opts = registry_core::gc::GcOptions {
+                    grace_ms: g
+                        .grace_secs
+                        .map_or(registry_core::gc::DEFAULT_GRACE_MS, |s| s as i64 * 1000),
+                    workers: g.workers.unwrap_or(1),
+                    upload_max_age_ms: f.upload_ttl_secs.unwrap_or(86_400) as i64 * 1000,
+                    ..Default::default()
+                };
+                opts.validate().map_err(|e| format!("[gc]: {e}"))?;
+                opts
+            },
             admin_password: f.admin_password,
             access: registry_core::AccessSettings {
                 token_ttl: std::time::Duration::from_secs(

@@ -84,8 +84,9 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
-    let workers = registry.spawn_job_workers(JOB_WORKERS);
-    let notifier = registry.spawn_notifier();
+    let workers = (opts.job_workers > 0).then(|| registry.spawn_job_workers(opts.job_workers));
+    // The webhook notifier runs where jobs run (several nodes may: claims keep them apart).
+    let notifier = (opts.job_workers > 0).then(|| registry.spawn_notifier());
     let flush = registry.clone();
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
@@ -96,8 +97,12 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
-        notifier.shutdown().await;
-        workers.shutdown().await;
+        if let Some(n) = notifier {
+            n.shutdown().await;
+        }
+        if let Some(w) = workers {
+            w.shutdown().await;
+        }
         if let Err(e) = flush.flush_pulls().await {
             tracing::warn!(error = %e, "could not record the last pulls");
         }
@@ -105,9 +110,6 @@ pub async fn serve(
     });
     Ok(Server { addr, handle })
 }
-
-/// Job worker loops per node.
-const JOB_WORKERS: usize = 2;
 
 async fn purge_loop(registry: Registry, ttl: Duration) {
     let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));

@@ -90,7 +90,8 @@ pub trait MetadataStore:
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
 
-    /// Record a published blob and link it to `repo` (creating the repository row), charging the
+    /// Link a published blob, whose row [`governance::GovernanceStore::claim_blob`] created
+    /// before the bytes were published, to `repo` (creating the repository row), charging the
     /// project's quota (`QuotaExceeded`, linking nothing, when it cannot hold the blob).
     async fn link_new_blob(
         &self,

@@ -3,8 +3,11 @@
 //! `{"errors":[…]}` envelope, `{project_name_or_id}` (a number is an id unless
 //! `X-Is-Resource-Name: true`), repository names URL-encoded twice in paths.
 
+mod governance;
 mod governance_audit;
 mod handlers;
+
+pub use governance::GcDefaults;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -192,7 +195,7 @@ pub fn ok() -> Response {
     servers((url = "/api/v2.0")),
     tags(
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
-        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"),
+        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
         (name = "auditlog"), (name = "purge"), (name = "webhook")
     )
 )]
@@ -286,6 +289,20 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
+        .routes(routes!(governance::list_quotas))
+        .routes(routes!(governance::get_quota, governance::update_quota))
+        .routes(routes!(governance::gc_history))
+        .routes(routes!(
+            governance::get_gc_schedule,
+            governance::create_gc_schedule,
+            governance::update_gc_schedule
+        ))
+        .routes(routes!(governance::gc_run, governance::stop_gc))
+        .routes(routes!(governance::gc_log))
+        .routes(routes!(
+            governance::get_configurations,
+            governance::put_configurations
+        ))
         .merge(audit_routes())
         .fallback(|| async {
             ApiError(Error::NotFound {
