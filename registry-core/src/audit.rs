@@ -30,10 +30,10 @@ use crate::auth::Principal;
 use crate::auth::rbac::{Action, ProjectResource, SystemResource};
 use crate::error::{Error, Result};
 use crate::events::{Actor, NewEvent, PULL_ARTIFACT, current_actor};
-use crate::jobs::{JobHandler, TaskContext};
+use crate::jobs::{JobHandler, TaskContext, exec_history};
 use crate::meta::audit::PurgeFilter;
 use crate::meta::governance::{EventRow, ExecutionRow};
-use crate::model::time;
+use crate::model::{ExecHistory, JobSchedule, time};
 use crate::oci::{Reference, RepoName};
 use crate::query::{Field, Kind, ListQuery, ListSpec, Page, field};
 use crate::registry::Registry;
@@ -285,7 +285,7 @@ fn csv_row(e: &AuditLogExt) -> String {
 
 /// What a purge run does (Harbor's `/system/purgeaudit` parameters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PurgeOptions {
     /// Entries older than this many hours go; 0 or -1 keep everything (Harbor's no-op).
     pub audit_retention_hour: i64,
@@ -339,106 +339,6 @@ pub struct PurgeReport {
     pub purged: u64,
     /// Matching entries kept because the webhook notifier has not handled them yet.
     pub kept_pending: u64,
-}
-
-/// `{schedule: {type, cron}}` as Harbor's schedule APIs take and return it.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ScheduleObj {
-    /// Hourly, Daily, Weekly, Custom, Manual, None.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    #[serde(default)]
-    pub cron: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
-    pub next_scheduled_time: Option<DateTime<Utc>>,
-}
-
-/// Harbor's `Schedule` (request and response of `/system/…/schedule`).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Schedule {
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub creation_time: Option<DateTime<Utc>>,
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub schedule: ScheduleObj,
-    #[serde(default)]
-    pub parameters: serde_json::Value,
-}
-
-const HOURLY: &str = "0 0 * * * *";
-const DAILY: &str = "0 0 0 * * *";
-const WEEKLY: &str = "0 0 0 * * 0";
-
-/// The cron of a schedule type: `None` for `None` (no schedule) and `Manual` (run now).
-pub fn schedule_cron(s: &ScheduleObj) -> Result<Option<String>> {
-    let cron = match s.kind.as_str() {
-        "Hourly" => HOURLY,
-        "Daily" => DAILY,
-        "Weekly" => WEEKLY,
-        "Custom" | "Schedule" if !s.cron.trim().is_empty() => s.cron.trim(),
-        "Custom" | "Schedule" => {
-            return Err(Error::BadRequest {
-                reason: "a Custom schedule needs a cron expression".into(),
-            });
-        }
-        "Manual" | "None" => return Ok(None),
-        other => {
-            return Err(Error::BadRequest {
-                reason: format!(
-                    "schedule type {other:?}: use Hourly, Daily, Weekly, Custom, Manual or None"
-                ),
-            });
-        }
-    };
-    crate::jobs::parse_cron(cron)?;
-    Ok(Some(cron.to_owned()))
-}
-
-/// The schedule type a stored cron reads as.
-pub fn schedule_kind(cron: &str) -> &'static str {
-    match cron {
-        HOURLY => "Hourly",
-        DAILY => "Daily",
-        WEEKLY => "Weekly",
-        _ => "Custom",
-    }
-}
-
-/// Harbor's `ExecHistory`: one purge (or GC) run.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExecHistory {
-    pub id: i64,
-    pub job_name: String,
-    /// `MANUAL` or `SCHEDULE`.
-    pub job_kind: String,
-    /// The run's parameters, as a JSON string.
-    pub job_parameters: String,
-    /// Pending, Running, Success, Error, Stopped.
-    pub job_status: String,
-    pub deleted: bool,
-    pub creation_time: DateTime<Utc>,
-    pub update_time: DateTime<Utc>,
-}
-
-impl From<ExecutionRow> for ExecHistory {
-    fn from(e: ExecutionRow) -> Self {
-        Self {
-            id: e.id,
-            job_name: e.vendor_type,
-            job_kind: e.trigger_kind,
-            job_parameters: e.params,
-            job_status: e.status,
-            deleted: false,
-            creation_time: time(e.start_time),
-            update_time: time(e.update_time),
-        }
-    }
 }
 
 impl Registry {
@@ -753,29 +653,9 @@ impl Registry {
     }
 
     /// The purge schedule (`GET /system/purgeaudit/schedule`); type `None` when there is none.
-    pub async fn audit_purge_schedule(&self, p: &Principal) -> Result<Schedule> {
+    pub async fn audit_purge_schedule(&self, p: &Principal) -> Result<JobSchedule> {
         self.require_system(p, SystemResource::PurgeAudit, Action::Read)?;
-        let Some(s) = self.meta.schedule(PURGE_AUDIT_JOB, 0).await? else {
-            return Ok(Schedule {
-                schedule: ScheduleObj {
-                    kind: "None".into(),
-                    ..ScheduleObj::default()
-                },
-                parameters: serde_json::json!({}),
-                ..Schedule::default()
-            });
-        };
-        Ok(Schedule {
-            id: Some(s.id),
-            creation_time: Some(time(s.creation_time)),
-            update_time: Some(time(s.update_time)),
-            schedule: ScheduleObj {
-                kind: schedule_kind(&s.cron).into(),
-                cron: s.cron,
-                next_scheduled_time: (s.next_fire != i64::MAX).then(|| time(s.next_fire)),
-            },
-            parameters: serde_json::from_str(&s.params).unwrap_or_default(),
-        })
+        self.system_job_schedule(PURGE_AUDIT_JOB).await
     }
 
     /// Set the purge schedule (`POST`/`PUT /system/purgeaudit/schedule`): `Manual` runs a
@@ -783,31 +663,19 @@ impl Registry {
     pub async fn set_audit_purge_schedule(
         &self,
         p: &Principal,
-        req: &Schedule,
+        req: &JobSchedule,
     ) -> Result<Option<i64>> {
         self.require_system(p, SystemResource::PurgeAudit, Action::Update)?;
-        let params = if req.parameters.is_null() {
-            serde_json::json!({})
-        } else {
-            req.parameters.clone()
-        };
+        let params = serde_json::Value::Object(req.parameters.clone().into_iter().collect());
         let opts: PurgeOptions = serde_json::from_value(params).map_err(|e| Error::BadRequest {
             reason: format!("purge parameters: {e}"),
         })?;
         opts.validate()?;
-        if req.schedule.kind == "Manual" {
-            return self.start_audit_purge(p, &opts).await.map(Some);
-        }
         let params = serde_json::to_value(&opts).map_err(|e| Error::internal(e.to_string()))?;
-        match schedule_cron(&req.schedule)? {
-            Some(cron) => {
-                self.set_schedule(PURGE_AUDIT_JOB, 0, &cron, params).await?;
-            }
-            None => {
-                self.remove_schedule(PURGE_AUDIT_JOB, 0).await?;
-            }
-        }
-        Ok(None)
+        self.apply_system_schedule(PURGE_AUDIT_JOB, req, params, |_| {
+            self.start_audit_purge(p, &opts)
+        })
+        .await
     }
 
     /// Purge runs, newest first (`GET /system/purgeaudit`).
@@ -820,7 +688,7 @@ impl Registry {
         Ok(self
             .executions(PURGE_AUDIT_JOB, None, q)
             .await?
-            .map(ExecHistory::from))
+            .map(exec_history))
     }
 
     async fn purge_execution(&self, id: i64) -> Result<ExecutionRow> {
@@ -836,7 +704,7 @@ impl Registry {
     /// One purge run (`GET /system/purgeaudit/{id}`).
     pub async fn audit_purge(&self, p: &Principal, id: i64) -> Result<ExecHistory> {
         self.require_system(p, SystemResource::PurgeAudit, Action::Read)?;
-        Ok(self.purge_execution(id).await?.into())
+        Ok(exec_history(self.purge_execution(id).await?))
     }
 
     /// A purge run's log (`GET /system/purgeaudit/{id}/log`).
@@ -924,32 +792,6 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
-
-    #[test]
-    fn schedules_map_to_cron() {
-        let obj = |kind: &str, cron: &str| ScheduleObj {
-            kind: kind.into(),
-            cron: cron.into(),
-            next_scheduled_time: None,
-        };
-        assert_eq!(
-            schedule_cron(&obj("Daily", "")).unwrap().as_deref(),
-            Some(DAILY)
-        );
-        assert_eq!(schedule_kind(DAILY), "Daily");
-        assert_eq!(
-            schedule_cron(&obj("Custom", "0 */5 * * * *"))
-                .unwrap()
-                .as_deref(),
-            Some("0 */5 * * * *")
-        );
-        assert_eq!(schedule_kind("0 */5 * * * *"), "Custom");
-        assert!(schedule_cron(&obj("Custom", "")).is_err());
-        assert!(schedule_cron(&obj("Custom", "nope")).is_err());
-        assert!(schedule_cron(&obj("Sometimes", "")).is_err());
-        assert_eq!(schedule_cron(&obj("Manual", "")).unwrap(), None);
-        assert_eq!(schedule_cron(&obj("None", "")).unwrap(), None);
     }
 
     #[test]

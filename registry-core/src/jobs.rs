@@ -603,6 +603,16 @@ pub fn schedule_cron(obj: &ScheduleObj) -> Result<Option<String>> {
     Ok(Some(cron))
 }
 
+/// The schedule type a stored cron reads back as (what [`schedule_cron`] made of it).
+pub fn schedule_kind(cron: &str) -> &'static str {
+    match cron {
+        "0 0 * * * *" => "Hourly",
+        "0 0 0 * * *" => "Daily",
+        "0 0 0 * * 0" => "Weekly",
+        _ => "Custom",
+    }
+}
+
 /// A finished or running execution as Harbor's `ExecHistory`.
 pub fn exec_history(row: ExecutionRow) -> ExecHistory {
     let params = match (
@@ -641,7 +651,7 @@ impl Registry {
             },
             Some(s) => JobSchedule {
                 schedule: Some(ScheduleObj {
-                    kind: "Custom".into(),
+                    kind: schedule_kind(&s.cron).into(),
                     cron: s.cron,
                     next_scheduled_time: Some(time(s.next_fire)),
                 }),

@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use registry_core::Registry;
-use registry_core::audit::{ExportFormat, Schedule};
+use registry_core::audit::ExportFormat;
+use registry_core::model::JobSchedule as Schedule;
 use registry_core::webhook::WebhookPolicyReq;
 
 use super::handlers::{R, id_param, json};
@@ -119,12 +120,12 @@ pub async fn update_purge_schedule(
     set_purge_schedule(&reg, &p, &s, StatusCode::OK).await
 }
 
-#[utoipa::path(get, path = "/system/purgeaudit", tag = "purge", summary = "Purge runs (paged)", responses((status = 200, body = Vec<registry_core::audit::ExecHistory>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
+#[utoipa::path(get, path = "/system/purgeaudit", tag = "purge", summary = "Purge runs (paged)", responses((status = 200, body = Vec<registry_core::model::ExecHistory>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
 pub async fn purge_history(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params) -> R {
     Ok(paged(&uri, reg.audit_purge_history(&p, &q.list()?).await?))
 }
 
-#[utoipa::path(get, path = "/system/purgeaudit/{id}", tag = "purge", summary = "One purge run", responses((status = 200, body = registry_core::audit::ExecHistory), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+#[utoipa::path(get, path = "/system/purgeaudit/{id}", tag = "purge", summary = "One purge run", responses((status = 200, body = registry_core::model::ExecHistory), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
 pub async fn get_purge(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
     json(reg.audit_purge(&p, id_param(&id)?).await?)
 }
