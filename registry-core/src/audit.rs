@@ -692,13 +692,8 @@ impl Registry {
     }
 
     async fn purge_execution(&self, id: i64) -> Result<ExecutionRow> {
-        match self.execution(id).await {
-            Ok(e) if e.vendor_type == PURGE_AUDIT_JOB => Ok(e),
-            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
-                what: format!("audit log purge {id}"),
-            }),
-            Err(e) => Err(e),
-        }
+        self.execution_of(PURGE_AUDIT_JOB, id, "audit log purge")
+            .await
     }
 
     /// One purge run (`GET /system/purgeaudit/{id}`).
@@ -711,13 +706,7 @@ impl Registry {
     pub async fn audit_purge_log(&self, p: &Principal, id: i64) -> Result<String> {
         self.require_system(p, SystemResource::PurgeAudit, Action::Read)?;
         self.purge_execution(id).await?;
-        Ok(self
-            .execution_tasks(id)
-            .await?
-            .into_iter()
-            .map(|t| t.log)
-            .collect::<Vec<_>>()
-            .join(""))
+        self.execution_log(id).await
     }
 
     /// Stop a purge run (`PUT /system/purgeaudit/{id}`).

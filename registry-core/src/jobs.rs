@@ -557,6 +557,33 @@ impl Registry {
             })
     }
 
+    /// An execution of `vendor_type`; `NOT_FOUND` naming it `what` otherwise.
+    pub(crate) async fn execution_of(
+        &self,
+        vendor_type: &str,
+        id: i64,
+        what: &str,
+    ) -> Result<ExecutionRow> {
+        match self.execution(id).await {
+            Ok(e) if e.vendor_type == vendor_type => Ok(e),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                what: format!("{what} {id}"),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The logs of an execution's tasks, in task order.
+    pub async fn execution_log(&self, id: i64) -> Result<String> {
+        Ok(self
+            .execution_tasks(id)
+            .await?
+            .into_iter()
+            .map(|t| t.log)
+            .collect::<Vec<_>>()
+            .join(""))
+    }
+
     pub async fn execution_tasks(&self, execution_id: i64) -> Result<Vec<TaskRow>> {
         self.meta.list_tasks(execution_id).await
     }

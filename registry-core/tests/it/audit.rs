@@ -9,13 +9,14 @@ use futures::TryStreamExt;
 use registry_core::audit::{AuditLogExt, AuditSettings, ExportFormat, PurgeOptions};
 use registry_core::clock::{Clock, FakeClock};
 use registry_core::events::{Actor, with_actor};
-use registry_core::model::{MemberReq, MemberUser, ProjectReq, UserCreate};
+use registry_core::model::{MemberReq, MemberUser, ProjectReq};
 use registry_core::{
     Content, ErrorCode, ImageRef, ListQuery, NewImage, NewLayer, Principal, PushedImage, Registry,
 };
 
 use registry_core::testkit::parse_csv;
 
+use crate::access::user;
 use crate::backends::fresh_pg_database;
 use crate::service_url;
 
@@ -90,16 +91,6 @@ pub async fn pull(reg: &Registry, image: &str, who: &str) {
         reg.record_pull(&r.repo, &r.reference, &m.digest)
     })
     .await;
-}
-
-async fn user(reg: &Registry, name: &str) -> Principal {
-    let req = UserCreate {
-        username: name.into(),
-        password: "Passw0rd-x".into(),
-        ..Default::default()
-    };
-    reg.create_user(&Principal::System, req).await.unwrap();
-    reg.login(name, "Passw0rd-x", "test").await.unwrap()
 }
 
 fn q(q: &str) -> ListQuery {
