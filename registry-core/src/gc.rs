@@ -304,25 +304,14 @@ impl Registry {
     }
 
     async fn gc_execution(&self, id: i64) -> Result<crate::meta::governance::ExecutionRow> {
-        match self.execution(id).await {
-            Ok(e) if e.vendor_type == GC_JOB => Ok(e),
-            _ => Err(Error::NotFound {
-                what: format!("GC run {id}"),
-            }),
-        }
+        self.execution_of(GC_JOB, id, "GC run").await
     }
 
     /// The log of a GC run.
     pub async fn gc_log(&self, p: &Principal, id: i64) -> Result<String> {
         self.require_system(p, SystemResource::GarbageCollection, Action::Read)?;
         self.gc_execution(id).await?;
-        Ok(self
-            .execution_tasks(id)
-            .await?
-            .into_iter()
-            .map(|t| t.log)
-            .collect::<Vec<_>>()
-            .join(""))
+        self.execution_log(id).await
     }
 
     /// Stop a running GC (it stops between pages).

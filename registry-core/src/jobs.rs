@@ -557,6 +557,33 @@ impl Registry {
             })
     }
 
+    /// An execution of `vendor_type`; `NOT_FOUND` naming it `what` otherwise.
+    pub(crate) async fn execution_of(
+        &self,
+        vendor_type: &str,
+        id: i64,
+        what: &str,
+    ) -> Result<ExecutionRow> {
+        match self.execution(id).await {
+            Ok(e) if e.vendor_type == vendor_type => Ok(e),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                what: format!("{what} {id}"),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The logs of an execution's tasks, in task order.
+    pub async fn execution_log(&self, id: i64) -> Result<String> {
+        Ok(self
+            .execution_tasks(id)
+            .await?
+            .into_iter()
+            .map(|t| t.log)
+            .collect::<Vec<_>>()
+            .join(""))
+    }
+
     pub async fn execution_tasks(&self, execution_id: i64) -> Result<Vec<TaskRow>> {
         self.meta.list_tasks(execution_id).await
     }
@@ -603,6 +630,16 @@ pub fn schedule_cron(obj: &ScheduleObj) -> Result<Option<String>> {
     Ok(Some(cron))
 }
 
+/// The schedule type a stored cron reads back as (what [`schedule_cron`] made of it).
+pub fn schedule_kind(cron: &str) -> &'static str {
+    match cron {
+        "0 0 * * * *" => "Hourly",
+        "0 0 0 * * *" => "Daily",
+        "0 0 0 * * 0" => "Weekly",
+        _ => "Custom",
+    }
+}
+
 /// A finished or running execution as Harbor's `ExecHistory`.
 pub fn exec_history(row: ExecutionRow) -> ExecHistory {
     let params = match (
@@ -641,7 +678,7 @@ impl Registry {
             },
             Some(s) => JobSchedule {
                 schedule: Some(ScheduleObj {
-                    kind: "Custom".into(),
+                    kind: schedule_kind(&s.cron).into(),
                     cron: s.cron,
                     next_scheduled_time: Some(time(s.next_fire)),
                 }),

@@ -101,6 +101,7 @@ pub struct RegistryBuilder {
     manifest_cache_ttl: Duration,
     access: AccessSettings,
     authenticators: Vec<Arc<dyn Authenticator>>,
+    audit: crate::audit::AuditSettings,
     #[cfg(feature = "oidc")]
     oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
@@ -114,6 +115,7 @@ impl Default for RegistryBuilder {
             manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL,
             access: AccessSettings::default(),
             authenticators: Vec::new(),
+            audit: crate::audit::AuditSettings::default(),
             #[cfg(feature = "oidc")]
             oidc: None,
         }
@@ -149,6 +151,12 @@ impl RegistryBuilder {
         self
     }
 
+    /// Pull auditing, the registry host named in webhook payloads, webhook timeouts.
+    pub fn audit_settings(mut self, settings: crate::audit::AuditSettings) -> Self {
+        self.audit = settings;
+        self
+    }
+
     /// Add an external identity source (LDAP, …), asked in order after local users and robots.
     pub fn authenticator(mut self, a: Arc<dyn Authenticator>) -> Self {
         self.authenticators.push(a);
@@ -174,6 +182,7 @@ impl RegistryBuilder {
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
             jobs: Arc::new(crate::jobs::JobState::new()),
+            audit: Arc::new(crate::audit::AuditState::new(self.audit)),
             read_only: Arc::new(
                 moka::future::Cache::builder()
                     .time_to_live(READ_ONLY_TTL)
@@ -183,6 +192,7 @@ impl RegistryBuilder {
             oidc: self.oidc,
         };
         crate::gc::register_builtin(&reg);
+        crate::audit::register_jobs(&reg);
         Ok(reg)
     }
 }
@@ -249,6 +259,7 @@ pub struct Registry {
     manifests: Option<Arc<ManifestCache>>,
     pub(crate) access: Arc<AccessState>,
     pub(crate) jobs: Arc<crate::jobs::JobState>,
+    pub(crate) audit: Arc<crate::audit::AuditState>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
     #[cfg(feature = "oidc")]

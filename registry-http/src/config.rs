@@ -30,6 +30,12 @@ pub struct FileSettings {
     pub self_registration: Option<bool>,
     pub ldap: Option<LdapSettings>,
     pub oidc: Option<OidcSettings>,
+    /// Record every manifest pull in the audit log (default true; Harbor's
+    /// `PULL_AUDIT_LOG_DISABLE` inverted). Pull counts and times are kept either way.
+    pub pull_audit: Option<bool>,
+    /// The URL clients reach the registry at (`https://registry.example.com`), named in webhook
+    /// payloads' `resource_url`; default: the listen address.
+    pub external_url: Option<String>,
     /// Job workers on this node (default 2; 0 when other nodes do the work).
     pub job_workers: Option<usize>,
     pub gc: Option<GcSettings>,
@@ -126,6 +132,8 @@ impl FileSettings {
             self_registration: self.self_registration.or(other.self_registration),
             ldap: self.ldap.or(other.ldap),
             oidc: self.oidc.or(other.oidc),
+            pull_audit: self.pull_audit.or(other.pull_audit),
+            external_url: self.external_url.or(other.external_url),
             job_workers: self.job_workers.or(other.job_workers),
             gc: match (self.gc, other.gc) {
                 (Some(a), Some(b)) => Some(GcSettings {
@@ -154,6 +162,7 @@ pub struct Settings {
     pub auth_mode: String,
     pub ldap: Option<LdapSettings>,
     pub oidc: Option<OidcSettings>,
+    pub audit: registry_core::audit::AuditSettings,
     pub job_workers: usize,
     pub gc: registry_core::gc::GcOptions,
 }
@@ -229,6 +238,17 @@ impl Settings {
             },
             ldap: f.ldap,
             oidc: f.oidc,
+            audit: registry_core::audit::AuditSettings {
+                pull_audit: f.pull_audit.unwrap_or(true),
+                registry_host: match &f.external_url {
+                    Some(u) => {
+                        let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+                        rest.trim_end_matches('/').to_owned()
+                    }
+                    None => listen.to_string(),
+                },
+                ..registry_core::audit::AuditSettings::default()
+            },
         })
     }
 }
@@ -255,6 +275,16 @@ mod tests {
         assert_eq!(s.storage, "file:///d");
         assert!(s.json_logs);
         assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
+        assert!(s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "127.0.0.1:6000");
+        let s = Settings::resolve(FileSettings {
+            pull_audit: Some(false),
+            external_url: Some("https://reg.example.com/".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "reg.example.com");
         assert!(
             Settings::resolve(FileSettings {
                 listen: Some("x".into()),

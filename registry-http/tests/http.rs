@@ -10,6 +10,9 @@ use registry_http::{AppOptions, app};
 use sha2::{Digest as _, Sha256};
 use tower::ServiceExt;
 
+#[path = "http/audit.rs"]
+mod audit;
+
 struct Res {
     status: StatusCode,
     headers: axum::http::HeaderMap,

@@ -151,6 +151,42 @@ macro_rules! sql_governance_store {
             Ok(())
         }
 
+        /// Insert an execution with its tasks (status `Pending`, or `Success` without tasks).
+        pub(crate) async fn insert_execution(conn: &mut <Db as sqlx::Database>::Connection, e: &NewExecution, now: i64) -> Result<i64> {
+            let status = if e.tasks.is_empty() { "Success" } else { "Pending" };
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO executions (vendor_type, vendor_id, trigger_kind, params, status, start_time, update_time, end_time)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+            )
+            .bind(&e.vendor_type)
+            .bind(e.vendor_id)
+            .bind(&e.trigger)
+            .bind(&e.params)
+            .bind(status)
+            .bind(now)
+            .bind(e.tasks.is_empty().then_some(now))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            for chunk in e.tasks.chunks(SQL_BATCH / 8) {
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO tasks (execution_id, vendor_type, params, status, max_attempts, run_at, creation_time, update_time) ",
+                );
+                qb.push_values(chunk, |mut row, t| {
+                    row.push_bind(id)
+                        .push_bind(e.vendor_type.clone())
+                        .push_bind(t.params.clone())
+                        .push_bind("Pending")
+                        .push_bind(t.max_attempts)
+                        .push_bind(t.run_at)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *conn).await.map_err(db_err)?;
+            }
+            Ok(id)
+        }
+
         /// Merge the keys of JSON object `add` into JSON object `base`.
         fn merge_json(base: &str, add: &str) -> String {
             let mut b: serde_json::Map<String, serde_json::Value> = serde_json::from_str(base).unwrap_or_default();
@@ -245,37 +281,7 @@ macro_rules! sql_governance_store {
 
             async fn create_execution(&self, e: &NewExecution, now: i64) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
-                let status = if e.tasks.is_empty() { "Success" } else { "Pending" };
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO executions (vendor_type, vendor_id, trigger_kind, params, status, start_time, update_time, end_time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
-                )
-                .bind(&e.vendor_type)
-                .bind(e.vendor_id)
-                .bind(&e.trigger)
-                .bind(&e.params)
-                .bind(status)
-                .bind(now)
-                .bind(e.tasks.is_empty().then_some(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                for chunk in e.tasks.chunks(SQL_BATCH / 8) {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO tasks (execution_id, vendor_type, params, status, max_attempts, run_at, creation_time, update_time) ",
-                    );
-                    qb.push_values(chunk, |mut row, t| {
-                        row.push_bind(id)
-                            .push_bind(e.vendor_type.clone())
-                            .push_bind(t.params.clone())
-                            .push_bind("Pending")
-                            .push_bind(t.max_attempts)
-                            .push_bind(t.run_at)
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
-                }
+                let id = insert_execution(&mut tx, e, now).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(id)
             }

@@ -15,6 +15,8 @@ use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
 use governance::NewEvent;
 
+pub mod audit;
+mod audit_sql;
 pub mod governance;
 mod governance_sql;
 pub mod identity;
@@ -77,7 +79,13 @@ pub struct Referrer {
 ///   reserved for failures and violated preconditions.
 #[async_trait]
 pub trait MetadataStore:
-    identity::IdentityStore + governance::GovernanceStore + Send + Sync + Debug + 'static
+    identity::IdentityStore
+    + governance::GovernanceStore
+    + audit::AuditStore
+    + Send
+    + Sync
+    + Debug
+    + 'static
 {
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use super::{Body, Params, Who, created, is_name, ok, paged, repo_param};
 use crate::error::ApiResult;
 
-type R = ApiResult<Response>;
+pub(super) type R = ApiResult<Response>;
 
-fn json<T: serde::Serialize>(v: T) -> R {
+pub(super) fn json<T: serde::Serialize>(v: T) -> R {
     Ok(Json(v).into_response())
 }
 
@@ -27,7 +27,7 @@ fn required<'a>(p: &'a Params, k: &str) -> ApiResult<&'a str> {
     })?)
 }
 
-fn id_param(s: &str) -> ApiResult<i64> {
+pub(super) fn id_param(s: &str) -> ApiResult<i64> {
     Ok(s.parse().map_err(|_| Error::BadRequest {
         reason: format!("{s:?} is not an id"),
     })?)

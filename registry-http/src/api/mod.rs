@@ -4,6 +4,7 @@
 //! `X-Is-Resource-Name: true`), repository names URL-encoded twice in paths.
 
 mod governance;
+mod governance_audit;
 mod handlers;
 
 pub use governance::GcDefaults;
@@ -194,10 +195,43 @@ pub fn ok() -> Response {
     servers((url = "/api/v2.0")),
     tags(
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
-        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc")
+        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
+        (name = "auditlog"), (name = "purge"), (name = "webhook")
     )
 )]
 struct ApiDoc;
+
+/// Audit log, audit purge and webhook routes.
+fn audit_routes() -> utoipa_axum::router::OpenApiRouter<Registry> {
+    use governance_audit::*;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(audit_logs))
+        .routes(routes!(export_audit_logs))
+        .routes(routes!(audit_log_exts))
+        .routes(routes!(audit_log_event_types))
+        .routes(routes!(project_logs))
+        .routes(routes!(project_log_exts))
+        .routes(routes!(
+            get_purge_schedule,
+            create_purge_schedule,
+            update_purge_schedule
+        ))
+        .routes(routes!(purge_history))
+        .routes(routes!(get_purge, stop_purge))
+        .routes(routes!(purge_log))
+        .routes(routes!(list_webhook_policies, create_webhook_policy))
+        .routes(routes!(
+            get_webhook_policy,
+            update_webhook_policy,
+            delete_webhook_policy
+        ))
+        .routes(routes!(webhook_executions))
+        .routes(routes!(webhook_tasks))
+        .routes(routes!(webhook_task_log))
+        .routes(routes!(webhook_last_trigger))
+        .routes(routes!(webhook_events))
+}
 
 /// The `/api/v2.0` routes and the OpenAPI document generated from the same declarations.
 pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
@@ -269,6 +303,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
             governance::get_configurations,
             governance::put_configurations
         ))
+        .merge(audit_routes())
         .fallback(|| async {
             ApiError(Error::NotFound {
                 what: "API route".into(),
