@@ -34,6 +34,40 @@ export interface Project {
   update_time: string
 }
 
+/** What a garbage collection did (or, dry, would do). */
+export interface GcReport {
+  dry_run: boolean
+  purged_manifests: number
+  dropped_links: number
+  purged_blobs: number
+  freed_space: number
+  purged_uploads: number
+  failed_blobs: number
+}
+
+/** A project's storage quota in bytes; `hard.storage` -1 is unlimited. */
+export interface Quota {
+  id: number
+  ref: { id: number; name: string; owner_name: string }
+  hard: { storage: number }
+  used: { storage: number }
+  creation_time: string
+  update_time: string
+}
+
+/** An audit entry (Harbor's `auditlog-exts` shape). */
+export interface AuditLog {
+  id: number
+  username: string
+  resource: string
+  resource_type: string
+  operation: string
+  operation_description: string
+  operation_result: boolean
+  op_time: string
+  project_id?: number
+}
+
 export interface User {
   user_id: number
   username: string

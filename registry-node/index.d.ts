@@ -34,6 +34,40 @@ export interface Project {
   update_time: string
 }
 
+/** What a garbage collection did (or, dry, would do). */
+export interface GcReport {
+  dry_run: boolean
+  purged_manifests: number
+  dropped_links: number
+  purged_blobs: number
+  freed_space: number
+  purged_uploads: number
+  failed_blobs: number
+}
+
+/** A project's storage quota in bytes; `hard.storage` -1 is unlimited. */
+export interface Quota {
+  id: number
+  ref: { id: number; name: string; owner_name: string }
+  hard: { storage: number }
+  used: { storage: number }
+  creation_time: string
+  update_time: string
+}
+
+/** An audit entry (Harbor's `auditlog-exts` shape). */
+export interface AuditLog {
+  id: number
+  username: string
+  resource: string
+  resource_type: string
+  operation: string
+  operation_description: string
+  operation_result: boolean
+  op_time: string
+  project_id?: number
+}
+
 export interface User {
   user_id: number
   username: string
@@ -245,6 +279,19 @@ export declare class Registry {
   createProject(name: string, options?: ProjectOptions | undefined | null): Promise<Project>
   /** A project by name or id. */
   project(name: string | number): Promise<Project>
+  /** Run garbage collection now (online: other clients keep pushing); resolves to its report. */
+  collectGarbage(options?: GcOptions | undefined | null): Promise<GcReport>
+  /** A project's storage quota (`hard.storage`, `used.storage` in bytes; -1 unlimited). */
+  quota(project: string | number): Promise<Quota>
+  /** Set a project's storage limit in bytes (-1: unlimited). */
+  setStorageLimit(project: string | number, limit: number): Promise<undefined>
+  /** Run queued jobs (GC runs, webhook deliveries, …) until none is due; resolves to how many ran. */
+  runJobs(): Promise<number>
+  readOnly(): Promise<boolean>
+  /** Read-only mode: pulls keep working, every change is refused with code `DENIED`. */
+  setReadOnly(flag: boolean): Promise<undefined>
+  /** The audit log (Harbor's `auditlog-exts` entries); pulls are recorded at most a second late. */
+  auditLogs(options?: ListOptions | undefined | null): Promise<Paged<AuditLog>>
   /** Projects; `q` keys: name, project_id, public, owner_id, creation_time, update_time. */
   projects(options?: ListOptions | undefined | null): Promise<Paged<Project>>
   /** Set metadata keys (`public: 'true'`, `auto_scan`, `severity`, …). */
@@ -299,6 +346,18 @@ export declare class Registry {
  * `NAME_INVALID` when invalid.
  */
 export declare function checkRepositoryName(name: string): void
+
+/** `collectGarbage` options. */
+export interface GcOptions {
+  /** Report what would be deleted; change nothing. */
+  dryRun?: boolean
+  /** Also delete artifacts with no tag that nothing references. */
+  deleteUntagged?: boolean
+  /** Parallel blob deletions, 1–10 (default 1). */
+  workers?: number
+  /** Unreferenced content younger than this survives (default 7200). */
+  graceSeconds?: number
+}
 
 /**
  * The image to push: layers (bytes or file paths), an optional config (bytes or a JSON
@@ -388,6 +447,8 @@ export interface ProjectOptions {
   public?: boolean
   /** `auto_scan`, `severity`, … (string values, as in Harbor). */
   metadata?: Record<string, string>
+  /** Storage limit in bytes (-1 or absent: unlimited). */
+  storageLimit?: number
 }
 
 /** An image read back: manifest, config and layers. */

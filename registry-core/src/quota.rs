@@ -151,6 +151,46 @@ impl Registry {
         Ok(quota_view(row))
     }
 
+    /// The quota of a project given by name or id (see [`Registry::visible_project`]).
+    pub async fn quota_of_project(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<Quota> {
+        let access = self.visible_project(p, name_or_id, is_name).await?;
+        if !access.allows(ProjectResource::Quota, Action::Read) {
+            return Err(crate::access::refuse(p));
+        }
+        let row = self
+            .meta
+            .quota_by_project(access.project.id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("quota of project {name_or_id}"),
+            })?;
+        Ok(quota_view(row))
+    }
+
+    /// Change the storage limit of a project given by name or id (system administrators).
+    pub async fn set_project_storage_limit(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        limit: i64,
+    ) -> Result<()> {
+        let access = self.visible_project(p, name_or_id, is_name).await?;
+        let row = self
+            .meta
+            .quota_by_project(access.project.id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("quota of project {name_or_id}"),
+            })?;
+        self.set_quota(p, row.id, limit).await
+    }
+
     /// The quota of a project, by id.
     pub async fn project_quota(&self, project_id: i64) -> Result<Option<QuotaRow>> {
         self.meta.quota_by_project(project_id).await

@@ -14,6 +14,12 @@ export async function demo(): Promise<string[]> {
   const img: berth.PulledImage = await reg.pullImage(pushed.reference)
   const first: Buffer = img.layers[0].data
   const size: number = await reg.statBlob('team/app', pushed.layers[0])
+  const gc: berth.GcReport = await reg.collectGarbage({ dryRun: true, deleteUntagged: false, workers: 2, graceSeconds: 60 })
+  const quota: berth.Quota = await reg.quota('team')
+  await reg.setStorageLimit('team', quota.hard.storage + gc.freed_space)
+  const log: berth.Paged<berth.AuditLog> = await reg.auditLogs({ q: 'operation=create' })
+  const ran: number = await reg.runJobs()
+  await reg.setReadOnly((await reg.readOnly()) && ran > log.total)
   const user: berth.User = await reg.createUser('dev', 'Dev-Pass-1', { email: 'dev@example.com' })
   const memberId: number = await reg.addMember(team.project_id, { username: user.username, role: 'developer' })
   const members: berth.Paged<berth.Member> = await reg.members('team', { q: 'entityname=~dev', pageSize: 5 })

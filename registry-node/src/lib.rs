@@ -407,6 +407,22 @@ pub struct ProjectOptions {
     pub public: Option<bool>,
     /// `auto_scan`, `severity`, … (string values, as in Harbor).
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Storage limit in bytes (-1 or absent: unlimited).
+    pub storage_limit: Option<i64>,
+}
+
+/// `collectGarbage` options.
+#[napi(object)]
+#[derive(Default)]
+pub struct GcOptions {
+    /// Report what would be deleted; change nothing.
+    pub dry_run: Option<bool>,
+    /// Also delete artifacts with no tag that nothing references.
+    pub delete_untagged: Option<bool>,
+    /// Parallel blob deletions, 1–10 (default 1).
+    pub workers: Option<u32>,
+    /// Unreferenced content younger than this survives (default 7200).
+    pub grace_seconds: Option<f64>,
 }
 
 /// `createUser` options.
@@ -1127,6 +1143,7 @@ impl Registry {
             project_name: name,
             public: Some(o.public.unwrap_or(false)),
             metadata: o.metadata,
+            storage_limit: o.storage_limit,
             ..ProjectReq::default()
         };
         settle(env, async move {
@@ -1144,6 +1161,100 @@ impl Registry {
         let (reg, (name, is_name)) = (self.reg(), project_ref(name));
         settle(env, async move {
             json(&reg?.project(&SYSTEM, &name, is_name).await?)
+        })
+    }
+
+    /// Run garbage collection now (online: other clients keep pushing); resolves to its report.
+    #[napi(ts_return_type = "Promise<GcReport>")]
+    pub fn collect_garbage<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<GcOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, o) = (self.reg(), options.unwrap_or_default());
+        let opts = registry_core::gc::GcOptions {
+            dry_run: o.dry_run.unwrap_or(false),
+            delete_untagged: o.delete_untagged.unwrap_or(false),
+            workers: o.workers.unwrap_or(1) as usize,
+            grace_ms: o
+                .grace_seconds
+                .map_or(registry_core::gc::DEFAULT_GRACE_MS, |s| (s * 1000.0) as i64),
+            ..Default::default()
+        };
+        settle(env, async move {
+            json(&reg?.collect_garbage(&opts, &|_, _| true).await?)
+        })
+    }
+
+    /// A project's storage quota (`hard.storage`, `used.storage` in bytes; -1 unlimited).
+    #[napi(ts_return_type = "Promise<Quota>")]
+    pub fn quota<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move {
+            json(&reg?.quota_of_project(&SYSTEM, &name, is_name).await?)
+        })
+    }
+
+    /// Set a project's storage limit in bytes (-1: unlimited).
+    #[napi]
+    pub fn set_storage_limit<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        limit: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move {
+            Ok(reg?
+                .set_project_storage_limit(&SYSTEM, &name, is_name, limit)
+                .await?)
+        })
+    }
+
+    /// Run queued jobs (GC runs, webhook deliveries, …) until none is due; resolves to how many ran.
+    #[napi]
+    pub fn run_jobs<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, u32>> {
+        let reg = self.reg();
+        settle(
+            env,
+            async move { Ok(reg?.run_jobs_until_idle().await? as u32) },
+        )
+    }
+
+    #[napi]
+    pub fn read_only<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, bool>> {
+        let reg = self.reg();
+        settle(env, async move { Ok(reg?.is_read_only().await?) })
+    }
+
+    /// Read-only mode: pulls keep working, every change is refused with code `DENIED`.
+    #[napi]
+    pub fn set_read_only<'env>(
+        &self,
+        env: &'env Env,
+        flag: bool,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let reg = self.reg();
+        settle(
+            env,
+            async move { Ok(reg?.set_read_only(&SYSTEM, flag).await?) },
+        )
+    }
+
+    /// The audit log (Harbor's `auditlog-exts` entries); pulls are recorded at most a second late.
+    #[napi(ts_return_type = "Promise<Paged<AuditLog>>")]
+    pub fn audit_logs<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move {
+            page_json(reg?.audit_log_exts(&SYSTEM, &q).await?)
         })
     }
 

@@ -863,10 +863,10 @@ macro_rules! engine_methods {
                 $run(py, async move { who(&reg.login(&username.0, &password.0, &client.0).await?) })
             }
 
-            #[pyo3(signature = (name, public=Arg(false), metadata=None), text_signature = "(self, name, public=False, metadata=None)")]
-            fn create_project<'py>(&self, py: Python<'py>, name: Arg<String>, public: Arg<bool>, metadata: Option<Arg<BTreeMap<String, String>>>) -> PyResult<Bound<'py, PyAny>> {
+            #[pyo3(signature = (name, public=Arg(false), metadata=None, *, storage_limit=None), text_signature = "(self, name, public=False, metadata=None, *, storage_limit=None)")]
+            fn create_project<'py>(&self, py: Python<'py>, name: Arg<String>, public: Arg<bool>, metadata: Option<Arg<BTreeMap<String, String>>>, storage_limit: Option<Arg<i64>>) -> PyResult<Bound<'py, PyAny>> {
                 let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
-                let req = ProjectReq { project_name: name.0, public: Some(public.0), metadata: metadata.map(|m| m.0), ..ProjectReq::default() };
+                let req = ProjectReq { project_name: name.0, public: Some(public.0), metadata: metadata.map(|m| m.0), storage_limit: storage_limit.map(|l| l.0), ..ProjectReq::default() };
                 $run(py, async move { json_out(&reg.create_project(&SYSTEM, req).await?) })
             }
 
@@ -991,6 +991,53 @@ macro_rules! engine_methods {
             fn delete_robot<'py>(&self, py: Python<'py>, robot_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
                 let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
                 $run(py, async move { Ok(reg.delete_robot(&SYSTEM, robot_id.0).await?) })
+            }
+
+            // ---- governance (as `Principal::System`) -------------------------------------------
+
+            /// Run garbage collection now; returns its report.
+            #[pyo3(signature = (*, dry_run=Arg(false), delete_untagged=Arg(false), workers=Arg(1), grace_seconds=Arg(7200.0)), text_signature = "(self, *, dry_run=False, delete_untagged=False, workers=1, grace_seconds=7200.0)")]
+            fn collect_garbage<'py>(&self, py: Python<'py>, dry_run: Arg<bool>, delete_untagged: Arg<bool>, workers: Arg<usize>, grace_seconds: Arg<f64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let opts = registry_core::gc::GcOptions { dry_run: dry_run.0, delete_untagged: delete_untagged.0, workers: workers.0, grace_ms: (grace_seconds.0 * 1000.0) as i64, ..Default::default() };
+                $run(py, async move { json_out(&reg.collect_garbage(&opts, &|_, _| true).await?) })
+            }
+
+            /// A project's storage quota: {"hard": {"storage": …}, "used": {"storage": …}, …}.
+            fn quota<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.quota_of_project(&SYSTEM, &project.0.0, project.0.1).await?) })
+            }
+
+            /// Set a project's storage limit in bytes (-1: unlimited).
+            fn set_storage_limit<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, limit: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.set_project_storage_limit(&SYSTEM, &project.0.0, project.0.1, limit.0).await?) })
+            }
+
+            /// Run queued jobs (GC runs, webhook deliveries, …) until none is due; returns how many ran.
+            fn run_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.run_jobs_until_idle().await? as u64) })
+            }
+
+            fn read_only<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.is_read_only().await?) })
+            }
+
+            /// Turn read-only mode on or off: pulls keep working, every change is refused.
+            fn set_read_only<'py>(&self, py: Python<'py>, flag: Arg<bool>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.set_read_only(&SYSTEM, flag.0).await?) })
+            }
+
+            /// The audit log (Harbor's `auditlog-exts` entries), newest first by default. Pulls are
+            /// recorded in batches, at most a second late.
+            #[pyo3(signature = (q=None, sort=None, page=None, page_size=None))]
+            fn audit_logs<'py>(&self, py: Python<'py>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.audit_log_exts(&SYSTEM, &lq).await?) })
             }
 
             // ---- management views of content -------------------------------------------------

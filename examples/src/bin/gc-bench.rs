@@ -59,13 +59,19 @@ async fn generate(dir: &Path, a: &Args) -> Result<(u64, Duration), Box<dyn std::
     let started = Instant::now();
     let url = format!("sqlite://{}", dir.join("berth.db").display());
     let mut db = sqlx::SqliteConnection::connect(&url).await?;
-    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut db).await?;
-    sqlx::query("PRAGMA synchronous = OFF").execute(&mut db).await?;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut db)
+        .await?;
+    sqlx::query("PRAGMA synchronous = OFF")
+        .execute(&mut db)
+        .await?;
     let old = 1_000_i64; // far in the past: everything is older than any grace period
     let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO projects (name, public, created_at, updated_at) VALUES ('bench', FALSE, 0, 0)")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO projects (name, public, created_at, updated_at) VALUES ('bench', FALSE, 0, 0)",
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("INSERT INTO quotas (project_id, hard, used, created_at, updated_at) SELECT id, -1, 0, 0, 0 FROM projects WHERE name = 'bench'")
         .execute(&mut *tx)
         .await?;
@@ -81,9 +87,15 @@ async fn generate(dir: &Path, a: &Args) -> Result<(u64, Duration), Box<dyn std::
     let mut i = 0;
     while i < a.blobs {
         let end = (i + chunk).min(a.blobs);
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO blobs (digest, size, state, created_at, last_touched) ");
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO blobs (digest, size, state, created_at, last_touched) ",
+        );
         qb.push_values(i..end, |mut row, b| {
-            row.push_bind(format!("sha256:{}", hex_of("blob", b))).push_bind(1_i64).push_bind("live").push_bind(old).push_bind(old);
+            row.push_bind(format!("sha256:{}", hex_of("blob", b)))
+                .push_bind(1_i64)
+                .push_bind("live")
+                .push_bind(old)
+                .push_bind(old);
         });
         qb.build().execute(&mut *tx).await?;
         // Links: referenced blobs to their manifest's repository; the first half of the garbage
@@ -91,10 +103,19 @@ async fn generate(dir: &Path, a: &Args) -> Result<(u64, Duration), Box<dyn std::
         let garbage_linked_end = referenced + (a.blobs - referenced) / 2;
         let linked: Vec<u64> = (i..end).filter(|b| *b < garbage_linked_end).collect();
         if !linked.is_empty() {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) ");
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) ",
+            );
             qb.push_values(linked, |mut row, b| {
-                let repo = if b < referenced { (b / a.refs_per_manifest) % a.repos } else { b % a.repos };
-                row.push_bind(repo as i64 + 1).push_bind(format!("sha256:{}", hex_of("blob", b))).push_bind(old).push_bind(old);
+                let repo = if b < referenced {
+                    (b / a.refs_per_manifest) % a.repos
+                } else {
+                    b % a.repos
+                };
+                row.push_bind(repo as i64 + 1)
+                    .push_bind(format!("sha256:{}", hex_of("blob", b)))
+                    .push_bind(old)
+                    .push_bind(old);
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -115,8 +136,12 @@ async fn generate(dir: &Path, a: &Args) -> Result<(u64, Duration), Box<dyn std::
                 .push_bind(old);
         });
         qb.build().execute(&mut *tx).await?;
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) ");
-        let refs: Vec<(u64, u64)> = (m..end).flat_map(|k| (0..a.refs_per_manifest).map(move |j| (k, k * a.refs_per_manifest + j))).collect();
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) ",
+        );
+        let refs: Vec<(u64, u64)> = (m..end)
+            .flat_map(|k| (0..a.refs_per_manifest).map(move |j| (k, k * a.refs_per_manifest + j)))
+            .collect();
         qb.push_values(refs, |mut row, (k, b)| {
             row.push_bind((k % a.repos) as i64 + 1)
                 .push_bind(format!("sha256:{}", hex_of("manifest", k)))
@@ -125,7 +150,9 @@ async fn generate(dir: &Path, a: &Args) -> Result<(u64, Duration), Box<dyn std::
         });
         qb.build().execute(&mut *tx).await?;
         let tagged: Vec<u64> = (m..end).filter(|k| k % 2 == 0).collect();
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO tags (repo_id, name, digest, updated_at) ");
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO tags (repo_id, name, digest, updated_at) ",
+        );
         qb.push_values(tagged, |mut row, k| {
             row.push_bind((k % a.repos) as i64 + 1)
                 .push_bind(format!("t{k}"))
@@ -166,7 +193,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
     };
-    let opts = GcOptions { workers: args.workers, ..GcOptions::default() };
+    let opts = GcOptions {
+        workers: args.workers,
+        ..GcOptions::default()
+    };
     let started = Instant::now();
     let phases = std::sync::Mutex::new(Vec::<(String, f64)>::new());
     let progress = |phase: GcPhase, _: &GcReport| {
@@ -180,10 +210,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = reg.collect_garbage(&opts, &progress).await?;
     let elapsed = started.elapsed();
     sampler.abort();
-    assert_eq!(report.purged_blobs, garbage, "every garbage blob collected: {report:?}");
-    let phases: serde_json::Map<String, serde_json::Value> =
-        phases.into_inner().unwrap().into_iter().map(|(k, v)| (k, v.into())).collect();
-    let again = reg.collect_garbage(&GcOptions { dry_run: true, ..opts }, &|_, _| true).await?;
+    assert_eq!(
+        report.purged_blobs, garbage,
+        "every garbage blob collected: {report:?}"
+    );
+    let phases: serde_json::Map<String, serde_json::Value> = phases
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    let again = reg
+        .collect_garbage(
+            &GcOptions {
+                dry_run: true,
+                ..opts
+            },
+            &|_, _| true,
+        )
+        .await?;
     assert_eq!(again.purged_blobs, 0, "nothing left: {again:?}");
     println!(
         "{}",

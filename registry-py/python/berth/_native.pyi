@@ -10,11 +10,14 @@ from typing_extensions import Self, disjoint_base
 from .types import (
     Artifact,
     ArtifactPage,
+    AuditLogPage,
+    GcReport,
     Label,
     LabelPage,
     MemberPage,
     Project,
     ProjectPage,
+    Quota,
     RepositoryPage,
     Robot,
     RobotAccess,
@@ -255,8 +258,27 @@ class Registry:
         """Check a user's password or a robot's secret; a wrong one raises PermissionDeniedError (code
         UNAUTHORIZED). `client` (an address) keys the failed-login throttle (TOOMANYREQUESTS)."""
 
-    def create_project(self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None) -> Project:
-        """Create a project (content only enters existing projects: push to "name/...")."""
+    def create_project(
+        self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None, *, storage_limit: int | None = None
+    ) -> Project:
+        """Create a project (content only enters existing projects: push to "name/..."); storage_limit in bytes, -1 unlimited."""
+    def collect_garbage(
+        self, *, dry_run: bool = False, delete_untagged: bool = False, workers: int = 1, grace_seconds: float = 7200.0
+    ) -> GcReport:
+        """Run garbage collection now (online: other clients keep pushing); returns what it freed."""
+    def quota(self, project: _ProjectRef) -> Quota:
+        """A project's storage quota (hard and used bytes)."""
+    def set_storage_limit(self, project: _ProjectRef, limit: int) -> None:
+        """Set a project's storage limit in bytes (-1: unlimited)."""
+    def run_jobs(self) -> int:
+        """Run queued jobs (GC runs, webhook deliveries, …) until none is due; returns how many ran."""
+    def read_only(self) -> bool: ...
+    def set_read_only(self, flag: bool) -> None:
+        """Read-only mode: pulls keep working, every change raises DeniedError."""
+    def audit_logs(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> AuditLogPage:
+        """The audit log: who pushed, pulled, deleted or changed what, when, from where."""
 
     def project(self, name: _ProjectRef) -> Project:
         """A project by name (str) or id (int)."""
@@ -452,7 +474,20 @@ class AsyncRegistry:
     # ---- identity and access: every call acts as the embedding program (all permissions) ----
     async def bootstrap(self, admin_password: str | None = None) -> str | None: ...
     async def login(self, username: str, password: str, client: str = "local") -> Who: ...
-    async def create_project(self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None) -> Project: ...
+    async def create_project(
+        self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None, *, storage_limit: int | None = None
+    ) -> Project: ...
+    async def collect_garbage(
+        self, *, dry_run: bool = False, delete_untagged: bool = False, workers: int = 1, grace_seconds: float = 7200.0
+    ) -> GcReport: ...
+    async def quota(self, project: _ProjectRef) -> Quota: ...
+    async def set_storage_limit(self, project: _ProjectRef, limit: int) -> None: ...
+    async def run_jobs(self) -> int: ...
+    async def read_only(self) -> bool: ...
+    async def set_read_only(self, flag: bool) -> None: ...
+    async def audit_logs(
+        self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None
+    ) -> AuditLogPage: ...
     async def project(self, name: _ProjectRef) -> Project: ...
     async def projects(
         self, q: str | None = None, sort: str | None = None, page: int | None = None, page_size: int | None = None

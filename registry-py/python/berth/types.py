@@ -13,12 +13,16 @@ __all__ = [
     "Artifact",
     "ArtifactPage",
     "ArtifactReference",
+    "AuditLog",
+    "AuditLogPage",
+    "GcReport",
     "Label",
     "LabelPage",
     "Member",
     "MemberPage",
     "Project",
     "ProjectPage",
+    "Quota",
     "Repository",
     "RepositoryPage",
     "Robot",
@@ -224,3 +228,57 @@ class ArtifactPage(_Page):
 
 class LabelPage(_Page):
     items: list[Label]
+
+
+class GcReport(TypedDict):
+    """What a garbage collection did (or, dry, would do)."""
+
+    dry_run: bool
+    purged_manifests: int
+    dropped_links: int
+    purged_blobs: int
+    freed_space: int
+    purged_uploads: int
+    failed_blobs: int
+
+
+class _Storage(TypedDict):
+    storage: int
+
+
+class _QuotaRef(TypedDict):
+    id: int
+    name: str
+    owner_name: str
+
+
+class Quota(TypedDict):
+    """A project's storage quota in bytes; ``hard.storage`` -1 is unlimited."""
+
+    id: int
+    ref: _QuotaRef
+    hard: _Storage
+    used: _Storage
+    creation_time: str
+    update_time: str
+
+
+class _AuditLogProject(TypedDict, total=False):
+    project_id: int
+
+
+class AuditLog(_AuditLogProject):
+    """An audit entry (Harbor's ``auditlog-exts`` shape)."""
+
+    id: int
+    username: str
+    resource: str
+    resource_type: str
+    operation: str
+    operation_description: str
+    operation_result: bool
+    op_time: str
+
+
+class AuditLogPage(_Page):
+    items: list[AuditLog]
