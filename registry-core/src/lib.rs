@@ -10,13 +10,16 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod image;
+pub mod immutable;
 pub mod meta;
 pub mod model;
 pub mod oci;
 pub mod project;
 pub mod query;
 pub mod registry;
+pub mod retention;
 pub mod robot;
+pub mod selector;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod user;

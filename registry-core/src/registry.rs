@@ -18,6 +18,7 @@ use crate::auth::{Authenticator, Principal};
 use crate::blob::{BlobStore, ByteStream, HashingStream, fs::FsBlobStore, memory::MemoryBlobStore};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use crate::immutable::PolicyCache;
 use crate::meta::{ManifestRecord, MetadataStore, StoredManifest, UploadSession};
 use crate::oci::manifest::{self, OCI_INDEX};
 use crate::oci::{Algorithm, Digest, Hasher, Reference, RepoName, validate_tag};
@@ -148,6 +149,7 @@ impl RegistryBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
+            policies: Arc::new(PolicyCache::new()),
             #[cfg(feature = "oidc")]
             oidc: self.oidc,
         })
@@ -215,6 +217,7 @@ pub struct Registry {
     pub(crate) clock: Arc<dyn Clock>,
     manifests: Option<Arc<ManifestCache>>,
     pub(crate) access: Arc<AccessState>,
+    pub(crate) policies: Arc<PolicyCache>,
     #[cfg(feature = "oidc")]
     pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
@@ -634,6 +637,7 @@ impl Registry {
             content: body,
             refs: parsed.refs,
         };
+        self.check_tags_writable(repo, &tags).await?;
         self.meta.put_manifest(repo, &record, &tags, self.now()).await?;
         self.manifests_changed(repo);
         Ok(PutManifestOutcome { digest, subject: parsed.subject, tags })
@@ -662,6 +666,7 @@ impl Registry {
 
     /// Delete a manifest by digest (with every tag pointing at it), or just a tag.
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<()> {
+        self.check_deletable(repo, reference).await?;
         let found = match reference {
             Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
             Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,

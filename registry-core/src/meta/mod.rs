@@ -15,6 +15,8 @@ use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
 pub mod identity;
 mod identity_sql;
+pub mod policy;
+mod policy_sql;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -72,7 +74,7 @@ pub struct Referrer {
 /// * "Not found" answers are `Ok(None)`/`Ok(false)` unless documented otherwise; errors are
 ///   reserved for failures and violated preconditions.
 #[async_trait]
-pub trait MetadataStore: identity::IdentityStore + Send + Sync + Debug + 'static {
+pub trait MetadataStore: identity::IdentityStore + policy::PolicyStore + Send + Sync + Debug + 'static {
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
 

@@ -42,4 +42,5 @@ impl PostgresStore {
 }
 
 super::identity_sql::sql_identity_store!(PostgresStore);
+super::policy_sql::sql_policy_store!(PostgresStore);
 super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -79,6 +79,7 @@ impl SqliteStore {
 }
 
 super::identity_sql::sql_identity_store!(SqliteStore);
+super::policy_sql::sql_policy_store!(SqliteStore);
 super::sql::sql_metadata_store!(SqliteStore, "sqlite");
 
 impl SqliteStore {
