@@ -26,11 +26,12 @@ use sha2::Digest as _;
 
 use crate::auth::{Action, Principal, ProjectResource as R};
 use crate::error::{Error, Result};
-use crate::meta::policy::{RepoInventory, RetentionPolicyRow};
+use crate::meta::policy::{ProjectRepo, RepoInventory, RetentionExecutionRow, RetentionPolicyRow, RetentionTaskRow};
 use crate::model::{
-    PolicyRule, RetentionMetadata, RetentionPolicy, RetentionRuleMetadata, RetentionRuleParamMetadata, RetentionScope,
-    RetentionSelectorMetadata,
+    PolicyRule, RetentionExecution, RetentionMetadata, RetentionPolicy, RetentionRuleMetadata, RetentionRuleParamMetadata, RetentionScope,
+    RetentionSelectorMetadata, RetentionTask, time,
 };
+use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
 use crate::selector::{DOUBLESTAR, LABEL, REGEX, RuleSelectors, repo_in_project};
 
@@ -42,6 +43,14 @@ const DAY_MS: i64 = 86_400_000;
 const MAX_COUNT: i64 = 32_766;
 /// Largest day count a template takes (Harbor's bound).
 const MAX_DAYS: i64 = 20_190_904;
+/// Runs kept per policy; older ones (and their task logs) are dropped.
+pub const MAX_EXECUTIONS: i64 = 50;
+pub const STATUS_RUNNING: &str = "Running";
+pub const STATUS_SUCCEED: &str = "Succeed";
+pub const STATUS_FAILED: &str = "Failed";
+pub const STATUS_STOPPED: &str = "Stopped";
+pub const TRIGGER_MANUAL: &str = "MANUAL";
+pub const TRIGGER_SCHEDULE: &str = "SCHEDULE";
 
 /// What a rule keeps among the candidates its selectors picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,30 +517,169 @@ impl Registry {
         Ok(())
     }
 
-    /// Decide every repository of the policy's project, deleting nothing. Repositories no rule
-    /// applies to are not listed.
-    pub(crate) async fn plan_retention(&self, row: &RetentionPolicyRow) -> Result<Vec<RepoPlan>> {
+    /// The policy's enabled rules, compiled.
+    fn policy_rules(row: &RetentionPolicyRow) -> Result<Vec<CompiledRule>> {
         let mut policy = policy_view(row)?;
-        let rules = validate_policy(&mut policy, row.project_id)?;
-        let now = self.now_ms();
-        let mut plans = Vec::new();
-        for repo in self.meta.project_repositories(row.project_id).await? {
-            let project = repo.name.split_once('/').map_or(repo.name.as_str(), |(p, _)| p);
-            let protected = self.immutability(project).await?;
-            let short = repo_in_project(&repo.name).to_owned();
-            let inv = self.meta.repo_inventory(repo.id).await?;
-            let immutable = |tag: &str| protected.as_ref().is_some_and(|r| r.rule_for(&short, tag).is_some());
-            if let Some(plan) = plan_repository(&rules, &repo.name, &inv, now, immutable) {
-                plans.push(plan);
-            }
-        }
-        Ok(plans)
+        validate_policy(&mut policy, row.project_id)
     }
 
-    /// What a run of policy `id` would delete now, per repository (a dry run without a record).
-    pub async fn retention_preview(&self, p: &Principal, id: i64) -> Result<Vec<RepoPlan>> {
-        let row = self.retention_row(p, id, Action::Read).await?;
-        self.plan_retention(&row).await
+    /// Decide one repository now, deleting nothing (`None`: no rule applies to it).
+    async fn plan_repo(&self, rules: &[CompiledRule], repo: &ProjectRepo) -> Result<Option<RepoPlan>> {
+        let project = repo.name.split_once('/').map_or(repo.name.as_str(), |(p, _)| p);
+        let protected = self.immutability(project).await?;
+        let short = repo_in_project(&repo.name);
+        let inv = self.meta.repo_inventory(repo.id).await?;
+        let immutable = |tag: &str| protected.as_ref().is_some_and(|r| r.rule_for(short, tag).is_some());
+        Ok(plan_repository(rules, &repo.name, &inv, self.now_ms(), immutable))
+    }
+
+    /// Start a run of policy `id` (a dry run deletes nothing); it goes on in the background.
+    /// Returns the execution id.
+    pub async fn trigger_retention(&self, p: &Principal, id: i64, dry_run: bool) -> Result<i64> {
+        let row = self.retention_row(p, id, Action::Operate).await?;
+        self.start_retention(row, dry_run, TRIGGER_MANUAL).await
+    }
+
+    pub(crate) async fn start_retention(&self, row: RetentionPolicyRow, dry_run: bool, trigger: &str) -> Result<i64> {
+        let rules = Self::policy_rules(&row)?;
+        let eid = self.meta.create_retention_execution(row.id, trigger, dry_run, self.now_ms(), MAX_EXECUTIONS).await?;
+        let reg = self.clone();
+        tokio::spawn(async move {
+            let outcome = reg.run_retention(&row, &rules, eid, dry_run).await;
+            let status = match &outcome {
+                Ok(()) => STATUS_SUCCEED,
+                Err(e) => {
+                    tracing::error!(policy = row.id, execution = eid, error = %e, "retention run failed");
+                    STATUS_FAILED
+                }
+            };
+            // A stopped run keeps its status.
+            if let Err(e) = reg.meta.set_retention_execution_status(eid, STATUS_RUNNING, status, Some(reg.now_ms())).await {
+                tracing::error!(execution = eid, error = %e, "could not record the end of a retention run");
+            }
+        });
+        Ok(eid)
+    }
+
+    /// One run: each repository is decided and (unless a dry run) cleaned, then recorded as a task.
+    async fn run_retention(&self, row: &RetentionPolicyRow, rules: &[CompiledRule], eid: i64, dry_run: bool) -> Result<()> {
+        for repo in self.meta.project_repositories(row.project_id).await? {
+            let running = self.meta.retention_execution(eid).await?.is_some_and(|e| e.status == STATUS_RUNNING);
+            if !running {
+                return Ok(());
+            }
+            let start = self.now_ms();
+            let Some(plan) = self.plan_repo(rules, &repo).await? else { continue };
+            let mut log = plan.log();
+            let mut status = STATUS_SUCCEED;
+            if !dry_run {
+                let name = crate::oci::RepoName::parse(&repo.name)?;
+                for digest in plan.deletions() {
+                    let outcome = match crate::oci::Digest::parse(&digest) {
+                        Ok(d) => self.delete_manifest(&name, &crate::oci::Reference::Digest(d)).await,
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(()) => {}
+                        // Already gone: the goal is reached.
+                        Err(e) if e.code() == crate::ErrorCode::ManifestUnknown => {}
+                        Err(e) => {
+                            status = STATUS_FAILED;
+                            let _ = writeln!(log, "failed to delete {digest}: {}", e.public_message());
+                        }
+                    }
+                }
+            }
+            let task = RetentionTaskRow {
+                id: 0,
+                execution_id: eid,
+                repository: repo.name.clone(),
+                status: status.into(),
+                total: plan.total as i64,
+                retained: plan.retained as i64,
+                start_time: start,
+                end_time: self.now_ms(),
+                log,
+            };
+            self.meta.add_retention_task(&task).await?;
+        }
+        Ok(())
+    }
+
+    /// The execution `eid` of policy `id`, after checking `action` on the policy.
+    async fn execution_row(&self, p: &Principal, id: i64, eid: i64, action: Action) -> Result<RetentionExecutionRow> {
+        self.retention_row(p, id, action).await?;
+        match self.meta.retention_execution(eid).await? {
+            Some(e) if e.policy_id == id => Ok(e),
+            _ => Err(Error::NotFound { what: format!("retention execution {eid}") }),
+        }
+    }
+
+    /// Runs of a policy, newest first (paged).
+    pub async fn retention_executions(&self, p: &Principal, id: i64, q: &ListQuery) -> Result<Page<RetentionExecution>> {
+        self.retention_row(p, id, Action::List).await?;
+        let spec = q.parse(&[], &[])?;
+        let (rows, total) = self.meta.list_retention_executions(id, &spec).await?;
+        Ok(spec.page_of(rows.into_iter().map(execution_view).collect(), total))
+    }
+
+    pub async fn retention_execution(&self, p: &Principal, id: i64, eid: i64) -> Result<RetentionExecution> {
+        Ok(execution_view(self.execution_row(p, id, eid, Action::Read).await?))
+    }
+
+    /// Stop a running execution (`action` must be `stop`); repositories already done stay done.
+    pub async fn operate_retention_execution(&self, p: &Principal, id: i64, eid: i64, action: &str) -> Result<()> {
+        if action != "stop" {
+            return Err(Error::BadRequest { reason: format!("the only action is \"stop\", not {action:?}") });
+        }
+        let e = self.execution_row(p, id, eid, Action::Operate).await?;
+        if !self.meta.set_retention_execution_status(e.id, STATUS_RUNNING, STATUS_STOPPED, Some(self.now_ms())).await? {
+            return Err(Error::PreconditionFailed { reason: format!("retention execution {eid} is not running") });
+        }
+        Ok(())
+    }
+
+    /// The tasks (one per repository) of an execution.
+    pub async fn retention_tasks(&self, p: &Principal, id: i64, eid: i64, q: &ListQuery) -> Result<Page<RetentionTask>> {
+        self.execution_row(p, id, eid, Action::List).await?;
+        let spec = q.parse(&[], &[])?;
+        let (rows, total) = self.meta.list_retention_tasks(eid, &spec).await?;
+        Ok(spec.page_of(rows.into_iter().map(task_view).collect(), total))
+    }
+
+    /// A task's log: the kept/deleted table of its repository.
+    pub async fn retention_task_log(&self, p: &Principal, id: i64, eid: i64, tid: i64) -> Result<String> {
+        self.execution_row(p, id, eid, Action::Read).await?;
+        let t = self.meta.retention_task(eid, tid).await?.ok_or_else(|| Error::NotFound { what: format!("retention task {tid}") })?;
+        Ok(t.log)
+    }
+}
+
+fn execution_view(e: RetentionExecutionRow) -> RetentionExecution {
+    RetentionExecution {
+        id: e.id,
+        policy_id: e.policy_id,
+        start_time: time(e.start_time),
+        end_time: e.end_time.map(time),
+        status: e.status,
+        trigger: e.trigger,
+        dry_run: e.dry_run,
+    }
+}
+
+fn task_view(t: RetentionTaskRow) -> RetentionTask {
+    RetentionTask {
+        id: t.id,
+        execution_id: t.execution_id,
+        repository: t.repository,
+        job_id: String::new(),
+        status_code: if t.status == STATUS_SUCCEED { 3 } else { 4 },
+        status: t.status,
+        status_revision: t.end_time,
+        start_time: time(t.start_time),
+        end_time: Some(time(t.end_time)),
+        total: t.total,
+        retained: t.retained,
     }
 }
 

@@ -23,3 +23,30 @@ CREATE TABLE retention_policies (
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
+
+-- Runs of a retention policy (bounded: the oldest beyond 50 per policy are dropped), and one
+-- task per repository with its counts and its log (the kept/deleted table).
+-- status: Running | Succeed | Failed | Stopped; trigger: MANUAL | SCHEDULE.
+CREATE TABLE retention_executions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    policy_id   BIGINT NOT NULL REFERENCES retention_policies(id) ON DELETE CASCADE,
+    status      TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    dry_run     BOOLEAN NOT NULL,
+    start_time  BIGINT NOT NULL,
+    end_time    BIGINT
+);
+CREATE INDEX retention_executions_policy ON retention_executions(policy_id, id);
+
+CREATE TABLE retention_tasks (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id  BIGINT NOT NULL REFERENCES retention_executions(id) ON DELETE CASCADE,
+    repository    TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    total         BIGINT NOT NULL,
+    retained      BIGINT NOT NULL,
+    start_time    BIGINT NOT NULL,
+    end_time      BIGINT NOT NULL,
+    log           TEXT NOT NULL
+);
+CREATE INDEX retention_tasks_execution ON retention_tasks(execution_id, id);

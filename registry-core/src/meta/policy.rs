@@ -60,6 +60,32 @@ pub struct RepoInventory {
     pub children: Vec<(String, String)>,
 }
 
+/// A run of a retention policy.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RetentionExecutionRow {
+    pub id: i64,
+    pub policy_id: i64,
+    pub status: String,
+    pub trigger: String,
+    pub dry_run: bool,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+}
+
+/// The part of a run that covered one repository; `log` is the kept/deleted table.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RetentionTaskRow {
+    pub id: i64,
+    pub execution_id: i64,
+    pub repository: String,
+    pub status: String,
+    pub total: i64,
+    pub retained: i64,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub log: String,
+}
+
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
     // -- immutable tag rules
@@ -82,6 +108,19 @@ pub trait PolicyStore: Send + Sync {
     /// Delete the policy and the project's `retention_id` metadata.
     async fn delete_retention_policy(&self, id: i64) -> Result<bool>;
     async fn retention_policy(&self, id: i64) -> Result<Option<RetentionPolicyRow>>;
+
+    // -- retention runs
+    /// Record a run as `Running`, dropping the policy's oldest runs beyond `keep`.
+    async fn create_retention_execution(&self, policy_id: i64, trigger: &str, dry_run: bool, now: i64, keep: i64) -> Result<i64>;
+    /// Move a run from `from` to `to` (compare-and-set; `end` sets its end time). Returns
+    /// whether it moved.
+    async fn set_retention_execution_status(&self, id: i64, from: &str, to: &str, end: Option<i64>) -> Result<bool>;
+    async fn retention_execution(&self, id: i64) -> Result<Option<RetentionExecutionRow>>;
+    async fn list_retention_executions(&self, policy_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionExecutionRow>, u64)>;
+    async fn add_retention_task(&self, t: &RetentionTaskRow) -> Result<i64>;
+    /// Tasks of a run (`log` left empty).
+    async fn list_retention_tasks(&self, execution_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionTaskRow>, u64)>;
+    async fn retention_task(&self, execution_id: i64, id: i64) -> Result<Option<RetentionTaskRow>>;
 
     // -- what a retention run reads
     async fn project_repositories(&self, project_id: i64) -> Result<Vec<ProjectRepo>>;

@@ -4,6 +4,7 @@
 mod access;
 mod backends;
 mod external_auth;
+mod policy;
 mod registry;
 
 /// An external service URL from the environment. When `BERTH_TEST_REQUIRE_ALL=1` (the project's

@@ -4,6 +4,7 @@
 //! `X-Is-Resource-Name: true`), repository names URL-encoded twice in paths.
 
 mod handlers;
+mod policies;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -163,7 +164,8 @@ pub fn ok() -> Response {
     servers((url = "/api/v2.0")),
     tags(
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
-        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system")
+        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"),
+        (name = "immutable"), (name = "retention")
     )
 )]
 struct ApiDoc;
@@ -212,6 +214,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_robot, update_robot, delete_robot, refresh_robot))
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
+        .merge(policies::routes())
         .fallback(|| async { ApiError(Error::NotFound { what: "API route".into() }) })
         .split_for_parts()
 }
