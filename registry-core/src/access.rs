@@ -13,7 +13,10 @@ use sha2::Digest as _;
 use crate::auth::rbac::{Effect, ProjectPerms, ProjectResource, SystemResource};
 use crate::auth::throttle::Throttle;
 use crate::auth::token::{self, Claims, TokenAccess, TokenKeys};
-use crate::auth::{Action, Authenticator, ExternalIdentity, Principal, ROBOT_PREFIX, RobotIdentity, RobotPermission, UserIdentity, password};
+use crate::auth::{
+    Action, Authenticator, ExternalIdentity, Principal, ROBOT_PREFIX, RobotIdentity,
+    RobotPermission, UserIdentity, password,
+};
 use crate::error::{Error, Result};
 use crate::meta::identity::{NewUser, ProjectRow, RobotRow, UserRow, Visibility};
 use crate::oci::RepoName;
@@ -81,20 +84,37 @@ pub(crate) struct AccessState {
 
 impl std::fmt::Debug for AccessState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessState").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("AccessState")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
 impl AccessState {
-    pub(crate) fn new(settings: AccessSettings, authenticators: Vec<Arc<dyn Authenticator>>) -> Self {
+    pub(crate) fn new(
+        settings: AccessSettings,
+        authenticators: Vec<Arc<dyn Authenticator>>,
+    ) -> Self {
         Self {
             settings,
             authenticators,
             throttle: Throttle::default(),
-            logins: moka::future::Cache::builder().max_capacity(10_000).time_to_live(LOGIN_CACHE_TTL).build(),
-            perms: moka::future::Cache::builder().max_capacity(100_000).time_to_live(ACCESS_CACHE_TTL).build(),
-            subjects: moka::future::Cache::builder().max_capacity(10_000).time_to_live(ACCESS_CACHE_TTL).build(),
-            tokens: moka::future::Cache::builder().max_capacity(100_000).time_to_live(TOKEN_CACHE_TTL).build(),
+            logins: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(LOGIN_CACHE_TTL)
+                .build(),
+            perms: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ACCESS_CACHE_TTL)
+                .build(),
+            subjects: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ACCESS_CACHE_TTL)
+                .build(),
+            tokens: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(TOKEN_CACHE_TTL)
+                .build(),
             keys: tokio::sync::OnceCell::new(),
             pulls: std::sync::Mutex::new((Vec::new(), 0)),
         }
@@ -160,12 +180,18 @@ pub struct IssuedToken {
 
 /// The generic refusal: the same words whether the thing is missing or hidden.
 pub(crate) fn denied() -> Error {
-    Error::Denied { reason: "insufficient permissions for this resource".into() }
+    Error::Denied {
+        reason: "insufficient permissions for this resource".into(),
+    }
 }
 
 /// Refusal for a caller that might do better with credentials.
 pub(crate) fn refuse(p: &Principal) -> Error {
-    if p.is_anonymous() { Error::Unauthorized } else { denied() }
+    if p.is_anonymous() {
+        Error::Unauthorized
+    } else {
+        denied()
+    }
 }
 
 fn principal_key(p: &Principal) -> String {
@@ -178,9 +204,16 @@ fn principal_key(p: &Principal) -> String {
 }
 
 fn robot_identity(row: &RobotRow) -> Result<RobotIdentity> {
-    let permissions: Vec<RobotPermission> = serde_json::from_str(&row.permissions)
-        .map_err(|e| Error::internal(format!("robot {} has unreadable permissions: {e}", row.id)))?;
-    Ok(RobotIdentity { id: row.id, name: format!("{ROBOT_PREFIX}{}", row.name), level: row.level.clone(), permissions })
+    let permissions: Vec<RobotPermission> =
+        serde_json::from_str(&row.permissions).map_err(|e| {
+            Error::internal(format!("robot {} has unreadable permissions: {e}", row.id))
+        })?;
+    Ok(RobotIdentity {
+        id: row.id,
+        name: format!("{ROBOT_PREFIX}{}", row.name),
+        level: row.level.clone(),
+        permissions,
+    })
 }
 
 impl Registry {
@@ -231,7 +264,11 @@ impl Registry {
         }
     }
 
-    async fn check_credentials(&self, username: &str, secret: &str) -> Result<Option<(Principal, i64)>> {
+    async fn check_credentials(
+        &self,
+        username: &str,
+        secret: &str,
+    ) -> Result<Option<(Principal, i64)>> {
         if let Some(name) = username.strip_prefix(ROBOT_PREFIX) {
             let Some(row) = self.meta.robot_by_name(name).await? else {
                 password::verify(secret, password::DUMMY_HASH).await;
@@ -243,10 +280,16 @@ impl Registry {
             if row.expires_at >= 0 && row.expires_at <= self.now_ms() {
                 return Ok(None);
             }
-            return Ok(Some((Principal::Robot(robot_identity(&row)?), row.expires_at)));
+            return Ok(Some((
+                Principal::Robot(robot_identity(&row)?),
+                row.expires_at,
+            )));
         }
         if let Some(user) = self.meta.user_by_name(username).await? {
-            let stored = user.password_hash.as_deref().or(user.cli_secret_hash.as_deref());
+            let stored = user
+                .password_hash
+                .as_deref()
+                .or(user.cli_secret_hash.as_deref());
             if let Some(hash) = stored {
                 if password::verify(secret, hash).await {
                     return Ok(Some((self.user_principal(&user).await?, -1)));
@@ -282,7 +325,11 @@ impl Registry {
     /// with their groups.
     pub async fn onboard(&self, ext: ExternalIdentity) -> Result<UserRow> {
         let now = self.now_ms();
-        let user = match self.meta.user_by_external(&ext.source, &ext.external_id).await? {
+        let user = match self
+            .meta
+            .user_by_external(&ext.source, &ext.external_id)
+            .await?
+        {
             Some(u) => u,
             None => {
                 if let Some(existing) = self.meta.user_by_name(&ext.username).await? {
@@ -310,23 +357,35 @@ impl Registry {
             }
         };
         if user.email != ext.email || user.realname != ext.realname {
-            self.meta.update_user_profile(user.id, &ext.email, &ext.realname, &user.comment, now).await?;
+            self.meta
+                .update_user_profile(user.id, &ext.email, &ext.realname, &user.comment, now)
+                .await?;
         }
         if ext.sysadmin != user.sysadmin {
             self.meta.set_sysadmin(user.id, ext.sysadmin, now).await?;
         }
-        let groups: Vec<(i64, String, String)> =
-            ext.groups.iter().map(|g| (g.group_type, g.name.clone(), g.dn.clone())).collect();
+        let groups: Vec<(i64, String, String)> = ext
+            .groups
+            .iter()
+            .map(|g| (g.group_type, g.name.clone(), g.dn.clone()))
+            .collect();
         self.meta.set_user_groups(user.id, &groups, now).await?;
         self.access_changed();
-        self.meta.user_by_id(user.id).await?.ok_or(Error::Unauthorized)
+        self.meta
+            .user_by_id(user.id)
+            .await?
+            .ok_or(Error::Unauthorized)
     }
 
     // ---- permissions -------------------------------------------------------------------------
 
     /// The project named `name` and what `p` may do there; `None` when it does not exist or
     /// `p` may not even read it.
-    pub async fn project_access(&self, p: &Principal, name: &str) -> Result<Option<Arc<ProjectAccess>>> {
+    pub async fn project_access(
+        &self,
+        p: &Principal,
+        name: &str,
+    ) -> Result<Option<Arc<ProjectAccess>>> {
         let key = (principal_key(p), name.to_owned());
         if let Some(hit) = self.access.perms.get(&key).await {
             return Ok(hit);
@@ -334,7 +393,9 @@ impl Registry {
         let found = match self.meta.project_by_name(name).await? {
             Some(project) => {
                 let perms = self.perms_in(p, &project).await?;
-                perms.allows(ProjectResource::Project, Action::Read).then(|| Arc::new(ProjectAccess { project, perms }))
+                perms
+                    .allows(ProjectResource::Project, Action::Read)
+                    .then(|| Arc::new(ProjectAccess { project, perms }))
             }
             None => None,
         };
@@ -343,13 +404,21 @@ impl Registry {
     }
 
     async fn perms_in(&self, p: &Principal, project: &ProjectRow) -> Result<ProjectPerms> {
-        let public = if project.public { ProjectPerms::public() } else { ProjectPerms::NONE };
+        let public = if project.public {
+            ProjectPerms::public()
+        } else {
+            ProjectPerms::NONE
+        };
         Ok(match p {
             Principal::System => ProjectPerms::ALL,
             Principal::User(u) if u.sysadmin => ProjectPerms::ALL,
             Principal::User(u) => {
                 let mut perms = public;
-                for role in self.meta.member_roles(project.id, u.id, &u.group_ids).await? {
+                for role in self
+                    .meta
+                    .member_roles(project.id, u.id, &u.group_ids)
+                    .await?
+                {
                     if let Ok(role) = crate::auth::Role::from_id(role) {
                         perms = perms.union(ProjectPerms::of_role(role));
                     }
@@ -358,7 +427,9 @@ impl Registry {
             }
             Principal::Anonymous => public,
             Principal::Robot(r) => {
-                let applies = |rp: &&RobotPermission| rp.kind == "project" && (rp.namespace == project.name || rp.namespace == "*");
+                let applies = |rp: &&RobotPermission| {
+                    rp.kind == "project" && (rp.namespace == project.name || rp.namespace == "*")
+                };
                 let mut perms = public;
                 for rp in r.permissions.iter().filter(applies) {
                     perms = perms.union(rp.project_perms(Effect::Allow));
@@ -379,14 +450,23 @@ impl Registry {
 
     /// The project (by name, or by id when `name_or_id` is a number and `is_name` is false)
     /// if `p` may read it; `NOT_FOUND` otherwise, whether it is missing or hidden.
-    pub async fn visible_project(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<Arc<ProjectAccess>> {
+    pub async fn visible_project(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<Arc<ProjectAccess>> {
         let name = match (is_name, name_or_id.parse::<i64>()) {
             (false, Ok(id)) => self.meta.project_by_id(id).await?.map(|p| p.name),
             _ => Some(name_or_id.to_owned()),
         };
         let name: Option<String> = name;
-        let not_found = || Error::NotFound { what: format!("project {name_or_id}") };
-        let Some(name) = name else { return Err(not_found()) };
+        let not_found = || Error::NotFound {
+            what: format!("project {name_or_id}"),
+        };
+        let Some(name) = name else {
+            return Err(not_found());
+        };
         self.project_access(p, &name).await?.ok_or_else(not_found)
     }
 
@@ -400,20 +480,40 @@ impl Registry {
         action: Action,
     ) -> Result<Arc<ProjectAccess>> {
         let access = self.visible_project(p, name_or_id, is_name).await?;
-        if access.allows(resource, action) { Ok(access) } else { Err(refuse(p)) }
+        if access.allows(resource, action) {
+            Ok(access)
+        } else {
+            Err(refuse(p))
+        }
     }
 
     /// Require a system-level permission.
-    pub fn require_system(&self, p: &Principal, resource: SystemResource, action: Action) -> Result<()> {
-        if self.system_allows(p, resource, action) { Ok(()) } else { Err(refuse(p)) }
+    pub fn require_system(
+        &self,
+        p: &Principal,
+        resource: SystemResource,
+        action: Action,
+    ) -> Result<()> {
+        if self.system_allows(p, resource, action) {
+            Ok(())
+        } else {
+            Err(refuse(p))
+        }
     }
 
-    pub(crate) fn system_allows(&self, p: &Principal, resource: SystemResource, action: Action) -> bool {
+    pub(crate) fn system_allows(
+        &self,
+        p: &Principal,
+        resource: SystemResource,
+        action: Action,
+    ) -> bool {
         match p {
             Principal::System => true,
             Principal::User(u) if u.sysadmin => true,
             Principal::User(_) => match (resource, action) {
-                (SystemResource::Project, Action::Create) => self.access.settings.project_creation == ProjectCreation::Everyone,
+                (SystemResource::Project, Action::Create) => {
+                    self.access.settings.project_creation == ProjectCreation::Everyone
+                }
                 (SystemResource::Project, Action::List) => true,
                 _ => false,
             },
@@ -435,12 +535,28 @@ impl Registry {
     /// Which projects `p` may see in listings.
     pub(crate) async fn visibility(&self, p: &Principal) -> Result<Visibility> {
         Ok(match p {
-            Principal::System => Visibility { all: true, ..Visibility::default() },
-            Principal::User(u) if u.sysadmin => Visibility { all: true, ..Visibility::default() },
-            Principal::User(u) => Visibility { public: true, member: Some((u.id, u.group_ids.clone())), ..Visibility::default() },
-            Principal::Anonymous => Visibility { public: true, ..Visibility::default() },
+            Principal::System => Visibility {
+                all: true,
+                ..Visibility::default()
+            },
+            Principal::User(u) if u.sysadmin => Visibility {
+                all: true,
+                ..Visibility::default()
+            },
+            Principal::User(u) => Visibility {
+                public: true,
+                member: Some((u.id, u.group_ids.clone())),
+                ..Visibility::default()
+            },
+            Principal::Anonymous => Visibility {
+                public: true,
+                ..Visibility::default()
+            },
             Principal::Robot(r) => {
-                let mut vis = Visibility { public: true, ..Visibility::default() };
+                let mut vis = Visibility {
+                    public: true,
+                    ..Visibility::default()
+                };
                 for rp in r.permissions.iter().filter(|rp| rp.kind == "project") {
                     if rp.namespace == "*" {
                         vis.all = true;
@@ -458,7 +574,13 @@ impl Registry {
     /// May `p` (holding `token`, if it came with one) do `action` on `repo`? Anonymous callers
     /// are told `UNAUTHORIZED` (so clients fetch credentials); others `DENIED`, with the same
     /// words whether the project is missing or hidden.
-    pub async fn authorize_repo(&self, p: &Principal, token: Option<&Claims>, repo: &RepoName, action: RepoAction) -> Result<()> {
+    pub async fn authorize_repo(
+        &self,
+        p: &Principal,
+        token: Option<&Claims>,
+        repo: &RepoName,
+        action: RepoAction,
+    ) -> Result<()> {
         let Some(access) = self.project_access(p, repo.project()).await? else {
             if action == RepoAction::Push && p.is_sysadmin() {
                 return Err(crate::registry::no_project(repo));
@@ -513,21 +635,39 @@ impl Registry {
     /// push, delete), whatever was asked, so a client that asked for pull can go on to push
     /// without a second round trip; scopes it may do nothing in are granted with no actions. Anonymous callers without a scope get
     /// `UNAUTHORIZED` (that is how `docker login` checks credentials).
-    pub async fn issue_token(&self, p: &Principal, service: Option<&str>, scopes: &[String]) -> Result<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        p: &Principal,
+        service: Option<&str>,
+        scopes: &[String],
+    ) -> Result<IssuedToken> {
         let settings = &self.access.settings;
         if let Some(s) = service
             && s != settings.service
         {
-            return Err(Error::BadRequest { reason: format!("unknown service {s:?}; this registry is {:?}", settings.service) });
+            return Err(Error::BadRequest {
+                reason: format!(
+                    "unknown service {s:?}; this registry is {:?}",
+                    settings.service
+                ),
+            });
         }
-        let requested: Vec<&str> = scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()).collect();
+        let requested: Vec<&str> = scopes
+            .iter()
+            .flat_map(|s| s.split(' '))
+            .filter(|s| !s.is_empty())
+            .collect();
         if requested.is_empty() && p.is_anonymous() {
             return Err(Error::Unauthorized);
         }
         let mut access = Vec::new();
         for scope in requested {
-            let (kind, rest) = scope.split_once(':').ok_or_else(|| Error::BadRequest { reason: format!("malformed scope {scope:?}") })?;
-            let (name, actions) = rest.rsplit_once(':').ok_or_else(|| Error::BadRequest { reason: format!("malformed scope {scope:?}") })?;
+            let (kind, rest) = scope.split_once(':').ok_or_else(|| Error::BadRequest {
+                reason: format!("malformed scope {scope:?}"),
+            })?;
+            let (name, actions) = rest.rsplit_once(':').ok_or_else(|| Error::BadRequest {
+                reason: format!("malformed scope {scope:?}"),
+            })?;
             let asked: Vec<&str> = actions.split(',').filter(|a| !a.is_empty()).collect();
             let granted: Vec<String> = match kind {
                 "repository" => match RepoName::parse(name) {
@@ -535,11 +675,19 @@ impl Registry {
                     Err(_) => Vec::new(),
                 },
                 "registry" if name == "catalog" => {
-                    if self.authorize_catalog(p).is_ok() && asked.contains(&"*") { vec!["*".to_owned()] } else { Vec::new() }
+                    if self.authorize_catalog(p).is_ok() && asked.contains(&"*") {
+                        vec!["*".to_owned()]
+                    } else {
+                        Vec::new()
+                    }
                 }
                 _ => Vec::new(),
             };
-            access.push(TokenAccess { kind: kind.to_owned(), name: name.to_owned(), actions: granted });
+            access.push(TokenAccess {
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                actions: granted,
+            });
         }
         let now_s = self.now_ms() / 1000;
         let ttl = settings.token_ttl.as_secs();
@@ -554,13 +702,24 @@ impl Registry {
             access: access.clone(),
         };
         let token = self.token_keys().await?.sign(&claims)?;
-        Ok(IssuedToken { token, expires_in: ttl, issued_at: now_s, access })
+        Ok(IssuedToken {
+            token,
+            expires_in: ttl,
+            issued_at: now_s,
+            access,
+        })
     }
 
     async fn granted_repo_actions(&self, p: &Principal, repo: &RepoName) -> Result<Vec<String>> {
-        let Some(access) = self.project_access(p, repo.project()).await? else { return Ok(Vec::new()) };
+        let Some(access) = self.project_access(p, repo.project()).await? else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
-        for (name, action) in [("pull", Action::Pull), ("push", Action::Push), ("delete", Action::Delete)] {
+        for (name, action) in [
+            ("pull", Action::Pull),
+            ("push", Action::Push),
+            ("delete", Action::Delete),
+        ] {
             if access.allows(ProjectResource::Repository, action) {
                 out.push(name.to_owned());
             }
@@ -587,8 +746,14 @@ impl Registry {
         let principal = match self.access.subjects.get(&claims.sub).await {
             Some(p) => p,
             None => {
-                let p = self.subject_principal(&claims.sub).await?.ok_or(Error::Unauthorized)?;
-                self.access.subjects.insert(claims.sub.clone(), p.clone()).await;
+                let p = self
+                    .subject_principal(&claims.sub)
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                self.access
+                    .subjects
+                    .insert(claims.sub.clone(), p.clone())
+                    .await;
                 p
             }
         };
@@ -600,7 +765,9 @@ impl Registry {
             return Ok(Some(Principal::Anonymous));
         }
         if let Some(name) = sub.strip_prefix(ROBOT_PREFIX) {
-            let Some(row) = self.meta.robot_by_name(name).await? else { return Ok(None) };
+            let Some(row) = self.meta.robot_by_name(name).await? else {
+                return Ok(None);
+            };
             if row.disabled || (row.expires_at >= 0 && row.expires_at <= self.now_ms()) {
                 return Ok(None);
             }
@@ -647,7 +814,10 @@ impl Registry {
                     Ok(u) => u,
                     Err(Error::AlreadyExists { .. }) => {
                         generated = None;
-                        self.meta.user_by_name("admin").await?.ok_or_else(|| Error::internal("admin user vanished"))?
+                        self.meta
+                            .user_by_name("admin")
+                            .await?
+                            .ok_or_else(|| Error::internal("admin user vanished"))?
                     }
                     Err(e) => return Err(e),
                 }
@@ -655,7 +825,11 @@ impl Registry {
         };
         if self.meta.project_by_name("library").await?.is_none() {
             let meta = [("public".to_owned(), "true".to_owned())];
-            match self.meta.create_project("library", Some(admin.id), true, &meta, now).await {
+            match self
+                .meta
+                .create_project("library", Some(admin.id), true, &meta, -1, now)
+                .await
+            {
                 Ok(_) | Err(Error::AlreadyExists { .. }) => {}
                 Err(e) => return Err(e),
             }

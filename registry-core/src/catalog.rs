@@ -9,7 +9,9 @@ use crate::access::{ProjectAccess, refuse};
 use crate::auth::{Action, Principal, ProjectResource as R, SystemResource};
 use crate::error::{Error, Result};
 use crate::meta::identity::{ArtifactRow, LabelRow, RepositoryRow};
-use crate::model::{Artifact, ArtifactReference, Label, Repository, Search, SearchRepository, Statistics, Tag, time};
+use crate::model::{
+    Artifact, ArtifactReference, Label, Repository, Search, SearchRepository, Statistics, Tag, time,
+};
 use crate::oci::{Digest, Reference, RepoName, validate_tag};
 use crate::query::{Field, Kind, ListQuery, Match, Page, Value, field};
 use crate::registry::Registry;
@@ -37,7 +39,10 @@ const ARTIFACT_FIELDS: &[Field] = &[
 const ARTIFACT_SIZE: &str = "(m.size + COALESCE((SELECT SUM(b.size) FROM manifest_refs mr JOIN blobs b ON b.digest = mr.child_digest \
     WHERE mr.repo_id = m.repo_id AND mr.manifest_digest = m.digest AND mr.kind = 'blob'), 0))";
 
-const LABEL_FIELDS: &[Field] = &[field("name", "name", Kind::Text), field("id", "id", Kind::Int)];
+const LABEL_FIELDS: &[Field] = &[
+    field("name", "name", Kind::Text),
+    field("id", "id", Kind::Int),
+];
 
 /// Harbor's artifact type from the stored media types.
 fn artifact_kind(media_type: &str, artifact_type: Option<&str>) -> &'static str {
@@ -80,19 +85,43 @@ fn repo_view(r: RepositoryRow) -> Repository {
 impl Registry {
     /// The project and full repository name for `(project, relative repository)`, requiring
     /// `action` on `resource`.
-    async fn repo_in(&self, p: &Principal, project: &str, repo: &str, resource: R, action: Action)
-    -> Result<(Arc<ProjectAccess>, RepositoryRow)> {
-        let access = self.require_project(p, project, true, resource, action).await?;
+    async fn repo_in(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        resource: R,
+        action: Action,
+    ) -> Result<(Arc<ProjectAccess>, RepositoryRow)> {
+        let access = self
+            .require_project(p, project, true, resource, action)
+            .await?;
         let full = format!("{}/{repo}", access.project.name);
-        let row = self.meta.repository(&full).await?.ok_or_else(|| Error::NotFound { what: format!("repository {full}") })?;
+        let row = self
+            .meta
+            .repository(&full)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("repository {full}"),
+            })?;
         Ok((access, row))
     }
 
     /// Repositories the caller may see, all or in one project.
-    pub async fn repositories(&self, p: &Principal, project: Option<&str>, q: &ListQuery) -> Result<Page<Repository>> {
+    pub async fn repositories(
+        &self,
+        p: &Principal,
+        project: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<Repository>> {
         let spec = q.parse(REPO_FIELDS, &[("r.name", false)])?;
         let project_id = match project {
-            Some(name) => Some(self.project_for_listing(p, name, true, R::Repository).await?.project.id),
+            Some(name) => Some(
+                self.project_for_listing(p, name, true, R::Repository)
+                    .await?
+                    .project
+                    .id,
+            ),
             None => None,
         };
         let vis = self.visibility(p).await?;
@@ -101,25 +130,55 @@ impl Registry {
     }
 
     pub async fn repository(&self, p: &Principal, project: &str, repo: &str) -> Result<Repository> {
-        Ok(repo_view(self.repo_in(p, project, repo, R::Repository, Action::Read).await?.1))
+        Ok(repo_view(
+            self.repo_in(p, project, repo, R::Repository, Action::Read)
+                .await?
+                .1,
+        ))
     }
 
-    pub async fn update_repository(&self, p: &Principal, project: &str, repo: &str, description: &str) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::Repository, Action::Update).await?;
-        self.meta.set_repository_description(&row.name, description, self.now_ms()).await?;
+    pub async fn update_repository(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        description: &str,
+    ) -> Result<()> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Repository, Action::Update)
+            .await?;
+        self.meta
+            .set_repository_description(&row.name, description, self.now_ms())
+            .await?;
         Ok(())
     }
 
     /// Delete a repository and everything in it (blob bytes go at garbage collection).
     pub async fn delete_repository(&self, p: &Principal, project: &str, repo: &str) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::Repository, Action::Delete).await?;
-        self.check_repository_deletable(&RepoName::parse(&row.name)?).await?;
-        self.meta.delete_repository(&row.name).await?;
+        self.check_writable().await?;
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Repository, Action::Delete)
+            .await?;
+        self.check_repository_deletable(&RepoName::parse(&row.name)?)
+            .await?;
+        let event = crate::meta::governance::NewEvent::new(
+            "DELETE_REPOSITORY",
+            "repository",
+            row.name.clone(),
+            "delete",
+        );
+        self.meta
+            .delete_repository(&row.name, self.now_ms(), std::slice::from_ref(&event))
+            .await?;
         self.manifests_changed(&RepoName::parse(&row.name)?);
         Ok(())
     }
 
-    async fn artifact_views(&self, repo: &RepositoryRow, rows: Vec<ArtifactRow>) -> Result<Vec<Artifact>> {
+    async fn artifact_views(
+        &self,
+        repo: &RepositoryRow,
+        rows: Vec<ArtifactRow>,
+    ) -> Result<Vec<Artifact>> {
         let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
         for t in self.meta.artifact_tags(repo.id, &digests).await? {
@@ -134,7 +193,10 @@ impl Registry {
         }
         let mut refs: HashMap<String, Vec<ArtifactReference>> = HashMap::new();
         for (parent, child) in self.meta.artifact_children(repo.id, &digests).await? {
-            refs.entry(parent).or_default().push(ArtifactReference { parent_id: 0, child_digest: child });
+            refs.entry(parent).or_default().push(ArtifactReference {
+                parent_id: 0,
+                child_digest: child,
+            });
         }
         let mut labels: HashMap<String, Vec<Label>> = HashMap::new();
         for (d, l) in self.meta.artifact_labels(repo.id, &digests).await? {
@@ -148,7 +210,10 @@ impl Registry {
                 repository_name: repo.name.clone(),
                 kind: artifact_kind(&a.media_type, a.artifact_type.as_deref()).into(),
                 manifest_media_type: a.media_type.clone(),
-                media_type: a.artifact_type.clone().unwrap_or_else(|| a.media_type.clone()),
+                media_type: a
+                    .artifact_type
+                    .clone()
+                    .unwrap_or_else(|| a.media_type.clone()),
                 artifact_type: a.artifact_type,
                 size: a.size,
                 push_time: time(a.push_time),
@@ -164,34 +229,62 @@ impl Registry {
 
     /// Artifacts of a repository. `q` also takes `tags=*` (tagged), `tags=nil` (untagged),
     /// `tags=~x`, `tags=x`, and `labels=(id1 id2)`.
-    pub async fn artifacts(&self, p: &Principal, project: &str, repo: &str, q: &ListQuery) -> Result<Page<Artifact>> {
-        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::List).await?;
+    pub async fn artifacts(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        q: &ListQuery,
+    ) -> Result<Page<Artifact>> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Artifact, Action::List)
+            .await?;
         let mut spec = q.parse(ARTIFACT_FIELDS, &[("m.created_at", true)])?;
         let tags = match spec.take("tags") {
             None => None,
             Some(Match::Exact(Value::Text(t))) => Some(t),
             Some(Match::Fuzzy(t)) => Some(format!("~{t}")),
-            Some(_) => return Err(Error::BadRequest { reason: "tags takes *, nil, ~part or a tag".into() }),
+            Some(_) => {
+                return Err(Error::BadRequest {
+                    reason: "tags takes *, nil, ~part or a tag".into(),
+                });
+            }
         };
         let labels: Vec<i64> = match spec.take("labels") {
             None => Vec::new(),
-            Some(Match::AllOf(v)) => v.into_iter().filter_map(|x| if let Value::Int(i) = x { Some(i) } else { None }).collect(),
+            Some(Match::AllOf(v)) => v
+                .into_iter()
+                .filter_map(|x| if let Value::Int(i) = x { Some(i) } else { None })
+                .collect(),
             Some(Match::Exact(Value::Int(i))) => vec![i],
-            Some(_) => return Err(Error::BadRequest { reason: "labels takes (id1 id2)".into() }),
+            Some(_) => {
+                return Err(Error::BadRequest {
+                    reason: "labels takes (id1 id2)".into(),
+                });
+            }
         };
         if spec.sort.iter().any(|(c, _)| c.is_empty()) {
-            return Err(Error::BadRequest { reason: "artifacts cannot be sorted by tags or labels".into() });
+            return Err(Error::BadRequest {
+                reason: "artifacts cannot be sorted by tags or labels".into(),
+            });
         }
-        let (rows, total) = self.meta.list_artifacts(row.id, tags.as_deref(), &labels, &spec).await?;
+        let (rows, total) = self
+            .meta
+            .list_artifacts(row.id, tags.as_deref(), &labels, &spec)
+            .await?;
         Ok(spec.page_of(self.artifact_views(&row, rows).await?, total))
     }
 
     async fn artifact_row(&self, repo: &RepositoryRow, reference: &str) -> Result<ArtifactRow> {
         // The management API speaks NOT_FOUND/BAD_REQUEST where /v2 would say MANIFEST_UNKNOWN
         // or TAG_INVALID (Harbor's codes).
-        let not_found = || Error::NotFound { what: format!("artifact {reference}") };
+        let not_found = || Error::NotFound {
+            what: format!("artifact {reference}"),
+        };
         let name = RepoName::parse(&repo.name)?;
-        let parsed = Reference::parse(reference).map_err(|e| Error::BadRequest { reason: e.to_string() })?;
+        let parsed = Reference::parse(reference).map_err(|e| Error::BadRequest {
+            reason: e.to_string(),
+        })?;
         let digest = match parsed {
             Reference::Digest(d) => d.to_string(),
             r @ Reference::Tag(_) => match self.get_manifest(&name, &r).await {
@@ -200,71 +293,149 @@ impl Registry {
                 Err(e) => return Err(e),
             },
         };
-        self.meta.artifact(repo.id, &digest).await?.ok_or_else(not_found)
+        self.meta
+            .artifact(repo.id, &digest)
+            .await?
+            .ok_or_else(not_found)
     }
 
-    pub async fn artifact(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<Artifact> {
-        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::Read).await?;
+    pub async fn artifact(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Artifact> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Artifact, Action::Read)
+            .await?;
         let a = self.artifact_row(&row, reference).await?;
         Ok(self.artifact_views(&row, vec![a]).await?.remove(0))
     }
 
     /// Delete an artifact with all its tags.
-    pub async fn delete_artifact(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::Artifact, Action::Delete).await?;
+    pub async fn delete_artifact(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<()> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Artifact, Action::Delete)
+            .await?;
         let a = self.artifact_row(&row, reference).await?;
         let name = RepoName::parse(&row.name)?;
-        self.delete_manifest(&name, &Reference::Digest(Digest::parse(&a.digest)?)).await
+        self.delete_manifest(&name, &Reference::Digest(Digest::parse(&a.digest)?))
+            .await
     }
 
-    pub async fn artifact_tags(&self, p: &Principal, project: &str, repo: &str, reference: &str) -> Result<Vec<Tag>> {
+    pub async fn artifact_tags(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Vec<Tag>> {
         let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::List).await?;
         let a = self.artifact_row(&row, reference).await?;
         Ok(self.artifact_views(&row, vec![a]).await?.remove(0).tags)
     }
 
     /// Point a new tag at an artifact (`CONFLICT` if the tag exists).
-    pub async fn create_tag(&self, p: &Principal, project: &str, repo: &str, reference: &str, tag: &str) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::Create).await?;
-        validate_tag(tag).map_err(|e| Error::BadRequest { reason: e.to_string() })?;
+    pub async fn create_tag(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        tag: &str,
+    ) -> Result<()> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Tag, Action::Create)
+            .await?;
+        validate_tag(tag).map_err(|e| Error::BadRequest {
+            reason: e.to_string(),
+        })?;
         let a = self.artifact_row(&row, reference).await?;
-        self.meta.create_tag(row.id, &a.digest, tag, self.now_ms()).await?;
+        self.meta
+            .create_tag(row.id, &a.digest, tag, self.now_ms())
+            .await?;
         self.manifests_changed(&RepoName::parse(&row.name)?);
         Ok(())
     }
 
-    pub async fn delete_tag(&self, p: &Principal, project: &str, repo: &str, reference: &str, tag: &str) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::Tag, Action::Delete).await?;
+    pub async fn delete_tag(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        tag: &str,
+    ) -> Result<()> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Tag, Action::Delete)
+            .await?;
         let a = self.artifact_row(&row, reference).await?;
         let name = RepoName::parse(&row.name)?;
-        let on_artifact = self.meta.artifact_tags(row.id, std::slice::from_ref(&a.digest)).await?.iter().any(|t| t.name == tag);
+        let on_artifact = self
+            .meta
+            .artifact_tags(row.id, std::slice::from_ref(&a.digest))
+            .await?
+            .iter()
+            .any(|t| t.name == tag);
         if !on_artifact {
-            return Err(Error::NotFound { what: format!("tag {tag} on {}", a.digest) });
+            return Err(Error::NotFound {
+                what: format!("tag {tag} on {}", a.digest),
+            });
         }
-        self.delete_manifest(&name, &Reference::Tag(tag.to_owned())).await
+        self.delete_manifest(&name, &Reference::Tag(tag.to_owned()))
+            .await
     }
 
     // ---- labels ------------------------------------------------------------------------------
 
-    async fn label_scope_check(&self, p: &Principal, scope: &str, project_id: i64, action: Action) -> Result<()> {
+    async fn label_scope_check(
+        &self,
+        p: &Principal,
+        scope: &str,
+        project_id: i64,
+        action: Action,
+    ) -> Result<()> {
         match scope {
             "g" => {
                 if action == Action::List || action == Action::Read {
-                    if p.is_anonymous() { Err(refuse(p)) } else { Ok(()) }
+                    if p.is_anonymous() {
+                        Err(refuse(p))
+                    } else {
+                        Ok(())
+                    }
                 } else {
                     self.require_system(p, SystemResource::Label, action)
                 }
             }
-            "p" => self.require_project(p, &project_id.to_string(), false, R::Label, action).await.map(|_| ()),
-            s => Err(Error::BadRequest { reason: format!("label scope must be g or p, not {s:?}") }),
+            "p" => self
+                .require_project(p, &project_id.to_string(), false, R::Label, action)
+                .await
+                .map(|_| ()),
+            s => Err(Error::BadRequest {
+                reason: format!("label scope must be g or p, not {s:?}"),
+            }),
         }
     }
 
     pub async fn create_label(&self, p: &Principal, label: Label) -> Result<Label> {
-        let project_id = if label.scope == "g" { 0 } else { label.project_id };
-        self.label_scope_check(p, &label.scope, project_id, Action::Create).await?;
+        let project_id = if label.scope == "g" {
+            0
+        } else {
+            label.project_id
+        };
+        self.label_scope_check(p, &label.scope, project_id, Action::Create)
+            .await?;
         if label.name.is_empty() || label.name.len() > 128 {
-            return Err(Error::BadRequest { reason: "label names are 1-128 characters".into() });
+            return Err(Error::BadRequest {
+                reason: "label names are 1-128 characters".into(),
+            });
         }
         let now = self.now_ms();
         let mut row = LabelRow {
@@ -281,18 +452,36 @@ impl Registry {
         Ok(label_view(row))
     }
 
-    pub async fn labels(&self, p: &Principal, scope: &str, project_id: i64, q: &ListQuery) -> Result<Page<Label>> {
+    pub async fn labels(
+        &self,
+        p: &Principal,
+        scope: &str,
+        project_id: i64,
+        q: &ListQuery,
+    ) -> Result<Page<Label>> {
         let project_id = if scope == "g" { 0 } else { project_id };
-        self.label_scope_check(p, scope, project_id, Action::List).await?;
+        self.label_scope_check(p, scope, project_id, Action::List)
+            .await?;
         let spec = q.parse(LABEL_FIELDS, &[("name", false)])?;
         let (rows, total) = self.meta.list_labels(scope, project_id, &spec).await?;
         Ok(spec.page_of(rows.into_iter().map(label_view).collect(), total))
     }
 
     async fn label_row(&self, p: &Principal, id: i64, action: Action) -> Result<LabelRow> {
-        let row = self.meta.label_by_id(id).await?.ok_or_else(|| Error::NotFound { what: format!("label {id}") })?;
-        match self.label_scope_check(p, &row.scope, row.project_id, action).await {
-            Err(Error::NotFound { .. }) => Err(Error::NotFound { what: format!("label {id}") }),
+        let row = self
+            .meta
+            .label_by_id(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("label {id}"),
+            })?;
+        match self
+            .label_scope_check(p, &row.scope, row.project_id, action)
+            .await
+        {
+            Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                what: format!("label {id}"),
+            }),
             other => other.map(|_| row),
         }
     }
@@ -317,21 +506,51 @@ impl Registry {
         Ok(())
     }
 
-    pub async fn attach_label(&self, p: &Principal, project: &str, repo: &str, reference: &str, label_id: i64) -> Result<()> {
-        let (access, row) = self.repo_in(p, project, repo, R::ArtifactLabel, Action::Create).await?;
-        let label = self.meta.label_by_id(label_id).await?.ok_or_else(|| Error::NotFound { what: format!("label {label_id}") })?;
+    pub async fn attach_label(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        label_id: i64,
+    ) -> Result<()> {
+        let (access, row) = self
+            .repo_in(p, project, repo, R::ArtifactLabel, Action::Create)
+            .await?;
+        let label = self
+            .meta
+            .label_by_id(label_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("label {label_id}"),
+            })?;
         if label.scope == "p" && label.project_id != access.project.id {
-            return Err(Error::BadRequest { reason: "a project label can only go on artifacts of its project".into() });
+            return Err(Error::BadRequest {
+                reason: "a project label can only go on artifacts of its project".into(),
+            });
         }
         let a = self.artifact_row(&row, reference).await?;
-        self.meta.attach_label(label_id, row.id, &a.digest, self.now_ms()).await
+        self.meta
+            .attach_label(label_id, row.id, &a.digest, self.now_ms())
+            .await
     }
 
-    pub async fn detach_label(&self, p: &Principal, project: &str, repo: &str, reference: &str, label_id: i64) -> Result<()> {
-        let (_, row) = self.repo_in(p, project, repo, R::ArtifactLabel, Action::Delete).await?;
+    pub async fn detach_label(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        label_id: i64,
+    ) -> Result<()> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::ArtifactLabel, Action::Delete)
+            .await?;
         let a = self.artifact_row(&row, reference).await?;
         if !self.meta.detach_label(label_id, row.id, &a.digest).await? {
-            return Err(Error::NotFound { what: format!("label {label_id} on {}", a.digest) });
+            return Err(Error::NotFound {
+                what: format!("label {label_id} on {}", a.digest),
+            });
         }
         Ok(())
     }
@@ -340,7 +559,9 @@ impl Registry {
 
     /// Projects and repositories whose names contain `q`, among those the caller may see.
     pub async fn search(&self, p: &Principal, q: &str) -> Result<Search> {
-        let query = ListQuery::new().q(format!("name=~\"{}\"", q.replace('"', ""))).page(1, 100);
+        let query = ListQuery::new()
+            .q(format!("name=~\"{}\"", q.replace('"', "")))
+            .page(1, 100);
         let projects = self.projects(p, &query).await?.items;
         let spec = query.parse(REPO_FIELDS, &[("r.name", false)])?;
         let vis = self.visibility(p).await?;
@@ -358,7 +579,10 @@ impl Registry {
                 artifact_count: r.artifact_count,
             });
         }
-        Ok(Search { project: projects, repository })
+        Ok(Search {
+            project: projects,
+            repository,
+        })
     }
 
     /// Counts over what the caller may see; totals and storage for system administrators only.

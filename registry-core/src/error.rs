@@ -176,10 +176,30 @@ pub enum Error {
     BadRequest { reason: String },
     #[error("unavailable: {reason}")]
     Unavailable { reason: String },
+    #[error(
+        "quota exceeded in project {project}: adding {} to the current usage of {} would exceed the limit of {}",
+        crate::quota::human_size(*adding), crate::quota::human_size(*used), crate::quota::human_size(*hard)
+    )]
+    QuotaExceeded {
+        project: String,
+        hard: i64,
+        used: i64,
+        adding: i64,
+    },
+    #[error("the registry is in read-only mode; pulls work, every change is refused")]
+    ReadOnly,
     #[error("storage backend {backend}: {source}")]
-    Storage { backend: &'static str, #[source] source: BoxError },
+    Storage {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
     #[error("metadata backend {backend}: {source}")]
-    Metadata { backend: &'static str, #[source] source: BoxError },
+    Metadata {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
 }
@@ -201,7 +221,7 @@ impl Error {
             Self::RangeInvalid { .. } => ErrorCode::RangeInvalid,
             Self::TagInvalid { .. } => ErrorCode::TagInvalid,
             Self::Unauthorized => ErrorCode::Unauthorized,
-            Self::Denied { .. } => ErrorCode::Denied,
+            Self::Denied { .. } | Self::QuotaExceeded { .. } | Self::ReadOnly => ErrorCode::Denied,
             Self::Unsupported { .. } => ErrorCode::Unsupported,
             Self::TooManyRequests => ErrorCode::TooManyRequests,
             Self::PaginationNumberInvalid { .. } => ErrorCode::PaginationNumberInvalid,
@@ -229,11 +249,16 @@ impl Error {
     }
 
     pub(crate) fn manifest_invalid(reason: impl Into<String>) -> Self {
-        Self::ManifestInvalid { reason: reason.into() }
+        Self::ManifestInvalid {
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn storage(backend: &'static str, source: impl Into<BoxError>) -> Self {
-        Self::Storage { backend, source: source.into() }
+        Self::Storage {
+            backend,
+            source: source.into(),
+        }
     }
 }
 
@@ -243,11 +268,17 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_are_data() {
-        let e = Error::DigestInvalid { expected: "a".into(), actual: "b".into() };
+        let e = Error::DigestInvalid {
+            expected: "a".into(),
+            actual: "b".into(),
+        };
         assert_eq!(e.code().as_str(), "DIGEST_INVALID");
         assert_eq!(e.code().http_status(), 400);
         assert_eq!(Error::RangeInvalid { offset: 3 }.code().http_status(), 416);
-        assert_eq!(Error::NameUnknown { name: "x".into() }.code().http_status(), 404);
+        assert_eq!(
+            Error::NameUnknown { name: "x".into() }.code().http_status(),
+            404
+        );
         assert!(!ErrorCode::Internal.is_client_error());
         let internal = Error::storage("fs", std::io::Error::other("disk path /secret"));
         assert_eq!(internal.public_message(), "internal server error");

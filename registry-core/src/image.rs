@@ -47,16 +47,25 @@ pub struct ImageRef {
 impl ImageRef {
     pub fn parse(s: &str) -> Result<Self> {
         if let Some((name, digest)) = s.split_once('@') {
-            return Ok(Self { repo: RepoName::parse(name)?, reference: Reference::Digest(Digest::parse(digest)?) });
+            return Ok(Self {
+                repo: RepoName::parse(name)?,
+                reference: Reference::Digest(Digest::parse(digest)?),
+            });
         }
         let slash = s.rfind('/').map_or(0, |i| i + 1);
         match s[slash..].rfind(':') {
             Some(i) => {
                 let (name, tag) = (&s[..slash + i], &s[slash + i + 1..]);
                 validate_tag(tag)?;
-                Ok(Self { repo: RepoName::parse(name)?, reference: Reference::Tag(tag.to_owned()) })
+                Ok(Self {
+                    repo: RepoName::parse(name)?,
+                    reference: Reference::Tag(tag.to_owned()),
+                })
             }
-            None => Ok(Self { repo: RepoName::parse(s)?, reference: Reference::Tag(DEFAULT_TAG.to_owned()) }),
+            None => Ok(Self {
+                repo: RepoName::parse(s)?,
+                reference: Reference::Tag(DEFAULT_TAG.to_owned()),
+            }),
         }
     }
 }
@@ -147,8 +156,14 @@ fn io_err(what: impl fmt::Display, e: std::io::Error) -> Error {
 
 /// A file as a byte stream, with its length.
 async fn file_stream(path: &Path) -> Result<(ByteStream, u64)> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| io_err(path.display(), e))?;
-    let len = file.metadata().await.map_err(|e| io_err(path.display(), e))?.len();
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| io_err(path.display(), e))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| io_err(path.display(), e))?
+        .len();
     let shown = path.display().to_string();
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
         .map(move |r| r.map_err(|e| io_err(&shown, e)))
@@ -157,7 +172,9 @@ async fn file_stream(path: &Path) -> Result<(ByteStream, u64)> {
 }
 
 fn layout_blob_path(dir: &Path, digest: &Digest) -> PathBuf {
-    dir.join("blobs").join(digest.algorithm().as_str()).join(digest.hex())
+    dir.join("blobs")
+        .join(digest.algorithm().as_str())
+        .join(digest.hex())
 }
 
 /// The tag an OCI layout entry's `ref.name` stands for: the name itself when it is a tag, or the
@@ -178,10 +195,13 @@ impl Registry {
         let (body, len) = file_stream(path).await?;
         let session = self.start_upload(repo).await?;
         let result = async {
-            self.append_upload(repo, &session.id, Some(0), body, Some(len)).await?;
+            self.append_upload(repo, &session.id, Some(0), body, Some(len))
+                .await?;
             let status = self.upload_status(repo, &session.id).await?;
             let digest = Hasher::restore(&status.hash_state)?.finish();
-            let size = self.finish_upload(repo, &session.id, &digest, None, None, None).await?;
+            let size = self
+                .finish_upload(repo, &session.id, &digest, None, None, None)
+                .await?;
             Ok((digest, size))
         }
         .await;
@@ -209,7 +229,12 @@ impl Registry {
     pub async fn push_image(&self, image_ref: &ImageRef, image: NewImage) -> Result<PushedImage> {
         let repo = &image_ref.repo;
         let config_media_type = image.config_media_type.clone().unwrap_or_else(|| {
-            if image.config.is_some() { DEFAULT_CONFIG_MEDIA_TYPE } else { OCI_EMPTY }.to_owned()
+            if image.config.is_some() {
+                DEFAULT_CONFIG_MEDIA_TYPE
+            } else {
+                OCI_EMPTY
+            }
+            .to_owned()
         });
         let config_bytes = image.config.unwrap_or_else(|| Bytes::from_static(b"{}"));
         let config_len = config_bytes.len();
@@ -224,7 +249,9 @@ impl Registry {
                 }
                 Content::File(path) => self.push_blob_file(repo, &path).await?,
             };
-            let media_type = layer.media_type.unwrap_or_else(|| DEFAULT_LAYER_MEDIA_TYPE.to_owned());
+            let media_type = layer
+                .media_type
+                .unwrap_or_else(|| DEFAULT_LAYER_MEDIA_TYPE.to_owned());
             descriptors.push(serde_json::json!({"mediaType": media_type, "digest": digest.to_string(), "size": size}));
             layers.push(digest);
         }
@@ -238,11 +265,20 @@ impl Registry {
             doc["artifactType"] = t.into();
         }
         if !image.annotations.is_empty() {
-            doc["annotations"] = serde_json::to_value(&image.annotations).expect("a string map serializes");
+            doc["annotations"] =
+                serde_json::to_value(&image.annotations).expect("a string map serializes");
         }
         let body = Bytes::from(serde_json::to_vec(&doc).expect("json serializes"));
-        let out = self.put_manifest(repo, &image_ref.reference, Some(OCI_MANIFEST), body, &[]).await?;
-        Ok(PushedImage { repo: repo.clone(), digest: out.digest, config, layers, tags: out.tags })
+        let out = self
+            .put_manifest(repo, &image_ref.reference, Some(OCI_MANIFEST), body, &[])
+            .await?;
+        Ok(PushedImage {
+            repo: repo.clone(),
+            digest: out.digest,
+            config,
+            layers,
+            tags: out.tags,
+        })
     }
 
     /// Read an image manifest with its config and layers into memory. An index is refused with
@@ -253,18 +289,27 @@ impl Registry {
         let parsed = manifest::parse(&stored.content, Some(&stored.media_type))?;
         if parsed.kind != manifest::ManifestKind::Image {
             return Err(Error::ManifestInvalid {
-                reason: format!("{image_ref} is an index ({}); pull one of its manifests by digest", stored.media_type),
+                reason: format!(
+                    "{image_ref} is an index ({}); pull one of its manifests by digest",
+                    stored.media_type
+                ),
             });
         }
-        let doc: ImageDoc = serde_json::from_slice(&stored.content)
-            .map_err(|e| Error::ManifestInvalid { reason: format!("image manifest: {e}") })?;
+        let doc: ImageDoc =
+            serde_json::from_slice(&stored.content).map_err(|e| Error::ManifestInvalid {
+                reason: format!("image manifest: {e}"),
+            })?;
         let config_digest = Digest::parse(&doc.config.digest)?;
         let config = self.read_blob(repo, &config_digest).await?;
         let mut layers = Vec::with_capacity(doc.layers.len());
         for l in doc.layers {
             let digest = Digest::parse(&l.digest)?;
             let data = self.read_blob(repo, &digest).await?;
-            layers.push(PulledLayer { digest, media_type: l.media_type, data });
+            layers.push(PulledLayer {
+                digest,
+                media_type: l.media_type,
+                data,
+            });
         }
         Ok(PulledImage {
             digest: Digest::parse(&stored.digest)?,
@@ -282,20 +327,39 @@ impl Registry {
     /// `org.opencontainers.image.ref.name` (entries without one are stored by digest). With
     /// `tag`, only the entry so named is imported (or the only entry, when there is just one),
     /// and it is tagged `tag`. Indexes are imported with all their child manifests.
-    pub async fn import_layout(&self, dir: &Path, repo: &RepoName, tag: Option<&str>) -> Result<Vec<PutManifestOutcome>> {
+    pub async fn import_layout(
+        &self,
+        dir: &Path,
+        repo: &RepoName,
+        tag: Option<&str>,
+    ) -> Result<Vec<PutManifestOutcome>> {
         if let Some(t) = tag {
             validate_tag(t)?;
         }
         let index_path = dir.join("index.json");
-        let raw = tokio::fs::read(&index_path).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NotFound { what: format!("OCI layout index {}", index_path.display()) },
-            _ => io_err(index_path.display(), e),
+        let raw = tokio::fs::read(&index_path)
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::NotFound {
+                    what: format!("OCI layout index {}", index_path.display()),
+                },
+                _ => io_err(index_path.display(), e),
+            })?;
+        let index: IndexDoc = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest {
+            reason: format!("{}: not an OCI index: {e}", index_path.display()),
         })?;
-        let index: IndexDoc = serde_json::from_slice(&raw)
-            .map_err(|e| Error::BadRequest { reason: format!("{}: not an OCI index: {e}", index_path.display()) })?;
-        let ref_name = |d: &Descriptor| d.annotations.as_ref().and_then(|a| a.get(REF_NAME_ANNOTATION)).cloned();
+        let ref_name = |d: &Descriptor| {
+            d.annotations
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME_ANNOTATION))
+                .cloned()
+        };
         let selected: Vec<(&Descriptor, Option<String>)> = match tag {
-            None => index.manifests.iter().map(|d| (d, ref_name(d).and_then(|n| tag_of_ref_name(&n)))).collect(),
+            None => index
+                .manifests
+                .iter()
+                .map(|d| (d, ref_name(d).and_then(|n| tag_of_ref_name(&n))))
+                .collect(),
             Some(t) => {
                 let named: Vec<_> = index
                     .manifests
@@ -305,7 +369,11 @@ impl Registry {
                 let all: Vec<&Descriptor> = index.manifests.iter().collect();
                 let pick = match (named.as_slice(), all.as_slice()) {
                     ([one], _) | ([], [one]) => *one,
-                    _ => return Err(Error::NotFound { what: format!("an entry named {t:?} in {}", index_path.display()) }),
+                    _ => {
+                        return Err(Error::NotFound {
+                            what: format!("an entry named {t:?} in {}", index_path.display()),
+                        });
+                    }
                 };
                 vec![(pick, Some(t.to_owned()))]
             }
@@ -313,7 +381,10 @@ impl Registry {
         let mut out = Vec::with_capacity(selected.len());
         for (desc, tag) in selected {
             let digest = Digest::parse(&desc.digest)?;
-            out.push(self.import_manifest(dir, repo, digest, Some(desc.media_type.clone()), tag).await?);
+            out.push(
+                self.import_manifest(dir, repo, digest, Some(desc.media_type.clone()), tag)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -329,17 +400,21 @@ impl Registry {
     ) -> BoxFuture<'a, Result<PutManifestOutcome>> {
         Box::pin(async move {
             let path = layout_blob_path(dir, &digest);
-            let body = tokio::fs::read(&path).await.map_err(|e| io_err(path.display(), e))?;
+            let body = tokio::fs::read(&path)
+                .await
+                .map_err(|e| io_err(path.display(), e))?;
             let media_type = media_type.filter(|m| !m.is_empty());
             let parsed = manifest::parse(&body, media_type.as_deref())?;
             for r in parsed.refs.iter().filter(|r| r.required) {
                 match r.kind {
                     RefKind::Manifest => {
-                        self.import_manifest(dir, repo, r.digest.clone(), None, None).await?;
+                        self.import_manifest(dir, repo, r.digest.clone(), None, None)
+                            .await?;
                     }
                     RefKind::Blob => {
                         if self.stat_blob(repo, &r.digest).await.is_err() {
-                            let (stream, len) = file_stream(&layout_blob_path(dir, &r.digest)).await?;
+                            let (stream, len) =
+                                file_stream(&layout_blob_path(dir, &r.digest)).await?;
                             self.push_blob(repo, &r.digest, stream, Some(len)).await?;
                         }
                     }
@@ -349,7 +424,14 @@ impl Registry {
                 Some(t) => Reference::Tag(t),
                 None => Reference::Digest(digest),
             };
-            self.put_manifest(repo, &reference, Some(&parsed.media_type), Bytes::from(body), &[]).await
+            self.put_manifest(
+                repo,
+                &reference,
+                Some(&parsed.media_type),
+                Bytes::from(body),
+                &[],
+            )
+            .await
         })
     }
 
@@ -357,16 +439,23 @@ impl Registry {
     /// creating it or adding to it. The entry is named by the tag when `image_ref` has one.
     /// Returns the manifest digest.
     pub async fn export_layout(&self, image_ref: &ImageRef, dir: &Path) -> Result<Digest> {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| io_err(dir.display(), e))?;
-        let (digest, media_type, size) = self.export_manifest(dir, &image_ref.repo, image_ref.reference.clone()).await?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| io_err(dir.display(), e))?;
+        let (digest, media_type, size) = self
+            .export_manifest(dir, &image_ref.repo, image_ref.reference.clone())
+            .await?;
         let marker = dir.join("oci-layout");
         tokio::fs::write(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
             .await
             .map_err(|e| io_err(marker.display(), e))?;
         let index_path = dir.join("index.json");
         let mut index = match tokio::fs::read(&index_path).await {
-            Ok(raw) => serde_json::from_slice::<serde_json::Value>(&raw)
-                .map_err(|e| Error::BadRequest { reason: format!("{}: {e}", index_path.display()) })?,
+            Ok(raw) => serde_json::from_slice::<serde_json::Value>(&raw).map_err(|e| {
+                Error::BadRequest {
+                    reason: format!("{}: {e}", index_path.display()),
+                }
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
             }
@@ -381,15 +470,23 @@ impl Registry {
             entry["annotations"] = serde_json::json!({ REF_NAME_ANNOTATION: n });
         }
         let Some(entries) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
-            return Err(Error::BadRequest { reason: format!("{}: no manifests array", index_path.display()) });
+            return Err(Error::BadRequest {
+                reason: format!("{}: no manifests array", index_path.display()),
+            });
         };
         // A new entry replaces one of the same name (or, unnamed, of the same digest).
         entries.retain(|e| match &name {
             Some(n) => e["annotations"][REF_NAME_ANNOTATION].as_str() != Some(n),
-            None => e["digest"].as_str() != Some(&digest.to_string()) || e.get("annotations").is_some(),
+            None => {
+                e["digest"].as_str() != Some(&digest.to_string()) || e.get("annotations").is_some()
+            }
         });
         entries.push(entry);
-        write_stream(&index_path, futures::stream::once(async move { Ok(Bytes::from(index.to_string())) }).boxed()).await?;
+        write_stream(
+            &index_path,
+            futures::stream::once(async move { Ok(Bytes::from(index.to_string())) }).boxed(),
+        )
+        .await?;
         Ok(digest)
     }
 
@@ -408,7 +505,8 @@ impl Registry {
             for r in parsed.refs.iter().filter(|r| r.required) {
                 match r.kind {
                     RefKind::Manifest => {
-                        self.export_manifest(dir, repo, Reference::Digest(r.digest.clone())).await?;
+                        self.export_manifest(dir, repo, Reference::Digest(r.digest.clone()))
+                            .await?;
                     }
                     RefKind::Blob => {
                         let path = layout_blob_path(dir, &r.digest);
@@ -420,7 +518,11 @@ impl Registry {
             }
             let content = stored.content.clone();
             let size = content.len();
-            write_stream(&layout_blob_path(dir, &digest), futures::stream::once(async move { Ok(content) }).boxed()).await?;
+            write_stream(
+                &layout_blob_path(dir, &digest),
+                futures::stream::once(async move { Ok(content) }).boxed(),
+            )
+            .await?;
             Ok((digest, stored.media_type.clone(), size))
         })
     }
@@ -429,24 +531,34 @@ impl Registry {
 /// Stream into `path` through a temporary file beside it, renamed into place when complete.
 async fn write_stream(path: &Path, mut body: ByteStream) -> Result<u64> {
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(|e| io_err(parent.display(), e))?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| io_err(parent.display(), e))?;
     }
     let tmp = path.with_file_name(format!(
         ".{}.{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         uuid::Uuid::new_v4().simple()
     ));
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| io_err(tmp.display(), e))?;
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| io_err(tmp.display(), e))?;
         let mut written = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
-            file.write_all(&chunk).await.map_err(|e| io_err(tmp.display(), e))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| io_err(tmp.display(), e))?;
             written += chunk.len() as u64;
         }
         file.flush().await.map_err(|e| io_err(tmp.display(), e))?;
         drop(file);
-        tokio::fs::rename(&tmp, path).await.map_err(|e| io_err(path.display(), e))?;
+        tokio::fs::rename(&tmp, path)
+            .await
+            .map_err(|e| io_err(path.display(), e))?;
         Ok(written)
     }
     .await;
@@ -463,17 +575,25 @@ mod tests {
     /// Content only enters existing projects.
     async fn projects(reg: &Registry) {
         for name in ["team", "mirror"] {
-            reg.metadata_store().create_project(name, None, false, &[], 0).await.unwrap();
+            reg.metadata_store()
+                .create_project(name, None, false, &[], -1, 0)
+                .await
+                .unwrap();
         }
     }
     use crate::ErrorCode;
 
     fn new_image(layers: &[&'static [u8]]) -> NewImage {
         NewImage {
-            config: Some(Bytes::from_static(br#"{"architecture":"amd64","os":"linux"}"#)),
+            config: Some(Bytes::from_static(
+                br#"{"architecture":"amd64","os":"linux"}"#,
+            )),
             layers: layers
                 .iter()
-                .map(|l| NewLayer { content: Content::Bytes(Bytes::from_static(l)), media_type: None })
+                .map(|l| NewLayer {
+                    content: Content::Bytes(Bytes::from_static(l)),
+                    media_type: None,
+                })
                 .collect(),
             ..Default::default()
         }
@@ -482,16 +602,34 @@ mod tests {
     #[test]
     fn image_refs_parse() {
         let r = ImageRef::parse("team/app:1.0").unwrap();
-        assert_eq!((r.repo.as_str(), r.reference.to_string().as_str()), ("team/app", "1.0"));
-        assert_eq!(ImageRef::parse("team/app").unwrap().reference, Reference::Tag("latest".into()));
+        assert_eq!(
+            (r.repo.as_str(), r.reference.to_string().as_str()),
+            ("team/app", "1.0")
+        );
+        assert_eq!(
+            ImageRef::parse("team/app").unwrap().reference,
+            Reference::Tag("latest".into())
+        );
         let d = Digest::sha256_of(b"x");
         let r = ImageRef::parse(&format!("a/b@{d}")).unwrap();
         assert_eq!(r.reference, Reference::Digest(d.clone()));
         assert_eq!(r.to_string(), format!("a/b@{d}"));
-        assert_eq!(ImageRef::parse("Team/app:1").unwrap_err().code(), ErrorCode::NameInvalid);
-        assert_eq!(ImageRef::parse("team/app:bad tag").unwrap_err().code(), ErrorCode::TagInvalid);
-        assert_eq!(ImageRef::parse("team/app@sha256:zz").unwrap_err().code(), ErrorCode::DigestInvalid);
-        assert_eq!(tag_of_ref_name("example.com:5000/app:2.1").as_deref(), Some("2.1"));
+        assert_eq!(
+            ImageRef::parse("Team/app:1").unwrap_err().code(),
+            ErrorCode::NameInvalid
+        );
+        assert_eq!(
+            ImageRef::parse("team/app:bad tag").unwrap_err().code(),
+            ErrorCode::TagInvalid
+        );
+        assert_eq!(
+            ImageRef::parse("team/app@sha256:zz").unwrap_err().code(),
+            ErrorCode::DigestInvalid
+        );
+        assert_eq!(
+            tag_of_ref_name("example.com:5000/app:2.1").as_deref(),
+            Some("2.1")
+        );
         assert_eq!(tag_of_ref_name("v1").as_deref(), Some("v1"));
     }
 
@@ -504,18 +642,27 @@ mod tests {
         let file = dir.path().join("layer.tar");
         std::fs::write(&file, &big).unwrap();
         let mut image = new_image(&[b"layer one"]);
-        image.layers.push(NewLayer { content: Content::File(file.clone()), media_type: Some("application/x-test".into()) });
+        image.layers.push(NewLayer {
+            content: Content::File(file.clone()),
+            media_type: Some("application/x-test".into()),
+        });
         image.annotations.insert("org.example".into(), "yes".into());
         let r = ImageRef::parse("team/app:1.0").unwrap();
         let pushed = reg.push_image(&r, image).await.unwrap();
         assert_eq!(pushed.tags, vec!["1.0".to_owned()]);
         assert_eq!(pushed.layers.len(), 2);
         assert_eq!(pushed.layers[1], Digest::sha256_of(&big));
-        assert_eq!(reg.list_tags(&r.repo, None, None).await.unwrap(), vec!["1.0"]);
+        assert_eq!(
+            reg.list_tags(&r.repo, None, None).await.unwrap(),
+            vec!["1.0"]
+        );
 
         let pulled = reg.pull_image(&r).await.unwrap();
         assert_eq!(pulled.digest, pushed.digest);
-        assert_eq!(pulled.config.as_ref(), br#"{"architecture":"amd64","os":"linux"}"#);
+        assert_eq!(
+            pulled.config.as_ref(),
+            br#"{"architecture":"amd64","os":"linux"}"#
+        );
         assert_eq!(pulled.layers[0].data.as_ref(), b"layer one");
         assert_eq!(pulled.layers[0].media_type, DEFAULT_LAYER_MEDIA_TYPE);
         assert_eq!(pulled.layers[1].data.as_ref(), &big[..]);
@@ -523,7 +670,12 @@ mod tests {
         assert_eq!(Digest::sha256_of(&pulled.manifest), pushed.digest);
 
         let out = dir.path().join("out.bin");
-        assert_eq!(reg.save_blob(&r.repo, &pushed.layers[1], &out).await.unwrap(), big.len() as u64);
+        assert_eq!(
+            reg.save_blob(&r.repo, &pushed.layers[1], &out)
+                .await
+                .unwrap(),
+            big.len() as u64
+        );
         assert_eq!(std::fs::read(&out).unwrap(), big);
         // No upload session is left behind by the file push.
         assert_eq!(reg.purge_uploads(-1_000_000).await.unwrap(), 0);
@@ -534,11 +686,20 @@ mod tests {
         let reg = Registry::open("memory://").await.unwrap();
         projects(&reg).await;
         let r = ImageRef::parse("team/none:1").unwrap();
-        assert_eq!(reg.pull_image(&r).await.unwrap_err().code(), ErrorCode::ManifestUnknown);
-        let e = reg.push_blob_file(&r.repo, Path::new("/nonexistent/berth")).await.unwrap_err();
+        assert_eq!(
+            reg.pull_image(&r).await.unwrap_err().code(),
+            ErrorCode::ManifestUnknown
+        );
+        let e = reg
+            .push_blob_file(&r.repo, Path::new("/nonexistent/berth"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Internal);
         let dir = tempfile::tempdir().unwrap();
-        let e = reg.import_layout(dir.path(), &r.repo, None).await.unwrap_err();
+        let e = reg
+            .import_layout(dir.path(), &r.repo, None)
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::NotFound);
     }
 
@@ -548,22 +709,38 @@ mod tests {
         projects(&a).await;
         let r1 = ImageRef::parse("team/app:1.0").unwrap();
         let r2 = ImageRef::parse("team/app:2.0").unwrap();
-        let p1 = a.push_image(&r1, new_image(&[b"one", b"shared"])).await.unwrap();
-        let p2 = a.push_image(&r2, new_image(&[b"two", b"shared"])).await.unwrap();
+        let p1 = a
+            .push_image(&r1, new_image(&[b"one", b"shared"]))
+            .await
+            .unwrap();
+        let p2 = a
+            .push_image(&r2, new_image(&[b"two", b"shared"]))
+            .await
+            .unwrap();
         // An index over both, exported with its children.
         let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
             {"mediaType": OCI_MANIFEST, "digest": p1.digest.to_string(), "size": a.get_manifest(&r1.repo, &r1.reference).await.unwrap().content.len()},
             {"mediaType": OCI_MANIFEST, "digest": p2.digest.to_string(), "size": a.get_manifest(&r2.repo, &r2.reference).await.unwrap().content.len()},
         ]});
         let ri = ImageRef::parse("team/app:multi").unwrap();
-        let pi = a.put_manifest(&ri.repo, &ri.reference, Some(OCI_INDEX), Bytes::from(index.to_string()), &[]).await.unwrap();
+        let pi = a
+            .put_manifest(
+                &ri.repo,
+                &ri.reference,
+                Some(OCI_INDEX),
+                Bytes::from(index.to_string()),
+                &[],
+            )
+            .await
+            .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(a.export_layout(&r1, dir.path()).await.unwrap(), p1.digest);
         assert_eq!(a.export_layout(&ri, dir.path()).await.unwrap(), pi.digest);
         // Exporting the same name again replaces its entry.
         a.export_layout(&r1, dir.path()).await.unwrap();
-        let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+        let idx: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
         assert_eq!(idx["manifests"].as_array().unwrap().len(), 2);
         assert!(dir.path().join("oci-layout").exists());
 
@@ -574,21 +751,39 @@ mod tests {
         let all = b.import_layout(dir.path(), &target, None).await.unwrap();
         let digests: Vec<_> = all.iter().map(|o| o.digest.clone()).collect();
         assert_eq!(digests, vec![pi.digest.clone(), p1.digest.clone()]);
-        assert_eq!(b.list_tags(&target, None, None).await.unwrap(), vec!["1.0", "multi"]);
-        // The index's second child came along by digest.
-        let child = ImageRef { repo: target.clone(), reference: Reference::Digest(p2.digest.clone()) };
-        assert_eq!(b.pull_image(&child).await.unwrap().layers[0].data.as_ref(), b"two");
         assert_eq!(
-            b.pull_image(&ImageRef::parse("mirror/app:multi").unwrap()).await.unwrap_err().code(),
+            b.list_tags(&target, None, None).await.unwrap(),
+            vec!["1.0", "multi"]
+        );
+        // The index's second child came along by digest.
+        let child = ImageRef {
+            repo: target.clone(),
+            reference: Reference::Digest(p2.digest.clone()),
+        };
+        assert_eq!(
+            b.pull_image(&child).await.unwrap().layers[0].data.as_ref(),
+            b"two"
+        );
+        assert_eq!(
+            b.pull_image(&ImageRef::parse("mirror/app:multi").unwrap())
+                .await
+                .unwrap_err()
+                .code(),
             ErrorCode::ManifestInvalid
         );
 
         // One entry under a new tag.
         let c = Registry::open("memory://").await.unwrap();
         projects(&c).await;
-        let one = c.import_layout(dir.path(), &target, Some("1.0")).await.unwrap();
+        let one = c
+            .import_layout(dir.path(), &target, Some("1.0"))
+            .await
+            .unwrap();
         assert_eq!(one[0].digest, p1.digest);
-        let e = c.import_layout(dir.path(), &target, Some("nope")).await.unwrap_err();
+        let e = c
+            .import_layout(dir.path(), &target, Some("nope"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::NotFound);
     }
 }

@@ -38,7 +38,10 @@ pub const MAX_IMMUTABLE_RULES: i64 = 15;
 pub const IMMUTABLE_ACTION: &str = "immutable";
 pub const IMMUTABLE_TEMPLATE: &str = "immutable_template";
 
-const RULE_FIELDS: &[Field] = &[field("id", "id", Kind::Int), field("priority", "priority", Kind::Int)];
+const RULE_FIELDS: &[Field] = &[
+    field("id", "id", Kind::Int),
+    field("priority", "priority", Kind::Int),
+];
 
 /// The enabled rules of one project, compiled.
 #[derive(Debug, Default)]
@@ -49,7 +52,10 @@ pub(crate) struct ProjectRules {
 impl ProjectRules {
     /// The id of the first rule making `tag` of `repo` (without project) immutable.
     pub(crate) fn rule_for(&self, repo: &str, tag: &str) -> Option<i64> {
-        self.rules.iter().find(|(_, s)| s.repo_matches(repo) && s.tag_matches(tag)).map(|(id, _)| *id)
+        self.rules
+            .iter()
+            .find(|(_, s)| s.repo_matches(repo) && s.tag_matches(tag))
+            .map(|(id, _)| *id)
     }
 
     /// Whether any rule applies to `repo` (without project) at all.
@@ -69,7 +75,12 @@ pub(crate) struct PolicyCache {
 
 impl PolicyCache {
     pub(crate) fn new() -> Self {
-        Self { rules: moka::future::Cache::builder().max_capacity(10_000).time_to_live(RULE_CACHE_TTL).build() }
+        Self {
+            rules: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(RULE_CACHE_TTL)
+                .build(),
+        }
     }
 }
 
@@ -81,7 +92,8 @@ struct StoredSelectors {
 }
 
 fn stored(row: &ImmutableRuleRow) -> Result<StoredSelectors> {
-    serde_json::from_str(&row.selectors).map_err(|e| Error::internal(format!("immutable rule {} is unreadable: {e}", row.id)))
+    serde_json::from_str(&row.selectors)
+        .map_err(|e| Error::internal(format!("immutable rule {} is unreadable: {e}", row.id)))
 }
 
 fn view(row: &ImmutableRuleRow) -> Result<PolicyRule> {
@@ -101,18 +113,36 @@ fn view(row: &ImmutableRuleRow) -> Result<PolicyRule> {
 /// Validate a rule as sent, and turn it into (selectors JSON, fingerprint).
 fn validated(rule: &PolicyRule) -> Result<(String, String)> {
     if !(rule.action.is_empty() || rule.action == IMMUTABLE_ACTION) {
-        return Err(Error::BadRequest { reason: format!("immutable rules take action {IMMUTABLE_ACTION:?}, not {:?}", rule.action) });
+        return Err(Error::BadRequest {
+            reason: format!(
+                "immutable rules take action {IMMUTABLE_ACTION:?}, not {:?}",
+                rule.action
+            ),
+        });
     }
     if !(rule.template.is_empty() || rule.template == IMMUTABLE_TEMPLATE) {
-        return Err(Error::BadRequest { reason: format!("immutable rules take template {IMMUTABLE_TEMPLATE:?}, not {:?}", rule.template) });
+        return Err(Error::BadRequest {
+            reason: format!(
+                "immutable rules take template {IMMUTABLE_TEMPLATE:?}, not {:?}",
+                rule.template
+            ),
+        });
     }
     if !rule.params.is_empty() {
-        return Err(Error::BadRequest { reason: "immutable rules take no params".into() });
+        return Err(Error::BadRequest {
+            reason: "immutable rules take no params".into(),
+        });
     }
     RuleSelectors::compile(&rule.tag_selectors, &rule.scope_selectors, false)?;
-    let s = StoredSelectors { tag_selectors: rule.tag_selectors.clone(), scope_selectors: rule.scope_selectors.clone() };
+    let s = StoredSelectors {
+        tag_selectors: rule.tag_selectors.clone(),
+        scope_selectors: rule.scope_selectors.clone(),
+    };
     let json = serde_json::to_string(&s).expect("selectors serialize");
-    Ok((json.clone(), hex::encode(sha2::Sha256::digest(json.as_bytes()))))
+    Ok((
+        json.clone(),
+        hex::encode(sha2::Sha256::digest(json.as_bytes())),
+    ))
 }
 
 impl Registry {
@@ -127,18 +157,27 @@ impl Registry {
                 let mut rules = Vec::new();
                 for row in rows.iter().filter(|r| !r.disabled) {
                     let s = stored(row)?;
-                    rules.push((row.id, RuleSelectors::compile(&s.tag_selectors, &s.scope_selectors, false)?));
+                    rules.push((
+                        row.id,
+                        RuleSelectors::compile(&s.tag_selectors, &s.scope_selectors, false)?,
+                    ));
                 }
                 Some(Arc::new(ProjectRules { rules }))
             }
         };
-        self.policies.rules.insert(project.to_owned(), found.clone()).await;
+        self.policies
+            .rules
+            .insert(project.to_owned(), found.clone())
+            .await;
         Ok(found)
     }
 
     /// The rules of the project of `repo`, if it has any enabled ones.
     async fn active_rules(&self, repo: &RepoName) -> Result<Option<Arc<ProjectRules>>> {
-        Ok(self.immutability(repo.project()).await?.filter(|r| !r.is_empty()))
+        Ok(self
+            .immutability(repo.project())
+            .await?
+            .filter(|r| !r.is_empty()))
     }
 
     /// Refuse a push that would move an existing immutable tag.
@@ -149,7 +188,11 @@ impl Registry {
         let short = repo_in_project(repo.as_str());
         for tag in tags {
             if let Some(rule) = rules.rule_for(short, tag)
-                && self.meta.get_manifest(repo, &Reference::Tag(tag.clone())).await?.is_some()
+                && self
+                    .meta
+                    .get_manifest(repo, &Reference::Tag(tag.clone()))
+                    .await?
+                    .is_some()
             {
                 return Err(immutable(repo, tag, rule));
             }
@@ -159,7 +202,11 @@ impl Registry {
 
     /// Refuse deleting `reference` (a tag, or a manifest with all its tags) when an immutable
     /// tag would go.
-    pub(crate) async fn check_deletable(&self, repo: &RepoName, reference: &Reference) -> Result<()> {
+    pub(crate) async fn check_deletable(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<()> {
         let Some(rules) = self.active_rules(repo).await? else {
             return Ok(());
         };
@@ -179,7 +226,10 @@ impl Registry {
                 for t in self.meta.artifact_tags(row.id, &[d.to_string()]).await? {
                     if let Some(rule) = rules.rule_for(short, &t.name) {
                         return Err(Error::PreconditionFailed {
-                            reason: format!("{d} carries the immutable tag \"{repo}:{}\" (rule {rule}); it cannot be deleted", t.name),
+                            reason: format!(
+                                "{d} carries the immutable tag \"{repo}:{}\" (rule {rule}); it cannot be deleted",
+                                t.name
+                            ),
                         });
                     }
                 }
@@ -199,10 +249,19 @@ impl Registry {
         }
         let mut last: Option<String> = None;
         loop {
-            let page = self.meta.list_tags(repo, 1000, last.as_deref()).await?.unwrap_or_default();
-            if let Some((tag, rule)) = page.iter().find_map(|t| rules.rule_for(short, t).map(|r| (t, r))) {
+            let page = self
+                .meta
+                .list_tags(repo, 1000, last.as_deref())
+                .await?
+                .unwrap_or_default();
+            if let Some((tag, rule)) = page
+                .iter()
+                .find_map(|t| rules.rule_for(short, t).map(|r| (t, r)))
+            {
                 return Err(Error::PreconditionFailed {
-                    reason: format!("{repo} holds the immutable tag \"{repo}:{tag}\" (rule {rule}); it cannot be deleted"),
+                    reason: format!(
+                        "{repo} holds the immutable tag \"{repo}:{tag}\" (rule {rule}); it cannot be deleted"
+                    ),
                 });
             }
             match page.last() {
@@ -215,7 +274,10 @@ impl Registry {
     /// Whether `tag` of `repo` (full name) is immutable now.
     pub(crate) async fn tag_is_immutable(&self, repo: &str, tag: &str) -> Result<bool> {
         let project = repo.split_once('/').map_or(repo, |(p, _)| p);
-        Ok(self.immutability(project).await?.is_some_and(|r| r.rule_for(repo_in_project(repo), tag).is_some()))
+        Ok(self
+            .immutability(project)
+            .await?
+            .is_some_and(|r| r.rule_for(repo_in_project(repo), tag).is_some()))
     }
 
     // ---- rule management --------------------------------------------------------------------
@@ -226,20 +288,37 @@ impl Registry {
 
     /// The project's rules (paged; `q`/`sort` on id, priority). Any signed-in caller who can
     /// see the project may read them, so a refused push can be explained.
-    pub async fn immutable_rules(&self, p: &Principal, project: &str, is_name: bool, q: &ListQuery) -> Result<Page<PolicyRule>> {
+    pub async fn immutable_rules(
+        &self,
+        p: &Principal,
+        project: &str,
+        is_name: bool,
+        q: &ListQuery,
+    ) -> Result<Page<PolicyRule>> {
         let access = self.visible_project(p, project, is_name).await?;
         if p.is_anonymous() && !access.allows(R::ImmutableTag, Action::List) {
             return Err(Error::Unauthorized);
         }
         let spec = q.parse(RULE_FIELDS, &[("id", false)])?;
-        let (rows, total) = self.meta.list_immutable_rules(access.project.id, &spec).await?;
+        let (rows, total) = self
+            .meta
+            .list_immutable_rules(access.project.id, &spec)
+            .await?;
         let items = rows.iter().map(view).collect::<Result<Vec<_>>>()?;
         Ok(spec.page_of(items, total))
     }
 
     /// Add a rule; returns its id. 409 for a duplicate, 400 beyond [`MAX_IMMUTABLE_RULES`].
-    pub async fn create_immutable_rule(&self, p: &Principal, project: &str, is_name: bool, rule: PolicyRule) -> Result<i64> {
-        let access = self.require_project(p, project, is_name, R::ImmutableTag, Action::Create).await?;
+    pub async fn create_immutable_rule(
+        &self,
+        p: &Principal,
+        project: &str,
+        is_name: bool,
+        rule: PolicyRule,
+    ) -> Result<i64> {
+        let access = self
+            .require_project(p, project, is_name, R::ImmutableTag, Action::Create)
+            .await?;
         let (selectors, fingerprint) = validated(&rule)?;
         let now = self.now_ms();
         let row = ImmutableRuleRow {
@@ -252,31 +331,65 @@ impl Registry {
             created_at: now,
             updated_at: now,
         };
-        let id = self.meta.create_immutable_rule(&row, MAX_IMMUTABLE_RULES).await?;
+        let id = self
+            .meta
+            .create_immutable_rule(&row, MAX_IMMUTABLE_RULES)
+            .await?;
         self.rules_changed(&access.project.name).await;
         Ok(id)
     }
 
     /// Replace a rule (also how it is enabled or disabled).
-    pub async fn update_immutable_rule(&self, p: &Principal, project: &str, is_name: bool, id: i64, rule: PolicyRule) -> Result<()> {
-        let access = self.require_project(p, project, is_name, R::ImmutableTag, Action::Update).await?;
+    pub async fn update_immutable_rule(
+        &self,
+        p: &Principal,
+        project: &str,
+        is_name: bool,
+        id: i64,
+        rule: PolicyRule,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, project, is_name, R::ImmutableTag, Action::Update)
+            .await?;
         let old = self
             .meta
             .immutable_rule(access.project.id, id)
             .await?
-            .ok_or_else(|| Error::NotFound { what: format!("immutable rule {id}") })?;
+            .ok_or_else(|| Error::NotFound {
+                what: format!("immutable rule {id}"),
+            })?;
         let (selectors, fingerprint) = validated(&rule)?;
-        let row =
-            ImmutableRuleRow { priority: rule.priority, disabled: rule.disabled, selectors, fingerprint, updated_at: self.now_ms(), ..old };
+        let row = ImmutableRuleRow {
+            priority: rule.priority,
+            disabled: rule.disabled,
+            selectors,
+            fingerprint,
+            updated_at: self.now_ms(),
+            ..old
+        };
         self.meta.update_immutable_rule(&row).await?;
         self.rules_changed(&access.project.name).await;
         Ok(())
     }
 
-    pub async fn delete_immutable_rule(&self, p: &Principal, project: &str, is_name: bool, id: i64) -> Result<()> {
-        let access = self.require_project(p, project, is_name, R::ImmutableTag, Action::Delete).await?;
-        if !self.meta.delete_immutable_rule(access.project.id, id).await? {
-            return Err(Error::NotFound { what: format!("immutable rule {id}") });
+    pub async fn delete_immutable_rule(
+        &self,
+        p: &Principal,
+        project: &str,
+        is_name: bool,
+        id: i64,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, project, is_name, R::ImmutableTag, Action::Delete)
+            .await?;
+        if !self
+            .meta
+            .delete_immutable_rule(access.project.id, id)
+            .await?
+        {
+            return Err(Error::NotFound {
+                what: format!("immutable rule {id}"),
+            });
         }
         self.rules_changed(&access.project.name).await;
         Ok(())
@@ -284,5 +397,9 @@ impl Registry {
 }
 
 fn immutable(repo: &RepoName, tag: &str, rule: i64) -> Error {
-    Error::PreconditionFailed { reason: format!("\"{repo}:{tag}\" is immutable (rule {rule}); push under a new tag instead") }
+    Error::PreconditionFailed {
+        reason: format!(
+            "\"{repo}:{tag}\" is immutable (rule {rule}); push under a new tag instead"
+        ),
+    }
 }

@@ -9,13 +9,17 @@ pub mod blob;
 pub mod catalog;
 pub mod clock;
 pub mod error;
+pub mod events;
+pub mod gc;
 pub mod image;
 pub mod immutable;
+pub mod jobs;
 pub mod meta;
 pub mod model;
 pub mod oci;
 pub mod project;
 pub mod query;
+pub mod quota;
 pub mod registry;
 pub mod retention;
 pub mod robot;
@@ -27,7 +31,9 @@ pub mod user;
 /// Deterministic bytes for unit tests.
 #[cfg(test)]
 pub(crate) fn testkit_data(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 pub use access::{AccessSettings, IssuedToken, ProjectAccess, ProjectCreation, RepoAction};
@@ -35,4 +41,6 @@ pub use auth::Principal;
 pub use error::{Error, ErrorCode, Result};
 pub use image::{Content, ImageRef, NewImage, NewLayer, PulledImage, PulledLayer, PushedImage};
 pub use query::{ListQuery, Page};
-pub use registry::{BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder};
+pub use registry::{
+    BlobRead, PutManifestOutcome, RangeSpec, ReferrersIndex, Registry, RegistryBuilder,
+};

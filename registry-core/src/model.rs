@@ -341,6 +341,42 @@ pub struct Permission {
     pub action: String,
 }
 
+/// Harbor's `ResourceList`: bytes of storage (-1 unlimited for `hard`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceList {
+    pub storage: i64,
+}
+
+/// What a quota belongs to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaRef {
+    pub id: i64,
+    pub name: String,
+    pub owner_name: String,
+}
+
+/// A project's storage quota (`GET /quotas`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quota {
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub r#ref: QuotaRef,
+    pub hard: ResourceList,
+    pub used: ResourceList,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// `PUT /quotas/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QuotaUpdateReq {
+    pub hard: ResourceList,
+}
+
 // ---- policies: immutable tag rules and tag retention ------------------------------------------
 
 /// A selector as Harbor sends it (see [`crate::selector`] for the kinds and decorations).

@@ -9,7 +9,9 @@ use crate::access::{ProjectAccess, refuse};
 use crate::auth::{Action, Principal, ProjectResource as R, Role, SystemResource};
 use crate::error::{Error, Result};
 use crate::meta::identity::{MemberRow, ProjectRow};
-use crate::model::{Member, MemberReq, Project, ProjectDeletable, ProjectReq, ProjectSummary, time};
+use crate::model::{
+    Member, MemberReq, Project, ProjectDeletable, ProjectReq, ProjectSummary, time,
+};
 use crate::query::{Field, Kind, ListQuery, Page, field};
 use crate::registry::Registry;
 
@@ -35,7 +37,10 @@ const METADATA_KEYS: &[(&str, Option<&[&str]>)] = &[
     ("auto_scan", Some(&["true", "false"])),
     ("auto_sbom_generation", Some(&["true", "false"])),
     ("prevent_vul", Some(&["true", "false"])),
-    ("severity", Some(&["none", "low", "medium", "high", "critical"])),
+    (
+        "severity",
+        Some(&["none", "low", "medium", "high", "critical"]),
+    ),
     ("reuse_sys_cve_allowlist", Some(&["true", "false"])),
     ("enable_content_trust", Some(&["true", "false"])),
     ("enable_content_trust_cosign", Some(&["true", "false"])),
@@ -45,14 +50,24 @@ const METADATA_KEYS: &[(&str, Option<&[&str]>)] = &[
 pub fn validate_project_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && name.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
         Err(Error::BadRequest {
-            reason: format!("project name {name:?} must be 1-255 characters of a-z, 0-9 and ._- , starting and ending with a letter or digit"),
+            reason: format!(
+                "project name {name:?} must be 1-255 characters of a-z, 0-9 and ._- , starting and ending with a letter or digit"
+            ),
         })
     }
 }
@@ -62,10 +77,17 @@ fn check_metadata(m: &BTreeMap<String, String>) -> Result<()> {
         match METADATA_KEYS.iter().find(|(key, _)| key == k) {
             None => {
                 let known: Vec<&str> = METADATA_KEYS.iter().map(|(k, _)| *k).collect();
-                return Err(Error::BadRequest { reason: format!("unknown project metadata key {k:?}; known: {}", known.join(", ")) });
+                return Err(Error::BadRequest {
+                    reason: format!(
+                        "unknown project metadata key {k:?}; known: {}",
+                        known.join(", ")
+                    ),
+                });
             }
             Some((_, Some(allowed))) if !allowed.contains(&v.as_str()) => {
-                return Err(Error::BadRequest { reason: format!("metadata {k} must be one of {}", allowed.join(", ")) });
+                return Err(Error::BadRequest {
+                    reason: format!("metadata {k} must be one of {}", allowed.join(", ")),
+                });
             }
             _ => {}
         }
@@ -87,8 +109,17 @@ fn role_ids(a: &ProjectAccess) -> Vec<i64> {
 }
 
 impl Registry {
-    async fn project_view(&self, row: ProjectRow, access: Option<&ProjectAccess>) -> Result<Project> {
-        let metadata: BTreeMap<String, String> = self.meta.project_metadata(row.id).await?.into_iter().collect();
+    async fn project_view(
+        &self,
+        row: ProjectRow,
+        access: Option<&ProjectAccess>,
+    ) -> Result<Project> {
+        let metadata: BTreeMap<String, String> = self
+            .meta
+            .project_metadata(row.id)
+            .await?
+            .into_iter()
+            .collect();
         let roles = access.map(role_ids).unwrap_or_default();
         Ok(Project {
             project_id: row.id,
@@ -112,17 +143,46 @@ impl Registry {
         self.require_system(p, SystemResource::Project, Action::Create)?;
         validate_project_name(&req.project_name)?;
         if req.registry_id.is_some_and(|r| r != 0) {
-            return Err(Error::Unsupported { reason: "proxy-cache projects are not available yet".into() });
+            return Err(Error::Unsupported {
+                reason: "proxy-cache projects are not available yet".into(),
+            });
         }
         let mut metadata = req.metadata.unwrap_or_default();
         if let Some(public) = req.public {
-            metadata.entry("public".into()).or_insert_with(|| public.to_string());
+            metadata
+                .entry("public".into())
+                .or_insert_with(|| public.to_string());
         }
         check_metadata(&metadata)?;
         let public = metadata.get("public").is_some_and(|v| v == "true");
         metadata.insert("public".into(), public.to_string());
         let pairs: Vec<(String, String)> = metadata.into_iter().collect();
-        let row = self.meta.create_project(&req.project_name, p.user_id(), public, &pairs, self.now_ms()).await?;
+        let limit = crate::quota::check_limit(req.storage_limit.unwrap_or(-1))?;
+        if limit != -1 {
+            self.require_system(p, SystemResource::Quota, Action::Update)?;
+        }
+        self.check_writable().await?;
+        let row = self
+            .meta
+            .create_project(
+                &req.project_name,
+                p.user_id(),
+                public,
+                &pairs,
+                limit,
+                self.now_ms(),
+            )
+            .await?;
+        self.record(
+            crate::meta::governance::NewEvent::new(
+                "CREATE_PROJECT",
+                "project",
+                row.name.clone(),
+                "create",
+            )
+            .project(row.id),
+        )
+        .await;
         self.access_changed();
         let access = self.project_access(p, &row.name).await?;
         self.project_view(row, access.as_deref()).await
@@ -138,7 +198,12 @@ impl Registry {
     /// The project row as stored now (the cached access may predate a push).
     async fn fresh_project(&self, access: &ProjectAccess) -> Result<ProjectRow> {
         let id = access.project.id;
-        self.meta.project_by_id(id).await?.ok_or_else(|| Error::NotFound { what: format!("project {id}") })
+        self.meta
+            .project_by_id(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("project {id}"),
+            })
     }
 
     /// Whether a project of that name exists and the caller may see it.
@@ -161,36 +226,79 @@ impl Registry {
     }
 
     /// Change metadata (including `public`).
-    pub async fn update_project(&self, p: &Principal, name_or_id: &str, is_name: bool, metadata: BTreeMap<String, String>) -> Result<()> {
-        let access = self.require_project(p, name_or_id, is_name, R::Project, Action::Update).await?;
+    pub async fn update_project(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Project, Action::Update)
+            .await?;
         check_metadata(&metadata)?;
         let pairs: Vec<(String, String)> = metadata.into_iter().collect();
-        self.meta.set_project_metadata(access.project.id, &pairs, self.now_ms()).await?;
+        self.meta
+            .set_project_metadata(access.project.id, &pairs, self.now_ms())
+            .await?;
         self.access_changed();
         Ok(())
     }
 
     /// Delete an empty project (412 `PRECONDITION` while it has repositories).
-    pub async fn delete_project(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<()> {
-        let access = self.require_project(p, name_or_id, is_name, R::Project, Action::Delete).await?;
+    pub async fn delete_project(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Project, Action::Delete)
+            .await?;
         self.meta.delete_project(access.project.id).await?;
         self.access_changed();
         Ok(())
     }
 
-    pub async fn project_deletable(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<ProjectDeletable> {
-        let access = self.require_project(p, name_or_id, is_name, R::Project, Action::Delete).await?;
+    pub async fn project_deletable(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<ProjectDeletable> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Project, Action::Delete)
+            .await?;
         let n = self.fresh_project(&access).await?.repo_count;
         Ok(ProjectDeletable {
             deletable: n == 0,
-            message: if n == 0 { String::new() } else { format!("the project contains {n} repositories") },
+            message: if n == 0 {
+                String::new()
+            } else {
+                format!("the project contains {n} repositories")
+            },
         })
     }
 
-    pub async fn project_summary(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<ProjectSummary> {
+    pub async fn project_summary(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<ProjectSummary> {
         let access = self.visible_project(p, name_or_id, is_name).await?;
-        let counts = if access.allows(R::Member, Action::List) { self.meta.member_counts(access.project.id).await? } else { Vec::new() };
-        let count = |role: Role| counts.iter().find(|(r, _)| *r == role.id()).map(|(_, n)| *n).unwrap_or(0);
+        let counts = if access.allows(R::Member, Action::List) {
+            self.meta.member_counts(access.project.id).await?
+        } else {
+            Vec::new()
+        };
+        let count = |role: Role| {
+            counts
+                .iter()
+                .find(|(r, _)| *r == role.id())
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
         Ok(ProjectSummary {
             repo_count: self.fresh_project(&access).await?.repo_count,
             project_admin_count: count(Role::ProjectAdmin),
@@ -201,18 +309,46 @@ impl Registry {
         })
     }
 
-    pub async fn project_metadata(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<BTreeMap<String, String>> {
-        let access = self.require_project(p, name_or_id, is_name, R::Metadata, Action::Read).await?;
-        Ok(self.meta.project_metadata(access.project.id).await?.into_iter().collect())
+    pub async fn project_metadata(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+    ) -> Result<BTreeMap<String, String>> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Metadata, Action::Read)
+            .await?;
+        Ok(self
+            .meta
+            .project_metadata(access.project.id)
+            .await?
+            .into_iter()
+            .collect())
     }
 
-    pub async fn delete_project_metadata(&self, p: &Principal, name_or_id: &str, is_name: bool, key: &str) -> Result<()> {
-        let access = self.require_project(p, name_or_id, is_name, R::Metadata, Action::Delete).await?;
+    pub async fn delete_project_metadata(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        key: &str,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Metadata, Action::Delete)
+            .await?;
         if key == "public" {
-            return Err(Error::BadRequest { reason: "public cannot be removed; set it to false".into() });
+            return Err(Error::BadRequest {
+                reason: "public cannot be removed; set it to false".into(),
+            });
         }
-        if !self.meta.delete_project_metadata(access.project.id, key).await? {
-            return Err(Error::NotFound { what: format!("metadata {key}") });
+        if !self
+            .meta
+            .delete_project_metadata(access.project.id, key)
+            .await?
+        {
+            return Err(Error::NotFound {
+                what: format!("metadata {key}"),
+            });
         }
         Ok(())
     }
@@ -224,7 +360,10 @@ impl Registry {
             id: row.id,
             project_id: row.project_id,
             entity_name: row.entity_name,
-            role_name: Role::from_id(row.role).map(|r| r.name()).unwrap_or("unknown").to_owned(),
+            role_name: Role::from_id(row.role)
+                .map(|r| r.name())
+                .unwrap_or("unknown")
+                .to_owned(),
             role_id: row.role,
             entity_id: row.entity_id,
             entity_type: row.entity_type,
@@ -232,17 +371,35 @@ impl Registry {
     }
 
     /// Add a user or a group to a project. Returns the member id.
-    pub async fn add_member(&self, p: &Principal, name_or_id: &str, is_name: bool, req: MemberReq) -> Result<i64> {
-        let access = self.require_project(p, name_or_id, is_name, R::Member, Action::Create).await?;
+    pub async fn add_member(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        req: MemberReq,
+    ) -> Result<i64> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Member, Action::Create)
+            .await?;
         let role = Role::from_id(req.role_id)?;
         let (kind, id) = match (req.member_user, req.member_group) {
             (Some(u), None) => {
                 let user = match (u.user_id, u.username) {
                     (Some(id), _) => self.meta.user_by_id(id).await?,
                     (None, Some(name)) => self.meta.user_by_name(&name).await?,
-                    (None, None) => return Err(Error::BadRequest { reason: "member_user needs user_id or username".into() }),
+                    (None, None) => {
+                        return Err(Error::BadRequest {
+                            reason: "member_user needs user_id or username".into(),
+                        });
+                    }
                 };
-                ("u", user.ok_or_else(|| Error::NotFound { what: "user".into() })?.id)
+                (
+                    "u",
+                    user.ok_or_else(|| Error::NotFound {
+                        what: "user".into(),
+                    })?
+                    .id,
+                )
             }
             (None, Some(g)) => {
                 let group = match g.id {
@@ -255,49 +412,114 @@ impl Registry {
                             Some(found) => Some(found),
                             None if !name.is_empty() || !dn.is_empty() => {
                                 let name = if name.is_empty() { dn.clone() } else { name };
-                                Some(self.meta.create_group(&name, kind, &dn, self.now_ms()).await?)
+                                Some(
+                                    self.meta
+                                        .create_group(&name, kind, &dn, self.now_ms())
+                                        .await?,
+                                )
                             }
                             None => None,
                         }
                     }
                 };
-                ("g", group.ok_or_else(|| Error::NotFound { what: "group".into() })?.id)
+                (
+                    "g",
+                    group
+                        .ok_or_else(|| Error::NotFound {
+                            what: "group".into(),
+                        })?
+                        .id,
+                )
             }
-            _ => return Err(Error::BadRequest { reason: "give exactly one of member_user and member_group".into() }),
+            _ => {
+                return Err(Error::BadRequest {
+                    reason: "give exactly one of member_user and member_group".into(),
+                });
+            }
         };
-        let id = self.meta.add_member(access.project.id, kind, id, role.id(), self.now_ms()).await?;
+        let id = self
+            .meta
+            .add_member(access.project.id, kind, id, role.id(), self.now_ms())
+            .await?;
         self.access_changed();
         Ok(id)
     }
 
     /// Members, optionally filtered with `entityname` (substring) through `q`.
-    pub async fn members(&self, p: &Principal, name_or_id: &str, is_name: bool, q: &ListQuery) -> Result<Page<Member>> {
-        let access = self.require_project(p, name_or_id, is_name, R::Member, Action::List).await?;
+    pub async fn members(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        q: &ListQuery,
+    ) -> Result<Page<Member>> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Member, Action::List)
+            .await?;
         let spec = q.parse(MEMBER_FIELDS, &[("m.id", false)])?;
         let (rows, total) = self.meta.list_members(access.project.id, &spec).await?;
         Ok(spec.page_of(rows.into_iter().map(Self::member_view).collect(), total))
     }
 
-    pub async fn member(&self, p: &Principal, name_or_id: &str, is_name: bool, member_id: i64) -> Result<Member> {
-        let access = self.require_project(p, name_or_id, is_name, R::Member, Action::Read).await?;
+    pub async fn member(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        member_id: i64,
+    ) -> Result<Member> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Member, Action::Read)
+            .await?;
         let row = self.meta.get_member(access.project.id, member_id).await?;
-        row.map(Self::member_view).ok_or_else(|| Error::NotFound { what: format!("member {member_id}") })
+        row.map(Self::member_view).ok_or_else(|| Error::NotFound {
+            what: format!("member {member_id}"),
+        })
     }
 
-    pub async fn update_member(&self, p: &Principal, name_or_id: &str, is_name: bool, member_id: i64, role_id: i64) -> Result<()> {
-        let access = self.require_project(p, name_or_id, is_name, R::Member, Action::Update).await?;
+    pub async fn update_member(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        member_id: i64,
+        role_id: i64,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Member, Action::Update)
+            .await?;
         let role = Role::from_id(role_id)?;
-        if !self.meta.update_member(access.project.id, member_id, role.id(), self.now_ms()).await? {
-            return Err(Error::NotFound { what: format!("member {member_id}") });
+        if !self
+            .meta
+            .update_member(access.project.id, member_id, role.id(), self.now_ms())
+            .await?
+        {
+            return Err(Error::NotFound {
+                what: format!("member {member_id}"),
+            });
         }
         self.access_changed();
         Ok(())
     }
 
-    pub async fn delete_member(&self, p: &Principal, name_or_id: &str, is_name: bool, member_id: i64) -> Result<()> {
-        let access = self.require_project(p, name_or_id, is_name, R::Member, Action::Delete).await?;
-        if !self.meta.delete_member(access.project.id, member_id).await? {
-            return Err(Error::NotFound { what: format!("member {member_id}") });
+    pub async fn delete_member(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        member_id: i64,
+    ) -> Result<()> {
+        let access = self
+            .require_project(p, name_or_id, is_name, R::Member, Action::Delete)
+            .await?;
+        if !self
+            .meta
+            .delete_member(access.project.id, member_id)
+            .await?
+        {
+            return Err(Error::NotFound {
+                what: format!("member {member_id}"),
+            });
         }
         self.access_changed();
         Ok(())
@@ -305,14 +527,21 @@ impl Registry {
 
     /// What the caller may do: in a project (`scope` `/project/<id or name>`) or system-wide
     /// (`/system`).
-    pub async fn permissions(&self, p: &Principal, scope: &str) -> Result<Vec<crate::model::Permission>> {
+    pub async fn permissions(
+        &self,
+        p: &Principal,
+        scope: &str,
+    ) -> Result<Vec<crate::model::Permission>> {
         if let Some(project) = scope.strip_prefix("/project/") {
             let access = self.visible_project(p, project, false).await?;
             return Ok(access
                 .perms
                 .pairs()
                 .into_iter()
-                .map(|(r, a)| crate::model::Permission { resource: r.as_str().into(), action: a.as_str().into() })
+                .map(|(r, a)| crate::model::Permission {
+                    resource: r.as_str().into(),
+                    action: a.as_str().into(),
+                })
                 .collect());
         }
         if scope == "/system" || scope.is_empty() {
@@ -320,18 +549,33 @@ impl Registry {
             for r in SystemResource::ALL {
                 for a in Action::ALL.iter().filter(|a| **a != Action::All) {
                     if self.system_allows(p, *r, *a) {
-                        out.push(crate::model::Permission { resource: r.as_str().into(), action: a.as_str().into() });
+                        out.push(crate::model::Permission {
+                            resource: r.as_str().into(),
+                            action: a.as_str().into(),
+                        });
                     }
                 }
             }
             return Ok(out);
         }
-        Err(Error::BadRequest { reason: format!("scope {scope:?} is not /system or /project/<id>") })
+        Err(Error::BadRequest {
+            reason: format!("scope {scope:?} is not /system or /project/<id>"),
+        })
     }
 
     /// Refuse unless the caller may act on the project at all (used by listings nested under it).
-    pub(crate) async fn project_for_listing(&self, p: &Principal, name_or_id: &str, is_name: bool, r: R) -> Result<std::sync::Arc<ProjectAccess>> {
+    pub(crate) async fn project_for_listing(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        r: R,
+    ) -> Result<std::sync::Arc<ProjectAccess>> {
         let access = self.visible_project(p, name_or_id, is_name).await?;
-        if access.allows(r, Action::List) { Ok(access) } else { Err(refuse(p)) }
+        if access.allows(r, Action::List) {
+            Ok(access)
+        } else {
+            Err(refuse(p))
+        }
     }
 }

@@ -54,7 +54,12 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total, page: self.page, page_size: self.page_size }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            page_size: self.page_size,
+        }
     }
 }
 
@@ -127,11 +132,21 @@ impl ListSpec {
 
     /// Everything, unpaged (internal callers).
     pub fn all() -> Self {
-        Self { filters: Vec::new(), sort: Vec::new(), page: 1, page_size: i64::MAX as u64 / 2 }
+        Self {
+            filters: Vec::new(),
+            sort: Vec::new(),
+            page: 1,
+            page_size: i64::MAX as u64 / 2,
+        }
     }
 
     pub fn page_of<T>(&self, items: Vec<T>, total: u64) -> Page<T> {
-        Page { items, total, page: self.page, page_size: self.page_size }
+        Page {
+            items,
+            total,
+            page: self.page,
+            page_size: self.page_size,
+        }
     }
 
     /// Take out the filter on `key` (for keys a listing handles itself rather than in SQL).
@@ -142,36 +157,60 @@ impl ListSpec {
 }
 
 fn bad(reason: impl Into<String>) -> Error {
-    Error::BadRequest { reason: reason.into() }
+    Error::BadRequest {
+        reason: reason.into(),
+    }
 }
 
 impl ListQuery {
     /// Validate against the fields a listing accepts. `default_sort` applies when `sort` is
     /// absent; listings append a unique tiebreaker themselves.
-    pub fn parse(&self, fields: &[Field], default_sort: &[(&'static str, bool)]) -> Result<ListSpec> {
+    pub fn parse(
+        &self,
+        fields: &[Field],
+        default_sort: &[(&'static str, bool)],
+    ) -> Result<ListSpec> {
         let page = self.page.unwrap_or(1);
         if page == 0 {
             return Err(bad("page starts at 1"));
         }
         let page_size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if page_size == 0 || page_size > MAX_PAGE_SIZE {
-            return Err(bad(format!("page_size must be between 1 and {MAX_PAGE_SIZE}")));
+            return Err(bad(format!(
+                "page_size must be between 1 and {MAX_PAGE_SIZE}"
+            )));
         }
-        if page.checked_mul(page_size).is_none_or(|n| n > i64::MAX as u64) {
+        if page
+            .checked_mul(page_size)
+            .is_none_or(|n| n > i64::MAX as u64)
+        {
             return Err(bad("page is too large"));
         }
         let lookup = |key: &str| {
-            fields.iter().find(|f| f.key == key).copied().ok_or_else(|| {
-                let known: Vec<&str> = fields.iter().map(|f| f.key).collect();
-                bad(format!("unknown query key {key:?}; this listing accepts {}", known.join(", ")))
-            })
+            fields
+                .iter()
+                .find(|f| f.key == key)
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = fields.iter().map(|f| f.key).collect();
+                    bad(format!(
+                        "unknown query key {key:?}; this listing accepts {}",
+                        known.join(", ")
+                    ))
+                })
         };
         let mut filters = Vec::new();
         if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
             for term in split_terms(q)? {
-                let (key, raw) = term.split_once('=').ok_or_else(|| bad(format!("query term {term:?} is not key=value")))?;
+                let (key, raw) = term
+                    .split_once('=')
+                    .ok_or_else(|| bad(format!("query term {term:?} is not key=value")))?;
                 let f = lookup(key.trim())?;
-                filters.push(Filter { key: f.key, column: f.column, matcher: parse_match(f, raw.trim())? });
+                filters.push(Filter {
+                    key: f.key,
+                    column: f.column,
+                    matcher: parse_match(f, raw.trim())?,
+                });
             }
         }
         let mut sort = Vec::new();
@@ -187,7 +226,12 @@ impl ListQuery {
             }
             None => sort.extend_from_slice(default_sort),
         }
-        Ok(ListSpec { filters, sort, page, page_size })
+        Ok(ListSpec {
+            filters,
+            sort,
+            page,
+            page_size,
+        })
     }
 }
 
@@ -214,7 +258,11 @@ fn split_terms(q: &str) -> Result<Vec<&str>> {
         return Err(bad(format!("unbalanced quotes or brackets in q={q:?}")));
     }
     out.push(&q[start..]);
-    Ok(out.into_iter().map(str::trim).filter(|t| !t.is_empty()).collect())
+    Ok(out
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect())
 }
 
 fn parse_match(f: Field, raw: &str) -> Result<Match> {
@@ -225,20 +273,33 @@ fn parse_match(f: Field, raw: &str) -> Result<Match> {
         return Ok(Match::Fuzzy(unquote(v).to_owned()));
     }
     if let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        let (a, b) = inner.split_once('~').ok_or_else(|| bad(format!("range {raw:?} needs [min~max]")))?;
+        let (a, b) = inner
+            .split_once('~')
+            .ok_or_else(|| bad(format!("range {raw:?} needs [min~max]")))?;
         let end = |s: &str| -> Result<Option<Value>> {
             let s = s.trim();
-            if s.is_empty() { Ok(None) } else { parse_value(f, s).map(Some) }
+            if s.is_empty() {
+                Ok(None)
+            } else {
+                parse_value(f, s).map(Some)
+            }
         };
         return Ok(Match::Range(end(a)?, end(b)?));
     }
     for (open, close, all) in [('{', '}', false), ('(', ')', true)] {
         if let Some(inner) = raw.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
-            let values = split_list(inner)?.into_iter().map(|v| parse_value(f, v)).collect::<Result<Vec<_>>>()?;
+            let values = split_list(inner)?
+                .into_iter()
+                .map(|v| parse_value(f, v))
+                .collect::<Result<Vec<_>>>()?;
             if values.is_empty() {
                 return Err(bad(format!("empty list in {}={raw}", f.key)));
             }
-            return Ok(if all { Match::AllOf(values) } else { Match::AnyOf(values) });
+            return Ok(if all {
+                Match::AllOf(values)
+            } else {
+                Match::AnyOf(values)
+            });
         }
     }
     Ok(Match::Exact(parse_value(f, raw)?))
@@ -262,14 +323,19 @@ fn split_list(inner: &str) -> Result<Vec<&str>> {
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 fn parse_value(f: Field, raw: &str) -> Result<Value> {
     let s = unquote(raw.trim());
     match f.kind {
         Kind::Text => Ok(Value::Text(s.to_owned())),
-        Kind::Int => s.parse().map(Value::Int).map_err(|_| bad(format!("{} needs an integer, not {s:?}", f.key))),
+        Kind::Int => s
+            .parse()
+            .map(Value::Int)
+            .map_err(|_| bad(format!("{} needs an integer, not {s:?}", f.key))),
         Kind::Bool => match s {
             "true" | "1" => Ok(Value::Int(1)),
             "false" | "0" => Ok(Value::Int(0)),
@@ -282,7 +348,12 @@ fn parse_value(f: Field, raw: &str) -> Result<Value> {
             chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
                 .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
                 .map(|t| Value::Int(t.and_utc().timestamp_millis()))
-                .map_err(|_| bad(format!("{} needs a time like \"2024-01-31 12:00:00\", not {s:?}", f.key)))
+                .map_err(|_| {
+                    bad(format!(
+                        "{} needs a time like \"2024-01-31 12:00:00\", not {s:?}",
+                        f.key
+                    ))
+                })
         }
     }
 }
@@ -306,20 +377,40 @@ mod tests {
     fn grammar() {
         let s = parse("name=~dev,project_id={1 2 3},public=true").unwrap();
         assert_eq!(s.filters[0].matcher, Match::Fuzzy("dev".into()));
-        assert_eq!(s.filters[1].matcher, Match::AnyOf(vec![Value::Int(1), Value::Int(2), Value::Int(3)]));
+        assert_eq!(
+            s.filters[1].matcher,
+            Match::AnyOf(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+        );
         assert_eq!(s.filters[2].matcher, Match::Exact(Value::Int(1)));
         let s = parse("creation_time=[\"2020-04-09 02:36:00\"~]").unwrap();
-        assert_eq!(s.filters[0].matcher, Match::Range(Some(Value::Int(1_586_399_760_000)), None));
+        assert_eq!(
+            s.filters[0].matcher,
+            Match::Range(Some(Value::Int(1_586_399_760_000)), None)
+        );
         let s = parse("name=\"a,b\"").unwrap();
-        assert_eq!(s.filters[0].matcher, Match::Exact(Value::Text("a,b".into())));
+        assert_eq!(
+            s.filters[0].matcher,
+            Match::Exact(Value::Text("a,b".into()))
+        );
         assert_eq!(s.sort, vec![("p.name", false)]);
-        let s = ListQuery::new().sort("-creation_time,name").parse(FIELDS, &[]).unwrap();
+        let s = ListQuery::new()
+            .sort("-creation_time,name")
+            .parse(FIELDS, &[])
+            .unwrap();
         assert_eq!(s.sort, vec![("p.created_at", true), ("p.name", false)]);
     }
 
     #[test]
     fn rejects_what_it_cannot_honour() {
-        for q in ["owner=x", "name", "project_id=abc", "project_id=~1", "name={", "creation_time=[yesterday~]", "public=maybe"] {
+        for q in [
+            "owner=x",
+            "name",
+            "project_id=abc",
+            "project_id=~1",
+            "name={",
+            "creation_time=[yesterday~]",
+            "public=maybe",
+        ] {
             let e = parse(q).unwrap_err();
             assert_eq!(e.code().as_str(), "BAD_REQUEST", "{q}");
         }

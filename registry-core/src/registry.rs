@@ -18,10 +18,15 @@ use crate::auth::{Authenticator, Principal};
 use crate::blob::{BlobStore, ByteStream, HashingStream, fs::FsBlobStore, memory::MemoryBlobStore};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::immutable::PolicyCache;
+use crate::events::{DELETE_ARTIFACT, PUSH_ARTIFACT};
+use crate::meta::governance::NewEvent;
 use crate::meta::{ManifestRecord, MetadataStore, StoredManifest, UploadSession};
 use crate::oci::manifest::{self, OCI_INDEX};
 use crate::oci::{Algorithm, Digest, Hasher, Reference, RepoName, validate_tag};
+
+/// A link answered "exists" is re-touched at most this often (ms), keeping HEAD-heavy pushes
+/// from writing on every request.
+const LINK_TOUCH_INTERVAL_MS: i64 = 60_000;
 
 /// Staging ids of monolithic uploads start with this, then the start time in unix ms.
 pub const MONOLITHIC_PREFIX: &str = "m-";
@@ -54,20 +59,37 @@ impl ManifestCache {
         let entries = moka::future::Cache::builder()
             .max_capacity(MANIFEST_CACHE_BYTES)
             .weigher(|k: &(String, u64, String), v: &Arc<StoredManifest>| {
-                u32::try_from(k.0.len() + k.2.len() + v.content.len() + v.digest.len() + v.media_type.len()).unwrap_or(u32::MAX)
+                u32::try_from(
+                    k.0.len() + k.2.len() + v.content.len() + v.digest.len() + v.media_type.len(),
+                )
+                .unwrap_or(u32::MAX)
             })
             .time_to_live(ttl)
             .build();
-        Some(Self { entries, generations: std::sync::Mutex::new(HashMap::new()) })
+        Some(Self {
+            entries,
+            generations: std::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     fn key(&self, repo: &RepoName, reference: &Reference) -> (String, u64, String) {
-        let generation = self.generations.lock().expect("generation map lock").get(repo.as_str()).copied().unwrap_or(0);
+        let generation = self
+            .generations
+            .lock()
+            .expect("generation map lock")
+            .get(repo.as_str())
+            .copied()
+            .unwrap_or(0);
         (repo.to_string(), generation, reference.to_string())
     }
 
     fn invalidate(&self, repo: &RepoName) {
-        *self.generations.lock().expect("generation map lock").entry(repo.to_string()).or_insert(0) += 1;
+        *self
+            .generations
+            .lock()
+            .expect("generation map lock")
+            .entry(repo.to_string())
+            .or_insert(0) += 1;
     }
 }
 
@@ -142,17 +164,28 @@ impl RegistryBuilder {
     }
 
     pub fn build(self) -> Result<Registry> {
-        let missing = |what: &str| Error::BadRequest { reason: format!("registry builder needs {what}") };
-        Ok(Registry {
+        let missing = |what: &str| Error::BadRequest {
+            reason: format!("registry builder needs {what}"),
+        };
+        let reg = Registry {
             blobs: self.blobs.ok_or_else(|| missing("a blob store"))?,
             meta: self.meta.ok_or_else(|| missing("a metadata store"))?,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
-            policies: Arc::new(PolicyCache::new()),
+            jobs: Arc::new(crate::jobs::JobState::new()),
+            policies: Arc::new(crate::immutable::PolicyCache::new()),
+            read_only: Arc::new(
+                moka::future::Cache::builder()
+                    .time_to_live(READ_ONLY_TTL)
+                    .build(),
+            ),
             #[cfg(feature = "oidc")]
             oidc: self.oidc,
-        })
+        };
+        crate::gc::register_builtin(&reg);
+        crate::retention::register_builtin(&reg);
+        Ok(reg)
     }
 }
 
@@ -217,28 +250,52 @@ pub struct Registry {
     pub(crate) clock: Arc<dyn Clock>,
     manifests: Option<Arc<ManifestCache>>,
     pub(crate) access: Arc<AccessState>,
-    pub(crate) policies: Arc<PolicyCache>,
+    pub(crate) jobs: Arc<crate::jobs::JobState>,
+    pub(crate) policies: Arc<crate::immutable::PolicyCache>,
+    /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
+    read_only: Arc<moka::future::Cache<(), bool>>,
     #[cfg(feature = "oidc")]
     pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
+
+/// How long a node may act on a stale read-only setting changed by another node.
+pub const READ_ONLY_TTL: Duration = Duration::from_secs(2);
+
+/// The settings key of read-only mode.
+const READ_ONLY_KEY: &str = "read_only";
+
+/// How long an upload commit waits for garbage collection to finish deleting the same digest.
+const GC_WAIT: Duration = Duration::from_secs(60);
 
 /// Content goes into `<project>/<name>`: a name without a project segment cannot take any.
 pub(crate) fn require_project_segment(repo: &RepoName) -> Result<()> {
     if repo.as_str().contains('/') {
         Ok(())
     } else {
-        Err(Error::NameInvalid { reason: format!("repository names start with their project: <project>/<name>, not {repo:?}") })
+        Err(Error::NameInvalid {
+            reason: format!(
+                "repository names start with their project: <project>/<name>, not {repo:?}"
+            ),
+        })
     }
 }
 
 /// Refusal for content aimed at a project that does not exist.
 pub(crate) fn no_project(repo: &RepoName) -> Error {
-    Error::Denied { reason: format!("project {:?} does not exist; create it before pushing {repo}", repo.project()) }
+    Error::Denied {
+        reason: format!(
+            "project {:?} does not exist; create it before pushing {repo}",
+            repo.project()
+        ),
+    }
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("blobs", &self.blobs.name()).field("meta", &self.meta.name()).finish()
+        f.debug_struct("Registry")
+            .field("blobs", &self.blobs.name())
+            .field("meta", &self.meta.name())
+            .finish()
     }
 }
 
@@ -252,7 +309,9 @@ pub async fn open_metadata(uri: &str) -> Result<Arc<dyn MetadataStore>> {
     } else if uri.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(uri).await?))
     } else {
-        Err(Error::BadRequest { reason: format!("unsupported metadata URI {uri:?} (sqlite://, postgres://, memory://)") })
+        Err(Error::BadRequest {
+            reason: format!("unsupported metadata URI {uri:?} (sqlite://, postgres://, memory://)"),
+        })
     }
 }
 
@@ -268,16 +327,24 @@ pub async fn open_blobs(uri: &str) -> Result<Arc<dyn BlobStore>> {
     if uri.starts_with("s3://") {
         #[cfg(feature = "s3")]
         {
-            let url = url::Url::parse(uri).map_err(|e| Error::BadRequest { reason: format!("bad s3 URI: {e}") })?;
-            return Ok(Arc::new(crate::blob::object::ObjectBlobStore::open_s3(&url)?));
+            let url = url::Url::parse(uri).map_err(|e| Error::BadRequest {
+                reason: format!("bad s3 URI: {e}"),
+            })?;
+            return Ok(Arc::new(crate::blob::object::ObjectBlobStore::open_s3(
+                &url,
+            )?));
         }
         #[cfg(not(feature = "s3"))]
-        return Err(Error::Unsupported { reason: "built without the s3 feature".into() });
+        return Err(Error::Unsupported {
+            reason: "built without the s3 feature".into(),
+        });
     }
     if !uri.contains("://") {
         return Ok(Arc::new(FsBlobStore::open(uri)?));
     }
-    Err(Error::BadRequest { reason: format!("unsupported storage URI {uri:?} (file://, s3://, memory://)") })
+    Err(Error::BadRequest {
+        reason: format!("unsupported storage URI {uri:?} (file://, s3://, memory://)"),
+    })
 }
 
 /// A chunk must start where the session's received bytes end.
@@ -306,7 +373,9 @@ impl Registry {
         let dir = uri.strip_prefix("file://").unwrap_or(uri);
         if dir.contains("://") {
             return Err(Error::BadRequest {
-                reason: format!("{uri:?}: give memory://, a data directory, or use open_with(metadata, storage)"),
+                reason: format!(
+                    "{uri:?}: give memory://, a data directory, or use open_with(metadata, storage)"
+                ),
             });
         }
         Self::open_data_dir(Path::new(dir)).await
@@ -342,10 +411,64 @@ impl Registry {
         self.clock.now_ms()
     }
 
+    /// Whether the registry is in read-only mode (the `read_only` setting; another node's change
+    /// is seen within [`READ_ONLY_TTL`]).
+    pub async fn is_read_only(&self) -> Result<bool> {
+        let meta = self.meta.clone();
+        self.read_only
+            .try_get_with((), async move {
+                Ok::<_, Error>(
+                    meta.get_setting(READ_ONLY_KEY)
+                        .await?
+                        .is_some_and(|v| v == "true"),
+                )
+            })
+            .await
+            .map_err(|e: Arc<Error>| Error::Unavailable {
+                reason: format!("reading the read-only setting: {e}"),
+            })
+    }
+
+    /// Refuse a change while the registry is read-only.
+    pub async fn check_writable(&self) -> Result<()> {
+        if self.is_read_only().await? {
+            Err(Error::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Turn read-only mode on or off (system administrators).
+    pub async fn set_read_only(&self, p: &Principal, on: bool) -> Result<()> {
+        self.require_system(
+            p,
+            crate::auth::rbac::SystemResource::Configuration,
+            crate::auth::rbac::Action::Update,
+        )?;
+        self.meta
+            .set_setting(READ_ONLY_KEY, if on { "true" } else { "false" })
+            .await?;
+        self.read_only.invalidate(&()).await;
+        self.record(
+            NewEvent::new(
+                "UPDATE_CONFIGURATION",
+                "configuration",
+                "read_only",
+                "update",
+            )
+            .payload(serde_json::json!({ "read_only": on })),
+        )
+        .await;
+        Ok(())
+    }
+
     /// Content may only enter an existing project.
     async fn check_project(&self, repo: &RepoName) -> Result<()> {
         require_project_segment(repo)?;
-        match self.project_access(&Principal::System, repo.project()).await? {
+        match self
+            .project_access(&Principal::System, repo.project())
+            .await?
+        {
             Some(_) => Ok(()),
             None => Err(no_project(repo)),
         }
@@ -355,34 +478,77 @@ impl Registry {
 
     /// Size of a blob the repository links.
     pub async fn stat_blob(&self, repo: &RepoName, digest: &Digest) -> Result<u64> {
-        self.meta.repo_blob(repo, digest).await?.ok_or_else(|| Error::BlobUnknown { digest: digest.to_string() })
+        self.meta
+            .repo_blob(repo, digest)
+            .await?
+            .ok_or_else(|| Error::BlobUnknown {
+                digest: digest.to_string(),
+            })
+    }
+
+    /// Size of a blob the repository links, for a client asking whether it must upload it: the
+    /// link counts as used now, so garbage collection leaves it for the grace period in which the
+    /// client pushes the manifest referencing it.
+    pub async fn head_blob(&self, repo: &RepoName, digest: &Digest) -> Result<u64> {
+        let size = self.stat_blob(repo, digest).await?;
+        let now = self.now();
+        self.meta
+            .touch_link(
+                repo.as_str(),
+                &digest.to_string(),
+                now - LINK_TOUCH_INTERVAL_MS,
+                now,
+            )
+            .await?;
+        Ok(size)
     }
 
     /// Stream a blob, or a byte range of it (`range` end exclusive).
-    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest, range: Option<RangeSpec>) -> Result<BlobRead> {
+    pub async fn get_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        range: Option<RangeSpec>,
+    ) -> Result<BlobRead> {
         let size = self.stat_blob(repo, digest).await?;
         let range = match range {
             Some(r) => r.resolve(size)?,
             None => 0..size,
         };
         let whole = range.start == 0 && range.end == size;
-        let body = self.blobs.get(digest, (!whole).then(|| range.clone())).await?;
+        let body = self
+            .blobs
+            .get(digest, (!whole).then(|| range.clone()))
+            .await?;
         Ok(BlobRead { size, range, body })
     }
 
     /// Remove a blob from a repository (the bytes go when garbage collection finds them unused).
     pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        if self.meta.unlink_blob(repo, digest).await? {
+        self.check_writable().await?;
+        if self.meta.unlink_blob(repo, digest, self.now()).await? {
             Ok(())
         } else {
-            Err(Error::BlobUnknown { digest: digest.to_string() })
+            Err(Error::BlobUnknown {
+                digest: digest.to_string(),
+            })
         }
     }
 
     /// Link a blob into `repo` from `from` (or, with `None`, from anywhere in the registry).
     /// Returns the size, or `None` when there is nothing to mount (the client then uploads).
-    pub async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>) -> Result<Option<u64>> {
-        let size = self.meta.mount_blob(repo, digest, from, self.now()).await?;
+    pub async fn mount_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: Option<&RepoName>,
+    ) -> Result<Option<u64>> {
+        self.check_writable().await?;
+        let mounted = self.meta.mount_blob(repo, digest, from, self.now()).await;
+        if let Err(e) = &mounted {
+            self.quota_refused(e).await;
+        }
+        let size = mounted?;
         if let Some(size) = size
             && self.blobs.stat(digest).await?.is_none()
         {
@@ -396,6 +562,7 @@ impl Registry {
 
     /// Open an upload session.
     pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadSession> {
+        self.check_writable().await?;
         self.check_project(repo).await?;
         let now = self.now();
         let s = UploadSession {
@@ -437,7 +604,14 @@ impl Registry {
     }
 
     /// Stream `body` into the session's staging area at its current size.
-    async fn stage(&self, id: &str, offset: u64, body: ByteStream, hasher: Hasher, length: Option<u64>) -> Result<(u64, Hasher)> {
+    async fn stage(
+        &self,
+        id: &str,
+        offset: u64,
+        body: ByteStream,
+        hasher: Hasher,
+        length: Option<u64>,
+    ) -> Result<(u64, Hasher)> {
         let mut hs = HashingStream::new(body, hasher);
         if let Some(len) = length {
             hs = hs.with_limit(len);
@@ -447,14 +621,21 @@ impl Registry {
             && hs.bytes_seen() != len
         {
             return Err(Error::SizeInvalid {
-                reason: format!("Content-Length was {len} but {} bytes arrived", hs.bytes_seen()),
+                reason: format!(
+                    "Content-Length was {len} but {} bytes arrived",
+                    hs.bytes_seen()
+                ),
             });
         }
         Ok((size, hs.finish().await?))
     }
 
     async fn save_progress(&self, s: &UploadSession, size: u64, hasher: &Hasher) -> Result<()> {
-        if self.meta.advance_upload(&s.id, s.size, size, &hasher.save(), self.now()).await? {
+        if self
+            .meta
+            .advance_upload(&s.id, s.size, size, &hasher.save(), self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::RangeInvalid { offset: s.size })
@@ -474,6 +655,7 @@ impl Registry {
         body: Option<ByteStream>,
         length: Option<u64>,
     ) -> Result<u64> {
+        self.check_writable().await?;
         let mut s = self.upload_status(repo, id).await?;
         check_start(&s, start)?;
         let mut hasher = Hasher::restore(&s.hash_state)?;
@@ -501,7 +683,10 @@ impl Registry {
         };
         if &actual != digest {
             self.drop_upload(&s.id).await;
-            return Err(Error::DigestInvalid { expected: digest.to_string(), actual: actual.to_string() });
+            return Err(Error::DigestInvalid {
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
         }
         self.publish(repo, &s.id, s.size, digest).await?;
         self.meta.delete_upload(&s.id).await?;
@@ -509,9 +694,40 @@ impl Registry {
     }
 
     /// Publish verified staged bytes as `digest` and link the blob to `repo`.
-    async fn publish(&self, repo: &RepoName, staging_id: &str, size: u64, digest: &Digest) -> Result<()> {
+    ///
+    /// The blob's row is claimed before the bytes are published: if garbage collection is
+    /// deleting the same digest, this waits until it is done, so the deletion cannot remove
+    /// the bytes just written. Refused by the quota, the published bytes stay unlinked and go
+    /// at the next garbage collection after the grace period.
+    async fn publish(
+        &self,
+        repo: &RepoName,
+        staging_id: &str,
+        size: u64,
+        digest: &Digest,
+    ) -> Result<()> {
+        let waited = std::time::Instant::now();
+        while !self
+            .meta
+            .claim_blob(&digest.to_string(), size as i64, self.now())
+            .await?
+        {
+            if waited.elapsed() > GC_WAIT {
+                return Err(Error::Unavailable {
+                    reason: format!("blob {digest} is being garbage collected; try again"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         self.blobs.commit(staging_id, size, digest).await?;
-        self.meta.link_new_blob(repo, digest, size, self.now()).await
+        let linked = self
+            .meta
+            .link_new_blob(repo, digest, size, self.now())
+            .await;
+        if let Err(e) = &linked {
+            self.quota_refused(e).await;
+        }
+        linked
     }
 
     async fn drop_upload(&self, id: &str) {
@@ -529,14 +745,30 @@ impl Registry {
     /// its start time (see [`MONOLITHIC_PREFIX`]), are hashed with the digest's own algorithm,
     /// and are published or dropped before the call returns. A process killed in between leaves
     /// staged bytes that [`Registry::purge_uploads`] finds by that time.
-    pub async fn push_blob(&self, repo: &RepoName, digest: &Digest, body: ByteStream, length: Option<u64>) -> Result<u64> {
+    pub async fn push_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        body: ByteStream,
+        length: Option<u64>,
+    ) -> Result<u64> {
+        self.check_writable().await?;
         self.check_project(repo).await?;
-        let id = format!("{MONOLITHIC_PREFIX}{}-{}", self.now(), uuid::Uuid::new_v4().simple());
+        let id = format!(
+            "{MONOLITHIC_PREFIX}{}-{}",
+            self.now(),
+            uuid::Uuid::new_v4().simple()
+        );
         let result = async {
-            let (size, hasher) = self.stage(&id, 0, body, Hasher::new(digest.algorithm()), length).await?;
+            let (size, hasher) = self
+                .stage(&id, 0, body, Hasher::new(digest.algorithm()), length)
+                .await?;
             let actual = hasher.finish();
             if &actual != digest {
-                return Err(Error::DigestInvalid { expected: digest.to_string(), actual: actual.to_string() });
+                return Err(Error::DigestInvalid {
+                    expected: digest.to_string(),
+                    actual: actual.to_string(),
+                });
             }
             self.publish(repo, &id, size, digest).await?;
             Ok(size)
@@ -601,6 +833,7 @@ impl Registry {
         body: Bytes,
         extra_tags: &[String],
     ) -> Result<PutManifestOutcome> {
+        self.check_writable().await?;
         let parsed = manifest::parse(&body, content_type)?;
         let digest = match reference {
             Reference::Digest(expected) => {
@@ -608,7 +841,10 @@ impl Registry {
                 h.update(&body);
                 let actual = h.finish();
                 if &actual != expected {
-                    return Err(Error::DigestInvalid { expected: expected.to_string(), actual: actual.to_string() });
+                    return Err(Error::DigestInvalid {
+                        expected: expected.to_string(),
+                        actual: actual.to_string(),
+                    });
                 }
                 actual
             }
@@ -637,23 +873,66 @@ impl Registry {
             content: body,
             refs: parsed.refs,
         };
+        let size = record.content.len();
+        let resource = |t: Option<&String>| match t {
+            Some(t) => format!("{repo}:{t}"),
+            None => format!("{repo}@{digest}"),
+        };
+        let event = NewEvent::new(PUSH_ARTIFACT, "artifact", resource(tags.first()), "create")
+            .payload(serde_json::json!({
+                "repository": repo.as_str(), "digest": digest.to_string(), "tags": tags,
+                "media_type": record.media_type, "size": size,
+            }));
         self.check_tags_writable(repo, &tags).await?;
-        self.meta.put_manifest(repo, &record, &tags, self.now()).await?;
+        let stored = self
+            .meta
+            .put_manifest(
+                repo,
+                &record,
+                &tags,
+                self.now(),
+                std::slice::from_ref(&event),
+            )
+            .await;
+        if let Err(e) = &stored {
+            self.quota_refused(e).await;
+        }
+        stored?;
         self.manifests_changed(repo);
-        Ok(PutManifestOutcome { digest, subject: parsed.subject, tags })
+        Ok(PutManifestOutcome {
+            digest,
+            subject: parsed.subject,
+            tags,
+        })
     }
 
     /// Fetch a manifest by tag or digest.
-    pub async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Arc<StoredManifest>> {
-        let unknown = || Error::ManifestUnknown { reference: reference.to_string() };
+    pub async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<Arc<StoredManifest>> {
+        let unknown = || Error::ManifestUnknown {
+            reference: reference.to_string(),
+        };
         let Some(cache) = &self.manifests else {
-            return self.meta.get_manifest(repo, reference).await?.map(Arc::new).ok_or_else(unknown);
+            return self
+                .meta
+                .get_manifest(repo, reference)
+                .await?
+                .map(Arc::new)
+                .ok_or_else(unknown);
         };
         let key = cache.key(repo, reference);
         if let Some(hit) = cache.entries.get(&key).await {
             return Ok(hit);
         }
-        let found = Arc::new(self.meta.get_manifest(repo, reference).await?.ok_or_else(unknown)?);
+        let found = Arc::new(
+            self.meta
+                .get_manifest(repo, reference)
+                .await?
+                .ok_or_else(unknown)?,
+        );
         cache.entries.insert(key, found.clone()).await;
         Ok(found)
     }
@@ -666,32 +945,76 @@ impl Registry {
 
     /// Delete a manifest by digest (with every tag pointing at it), or just a tag.
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<()> {
+        self.check_writable().await?;
         self.check_deletable(repo, reference).await?;
         let found = match reference {
-            Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
-            Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,
+            Reference::Digest(d) => {
+                let event = NewEvent::new(
+                    DELETE_ARTIFACT,
+                    "artifact",
+                    format!("{repo}@{d}"),
+                    "delete",
+                )
+                .payload(
+                    serde_json::json!({ "repository": repo.as_str(), "digest": d.to_string() }),
+                );
+                self.meta
+                    .delete_manifest(repo, d, self.now(), std::slice::from_ref(&event))
+                    .await?
+            }
+            Reference::Tag(t) => {
+                let found = self.meta.delete_tag(repo, t).await?;
+                if found {
+                    self.record(
+                        NewEvent::new("DELETE_TAG", "tag", format!("{repo}:{t}"), "delete")
+                            .payload(serde_json::json!({ "repository": repo.as_str(), "tag": t })),
+                    )
+                    .await;
+                }
+                found
+            }
         };
         self.manifests_changed(repo);
-        if found { Ok(()) } else { Err(Error::ManifestUnknown { reference: reference.to_string() }) }
+        if found {
+            Ok(())
+        } else {
+            Err(Error::ManifestUnknown {
+                reference: reference.to_string(),
+            })
+        }
     }
 
     /// Tags in lexical order after `last`, at most `n` (default and cap [`MAX_PAGE`]).
-    pub async fn list_tags(&self, repo: &RepoName, n: Option<u32>, last: Option<&str>) -> Result<Vec<String>> {
+    pub async fn list_tags(
+        &self,
+        repo: &RepoName,
+        n: Option<u32>,
+        last: Option<&str>,
+    ) -> Result<Vec<String>> {
         let limit = n.unwrap_or(MAX_PAGE).min(MAX_PAGE);
         self.meta
             .list_tags(repo, limit, last)
             .await?
-            .ok_or_else(|| Error::NameUnknown { name: repo.to_string() })
+            .ok_or_else(|| Error::NameUnknown {
+                name: repo.to_string(),
+            })
     }
 
     /// Repository names in lexical order after `last`, at most `n` (default and cap [`MAX_PAGE`]).
     pub async fn catalog(&self, n: Option<u32>, last: Option<&str>) -> Result<Vec<String>> {
-        self.meta.catalog(n.unwrap_or(MAX_PAGE).min(MAX_PAGE), last).await
+        self.meta
+            .catalog(n.unwrap_or(MAX_PAGE).min(MAX_PAGE), last)
+            .await
     }
 
     /// The referrers of `subject` as an OCI image index, optionally only those of one
     /// `artifact_type`.
-    pub async fn referrers(&self, repo: &RepoName, subject: &Digest, artifact_type: Option<&str>) -> Result<ReferrersIndex> {
+    pub async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<ReferrersIndex> {
         let all = self.meta.referrers(repo, subject).await?;
         let manifests: Vec<serde_json::Value> = all
             .into_iter()

@@ -24,13 +24,18 @@ use std::fmt::Write as _;
 
 use sha2::Digest as _;
 
+use crate::ErrorCode;
 use crate::auth::{Action, Principal, ProjectResource as R};
 use crate::error::{Error, Result};
-use crate::meta::policy::{ProjectRepo, RepoInventory, RetentionExecutionRow, RetentionPolicyRow, RetentionTaskRow};
+use crate::events::{Actor, with_actor};
+use crate::jobs::{self, JobHandler, MANUAL, TaskContext};
+use crate::meta::governance::ExecutionRow;
+use crate::meta::policy::{ProjectRepo, RepoInventory, RetentionPolicyRow, RetentionTaskRow};
 use crate::model::{
-    PolicyRule, RetentionExecution, RetentionMetadata, RetentionPolicy, RetentionRuleMetadata, RetentionRuleParamMetadata, RetentionScope,
-    RetentionSelectorMetadata, RetentionTask, time,
+    PolicyRule, RetentionExecution, RetentionMetadata, RetentionPolicy, RetentionRuleMetadata,
+    RetentionRuleParamMetadata, RetentionScope, RetentionSelectorMetadata, RetentionTask, time,
 };
+use crate::oci::{Digest, Reference, RepoName};
 use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
 use crate::selector::{DOUBLESTAR, LABEL, REGEX, RuleSelectors, repo_in_project};
@@ -43,14 +48,6 @@ const DAY_MS: i64 = 86_400_000;
 const MAX_COUNT: i64 = 32_766;
 /// Largest day count a template takes (Harbor's bound).
 const MAX_DAYS: i64 = 20_190_904;
-/// Runs kept per policy; older ones (and their task logs) are dropped.
-pub const MAX_EXECUTIONS: i64 = 50;
-pub const STATUS_RUNNING: &str = "Running";
-pub const STATUS_SUCCEED: &str = "Succeed";
-pub const STATUS_FAILED: &str = "Failed";
-pub const STATUS_STOPPED: &str = "Stopped";
-pub const TRIGGER_MANUAL: &str = "MANUAL";
-pub const TRIGGER_SCHEDULE: &str = "SCHEDULE";
 
 /// What a rule keeps among the candidates its selectors picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,13 +70,43 @@ pub enum Template {
 
 /// (name, display text, parameter unit or "" for none, listed by `/retentions/metadatas`)
 const TEMPLATES: &[(&str, &str, &str, bool)] = &[
-    ("latestPushedK", "the most recently pushed # artifacts", "count", true),
-    ("latestPulledN", "the most recently pulled # artifacts", "count", true),
-    ("nDaysSinceLastPush", "pushed within the last # days", "days", true),
-    ("nDaysSinceLastPull", "pulled within the last # days", "days", true),
+    (
+        "latestPushedK",
+        "the most recently pushed # artifacts",
+        "count",
+        true,
+    ),
+    (
+        "latestPulledN",
+        "the most recently pulled # artifacts",
+        "count",
+        true,
+    ),
+    (
+        "nDaysSinceLastPush",
+        "pushed within the last # days",
+        "days",
+        true,
+    ),
+    (
+        "nDaysSinceLastPull",
+        "pulled within the last # days",
+        "days",
+        true,
+    ),
     ("always", "always", "", true),
-    ("latestActiveK", "the most recently active # artifacts", "count", false),
-    ("lastXDays", "pushed within the last # days (legacy)", "days", false),
+    (
+        "latestActiveK",
+        "the most recently active # artifacts",
+        "count",
+        false,
+    ),
+    (
+        "lastXDays",
+        "pushed within the last # days (legacy)",
+        "days",
+        false,
+    ),
 ];
 
 impl Template {
@@ -87,18 +114,36 @@ impl Template {
     pub fn parse(template: &str, params: &BTreeMap<String, serde_json::Value>) -> Result<Self> {
         let Some((name, _, unit, _)) = TEMPLATES.iter().find(|t| t.0 == template) else {
             let known: Vec<&str> = TEMPLATES.iter().filter(|t| t.3).map(|t| t.0).collect();
-            return Err(Error::BadRequest { reason: format!("unknown retention template {template:?}; known: {}", known.join(", ")) });
+            return Err(Error::BadRequest {
+                reason: format!(
+                    "unknown retention template {template:?}; known: {}",
+                    known.join(", ")
+                ),
+            });
         };
-        if let Some(k) = params.keys().find(|k| k.as_str() != *name || unit.is_empty()) {
-            return Err(Error::BadRequest { reason: format!("template {name} takes no parameter {k:?}") });
+        if let Some(k) = params
+            .keys()
+            .find(|k| k.as_str() != *name || unit.is_empty())
+        {
+            return Err(Error::BadRequest {
+                reason: format!("template {name} takes no parameter {k:?}"),
+            });
         }
         let value = || -> Result<i64> {
-            let v = params.get(*name).ok_or_else(|| Error::BadRequest { reason: format!("template {name} needs params.{name}") })?;
-            let n = v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+            let v = params.get(*name).ok_or_else(|| Error::BadRequest {
+                reason: format!("template {name} needs params.{name}"),
+            })?;
+            let n = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
             let max = if *unit == "days" { MAX_DAYS } else { MAX_COUNT };
             match n {
                 Some(n) if (0..=max).contains(&n) => Ok(n),
-                _ => Err(Error::BadRequest { reason: format!("params.{name} must be a whole number from 0 to {max}, not {v}") }),
+                _ => Err(Error::BadRequest {
+                    reason: format!(
+                        "params.{name} must be a whole number from 0 to {max}, not {v}"
+                    ),
+                }),
             }
         };
         Ok(match *name {
@@ -116,14 +161,20 @@ impl Template {
     fn keep(self, all: &[Candidate], mut picked: Vec<usize>, now_ms: i64) -> Vec<usize> {
         let latest = |picked: &mut Vec<usize>, k: usize, key: &dyn Fn(&Candidate) -> i64| {
             // Newest first; ties broken by digest so the answer never depends on input order.
-            picked.sort_unstable_by(|&a, &b| key(&all[b]).cmp(&key(&all[a])).then_with(|| all[a].digest.cmp(&all[b].digest)));
+            picked.sort_unstable_by(|&a, &b| {
+                key(&all[b])
+                    .cmp(&key(&all[a]))
+                    .then_with(|| all[a].digest.cmp(&all[b].digest))
+            });
             picked.truncate(k);
         };
         match self {
             Self::Always => {}
             Self::LatestPushedK(k) => latest(&mut picked, k, &|c| c.push_time),
             Self::LatestPulledN(k) => latest(&mut picked, k, &|c| c.pull_time.unwrap_or(i64::MIN)),
-            Self::LatestActiveK(k) => latest(&mut picked, k, &|c| c.pull_time.map_or(c.push_time, |p| p.max(c.push_time))),
+            Self::LatestActiveK(k) => latest(&mut picked, k, &|c| {
+                c.pull_time.map_or(c.push_time, |p| p.max(c.push_time))
+            }),
             Self::NDaysSinceLastPush(n) | Self::LastXDays(n) => {
                 let since = now_ms.saturating_sub(n.saturating_mul(DAY_MS));
                 picked.retain(|&i| all[i].push_time >= since);
@@ -148,7 +199,12 @@ pub struct CompiledRule {
 /// Validate a rule and compile it.
 pub fn compile_rule(rule: &PolicyRule) -> Result<CompiledRule> {
     if !(rule.action.is_empty() || rule.action == RETAIN_ACTION) {
-        return Err(Error::BadRequest { reason: format!("retention rules take action {RETAIN_ACTION:?}, not {:?}", rule.action) });
+        return Err(Error::BadRequest {
+            reason: format!(
+                "retention rules take action {RETAIN_ACTION:?}, not {:?}",
+                rule.action
+            ),
+        });
     }
     Ok(CompiledRule {
         id: rule.id,
@@ -180,16 +236,31 @@ pub enum Kept {
 
 /// Which candidates the rules keep: `None` for each one to delete. `None` overall when no
 /// enabled rule applies to the repository (then nothing is touched).
-pub fn evaluate(rules: &[CompiledRule], repo: &str, candidates: &[Candidate], now_ms: i64) -> Option<Vec<Option<Kept>>> {
+pub fn evaluate(
+    rules: &[CompiledRule],
+    repo: &str,
+    candidates: &[Candidate],
+    now_ms: i64,
+) -> Option<Vec<Option<Kept>>> {
     let short = repo_in_project(repo);
-    let applicable: Vec<&CompiledRule> = rules.iter().filter(|r| r.selectors.repo_matches(short)).collect();
+    let applicable: Vec<&CompiledRule> = rules
+        .iter()
+        .filter(|r| r.selectors.repo_matches(short))
+        .collect();
     if applicable.is_empty() {
         return None;
     }
-    let mut kept: Vec<Option<Kept>> = candidates.iter().map(|c| c.immutable.then_some(Kept::Immutable)).collect();
+    let mut kept: Vec<Option<Kept>> = candidates
+        .iter()
+        .map(|c| c.immutable.then_some(Kept::Immutable))
+        .collect();
     for rule in applicable {
-        let picked: Vec<usize> =
-            (0..candidates.len()).filter(|&i| rule.selectors.selects(&candidates[i].tags, &candidates[i].labels)).collect();
+        let picked: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                rule.selectors
+                    .selects(&candidates[i].tags, &candidates[i].labels)
+            })
+            .collect();
         for i in rule.template.keep(candidates, picked, now_ms) {
             kept[i].get_or_insert(Kept::Rule(rule.id));
         }
@@ -226,23 +297,41 @@ pub struct RepoPlan {
 impl RepoPlan {
     /// Digests to delete, sorted.
     pub fn deletions(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.verdicts.iter().filter(|v| v.kept.is_none()).map(|v| v.digest.clone()).collect();
+        let mut out: Vec<String> = self
+            .verdicts
+            .iter()
+            .filter(|v| v.kept.is_none())
+            .map(|v| v.digest.clone())
+            .collect();
         out.sort();
         out
     }
 
     /// The task log: one line per manifest.
     pub fn log(&self) -> String {
-        let mut out = format!("repository {}: {} artifacts, {} retained\n", self.repository, self.total, self.retained);
-        let _ = writeln!(out, "{:<71} | {:<30} | {:<20} | {:<20} | retention", "digest", "tags", "pushed", "pulled");
+        let mut out = format!(
+            "repository {}: {} artifacts, {} retained\n",
+            self.repository, self.total, self.retained
+        );
+        let _ = writeln!(
+            out,
+            "{:<71} | {:<30} | {:<20} | {:<20} | retention",
+            "digest", "tags", "pushed", "pulled"
+        );
         for v in &self.verdicts {
-            let when = |ms: i64| crate::model::time(ms).format("%Y-%m-%d %H:%M:%S").to_string();
+            let when = |ms: i64| {
+                crate::model::time(ms)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            };
             let action = match v.kept {
                 None if v.dependent => "DEL (with what pointed at it)".to_owned(),
                 None => "DEL".to_owned(),
                 Some(Kept::Rule(id)) => format!("RETAIN (rule {id})"),
                 Some(Kept::Immutable) => "RETAIN (immutable)".to_owned(),
-                Some(Kept::Referenced) if v.dependent => "RETAIN (with what points at it)".to_owned(),
+                Some(Kept::Referenced) if v.dependent => {
+                    "RETAIN (with what points at it)".to_owned()
+                }
                 Some(Kept::Referenced) => "RETAIN (referenced)".to_owned(),
             };
             let _ = writeln!(
@@ -269,7 +358,12 @@ pub fn plan_repository(
     immutable: impl Fn(&str) -> bool,
 ) -> Option<RepoPlan> {
     let n = inv.manifests.len();
-    let index: HashMap<&str, usize> = inv.manifests.iter().enumerate().map(|(i, m)| (m.digest.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = inv
+        .manifests
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.digest.as_str(), i))
+        .collect();
     let mut tags: Vec<Vec<String>> = vec![Vec::new(); n];
     for (d, t) in &inv.tags {
         if let Some(&i) = index.get(d.as_str()) {
@@ -298,7 +392,9 @@ pub fn plan_repository(
             parents[i].push(s);
         }
     }
-    let is_candidate: Vec<bool> = (0..n).map(|i| !tags[i].is_empty() || parents[i].is_empty()).collect();
+    let is_candidate: Vec<bool> = (0..n)
+        .map(|i| !tags[i].is_empty() || parents[i].is_empty())
+        .collect();
     let cand_idx: Vec<usize> = (0..n).filter(|&i| is_candidate[i]).collect();
     let candidates: Vec<Candidate> = cand_idx
         .iter()
@@ -327,7 +423,11 @@ pub fn plan_repository(
         for i in 0..n {
             let parent_survives = parents[i].iter().any(|&p| kept[p].is_some());
             let now = if is_candidate[i] {
-                if kept[i].is_none() && parent_survives { Some(Kept::Referenced) } else { kept[i] }
+                if kept[i].is_none() && parent_survives {
+                    Some(Kept::Referenced)
+                } else {
+                    kept[i]
+                }
             } else if parent_survives {
                 Some(Kept::Referenced)
             } else {
@@ -353,7 +453,12 @@ pub fn plan_repository(
             dependent: false,
         });
     }
-    for (i, m) in inv.manifests.iter().enumerate().filter(|(i, _)| !is_candidate[*i]) {
+    for (i, m) in inv
+        .manifests
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !is_candidate[*i])
+    {
         verdicts.push(Verdict {
             digest: m.digest.clone(),
             tags: Vec::new(),
@@ -364,7 +469,12 @@ pub fn plan_repository(
         });
     }
     let retained = cand_idx.iter().filter(|&&i| kept[i].is_some()).count();
-    Some(RepoPlan { repository: repo.to_owned(), total: cand_idx.len(), retained, verdicts })
+    Some(RepoPlan {
+        repository: repo.to_owned(),
+        total: cand_idx.len(),
+        retained,
+        verdicts,
+    })
 }
 
 // ---- policies -------------------------------------------------------------------------------
@@ -377,29 +487,50 @@ fn rule_fingerprint(r: &PolicyRule) -> String {
 
 /// The cron expression of a policy's trigger, if it has one.
 pub fn policy_cron(p: &RetentionPolicy) -> Option<&str> {
-    p.trigger.settings.get("cron").and_then(|v| v.as_str()).map(str::trim).filter(|c| !c.is_empty())
+    p.trigger
+        .settings
+        .get("cron")
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
 }
 
 /// Validate a policy for `project_id`, giving rules without an id one; returns the compiled rules.
 fn validate_policy(p: &mut RetentionPolicy, project_id: i64) -> Result<Vec<CompiledRule>> {
     if !(p.algorithm.is_empty() || p.algorithm == "or") {
-        return Err(Error::BadRequest { reason: format!("retention algorithm must be \"or\", not {:?}", p.algorithm) });
+        return Err(Error::BadRequest {
+            reason: format!("retention algorithm must be \"or\", not {:?}", p.algorithm),
+        });
     }
     p.algorithm = "or".into();
-    if !(p.scope.level.is_empty() || p.scope.level == "project") || p.scope.reference != project_id {
-        return Err(Error::BadRequest { reason: "scope must be {\"level\":\"project\",\"ref\":<project id>}".into() });
+    if !(p.scope.level.is_empty() || p.scope.level == "project") || p.scope.reference != project_id
+    {
+        return Err(Error::BadRequest {
+            reason: "scope must be {\"level\":\"project\",\"ref\":<project id>}".into(),
+        });
     }
-    p.scope = RetentionScope { level: "project".into(), reference: project_id };
+    p.scope = RetentionScope {
+        level: "project".into(),
+        reference: project_id,
+    };
     if p.rules.len() > MAX_RETENTION_RULES {
         return Err(Error::BadRequest {
-            reason: format!("a retention policy has at most {MAX_RETENTION_RULES} rules, not {}", p.rules.len()),
+            reason: format!(
+                "a retention policy has at most {MAX_RETENTION_RULES} rules, not {}",
+                p.rules.len()
+            ),
         });
     }
     if p.trigger.kind != "Schedule" {
-        return Err(Error::BadRequest { reason: format!("trigger kind must be \"Schedule\", not {:?}", p.trigger.kind) });
+        return Err(Error::BadRequest {
+            reason: format!(
+                "trigger kind must be \"Schedule\", not {:?}",
+                p.trigger.kind
+            ),
+        });
     }
     if let Some(cron) = policy_cron(p) {
-        validate_cron(cron)?;
+        jobs::parse_cron(cron)?;
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut next_id = p.rules.iter().map(|r| r.id).max().unwrap_or(0).max(0) + 1;
@@ -411,11 +542,15 @@ fn validate_policy(p: &mut RetentionPolicy, project_id: i64) -> Result<Vec<Compi
         }
         rule.action = RETAIN_ACTION.into();
         let c = compile_rule(rule).map_err(|e| match e {
-            Error::BadRequest { reason } => Error::BadRequest { reason: format!("rule {}: {reason}", i + 1) },
+            Error::BadRequest { reason } => Error::BadRequest {
+                reason: format!("rule {}: {reason}", i + 1),
+            },
             e => e,
         })?;
         if let Some(j) = seen.insert(rule_fingerprint(rule), i) {
-            return Err(Error::Conflict { reason: format!("rules {} and {} are the same", j + 1, i + 1) });
+            return Err(Error::Conflict {
+                reason: format!("rules {} and {} are the same", j + 1, i + 1),
+            });
         }
         if !rule.disabled {
             compiled.push(c);
@@ -424,18 +559,9 @@ fn validate_policy(p: &mut RetentionPolicy, project_id: i64) -> Result<Vec<Compi
     Ok(compiled)
 }
 
-/// A cron schedule has six fields, seconds first (Harbor's form).
-fn validate_cron(cron: &str) -> Result<()> {
-    let fields = cron.split_whitespace().count();
-    if fields != 6 {
-        return Err(Error::BadRequest { reason: format!("cron {cron:?} must have 6 fields (seconds first), not {fields}") });
-    }
-    Ok(())
-}
-
 fn policy_view(row: &RetentionPolicyRow) -> Result<RetentionPolicy> {
-    let mut p: RetentionPolicy =
-        serde_json::from_str(&row.policy).map_err(|e| Error::internal(format!("retention policy {} is unreadable: {e}", row.id)))?;
+    let mut p: RetentionPolicy = serde_json::from_str(&row.policy)
+        .map_err(|e| Error::internal(format!("retention policy {} is unreadable: {e}", row.id)))?;
     p.id = row.id;
     Ok(p)
 }
@@ -458,13 +584,21 @@ pub fn metadata() -> RetentionMetadata {
                 params: if unit.is_empty() {
                     Vec::new()
                 } else {
-                    vec![RetentionRuleParamMetadata { kind: "int".into(), unit: (*unit).into(), required: true }]
+                    vec![RetentionRuleParamMetadata {
+                        kind: "int".into(),
+                        unit: (*unit).into(),
+                        required: true,
+                    }]
                 },
             })
             .collect(),
         scope_selectors: vec![
             selector("Repositories", DOUBLESTAR, &["repoMatches", "repoExcludes"]),
-            selector("Repositories (regular expression)", REGEX, &["repoMatches", "repoExcludes"]),
+            selector(
+                "Repositories (regular expression)",
+                REGEX,
+                &["repoMatches", "repoExcludes"],
+            ),
         ],
         tag_selectors: vec![
             selector("Tags", DOUBLESTAR, &["matches", "excludes"]),
@@ -476,22 +610,62 @@ pub fn metadata() -> RetentionMetadata {
 
 impl Registry {
     /// The policy row and its project, requiring `action` on the project's tag retention.
-    pub(crate) async fn retention_row(&self, p: &Principal, id: i64, action: Action) -> Result<RetentionPolicyRow> {
-        let not_found = || Error::NotFound { what: format!("retention policy {id}") };
-        let row = self.meta.retention_policy(id).await?.ok_or_else(not_found)?;
-        match self.require_project(p, &row.project_id.to_string(), false, R::TagRetention, action).await {
+    pub(crate) async fn retention_row(
+        &self,
+        p: &Principal,
+        id: i64,
+        action: Action,
+    ) -> Result<RetentionPolicyRow> {
+        let not_found = || Error::NotFound {
+            what: format!("retention policy {id}"),
+        };
+        let row = self
+            .meta
+            .retention_policy(id)
+            .await?
+            .ok_or_else(not_found)?;
+        match self
+            .require_project(
+                p,
+                &row.project_id.to_string(),
+                false,
+                R::TagRetention,
+                action,
+            )
+            .await
+        {
             Err(Error::NotFound { .. }) => Err(not_found()),
             other => other.map(|_| row),
         }
     }
 
     /// Create the project's policy (`scope.ref` names the project). Returns its id.
-    pub async fn create_retention(&self, p: &Principal, mut policy: RetentionPolicy) -> Result<i64> {
+    pub async fn create_retention(
+        &self,
+        p: &Principal,
+        mut policy: RetentionPolicy,
+    ) -> Result<i64> {
         let project_id = policy.scope.reference;
-        self.require_project(p, &project_id.to_string(), false, R::TagRetention, Action::Create).await?;
+        self.require_project(
+            p,
+            &project_id.to_string(),
+            false,
+            R::TagRetention,
+            Action::Create,
+        )
+        .await?;
         validate_policy(&mut policy, project_id)?;
         let json = serde_json::to_string(&policy).expect("a policy serializes");
-        self.meta.create_retention_policy(project_id, &json, self.now_ms()).await
+        let id = self
+            .meta
+            .create_retention_policy(project_id, &json, self.now_ms())
+            .await?;
+        if let Err(e) = self.sync_schedule(id, &policy).await {
+            // The policy is useless half-made: take it back.
+            self.meta.delete_retention_policy(id).await?;
+            return Err(e);
+        }
+        Ok(id)
     }
 
     pub async fn retention(&self, p: &Principal, id: i64) -> Result<RetentionPolicy> {
@@ -499,7 +673,12 @@ impl Registry {
     }
 
     /// Replace a policy (it stays with its project).
-    pub async fn update_retention(&self, p: &Principal, id: i64, mut policy: RetentionPolicy) -> Result<()> {
+    pub async fn update_retention(
+        &self,
+        p: &Principal,
+        id: i64,
+        mut policy: RetentionPolicy,
+    ) -> Result<()> {
         let row = self.retention_row(p, id, Action::Update).await?;
         if policy.scope.reference == 0 {
             policy.scope.reference = row.project_id;
@@ -507,12 +686,15 @@ impl Registry {
         validate_policy(&mut policy, row.project_id)?;
         policy.id = id;
         let json = serde_json::to_string(&policy).expect("a policy serializes");
-        self.meta.update_retention_policy(id, &json, self.now_ms()).await?;
-        Ok(())
+        self.meta
+            .update_retention_policy(id, &json, self.now_ms())
+            .await?;
+        self.sync_schedule(id, &policy).await
     }
 
     pub async fn delete_retention(&self, p: &Principal, id: i64) -> Result<()> {
         self.retention_row(p, id, Action::Delete).await?;
+        self.remove_schedule(RETENTION_JOB, id).await?;
         self.meta.delete_retention_policy(id).await?;
         Ok(())
     }
@@ -524,75 +706,122 @@ impl Registry {
     }
 
     /// Decide one repository now, deleting nothing (`None`: no rule applies to it).
-    async fn plan_repo(&self, rules: &[CompiledRule], repo: &ProjectRepo) -> Result<Option<RepoPlan>> {
-        let project = repo.name.split_once('/').map_or(repo.name.as_str(), |(p, _)| p);
+    async fn plan_repo(
+        &self,
+        rules: &[CompiledRule],
+        repo: &ProjectRepo,
+    ) -> Result<Option<RepoPlan>> {
+        let project = repo
+            .name
+            .split_once('/')
+            .map_or(repo.name.as_str(), |(p, _)| p);
         let protected = self.immutability(project).await?;
         let short = repo_in_project(&repo.name);
         let inv = self.meta.repo_inventory(repo.id).await?;
-        let immutable = |tag: &str| protected.as_ref().is_some_and(|r| r.rule_for(short, tag).is_some());
-        Ok(plan_repository(rules, &repo.name, &inv, self.now_ms(), immutable))
+        let immutable = |tag: &str| {
+            protected
+                .as_ref()
+                .is_some_and(|r| r.rule_for(short, tag).is_some())
+        };
+        Ok(plan_repository(
+            rules,
+            &repo.name,
+            &inv,
+            self.now_ms(),
+            immutable,
+        ))
     }
 
-    /// Start a run of policy `id` (a dry run deletes nothing); it goes on in the background.
-    /// Returns the execution id.
+    /// Start a run of policy `id` (a dry run deletes nothing) on the job service; a worker
+    /// carries it out. Returns the execution id.
     pub async fn trigger_retention(&self, p: &Principal, id: i64, dry_run: bool) -> Result<i64> {
         let row = self.retention_row(p, id, Action::Operate).await?;
-        self.start_retention(row, dry_run, TRIGGER_MANUAL).await
+        Self::policy_rules(&row)?;
+        self.start_execution(RETENTION_JOB, id, MANUAL, run_params(id, dry_run))
+            .await
     }
 
-    pub(crate) async fn start_retention(&self, row: RetentionPolicyRow, dry_run: bool, trigger: &str) -> Result<i64> {
+    /// Keep the policy's cron schedule in step with its trigger.
+    async fn sync_schedule(&self, id: i64, policy: &RetentionPolicy) -> Result<()> {
+        match policy_cron(policy) {
+            Some(cron) => self
+                .set_schedule(RETENTION_JOB, id, cron, run_params(id, false))
+                .await
+                .map(|_| ()),
+            None => self.remove_schedule(RETENTION_JOB, id).await.map(|_| ()),
+        }
+    }
+
+    /// One run: each repository is decided and (unless a dry run) cleaned, then recorded with its
+    /// log. A stop request is honoured between repositories.
+    async fn run_retention(&self, task: &mut TaskContext, params: RunParams) -> Result<()> {
+        let row = self
+            .meta
+            .retention_policy(params.policy_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("retention policy {}", params.policy_id),
+            })?;
         let rules = Self::policy_rules(&row)?;
-        let eid = self.meta.create_retention_execution(row.id, trigger, dry_run, self.now_ms(), MAX_EXECUTIONS).await?;
-        let reg = self.clone();
-        tokio::spawn(async move {
-            let outcome = reg.run_retention(&row, &rules, eid, dry_run).await;
-            let status = match &outcome {
-                Ok(()) => STATUS_SUCCEED,
-                Err(e) => {
-                    tracing::error!(policy = row.id, execution = eid, error = %e, "retention run failed");
-                    STATUS_FAILED
-                }
-            };
-            // A stopped run keeps its status.
-            if let Err(e) = reg.meta.set_retention_execution_status(eid, STATUS_RUNNING, status, Some(reg.now_ms())).await {
-                tracing::error!(execution = eid, error = %e, "could not record the end of a retention run");
-            }
-        });
-        Ok(eid)
-    }
-
-    /// One run: each repository is decided and (unless a dry run) cleaned, then recorded as a task.
-    async fn run_retention(&self, row: &RetentionPolicyRow, rules: &[CompiledRule], eid: i64, dry_run: bool) -> Result<()> {
+        task.log(format_args!(
+            "retention policy {} ({} enabled rules), dry_run={}",
+            row.id,
+            rules.len(),
+            params.dry_run
+        ));
+        let (mut repos, mut total, mut retained, mut deleted, mut failed) = (0, 0, 0, 0, 0);
         for repo in self.meta.project_repositories(row.project_id).await? {
-            let running = self.meta.retention_execution(eid).await?.is_some_and(|e| e.status == STATUS_RUNNING);
-            if !running {
-                return Ok(());
+            if task.stopped() {
+                task.log("stopped");
+                break;
             }
             let start = self.now_ms();
-            let Some(plan) = self.plan_repo(rules, &repo).await? else { continue };
+            let Some(plan) = self.plan_repo(&rules, &repo).await? else {
+                continue;
+            };
             let mut log = plan.log();
-            let mut status = STATUS_SUCCEED;
-            if !dry_run {
-                let name = crate::oci::RepoName::parse(&repo.name)?;
-                for digest in plan.deletions() {
-                    let outcome = match crate::oci::Digest::parse(&digest) {
-                        Ok(d) => self.delete_manifest(&name, &crate::oci::Reference::Digest(d)).await,
+            let doomed = plan.deletions();
+            let mut status = TASK_SUCCESS;
+            if !params.dry_run {
+                let name = RepoName::parse(&repo.name)?;
+                for digest in &doomed {
+                    let outcome = match Digest::parse(digest) {
+                        Ok(d) => self.delete_manifest(&name, &Reference::Digest(d)).await,
                         Err(e) => Err(e),
                     };
                     match outcome {
-                        Ok(()) => {}
-                        // Already gone: the goal is reached.
-                        Err(e) if e.code() == crate::ErrorCode::ManifestUnknown => {}
-                        Err(e) => {
-                            status = STATUS_FAILED;
-                            let _ = writeln!(log, "failed to delete {digest}: {}", e.public_message());
+                        // Already gone counts as done.
+                        Err(e) if e.code() != ErrorCode::ManifestUnknown => {
+                            status = TASK_ERROR;
+                            failed += 1;
+                            let _ =
+                                writeln!(log, "failed to delete {digest}: {}", e.public_message());
                         }
+                        _ => {}
                     }
                 }
             }
-            let task = RetentionTaskRow {
+            task.log(format_args!(
+                "{}: {} artifacts, {} retained, {} manifests {}",
+                repo.name,
+                plan.total,
+                plan.retained,
+                doomed.len(),
+                if params.dry_run {
+                    "would be deleted"
+                } else {
+                    "deleted"
+                }
+            ));
+            (repos, total, retained, deleted) = (
+                repos + 1,
+                total + plan.total,
+                retained + plan.retained,
+                deleted + doomed.len(),
+            );
+            let t = RetentionTaskRow {
                 id: 0,
-                execution_id: eid,
+                execution_id: task.execution_id,
                 repository: repo.name.clone(),
                 status: status.into(),
                 total: plan.total as i64,
@@ -601,46 +830,94 @@ impl Registry {
                 end_time: self.now_ms(),
                 log,
             };
-            self.meta.add_retention_task(&task).await?;
+            self.meta.add_retention_task(&t).await?;
+        }
+        for (k, v) in [
+            ("repositories", repos),
+            ("total", total),
+            ("retained", retained),
+            ("deleted", deleted),
+        ] {
+            task.set_execution(k, v);
+            task.set(k, v);
+        }
+        task.set_execution("dry_run", params.dry_run);
+        if failed > 0 {
+            return Err(Error::internal(format!(
+                "{failed} manifests could not be deleted; see the repositories' logs"
+            )));
         }
         Ok(())
     }
 
     /// The execution `eid` of policy `id`, after checking `action` on the policy.
-    async fn execution_row(&self, p: &Principal, id: i64, eid: i64, action: Action) -> Result<RetentionExecutionRow> {
+    async fn execution_row(
+        &self,
+        p: &Principal,
+        id: i64,
+        eid: i64,
+        action: Action,
+    ) -> Result<ExecutionRow> {
         self.retention_row(p, id, action).await?;
-        match self.meta.retention_execution(eid).await? {
-            Some(e) if e.policy_id == id => Ok(e),
-            _ => Err(Error::NotFound { what: format!("retention execution {eid}") }),
+        match self.execution(eid).await {
+            Ok(e) if e.vendor_type == RETENTION_JOB && e.vendor_id == id => Ok(e),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                what: format!("retention execution {eid}"),
+            }),
+            Err(e) => Err(e),
         }
     }
 
     /// Runs of a policy, newest first (paged).
-    pub async fn retention_executions(&self, p: &Principal, id: i64, q: &ListQuery) -> Result<Page<RetentionExecution>> {
+    pub async fn retention_executions(
+        &self,
+        p: &Principal,
+        id: i64,
+        q: &ListQuery,
+    ) -> Result<Page<RetentionExecution>> {
         self.retention_row(p, id, Action::List).await?;
-        let spec = q.parse(&[], &[])?;
-        let (rows, total) = self.meta.list_retention_executions(id, &spec).await?;
-        Ok(spec.page_of(rows.into_iter().map(execution_view).collect(), total))
+        Ok(self
+            .executions(RETENTION_JOB, Some(id), q)
+            .await?
+            .map(execution_view))
     }
 
-    pub async fn retention_execution(&self, p: &Principal, id: i64, eid: i64) -> Result<RetentionExecution> {
-        Ok(execution_view(self.execution_row(p, id, eid, Action::Read).await?))
+    pub async fn retention_execution(
+        &self,
+        p: &Principal,
+        id: i64,
+        eid: i64,
+    ) -> Result<RetentionExecution> {
+        Ok(execution_view(
+            self.execution_row(p, id, eid, Action::Read).await?,
+        ))
     }
 
     /// Stop a running execution (`action` must be `stop`); repositories already done stay done.
-    pub async fn operate_retention_execution(&self, p: &Principal, id: i64, eid: i64, action: &str) -> Result<()> {
+    pub async fn operate_retention_execution(
+        &self,
+        p: &Principal,
+        id: i64,
+        eid: i64,
+        action: &str,
+    ) -> Result<()> {
         if action != "stop" {
-            return Err(Error::BadRequest { reason: format!("the only action is \"stop\", not {action:?}") });
+            return Err(Error::BadRequest {
+                reason: format!("the only action is \"stop\", not {action:?}"),
+            });
         }
-        let e = self.execution_row(p, id, eid, Action::Operate).await?;
-        if !self.meta.set_retention_execution_status(e.id, STATUS_RUNNING, STATUS_STOPPED, Some(self.now_ms())).await? {
-            return Err(Error::PreconditionFailed { reason: format!("retention execution {eid} is not running") });
-        }
-        Ok(())
+        self.execution_row(p, id, eid, Action::Operate).await?;
+        self.stop_execution(eid).await
     }
 
     /// The tasks (one per repository) of an execution.
-    pub async fn retention_tasks(&self, p: &Principal, id: i64, eid: i64, q: &ListQuery) -> Result<Page<RetentionTask>> {
+    pub async fn retention_tasks(
+        &self,
+        p: &Principal,
+        id: i64,
+        eid: i64,
+        q: &ListQuery,
+    ) -> Result<Page<RetentionTask>> {
         self.execution_row(p, id, eid, Action::List).await?;
         let spec = q.parse(&[], &[])?;
         let (rows, total) = self.meta.list_retention_tasks(eid, &spec).await?;
@@ -648,22 +925,71 @@ impl Registry {
     }
 
     /// A task's log: the kept/deleted table of its repository.
-    pub async fn retention_task_log(&self, p: &Principal, id: i64, eid: i64, tid: i64) -> Result<String> {
+    pub async fn retention_task_log(
+        &self,
+        p: &Principal,
+        id: i64,
+        eid: i64,
+        tid: i64,
+    ) -> Result<String> {
         self.execution_row(p, id, eid, Action::Read).await?;
-        let t = self.meta.retention_task(eid, tid).await?.ok_or_else(|| Error::NotFound { what: format!("retention task {tid}") })?;
+        let t = self
+            .meta
+            .retention_task(eid, tid)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("retention task {tid}"),
+            })?;
         Ok(t.log)
     }
 }
 
-fn execution_view(e: RetentionExecutionRow) -> RetentionExecution {
+/// The job service's vendor type of retention runs (vendor id: the policy id).
+pub const RETENTION_JOB: &str = "RETENTION";
+/// A repository's task status (the job service's words).
+const TASK_SUCCESS: &str = "Success";
+const TASK_ERROR: &str = "Error";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RunParams {
+    policy_id: i64,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn run_params(policy_id: i64, dry_run: bool) -> serde_json::Value {
+    serde_json::to_value(RunParams { policy_id, dry_run }).expect("run parameters serialize")
+}
+
+/// Runs a retention policy as one job task.
+struct RetentionJob;
+
+#[async_trait::async_trait]
+impl JobHandler for RetentionJob {
+    async fn run(&self, reg: &Registry, task: &mut TaskContext) -> Result<()> {
+        let params: RunParams =
+            serde_json::from_value(task.params.clone()).map_err(|e| Error::BadRequest {
+                reason: format!("retention run parameters: {e}"),
+            })?;
+        with_actor(Actor::new("system", ""), reg.run_retention(task, params)).await
+    }
+}
+
+/// Register the retention job handler.
+pub(crate) fn register_builtin(reg: &Registry) {
+    reg.register_job(RETENTION_JOB, std::sync::Arc::new(RetentionJob));
+}
+
+fn execution_view(e: ExecutionRow) -> RetentionExecution {
+    let dry_run = serde_json::from_str::<RunParams>(&e.params).is_ok_and(|p| p.dry_run);
     RetentionExecution {
         id: e.id,
-        policy_id: e.policy_id,
+        policy_id: e.vendor_id,
         start_time: time(e.start_time),
         end_time: e.end_time.map(time),
         status: e.status,
-        trigger: e.trigger,
-        dry_run: e.dry_run,
+        trigger: e.trigger_kind,
+        dry_run,
     }
 }
 
@@ -673,7 +999,7 @@ fn task_view(t: RetentionTaskRow) -> RetentionTask {
         execution_id: t.execution_id,
         repository: t.repository,
         job_id: String::new(),
-        status_code: if t.status == STATUS_SUCCEED { 3 } else { 4 },
+        status_code: if t.status == TASK_SUCCESS { 3 } else { 4 },
         status: t.status,
         status_revision: t.end_time,
         start_time: time(t.start_time),
@@ -692,16 +1018,35 @@ mod tests {
     const NOW: i64 = 1_700_000_000_000;
 
     fn sel(kind: &str, decoration: &str, pattern: &str) -> RuleSelector {
-        RuleSelector { kind: kind.into(), decoration: decoration.into(), pattern: pattern.into(), extras: String::new() }
+        RuleSelector {
+            kind: kind.into(),
+            decoration: decoration.into(),
+            pattern: pattern.into(),
+            extras: String::new(),
+        }
     }
 
-    fn rule(id: i64, template: &str, param: Option<i64>, tags: Vec<RuleSelector>, repo: Option<RuleSelector>) -> CompiledRule {
+    fn rule(
+        id: i64,
+        template: &str,
+        param: Option<i64>,
+        tags: Vec<RuleSelector>,
+        repo: Option<RuleSelector>,
+    ) -> CompiledRule {
         let r = PolicyRule {
             id,
             template: template.into(),
-            params: param.map(|n| [(template.to_owned(), serde_json::json!(n))].into_iter().collect()).unwrap_or_default(),
+            params: param
+                .map(|n| {
+                    [(template.to_owned(), serde_json::json!(n))]
+                        .into_iter()
+                        .collect()
+                })
+                .unwrap_or_default(),
             tag_selectors: tags,
-            scope_selectors: repo.map(|r| [("repository".to_owned(), vec![r])].into_iter().collect()).unwrap_or_default(),
+            scope_selectors: repo
+                .map(|r| [("repository".to_owned(), vec![r])].into_iter().collect())
+                .unwrap_or_default(),
             ..Default::default()
         };
         compile_rule(&r).unwrap()
@@ -711,7 +1056,12 @@ mod tests {
         vec![sel(DOUBLESTAR, "matches", "**")]
     }
 
-    fn cand(d: &str, tags: &[&str], pushed_days_ago: i64, pulled_days_ago: Option<i64>) -> Candidate {
+    fn cand(
+        d: &str,
+        tags: &[&str],
+        pushed_days_ago: i64,
+        pulled_days_ago: Option<i64>,
+    ) -> Candidate {
         Candidate {
             digest: d.into(),
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
@@ -723,7 +1073,11 @@ mod tests {
     }
 
     fn kept_digests(cs: &[Candidate], k: &[Option<Kept>]) -> Vec<String> {
-        cs.iter().zip(k).filter(|(_, k)| k.is_some()).map(|(c, _)| c.digest.clone()).collect()
+        cs.iter()
+            .zip(k)
+            .filter(|(_, k)| k.is_some())
+            .map(|(c, _)| c.digest.clone())
+            .collect()
     }
 
     fn sample() -> Vec<Candidate> {
@@ -741,14 +1095,35 @@ mod tests {
         let cs = sample();
         let check = |r: CompiledRule, want: &[&str]| {
             let k = evaluate(&[r], "p/app", &cs, NOW).unwrap();
-            assert_eq!(kept_digests(&cs, &k), want.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(
+                kept_digests(&cs, &k),
+                want.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+            );
         };
-        check(rule(1, "latestPushedK", Some(2), all_tags(), None), &["c", "d"]);
-        check(rule(1, "latestPulledN", Some(2), all_tags(), None), &["a", "e"]);
-        check(rule(1, "nDaysSinceLastPush", Some(5), all_tags(), None), &["b", "c", "d"]);
-        check(rule(1, "nDaysSinceLastPull", Some(3), all_tags(), None), &["a", "e"]);
-        check(rule(1, "always", None, all_tags(), None), &["a", "b", "c", "d", "e"]);
-        check(rule(1, "latestActiveK", Some(2), all_tags(), None), &["a", "c"]);
+        check(
+            rule(1, "latestPushedK", Some(2), all_tags(), None),
+            &["c", "d"],
+        );
+        check(
+            rule(1, "latestPulledN", Some(2), all_tags(), None),
+            &["a", "e"],
+        );
+        check(
+            rule(1, "nDaysSinceLastPush", Some(5), all_tags(), None),
+            &["b", "c", "d"],
+        );
+        check(
+            rule(1, "nDaysSinceLastPull", Some(3), all_tags(), None),
+            &["a", "e"],
+        );
+        check(
+            rule(1, "always", None, all_tags(), None),
+            &["a", "b", "c", "d", "e"],
+        );
+        check(
+            rule(1, "latestActiveK", Some(2), all_tags(), None),
+            &["a", "c"],
+        );
         check(rule(1, "lastXDays", Some(2), all_tags(), None), &["c", "d"]);
         check(rule(1, "latestPushedK", Some(0), all_tags(), None), &[]);
     }
@@ -758,13 +1133,25 @@ mod tests {
         let cs = sample();
         let v_tags = vec![sel(REGEX, "matches", r"v\d+")];
         // Only v-tags, latest one: c (v3) — its other tag does not matter.
-        let k = evaluate(&[rule(1, "latestPushedK", Some(1), v_tags.clone(), None)], "p/app", &cs, NOW).unwrap();
+        let k = evaluate(
+            &[rule(1, "latestPushedK", Some(1), v_tags.clone(), None)],
+            "p/app",
+            &cs,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(kept_digests(&cs, &k), ["c"]);
         // OR with "always keep dev-*": c and e.
         let mut dev_tags = sel(DOUBLESTAR, "matches", "dev-*");
         dev_tags.extras = r#"{"untagged":false}"#.into();
         let dev = rule(2, "always", None, vec![dev_tags], None);
-        let k = evaluate(&[rule(1, "latestPushedK", Some(1), v_tags, None), dev], "p/app", &cs, NOW).unwrap();
+        let k = evaluate(
+            &[rule(1, "latestPushedK", Some(1), v_tags, None), dev],
+            "p/app",
+            &cs,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(kept_digests(&cs, &k), ["c", "e"]);
         assert_eq!(k[4], Some(Kept::Rule(2)));
         // Untagged excluded from the candidate set of a "matches" selector with untagged=false.
@@ -773,34 +1160,70 @@ mod tests {
         let k = evaluate(&[rule(1, "always", None, vec![s], None)], "p/app", &cs, NOW).unwrap();
         assert_eq!(kept_digests(&cs, &k), ["a", "b", "c", "e"]);
         // Scope: a rule for other repositories leaves this one alone.
-        let other = rule(1, "latestPushedK", Some(0), all_tags(), Some(sel(DOUBLESTAR, "repoMatches", "other/**")));
+        let other = rule(
+            1,
+            "latestPushedK",
+            Some(0),
+            all_tags(),
+            Some(sel(DOUBLESTAR, "repoMatches", "other/**")),
+        );
         assert!(evaluate(&[other], "p/app", &cs, NOW).is_none());
         // Immutable candidates stay whatever the rules say.
         let mut cs2 = cs.clone();
         cs2[4].immutable = true;
-        let k = evaluate(&[rule(1, "latestPushedK", Some(0), all_tags(), None)], "p/app", &cs2, NOW).unwrap();
+        let k = evaluate(
+            &[rule(1, "latestPushedK", Some(0), all_tags(), None)],
+            "p/app",
+            &cs2,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(k[4], Some(Kept::Immutable));
         assert_eq!(kept_digests(&cs2, &k), ["e"]);
     }
 
     #[test]
     fn params_are_validated() {
-        let parse = |t: &str, v: serde_json::Value| Template::parse(t, &[(t.to_owned(), v)].into_iter().collect());
-        assert_eq!(parse("latestPushedK", serde_json::json!(3)).unwrap(), Template::LatestPushedK(3));
-        assert_eq!(parse("latestPushedK", serde_json::json!("3")).unwrap(), Template::LatestPushedK(3));
-        for bad in [serde_json::json!(-1), serde_json::json!(32767), serde_json::json!("x"), serde_json::json!(1.5)] {
+        let parse = |t: &str, v: serde_json::Value| {
+            Template::parse(t, &[(t.to_owned(), v)].into_iter().collect())
+        };
+        assert_eq!(
+            parse("latestPushedK", serde_json::json!(3)).unwrap(),
+            Template::LatestPushedK(3)
+        );
+        assert_eq!(
+            parse("latestPushedK", serde_json::json!("3")).unwrap(),
+            Template::LatestPushedK(3)
+        );
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(32767),
+            serde_json::json!("x"),
+            serde_json::json!(1.5),
+        ] {
             assert!(parse("latestPushedK", bad.clone()).is_err(), "{bad}");
         }
         assert!(parse("nDaysSinceLastPush", serde_json::json!(20_190_905)).is_err());
-        assert!(Template::parse("latestPushedK", &BTreeMap::new()).is_err(), "missing param");
+        assert!(
+            Template::parse("latestPushedK", &BTreeMap::new()).is_err(),
+            "missing param"
+        );
         assert!(Template::parse("always", &BTreeMap::new()).is_ok());
-        assert!(parse("always", serde_json::json!(1)).is_err(), "always takes no parameter");
+        assert!(
+            parse("always", serde_json::json!(1)).is_err(),
+            "always takes no parameter"
+        );
         let e = Template::parse("keepEverything", &BTreeMap::new()).unwrap_err();
         assert!(e.to_string().contains("keepEverything"), "{e}");
     }
 
     fn m(d: &str, pushed_days_ago: i64, subject: Option<&str>) -> InventoryManifest {
-        InventoryManifest { digest: d.into(), push_time: NOW - pushed_days_ago * DAY_MS, pull_time: None, subject: subject.map(Into::into) }
+        InventoryManifest {
+            digest: d.into(),
+            push_time: NOW - pushed_days_ago * DAY_MS,
+            pull_time: None,
+            subject: subject.map(Into::into),
+        }
     }
 
     #[test]
@@ -816,23 +1239,64 @@ mod tests {
                 m("new", 1, None),
                 m("keep-idx", 1, None),
             ],
-            tags: vec![("idx".into(), "old".into()), ("new".into(), "new".into()), ("keep-idx".into(), "multi".into())],
+            tags: vec![
+                ("idx".into(), "old".into()),
+                ("new".into(), "new".into()),
+                ("keep-idx".into(), "multi".into()),
+            ],
             labels: vec![],
-            children: vec![("idx".into(), "c1".into()), ("idx".into(), "c2".into()), ("keep-idx".into(), "c2".into())],
+            children: vec![
+                ("idx".into(), "c1".into()),
+                ("idx".into(), "c2".into()),
+                ("keep-idx".into(), "c2".into()),
+            ],
         };
-        let plan = plan_repository(&[rule(1, "latestPushedK", Some(2), all_tags(), None)], "p/app", &inv, NOW, |_| false).unwrap();
+        let plan = plan_repository(
+            &[rule(1, "latestPushedK", Some(2), all_tags(), None)],
+            "p/app",
+            &inv,
+            NOW,
+            |_| false,
+        )
+        .unwrap();
         assert_eq!((plan.total, plan.retained), (3, 2));
-        assert_eq!(plan.deletions(), ["c1", "idx", "sig"], "c2 stays: keep-idx still lists it");
+        assert_eq!(
+            plan.deletions(),
+            ["c1", "idx", "sig"],
+            "c2 stays: keep-idx still lists it"
+        );
         assert!(plan.log().contains("RETAIN (rule 1)"));
         // When the index is immutable, its children and signature stay with it.
-        let plan = plan_repository(&[rule(1, "latestPushedK", Some(0), all_tags(), None)], "p/app", &inv, NOW, |t| t == "old").unwrap();
+        let plan = plan_repository(
+            &[rule(1, "latestPushedK", Some(0), all_tags(), None)],
+            "p/app",
+            &inv,
+            NOW,
+            |t| t == "old",
+        )
+        .unwrap();
         assert_eq!(plan.deletions(), ["keep-idx", "new"], "{}", plan.log());
         // A tagged child of a surviving index is kept although no rule keeps it.
-        let inv2 = RepoInventory { tags: vec![("idx".into(), "old".into()), ("c1".into(), "child".into())], ..inv };
+        let inv2 = RepoInventory {
+            tags: vec![("idx".into(), "old".into()), ("c1".into(), "child".into())],
+            ..inv
+        };
         let mut old = sel(DOUBLESTAR, "matches", "old");
         old.extras = r#"{"untagged":false}"#.into();
-        let plan = plan_repository(&[rule(1, "always", None, vec![old], None)], "p/app", &inv2, NOW, |_| false).unwrap();
-        assert_eq!(plan.deletions(), ["keep-idx", "new"], "c1 stays with idx: {}", plan.log());
+        let plan = plan_repository(
+            &[rule(1, "always", None, vec![old], None)],
+            "p/app",
+            &inv2,
+            NOW,
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.deletions(),
+            ["keep-idx", "new"],
+            "c1 stays with idx: {}",
+            plan.log()
+        );
         assert!(plan.log().contains("RETAIN (referenced)"));
     }
 }

@@ -23,11 +23,17 @@ const ROBOT_FIELDS: &[Field] = &[
 const DAY_MS: i64 = 86_400_000;
 
 fn validate_robot_name(name: &str) -> Result<()> {
-    let segs_ok = name.split(['.', '_', '-']).all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    let segs_ok = name.split(['.', '_', '-']).all(|s| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
     if !name.is_empty() && name.len() <= 255 && segs_ok {
         Ok(())
     } else {
-        Err(Error::BadRequest { reason: format!("robot name {name:?} must match [a-z0-9]+([._-][a-z0-9]+)*") })
+        Err(Error::BadRequest {
+            reason: format!("robot name {name:?} must match [a-z0-9]+([._-][a-z0-9]+)*"),
+        })
     }
 }
 
@@ -35,13 +41,15 @@ fn expiry(created: i64, duration: i64) -> Result<i64> {
     match duration {
         -1 => Ok(-1),
         d if d >= 1 && d <= i32::MAX as i64 => Ok(created.saturating_add(d.saturating_mul(DAY_MS))),
-        d => Err(Error::BadRequest { reason: format!("duration {d} must be -1 (never expires) or a number of days >= 1") }),
+        d => Err(Error::BadRequest {
+            reason: format!("duration {d} must be -1 (never expires) or a number of days >= 1"),
+        }),
     }
 }
 
 fn robot_view(r: RobotRow) -> Result<Robot> {
-    let permissions: Vec<RobotPermission> =
-        serde_json::from_str(&r.permissions).map_err(|e| Error::internal(format!("robot {}: {e}", r.id)))?;
+    let permissions: Vec<RobotPermission> = serde_json::from_str(&r.permissions)
+        .map_err(|e| Error::internal(format!("robot {}: {e}", r.id)))?;
     Ok(Robot {
         id: r.id,
         name: format!("{ROBOT_PREFIX}{}", r.name),
@@ -49,7 +57,11 @@ fn robot_view(r: RobotRow) -> Result<Robot> {
         level: r.level,
         duration: r.duration,
         disable: r.disabled,
-        expires_at: if r.expires_at < 0 { -1 } else { r.expires_at / 1000 },
+        expires_at: if r.expires_at < 0 {
+            -1
+        } else {
+            r.expires_at / 1000
+        },
         editable: true,
         permissions,
         creation_time: time(r.created_at),
@@ -62,34 +74,54 @@ impl Registry {
     async fn check_grantable(&self, p: &Principal, perms: &[RobotPermission]) -> Result<()> {
         for rp in perms {
             rp.validate()?;
-            let allows: Vec<_> = rp.access.iter().filter(|a| a.effect == Effect::Allow).collect();
+            let allows: Vec<_> = rp
+                .access
+                .iter()
+                .filter(|a| a.effect == Effect::Allow)
+                .collect();
             match rp.kind.as_str() {
                 "system" => {
                     for a in allows {
                         let r = SystemResource::parse(&a.resource).expect("validated");
                         if !self.system_allows(p, r, a.action) {
-                            return Err(Error::Denied { reason: format!("you cannot grant {}:{} that you do not hold", a.resource, a.action) });
+                            return Err(Error::Denied {
+                                reason: format!(
+                                    "you cannot grant {}:{} that you do not hold",
+                                    a.resource, a.action
+                                ),
+                            });
                         }
                     }
                 }
                 _ if rp.namespace == "*" => {
-                    if !p.is_sysadmin() && !matches!(p, Principal::Robot(r) if r.permissions.iter().any(|own| own.namespace == "*" && {
-                        let held = own.project_perms(Effect::Allow);
-                        allows.iter().all(|a| ProjectResource::parse(&a.resource).is_some_and(|r| held.allows(r, a.action)))
-                    })) {
-                        return Err(Error::Denied { reason: "only system administrators can grant permissions in every project".into() });
+                    if !p.is_sysadmin()
+                        && !matches!(p, Principal::Robot(r) if r.permissions.iter().any(|own| own.namespace == "*" && {
+                            let held = own.project_perms(Effect::Allow);
+                            allows.iter().all(|a| ProjectResource::parse(&a.resource).is_some_and(|r| held.allows(r, a.action)))
+                        }))
+                    {
+                        return Err(Error::Denied {
+                            reason:
+                                "only system administrators can grant permissions in every project"
+                                    .into(),
+                        });
                     }
                 }
                 _ => {
                     let access = self
                         .project_access(p, &rp.namespace)
                         .await?
-                        .ok_or_else(|| Error::NotFound { what: format!("project {}", rp.namespace) })?;
+                        .ok_or_else(|| Error::NotFound {
+                            what: format!("project {}", rp.namespace),
+                        })?;
                     for a in allows {
                         let r = ProjectResource::parse(&a.resource).expect("validated");
                         if !access.allows(r, a.action) {
                             return Err(Error::Denied {
-                                reason: format!("you cannot grant {}:{} in {} that you do not hold", a.resource, a.action, rp.namespace),
+                                reason: format!(
+                                    "you cannot grant {}:{} in {} that you do not hold",
+                                    a.resource, a.action, rp.namespace
+                                ),
                             });
                         }
                     }
@@ -100,7 +132,12 @@ impl Registry {
     }
 
     /// Where a robot lives: `(stored name, project id)`, after checking `p` may manage robots there.
-    async fn robot_home(&self, p: &Principal, req: &RobotReq, action: Action) -> Result<(String, Option<i64>)> {
+    async fn robot_home(
+        &self,
+        p: &Principal,
+        req: &RobotReq,
+        action: Action,
+    ) -> Result<(String, Option<i64>)> {
         match req.level.as_str() {
             "system" => {
                 self.require_system(p, SystemResource::Robot, action)?;
@@ -108,15 +145,27 @@ impl Registry {
             }
             "project" => {
                 let [rp] = req.permissions.as_slice() else {
-                    return Err(Error::BadRequest { reason: "a project robot has exactly one permission entry, for its project".into() });
+                    return Err(Error::BadRequest {
+                        reason: "a project robot has exactly one permission entry, for its project"
+                            .into(),
+                    });
                 };
                 if rp.kind != "project" || rp.namespace == "*" {
-                    return Err(Error::BadRequest { reason: "a project robot's permission entry names its project".into() });
+                    return Err(Error::BadRequest {
+                        reason: "a project robot's permission entry names its project".into(),
+                    });
                 }
-                let access = self.require_project(p, &rp.namespace, true, ProjectResource::Robot, action).await?;
-                Ok((format!("{}+{}", access.project.name, req.name), Some(access.project.id)))
+                let access = self
+                    .require_project(p, &rp.namespace, true, ProjectResource::Robot, action)
+                    .await?;
+                Ok((
+                    format!("{}+{}", access.project.name, req.name),
+                    Some(access.project.id),
+                ))
             }
-            l => Err(Error::BadRequest { reason: format!("level must be system or project, not {l:?}") }),
+            l => Err(Error::BadRequest {
+                reason: format!("level must be system or project, not {l:?}"),
+            }),
         }
     }
 
@@ -160,13 +209,19 @@ impl Registry {
             name: format!("{ROBOT_PREFIX}{}", row.name),
             secret,
             creation_time: time(now),
-            expires_at: if row.expires_at < 0 { -1 } else { row.expires_at / 1000 },
+            expires_at: if row.expires_at < 0 {
+                -1
+            } else {
+                row.expires_at / 1000
+            },
         })
     }
 
     /// Fetch a robot and check `p` may do `action` on it.
     async fn robot_for(&self, p: &Principal, id: i64, action: Action) -> Result<RobotRow> {
-        let not_found = || Error::NotFound { what: format!("robot {id}") };
+        let not_found = || Error::NotFound {
+            what: format!("robot {id}"),
+        };
         let row = self.meta.robot_by_id(id).await?.ok_or_else(not_found)?;
         let own = matches!(p, Principal::Robot(r) if r.id == id);
         let allowed = own && matches!(action, Action::Read | Action::Update)
@@ -195,13 +250,23 @@ impl Registry {
     /// Robots: `q` `Level=system`, or `Level=project,ProjectID=<id>` (project robot managers).
     pub async fn robots(&self, p: &Principal, q: &ListQuery) -> Result<Page<Robot>> {
         let spec = q.parse(ROBOT_FIELDS, &[("id", false)])?;
-        let project = spec.filters.iter().find_map(|f| match (&f.matcher, f.column) {
-            (Match::Exact(Value::Int(id)), "project_id") => Some(*id),
-            _ => None,
-        });
+        let project = spec
+            .filters
+            .iter()
+            .find_map(|f| match (&f.matcher, f.column) {
+                (Match::Exact(Value::Int(id)), "project_id") => Some(*id),
+                _ => None,
+            });
         let scope = match project {
             Some(id) => {
-                self.require_project(p, &id.to_string(), false, ProjectResource::Robot, Action::List).await?;
+                self.require_project(
+                    p,
+                    &id.to_string(),
+                    false,
+                    ProjectResource::Robot,
+                    Action::List,
+                )
+                .await?;
                 Some(id)
             }
             None => {
@@ -210,23 +275,36 @@ impl Registry {
             }
         };
         let (rows, total) = self.meta.list_robots(scope, &spec).await?;
-        Ok(spec.page_of(rows.into_iter().map(robot_view).collect::<Result<Vec<_>>>()?, total))
+        Ok(spec.page_of(
+            rows.into_iter()
+                .map(robot_view)
+                .collect::<Result<Vec<_>>>()?,
+            total,
+        ))
     }
 
     /// Update description, duration, disabled flag and permissions (name, level and project stay).
     pub async fn update_robot(&self, p: &Principal, id: i64, req: RobotReq) -> Result<()> {
         let mut row = self.robot_for(p, id, Action::Update).await?;
         if matches!(p, Principal::Robot(r) if r.id == id) {
-            return Err(Error::Denied { reason: "a robot cannot change its own permissions".into() });
+            return Err(Error::Denied {
+                reason: "a robot cannot change its own permissions".into(),
+            });
         }
         let short = row.name.rsplit('+').next().unwrap_or(&row.name);
-        if req.level != row.level || req.name != short && req.name != format!("{ROBOT_PREFIX}{}", row.name) {
-            return Err(Error::BadRequest { reason: "a robot's name and level cannot change".into() });
+        if req.level != row.level
+            || req.name != short && req.name != format!("{ROBOT_PREFIX}{}", row.name)
+        {
+            return Err(Error::BadRequest {
+                reason: "a robot's name and level cannot change".into(),
+            });
         }
         if row.level == "project" {
             let (stored, _) = self.robot_home(p, &req, Action::Update).await?;
             if stored != row.name {
-                return Err(Error::BadRequest { reason: "a project robot cannot move to another project".into() });
+                return Err(Error::BadRequest {
+                    reason: "a project robot cannot move to another project".into(),
+                });
             }
         }
         self.check_grantable(p, &req.permissions).await?;
@@ -242,7 +320,12 @@ impl Registry {
     }
 
     /// Set a new secret (given, or generated and returned).
-    pub async fn refresh_robot_secret(&self, p: &Principal, id: i64, secret: Option<String>) -> Result<String> {
+    pub async fn refresh_robot_secret(
+        &self,
+        p: &Principal,
+        id: i64,
+        secret: Option<String>,
+    ) -> Result<String> {
         self.robot_for(p, id, Action::Update).await?;
         let secret = match secret {
             Some(s) => {
@@ -251,7 +334,9 @@ impl Registry {
             }
             None => password::random_secret(32),
         };
-        self.meta.set_robot_secret(id, &password::hash(&secret).await?, self.now_ms()).await?;
+        self.meta
+            .set_robot_secret(id, &password::hash(&secret).await?, self.now_ms())
+            .await?;
         self.access_changed();
         Ok(secret)
     }

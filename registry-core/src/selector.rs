@@ -66,13 +66,25 @@ impl Pattern {
                 .backslash_escape(true)
                 .build()
                 .map(|g| Self::Glob(g.compile_matcher()))
-                .map_err(|e| bad(format!("invalid doublestar pattern {pattern:?}: {}", e.kind()))),
+                .map_err(|e| {
+                    bad(format!(
+                        "invalid doublestar pattern {pattern:?}: {}",
+                        e.kind()
+                    ))
+                }),
             REGEX => RegexBuilder::new(&format!("^(?:{pattern})$"))
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map(Self::Regex)
-                .map_err(|e| bad(format!("invalid regex pattern {pattern:?}: {}", first_line(&e.to_string())))),
-            other => Err(bad(format!("unknown selector kind {other:?}; use doublestar or regex"))),
+                .map_err(|e| {
+                    bad(format!(
+                        "invalid regex pattern {pattern:?}: {}",
+                        first_line(&e.to_string())
+                    ))
+                }),
+            other => Err(bad(format!(
+                "unknown selector kind {other:?}; use doublestar or regex"
+            ))),
         }
     }
 
@@ -86,7 +98,13 @@ impl Pattern {
 
 /// The regex crate's messages draw the pattern over several lines; the last line says what is wrong.
 fn first_line(msg: &str) -> String {
-    msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(msg).trim().trim_start_matches("error: ").to_owned()
+    msg.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(msg)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 /// A tag selector (`matches`/`excludes`).
@@ -105,7 +123,11 @@ impl TagSelector {
 
     /// Whether an artifact carrying `tags` is selected.
     pub fn selects<S: AsRef<str>>(&self, tags: &[S]) -> bool {
-        if tags.is_empty() { self.untagged } else { tags.iter().any(|t| self.matches_tag(t.as_ref())) }
+        if tags.is_empty() {
+            self.untagged
+        } else {
+            tags.iter().any(|t| self.matches_tag(t.as_ref()))
+        }
     }
 }
 
@@ -132,7 +154,11 @@ pub struct LabelSelector {
 impl LabelSelector {
     pub fn selects<S: AsRef<str>>(&self, labels: &[S]) -> bool {
         let has = |n: &String| labels.iter().any(|l| l.as_ref() == n);
-        if self.without { !self.names.iter().any(has) } else { self.names.iter().all(has) }
+        if self.without {
+            !self.names.iter().any(has)
+        } else {
+            self.names.iter().all(has)
+        }
     }
 }
 
@@ -141,12 +167,17 @@ fn untagged(extras: &str, default: bool) -> Result<bool> {
     if extras.trim().is_empty() {
         return Ok(default);
     }
-    let v: serde_json::Value =
-        serde_json::from_str(extras).map_err(|e| bad(format!("selector extras {extras:?} is not a JSON object: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(extras).map_err(|e| {
+        bad(format!(
+            "selector extras {extras:?} is not a JSON object: {e}"
+        ))
+    })?;
     match v.get("untagged") {
         None => Ok(default),
         Some(serde_json::Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(bad(format!("selector extras: untagged must be true or false, not {other}"))),
+        Some(other) => Err(bad(format!(
+            "selector extras: untagged must be true or false, not {other}"
+        ))),
     }
 }
 
@@ -169,16 +200,27 @@ impl RuleSelectors {
     ) -> Result<Self> {
         let mut out = Self::default();
         if tag_selectors.is_empty() {
-            return Err(bad("a rule needs at least one tag selector (e.g. doublestar matches **)".into()));
+            return Err(bad(
+                "a rule needs at least one tag selector (e.g. doublestar matches **)".into(),
+            ));
         }
         for s in tag_selectors {
             match (s.kind.as_str(), s.decoration.as_str()) {
                 (LABEL, d @ ("withLabels" | "withoutLabels")) if allow_labels => {
-                    let names: Vec<String> = s.pattern.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect();
+                    let names: Vec<String> = s
+                        .pattern
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect();
                     if names.is_empty() {
                         return Err(bad("a label selector needs at least one label name".into()));
                     }
-                    out.labels.push(LabelSelector { names, without: d == "withoutLabels" });
+                    out.labels.push(LabelSelector {
+                        names,
+                        without: d == "withoutLabels",
+                    });
                 }
                 (LABEL, _) if !allow_labels => {
                     return Err(bad("label selectors are not available in this rule".into()));
@@ -194,24 +236,35 @@ impl RuleSelectors {
                 (kind, d) => {
                     return Err(bad(format!(
                         "tag selector decoration {d:?} is not valid for kind {kind:?} (matches, excludes{})",
-                        if allow_labels { "; label: withLabels, withoutLabels" } else { "" }
+                        if allow_labels {
+                            "; label: withLabels, withoutLabels"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }
         }
         for (scope, selectors) in scope_selectors {
             if scope != "repository" {
-                return Err(bad(format!("unknown scope selector {scope:?}; only repository is supported")));
+                return Err(bad(format!(
+                    "unknown scope selector {scope:?}; only repository is supported"
+                )));
             }
             for s in selectors {
                 let exclude = match s.decoration.as_str() {
                     "repoMatches" => false,
                     "repoExcludes" => true,
                     d => {
-                        return Err(bad(format!("repository selector decoration {d:?} is not valid (repoMatches, repoExcludes)")));
+                        return Err(bad(format!(
+                            "repository selector decoration {d:?} is not valid (repoMatches, repoExcludes)"
+                        )));
                     }
                 };
-                out.repos.push(RepoSelector { pattern: Pattern::compile(&s.kind, &s.pattern)?, exclude });
+                out.repos.push(RepoSelector {
+                    pattern: Pattern::compile(&s.kind, &s.pattern)?,
+                    exclude,
+                });
             }
         }
         Ok(out)
@@ -243,11 +296,20 @@ mod tests {
     use super::*;
 
     fn sel(kind: &str, decoration: &str, pattern: &str, extras: &str) -> RuleSelector {
-        RuleSelector { kind: kind.into(), decoration: decoration.into(), pattern: pattern.into(), extras: extras.into() }
+        RuleSelector {
+            kind: kind.into(),
+            decoration: decoration.into(),
+            pattern: pattern.into(),
+            extras: extras.into(),
+        }
     }
 
     fn rule(tags: Vec<RuleSelector>, repos: Vec<RuleSelector>) -> Result<RuleSelectors> {
-        let scope = if repos.is_empty() { BTreeMap::new() } else { [("repository".to_owned(), repos)].into_iter().collect() };
+        let scope = if repos.is_empty() {
+            BTreeMap::new()
+        } else {
+            [("repository".to_owned(), repos)].into_iter().collect()
+        };
         RuleSelectors::compile(&tags, &scope, true)
     }
 
@@ -275,7 +337,10 @@ mod tests {
         assert!(!p.is_match("v1.2.3-rc1"), "no match on a prefix");
         assert!(!p.is_match("xv1.2.3"), "no match on a suffix");
         let p = Pattern::compile(REGEX, "a|b").unwrap();
-        assert!(p.is_match("a") && p.is_match("b") && !p.is_match("ab"), "alternation stays inside the anchors");
+        assert!(
+            p.is_match("a") && p.is_match("b") && !p.is_match("ab"),
+            "alternation stays inside the anchors"
+        );
     }
 
     #[test]
@@ -289,32 +354,65 @@ mod tests {
         assert!(e.to_string().contains("glob"), "{e}");
         assert!(Pattern::compile(REGEX, "").is_err());
         assert!(Pattern::compile(REGEX, &"a".repeat(2000)).is_err());
-        assert!(Pattern::compile(REGEX, "(a{1000}){1000}").is_err(), "over the size limit");
+        assert!(
+            Pattern::compile(REGEX, "(a{1000}){1000}").is_err(),
+            "over the size limit"
+        );
     }
 
     #[test]
     fn tag_selectors_and_untagged() {
         let r = rule(vec![sel(DOUBLESTAR, "matches", "v*", "")], vec![]).unwrap();
-        assert!(r.selects(&["v1", "latest"], &[] as &[&str]), "any tag matching is enough");
+        assert!(
+            r.selects(&["v1", "latest"], &[] as &[&str]),
+            "any tag matching is enough"
+        );
         assert!(!r.selects(&["latest"], &[] as &[&str]));
-        assert!(r.selects(&[] as &[&str], &[] as &[&str]), "untagged defaults to selected for matches");
-        let r = rule(vec![sel(DOUBLESTAR, "matches", "v*", r#"{"untagged":false}"#)], vec![]).unwrap();
+        assert!(
+            r.selects(&[] as &[&str], &[] as &[&str]),
+            "untagged defaults to selected for matches"
+        );
+        let r = rule(
+            vec![sel(DOUBLESTAR, "matches", "v*", r#"{"untagged":false}"#)],
+            vec![],
+        )
+        .unwrap();
         assert!(!r.selects(&[] as &[&str], &[] as &[&str]));
         let r = rule(vec![sel(REGEX, "excludes", "latest|dev-.*", "")], vec![]).unwrap();
-        assert!(r.selects(&["latest", "v1"], &[] as &[&str]), "any tag not matching is enough");
+        assert!(
+            r.selects(&["latest", "v1"], &[] as &[&str]),
+            "any tag not matching is enough"
+        );
         assert!(!r.selects(&["latest", "dev-3"], &[] as &[&str]));
-        assert!(!r.selects(&[] as &[&str], &[] as &[&str]), "untagged defaults to unselected for excludes");
+        assert!(
+            !r.selects(&[] as &[&str], &[] as &[&str]),
+            "untagged defaults to unselected for excludes"
+        );
         assert!(r.tag_matches("v1") && !r.tag_matches("latest"));
         assert!(rule(vec![sel(DOUBLESTAR, "matches", "*", "{nope")], vec![]).is_err());
-        assert!(rule(vec![sel(DOUBLESTAR, "matches", "*", r#"{"untagged":"yes"}"#)], vec![]).is_err());
+        assert!(
+            rule(
+                vec![sel(DOUBLESTAR, "matches", "*", r#"{"untagged":"yes"}"#)],
+                vec![]
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn repository_and_label_selectors() {
-        let r = rule(vec![sel(DOUBLESTAR, "matches", "**", "")], vec![sel(DOUBLESTAR, "repoMatches", "app/**", "")]).unwrap();
+        let r = rule(
+            vec![sel(DOUBLESTAR, "matches", "**", "")],
+            vec![sel(DOUBLESTAR, "repoMatches", "app/**", "")],
+        )
+        .unwrap();
         assert!(r.repo_matches(repo_in_project("library/app/web")));
         assert!(!r.repo_matches(repo_in_project("library/db")));
-        let r = rule(vec![sel(DOUBLESTAR, "matches", "**", "")], vec![sel(REGEX, "repoExcludes", "tmp-.*", "")]).unwrap();
+        let r = rule(
+            vec![sel(DOUBLESTAR, "matches", "**", "")],
+            vec![sel(REGEX, "repoExcludes", "tmp-.*", "")],
+        )
+        .unwrap();
         assert!(r.repo_matches("web") && !r.repo_matches("tmp-1"));
         let r = rule(vec![sel(LABEL, "withLabels", "prod, keep", "")], vec![]).unwrap();
         assert!(r.selects(&["x"], &["keep", "prod", "other"]));
@@ -322,12 +420,28 @@ mod tests {
         let r = rule(vec![sel(LABEL, "withoutLabels", "tmp", "")], vec![]).unwrap();
         assert!(r.selects(&["x"], &["prod"]) && !r.selects(&["x"], &["tmp"]));
         let scope = BTreeMap::new();
-        assert!(RuleSelectors::compile(&[sel(LABEL, "withLabels", "a", "")], &scope, false).is_err());
+        assert!(
+            RuleSelectors::compile(&[sel(LABEL, "withLabels", "a", "")], &scope, false).is_err()
+        );
         assert!(rule(vec![], vec![]).is_err(), "a tag selector is required");
         assert!(rule(vec![sel(DOUBLESTAR, "repoMatches", "**", "")], vec![]).is_err());
-        assert!(rule(vec![sel(DOUBLESTAR, "matches", "**", "")], vec![sel(DOUBLESTAR, "matches", "**", "")]).is_err());
-        let bad_scope = [("namespace".to_owned(), vec![sel(DOUBLESTAR, "repoMatches", "**", "")])].into_iter().collect();
-        assert!(RuleSelectors::compile(&[sel(DOUBLESTAR, "matches", "**", "")], &bad_scope, true).is_err());
+        assert!(
+            rule(
+                vec![sel(DOUBLESTAR, "matches", "**", "")],
+                vec![sel(DOUBLESTAR, "matches", "**", "")]
+            )
+            .is_err()
+        );
+        let bad_scope = [(
+            "namespace".to_owned(),
+            vec![sel(DOUBLESTAR, "repoMatches", "**", "")],
+        )]
+        .into_iter()
+        .collect();
+        assert!(
+            RuleSelectors::compile(&[sel(DOUBLESTAR, "matches", "**", "")], &bad_scope, true)
+                .is_err()
+        );
         assert_eq!(repo_in_project("library"), "library");
     }
 }

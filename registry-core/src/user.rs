@@ -12,7 +12,11 @@ const USER_FIELDS: &[Field] = &[
     field("username", "username", Kind::Text),
     field("email", "email", Kind::Text),
     field("user_id", "id", Kind::Int),
-    field("sysadmin_flag", "CASE WHEN sysadmin THEN 1 ELSE 0 END", Kind::Bool),
+    field(
+        "sysadmin_flag",
+        "CASE WHEN sysadmin THEN 1 ELSE 0 END",
+        Kind::Bool,
+    ),
     field("creation_time", "created_at", Kind::Time),
 ];
 
@@ -27,12 +31,16 @@ const GROUP_FIELDS: &[Field] = &[
 pub fn validate_username(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.chars().count() <= 255
-        && !name.chars().any(|c| c.is_control() || c.is_whitespace() || ",\"~#%$:".contains(c))
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || ",\"~#%$:".contains(c))
         && !name.starts_with(crate::auth::ROBOT_PREFIX);
     if ok {
         Ok(())
     } else {
-        Err(Error::BadRequest { reason: "user names are 1-255 characters without spaces or any of ,\"~#%$:".into() })
+        Err(Error::BadRequest {
+            reason: "user names are 1-255 characters without spaces or any of ,\"~#%$:".into(),
+        })
     }
 }
 
@@ -54,7 +62,9 @@ pub(crate) fn user_view(u: UserRow) -> User {
 impl Registry {
     /// Create a local user (system admins; anyone when self-registration is on).
     pub async fn create_user(&self, p: &Principal, req: UserCreate) -> Result<User> {
-        if !(self.system_allows(p, SystemResource::User, Action::Create) || self.access.settings.self_registration) {
+        if !(self.system_allows(p, SystemResource::User, Action::Create)
+            || self.access.settings.self_registration)
+        {
             return Err(refuse(p));
         }
         validate_username(&req.username)?;
@@ -81,7 +91,12 @@ impl Registry {
     }
 
     /// Users whose name contains `username` (any signed-in caller: adding members needs it).
-    pub async fn search_users(&self, p: &Principal, username: &str, q: &ListQuery) -> Result<Page<User>> {
+    pub async fn search_users(
+        &self,
+        p: &Principal,
+        username: &str,
+        q: &ListQuery,
+    ) -> Result<Page<User>> {
         if !matches!(p, Principal::User(_) | Principal::System) {
             return Err(refuse(p));
         }
@@ -113,7 +128,12 @@ impl Registry {
     }
 
     async fn user_row(&self, user_id: i64) -> Result<UserRow> {
-        self.meta.user_by_id(user_id).await?.ok_or_else(|| Error::NotFound { what: format!("user {user_id}") })
+        self.meta
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("user {user_id}"),
+            })
     }
 
     pub async fn user(&self, p: &Principal, user_id: i64) -> Result<User> {
@@ -123,7 +143,9 @@ impl Registry {
 
     /// The signed-in user.
     pub async fn current_user(&self, p: &Principal) -> Result<User> {
-        let Some(id) = p.user_id() else { return Err(refuse(p)) };
+        let Some(id) = p.user_id() else {
+            return Err(refuse(p));
+        };
         Ok(user_view(self.user_row(id).await?))
     }
 
@@ -134,19 +156,31 @@ impl Registry {
         let realname = req.realname.unwrap_or(u.realname);
         let comment = req.comment.unwrap_or(u.comment);
         if email.len() > 255 || realname.len() > 255 || comment.len() > 30_000 {
-            return Err(Error::BadRequest { reason: "email and realname are at most 255 characters".into() });
+            return Err(Error::BadRequest {
+                reason: "email and realname are at most 255 characters".into(),
+            });
         }
-        self.meta.update_user_profile(user_id, &email, &realname, &comment, self.now_ms()).await?;
+        self.meta
+            .update_user_profile(user_id, &email, &realname, &comment, self.now_ms())
+            .await?;
         Ok(())
     }
 
     /// Change a password. Users changing their own must give the old one; system admins
     /// resetting someone else's need not.
-    pub async fn change_password(&self, p: &Principal, user_id: i64, old: Option<&str>, new: &str) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        user_id: i64,
+        old: Option<&str>,
+        new: &str,
+    ) -> Result<()> {
         self.self_or_admin(p, user_id, Action::Update)?;
         let u = self.user_row(user_id).await?;
         if u.source != "local" {
-            return Err(Error::PreconditionFailed { reason: format!("the password of a {} user is managed there", u.source) });
+            return Err(Error::PreconditionFailed {
+                reason: format!("the password of a {} user is managed there", u.source),
+            });
         }
         password::check_secret_strength(new)?;
         if p.user_id() == Some(user_id) {
@@ -155,13 +189,19 @@ impl Registry {
                 _ => false,
             };
             if !ok {
-                return Err(Error::BadRequest { reason: "the old password is wrong".into() });
+                return Err(Error::BadRequest {
+                    reason: "the old password is wrong".into(),
+                });
             }
             if old == Some(new) {
-                return Err(Error::BadRequest { reason: "the new password is the old one".into() });
+                return Err(Error::BadRequest {
+                    reason: "the new password is the old one".into(),
+                });
             }
         }
-        self.meta.set_password(user_id, &password::hash(new).await?, self.now_ms()).await?;
+        self.meta
+            .set_password(user_id, &password::hash(new).await?, self.now_ms())
+            .await?;
         self.access_changed();
         Ok(())
     }
@@ -169,10 +209,18 @@ impl Registry {
     pub async fn set_sysadmin(&self, p: &Principal, user_id: i64, sysadmin: bool) -> Result<()> {
         self.require_system(p, SystemResource::User, Action::Update)?;
         if p.user_id() == Some(user_id) && !sysadmin {
-            return Err(Error::PreconditionFailed { reason: "administrators cannot remove their own admin flag".into() });
+            return Err(Error::PreconditionFailed {
+                reason: "administrators cannot remove their own admin flag".into(),
+            });
         }
-        if !self.meta.set_sysadmin(user_id, sysadmin, self.now_ms()).await? {
-            return Err(Error::NotFound { what: format!("user {user_id}") });
+        if !self
+            .meta
+            .set_sysadmin(user_id, sysadmin, self.now_ms())
+            .await?
+        {
+            return Err(Error::NotFound {
+                what: format!("user {user_id}"),
+            });
         }
         self.access_changed();
         Ok(())
@@ -181,10 +229,14 @@ impl Registry {
     pub async fn delete_user(&self, p: &Principal, user_id: i64) -> Result<()> {
         self.require_system(p, SystemResource::User, Action::Delete)?;
         if p.user_id() == Some(user_id) {
-            return Err(Error::PreconditionFailed { reason: "you cannot delete yourself".into() });
+            return Err(Error::PreconditionFailed {
+                reason: "you cannot delete yourself".into(),
+            });
         }
         if !self.meta.delete_user(user_id).await? {
-            return Err(Error::NotFound { what: format!("user {user_id}") });
+            return Err(Error::NotFound {
+                what: format!("user {user_id}"),
+            });
         }
         self.access_changed();
         Ok(())
@@ -193,7 +245,12 @@ impl Registry {
     // ---- groups ------------------------------------------------------------------------------
 
     fn group_view(g: crate::meta::identity::GroupRow) -> UserGroup {
-        UserGroup { id: g.id, group_name: g.name, group_type: g.group_type, ldap_group_dn: g.ldap_dn }
+        UserGroup {
+            id: g.id,
+            group_name: g.name,
+            group_type: g.group_type,
+            ldap_group_dn: g.ldap_dn,
+        }
     }
 
     pub async fn user_groups(&self, p: &Principal, q: &ListQuery) -> Result<Page<UserGroup>> {
@@ -203,23 +260,45 @@ impl Registry {
         Ok(spec.page_of(rows.into_iter().map(Self::group_view).collect(), total))
     }
 
-    pub async fn create_user_group(&self, p: &Principal, name: &str, group_type: i64, ldap_dn: &str) -> Result<UserGroup> {
+    pub async fn create_user_group(
+        &self,
+        p: &Principal,
+        name: &str,
+        group_type: i64,
+        ldap_dn: &str,
+    ) -> Result<UserGroup> {
         self.require_system(p, SystemResource::UserGroup, Action::Create)?;
         if name.is_empty() || name.len() > 255 || !(1..=3).contains(&group_type) {
-            return Err(Error::BadRequest { reason: "group_name is 1-255 characters and group_type 1 (LDAP), 2 (HTTP) or 3 (OIDC)".into() });
+            return Err(Error::BadRequest {
+                reason:
+                    "group_name is 1-255 characters and group_type 1 (LDAP), 2 (HTTP) or 3 (OIDC)"
+                        .into(),
+            });
         }
-        Ok(Self::group_view(self.meta.create_group(name, group_type, ldap_dn, self.now_ms()).await?))
+        Ok(Self::group_view(
+            self.meta
+                .create_group(name, group_type, ldap_dn, self.now_ms())
+                .await?,
+        ))
     }
 
     pub async fn user_group(&self, p: &Principal, id: i64) -> Result<UserGroup> {
         self.require_system(p, SystemResource::UserGroup, Action::Read)?;
-        self.meta.group_by_id(id).await?.map(Self::group_view).ok_or_else(|| Error::NotFound { what: format!("group {id}") })
+        self.meta
+            .group_by_id(id)
+            .await?
+            .map(Self::group_view)
+            .ok_or_else(|| Error::NotFound {
+                what: format!("group {id}"),
+            })
     }
 
     pub async fn rename_user_group(&self, p: &Principal, id: i64, name: &str) -> Result<()> {
         self.require_system(p, SystemResource::UserGroup, Action::Update)?;
         if !self.meta.rename_group(id, name, self.now_ms()).await? {
-            return Err(Error::NotFound { what: format!("group {id}") });
+            return Err(Error::NotFound {
+                what: format!("group {id}"),
+            });
         }
         Ok(())
     }
@@ -227,7 +306,9 @@ impl Registry {
     pub async fn delete_user_group(&self, p: &Principal, id: i64) -> Result<()> {
         self.require_system(p, SystemResource::UserGroup, Action::Delete)?;
         if !self.meta.delete_group(id).await? {
-            return Err(Error::NotFound { what: format!("group {id}") });
+            return Err(Error::NotFound {
+                what: format!("group {id}"),
+            });
         }
         self.access_changed();
         Ok(())

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use registry_core::auth::token::Claims;
+use registry_core::events::{Actor, with_actor};
 use registry_core::{Error, Principal, Registry};
 
 use crate::error::{ApiError, ApiResult};
@@ -33,18 +34,26 @@ fn client_of(req: &Request) -> String {
 }
 
 /// Decode `Authorization: Basic …` into (user, secret).
-pub fn basic_credentials(headers: &HeaderMap) -> Option<std::result::Result<(String, String), Error>> {
+pub fn basic_credentials(
+    headers: &HeaderMap,
+) -> Option<std::result::Result<(String, String), Error>> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let bad = || Error::Unauthorized;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad());
-    Some(decoded.and_then(|d| String::from_utf8(d).map_err(|_| bad())).and_then(|s| {
-        let (u, p) = s.split_once(':').ok_or_else(bad)?;
-        Ok((u.to_owned(), p.to_owned()))
-    }))
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| bad());
+    Some(
+        decoded
+            .and_then(|d| String::from_utf8(d).map_err(|_| bad()))
+            .and_then(|s| {
+                let (u, p) = s.split_once(':').ok_or_else(bad)?;
+                Ok((u.to_owned(), p.to_owned()))
+            }),
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -53,40 +62,82 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
-async fn resolve(registry: &Registry, headers: &HeaderMap, client: &str) -> registry_core::Result<Caller> {
+async fn resolve(
+    registry: &Registry,
+    headers: &HeaderMap,
+    client: &str,
+) -> registry_core::Result<Caller> {
     if let Some(creds) = basic_credentials(headers) {
         let (user, secret) = creds?;
         let principal = registry.login(&user, &secret, client).await?;
-        return Ok(Caller { principal, claims: None });
+        return Ok(Caller {
+            principal,
+            claims: None,
+        });
     }
     if let Some(token) = bearer(headers) {
         let (principal, claims) = registry.verify_token(token).await?;
-        return Ok(Caller { principal, claims: Some(claims) });
+        return Ok(Caller {
+            principal,
+            claims: Some(claims),
+        });
     }
-    Ok(Caller { principal: Principal::Anonymous, claims: None })
+    Ok(Caller {
+        principal: Principal::Anonymous,
+        claims: None,
+    })
 }
 
 /// Middleware: resolve the caller and store it in the request's extensions.
-pub async fn authenticate(State(registry): State<Registry>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(registry): State<Registry>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let client = client_of(&req);
     match resolve(&registry, req.headers(), &client).await {
         Ok(caller) => {
+            if is_change(&req)
+                && let Err(e) = registry.check_writable().await
+            {
+                return ApiError(e).into_response();
+            }
+            let actor = Actor::new(caller.principal.name(), client);
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            with_actor(actor, next.run(req)).await
         }
         Err(e) => {
             let mut res = ApiError(e).into_response();
             if req.uri().path().starts_with("/v2") && res.status() == 401 {
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(req.headers(), registry.access_settings().service.as_str(), None));
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    challenge(
+                        req.headers(),
+                        registry.access_settings().service.as_str(),
+                        None,
+                    ),
+                );
             }
             res
         }
     }
 }
 
+/// Read-only mode refuses every change made through the management API, as Harbor does, except
+/// turning it off again (`PUT /api/v2.0/configurations`). `/v2` writes are refused by the core
+/// itself, whatever the frontend.
+fn is_change(req: &Request) -> bool {
+    let path = req.uri().path();
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    !reads && path.starts_with("/api/v2.0/") && path != "/api/v2.0/configurations"
+}
+
 /// The `WWW-Authenticate` challenge pointing clients at the token service.
 pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> HeaderValue {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     let proto = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
@@ -101,11 +152,19 @@ pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> Hea
 
 /// `GET /service/token?service=…&scope=…` (Docker token authentication).
 pub async fn token(State(registry): State<Registry>, req: Request) -> ApiResult<Response> {
-    let caller = req.extensions().get::<Caller>().cloned().ok_or(ApiError(Error::Unauthorized))?;
+    let caller = req
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or(ApiError(Error::Unauthorized))?;
     let query = Query::parse(req.uri().query());
     let scopes = query.all("scope");
-    let issued = registry.issue_token(&caller.principal, query.get("service"), &scopes).await?;
-    let issued_at = chrono::DateTime::from_timestamp(issued.issued_at, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let issued = registry
+        .issue_token(&caller.principal, query.get("service"), &scopes)
+        .await?;
+    let issued_at = chrono::DateTime::from_timestamp(issued.issued_at, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(Json(serde_json::json!({
         "token": issued.token,
         "access_token": issued.token,

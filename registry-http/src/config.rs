@@ -89,7 +89,8 @@ impl std::fmt::Debug for Secret {
 
 impl FileSettings {
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
     }
 
@@ -105,7 +106,9 @@ impl FileSettings {
             admin_password: self.admin_password.or(other.admin_password),
             auth_mode: self.auth_mode.or(other.auth_mode),
             token_expiration: self.token_expiration.or(other.token_expiration),
-            project_creation_restriction: self.project_creation_restriction.or(other.project_creation_restriction),
+            project_creation_restriction: self
+                .project_creation_restriction
+                .or(other.project_creation_restriction),
             self_registration: self.self_registration.or(other.self_registration),
             ldap: self.ldap.or(other.ldap),
             oidc: self.oidc.or(other.oidc),
@@ -134,10 +137,16 @@ pub struct Settings {
 impl Settings {
     pub fn resolve(f: FileSettings) -> Result<Self, String> {
         let listen = f.listen.unwrap_or_else(|| "127.0.0.1:5000".into());
-        let listen = listen.parse().map_err(|e| format!("listen address {listen:?}: {e}"))?;
+        let listen = listen
+            .parse()
+            .map_err(|e| format!("listen address {listen:?}: {e}"))?;
         let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("./berth-data"));
-        let metadata = f.metadata.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("berth.db").display()));
-        let storage = f.storage.unwrap_or_else(|| format!("file://{}", data_dir.display()));
+        let metadata = f
+            .metadata
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("berth.db").display()));
+        let storage = f
+            .storage
+            .unwrap_or_else(|| format!("file://{}", data_dir.display()));
         let json_logs = match f.log_format.as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -152,11 +161,17 @@ impl Settings {
             upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400),
             admin_password: f.admin_password,
             access: registry_core::AccessSettings {
-                token_ttl: std::time::Duration::from_secs(60 * f.token_expiration.unwrap_or(30).max(1)),
+                token_ttl: std::time::Duration::from_secs(
+                    60 * f.token_expiration.unwrap_or(30).max(1),
+                ),
                 project_creation: match f.project_creation_restriction.as_deref() {
                     None | Some("everyone") => registry_core::ProjectCreation::Everyone,
                     Some("adminonly") => registry_core::ProjectCreation::AdminOnly,
-                    Some(other) => return Err(format!("project_creation_restriction must be everyone or adminonly, not {other:?}")),
+                    Some(other) => {
+                        return Err(format!(
+                            "project_creation_restriction must be everyone or adminonly, not {other:?}"
+                        ));
+                    }
                 },
                 self_registration: f.self_registration.unwrap_or(false),
                 ..registry_core::AccessSettings::default()
@@ -165,8 +180,14 @@ impl Settings {
                 None | Some("db_auth") => "db_auth".to_owned(),
                 Some("ldap_auth") if f.ldap.is_some() => "ldap_auth".to_owned(),
                 Some("oidc_auth") if f.oidc.is_some() => "oidc_auth".to_owned(),
-                Some(m @ ("ldap_auth" | "oidc_auth")) => return Err(format!("auth_mode {m} needs its [{}] section", &m[..4])),
-                Some(other) => return Err(format!("auth_mode must be db_auth, ldap_auth or oidc_auth, not {other:?}")),
+                Some(m @ ("ldap_auth" | "oidc_auth")) => {
+                    return Err(format!("auth_mode {m} needs its [{}] section", &m[..4]));
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "auth_mode must be db_auth, ldap_auth or oidc_auth, not {other:?}"
+                    ));
+                }
             },
             ldap: f.ldap,
             oidc: f.oidc,
@@ -184,24 +205,39 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
         assert_eq!(s.metadata, "sqlite://./berth-data/berth.db");
         assert_eq!(s.storage, "file://./berth-data");
-        let cli = FileSettings { listen: Some("127.0.0.1:6000".into()), ..Default::default() };
-        let file: FileSettings = toml::from_str("listen = \"0.0.0.0:1\"\ndata_dir = \"/d\"\nlog_format = \"json\"").unwrap();
+        let cli = FileSettings {
+            listen: Some("127.0.0.1:6000".into()),
+            ..Default::default()
+        };
+        let file: FileSettings =
+            toml::from_str("listen = \"0.0.0.0:1\"\ndata_dir = \"/d\"\nlog_format = \"json\"")
+                .unwrap();
         let s = Settings::resolve(cli.or(file)).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:6000");
         assert_eq!(s.storage, "file:///d");
         assert!(s.json_logs);
         assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
-        assert!(Settings::resolve(FileSettings { listen: Some("x".into()), ..Default::default() }).is_err());
+        assert!(
+            Settings::resolve(FileSettings {
+                listen: Some("x".into()),
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn the_example_config_parses() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/berth.toml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/berth.toml");
         let f = FileSettings::load(&path).unwrap();
         let s = Settings::resolve(f).unwrap();
         assert_eq!(s.auth_mode, "db_auth");
         assert_eq!(s.access.token_ttl.as_secs(), 1800);
-        let bad = FileSettings { auth_mode: Some("ldap_auth".into()), ..Default::default() };
+        let bad = FileSettings {
+            auth_mode: Some("ldap_auth".into()),
+            ..Default::default()
+        };
         assert!(Settings::resolve(bad).unwrap_err().contains("[ldap]"));
         let secret = Secret("hunter2".into());
         assert!(!format!("{secret:?}").contains("hunter2"));
@@ -209,25 +245,48 @@ mod tests {
 }
 
 /// The core LDAP configuration from `[ldap]`.
-pub fn ldap_config(l: &LdapSettings) -> registry_core::Result<registry_core::auth::ldap::LdapConfig> {
+pub fn ldap_config(
+    l: &LdapSettings,
+) -> registry_core::Result<registry_core::auth::ldap::LdapConfig> {
     use registry_core::auth::ldap::{LdapConfig, LdapScope};
     let d = LdapConfig::default();
     Ok(LdapConfig {
         url: l.url.clone(),
         search_dn: l.search_dn.clone(),
-        search_password: l.search_password.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+        search_password: l
+            .search_password
+            .as_ref()
+            .map(|s| s.0.clone())
+            .unwrap_or_default(),
         base_dn: l.base_dn.clone(),
         filter: l.filter.clone(),
         uid_attribute: l.uid.clone().unwrap_or(d.uid_attribute),
-        scope: l.scope.map(|s| LdapScope::from_harbor(s.into())).transpose()?.unwrap_or(d.scope),
-        timeout: l.timeout_secs.map(std::time::Duration::from_secs).unwrap_or(d.timeout),
+        scope: l
+            .scope
+            .map(|s| LdapScope::from_harbor(s.into()))
+            .transpose()?
+            .unwrap_or(d.scope),
+        timeout: l
+            .timeout_secs
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(d.timeout),
         verify_cert: l.verify_cert.unwrap_or(d.verify_cert),
         group_base_dn: l.group_base_dn.clone(),
         group_filter: l.group_search_filter.clone(),
-        group_name_attribute: l.group_attribute_name.clone().unwrap_or(d.group_name_attribute),
-        group_scope: l.group_search_scope.map(|s| LdapScope::from_harbor(s.into())).transpose()?.unwrap_or(d.group_scope),
+        group_name_attribute: l
+            .group_attribute_name
+            .clone()
+            .unwrap_or(d.group_name_attribute),
+        group_scope: l
+            .group_search_scope
+            .map(|s| LdapScope::from_harbor(s.into()))
+            .transpose()?
+            .unwrap_or(d.group_scope),
         group_admin_dn: l.group_admin_dn.clone(),
-        membership_attribute: l.group_membership_attribute.clone().unwrap_or(d.membership_attribute),
+        membership_attribute: l
+            .group_membership_attribute
+            .clone()
+            .unwrap_or(d.membership_attribute),
         ..d
     })
 }
@@ -240,7 +299,11 @@ pub fn oidc_config(o: &OidcSettings) -> registry_core::auth::oidc::OidcConfig {
         name: o.name.clone().unwrap_or(d.name.clone()),
         endpoint: o.endpoint.clone(),
         client_id: o.client_id.clone(),
-        client_secret: o.client_secret.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+        client_secret: o
+            .client_secret
+            .as_ref()
+            .map(|s| s.0.clone())
+            .unwrap_or_default(),
         groups_claim: o.groups_claim.clone().unwrap_or(d.groups_claim.clone()),
         admin_group: o.admin_group.clone().unwrap_or_default(),
         scope: o.scope.clone().unwrap_or(d.scope.clone()),

@@ -24,7 +24,8 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self.0, code = code.as_str(), "request rejected");
         }
-        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut detail = serde_json::Map::new();
         if let Error::RangeInvalid { offset } = &self.0 {
             detail.insert("offset".into(), (*offset).into());

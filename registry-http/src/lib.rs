@@ -4,9 +4,9 @@
 pub mod api;
 pub mod auth;
 pub mod config;
-pub mod oidc;
 pub mod error;
 pub mod oci;
+pub mod oidc;
 pub mod router;
 
 use std::future::Future;
@@ -26,15 +26,31 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
     })?;
     let meta = registry_core::registry::open_metadata(&settings.metadata).await?;
     let blobs = registry_core::registry::open_blobs(&settings.storage).await?;
-    let mut b = Registry::builder().meta(meta).blobs(blobs).access_settings(settings.access.clone());
+    let mut b = Registry::builder()
+        .meta(meta)
+        .blobs(blobs)
+        .access_settings(settings.access.clone());
     match settings.auth_mode.as_str() {
         "ldap_auth" => {
-            let cfg = settings.ldap.as_ref().map(config::ldap_config).transpose()?.unwrap_or_default();
-            b = b.authenticator(std::sync::Arc::new(registry_core::auth::ldap::LdapAuthenticator::new(cfg)?));
+            let cfg = settings
+                .ldap
+                .as_ref()
+                .map(config::ldap_config)
+                .transpose()?
+                .unwrap_or_default();
+            b = b.authenticator(std::sync::Arc::new(
+                registry_core::auth::ldap::LdapAuthenticator::new(cfg)?,
+            ));
         }
         "oidc_auth" => {
-            let cfg = settings.oidc.as_ref().map(config::oidc_config).unwrap_or_default();
-            b = b.oidc(std::sync::Arc::new(registry_core::auth::oidc::OidcProvider::discover(cfg).await?));
+            let cfg = settings
+                .oidc
+                .as_ref()
+                .map(config::oidc_config)
+                .unwrap_or_default();
+            b = b.oidc(std::sync::Arc::new(
+                registry_core::auth::oidc::OidcProvider::discover(cfg).await?,
+            ));
         }
         _ => {}
     }
@@ -55,7 +71,8 @@ impl Server {
 }
 
 /// Bind `addr` and serve `registry` until `shutdown` resolves, then finish in-flight requests.
-/// Also purges upload sessions idle for longer than `upload_ttl`.
+/// Also purges upload sessions idle for longer than `upload_ttl`, and runs the job service's
+/// workers and schedules.
 pub async fn serve(
     registry: Registry,
     addr: SocketAddr,
@@ -66,12 +83,18 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
+    // Job workers (retention runs, GC, schedules) live as long as the server.
+    let workers = registry.spawn_job_workers(2);
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
-        let r = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let r = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         purger.abort();
+        workers.shutdown().await;
         r
     });
     Ok(Server { addr, handle })

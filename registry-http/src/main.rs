@@ -49,7 +49,10 @@ fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if json { b.json().init() } else { b.init() }
 }
 
@@ -84,24 +87,37 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("installing the metrics recorder: {e}"))?;
-    let registry = registry_http::open_registry(&settings).await.map_err(|e| format!("opening the registry: {e}"))?;
+    let registry = registry_http::open_registry(&settings)
+        .await
+        .map_err(|e| format!("opening the registry: {e}"))?;
     let admin_password = settings.admin_password.as_ref().map(|s| s.0.as_str());
-    if let Some(generated) = registry.bootstrap(admin_password).await.map_err(|e| format!("first start: {e}"))? {
+    if let Some(generated) = registry
+        .bootstrap(admin_password)
+        .await
+        .map_err(|e| format!("first start: {e}"))?
+    {
         // Shown once, on the console only (never in the log).
         println!("berth: created the admin user; its password is: {generated}");
-        println!("berth: this is shown only once. Change it with PUT /api/v2.0/users/{{id}}/password.");
+        println!(
+            "berth: this is shown only once. Change it with PUT /api/v2.0/users/{{id}}/password."
+        );
     }
     let server = registry_http::serve(
         registry,
         settings.listen,
-        AppOptions { metrics: Some(metrics) },
+        AppOptions {
+            metrics: Some(metrics),
+        },
         Duration::from_secs(settings.upload_ttl_secs),
         shutdown_signal(),
     )
     .await
     .map_err(|e| format!("binding {}: {e}", settings.listen))?;
     tracing::info!(addr = %server.addr, metadata = redact(&settings.metadata), storage = redact(&settings.storage), "berth listening");
-    server.wait().await.map_err(|e| format!("server error: {e}"))
+    server
+        .wait()
+        .await
+        .map_err(|e| format!("server error: {e}"))
 }
 
 /// Hide passwords and secret keys in URLs before they reach the log.
@@ -123,7 +139,10 @@ fn redact(url: &str) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("building the tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("building the tokio runtime");
     let result = rt.block_on(async {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
@@ -142,7 +161,10 @@ fn main() -> ExitCode {
 mod tests {
     #[test]
     fn redacts_secrets() {
-        assert_eq!(super::redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:pw@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(
             super::redact("s3://b?endpoint=x&secret_access_key=abc&region=r"),
             "s3://b?endpoint=x&secret_access_key=***&region=r"

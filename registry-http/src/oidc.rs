@@ -21,17 +21,31 @@ use crate::oci::Query;
 
 fn pending() -> &'static moka::future::Cache<String, Arc<AuthRequest>> {
     static PENDING: OnceLock<moka::future::Cache<String, Arc<AuthRequest>>> = OnceLock::new();
-    PENDING.get_or_init(|| moka::future::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(600)).build())
+    PENDING.get_or_init(|| {
+        moka::future::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(Duration::from_secs(600))
+            .build()
+    })
 }
 
 fn callback_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
     format!("{proto}://{host}/c/oidc/callback")
 }
 
 fn not_configured() -> Error {
-    Error::PreconditionFailed { reason: "OIDC sign-in is not configured (auth_mode oidc_auth)".into() }
+    Error::PreconditionFailed {
+        reason: "OIDC sign-in is not configured (auth_mode oidc_auth)".into(),
+    }
 }
 
 /// `GET /c/oidc/login`: redirect to the provider.
@@ -39,7 +53,9 @@ pub async fn login(State(reg): State<Registry>, headers: HeaderMap) -> ApiResult
     let provider = reg.oidc().ok_or_else(not_configured)?;
     let request = provider.authorize_url(&callback_url(&headers))?;
     let url = request.url.clone();
-    pending().insert(request.state.clone(), Arc::new(request)).await;
+    pending()
+        .insert(request.state.clone(), Arc::new(request))
+        .await;
     Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
 }
 
@@ -48,12 +64,21 @@ pub async fn callback(State(reg): State<Registry>, req: Request) -> ApiResult<Re
     let provider = reg.oidc().ok_or_else(not_configured)?.clone();
     let q = Query::parse(req.uri().query());
     if let Some(err) = q.get("error") {
-        return Err(Error::Unauthorized).inspect_err(|_| tracing::info!(error = err, "OIDC provider refused the sign-in")).map_err(Into::into);
+        return Err(Error::Unauthorized)
+            .inspect_err(|_| tracing::info!(error = err, "OIDC provider refused the sign-in"))
+            .map_err(Into::into);
     }
     let state = q.get("state").unwrap_or_default().to_owned();
-    let code = q.get("code").ok_or(Error::BadRequest { reason: "missing code".into() })?.to_owned();
+    let code = q
+        .get("code")
+        .ok_or(Error::BadRequest {
+            reason: "missing code".into(),
+        })?
+        .to_owned();
     let pending_request = pending().remove(&state).await.ok_or(Error::Unauthorized)?;
-    let login = reg.oidc_login(&provider, &pending_request, &state, &code).await?;
+    let login = reg
+        .oidc_login(&provider, &pending_request, &state, &code)
+        .await?;
     Ok(Json(serde_json::json!({
         "user_id": login.user.id,
         "username": login.user.username,
@@ -69,8 +94,15 @@ pub struct CliSecret {
 }
 
 /// `PUT /api/v2.0/users/{id}/cli_secret`.
-pub async fn set_cli_secret(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(b): Body<CliSecret>) -> ApiResult<Response> {
-    let id: i64 = id.parse().map_err(|_| Error::BadRequest { reason: format!("{id:?} is not an id") })?;
+pub async fn set_cli_secret(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(b): Body<CliSecret>,
+) -> ApiResult<Response> {
+    let id: i64 = id.parse().map_err(|_| Error::BadRequest {
+        reason: format!("{id:?} is not an id"),
+    })?;
     reg.set_cli_secret(&p, id, &b.secret).await?;
     Ok(StatusCode::OK.into_response())
 }

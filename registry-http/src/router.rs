@@ -29,14 +29,19 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
         .route("/v2/{*rest}", any(oci::dispatch))
         .route("/service/token", get(auth::token))
         .nest("/api/v2.0", api_routes)
-        .route_layer(middleware::from_fn_with_state(registry.clone(), auth::authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            registry.clone(),
+            auth::authenticate,
+        ));
     let mut r = Router::new()
         .merge(authenticated)
         .route("/health", get(health))
         .route("/c/oidc/login", get(crate::oidc::login))
         .route("/c/oidc/callback", get(crate::oidc::callback))
         // The API description and Swagger UI, served from the binary (no CDN).
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", openapi));
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", openapi),
+        );
     if let Some(handle) = opts.metrics {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }
@@ -45,15 +50,25 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
         .layer(DefaultBodyLimit::disable())
         // `X-Request-Id` in and out on every response (generated when the client sent none).
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
 }
 
 pub(crate) async fn health(State(registry): State<Registry>) -> Response {
     match registry.catalog(Some(1), None).await {
-        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "healthy" }))).into_response(),
+        Ok(_) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "healthy" })),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unhealthy" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unhealthy" })),
+            )
+                .into_response()
         }
     }
 }

@@ -24,23 +24,12 @@ CREATE TABLE retention_policies (
     updated_at  BIGINT NOT NULL
 );
 
--- Runs of a retention policy (bounded: the oldest beyond 50 per policy are dropped), and one
--- task per repository with its counts and its log (the kept/deleted table).
--- status: Running | Succeed | Failed | Stopped; trigger: MANUAL | SCHEDULE.
-CREATE TABLE retention_executions (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    policy_id   BIGINT NOT NULL REFERENCES retention_policies(id) ON DELETE CASCADE,
-    status      TEXT NOT NULL,
-    trigger     TEXT NOT NULL,
-    dry_run     BOOLEAN NOT NULL,
-    start_time  BIGINT NOT NULL,
-    end_time    BIGINT
-);
-CREATE INDEX retention_executions_policy ON retention_executions(policy_id, id);
-
+-- What a retention run did per repository: the run is an execution of the job service
+-- (vendor_type RETENTION, vendor_id = policy id); each repository it covered gets a row with its
+-- counts and its log (the kept/deleted table). Trimmed with the execution.
 CREATE TABLE retention_tasks (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    execution_id  BIGINT NOT NULL REFERENCES retention_executions(id) ON DELETE CASCADE,
+    execution_id  BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
     repository    TEXT NOT NULL,
     status        TEXT NOT NULL,
     total         BIGINT NOT NULL,

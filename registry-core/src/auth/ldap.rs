@@ -45,7 +45,11 @@ impl LdapScope {
             0 => Ok(Self::Base),
             1 => Ok(Self::OneLevel),
             2 => Ok(Self::Subtree),
-            _ => Err(Error::BadRequest { reason: format!("ldap scope must be 0 (base), 1 (one level) or 2 (subtree), not {n}") }),
+            _ => Err(Error::BadRequest {
+                reason: format!(
+                    "ldap scope must be 0 (base), 1 (one level) or 2 (subtree), not {n}"
+                ),
+            }),
         }
     }
 
@@ -125,7 +129,14 @@ impl fmt::Debug for LdapConfig {
         f.debug_struct("LdapConfig")
             .field("url", &self.url)
             .field("search_dn", &self.search_dn)
-            .field("search_password", &if self.search_password.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "search_password",
+                &if self.search_password.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("base_dn", &self.base_dn)
             .field("filter", &self.filter)
             .field("uid_attribute", &self.uid_attribute)
@@ -172,19 +183,30 @@ pub fn escape_filter_value(v: &str) -> String {
 /// A configured filter as a parenthesised filter (Harbor accepts `objectClass=person` too).
 fn normalize_filter(f: &str) -> String {
     let f = f.trim();
-    if f.is_empty() || f.starts_with('(') { f.to_owned() } else { format!("({f})") }
+    if f.is_empty() || f.starts_with('(') {
+        f.to_owned()
+    } else {
+        format!("({f})")
+    }
 }
 
 /// `(&<extra><term>)`, or just `<term>` without an extra filter.
 fn and_filter(extra: &str, term: &str) -> String {
     let extra = normalize_filter(extra);
-    if extra.is_empty() { term.to_owned() } else { format!("(&{extra}{term})") }
+    if extra.is_empty() {
+        term.to_owned()
+    } else {
+        format!("(&{extra}{term})")
+    }
 }
 
 /// DNs compared the way directories do for our purposes: case-insensitive, spaces around the
 /// RDN separators ignored.
 fn dn_key(dn: &str) -> String {
-    dn.split(',').map(|rdn| rdn.trim().to_ascii_lowercase()).collect::<Vec<_>>().join(",")
+    dn.split(',')
+        .map(|rdn| rdn.trim().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn dn_is_under(dn: &str, base: &str) -> bool {
@@ -194,20 +216,34 @@ fn dn_is_under(dn: &str, base: &str) -> bool {
 
 /// The value of the first RDN (`cn=devs,ou=groups,…` → `devs`).
 fn first_rdn_value(dn: &str) -> String {
-    dn.split(',').next().and_then(|rdn| rdn.split_once('=')).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+    dn.split(',')
+        .next()
+        .and_then(|rdn| rdn.split_once('='))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// First value of an attribute, looked up case-insensitively.
 fn attr<'a>(attrs: &'a HashMap<String, Vec<String>>, name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.first()).map(String::as_str)
+    attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
 }
 
 fn attr_all<'a>(attrs: &'a HashMap<String, Vec<String>>, name: &str) -> &'a [String] {
-    attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice()).unwrap_or(&[])
+    attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or(&[])
 }
 
 fn unavailable(what: &str, e: impl fmt::Display) -> Error {
-    Error::Unavailable { reason: format!("LDAP {what}: {e}") }
+    Error::Unavailable {
+        reason: format!("LDAP {what}: {e}"),
+    }
 }
 
 /// Users and groups from an LDAP directory.
@@ -217,7 +253,9 @@ pub struct LdapAuthenticator {
 
 impl fmt::Debug for LdapAuthenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LdapAuthenticator").field("cfg", &self.cfg).finish()
+        f.debug_struct("LdapAuthenticator")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -225,9 +263,13 @@ impl LdapAuthenticator {
     /// Check the settings (no connection is made; see [`Self::ping`]).
     pub fn new(mut cfg: LdapConfig) -> Result<Self> {
         let bad = |reason: String| Error::BadRequest { reason };
-        let url = url::Url::parse(&cfg.url).map_err(|e| bad(format!("ldap url {:?}: {e}", cfg.url)))?;
+        let url =
+            url::Url::parse(&cfg.url).map_err(|e| bad(format!("ldap url {:?}: {e}", cfg.url)))?;
         if !matches!(url.scheme(), "ldap" | "ldaps") {
-            return Err(bad(format!("ldap url must start with ldap:// or ldaps://, not {:?}", cfg.url)));
+            return Err(bad(format!(
+                "ldap url must start with ldap:// or ldaps://, not {:?}",
+                cfg.url
+            )));
         }
         if cfg.base_dn.trim().is_empty() {
             return Err(bad("ldap base DN is required".into()));
@@ -244,7 +286,10 @@ impl LdapAuthenticator {
         if cfg.timeout.is_zero() {
             cfg.timeout = Duration::from_secs(5);
         }
-        for (name, f) in [("ldap filter", &cfg.filter), ("ldap group filter", &cfg.group_filter)] {
+        for (name, f) in [
+            ("ldap filter", &cfg.filter),
+            ("ldap group filter", &cfg.group_filter),
+        ] {
             let f = normalize_filter(f);
             if !f.is_empty() && ldap3::parse_filter(&f).is_err() {
                 return Err(bad(format!("{name} {f:?} is not a valid LDAP filter")));
@@ -266,13 +311,18 @@ impl LdapAuthenticator {
             .await
             .map_err(|e| unavailable(&format!("search bind as {:?}", self.cfg.search_dn), e))?;
         if res.rc != 0 {
-            return Err(unavailable(&format!("search bind as {:?}", self.cfg.search_dn), format!("result code {} {}", res.rc, res.text)));
+            return Err(unavailable(
+                &format!("search bind as {:?}", self.cfg.search_dn),
+                format!("result code {} {}", res.rc, res.text),
+            ));
         }
         Ok(ldap)
     }
 
     async fn connect(&self) -> Result<Ldap> {
-        let settings = LdapConnSettings::new().set_conn_timeout(self.cfg.timeout).set_no_tls_verify(!self.cfg.verify_cert);
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.cfg.timeout)
+            .set_no_tls_verify(!self.cfg.verify_cert);
         let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.cfg.url)
             .await
             .map_err(|e| unavailable(&format!("connecting to {}", self.cfg.url), e))?;
@@ -280,7 +330,14 @@ impl LdapAuthenticator {
         Ok(ldap)
     }
 
-    async fn search(&self, ldap: &mut Ldap, base: &str, scope: LdapScope, filter: &str, attrs: &[&str]) -> Result<Vec<SearchEntry>> {
+    async fn search(
+        &self,
+        ldap: &mut Ldap,
+        base: &str,
+        scope: LdapScope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<SearchEntry>> {
         let res = ldap
             .with_timeout(self.cfg.timeout)
             .with_search_options(SearchOptions::new().sizelimit(SEARCH_LIMIT))
@@ -291,15 +348,27 @@ impl LdapAuthenticator {
         match result.rc {
             0 => {}
             rc if RC_PARTIAL.contains(&rc) => {
-                tracing::warn!(base, filter, rc, "LDAP search returned a partial result (size or time limit)");
+                tracing::warn!(
+                    base,
+                    filter,
+                    rc,
+                    "LDAP search returned a partial result (size or time limit)"
+                );
             }
             // noSuchObject: the base DN does not exist, so nothing matches.
             32 => return Ok(Vec::new()),
             rc => {
-                return Err(unavailable(&format!("search under {base:?} for {filter:?}"), format!("result code {rc} {}", result.text)));
+                return Err(unavailable(
+                    &format!("search under {base:?} for {filter:?}"),
+                    format!("result code {rc} {}", result.text),
+                ));
             }
         }
-        Ok(entries.into_iter().filter(|e| !e.is_ref() && !e.is_intermediate()).map(SearchEntry::construct).collect())
+        Ok(entries
+            .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate())
+            .map(SearchEntry::construct)
+            .collect())
     }
 
     /// Check that the directory answers and the search DN can bind (Harbor's `/ldap/ping`).
@@ -319,9 +388,14 @@ impl LdapAuthenticator {
 
     fn to_user(&self, e: &SearchEntry, fallback_name: &str) -> LdapUser {
         LdapUser {
-            username: attr(&e.attrs, &self.cfg.uid_attribute).unwrap_or(fallback_name).to_owned(),
+            username: attr(&e.attrs, &self.cfg.uid_attribute)
+                .unwrap_or(fallback_name)
+                .to_owned(),
             email: attr(&e.attrs, "mail").unwrap_or_default().to_owned(),
-            realname: attr(&e.attrs, "displayName").or_else(|| attr(&e.attrs, "cn")).unwrap_or_default().to_owned(),
+            realname: attr(&e.attrs, "displayName")
+                .or_else(|| attr(&e.attrs, "cn"))
+                .unwrap_or_default()
+                .to_owned(),
             dn: e.dn.clone(),
         }
     }
@@ -332,12 +406,28 @@ impl LdapAuthenticator {
         let term = if query.is_empty() {
             format!("({}=*)", self.cfg.uid_attribute)
         } else {
-            format!("({}=*{}*)", self.cfg.uid_attribute, escape_filter_value(query))
+            format!(
+                "({}=*{}*)",
+                self.cfg.uid_attribute,
+                escape_filter_value(query)
+            )
         };
         let mut ldap = self.search_conn().await?;
-        let entries = self.search(&mut ldap, &self.cfg.base_dn, self.cfg.scope, &and_filter(&self.cfg.filter, &term), &self.user_attrs()).await;
+        let entries = self
+            .search(
+                &mut ldap,
+                &self.cfg.base_dn,
+                self.cfg.scope,
+                &and_filter(&self.cfg.filter, &term),
+                &self.user_attrs(),
+            )
+            .await;
         let _ = ldap.unbind().await;
-        let mut users: Vec<LdapUser> = entries?.iter().map(|e| self.to_user(e, "")).filter(|u| !u.username.is_empty()).collect();
+        let mut users: Vec<LdapUser> = entries?
+            .iter()
+            .map(|e| self.to_user(e, ""))
+            .filter(|u| !u.username.is_empty())
+            .collect();
         users.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(users)
     }
@@ -349,10 +439,20 @@ impl LdapAuthenticator {
             return Ok(Vec::new());
         }
         let gid = &self.cfg.group_name_attribute;
-        let term = if query.is_empty() { format!("({gid}=*)") } else { format!("({gid}=*{}*)", escape_filter_value(query)) };
+        let term = if query.is_empty() {
+            format!("({gid}=*)")
+        } else {
+            format!("({gid}=*{}*)", escape_filter_value(query))
+        };
         let mut ldap = self.search_conn().await?;
         let entries = self
-            .search(&mut ldap, &self.cfg.group_base_dn, self.cfg.group_scope, &and_filter(&self.cfg.group_filter, &term), &[gid.as_str()])
+            .search(
+                &mut ldap,
+                &self.cfg.group_base_dn,
+                self.cfg.group_scope,
+                &and_filter(&self.cfg.group_filter, &term),
+                &[gid.as_str()],
+            )
             .await;
         let _ = ldap.unbind().await;
         let mut groups: Vec<ExternalGroup> = entries?.iter().map(|e| self.to_group(e)).collect();
@@ -365,26 +465,56 @@ impl LdapAuthenticator {
     pub async fn group_by_dn(&self, dn: &str) -> Result<Option<ExternalGroup>> {
         let mut ldap = self.search_conn().await?;
         let filter = and_filter(&self.cfg.group_filter, "(objectClass=*)");
-        let entries = self.search(&mut ldap, dn, LdapScope::Base, &filter, &[self.cfg.group_name_attribute.as_str()]).await;
+        let entries = self
+            .search(
+                &mut ldap,
+                dn,
+                LdapScope::Base,
+                &filter,
+                &[self.cfg.group_name_attribute.as_str()],
+            )
+            .await;
         let _ = ldap.unbind().await;
         Ok(entries?.first().map(|e| self.to_group(e)))
     }
 
     fn to_group(&self, e: &SearchEntry) -> ExternalGroup {
-        let name = attr(&e.attrs, &self.cfg.group_name_attribute).map(str::to_owned).unwrap_or_else(|| first_rdn_value(&e.dn));
-        ExternalGroup { group_type: GROUP_TYPE_LDAP, name, dn: e.dn.clone() }
+        let name = attr(&e.attrs, &self.cfg.group_name_attribute)
+            .map(str::to_owned)
+            .unwrap_or_else(|| first_rdn_value(&e.dn));
+        ExternalGroup {
+            group_type: GROUP_TYPE_LDAP,
+            name,
+            dn: e.dn.clone(),
+        }
     }
 
     /// The one entry for `username`, or `None` (unknown, or ambiguous).
     async fn find_user(&self, ldap: &mut Ldap, username: &str) -> Result<Option<SearchEntry>> {
-        let term = format!("({}={})", self.cfg.uid_attribute, escape_filter_value(username));
+        let term = format!(
+            "({}={})",
+            self.cfg.uid_attribute,
+            escape_filter_value(username)
+        );
         let filter = and_filter(&self.cfg.filter, &term);
-        let mut entries = self.search(ldap, &self.cfg.base_dn, self.cfg.scope, &filter, &self.user_attrs()).await?;
+        let mut entries = self
+            .search(
+                ldap,
+                &self.cfg.base_dn,
+                self.cfg.scope,
+                &filter,
+                &self.user_attrs(),
+            )
+            .await?;
         match entries.len() {
             0 => Ok(None),
             1 => Ok(entries.pop()),
             n => {
-                tracing::warn!(user = username, matches = n, "LDAP user name matches several entries; login refused");
+                tracing::warn!(
+                    user = username,
+                    matches = n,
+                    "LDAP user name matches several entries; login refused"
+                );
                 Ok(None)
             }
         }
@@ -416,9 +546,15 @@ impl LdapAuthenticator {
     }
 
     /// The user's groups (under the group base DN, when set) and whether one is the admin group.
-    async fn groups_of(&self, ldap: &mut Ldap, user: &SearchEntry, username: &str) -> Result<(Vec<ExternalGroup>, bool)> {
+    async fn groups_of(
+        &self,
+        ldap: &mut Ldap,
+        user: &SearchEntry,
+        username: &str,
+    ) -> Result<(Vec<ExternalGroup>, bool)> {
         let cfg = &self.cfg;
-        let admin_key = (!cfg.group_admin_dn.trim().is_empty()).then(|| dn_key(&cfg.group_admin_dn));
+        let admin_key =
+            (!cfg.group_admin_dn.trim().is_empty()).then(|| dn_key(&cfg.group_admin_dn));
         let mut found: Vec<ExternalGroup> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut sysadmin = false;
@@ -432,7 +568,16 @@ impl LdapAuthenticator {
                 escape_filter_value(username)
             );
             let filter = and_filter(&cfg.group_filter, &term);
-            for e in self.search(ldap, &cfg.group_base_dn, cfg.group_scope, &filter, &[cfg.group_name_attribute.as_str()]).await? {
+            for e in self
+                .search(
+                    ldap,
+                    &cfg.group_base_dn,
+                    cfg.group_scope,
+                    &filter,
+                    &[cfg.group_name_attribute.as_str()],
+                )
+                .await?
+            {
                 if seen.insert(dn_key(&e.dn)) {
                     found.push(self.to_group(&e));
                 }
@@ -452,10 +597,24 @@ impl LdapAuthenticator {
                     continue;
                 }
                 let filter = and_filter(&cfg.group_filter, "(objectClass=*)");
-                let group = match self.search(ldap, dn, LdapScope::Base, &filter, &[cfg.group_name_attribute.as_str()]).await?.first() {
+                let group = match self
+                    .search(
+                        ldap,
+                        dn,
+                        LdapScope::Base,
+                        &filter,
+                        &[cfg.group_name_attribute.as_str()],
+                    )
+                    .await?
+                    .first()
+                {
                     Some(e) => self.to_group(e),
                     // Not readable, or excluded by the group filter.
-                    None if cfg.group_filter.is_empty() => ExternalGroup { group_type: GROUP_TYPE_LDAP, name: first_rdn_value(dn), dn: dn.clone() },
+                    None if cfg.group_filter.is_empty() => ExternalGroup {
+                        group_type: GROUP_TYPE_LDAP,
+                        name: first_rdn_value(dn),
+                        dn: dn.clone(),
+                    },
                     None => continue,
                 };
                 found.push(group);
@@ -474,7 +633,10 @@ impl LdapAuthenticator {
                     escape_filter_value(&user.dn),
                     escape_filter_value(username)
                 );
-                sysadmin = !self.search(ldap, &cfg.group_admin_dn, LdapScope::Base, &term, &["1.1"]).await?.is_empty();
+                sysadmin = !self
+                    .search(ldap, &cfg.group_admin_dn, LdapScope::Base, &term, &["1.1"])
+                    .await?
+                    .is_empty();
             }
         }
         found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -513,7 +675,11 @@ impl Authenticator for LdapAuthenticator {
         "ldap"
     }
 
-    async fn authenticate(&self, username: &str, password: &str) -> Result<Option<ExternalIdentity>> {
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<ExternalIdentity>> {
         // An empty password would be an unauthenticated bind, which servers accept.
         if username.is_empty() || password.is_empty() || username.contains('\0') {
             return Ok(None);
@@ -539,10 +705,19 @@ mod tests {
 
     #[test]
     fn filters_and_dns() {
-        assert_eq!(and_filter("objectClass=person", "(uid=a)"), "(&(objectClass=person)(uid=a))");
+        assert_eq!(
+            and_filter("objectClass=person", "(uid=a)"),
+            "(&(objectClass=person)(uid=a))"
+        );
         assert_eq!(and_filter("", "(uid=a)"), "(uid=a)");
-        assert!(dn_is_under("cn=devs, ou=Groups,dc=example,dc=org", "ou=groups,dc=example,dc=org"));
-        assert!(!dn_is_under("cn=devs,ou=groupsx,dc=example,dc=org", "ou=groups,dc=example,dc=org"));
+        assert!(dn_is_under(
+            "cn=devs, ou=Groups,dc=example,dc=org",
+            "ou=groups,dc=example,dc=org"
+        ));
+        assert!(!dn_is_under(
+            "cn=devs,ou=groupsx,dc=example,dc=org",
+            "ou=groups,dc=example,dc=org"
+        ));
         assert_eq!(first_rdn_value("cn=devs,ou=groups"), "devs");
     }
 
@@ -556,8 +731,26 @@ mod tests {
         };
         let a = LdapAuthenticator::new(cfg.clone()).unwrap();
         assert!(!format!("{a:?}").contains("hunter2"));
-        assert!(LdapAuthenticator::new(LdapConfig { url: "http://x".into(), ..cfg.clone() }).is_err());
-        assert!(LdapAuthenticator::new(LdapConfig { base_dn: String::new(), ..cfg.clone() }).is_err());
-        assert!(LdapAuthenticator::new(LdapConfig { filter: "(&(objectClass=person)".into(), ..cfg }).is_err());
+        assert!(
+            LdapAuthenticator::new(LdapConfig {
+                url: "http://x".into(),
+                ..cfg.clone()
+            })
+            .is_err()
+        );
+        assert!(
+            LdapAuthenticator::new(LdapConfig {
+                base_dn: String::new(),
+                ..cfg.clone()
+            })
+            .is_err()
+        );
+        assert!(
+            LdapAuthenticator::new(LdapConfig {
+                filter: "(&(objectClass=person)".into(),
+                ..cfg
+            })
+            .is_err()
+        );
     }
 }

@@ -17,7 +17,9 @@ pub mod rbac;
 pub(crate) mod throttle;
 pub mod token;
 
-pub use rbac::{Access, Action, Effect, ProjectPerms, ProjectResource, Role, RobotPermission, SystemResource};
+pub use rbac::{
+    Access, Action, Effect, ProjectPerms, ProjectResource, RobotPermission, Role, SystemResource,
+};
 
 /// Robot account names start with this (Harbor's default `robot_name_prefix`).
 pub const ROBOT_PREFIX: &str = "robot$";
@@ -121,5 +123,9 @@ pub trait Authenticator: Send + Sync + Debug + 'static {
 
     /// `Ok(None)` when the directory does not know the user or the password is wrong; errors
     /// only when the directory could not be asked.
-    async fn authenticate(&self, username: &str, password: &str) -> Result<Option<ExternalIdentity>>;
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<ExternalIdentity>>;
 }

@@ -89,7 +89,14 @@ impl fmt::Debug for OidcConfig {
             .field("name", &self.name)
             .field("endpoint", &self.endpoint)
             .field("client_id", &self.client_id)
-            .field("client_secret", &if self.client_secret.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "client_secret",
+                &if self.client_secret.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("groups_claim", &self.groups_claim)
             .field("admin_group", &self.admin_group)
             .field("scope", &self.scope)
@@ -168,12 +175,17 @@ pub struct OidcProvider {
 
 impl fmt::Debug for OidcProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OidcProvider").field("cfg", &self.cfg).field("issuer", &self.meta.issuer).finish_non_exhaustive()
+        f.debug_struct("OidcProvider")
+            .field("cfg", &self.cfg)
+            .field("issuer", &self.meta.issuer)
+            .finish_non_exhaustive()
     }
 }
 
 fn unavailable(what: &str, e: impl fmt::Display) -> Error {
-    Error::Unavailable { reason: format!("OIDC provider: {what}: {e}") }
+    Error::Unavailable {
+        reason: format!("OIDC provider: {what}: {e}"),
+    }
 }
 
 /// URL-safe base64 of `n` random bytes.
@@ -184,7 +196,8 @@ fn random_token(n: usize) -> String {
 }
 
 fn pkce_challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 fn same_secret(a: &str, b: &str) -> bool {
@@ -211,9 +224,13 @@ impl OidcProvider {
             return Err(bad("OIDC client id is required".into()));
         }
         let endpoint = cfg.endpoint.trim_end_matches('/').to_owned();
-        let parsed = url::Url::parse(&endpoint).map_err(|e| bad(format!("OIDC endpoint {:?}: {e}", cfg.endpoint)))?;
+        let parsed = url::Url::parse(&endpoint)
+            .map_err(|e| bad(format!("OIDC endpoint {:?}: {e}", cfg.endpoint)))?;
         if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(bad(format!("OIDC endpoint must be an http(s) URL, not {:?}", cfg.endpoint)));
+            return Err(bad(format!(
+                "OIDC endpoint must be an http(s) URL, not {:?}",
+                cfg.endpoint
+            )));
         }
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
@@ -224,20 +241,40 @@ impl OidcProvider {
         let well_known = format!("{endpoint}/.well-known/openid-configuration");
         let meta: ProviderMetadata = Self::get_json(&http, &well_known).await?;
         if meta.issuer.trim_end_matches('/') != endpoint {
-            return Err(bad(format!("OIDC provider at {endpoint} announces issuer {:?}; the endpoint must be the issuer", meta.issuer)));
+            return Err(bad(format!(
+                "OIDC provider at {endpoint} announces issuer {:?}; the endpoint must be the issuer",
+                meta.issuer
+            )));
         }
         let set: JwkSet = Self::get_json(&http, &meta.jwks_uri).await?;
         tracing::info!(issuer = %meta.issuer, keys = set.keys.len(), "OIDC provider discovered");
-        Ok(Self { cfg, meta, http, jwks: tokio::sync::RwLock::new(Jwks { set, fetched: Instant::now() }) })
+        Ok(Self {
+            cfg,
+            meta,
+            http,
+            jwks: tokio::sync::RwLock::new(Jwks {
+                set,
+                fetched: Instant::now(),
+            }),
+        })
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T> {
-        let resp = http.get(url).header("accept", "application/json").send().await.map_err(|e| unavailable(&format!("GET {url}"), e))?;
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        http: &reqwest::Client,
+        url: &str,
+    ) -> Result<T> {
+        let resp = http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| unavailable(&format!("GET {url}"), e))?;
         let (status, body) = read_body(resp, &format!("GET {url}")).await?;
         if !status.is_success() {
             return Err(unavailable(&format!("GET {url}"), format!("HTTP {status}")));
         }
-        serde_json::from_slice(&body).map_err(|e| unavailable(&format!("GET {url}"), format!("unreadable JSON: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| unavailable(&format!("GET {url}"), format!("unreadable JSON: {e}")))
     }
 
     pub fn config(&self) -> &OidcConfig {
@@ -254,7 +291,13 @@ impl OidcProvider {
 
     fn scopes(&self) -> String {
         let mut scopes = vec!["openid"];
-        for s in self.cfg.scope.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+        for s in self
+            .cfg
+            .scope
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if !scopes.contains(&s) {
                 scopes.push(s);
             }
@@ -265,8 +308,12 @@ impl OidcProvider {
     /// Start a login: the URL to redirect the browser to, with fresh `state`, `nonce` and PKCE
     /// verifier to keep until the callback.
     pub fn authorize_url(&self, redirect_uri: &str) -> Result<AuthRequest> {
-        let mut url = url::Url::parse(&self.meta.authorization_endpoint)
-            .map_err(|e| unavailable("authorization endpoint", format!("{:?}: {e}", self.meta.authorization_endpoint)))?;
+        let mut url = url::Url::parse(&self.meta.authorization_endpoint).map_err(|e| {
+            unavailable(
+                "authorization endpoint",
+                format!("{:?}: {e}", self.meta.authorization_endpoint),
+            )
+        })?;
         let (state, nonce, pkce_verifier) = (random_token(24), random_token(24), random_token(32));
         {
             let mut q = url.query_pairs_mut();
@@ -282,7 +329,13 @@ impl OidcProvider {
                 q.append_pair(k, v);
             }
         }
-        Ok(AuthRequest { url: url.into(), state, nonce, pkce_verifier, redirect_uri: redirect_uri.to_owned() })
+        Ok(AuthRequest {
+            url: url.into(),
+            state,
+            nonce,
+            pkce_verifier,
+            redirect_uri: redirect_uri.to_owned(),
+        })
     }
 
     /// The callback's `state` must be the one we sent (else: a forged or replayed callback).
@@ -290,7 +343,9 @@ impl OidcProvider {
         if !pending.state.is_empty() && same_secret(&pending.state, returned_state) {
             Ok(())
         } else {
-            tracing::warn!("OIDC callback with a state that does not match the login it claims to finish");
+            tracing::warn!(
+                "OIDC callback with a state that does not match the login it claims to finish"
+            );
             Err(Error::Unauthorized)
         }
     }
@@ -298,7 +353,13 @@ impl OidcProvider {
     /// Exchange an authorization code for tokens and return who logged in. The ID token must
     /// carry `nonce`. A code the provider refuses is `UNAUTHORIZED`; an unreachable provider
     /// is `UNAVAILABLE`.
-    pub async fn exchange_code(&self, code: &str, pkce_verifier: &str, nonce: &str, redirect_uri: &str) -> Result<ExternalIdentity> {
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        redirect_uri: &str,
+    ) -> Result<ExternalIdentity> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
             .append_pair("code", code)
@@ -309,8 +370,15 @@ impl OidcProvider {
             .meta
             .token_endpoint_auth_methods_supported
             .as_ref()
-            .is_some_and(|m| !m.iter().any(|x| x == "client_secret_basic") && m.iter().any(|x| x == "client_secret_post"));
-        let mut req = self.http.post(&self.meta.token_endpoint).header("content-type", "application/x-www-form-urlencoded").header("accept", "application/json");
+            .is_some_and(|m| {
+                !m.iter().any(|x| x == "client_secret_basic")
+                    && m.iter().any(|x| x == "client_secret_post")
+            });
+        let mut req = self
+            .http
+            .post(&self.meta.token_endpoint)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
         let body = if post_only {
             let creds = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("client_id", &self.cfg.client_id)
@@ -319,30 +387,52 @@ impl OidcProvider {
             format!("{body}&{creds}")
         } else {
             // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             req = req.basic_auth(enc(&self.cfg.client_id), Some(enc(&self.cfg.client_secret)));
             body
         };
         let what = "token request";
-        let resp = req.body(body).send().await.map_err(|e| unavailable(what, e))?;
+        let resp = req
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(what, e))?;
         let (status, bytes) = read_body(resp, what).await?;
         if !status.is_success() {
             let err: Option<TokenError> = serde_json::from_slice(&bytes).ok();
-            let (code, desc) = err.map(|e| (e.error.unwrap_or_default(), e.error_description.unwrap_or_default())).unwrap_or_default();
+            let (code, desc) = err
+                .map(|e| {
+                    (
+                        e.error.unwrap_or_default(),
+                        e.error_description.unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
             if status.is_client_error() {
                 tracing::info!(%status, error = %code, description = %desc, "OIDC provider refused the authorization code");
                 return Err(Error::Unauthorized);
             }
             return Err(unavailable(what, format!("HTTP {status} {code} {desc}")));
         }
-        let tokens: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| unavailable(what, format!("unreadable token response: {e}")))?;
-        let id_token = tokens.id_token.ok_or_else(|| unavailable(what, "the token response has no id_token (is `openid` an allowed scope?)"))?;
+        let tokens: TokenResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| unavailable(what, format!("unreadable token response: {e}")))?;
+        let id_token = tokens.id_token.ok_or_else(|| {
+            unavailable(
+                what,
+                "the token response has no id_token (is `openid` an allowed scope?)",
+            )
+        })?;
         self.verify_id_token(&id_token, Some(nonce)).await
     }
 
     /// Validate an ID token (signature, issuer, audience, expiry and, when given, nonce) and
     /// read the identity from it. Any failure is `UNAUTHORIZED`.
-    pub async fn verify_id_token(&self, token: &str, nonce: Option<&str>) -> Result<ExternalIdentity> {
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<ExternalIdentity> {
         let claims = self.validated_claims(token).await.map_err(|e| match e {
             Error::BadRequest { reason } => {
                 tracing::info!(%reason, "OIDC ID token refused");
@@ -371,7 +461,9 @@ impl OidcProvider {
                     None => None,
                 };
                 if let Some(jwk) = found {
-                    return DecodingKey::from_jwk(jwk).map_err(|e| Error::BadRequest { reason: format!("unusable key in the provider's JWKS: {e}") });
+                    return DecodingKey::from_jwk(jwk).map_err(|e| Error::BadRequest {
+                        reason: format!("unusable key in the provider's JWKS: {e}"),
+                    });
                 }
                 if attempt == 1 || jwks.fetched.elapsed() < JWKS_REFRESH_MIN {
                     break;
@@ -380,16 +472,25 @@ impl OidcProvider {
             // Unknown key id: the provider may have rotated its keys.
             let set: JwkSet = Self::get_json(&self.http, &self.meta.jwks_uri).await?;
             let mut jwks = self.jwks.write().await;
-            *jwks = Jwks { set, fetched: Instant::now() };
+            *jwks = Jwks {
+                set,
+                fetched: Instant::now(),
+            };
         }
-        Err(Error::BadRequest { reason: format!("no key {kid:?} in the provider's JWKS") })
+        Err(Error::BadRequest {
+            reason: format!("no key {kid:?} in the provider's JWKS"),
+        })
     }
 
     async fn validated_claims(&self, token: &str) -> Result<Map<String, Value>> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| Error::BadRequest { reason: format!("malformed ID token: {e}") })?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| Error::BadRequest {
+            reason: format!("malformed ID token: {e}"),
+        })?;
         let alg = header.alg;
         if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-            return Err(Error::BadRequest { reason: format!("ID tokens signed with {alg:?} are not accepted") });
+            return Err(Error::BadRequest {
+                reason: format!("ID tokens signed with {alg:?} are not accepted"),
+            });
         }
         let key = self.key_for(header.kid.as_deref()).await?;
         let mut v = Validation::new(alg);
@@ -397,22 +498,39 @@ impl OidcProvider {
         v.set_issuer(&[self.meta.issuer.as_str()]);
         v.set_audience(&[self.cfg.client_id.as_str()]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &v).map_err(|e| Error::BadRequest { reason: format!("ID token: {e}") })?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &v).map_err(|e| {
+            Error::BadRequest {
+                reason: format!("ID token: {e}"),
+            }
+        })?;
         let claims = data.claims;
         // OIDC Core 3.1.3.7: with several audiences, azp must be us.
-        let several = claims.get("aud").and_then(Value::as_array).is_some_and(|a| a.len() > 1);
+        let several = claims
+            .get("aud")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.len() > 1);
         if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
             if azp != self.cfg.client_id {
-                return Err(Error::BadRequest { reason: format!("ID token azp {azp:?} is not this client") });
+                return Err(Error::BadRequest {
+                    reason: format!("ID token azp {azp:?} is not this client"),
+                });
             }
         } else if several {
-            return Err(Error::BadRequest { reason: "ID token has several audiences and no azp".into() });
+            return Err(Error::BadRequest {
+                reason: "ID token has several audiences and no azp".into(),
+            });
         }
         Ok(claims)
     }
 
     fn identity(&self, claims: &Map<String, Value>) -> Result<ExternalIdentity> {
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
         let sub = text("sub").ok_or(Error::Unauthorized)?;
         let username = if self.cfg.user_claim.is_empty() {
             text("preferred_username").unwrap_or(sub)
@@ -425,7 +543,9 @@ impl OidcProvider {
         let mut groups: Vec<String> = Vec::new();
         if !self.cfg.groups_claim.is_empty() {
             match claims.get(&self.cfg.groups_claim) {
-                Some(Value::Array(items)) => groups.extend(items.iter().filter_map(Value::as_str).map(str::to_owned)),
+                Some(Value::Array(items)) => {
+                    groups.extend(items.iter().filter_map(Value::as_str).map(str::to_owned))
+                }
                 Some(Value::String(s)) => groups.extend(s.split(',').map(|g| g.trim().to_owned())),
                 _ => {}
             }
@@ -433,14 +553,22 @@ impl OidcProvider {
         groups.retain(|g| !g.is_empty());
         groups.sort();
         groups.dedup();
-        let sysadmin = !self.cfg.admin_group.is_empty() && groups.iter().any(|g| g == &self.cfg.admin_group);
+        let sysadmin =
+            !self.cfg.admin_group.is_empty() && groups.iter().any(|g| g == &self.cfg.admin_group);
         Ok(ExternalIdentity {
             source: SOURCE.into(),
             external_id: format!("{}|{sub}", self.meta.issuer),
             username: username.to_owned(),
             email: text("email").unwrap_or_default().to_owned(),
             realname: text("name").unwrap_or_default().to_owned(),
-            groups: groups.into_iter().map(|name| ExternalGroup { group_type: GROUP_TYPE_OIDC, name, dn: String::new() }).collect(),
+            groups: groups
+                .into_iter()
+                .map(|name| ExternalGroup {
+                    group_type: GROUP_TYPE_OIDC,
+                    name,
+                    dn: String::new(),
+                })
+                .collect(),
             sysadmin,
         })
     }
@@ -458,7 +586,10 @@ impl fmt::Debug for OidcLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcLogin")
             .field("user", &self.user.username)
-            .field("cli_secret", &self.cli_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "cli_secret",
+                &self.cli_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -472,9 +603,22 @@ impl Registry {
     /// Finish a portal login: check the callback `state`, exchange `code`, onboard the user
     /// (creating or refreshing the local record and groups) and, if the user has no CLI secret
     /// yet, generate one and return it (only this once: just its hash is kept).
-    pub async fn oidc_login(&self, provider: &OidcProvider, pending: &AuthRequest, returned_state: &str, code: &str) -> Result<OidcLogin> {
+    pub async fn oidc_login(
+        &self,
+        provider: &OidcProvider,
+        pending: &AuthRequest,
+        returned_state: &str,
+        code: &str,
+    ) -> Result<OidcLogin> {
         OidcProvider::check_state(pending, returned_state)?;
-        let ext = provider.exchange_code(code, &pending.pkce_verifier, &pending.nonce, &pending.redirect_uri).await?;
+        let ext = provider
+            .exchange_code(
+                code,
+                &pending.pkce_verifier,
+                &pending.nonce,
+                &pending.redirect_uri,
+            )
+            .await?;
         self.oidc_onboard(ext).await
     }
 
@@ -482,15 +626,23 @@ impl Registry {
     /// or [`OidcProvider::verify_id_token`]), creating the CLI secret when missing.
     pub async fn oidc_onboard(&self, ext: ExternalIdentity) -> Result<OidcLogin> {
         if ext.source != SOURCE {
-            return Err(Error::BadRequest { reason: format!("not an OIDC identity (source {:?})", ext.source) });
+            return Err(Error::BadRequest {
+                reason: format!("not an OIDC identity (source {:?})", ext.source),
+            });
         }
         let mut user = self.onboard(ext).await?;
         let mut cli_secret = None;
         if user.cli_secret_hash.is_none() {
             let secret = password::random_secret(CLI_SECRET_LEN);
-            self.meta.set_cli_secret(user.id, &password::hash(&secret).await?, self.now_ms()).await?;
+            self.meta
+                .set_cli_secret(user.id, &password::hash(&secret).await?, self.now_ms())
+                .await?;
             self.access_changed();
-            user = self.meta.user_by_id(user.id).await?.ok_or(Error::Unauthorized)?;
+            user = self
+                .meta
+                .user_by_id(user.id)
+                .await?
+                .ok_or(Error::Unauthorized)?;
             tracing::info!(user = %user.username, "OIDC user onboarded with a new CLI secret");
             cli_secret = Some(secret);
         }
@@ -503,12 +655,25 @@ impl Registry {
         if !(p.is_sysadmin() || p.user_id() == Some(user_id)) {
             return Err(crate::access::refuse(p));
         }
-        let user = self.meta.user_by_id(user_id).await?.ok_or_else(|| Error::NotFound { what: format!("user {user_id}") })?;
+        let user = self
+            .meta
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("user {user_id}"),
+            })?;
         if user.source != SOURCE {
-            return Err(Error::PreconditionFailed { reason: format!("user {} is not an OIDC user; CLI secrets are for OIDC users", user.username) });
+            return Err(Error::PreconditionFailed {
+                reason: format!(
+                    "user {} is not an OIDC user; CLI secrets are for OIDC users",
+                    user.username
+                ),
+            });
         }
         password::check_secret_strength(secret)?;
-        self.meta.set_cli_secret(user_id, &password::hash(secret).await?, self.now_ms()).await?;
+        self.meta
+            .set_cli_secret(user_id, &password::hash(secret).await?, self.now_ms())
+            .await?;
         self.access_changed();
         Ok(())
     }
@@ -529,12 +694,18 @@ mod tests {
     #[test]
     fn pkce_s256_matches_rfc7636_example() {
         // RFC 7636 appendix B.
-        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
     fn secrets_stay_out_of_debug() {
-        let cfg = OidcConfig { client_secret: "s3cr3t-Value".into(), ..OidcConfig::default() };
+        let cfg = OidcConfig {
+            client_secret: "s3cr3t-Value".into(),
+            ..OidcConfig::default()
+        };
         assert!(!format!("{cfg:?}").contains("s3cr3t"));
         let req = AuthRequest {
             url: "https://idp/authorize".into(),
@@ -544,12 +715,21 @@ mod tests {
             redirect_uri: "https://berth/c/oidc/callback".into(),
         };
         let dbg = format!("{req:?}");
-        assert!(!dbg.contains("the-verifier") && !dbg.contains("the-nonce"), "{dbg}");
+        assert!(
+            !dbg.contains("the-verifier") && !dbg.contains("the-nonce"),
+            "{dbg}"
+        );
     }
 
     #[test]
     fn state_check() {
-        let req = AuthRequest { url: String::new(), state: "abc".into(), nonce: String::new(), pkce_verifier: String::new(), redirect_uri: String::new() };
+        let req = AuthRequest {
+            url: String::new(),
+            state: "abc".into(),
+            nonce: String::new(),
+            pkce_verifier: String::new(),
+            redirect_uri: String::new(),
+        };
         assert!(OidcProvider::check_state(&req, "abc").is_ok());
         assert!(OidcProvider::check_state(&req, "abd").is_err());
         assert!(OidcProvider::check_state(&req, "").is_err());

@@ -24,16 +24,19 @@ pub async fn verify(password: &str, phc: &str) -> bool {
     let pw = password.to_owned();
     let phc = phc.to_owned();
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&phc) else { return false };
-        argon2::Argon2::default().verify_password(pw.as_bytes(), &parsed).is_ok()
+        let Ok(parsed) = PasswordHash::new(&phc) else {
+            return false;
+        };
+        argon2::Argon2::default()
+            .verify_password(pw.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .unwrap_or(false)
 }
 
 /// Hash used when the user does not exist, so a wrong user costs the same time as a wrong password.
-pub(crate) const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1Jx8z7o8xaH1s0J2t1vXGm4mBvPjXbqL2yJd0yXn8oM";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1Jx8z7o8xaH1s0J2t1vXGm4mBvPjXbqL2yJd0yXn8oM";
 
 /// A random secret of `len` characters with at least one upper-case letter, one lower-case
 /// letter and one digit (Harbor's robot secret rule).
@@ -45,7 +48,10 @@ pub fn random_secret(len: usize) -> String {
     loop {
         let mut bytes = vec![0u8; len];
         aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
-        let s: String = bytes.iter().map(|b| all[*b as usize % all.len()] as char).collect();
+        let s: String = bytes
+            .iter()
+            .map(|b| all[*b as usize % all.len()] as char)
+            .collect();
         if check_secret_strength(&s).is_ok() {
             return s;
         }

@@ -136,7 +136,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::ProjectAdmin, Role::Maintainer, Role::Developer, Role::Guest, Role::LimitedGuest];
+    pub const ALL: [Role; 5] = [
+        Role::ProjectAdmin,
+        Role::Maintainer,
+        Role::Developer,
+        Role::Guest,
+        Role::LimitedGuest,
+    ];
 
     pub fn from_id(id: i64) -> Result<Self> {
         Ok(match id {
@@ -145,20 +151,32 @@ impl Role {
             3 => Self::Guest,
             4 => Self::Maintainer,
             5 => Self::LimitedGuest,
-            _ => return Err(Error::BadRequest { reason: format!("role_id {id} is not one of 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer), 5 (limitedGuest)") }),
+            _ => {
+                return Err(Error::BadRequest {
+                    reason: format!(
+                        "role_id {id} is not one of 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer), 5 (limitedGuest)"
+                    ),
+                });
+            }
         })
     }
 
     /// The role named `s` (`projectAdmin`, `developer`, … or Harbor's UI names).
     pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
-            "projectadmin" | "admin" => Self::ProjectAdmin,
-            "developer" => Self::Developer,
-            "guest" => Self::Guest,
-            "maintainer" => Self::Maintainer,
-            "limitedguest" => Self::LimitedGuest,
-            _ => return Err(Error::BadRequest { reason: format!("unknown role {s:?}") }),
-        })
+        Ok(
+            match s.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+                "projectadmin" | "admin" => Self::ProjectAdmin,
+                "developer" => Self::Developer,
+                "guest" => Self::Guest,
+                "maintainer" => Self::Maintainer,
+                "limitedguest" => Self::LimitedGuest,
+                _ => {
+                    return Err(Error::BadRequest {
+                        reason: format!("unknown role {s:?}"),
+                    });
+                }
+            },
+        )
     }
 
     pub const fn id(self) -> i64 {
@@ -258,7 +276,10 @@ impl ProjectPerms {
     }
 }
 
-use Action::{Create as C, Delete as D, List as L, Operate as O, Pull, Push, Read as R, Stop as S, Update as U};
+use Action::{
+    Create as C, Delete as D, List as L, Operate as O, Pull, Push, Read as R, Stop as S,
+    Update as U,
+};
 use ProjectResource as P;
 
 const PUBLIC: &[(ProjectResource, &[Action])] = &[
@@ -393,7 +414,9 @@ pub fn grantable_project(r: ProjectResource, a: Action) -> bool {
         ArtifactLabel => &[C, D],
         ExportCve => &[C, R],
         ImmutableTag => &[C, U, D, L],
-        Label | Member | Metadata | NotificationPolicy | PreheatPolicy | TagRetention => &[C, R, U, D, L],
+        Label | Member | Metadata | NotificationPolicy | PreheatPolicy | TagRetention => {
+            &[C, R, U, D, L]
+        }
         Log => &[L],
         Project => &[R, U, D],
         Quota => &[R],
@@ -415,7 +438,9 @@ pub fn grantable_system(r: SystemResource, a: Action) -> bool {
         Catalog => &[R],
         GarbageCollection | PurgeAudit => &[C, R, U, L, S],
         JobserviceMonitor => &[L, S],
-        Label | PreheatInstance | Registry | ReplicationPolicy | Scanner | User | UserGroup => &[C, R, U, D, L],
+        Label | PreheatInstance | Registry | ReplicationPolicy | Scanner | User | UserGroup => {
+            &[C, R, U, D, L]
+        }
         LdapUser => &[C, L],
         Project => &[C, L],
         Quota => &[L, R, U],
@@ -469,31 +494,46 @@ impl RobotPermission {
         match self.kind.as_str() {
             "system" => {
                 if self.namespace != "/" {
-                    return bad(format!("system permissions use namespace \"/\", not {:?}", self.namespace));
+                    return bad(format!(
+                        "system permissions use namespace \"/\", not {:?}",
+                        self.namespace
+                    ));
                 }
                 for a in &self.access {
                     let Some(r) = SystemResource::parse(&a.resource) else {
                         return bad(format!("unknown system resource {:?}", a.resource));
                     };
                     if !grantable_system(r, a.action) {
-                        return bad(format!("{}:{} cannot be granted to a robot", a.resource, a.action));
+                        return bad(format!(
+                            "{}:{} cannot be granted to a robot",
+                            a.resource, a.action
+                        ));
                     }
                 }
             }
             "project" => {
                 if self.namespace.is_empty() {
-                    return bad("project permissions need a namespace (a project name or \"*\")".into());
+                    return bad(
+                        "project permissions need a namespace (a project name or \"*\")".into(),
+                    );
                 }
                 for a in &self.access {
                     let Some(r) = ProjectResource::parse(&a.resource) else {
                         return bad(format!("unknown project resource {:?}", a.resource));
                     };
                     if !grantable_project(r, a.action) {
-                        return bad(format!("{}:{} cannot be granted to a robot", a.resource, a.action));
+                        return bad(format!(
+                            "{}:{} cannot be granted to a robot",
+                            a.resource, a.action
+                        ));
                     }
                 }
             }
-            k => return bad(format!("permission kind must be \"system\" or \"project\", not {k:?}")),
+            k => {
+                return bad(format!(
+                    "permission kind must be \"system\" or \"project\", not {k:?}"
+                ));
+            }
         }
         Ok(())
     }
@@ -504,7 +544,10 @@ impl RobotPermission {
         for a in self.access.iter().filter(|a| a.effect == effect) {
             if let Some(r) = ProjectResource::parse(&a.resource) {
                 p.grant(r, a.action);
-                if effect == Effect::Allow && r == ProjectResource::Repository && a.action == Action::Push {
+                if effect == Effect::Allow
+                    && r == ProjectResource::Repository
+                    && a.action == Action::Push
+                {
                     p.grant(r, Action::Pull);
                 }
             }
@@ -540,7 +583,10 @@ mod tests {
         assert!(!guest.allows(P::Repository, Push), "a guest cannot push");
         assert!(guest.allows(P::Member, L));
         let lg = ProjectPerms::of_role(Role::LimitedGuest);
-        assert!(!lg.allows(P::Member, L), "a limited guest cannot list members");
+        assert!(
+            !lg.allows(P::Member, L),
+            "a limited guest cannot list members"
+        );
         assert!(ProjectPerms::public().allows(P::Repository, Pull));
         assert!(!ProjectPerms::public().allows(P::Repository, Push));
         let pa = ProjectPerms::of_role(Role::ProjectAdmin);

@@ -43,7 +43,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,14 +54,16 @@ impl TokenKeys {
     pub fn generate_pkcs8_hex() -> String {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
         let rng = aws_lc_rs::rand::SystemRandom::new();
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("P-256 key generation");
+        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("P-256 key generation");
         hex::encode(doc.as_ref())
     }
 
     /// Load a key stored by [`Self::generate_pkcs8_hex`].
     pub fn from_pkcs8_hex(s: &str) -> Result<Self> {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-        let der = hex::decode(s.trim()).map_err(|e| Error::internal(format!("stored token key: {e}")))?;
+        let der =
+            hex::decode(s.trim()).map_err(|e| Error::internal(format!("stored token key: {e}")))?;
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
             .map_err(|e| Error::internal(format!("stored token key: {e}")))?;
         let public = pair.public_key().as_ref().to_vec();
@@ -68,7 +72,11 @@ impl TokenKeys {
             let h = sha2::Sha256::digest(&public);
             hex::encode(&h[..12])
         };
-        Ok(Self { encoding: EncodingKey::from_ec_der(&der), decoding: DecodingKey::from_ec_der(&public), kid })
+        Ok(Self {
+            encoding: EncodingKey::from_ec_der(&der),
+            decoding: DecodingKey::from_ec_der(&public),
+            kid,
+        })
     }
 
     /// The key id put in token headers.
@@ -79,7 +87,8 @@ impl TokenKeys {
     pub fn sign(&self, claims: &Claims) -> Result<String> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| Error::internal(format!("signing a token: {e}")))
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| Error::internal(format!("signing a token: {e}")))
     }
 
     /// Verify signature, issuer, audience and time (with `leeway_s` seconds of clock skew).
@@ -90,7 +99,8 @@ impl TokenKeys {
         v.validate_exp = false;
         v.validate_nbf = false;
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|_| Error::Unauthorized)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map_err(|_| Error::Unauthorized)?;
         let c = data.claims;
         let leeway = leeway_s as i64;
         if c.exp + leeway < now_s || c.nbf - leeway > now_s {
@@ -115,17 +125,31 @@ mod tests {
             nbf: 1000,
             iat: 1000,
             jti: "x".into(),
-            access: vec![TokenAccess { kind: "repository".into(), name: "p/r".into(), actions: vec!["pull".into()] }],
+            access: vec![TokenAccess {
+                kind: "repository".into(),
+                name: "p/r".into(),
+                actions: vec!["pull".into()],
+            }],
         };
         let t = keys.sign(&claims).unwrap();
         let back = keys.verify(&t, DEFAULT_SERVICE, 1500, 0).unwrap();
         assert_eq!(back.access, claims.access);
-        assert!(keys.verify(&t, DEFAULT_SERVICE, 2500, 10).is_err(), "expired");
+        assert!(
+            keys.verify(&t, DEFAULT_SERVICE, 2500, 10).is_err(),
+            "expired"
+        );
         assert!(keys.verify(&t, "other", 1500, 0).is_err(), "audience");
         let other = TokenKeys::from_pkcs8_hex(&TokenKeys::generate_pkcs8_hex()).unwrap();
-        assert!(other.verify(&t, DEFAULT_SERVICE, 1500, 0).is_err(), "foreign key");
+        assert!(
+            other.verify(&t, DEFAULT_SERVICE, 1500, 0).is_err(),
+            "foreign key"
+        );
         let mut parts: Vec<String> = t.split('.').map(String::from).collect();
         parts[1] = parts[1].replace('a', "b");
-        assert!(keys.verify(&parts.join("."), DEFAULT_SERVICE, 1500, 0).is_err(), "tampered");
+        assert!(
+            keys.verify(&parts.join("."), DEFAULT_SERVICE, 1500, 0)
+                .is_err(),
+            "tampered"
+        );
     }
 }

@@ -31,8 +31,13 @@ fn join_err(e: tokio::task::JoinError) -> Error {
     Error::storage(NAME, e)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(join_err)?.map_err(io_err)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(join_err)?
+        .map_err(io_err)
 }
 
 /// Blobs as files under a root directory.
@@ -55,7 +60,11 @@ impl FsBlobStore {
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs").join(d.algorithm().as_str()).join(&d.hex()[..2]).join(d.hex())
+        self.root
+            .join("blobs")
+            .join(d.algorithm().as_str())
+            .join(&d.hex()[..2])
+            .join(d.hex())
     }
 
     fn upload_path(&self, id: &str) -> Result<PathBuf> {
@@ -74,7 +83,10 @@ fn read_stream(file: File, len: u64) -> ByteStream {
             while filled < want {
                 let n = file.read(&mut buf[filled..])?;
                 if n == 0 {
-                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob shorter than expected"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "blob shorter than expected",
+                    ));
                 }
                 filled += n;
             }
@@ -84,7 +96,11 @@ fn read_stream(file: File, len: u64) -> ByteStream {
     let first = (len > 0).then(|| read_next(file, len));
     futures::stream::unfold((first, len), |(pending, remaining)| async move {
         let handle = pending?;
-        match handle.await.map_err(join_err).and_then(|r| r.map_err(io_err)) {
+        match handle
+            .await
+            .map_err(join_err)
+            .and_then(|r| r.map_err(io_err))
+        {
             Ok((file, chunk)) => {
                 let left = remaining - chunk.len() as u64;
                 let next = (left > 0).then(|| read_next(file, left));
@@ -125,7 +141,9 @@ impl BlobStore for FsBlobStore {
             Ok(Some((f, end.saturating_sub(start))))
         })
         .await?;
-        let (file, len) = opened.ok_or_else(|| Error::BlobUnknown { digest: digest.to_string() })?;
+        let (file, len) = opened.ok_or_else(|| Error::BlobUnknown {
+            digest: digest.to_string(),
+        })?;
         Ok(read_stream(file, len))
     }
 
@@ -142,9 +160,13 @@ impl BlobStore for FsBlobStore {
         let root = self.root.join("blobs");
         tokio::task::spawn_blocking(move || {
             for alg in [Algorithm::Sha256, Algorithm::Sha512] {
-                let Ok(fanout) = std::fs::read_dir(root.join(alg.as_str())) else { continue };
+                let Ok(fanout) = std::fs::read_dir(root.join(alg.as_str())) else {
+                    continue;
+                };
                 for dir in fanout.flatten() {
-                    let Ok(entries) = std::fs::read_dir(dir.path()) else { continue };
+                    let Ok(entries) = std::fs::read_dir(dir.path()) else {
+                        continue;
+                    };
                     for e in entries.flatten() {
                         let name = e.file_name();
                         let s = format!("{}:{}", alg.as_str(), name.to_string_lossy());
@@ -163,7 +185,11 @@ impl BlobStore for FsBlobStore {
     async fn append(&self, id: &str, offset: u64, data: InputStream<'_>) -> Result<u64> {
         let path = self.upload_path(id)?;
         let file = blocking(move || {
-            let mut f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
             let len = f.metadata()?.len();
             if len > offset {
                 f.set_len(offset)?;
@@ -202,7 +228,9 @@ impl BlobStore for FsBlobStore {
                 if let Some(h) = inflight.take() {
                     file = Some(h.await.map_err(join_err)?.map_err(io_err)?);
                 }
-                let mut f = file.take().expect("file is present when nothing is in flight");
+                let mut f = file
+                    .take()
+                    .expect("file is present when nothing is in flight");
                 let chunks = std::mem::take(&mut batch);
                 batch_len = 0;
                 inflight = Some(tokio::task::spawn_blocking(move || {
@@ -244,7 +272,10 @@ impl BlobStore for FsBlobStore {
             let f = std::fs::OpenOptions::new().write(true).open(&staging)?;
             let len = f.metadata()?.len();
             if len < size {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "staged content shorter than expected"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "staged content shorter than expected",
+                ));
             }
             if len > size {
                 f.set_len(size)?;
@@ -279,6 +310,8 @@ impl BlobStore for FsBlobStore {
 }
 
 /// Adapt an mpsc receiver into a boxed stream.
-pub(crate) fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> BoxStream<'static, T> {
+pub(crate) fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> BoxStream<'static, T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
 }

@@ -32,7 +32,12 @@ impl BlobStore for MemoryBlobStore {
     }
 
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
-        Ok(self.blobs.lock().unwrap().get(digest).map(|b| b.len() as u64))
+        Ok(self
+            .blobs
+            .lock()
+            .unwrap()
+            .get(digest)
+            .map(|b| b.len() as u64))
     }
 
     async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream> {
@@ -42,7 +47,9 @@ impl BlobStore for MemoryBlobStore {
             .unwrap()
             .get(digest)
             .cloned()
-            .ok_or_else(|| Error::BlobUnknown { digest: digest.to_string() })?;
+            .ok_or_else(|| Error::BlobUnknown {
+                digest: digest.to_string(),
+            })?;
         let part = match range {
             Some(r) => blob.slice(r.start as usize..(r.end as usize).min(blob.len())),
             None => blob,
@@ -96,10 +103,16 @@ impl BlobStore for MemoryBlobStore {
     async fn commit(&self, id: &str, size: u64, digest: &Digest) -> Result<()> {
         let mut staged = self.uploads.lock().unwrap().remove(id).unwrap_or_default();
         if (staged.len() as u64) < size {
-            return Err(Error::BlobUploadInvalid { reason: "staged content shorter than expected".into() });
+            return Err(Error::BlobUploadInvalid {
+                reason: "staged content shorter than expected".into(),
+            });
         }
         staged.truncate(size as usize);
-        self.blobs.lock().unwrap().entry(digest.clone()).or_insert_with(|| Bytes::from(staged));
+        self.blobs
+            .lock()
+            .unwrap()
+            .entry(digest.clone())
+            .or_insert_with(|| Bytes::from(staged));
         Ok(())
     }
 

@@ -26,8 +26,8 @@
 //! * Nothing under `uploads/` is ever visible through [`BlobStore::get`].
 
 use std::fmt::Debug;
-use std::ops::Range;
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -88,10 +88,15 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
 /// Check that an upload id is safe to use as one path segment (letters, digits, `-`).
 /// Every backend calls this before touching its staging area.
 pub fn check_upload_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         Ok(())
     } else {
-        Err(crate::Error::BlobUploadUnknown { id: id.chars().take(64).collect() })
+        Err(crate::Error::BlobUploadUnknown {
+            id: id.chars().take(64).collect(),
+        })
     }
 }
 
@@ -119,7 +124,15 @@ pub struct HashingStream<S> {
 
 impl<S> HashingStream<S> {
     pub fn new(inner: S, hasher: Hasher) -> Self {
-        Self { inner, hasher: Some(hasher), job: None, batch: Vec::new(), batch_len: 0, count: 0, limit: None }
+        Self {
+            inner,
+            hasher: Some(hasher),
+            job: None,
+            batch: Vec::new(),
+            batch_len: 0,
+            count: 0,
+            limit: None,
+        }
     }
 
     /// Fail the stream with `SizeInvalid` once more than `limit` bytes have passed.
@@ -153,7 +166,10 @@ impl<S> HashingStream<S> {
         if let Some(job) = self.job.take() {
             self.hasher = Some(job.await.map_err(|e| crate::Error::Internal(Box::new(e)))?);
         }
-        let mut h = self.hasher.take().expect("the hasher is back once no job runs");
+        let mut h = self
+            .hasher
+            .take()
+            .expect("the hasher is back once no job runs");
         for c in &self.batch {
             h.update(c);
         }
@@ -208,17 +224,34 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_match_inline_hashing_for_every_size() {
-        for len in [0usize, 1, HASH_BATCH - 1, HASH_BATCH, 3 * HASH_BATCH + 17, 9 * HASH_BATCH] {
+        for len in [
+            0usize,
+            1,
+            HASH_BATCH - 1,
+            HASH_BATCH,
+            3 * HASH_BATCH + 17,
+            9 * HASH_BATCH,
+        ] {
             let data = crate::testkit_data(len);
-            let chunks: Vec<Result<Bytes>> = data.chunks(64 * 1024 + 3).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-            let mut hs = HashingStream::new(futures::stream::iter(chunks), Hasher::new(Algorithm::Sha256));
+            let chunks: Vec<Result<Bytes>> = data
+                .chunks(64 * 1024 + 3)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let mut hs = HashingStream::new(
+                futures::stream::iter(chunks),
+                Hasher::new(Algorithm::Sha256),
+            );
             let mut passed = 0;
             while let Some(c) = hs.next().await {
                 passed += c.unwrap().len();
             }
             assert_eq!(passed, len);
             assert_eq!(hs.bytes_seen(), len as u64);
-            assert_eq!(hs.finish().await.unwrap().finish(), Digest::sha256_of(&data), "len {len}");
+            assert_eq!(
+                hs.finish().await.unwrap().finish(),
+                Digest::sha256_of(&data),
+                "len {len}"
+            );
         }
     }
 }
@@ -230,7 +263,9 @@ pub async fn collect(mut s: ByteStream, limit: usize) -> Result<Vec<u8>> {
     while let Some(chunk) = s.next().await {
         let chunk = chunk?;
         if out.len() + chunk.len() > limit {
-            return Err(crate::Error::SizeInvalid { reason: format!("content exceeds {limit} bytes") });
+            return Err(crate::Error::SizeInvalid {
+                reason: format!("content exceeds {limit} bytes"),
+            });
         }
         out.extend_from_slice(&chunk);
     }

@@ -44,7 +44,11 @@ struct Chunk {
 impl ObjectBlobStore {
     /// Wrap `store`; keys go under `prefix` (may be empty). `name` labels errors and metrics.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: &str, name: &'static str) -> Self {
-        Self { store, prefix: prefix.trim_matches('/').to_owned(), name }
+        Self {
+            store,
+            prefix: prefix.trim_matches('/').to_owned(),
+            name,
+        }
     }
 
     /// Open an S3-compatible bucket from an `s3://bucket/prefix?endpoint=…&region=…` URL.
@@ -53,30 +57,43 @@ impl ObjectBlobStore {
     #[cfg(feature = "s3")]
     pub fn open_s3(url: &url::Url) -> Result<Self> {
         use object_store::aws::AmazonS3Builder;
-        let bucket = url.host_str().ok_or_else(|| Error::BadRequest { reason: "s3 URL needs a bucket".into() })?;
+        let bucket = url.host_str().ok_or_else(|| Error::BadRequest {
+            reason: "s3 URL needs a bucket".into(),
+        })?;
         let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
         let mut endpoint_is_http = false;
         for (k, v) in url.query_pairs() {
             match k.as_ref() {
                 "endpoint" => {
                     endpoint_is_http = v.starts_with("http://");
-                    b = b.with_endpoint(v.as_ref()).with_virtual_hosted_style_request(false);
+                    b = b
+                        .with_endpoint(v.as_ref())
+                        .with_virtual_hosted_style_request(false);
                 }
                 "region" => b = b.with_region(v.as_ref()),
                 "access_key_id" => b = b.with_access_key_id(v.as_ref()),
                 "secret_access_key" => b = b.with_secret_access_key(v.as_ref()),
                 "allow_http" => endpoint_is_http = v == "true",
                 other => {
-                    return Err(Error::BadRequest { reason: format!("unknown s3 URL parameter {other:?}") });
+                    return Err(Error::BadRequest {
+                        reason: format!("unknown s3 URL parameter {other:?}"),
+                    });
                 }
             }
         }
-        let store = b.with_allow_http(endpoint_is_http).build().map_err(|e| Error::storage("s3", e))?;
+        let store = b
+            .with_allow_http(endpoint_is_http)
+            .build()
+            .map_err(|e| Error::storage("s3", e))?;
         Ok(Self::new(Arc::new(store), url.path(), "s3"))
     }
 
     fn key(&self, rest: &str) -> Path {
-        if self.prefix.is_empty() { Path::from(rest) } else { Path::from(format!("{}/{rest}", self.prefix)) }
+        if self.prefix.is_empty() {
+            Path::from(rest)
+        } else {
+            Path::from(format!("{}/{rest}", self.prefix))
+        }
     }
 
     fn blob_key(&self, d: &Digest) -> Path {
@@ -101,7 +118,11 @@ impl ObjectBlobStore {
             .map_err(|e| self.err(e))
             .try_filter_map(|m| async move {
                 let start = m.location.filename().and_then(|f| f.parse::<u64>().ok());
-                Ok(start.map(|start| Chunk { start, size: m.size, path: m.location }))
+                Ok(start.map(|start| Chunk {
+                    start,
+                    size: m.size,
+                    path: m.location,
+                }))
             })
             .try_collect()
             .await?;
@@ -127,13 +148,20 @@ impl ObjectBlobStore {
                 }
                 None => {
                     if len > 0 {
-                        self.store.put(key, PutPayload::from_iter(buffered)).await.map_err(|e| self.err(e))?;
+                        self.store
+                            .put(key, PutPayload::from_iter(buffered))
+                            .await
+                            .map_err(|e| self.err(e))?;
                     }
                     return Ok(len as u64);
                 }
             }
         }
-        let upload = self.store.put_multipart(key).await.map_err(|e| self.err(e))?;
+        let upload = self
+            .store
+            .put_multipart(key)
+            .await
+            .map_err(|e| self.err(e))?;
         let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut total = 0u64;
         for b in buffered {
@@ -144,7 +172,9 @@ impl ObjectBlobStore {
             while let Some(chunk) = data.next().await {
                 let chunk = chunk?;
                 total += chunk.len() as u64;
-                w.wait_for_capacity(PARALLEL_PARTS).await.map_err(|e| self.err(e))?;
+                w.wait_for_capacity(PARALLEL_PARTS)
+                    .await
+                    .map_err(|e| self.err(e))?;
                 w.put(chunk);
             }
             Ok(())
@@ -166,8 +196,14 @@ impl ObjectBlobStore {
         let store = self.store.clone();
         let name = self.name;
         stream::once(async move {
-            let opts = GetOptions { range: Some(GetRange::Bounded(range)), ..Default::default() };
-            let res = store.get_opts(&path, opts).await.map_err(|e| Error::storage(name, e))?;
+            let opts = GetOptions {
+                range: Some(GetRange::Bounded(range)),
+                ..Default::default()
+            };
+            let res = store
+                .get_opts(&path, opts)
+                .await
+                .map_err(|e| Error::storage(name, e))?;
             Ok::<_, Error>(res.into_stream().map_err(move |e| Error::storage(name, e)))
         })
         .try_flatten()
@@ -197,9 +233,14 @@ impl BlobStore for ObjectBlobStore {
         match self.store.get_opts(&self.blob_key(digest), opts).await {
             Ok(res) => {
                 let name = self.name;
-                Ok(res.into_stream().map_err(move |e| Error::storage(name, e)).boxed())
+                Ok(res
+                    .into_stream()
+                    .map_err(move |e| Error::storage(name, e))
+                    .boxed())
             }
-            Err(object_store::Error::NotFound { .. }) => Err(Error::BlobUnknown { digest: digest.to_string() }),
+            Err(object_store::Error::NotFound { .. }) => Err(Error::BlobUnknown {
+                digest: digest.to_string(),
+            }),
             Err(e) => Err(self.err(e)),
         }
     }
@@ -223,7 +264,12 @@ impl BlobStore for ObjectBlobStore {
                 if n < 2 {
                     return Ok(None);
                 }
-                Ok(Digest::parse(&format!("{}:{}", parts[n - 2].as_ref(), parts[n - 1].as_ref())).ok())
+                Ok(Digest::parse(&format!(
+                    "{}:{}",
+                    parts[n - 2].as_ref(),
+                    parts[n - 1].as_ref()
+                ))
+                .ok())
             })
             .boxed()
     }
@@ -261,15 +307,23 @@ impl BlobStore for ObjectBlobStore {
             let chunks = self.chunks(id).await?;
             let single = chunks.len() == 1 && chunks[0].start == 0 && chunks[0].size == size;
             if single {
-                self.store.copy(&chunks[0].path, &target).await.map_err(|e| self.err(e))?;
+                self.store
+                    .copy(&chunks[0].path, &target)
+                    .await
+                    .map_err(|e| self.err(e))?;
             } else if size == 0 {
-                self.store.put(&target, PutPayload::default()).await.map_err(|e| self.err(e))?;
+                self.store
+                    .put(&target, PutPayload::default())
+                    .await
+                    .map_err(|e| self.err(e))?;
             } else {
                 let mut s = self.read_staged(id, size).await?;
                 let n = self.put_stream(&target, &mut s).await?;
                 if n != size {
                     let _ = self.store.delete(&target).await;
-                    return Err(Error::BlobUploadInvalid { reason: "staged content shorter than expected".into() });
+                    return Err(Error::BlobUploadInvalid {
+                        reason: "staged content shorter than expected".into(),
+                    });
                 }
             }
         }

@@ -172,17 +172,35 @@ pub trait IdentityStore: Send + Sync {
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
     /// Store `value` unless the key exists; return what is stored (first writer wins).
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+    /// Set a setting, replacing its value.
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 
     // -- projects
     /// Create a project (with its metadata, and its owner as project admin). `AlreadyExists`
     /// when the name is taken.
-    async fn create_project(&self, name: &str, owner_id: Option<i64>, public: bool, metadata: &[(String, String)], now: i64)
-    -> Result<ProjectRow>;
+    async fn create_project(
+        &self,
+        name: &str,
+        owner_id: Option<i64>,
+        public: bool,
+        metadata: &[(String, String)],
+        storage_limit: i64,
+        now: i64,
+    ) -> Result<ProjectRow>;
     async fn project_by_name(&self, name: &str) -> Result<Option<ProjectRow>>;
     async fn project_by_id(&self, id: i64) -> Result<Option<ProjectRow>>;
-    async fn list_projects(&self, vis: &Visibility, spec: &ListSpec) -> Result<(Vec<ProjectRow>, u64)>;
+    async fn list_projects(
+        &self,
+        vis: &Visibility,
+        spec: &ListSpec,
+    ) -> Result<(Vec<ProjectRow>, u64)>;
     /// Upsert metadata keys (`public` is mirrored in the project row).
-    async fn set_project_metadata(&self, id: i64, metadata: &[(String, String)], now: i64) -> Result<()>;
+    async fn set_project_metadata(
+        &self,
+        id: i64,
+        metadata: &[(String, String)],
+        now: i64,
+    ) -> Result<()>;
     async fn project_metadata(&self, id: i64) -> Result<Vec<(String, String)>>;
     async fn delete_project_metadata(&self, id: i64, key: &str) -> Result<bool>;
     /// Delete an empty project. `PreconditionFailed` when it still has repositories.
@@ -194,31 +212,73 @@ pub trait IdentityStore: Send + Sync {
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>>;
     async fn user_by_external(&self, source: &str, external_id: &str) -> Result<Option<UserRow>>;
     async fn list_users(&self, spec: &ListSpec) -> Result<(Vec<UserRow>, u64)>;
-    async fn update_user_profile(&self, id: i64, email: &str, realname: &str, comment: &str, now: i64) -> Result<bool>;
+    async fn update_user_profile(
+        &self,
+        id: i64,
+        email: &str,
+        realname: &str,
+        comment: &str,
+        now: i64,
+    ) -> Result<bool>;
     async fn set_password(&self, id: i64, hash: &str, now: i64) -> Result<bool>;
     async fn set_sysadmin(&self, id: i64, sysadmin: bool, now: i64) -> Result<bool>;
     async fn set_cli_secret(&self, id: i64, hash: &str, now: i64) -> Result<bool>;
     /// Delete a user and their memberships.
     async fn delete_user(&self, id: i64) -> Result<bool>;
     /// Replace a user's imported group memberships, creating groups as needed. Returns the ids.
-    async fn set_user_groups(&self, user_id: i64, groups: &[(i64, String, String)], now: i64) -> Result<Vec<i64>>;
+    async fn set_user_groups(
+        &self,
+        user_id: i64,
+        groups: &[(i64, String, String)],
+        now: i64,
+    ) -> Result<Vec<i64>>;
     async fn user_group_ids(&self, user_id: i64) -> Result<Vec<i64>>;
-    async fn create_group(&self, name: &str, group_type: i64, ldap_dn: &str, now: i64) -> Result<GroupRow>;
+    async fn create_group(
+        &self,
+        name: &str,
+        group_type: i64,
+        ldap_dn: &str,
+        now: i64,
+    ) -> Result<GroupRow>;
     async fn group_by_id(&self, id: i64) -> Result<Option<GroupRow>>;
-    async fn find_group(&self, group_type: i64, name: &str, ldap_dn: &str) -> Result<Option<GroupRow>>;
+    async fn find_group(
+        &self,
+        group_type: i64,
+        name: &str,
+        ldap_dn: &str,
+    ) -> Result<Option<GroupRow>>;
     async fn list_groups(&self, spec: &ListSpec) -> Result<(Vec<GroupRow>, u64)>;
     async fn rename_group(&self, id: i64, name: &str, now: i64) -> Result<bool>;
     async fn delete_group(&self, id: i64) -> Result<bool>;
 
     // -- members
     /// `AlreadyExists` when the entity is a member already.
-    async fn add_member(&self, project_id: i64, entity_type: &str, entity_id: i64, role: i64, now: i64) -> Result<i64>;
+    async fn add_member(
+        &self,
+        project_id: i64,
+        entity_type: &str,
+        entity_id: i64,
+        role: i64,
+        now: i64,
+    ) -> Result<i64>;
     async fn get_member(&self, project_id: i64, member_id: i64) -> Result<Option<MemberRow>>;
-    async fn list_members(&self, project_id: i64, spec: &ListSpec) -> Result<(Vec<MemberRow>, u64)>;
-    async fn update_member(&self, project_id: i64, member_id: i64, role: i64, now: i64) -> Result<bool>;
+    async fn list_members(&self, project_id: i64, spec: &ListSpec)
+    -> Result<(Vec<MemberRow>, u64)>;
+    async fn update_member(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        role: i64,
+        now: i64,
+    ) -> Result<bool>;
     async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<bool>;
     /// Roles held in a project by a user directly or through groups.
-    async fn member_roles(&self, project_id: i64, user_id: i64, group_ids: &[i64]) -> Result<Vec<i64>>;
+    async fn member_roles(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        group_ids: &[i64],
+    ) -> Result<Vec<i64>>;
     /// (role, member count) per role.
     async fn member_counts(&self, project_id: i64) -> Result<Vec<(i64, i64)>>;
 
@@ -228,7 +288,11 @@ pub trait IdentityStore: Send + Sync {
     async fn robot_by_id(&self, id: i64) -> Result<Option<RobotRow>>;
     async fn robot_by_name(&self, name: &str) -> Result<Option<RobotRow>>;
     /// `project_id`: `Some(0)` system robots, `Some(id)` that project's, `None` all.
-    async fn list_robots(&self, project_id: Option<i64>, spec: &ListSpec) -> Result<(Vec<RobotRow>, u64)>;
+    async fn list_robots(
+        &self,
+        project_id: Option<i64>,
+        spec: &ListSpec,
+    ) -> Result<(Vec<RobotRow>, u64)>;
     async fn update_robot(&self, r: &RobotRow) -> Result<bool>;
     async fn set_robot_secret(&self, id: i64, hash: &str, now: i64) -> Result<bool>;
     async fn delete_robot(&self, id: i64) -> Result<bool>;
@@ -236,30 +300,63 @@ pub trait IdentityStore: Send + Sync {
     // -- labels
     async fn create_label(&self, l: &LabelRow) -> Result<i64>;
     async fn label_by_id(&self, id: i64) -> Result<Option<LabelRow>>;
-    async fn list_labels(&self, scope: &str, project_id: i64, spec: &ListSpec) -> Result<(Vec<LabelRow>, u64)>;
+    async fn list_labels(
+        &self,
+        scope: &str,
+        project_id: i64,
+        spec: &ListSpec,
+    ) -> Result<(Vec<LabelRow>, u64)>;
     async fn update_label(&self, l: &LabelRow) -> Result<bool>;
     async fn delete_label(&self, id: i64) -> Result<bool>;
     /// `AlreadyExists` when attached already.
-    async fn attach_label(&self, label_id: i64, repo_id: i64, digest: &str, now: i64) -> Result<()>;
+    async fn attach_label(&self, label_id: i64, repo_id: i64, digest: &str, now: i64)
+    -> Result<()>;
     async fn detach_label(&self, label_id: i64, repo_id: i64, digest: &str) -> Result<bool>;
     /// (artifact digest, label) for the given artifacts of a repository.
-    async fn artifact_labels(&self, repo_id: i64, digests: &[String]) -> Result<Vec<(String, LabelRow)>>;
+    async fn artifact_labels(
+        &self,
+        repo_id: i64,
+        digests: &[String],
+    ) -> Result<Vec<(String, LabelRow)>>;
 
     // -- repositories and artifacts
-    async fn list_repositories(&self, vis: &Visibility, project_id: Option<i64>, spec: &ListSpec)
-    -> Result<(Vec<RepositoryRow>, u64)>;
+    async fn list_repositories(
+        &self,
+        vis: &Visibility,
+        project_id: Option<i64>,
+        spec: &ListSpec,
+    ) -> Result<(Vec<RepositoryRow>, u64)>;
     async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>>;
-    async fn set_repository_description(&self, name: &str, description: &str, now: i64) -> Result<bool>;
+    async fn set_repository_description(
+        &self,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> Result<bool>;
     /// Delete a repository with its manifests, tags and blob links (the bytes go at GC).
-    async fn delete_repository(&self, name: &str) -> Result<bool>;
+    async fn delete_repository(
+        &self,
+        name: &str,
+        now: i64,
+        events: &[super::governance::NewEvent],
+    ) -> Result<bool>;
     /// `tags`: `Some("*")` tagged only, `Some("nil")` untagged only, `Some("~x")` a tag
     /// containing x, `Some(x)` that tag; `labels`: artifacts carrying all these label ids.
-    async fn list_artifacts(&self, repo_id: i64, tags: Option<&str>, labels: &[i64], spec: &ListSpec)
-    -> Result<(Vec<ArtifactRow>, u64)>;
+    async fn list_artifacts(
+        &self,
+        repo_id: i64,
+        tags: Option<&str>,
+        labels: &[i64],
+        spec: &ListSpec,
+    ) -> Result<(Vec<ArtifactRow>, u64)>;
     async fn artifact(&self, repo_id: i64, digest: &str) -> Result<Option<ArtifactRow>>;
     async fn artifact_tags(&self, repo_id: i64, digests: &[String]) -> Result<Vec<TagRow>>;
     /// (parent digest, child digest) for index manifests among `digests`.
-    async fn artifact_children(&self, repo_id: i64, digests: &[String]) -> Result<Vec<(String, String)>>;
+    async fn artifact_children(
+        &self,
+        repo_id: i64,
+        digests: &[String],
+    ) -> Result<Vec<(String, String)>>;
     /// Point a new tag at an existing manifest. `AlreadyExists` if the tag exists.
     async fn create_tag(&self, repo_id: i64, digest: &str, tag: &str, now: i64) -> Result<()>;
     /// Record pulls: (repository name, digest, time). Best effort.

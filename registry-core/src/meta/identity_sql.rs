@@ -189,6 +189,13 @@ macro_rules! sql_identity_store {
                 Ok(row.map(|(v,)| v))
             }
 
+            async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+                let q = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key.to_owned())
+                    .bind(value.to_owned());
+                self.write_one(q).await.map(drop)
+            }
+
             async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
                 let q = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                     .bind(key)
@@ -197,7 +204,7 @@ macro_rules! sql_identity_store {
                 self.get_setting(key).await?.ok_or_else(|| Error::internal(format!("setting {key} vanished")))
             }
 
-            async fn create_project(&self, name: &str, owner_id: Option<i64>, public: bool, metadata: &[(String, String)], now: i64) -> Result<ProjectRow> {
+            async fn create_project(&self, name: &str, owner_id: Option<i64>, public: bool, metadata: &[(String, String)], storage_limit: i64, now: i64) -> Result<ProjectRow> {
                 let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO projects (name, owner_id, public, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
@@ -213,6 +220,8 @@ macro_rules! sql_identity_store {
                     sqlx::query("INSERT INTO project_metadata (project_id, key, value) VALUES ($1, $2, $3)")
                         .bind(id).bind(k).bind(v).execute(&mut *tx).await.map_err(db_err)?;
                 }
+                sqlx::query("INSERT INTO quotas (project_id, hard, used, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)")
+                    .bind(id).bind(storage_limit).bind(now).execute(&mut *tx).await.map_err(db_err)?;
                 if let Some(owner) = owner_id {
                     sqlx::query("INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at) VALUES ($1, 'u', $2, 1, $3, $3)")
                         .bind(id).bind(owner).bind(now).execute(&mut *tx).await.map_err(db_err)?;
@@ -619,10 +628,15 @@ macro_rules! sql_identity_store {
                 Ok(self.write_one(q).await? > 0)
             }
 
-            async fn delete_repository(&self, name: &str) -> Result<bool> {
+            async fn delete_repository(&self, name: &str, now: i64, events: &[NewEvent]) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                let Some((id,)): Option<(i64,)> = sqlx::query_as("SELECT id FROM repositories WHERE name = $1")
+                let Some((id, project_id)): Option<(i64, Option<i64>)> = sqlx::query_as("SELECT id, project_id FROM repositories WHERE name = $1")
                     .bind(name).fetch_optional(&mut *tx).await.map_err(db_err)? else { return Ok(false) };
+                if let Some(project_id) = project_id {
+                    lock_quota(&mut tx, project_id, now).await?;
+                }
+                let held: Vec<(String,)> = sqlx::query_as("SELECT digest FROM repo_blobs WHERE repo_id = $1 UNION SELECT digest FROM manifests WHERE repo_id = $1")
+                    .bind(id).fetch_all(&mut *tx).await.map_err(db_err)?;
                 // Children first: tags and labels point at manifests, manifests at the repository.
                 for sql in [
                     "DELETE FROM tags WHERE repo_id = $1",
@@ -633,6 +647,12 @@ macro_rules! sql_identity_store {
                     "DELETE FROM repositories WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                if let Some(project_id) = project_id {
+                    let held: Vec<String> = held.into_iter().map(|(d,)| d).collect();
+                    let released = release_digests(&mut tx, project_id, &held).await?;
+                    adjust_quota(&mut tx, project_id, -released, now).await?;
+                    insert_events_in(&mut tx, events, Some(project_id), now).await?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)

@@ -13,6 +13,10 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
+use governance::NewEvent;
+
+pub mod governance;
+mod governance_sql;
 pub mod identity;
 mod identity_sql;
 pub mod policy;
@@ -74,23 +78,43 @@ pub struct Referrer {
 /// * "Not found" answers are `Ok(None)`/`Ok(false)` unless documented otherwise; errors are
 ///   reserved for failures and violated preconditions.
 #[async_trait]
-pub trait MetadataStore: identity::IdentityStore + policy::PolicyStore + Send + Sync + Debug + 'static {
+pub trait MetadataStore:
+    identity::IdentityStore
+    + governance::GovernanceStore
+    + policy::PolicyStore
+    + Send
+    + Sync
+    + Debug
+    + 'static
+{
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
 
-    /// Record a published blob and link it to `repo` (creating the repository row).
-    async fn link_new_blob(&self, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> Result<()>;
+    /// Record a published blob and link it to `repo` (creating the repository row), charging the
+    /// project's quota (`QuotaExceeded`, linking nothing, when it cannot hold the blob).
+    async fn link_new_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        now: i64,
+    ) -> Result<()>;
 
     /// Link an existing blob to `repo` (cross-repository mount). Returns its size, or `None`
     /// when the registry has no such blob — or, with `from`, when `from` does not link it.
-    async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64)
-    -> Result<Option<u64>>;
+    async fn mount_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: Option<&RepoName>,
+        now: i64,
+    ) -> Result<Option<u64>>;
 
     /// Size of `digest` if `repo` links it.
     async fn repo_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>>;
 
     /// Remove the link from `repo` to `digest`. Returns whether it existed.
-    async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool>;
+    async fn unlink_blob(&self, repo: &RepoName, digest: &Digest, now: i64) -> Result<bool>;
 
     /// Size of `digest` if the registry holds it at all.
     async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>>;
@@ -99,28 +123,58 @@ pub trait MetadataStore: identity::IdentityStore + policy::PolicyStore + Send + 
     async fn get_upload(&self, id: &str) -> Result<Option<UploadSession>>;
     /// Move an upload from `from_size` to `size` with a new hash state, if it is still at
     /// `from_size` (compare-and-set). Returns whether it moved.
-    async fn advance_upload(&self, id: &str, from_size: u64, size: u64, hash_state: &[u8], now: i64)
-    -> Result<bool>;
+    async fn advance_upload(
+        &self,
+        id: &str,
+        from_size: u64,
+        size: u64,
+        hash_state: &[u8],
+        now: i64,
+    ) -> Result<bool>;
     async fn delete_upload(&self, id: &str) -> Result<bool>;
     /// Sessions last updated before `before`.
     async fn stale_uploads(&self, before: i64) -> Result<Vec<UploadSession>>;
 
     /// Store a manifest with its reference links and tags, in one transaction. Fails with
     /// `ManifestBlobUnknown` (writing nothing) when a required reference is absent from the
-    /// repository.
-    async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64) -> Result<()>;
+    /// repository, and with `QuotaExceeded` when the project's quota cannot hold the manifest.
+    /// `events` are recorded in the same transaction.
+    async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        m: &ManifestRecord,
+        tags: &[String],
+        now: i64,
+        events: &[NewEvent],
+    ) -> Result<()>;
 
-    async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<StoredManifest>>;
+    async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<Option<StoredManifest>>;
 
-    /// Delete a manifest and the tags pointing at it. Returns whether it existed.
-    async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool>;
+    /// Delete a manifest and the tags pointing at it, recording `events` if it existed. Returns
+    /// whether it existed.
+    async fn delete_manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        now: i64,
+        events: &[NewEvent],
+    ) -> Result<bool>;
 
     /// Delete one tag (the manifest stays). Returns whether it existed.
     async fn delete_tag(&self, repo: &RepoName, tag: &str) -> Result<bool>;
 
     /// Tags of `repo` in lexical order after `last`, at most `limit`. `None` when the repository
     /// does not exist.
-    async fn list_tags(&self, repo: &RepoName, limit: u32, last: Option<&str>) -> Result<Option<Vec<String>>>;
+    async fn list_tags(
+        &self,
+        repo: &RepoName,
+        limit: u32,
+        last: Option<&str>,
+    ) -> Result<Option<Vec<String>>>;
 
     /// Manifests in `repo` whose subject is `subject`.
     async fn referrers(&self, repo: &RepoName, subject: &Digest) -> Result<Vec<Referrer>>;

@@ -60,18 +60,6 @@ pub struct RepoInventory {
     pub children: Vec<(String, String)>,
 }
 
-/// A run of a retention policy.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct RetentionExecutionRow {
-    pub id: i64,
-    pub policy_id: i64,
-    pub status: String,
-    pub trigger: String,
-    pub dry_run: bool,
-    pub start_time: i64,
-    pub end_time: Option<i64>,
-}
-
 /// The part of a run that covered one repository; `log` is the kept/deleted table.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RetentionTaskRow {
@@ -96,30 +84,35 @@ pub trait PolicyStore: Send + Sync {
     async fn update_immutable_rule(&self, r: &ImmutableRuleRow) -> Result<bool>;
     async fn delete_immutable_rule(&self, project_id: i64, id: i64) -> Result<bool>;
     async fn immutable_rule(&self, project_id: i64, id: i64) -> Result<Option<ImmutableRuleRow>>;
-    async fn list_immutable_rules(&self, project_id: i64, spec: &ListSpec) -> Result<(Vec<ImmutableRuleRow>, u64)>;
+    async fn list_immutable_rules(
+        &self,
+        project_id: i64,
+        spec: &ListSpec,
+    ) -> Result<(Vec<ImmutableRuleRow>, u64)>;
     /// The project's id and all its rules, by project name, in one query (`None`: no project).
-    async fn immutable_rules_of(&self, project: &str) -> Result<Option<(i64, Vec<ImmutableRuleRow>)>>;
+    async fn immutable_rules_of(
+        &self,
+        project: &str,
+    ) -> Result<Option<(i64, Vec<ImmutableRuleRow>)>>;
 
     // -- retention policies
     /// Store the project's policy and set its `retention_id` metadata, in one transaction.
     /// `BadRequest` when the project has a policy already.
-    async fn create_retention_policy(&self, project_id: i64, policy: &str, now: i64) -> Result<i64>;
+    async fn create_retention_policy(&self, project_id: i64, policy: &str, now: i64)
+    -> Result<i64>;
     async fn update_retention_policy(&self, id: i64, policy: &str, now: i64) -> Result<bool>;
     /// Delete the policy and the project's `retention_id` metadata.
     async fn delete_retention_policy(&self, id: i64) -> Result<bool>;
     async fn retention_policy(&self, id: i64) -> Result<Option<RetentionPolicyRow>>;
 
-    // -- retention runs
-    /// Record a run as `Running`, dropping the policy's oldest runs beyond `keep`.
-    async fn create_retention_execution(&self, policy_id: i64, trigger: &str, dry_run: bool, now: i64, keep: i64) -> Result<i64>;
-    /// Move a run from `from` to `to` (compare-and-set; `end` sets its end time). Returns
-    /// whether it moved.
-    async fn set_retention_execution_status(&self, id: i64, from: &str, to: &str, end: Option<i64>) -> Result<bool>;
-    async fn retention_execution(&self, id: i64) -> Result<Option<RetentionExecutionRow>>;
-    async fn list_retention_executions(&self, policy_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionExecutionRow>, u64)>;
+    // -- retention runs (the run itself is a job service execution)
     async fn add_retention_task(&self, t: &RetentionTaskRow) -> Result<i64>;
     /// Tasks of a run (`log` left empty).
-    async fn list_retention_tasks(&self, execution_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionTaskRow>, u64)>;
+    async fn list_retention_tasks(
+        &self,
+        execution_id: i64,
+        spec: &ListSpec,
+    ) -> Result<(Vec<RetentionTaskRow>, u64)>;
     async fn retention_task(&self, execution_id: i64, id: i64) -> Result<Option<RetentionTaskRow>>;
 
     // -- what a retention run reads

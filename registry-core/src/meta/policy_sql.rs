@@ -7,8 +7,7 @@ macro_rules! sql_policy_store {
 
         const IMMUTABLE_COLS: &str = "id, project_id, priority, disabled, selectors, fingerprint, created_at, updated_at";
         const RETENTION_COLS: &str = "id, project_id, policy, created_at, updated_at";
-        const EXECUTION_COLS: &str = "id, policy_id, status, trigger, dry_run, start_time, end_time";
-        const TASK_COLS: &str = "id, execution_id, repository, status, total, retained, start_time, end_time";
+        const RETENTION_TASK_COLS: &str = "id, execution_id, repository, status, total, retained, start_time, end_time";
 
         fn duplicate_rule(e: sqlx::Error) -> Error {
             match &e {
@@ -139,39 +138,6 @@ macro_rules! sql_policy_store {
                     .bind(id).fetch_optional(&self.pool).await.map_err(db_err)
             }
 
-            async fn create_retention_execution(&self, policy_id: i64, trigger: &str, dry_run: bool, now: i64, keep: i64) -> Result<i64> {
-                let mut tx = self.begin_write().await?;
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO retention_executions (policy_id, status, trigger, dry_run, start_time) VALUES ($1, 'Running', $2, $3, $4) RETURNING id",
-                )
-                .bind(policy_id).bind(trigger).bind(dry_run).bind(now).fetch_one(&mut *tx).await.map_err(db_err)?;
-                // Bounded history: what the oldest runs did is in their logs until they go.
-                sqlx::query(
-                    "DELETE FROM retention_executions WHERE policy_id = $1 AND id NOT IN
-                     (SELECT id FROM retention_executions WHERE policy_id = $1 ORDER BY id DESC LIMIT $2)",
-                )
-                .bind(policy_id).bind(keep).execute(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(id)
-            }
-
-            async fn set_retention_execution_status(&self, id: i64, from: &str, to: &str, end: Option<i64>) -> Result<bool> {
-                let q = sqlx::query("UPDATE retention_executions SET status = $3, end_time = COALESCE($4, end_time) WHERE id = $1 AND status = $2")
-                    .bind(id).bind(from.to_owned()).bind(to.to_owned()).bind(end);
-                Ok(self.write_one(q).await? > 0)
-            }
-
-            async fn retention_execution(&self, id: i64) -> Result<Option<RetentionExecutionRow>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {EXECUTION_COLS} FROM retention_executions WHERE id = $1")))
-                    .bind(id).fetch_optional(&self.pool).await.map_err(db_err)
-            }
-
-            async fn list_retention_executions(&self, policy_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionExecutionRow>, u64)> {
-                self.list_page(EXECUTION_COLS, |qb| {
-                    qb.push("FROM retention_executions WHERE policy_id = ").push_bind(policy_id);
-                }, spec, "id DESC").await
-            }
-
             async fn add_retention_task(&self, t: &RetentionTaskRow) -> Result<i64> {
                 let q = sqlx::query_as::<_, (i64,)>(
                     "INSERT INTO retention_tasks (execution_id, repository, status, total, retained, start_time, end_time, log)
@@ -185,14 +151,14 @@ macro_rules! sql_policy_store {
             }
 
             async fn list_retention_tasks(&self, execution_id: i64, spec: &ListSpec) -> Result<(Vec<RetentionTaskRow>, u64)> {
-                let cols = format!("{TASK_COLS}, '' AS log");
+                let cols = format!("{RETENTION_TASK_COLS}, '' AS log");
                 self.list_page(&cols, |qb| {
                     qb.push("FROM retention_tasks WHERE execution_id = ").push_bind(execution_id);
                 }, spec, "id").await
             }
 
             async fn retention_task(&self, execution_id: i64, id: i64) -> Result<Option<RetentionTaskRow>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TASK_COLS}, log FROM retention_tasks WHERE execution_id = $1 AND id = $2")))
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RETENTION_TASK_COLS}, log FROM retention_tasks WHERE execution_id = $1 AND id = $2")))
                     .bind(execution_id).bind(id).fetch_optional(&self.pool).await.map_err(db_err)
             }
 

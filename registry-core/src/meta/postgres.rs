@@ -26,8 +26,15 @@ impl PostgresStore {
     /// Connect to `url` (`postgres://user@host:port/db`) and run the embedded migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let opts = PgConnectOptions::from_str(url).map_err(db_err)?;
-        let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await.map_err(db_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "postgres", source: Box::new(e) })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
+            backend: "postgres",
+            source: Box::new(e),
+        })?;
         Ok(Self { pool })
     }
 
@@ -41,6 +48,10 @@ impl PostgresStore {
     }
 }
 
+/// Row locking for job claims: nodes skip rows another node holds.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+super::governance_sql::sql_governance_store!(PostgresStore);
 super::identity_sql::sql_identity_store!(PostgresStore);
 super::policy_sql::sql_policy_store!(PostgresStore);
 super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -15,8 +15,14 @@ pub(crate) struct WriteTx<DB: sqlx::Database> {
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
-    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, writer: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
-        Self { tx, _writer: writer }
+    pub(crate) fn new(
+        tx: sqlx::Transaction<'static, DB>,
+        writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Self {
+        Self {
+            tx,
+            _writer: writer,
+        }
     }
 
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
@@ -49,38 +55,37 @@ macro_rules! sql_metadata_store {
             }
 
             async fn link_new_blob(&self, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> Result<()> {
-                // Two single-statement writes, no transaction: a blob row that is briefly (or,
-                // after a crash, permanently) unlinked is exactly what garbage collection
-                // handles, and its fresh `last_touched` keeps it safe until then.
-                let q = sqlx::query(
+                // Quota row first, then repository, then blob: the order every transaction that
+                // changes a project's holdings takes its locks in.
+                let mut tx = self.begin_write().await?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let quota = lock_quota(&mut tx, project_id, now).await?;
+                let repo_id = ensure_repo(&mut *tx, repo, now).await?;
+                let claimed = sqlx::query(
                     "INSERT INTO blobs (digest, size, state, created_at, last_touched) VALUES ($1, $2, 'live', $3, $3)
-                     ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = $3",
+                     ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = excluded.last_touched
+                     WHERE blobs.state <> 'deleting'",
                 )
                 .bind(digest.to_string())
                 .bind(size as i64)
-                .bind(now);
-                self.write_one(q).await?;
-                let link = || {
-                    sqlx::query(
-                        "INSERT INTO repo_blobs (repo_id, digest, created_at)
-                         SELECT id, $2, $3 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
-                    )
-                    .bind(repo.as_str())
-                    .bind(digest.to_string())
-                    .bind(now)
-                };
-                if self.write_one(link()).await? == 0 && !self.repo_exists(repo).await? {
-                    // First content of a new repository.
-                    let mut tx = self.begin_write().await?;
-                    let repo_id = ensure_repo(&mut *tx, repo, now).await?;
-                    link_repo_blob(&mut *tx, repo_id, digest, now).await?;
-                    tx.commit().await.map_err(db_err)?;
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if claimed == 0 {
+                    return Err(Error::Unavailable { reason: format!("blob {digest} is being garbage collected; upload it again") });
                 }
-                Ok(())
+                link_repo_blob(&mut *tx, repo_id, digest, now).await?;
+                let added = hold_digest(&mut tx, project_id, &digest.to_string(), size as i64, now).await?;
+                charge(&mut tx, project_id, quota, added, now).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
                 let mut tx = self.begin_write().await?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let quota = lock_quota(&mut tx, project_id, now).await?;
                 let size: Option<(i64,)> = match from {
                     Some(from) => sqlx::query_as(
                         "SELECT b.size FROM blobs b JOIN repo_blobs rb ON rb.digest = b.digest
@@ -100,13 +105,19 @@ macro_rules! sql_metadata_store {
                 };
                 let Some((size,)) = size else { return Ok(None) };
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
-                sqlx::query("UPDATE blobs SET state = 'live', last_touched = $2 WHERE digest = $1")
+                let rescued = sqlx::query("UPDATE blobs SET state = 'live', last_touched = $2 WHERE digest = $1 AND state <> 'deleting'")
                     .bind(digest.to_string())
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(db_err)?;
+                    .map_err(db_err)?
+                    .rows_affected();
+                if rescued == 0 {
+                    return Ok(None);
+                }
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
+                let added = hold_digest(&mut tx, project_id, &digest.to_string(), size, now).await?;
+                charge(&mut tx, project_id, quota, added, now).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(Some(size as u64))
             }
@@ -125,13 +136,21 @@ macro_rules! sql_metadata_store {
                 Ok(row.map(|(s,)| s as u64))
             }
 
-            async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
-                let q = sqlx::query(
-                    "DELETE FROM repo_blobs WHERE digest = $2 AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
-                )
-                .bind(repo.as_str())
-                .bind(digest.to_string());
-                Ok(self.write_one(q).await? > 0)
+            async fn unlink_blob(&self, repo: &RepoName, digest: &Digest, now: i64) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let Some((repo_id, Some(project_id))) = repo_ids(&mut tx, repo).await? else { return Ok(false) };
+                lock_quota(&mut tx, project_id, now).await?;
+                let n = sqlx::query("DELETE FROM repo_blobs WHERE repo_id = $1 AND digest = $2")
+                    .bind(repo_id)
+                    .bind(digest.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                let released = release_digests(&mut tx, project_id, &[digest.to_string()]).await?;
+                adjust_quota(&mut tx, project_id, -released, now).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(n > 0)
             }
 
             async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
@@ -194,8 +213,10 @@ macro_rules! sql_metadata_store {
                 Ok(rows.into_iter().map(UploadRow::into_session).collect())
             }
 
-            async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64) -> Result<()> {
+            async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64, events: &[NewEvent]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let quota = lock_quota(&mut tx, project_id, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 let required = |kind: RefKind| -> Vec<String> {
                     let set: std::collections::BTreeSet<String> =
@@ -260,6 +281,9 @@ macro_rules! sql_metadata_store {
                     qb.push(" ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
+                let added = hold_digest(&mut tx, project_id, &digest, m.content.len() as i64, now).await?;
+                charge(&mut tx, project_id, quota, added, now).await?;
+                insert_events_in(&mut tx, events, Some(project_id), now).await?;
                 tx.commit().await.map_err(db_err)
             }
 
@@ -288,9 +312,12 @@ macro_rules! sql_metadata_store {
                 Ok(row.map(|(digest, media_type, content)| StoredManifest { digest, media_type, content: content.into() }))
             }
 
-            async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+            async fn delete_manifest(&self, repo: &RepoName, digest: &Digest, now: i64, events: &[NewEvent]) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                let Some(repo_id) = repo_id(&mut *tx, repo).await? else { return Ok(false) };
+                let Some((repo_id, project_id)) = repo_ids(&mut tx, repo).await? else { return Ok(false) };
+                if let Some(project_id) = project_id {
+                    lock_quota(&mut tx, project_id, now).await?;
+                }
                 for table in [
                     "DELETE FROM tags WHERE repo_id = $1 AND digest = $2",
                     "DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2",
@@ -302,9 +329,16 @@ macro_rules! sql_metadata_store {
                     .bind(digest.to_string())
                     .execute(&mut *tx)
                     .await
-                    .map_err(db_err)?;
+                    .map_err(db_err)?
+                    .rows_affected()
+                    > 0;
+                if done && let Some(project_id) = project_id {
+                    let released = release_digests(&mut tx, project_id, &[digest.to_string()]).await?;
+                    adjust_quota(&mut tx, project_id, -released, now).await?;
+                    insert_events_in(&mut tx, events, Some(project_id), now).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                Ok(done)
             }
 
             async fn delete_tag(&self, repo: &RepoName, tag: &str) -> Result<bool> {
@@ -454,7 +488,10 @@ macro_rules! sql_metadata_store {
         where
             E: sqlx::Executor<'c, Database = Db>,
         {
-            sqlx::query("INSERT INTO repo_blobs (repo_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            sqlx::query(
+                "INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (repo_id, digest) DO UPDATE SET last_touched = excluded.last_touched",
+            )
                 .bind(repo_id)
                 .bind(digest.to_string())
                 .bind(now)
@@ -462,6 +499,15 @@ macro_rules! sql_metadata_store {
                 .await
                 .map_err(db_err)?;
             Ok(())
+        }
+
+        /// A repository's id and project id.
+        async fn repo_ids(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName) -> Result<Option<(i64, Option<i64>)>> {
+            sqlx::query_as("SELECT id, project_id FROM repositories WHERE name = $1")
+                .bind(repo.as_str())
+                .fetch_optional(conn)
+                .await
+                .map_err(db_err)
         }
 
         async fn repo_id<'c, E>(conn: E, repo: &RepoName) -> Result<Option<i64>>

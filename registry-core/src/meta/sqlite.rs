@@ -58,13 +58,24 @@ impl SqliteStore {
                 source: format!("creating {}: {e}", parent.display()).into(),
             })?;
         }
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(db_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
+            backend: "sqlite",
+            source: Box::new(e),
+        })?;
         Ok(Self::from_pool(pool))
     }
 
     fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool, writer: Arc::new(tokio::sync::Mutex::new(())), _anchor: None }
+        Self {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            _anchor: None,
+        }
     }
 
     async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
@@ -73,11 +84,19 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
         let writer = self.writer_lock().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         Ok(WriteTx::new(tx, writer))
     }
 }
 
+/// Row locking for job claims: one writer needs none.
+const SKIP_LOCKED: &str = "";
+
+super::governance_sql::sql_governance_store!(SqliteStore);
 super::identity_sql::sql_identity_store!(SqliteStore);
 super::policy_sql::sql_policy_store!(SqliteStore);
 super::sql::sql_metadata_store!(SqliteStore, "sqlite");
@@ -88,7 +107,9 @@ impl SqliteStore {
     pub async fn open_memory() -> Result<Self> {
         // sqlx names each `sqlite::memory:` database uniquely and opens it in shared-cache mode,
         // so every connection with these options reaches the same database.
-        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?.foreign_keys(true);
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(db_err)?
+            .foreign_keys(true);
         let anchor = sqlx::ConnectOptions::connect(&opts).await.map_err(db_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -98,7 +119,13 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata { backend: "sqlite", source: Box::new(e) })?;
-        Ok(Self { _anchor: Some(Arc::new(tokio::sync::Mutex::new(anchor))), ..Self::from_pool(pool) })
+        MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
+            backend: "sqlite",
+            source: Box::new(e),
+        })?;
+        Ok(Self {
+            _anchor: Some(Arc::new(tokio::sync::Mutex::new(anchor))),
+            ..Self::from_pool(pool)
+        })
     }
 }

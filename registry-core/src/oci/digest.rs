@@ -42,7 +42,9 @@ pub struct Digest {
 impl Digest {
     /// Parse and validate a digest string.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::DigestMalformed { reason: format!("{reason}: {s:?}") };
+        let bad = |reason: &str| Error::DigestMalformed {
+            reason: format!("{reason}: {s:?}"),
+        };
         let (alg, hex) = s.split_once(':').ok_or_else(|| bad("missing algorithm"))?;
         let algorithm = match alg {
             "sha256" => Algorithm::Sha256,
@@ -52,10 +54,16 @@ impl Digest {
         if hex.len() != algorithm.hex_len() {
             return Err(bad("wrong length"));
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad("not lowercase hex"));
         }
-        Ok(Self { algorithm, hex: hex.to_owned() })
+        Ok(Self {
+            algorithm,
+            hex: hex.to_owned(),
+        })
     }
 
     /// The sha256 digest of `data`.
@@ -154,11 +162,15 @@ impl Hasher {
         match tag {
             1 => {
                 let arr = rest.try_into().map_err(|_| corrupt())?;
-                Ok(Self::Sha256(sha2::Sha256::deserialize(arr).map_err(|_| corrupt())?))
+                Ok(Self::Sha256(
+                    sha2::Sha256::deserialize(arr).map_err(|_| corrupt())?,
+                ))
             }
             2 => {
                 let arr = rest.try_into().map_err(|_| corrupt())?;
-                Ok(Self::Sha512(sha2::Sha512::deserialize(arr).map_err(|_| corrupt())?))
+                Ok(Self::Sha512(
+                    sha2::Sha512::deserialize(arr).map_err(|_| corrupt())?,
+                ))
             }
             _ => Err(corrupt()),
         }

@@ -117,13 +117,20 @@ fn descriptor_ref(d: &Descriptor, kind: RefKind, what: &str) -> Result<ContentRe
     let digest = Digest::parse(&d.digest)
         .map_err(|e| Error::manifest_invalid(format!("{what} has an invalid digest: {e}")))?;
     if d.size < 0 {
-        return Err(Error::manifest_invalid(format!("{what} has a negative size")));
+        return Err(Error::manifest_invalid(format!(
+            "{what} has a negative size"
+        )));
     }
     if d.media_type.is_empty() {
         return Err(Error::manifest_invalid(format!("{what} has no mediaType")));
     }
     let external = d.urls.as_ref().is_some_and(|u| !u.is_empty());
-    Ok(ContentRef { digest, size: d.size, kind, required: !external })
+    Ok(ContentRef {
+        digest,
+        size: d.size,
+        kind,
+        required: !external,
+    })
 }
 
 /// Parse and validate a manifest body.
@@ -152,7 +159,9 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedManifest>
     if let Some(mt) = content_type.or(raw.media_type.as_deref())
         && matches!(mt, DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED)
     {
-        return Err(Error::manifest_invalid("Docker schema 1 manifests are not supported"));
+        return Err(Error::manifest_invalid(
+            "Docker schema 1 manifests are not supported",
+        ));
     }
     let declared = raw.media_type.as_deref().or(content_type);
     let kind = match declared.and_then(kind_of_media_type) {
@@ -165,7 +174,11 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedManifest>
         }
         None if raw.manifests.is_some() => ManifestKind::Index,
         None if raw.config.is_some() => ManifestKind::Image,
-        None => return Err(Error::manifest_invalid("cannot tell the manifest kind: no mediaType")),
+        None => {
+            return Err(Error::manifest_invalid(
+                "cannot tell the manifest kind: no mediaType",
+            ));
+        }
     };
     let media_type = declared.map(str::to_owned).unwrap_or_else(|| match kind {
         ManifestKind::Image => OCI_MANIFEST.to_owned(),
@@ -181,7 +194,9 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedManifest>
     match kind {
         ManifestKind::Image => {
             if raw.manifests.is_some() {
-                return Err(Error::manifest_invalid("an image manifest cannot have manifests"));
+                return Err(Error::manifest_invalid(
+                    "an image manifest cannot have manifests",
+                ));
             }
             let config = raw
                 .config
@@ -203,14 +218,20 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedManifest>
         }
         ManifestKind::Index => {
             if raw.config.is_some() || raw.layers.is_some() {
-                return Err(Error::manifest_invalid("an index cannot have config or layers"));
+                return Err(Error::manifest_invalid(
+                    "an index cannot have config or layers",
+                ));
             }
             let children = raw
                 .manifests
                 .as_ref()
                 .ok_or_else(|| Error::manifest_invalid("index without manifests"))?;
             for (i, m) in children.iter().enumerate() {
-                refs.push(descriptor_ref(m, RefKind::Manifest, &format!("manifest {i}"))?);
+                refs.push(descriptor_ref(
+                    m,
+                    RefKind::Manifest,
+                    &format!("manifest {i}"),
+                )?);
             }
         }
     }
@@ -218,7 +239,14 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedManifest>
         Some(s) => Some(descriptor_ref(s, RefKind::Manifest, "subject")?.digest),
         None => None,
     };
-    Ok(ParsedManifest { kind, media_type, artifact_type, subject, annotations: raw.annotations, refs })
+    Ok(ParsedManifest {
+        kind,
+        media_type,
+        artifact_type,
+        subject,
+        annotations: raw.annotations,
+        refs,
+    })
 }
 
 #[cfg(test)]
@@ -237,7 +265,10 @@ mod tests {
             "layers":[{{"mediaType":"application/x.l","digest":"{}","size":1}},
                       {{"mediaType":"application/x.nd","digest":"{}","size":1,"urls":["https://x"]}}],
             "subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":3}}}}"#,
-            d(b"c"), d(b"l"), d(b"n"), d(b"s")
+            d(b"c"),
+            d(b"l"),
+            d(b"n"),
+            d(b"s")
         );
         let p = parse(body.as_bytes(), Some(OCI_MANIFEST)).unwrap();
         assert_eq!(p.kind, ManifestKind::Image);
@@ -252,21 +283,36 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("not json", None),
             ("{}", Some(OCI_MANIFEST)),
-            (r#"{"schemaVersion":1,"config":{"mediaType":"a","digest":"sha256:00","size":1},"layers":[]}"#, None),
-            (&format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[]}}"#), Some(OCI_MANIFEST)),
-            (r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:zz","size":1},"layers":[]}"#, None),
+            (
+                r#"{"schemaVersion":1,"config":{"mediaType":"a","digest":"sha256:00","size":1},"layers":[]}"#,
+                None,
+            ),
+            (
+                &format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[]}}"#),
+                Some(OCI_MANIFEST),
+            ),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:zz","size":1},"layers":[]}"#,
+                None,
+            ),
         ];
         for (body, ct) in cases {
             let e = parse(body.as_bytes(), *ct).unwrap_err();
             assert_eq!(e.code().as_str(), "MANIFEST_INVALID", "{body}");
         }
         let big = vec![b' '; MAX_MANIFEST_BYTES + 1];
-        assert_eq!(parse(&big, None).unwrap_err().code().as_str(), "MANIFEST_INVALID");
+        assert_eq!(
+            parse(&big, None).unwrap_err().code().as_str(),
+            "MANIFEST_INVALID"
+        );
     }
 
     #[test]
     fn index_without_media_type_is_inferred() {
-        let body = format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":5}}]}}"#, d(b"m"));
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":5}}]}}"#,
+            d(b"m")
+        );
         let p = parse(body.as_bytes(), None).unwrap();
         assert_eq!(p.kind, ManifestKind::Index);
         assert_eq!(p.media_type, OCI_INDEX);

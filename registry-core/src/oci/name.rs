@@ -59,18 +59,25 @@ fn component_ok(c: &str) -> bool {
 
 impl RepoName {
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::NameInvalid { reason: format!("{reason}: {s:?}") };
+        let bad = |reason: &str| Error::NameInvalid {
+            reason: format!("{reason}: {s:?}"),
+        };
         if s.is_empty() {
             return Err(bad("empty name"));
         }
         if s.len() > MAX_NAME_LEN {
             return Err(Error::NameInvalid {
-                reason: format!("name is {} characters, the limit is {MAX_NAME_LEN}", s.len()),
+                reason: format!(
+                    "name is {} characters, the limit is {MAX_NAME_LEN}",
+                    s.len()
+                ),
             });
         }
         for c in s.split('/') {
             if !component_ok(c) {
-                return Err(bad("each path component must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)*"));
+                return Err(bad(
+                    "each path component must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)*",
+                ));
             }
         }
         Ok(Self(s.to_owned()))
@@ -98,11 +105,15 @@ pub fn validate_tag(t: &str) -> Result<()> {
     let ok = !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+        && b[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::TagInvalid { reason: format!("tag must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}: {t:?}") })
+        Err(Error::TagInvalid {
+            reason: format!("tag must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}: {t:?}"),
+        })
     }
 }
 
@@ -139,13 +150,36 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["a", "library/nginx", "a-b/c__d/e.f", "a--b", "x/y/z/0", "conformance/distribution-test"] {
+        for ok in [
+            "a",
+            "library/nginx",
+            "a-b/c__d/e.f",
+            "a--b",
+            "x/y/z/0",
+            "conformance/distribution-test",
+        ] {
             assert!(RepoName::parse(ok).is_ok(), "{ok}");
         }
         let long = "a".repeat(256);
         for bad in [
-            "", "A", "Library/nginx", "a//b", "/a", "a/", "..", "a/../b", "a/./b", "-a", "a-", "a___b",
-            "a_.b", "a b", "a/b%2F", long.as_str(), "a\\b", "a..b",
+            "",
+            "A",
+            "Library/nginx",
+            "a//b",
+            "/a",
+            "a/",
+            "..",
+            "a/../b",
+            "a/./b",
+            "-a",
+            "a-",
+            "a___b",
+            "a_.b",
+            "a b",
+            "a/b%2F",
+            long.as_str(),
+            "a\\b",
+            "a..b",
         ] {
             let e = RepoName::parse(bad).unwrap_err();
             assert_eq!(e.code().as_str(), "NAME_INVALID", "{bad}");
@@ -159,11 +193,23 @@ mod tests {
         assert!(validate_tag("_x").is_ok());
         assert!(validate_tag(&"a".repeat(128)).is_ok());
         for bad in ["", ".a", "-a", "a/b", &"a".repeat(129)] {
-            assert_eq!(validate_tag(bad).unwrap_err().code().as_str(), "TAG_INVALID");
+            assert_eq!(
+                validate_tag(bad).unwrap_err().code().as_str(),
+                "TAG_INVALID"
+            );
         }
-        assert!(matches!(Reference::parse("latest").unwrap(), Reference::Tag(_)));
+        assert!(matches!(
+            Reference::parse("latest").unwrap(),
+            Reference::Tag(_)
+        ));
         let d = Digest::sha256_of(b"x").to_string();
-        assert!(matches!(Reference::parse(&d).unwrap(), Reference::Digest(_)));
-        assert_eq!(Reference::parse("sha256:zz").unwrap_err().code().as_str(), "DIGEST_INVALID");
+        assert!(matches!(
+            Reference::parse(&d).unwrap(),
+            Reference::Digest(_)
+        ));
+        assert_eq!(
+            Reference::parse("sha256:zz").unwrap_err().code().as_str(),
+            "DIGEST_INVALID"
+        );
     }
 }

@@ -12,13 +12,25 @@ fn uid(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn append(store: &dyn BlobStore, id: &str, offset: u64, bytes: &[u8], chunk: usize) -> crate::Result<u64> {
+async fn append(
+    store: &dyn BlobStore,
+    id: &str,
+    offset: u64,
+    bytes: &[u8],
+    chunk: usize,
+) -> crate::Result<u64> {
     let mut s = stream::iter(chunks(bytes, chunk));
     store.append(id, offset, &mut s).await
 }
 
-async fn read_all(store: &dyn BlobStore, d: &Digest, range: Option<std::ops::Range<u64>>) -> Vec<u8> {
-    collect(store.get(d, range).await.expect("get"), usize::MAX).await.expect("read")
+async fn read_all(
+    store: &dyn BlobStore,
+    d: &Digest,
+    range: Option<std::ops::Range<u64>>,
+) -> Vec<u8> {
+    collect(store.get(d, range).await.expect("get"), usize::MAX)
+        .await
+        .expect("read")
 }
 
 /// Upload in one append, commit, read back whole and in ranges.
@@ -26,13 +38,19 @@ pub async fn roundtrip_and_ranges(store: &dyn BlobStore) {
     let bytes = data(1, 100_000);
     let d = Digest::sha256_of(&bytes);
     let id = uid("rt");
-    assert_eq!(append(store, &id, 0, &bytes, 7_919).await.unwrap(), bytes.len() as u64);
+    assert_eq!(
+        append(store, &id, 0, &bytes, 7_919).await.unwrap(),
+        bytes.len() as u64
+    );
     store.commit(&id, bytes.len() as u64, &d).await.unwrap();
     assert_eq!(store.stat(&d).await.unwrap(), Some(bytes.len() as u64));
     assert!(read_all(store, &d, None).await == bytes, "content differs");
     assert!(read_all(store, &d, Some(10..20)).await == bytes[10..20]);
     assert!(read_all(store, &d, Some(99_000..100_000)).await == bytes[99_000..]);
-    assert!(!store.list_uploads().await.unwrap().contains(&id), "commit drops staging");
+    assert!(
+        !store.list_uploads().await.unwrap().contains(&id),
+        "commit drops staging"
+    );
     assert!(store.delete(&d).await.unwrap());
     assert_eq!(store.stat(&d).await.unwrap(), None);
 }
@@ -49,7 +67,9 @@ pub async fn chunked_upload_in_order(store: &dyn BlobStore) {
     assert_eq!(off, 30_001);
     let err = append(store, &id, 40_000, b"x", 1).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::RangeInvalid);
-    let staged = collect(store.read_staged(&id, off).await.unwrap(), usize::MAX).await.unwrap();
+    let staged = collect(store.read_staged(&id, off).await.unwrap(), usize::MAX)
+        .await
+        .unwrap();
     assert!(staged == bytes, "staged content differs");
     store.commit(&id, off, &d).await.unwrap();
     assert!(read_all(store, &d, None).await == bytes, "content differs");
@@ -61,7 +81,9 @@ pub async fn retry_overwrites_tail(store: &dyn BlobStore) {
     let good = data(3, 5000);
     let id = uid("retry");
     append(store, &id, 0, &good[..3000], 1000).await.unwrap();
-    append(store, &id, 3000, &data(99, 1500), 1000).await.unwrap(); // the "failed" tail
+    append(store, &id, 3000, &data(99, 1500), 1000)
+        .await
+        .unwrap(); // the "failed" tail
     let end = append(store, &id, 3000, &good[3000..], 700).await.unwrap();
     assert_eq!(end, 5000);
     let d = Digest::sha256_of(&good);
@@ -87,12 +109,19 @@ pub async fn abort_leaves_nothing(store: &dyn BlobStore) {
     let d = Digest::sha256_of(&bytes);
     let id = uid("abort");
     append(store, &id, 0, &bytes, 1000).await.unwrap();
-    assert_eq!(store.stat(&d).await.unwrap(), None, "staged bytes are not a blob");
+    assert_eq!(
+        store.stat(&d).await.unwrap(),
+        None,
+        "staged bytes are not a blob"
+    );
     assert!(store.list_uploads().await.unwrap().contains(&id));
     store.abort(&id).await.unwrap();
     store.abort(&id).await.unwrap(); // twice is fine
     assert!(!store.list_uploads().await.unwrap().contains(&id));
-    assert_eq!(store.get(&d, None).await.err().map(|e| e.code()), Some(ErrorCode::BlobUnknown));
+    assert_eq!(
+        store.get(&d, None).await.err().map(|e| e.code()),
+        Some(ErrorCode::BlobUnknown)
+    );
 }
 
 /// Committing a digest that already exists succeeds and keeps the content.

@@ -16,7 +16,12 @@ fn digest(seed: &str) -> Digest {
 }
 
 fn blob_ref(d: &Digest) -> ContentRef {
-    ContentRef { digest: d.clone(), size: 1, kind: RefKind::Blob, required: true }
+    ContentRef {
+        digest: d.clone(),
+        size: 1,
+        kind: RefKind::Blob,
+        required: true,
+    }
 }
 
 fn manifest(body: &str, refs: Vec<ContentRef>, subject: Option<Digest>) -> ManifestRecord {
@@ -40,17 +45,36 @@ pub async fn blob_links_and_mounts(m: &dyn MetadataStore) {
     m.link_new_blob(&a, &d, 42, 1).await.unwrap();
     m.link_new_blob(&a, &d, 42, 2).await.unwrap(); // idempotent
     assert_eq!(m.repo_blob(&a, &d).await.unwrap(), Some(42));
-    assert_eq!(m.repo_blob(&b, &d).await.unwrap(), None, "links are per repository");
+    assert_eq!(
+        m.repo_blob(&b, &d).await.unwrap(),
+        None,
+        "links are per repository"
+    );
     assert_eq!(m.blob_size(&d).await.unwrap(), Some(42));
-    assert_eq!(m.mount_blob(&b, &d, Some(&c), 3).await.unwrap(), None, "source must link it");
+    assert_eq!(
+        m.mount_blob(&b, &d, Some(&c), 3).await.unwrap(),
+        None,
+        "source must link it"
+    );
     assert_eq!(m.mount_blob(&b, &d, Some(&a), 3).await.unwrap(), Some(42));
     assert_eq!(m.repo_blob(&b, &d).await.unwrap(), Some(42));
-    assert_eq!(m.mount_blob(&c, &d, None, 4).await.unwrap(), Some(42), "anonymous mount");
-    assert_eq!(m.mount_blob(&c, &digest("nowhere"), None, 4).await.unwrap(), None);
-    assert!(m.unlink_blob(&a, &d).await.unwrap());
-    assert!(!m.unlink_blob(&a, &d).await.unwrap());
+    assert_eq!(
+        m.mount_blob(&c, &d, None, 4).await.unwrap(),
+        Some(42),
+        "anonymous mount"
+    );
+    assert_eq!(
+        m.mount_blob(&c, &digest("nowhere"), None, 4).await.unwrap(),
+        None
+    );
+    assert!(m.unlink_blob(&a, &d, 5).await.unwrap());
+    assert!(!m.unlink_blob(&a, &d, 5).await.unwrap());
     assert_eq!(m.repo_blob(&a, &d).await.unwrap(), None);
-    assert_eq!(m.repo_blob(&b, &d).await.unwrap(), Some(42), "other links stay");
+    assert_eq!(
+        m.repo_blob(&b, &d).await.unwrap(),
+        Some(42),
+        "other links stay"
+    );
 }
 
 /// Upload sessions: create, read, compare-and-set progress, stale listing, delete.
@@ -67,12 +91,24 @@ pub async fn upload_sessions(m: &dyn MetadataStore) {
     m.create_upload(&s).await.unwrap();
     assert_eq!(m.get_upload(&id).await.unwrap(), Some(s.clone()));
     assert!(m.advance_upload(&id, 0, 10, &[4, 5], 200).await.unwrap());
-    assert!(!m.advance_upload(&id, 0, 20, &[6], 300).await.unwrap(), "stale offset loses");
+    assert!(
+        !m.advance_upload(&id, 0, 20, &[6], 300).await.unwrap(),
+        "stale offset loses"
+    );
     let now = m.get_upload(&id).await.unwrap().unwrap();
-    assert_eq!((now.size, now.hash_state.as_slice(), now.updated_at), (10, &[4u8, 5][..], 200));
+    assert_eq!(
+        (now.size, now.hash_state.as_slice(), now.updated_at),
+        (10, &[4u8, 5][..], 200)
+    );
     let stale = m.stale_uploads(250).await.unwrap();
     assert!(stale.iter().any(|x| x.id == id));
-    assert!(!m.stale_uploads(150).await.unwrap().iter().any(|x| x.id == id));
+    assert!(
+        !m.stale_uploads(150)
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == id)
+    );
     assert!(m.delete_upload(&id).await.unwrap());
     assert_eq!(m.get_upload(&id).await.unwrap(), None);
     assert!(!m.delete_upload(&id).await.unwrap());
@@ -85,31 +121,62 @@ pub async fn put_manifest_is_atomic(m: &dyn MetadataStore) {
     let (cfg, layer) = (digest("atomic-cfg"), digest("atomic-layer"));
     m.link_new_blob(&r, &cfg, 1, 1).await.unwrap();
     let bad = manifest("atomic-1", vec![blob_ref(&cfg), blob_ref(&layer)], None);
-    let e = m.put_manifest(&r, &bad, &["v1".into()], 2).await.unwrap_err();
+    let e = m
+        .put_manifest(&r, &bad, &["v1".into()], 2, &[])
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ManifestBlobUnknown);
-    assert!(m.get_manifest(&r, &Reference::Digest(bad.digest.clone())).await.unwrap().is_none());
-    assert_eq!(m.list_tags(&r, 100, None).await.unwrap(), Some(vec![]), "no tag written");
+    assert!(
+        m.get_manifest(&r, &Reference::Digest(bad.digest.clone()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        m.list_tags(&r, 100, None).await.unwrap(),
+        Some(vec![]),
+        "no tag written"
+    );
 
     // A layer that lives elsewhere (non-distributable) is recorded but not required.
     let mut external = blob_ref(&layer);
     external.required = false;
     let good = manifest("atomic-2", vec![blob_ref(&cfg), external], None);
-    m.put_manifest(&r, &good, &["v1".into(), "latest".into()], 3).await.unwrap();
-    m.put_manifest(&r, &good, &["v1".into()], 4).await.unwrap(); // re-put is fine
-    let by_tag = m.get_manifest(&r, &Reference::Tag("latest".into())).await.unwrap().unwrap();
+    m.put_manifest(&r, &good, &["v1".into(), "latest".into()], 3, &[])
+        .await
+        .unwrap();
+    m.put_manifest(&r, &good, &["v1".into()], 4, &[])
+        .await
+        .unwrap(); // re-put is fine
+    let by_tag = m
+        .get_manifest(&r, &Reference::Tag("latest".into()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_tag.digest, good.digest.to_string());
-    assert_eq!(by_tag.content, good.content, "bytes served exactly as stored");
+    assert_eq!(
+        by_tag.content, good.content,
+        "bytes served exactly as stored"
+    );
     assert_eq!(by_tag.media_type, good.media_type);
 
     // An index needs its children in the same repository.
     let index = ManifestRecord {
         media_type: "application/vnd.oci.image.index.v1+json".into(),
-        refs: vec![ContentRef { digest: good.digest.clone(), size: 1, kind: RefKind::Manifest, required: true }],
+        refs: vec![ContentRef {
+            digest: good.digest.clone(),
+            size: 1,
+            kind: RefKind::Manifest,
+            required: true,
+        }],
         ..manifest("atomic-index", vec![], None)
     };
-    m.put_manifest(&r, &index, &[], 5).await.unwrap();
+    m.put_manifest(&r, &index, &[], 5, &[]).await.unwrap();
     let other = repo("atomic/other");
-    let e = m.put_manifest(&other, &index, &[], 5).await.unwrap_err();
+    let e = m
+        .put_manifest(&other, &index, &[], 5, &[])
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ManifestBlobUnknown);
 }
 
@@ -119,27 +186,56 @@ pub async fn tags_order_and_delete(m: &dyn MetadataStore) {
     let r = repo("tags/app");
     let m1 = manifest("tags-1", vec![], None);
     let m2 = manifest("tags-2", vec![], None);
-    let names: Vec<String> = ["b", "a", "B", "a-1", "_x", "a.0", "10", "9"].iter().map(|s| s.to_string()).collect();
-    m.put_manifest(&r, &m1, &names, 1).await.unwrap();
+    let names: Vec<String> = ["b", "a", "B", "a-1", "_x", "a.0", "10", "9"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    m.put_manifest(&r, &m1, &names, 1, &[]).await.unwrap();
     let mut sorted = names.clone();
     sorted.sort(); // bytewise, as the distribution spec's lexical order
     assert_eq!(m.list_tags(&r, 100, None).await.unwrap().unwrap(), sorted);
-    assert_eq!(m.list_tags(&r, 3, None).await.unwrap().unwrap(), sorted[..3]);
-    assert_eq!(m.list_tags(&r, 100, Some(&sorted[3])).await.unwrap().unwrap(), sorted[4..]);
-    assert_eq!(m.list_tags(&repo("tags/none"), 10, None).await.unwrap(), None);
+    assert_eq!(
+        m.list_tags(&r, 3, None).await.unwrap().unwrap(),
+        sorted[..3]
+    );
+    assert_eq!(
+        m.list_tags(&r, 100, Some(&sorted[3]))
+            .await
+            .unwrap()
+            .unwrap(),
+        sorted[4..]
+    );
+    assert_eq!(
+        m.list_tags(&repo("tags/none"), 10, None).await.unwrap(),
+        None
+    );
 
     // Moving a tag.
-    m.put_manifest(&r, &m2, &["a".into()], 2).await.unwrap();
-    let got = m.get_manifest(&r, &Reference::Tag("a".into())).await.unwrap().unwrap();
+    m.put_manifest(&r, &m2, &["a".into()], 2, &[])
+        .await
+        .unwrap();
+    let got = m
+        .get_manifest(&r, &Reference::Tag("a".into()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.digest, m2.digest.to_string());
     // Deleting a tag keeps the manifest.
     assert!(m.delete_tag(&r, "b").await.unwrap());
     assert!(!m.delete_tag(&r, "b").await.unwrap());
-    assert!(m.get_manifest(&r, &Reference::Digest(m1.digest.clone())).await.unwrap().is_some());
+    assert!(
+        m.get_manifest(&r, &Reference::Digest(m1.digest.clone()))
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Deleting a manifest takes its tags.
-    assert!(m.delete_manifest(&r, &m1.digest).await.unwrap());
-    assert!(!m.delete_manifest(&r, &m1.digest).await.unwrap());
-    assert_eq!(m.list_tags(&r, 100, None).await.unwrap().unwrap(), vec!["a".to_string()]);
+    assert!(m.delete_manifest(&r, &m1.digest, 9, &[]).await.unwrap());
+    assert!(!m.delete_manifest(&r, &m1.digest, 9, &[]).await.unwrap());
+    assert_eq!(
+        m.list_tags(&r, 100, None).await.unwrap().unwrap(),
+        vec!["a".to_string()]
+    );
 }
 
 /// Referrers are indexed by subject, present or not.
@@ -149,19 +245,37 @@ pub async fn referrers(m: &dyn MetadataStore) {
     let subject = digest("refs-missing-subject");
     let sig = manifest("refs-sig", vec![], Some(subject.clone()));
     let sbom = manifest("refs-sbom", vec![], Some(subject.clone()));
-    m.put_manifest(&r, &sig, &[], 1).await.unwrap();
-    m.put_manifest(&r, &sbom, &[], 1).await.unwrap();
+    m.put_manifest(&r, &sig, &[], 1, &[]).await.unwrap();
+    m.put_manifest(&r, &sbom, &[], 1, &[]).await.unwrap();
     let got = m.referrers(&r, &subject).await.unwrap();
     let mut want = vec![sig.digest.to_string(), sbom.digest.to_string()];
     want.sort();
-    assert_eq!(got.iter().map(|x| x.digest.clone()).collect::<Vec<_>>(), want);
-    assert!(got.iter().all(|x| x.artifact_type.as_deref() == Some("application/x.test")));
-    assert!(got.iter().all(|x| x.annotations.as_deref() == Some(r#"{"k":"v"}"#)));
-    let size_of = |d: &Digest| got.iter().find(|x| x.digest == d.to_string()).map(|x| x.size);
+    assert_eq!(
+        got.iter().map(|x| x.digest.clone()).collect::<Vec<_>>(),
+        want
+    );
+    assert!(
+        got.iter()
+            .all(|x| x.artifact_type.as_deref() == Some("application/x.test"))
+    );
+    assert!(
+        got.iter()
+            .all(|x| x.annotations.as_deref() == Some(r#"{"k":"v"}"#))
+    );
+    let size_of = |d: &Digest| {
+        got.iter()
+            .find(|x| x.digest == d.to_string())
+            .map(|x| x.size)
+    };
     assert_eq!(size_of(&sig.digest), Some(8));
     assert_eq!(size_of(&sbom.digest), Some(9));
-    assert!(m.referrers(&repo("refs/other"), &subject).await.unwrap().is_empty());
-    m.delete_manifest(&r, &sig.digest).await.unwrap();
+    assert!(
+        m.referrers(&repo("refs/other"), &subject)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    m.delete_manifest(&r, &sig.digest, 9, &[]).await.unwrap();
     assert_eq!(m.referrers(&r, &subject).await.unwrap().len(), 1);
 }
 
@@ -169,7 +283,9 @@ pub async fn referrers(m: &dyn MetadataStore) {
 pub async fn catalog(m: &dyn MetadataStore) {
     super::ensure_projects(m, &["cat"]).await;
     for n in ["cat/c", "cat/a", "cat/b"] {
-        m.link_new_blob(&repo(n), &digest("cat"), 1, 1).await.unwrap();
+        m.link_new_blob(&repo(n), &digest("cat"), 1, 1)
+            .await
+            .unwrap();
     }
     let page = m.catalog(2, Some("cat/")).await.unwrap();
     assert_eq!(page, vec!["cat/a".to_string(), "cat/b".to_string()]);
@@ -196,52 +312,153 @@ pub async fn identity(m: &dyn MetadataStore) {
     use crate::query::{Field, Kind, ListQuery, field};
     let now = 1_000;
     let u = m
-        .create_user(&crate::meta::identity::NewUser { username: "id-alice".into(), source: "local".into(), password_hash: Some("h".into()), ..Default::default() }, now)
+        .create_user(
+            &crate::meta::identity::NewUser {
+                username: "id-alice".into(),
+                source: "local".into(),
+                password_hash: Some("h".into()),
+                ..Default::default()
+            },
+            now,
+        )
         .await
         .unwrap();
     assert!(!u.sysadmin);
-    let dup = m.create_user(&crate::meta::identity::NewUser { username: "id-alice".into(), source: "local".into(), ..Default::default() }, now).await;
+    let dup = m
+        .create_user(
+            &crate::meta::identity::NewUser {
+                username: "id-alice".into(),
+                source: "local".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await;
     assert_eq!(dup.unwrap_err().code(), ErrorCode::AlreadyExists);
     assert!(m.set_sysadmin(u.id, true, now).await.unwrap());
     assert!(m.user_by_name("id-alice").await.unwrap().unwrap().sysadmin);
 
-    let p = m.create_project("id-proj", Some(u.id), false, &[("auto_scan".into(), "true".into())], now).await.unwrap();
+    let p = m
+        .create_project(
+            "id-proj",
+            Some(u.id),
+            false,
+            &[("auto_scan".into(), "true".into())],
+            -1,
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!(p.owner_name.as_deref(), Some("id-alice"));
-    assert_eq!(m.create_project("id-proj", None, false, &[], now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
-    let public = m.create_project("id-pub", None, true, &[], now).await.unwrap();
+    assert_eq!(
+        m.create_project("id-proj", None, false, &[], -1, now)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::AlreadyExists
+    );
+    let public = m
+        .create_project("id-pub", None, true, &[], -1, now)
+        .await
+        .unwrap();
     assert!(public.public);
-    m.set_project_metadata(p.id, &[("public".into(), "true".into())], now + 1).await.unwrap();
+    m.set_project_metadata(p.id, &[("public".into(), "true".into())], now + 1)
+        .await
+        .unwrap();
     assert!(m.project_by_id(p.id).await.unwrap().unwrap().public);
-    m.set_project_metadata(p.id, &[("public".into(), "false".into())], now + 2).await.unwrap();
+    m.set_project_metadata(p.id, &[("public".into(), "false".into())], now + 2)
+        .await
+        .unwrap();
     let meta = m.project_metadata(p.id).await.unwrap();
     assert!(meta.contains(&("auto_scan".into(), "true".into())));
 
     // The owner is a project admin; groups add roles.
     assert_eq!(m.member_roles(p.id, u.id, &[]).await.unwrap(), vec![1]);
-    let bob = m.create_user(&crate::meta::identity::NewUser { username: "id-bob".into(), source: "ldap".into(), external_id: Some("cn=bob".into()), ..Default::default() }, now).await.unwrap();
-    assert_eq!(m.user_by_external("ldap", "cn=bob").await.unwrap().unwrap().id, bob.id);
-    let groups = m.set_user_groups(bob.id, &[(1, "devs".into(), "cn=devs".into())], now).await.unwrap();
+    let bob = m
+        .create_user(
+            &crate::meta::identity::NewUser {
+                username: "id-bob".into(),
+                source: "ldap".into(),
+                external_id: Some("cn=bob".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        m.user_by_external("ldap", "cn=bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        bob.id
+    );
+    let groups = m
+        .set_user_groups(bob.id, &[(1, "devs".into(), "cn=devs".into())], now)
+        .await
+        .unwrap();
     assert_eq!(m.user_group_ids(bob.id).await.unwrap(), groups);
     let gm = m.add_member(p.id, "g", groups[0], 2, now).await.unwrap();
-    assert_eq!(m.add_member(p.id, "g", groups[0], 3, now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
-    assert_eq!(m.member_roles(p.id, bob.id, &groups).await.unwrap(), vec![2]);
-    assert_eq!(m.get_member(p.id, gm).await.unwrap().unwrap().entity_name, "devs");
+    assert_eq!(
+        m.add_member(p.id, "g", groups[0], 3, now)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::AlreadyExists
+    );
+    assert_eq!(
+        m.member_roles(p.id, bob.id, &groups).await.unwrap(),
+        vec![2]
+    );
+    assert_eq!(
+        m.get_member(p.id, gm).await.unwrap().unwrap().entity_name,
+        "devs"
+    );
     assert!(m.update_member(p.id, gm, 4, now).await.unwrap());
-    const MF: &[Field] = &[field("entityname", "COALESCE(u.username, g.name, '')", Kind::Text)];
-    let spec = ListQuery::new().q("entityname=~dev").parse(MF, &[]).unwrap();
+    const MF: &[Field] = &[field(
+        "entityname",
+        "COALESCE(u.username, g.name, '')",
+        Kind::Text,
+    )];
+    let spec = ListQuery::new()
+        .q("entityname=~dev")
+        .parse(MF, &[])
+        .unwrap();
     let (rows, total) = m.list_members(p.id, &spec).await.unwrap();
     assert_eq!((rows.len(), total, rows[0].role), (1, 1, 4));
     assert_eq!(m.member_counts(p.id).await.unwrap(), vec![(1, 1), (4, 1)]);
 
     // Visibility: bob sees the private project through his group; nobody else does.
     const PF: &[Field] = &[field("name", "p.name", Kind::Text)];
-    let spec = ListQuery::new().q("name=~id-").parse(PF, &[("p.name", false)]).unwrap();
-    let vis = crate::meta::identity::Visibility { public: true, member: Some((bob.id, groups.clone())), ..Default::default() };
+    let spec = ListQuery::new()
+        .q("name=~id-")
+        .parse(PF, &[("p.name", false)])
+        .unwrap();
+    let vis = crate::meta::identity::Visibility {
+        public: true,
+        member: Some((bob.id, groups.clone())),
+        ..Default::default()
+    };
     let (rows, total) = m.list_projects(&vis, &spec).await.unwrap();
-    assert_eq!((total, rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()), (2, vec!["id-proj", "id-pub"]));
-    let anon = crate::meta::identity::Visibility { public: true, ..Default::default() };
+    assert_eq!(
+        (
+            total,
+            rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()
+        ),
+        (2, vec!["id-proj", "id-pub"])
+    );
+    let anon = crate::meta::identity::Visibility {
+        public: true,
+        ..Default::default()
+    };
     assert_eq!(m.list_projects(&anon, &spec).await.unwrap().1, 1);
-    let paged = ListQuery::new().q("name=~id-").sort("-name").page(2, 1).parse(PF, &[]).unwrap();
+    let paged = ListQuery::new()
+        .q("name=~id-")
+        .sort("-name")
+        .page(2, 1)
+        .parse(PF, &[])
+        .unwrap();
     let (rows, total) = m.list_projects(&vis, &paged).await.unwrap();
     assert_eq!((total, rows[0].name.as_str()), (2, "id-proj"));
 
@@ -263,8 +480,14 @@ pub async fn identity(m: &dyn MetadataStore) {
         updated_at: now,
     };
     let rid = m.create_robot(&robot).await.unwrap();
-    assert_eq!(m.create_robot(&robot).await.unwrap_err().code(), ErrorCode::AlreadyExists);
-    assert_eq!(m.robot_by_name("id-proj+ci").await.unwrap().unwrap().id, rid);
+    assert_eq!(
+        m.create_robot(&robot).await.unwrap_err().code(),
+        ErrorCode::AlreadyExists
+    );
+    assert_eq!(
+        m.robot_by_name("id-proj+ci").await.unwrap().unwrap().id,
+        rid
+    );
     let all = ListQuery::new().parse(&[], &[]).unwrap();
     assert_eq!(m.list_robots(Some(p.id), &all).await.unwrap().1, 1);
     assert!(m.set_robot_secret(rid, "s2", now).await.unwrap());
@@ -274,34 +497,100 @@ pub async fn identity(m: &dyn MetadataStore) {
     let cfg = digest("id-config");
     m.link_new_blob(&r, &cfg, 10, now).await.unwrap();
     let man = manifest("id-manifest", vec![blob_ref(&cfg)], None);
-    m.put_manifest(&r, &man, &["v1".into()], now).await.unwrap();
+    m.put_manifest(&r, &man, &["v1".into()], now, &[])
+        .await
+        .unwrap();
     let repo_row = m.repository("id-proj/app").await.unwrap().unwrap();
     assert_eq!((repo_row.project_id, repo_row.artifact_count), (p.id, 1));
-    let (arts, n) = m.list_artifacts(repo_row.id, Some("*"), &[], &all).await.unwrap();
-    assert_eq!((n, arts[0].size), (1, 10 + man.content.len() as i64), "size counts the manifest and its blobs");
-    assert_eq!(m.list_artifacts(repo_row.id, Some("nil"), &[], &all).await.unwrap().1, 0);
-    m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now).await.unwrap();
-    assert_eq!(m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now).await.unwrap_err().code(), ErrorCode::AlreadyExists);
-    let tags = m.artifact_tags(repo_row.id, &[man.digest.to_string()]).await.unwrap();
-    assert_eq!(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["v1", "v2"]);
+    let (arts, n) = m
+        .list_artifacts(repo_row.id, Some("*"), &[], &all)
+        .await
+        .unwrap();
+    assert_eq!(
+        (n, arts[0].size),
+        (1, 10 + man.content.len() as i64),
+        "size counts the manifest and its blobs"
+    );
+    assert_eq!(
+        m.list_artifacts(repo_row.id, Some("nil"), &[], &all)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        m.create_tag(repo_row.id, &man.digest.to_string(), "v2", now)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::AlreadyExists
+    );
+    let tags = m
+        .artifact_tags(repo_row.id, &[man.digest.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        vec!["v1", "v2"]
+    );
     let label = crate::meta::identity::LabelRow {
-        id: 0, name: "id-l".into(), description: String::new(), color: "#fff".into(), scope: "p".into(), project_id: p.id, created_at: now, updated_at: now,
+        id: 0,
+        name: "id-l".into(),
+        description: String::new(),
+        color: "#fff".into(),
+        scope: "p".into(),
+        project_id: p.id,
+        created_at: now,
+        updated_at: now,
     };
     let lid = m.create_label(&label).await.unwrap();
-    m.attach_label(lid, repo_row.id, &man.digest.to_string(), now).await.unwrap();
-    assert_eq!(m.list_artifacts(repo_row.id, None, &[lid], &all).await.unwrap().1, 1);
-    assert_eq!(m.artifact_labels(repo_row.id, &[man.digest.to_string()]).await.unwrap()[0].1.name, "id-l");
-    m.record_pulls(&[("id-proj/app".into(), man.digest.to_string(), now + 5)]).await.unwrap();
-    let a = m.artifact(repo_row.id, &man.digest.to_string()).await.unwrap().unwrap();
+    m.attach_label(lid, repo_row.id, &man.digest.to_string(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        m.list_artifacts(repo_row.id, None, &[lid], &all)
+            .await
+            .unwrap()
+            .1,
+        1
+    );
+    assert_eq!(
+        m.artifact_labels(repo_row.id, &[man.digest.to_string()])
+            .await
+            .unwrap()[0]
+            .1
+            .name,
+        "id-l"
+    );
+    m.record_pulls(&[("id-proj/app".into(), man.digest.to_string(), now + 5)])
+        .await
+        .unwrap();
+    let a = m
+        .artifact(repo_row.id, &man.digest.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.pull_time, Some(now + 5));
-    let st = m.statistics(&crate::meta::identity::Visibility { all: true, ..Default::default() }).await.unwrap();
+    let st = m
+        .statistics(&crate::meta::identity::Visibility {
+            all: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(st.total_repo_count >= 1 && st.total_storage_consumption >= 10);
 
     // A project with repositories cannot go; a pushed repository needs its project.
-    assert_eq!(m.delete_project(p.id).await.unwrap_err().code(), ErrorCode::PreconditionFailed);
+    assert_eq!(
+        m.delete_project(p.id).await.unwrap_err().code(),
+        ErrorCode::PreconditionFailed
+    );
     let orphan = m.link_new_blob(&repo("id-none/app"), &cfg, 10, now).await;
     assert_eq!(orphan.unwrap_err().code(), ErrorCode::Denied);
-    assert!(m.delete_repository("id-proj/app").await.unwrap());
+    assert!(m.delete_repository("id-proj/app", now, &[]).await.unwrap());
     assert!(m.delete_project(p.id).await.unwrap());
     assert!(m.user_by_id(u.id).await.unwrap().is_some());
     assert!(m.delete_user(bob.id).await.unwrap());

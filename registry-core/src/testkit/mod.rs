@@ -13,7 +13,7 @@ use bytes::Bytes;
 /// Create projects (ignoring ones that exist): content only enters existing projects.
 pub async fn ensure_projects(m: &dyn crate::meta::MetadataStore, names: &[&str]) {
     for name in names {
-        match m.create_project(name, None, false, &[], 1).await {
+        match m.create_project(name, None, false, &[], -1, 1).await {
             Ok(_) | Err(crate::Error::AlreadyExists { .. }) => {}
             Err(e) => panic!("creating project {name}: {e}"),
         }
@@ -41,5 +41,7 @@ pub fn data(seed: u64, len: usize) -> Vec<u8> {
 
 /// Split `data` into a stream of `chunk`-sized pieces.
 pub fn chunks(data: &[u8], chunk: usize) -> Vec<crate::Result<Bytes>> {
-    data.chunks(chunk.max(1)).map(|c| Ok(Bytes::copy_from_slice(c))).collect()
+    data.chunks(chunk.max(1))
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect()
 }

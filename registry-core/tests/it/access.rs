@@ -13,7 +13,11 @@ async fn registry() -> (Registry, Arc<FakeClock>) {
     let clock = Arc::new(FakeClock::new(1_700_000_000_000));
     let reg = Registry::builder()
         .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
-        .meta(registry_core::registry::open_metadata("memory://").await.unwrap())
+        .meta(
+            registry_core::registry::open_metadata("memory://")
+                .await
+                .unwrap(),
+        )
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -22,19 +26,45 @@ async fn registry() -> (Registry, Arc<FakeClock>) {
 }
 
 async fn user(reg: &Registry, name: &str) -> Principal {
-    let req = UserCreate { username: name.into(), password: "Passw0rd-x".into(), ..Default::default() };
+    let req = UserCreate {
+        username: name.into(),
+        password: "Passw0rd-x".into(),
+        ..Default::default()
+    };
     reg.create_user(&Principal::System, req).await.unwrap();
     reg.login(name, "Passw0rd-x", name).await.unwrap()
 }
 
 async fn project(reg: &Registry, name: &str, public: bool) {
-    let metadata = Some([("public".to_owned(), public.to_string())].into_iter().collect());
-    reg.create_project(&Principal::System, ProjectReq { project_name: name.into(), metadata, ..Default::default() }).await.unwrap();
+    let metadata = Some(
+        [("public".to_owned(), public.to_string())]
+            .into_iter()
+            .collect(),
+    );
+    reg.create_project(
+        &Principal::System,
+        ProjectReq {
+            project_name: name.into(),
+            metadata,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
 }
 
 async fn member(reg: &Registry, project: &str, username: &str, role_id: i64) {
-    let req = MemberReq { role_id, member_user: Some(MemberUser { username: Some(username.into()), user_id: None }), member_group: None };
-    reg.add_member(&Principal::System, project, true, req).await.unwrap();
+    let req = MemberReq {
+        role_id,
+        member_user: Some(MemberUser {
+            username: Some(username.into()),
+            user_id: None,
+        }),
+        member_group: None,
+    };
+    reg.add_member(&Principal::System, project, true, req)
+        .await
+        .unwrap();
 }
 
 fn robot_req(name: &str, level: &str, perms: serde_json::Value, duration: i64) -> RobotReq {
@@ -58,36 +88,99 @@ async fn roles_and_visibility() {
     member(&reg, "alpha", "dev", 2).await;
     member(&reg, "alpha", "guest", 3).await;
     let app = RepoName::parse("alpha/app").unwrap();
-    reg.authorize_repo(&dev, None, &app, RepoAction::Push).await.unwrap();
-    let e = reg.authorize_repo(&dev, None, &app, RepoAction::Delete).await.unwrap_err();
+    reg.authorize_repo(&dev, None, &app, RepoAction::Push)
+        .await
+        .unwrap();
+    let e = reg
+        .authorize_repo(&dev, None, &app, RepoAction::Delete)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Denied, "a developer cannot delete");
-    let e = reg.authorize_repo(&guest, None, &app, RepoAction::Push).await.unwrap_err();
+    let e = reg
+        .authorize_repo(&guest, None, &app, RepoAction::Push)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Denied, "a guest cannot push");
-    reg.authorize_repo(&guest, None, &app, RepoAction::Pull).await.unwrap();
+    reg.authorize_repo(&guest, None, &app, RepoAction::Pull)
+        .await
+        .unwrap();
     // Anonymous: pull public only, and told to authenticate elsewhere.
     let open = RepoName::parse("open/app").unwrap();
-    reg.authorize_repo(&Principal::Anonymous, None, &open, RepoAction::Pull).await.unwrap();
-    let e = reg.authorize_repo(&Principal::Anonymous, None, &app, RepoAction::Pull).await.unwrap_err();
+    reg.authorize_repo(&Principal::Anonymous, None, &open, RepoAction::Pull)
+        .await
+        .unwrap();
+    let e = reg
+        .authorize_repo(&Principal::Anonymous, None, &app, RepoAction::Pull)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unauthorized);
     // A member of alpha sees nothing of beta: the same answer as a project that does not exist.
     let hidden = reg.project(&dev, "beta", true).await.unwrap_err();
     let missing = reg.project(&dev, "gamma", true).await.unwrap_err();
-    assert_eq!((hidden.code(), hidden.to_string().replace("beta", "X")), (missing.code(), missing.to_string().replace("gamma", "X")));
-    let listed = reg.projects(&dev, &ListQuery::new().page(1, 100)).await.unwrap();
+    assert_eq!(
+        (hidden.code(), hidden.to_string().replace("beta", "X")),
+        (missing.code(), missing.to_string().replace("gamma", "X"))
+    );
+    let listed = reg
+        .projects(&dev, &ListQuery::new().page(1, 100))
+        .await
+        .unwrap();
     let names: Vec<_> = listed.items.iter().map(|p| p.name.as_str()).collect();
     assert_eq!((names, listed.total), (vec!["alpha", "library", "open"], 3));
-    let e = reg.authorize_repo(&dev, None, &RepoName::parse("beta/x").unwrap(), RepoAction::Pull).await.unwrap_err();
-    let f = reg.authorize_repo(&dev, None, &RepoName::parse("gamma/x").unwrap(), RepoAction::Pull).await.unwrap_err();
+    let e = reg
+        .authorize_repo(
+            &dev,
+            None,
+            &RepoName::parse("beta/x").unwrap(),
+            RepoAction::Pull,
+        )
+        .await
+        .unwrap_err();
+    let f = reg
+        .authorize_repo(
+            &dev,
+            None,
+            &RepoName::parse("gamma/x").unwrap(),
+            RepoAction::Pull,
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.to_string(), f.to_string());
     // A limited guest cannot list members; a guest can.
     let lg = user(&reg, "lg").await;
     member(&reg, "alpha", "lg", 5).await;
-    assert_eq!(reg.members(&lg, "alpha", true, &ListQuery::new()).await.unwrap_err().code(), ErrorCode::Denied);
-    assert_eq!(reg.members(&guest, "alpha", true, &ListQuery::new()).await.unwrap().total, 3);
+    assert_eq!(
+        reg.members(&lg, "alpha", true, &ListQuery::new())
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
+    assert_eq!(
+        reg.members(&guest, "alpha", true, &ListQuery::new())
+            .await
+            .unwrap()
+            .total,
+        3
+    );
     // Role changes apply at once.
-    let m = reg.members(&Principal::System, "alpha", true, &ListQuery::new().q("entityname=dev")).await.unwrap().items[0].id;
-    reg.update_member(&Principal::System, "alpha", true, m, 1).await.unwrap();
-    reg.authorize_repo(&dev, None, &app, RepoAction::Delete).await.unwrap();
+    let m = reg
+        .members(
+            &Principal::System,
+            "alpha",
+            true,
+            &ListQuery::new().q("entityname=dev"),
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    reg.update_member(&Principal::System, "alpha", true, m, 1)
+        .await
+        .unwrap();
+    reg.authorize_repo(&dev, None, &app, RepoAction::Delete)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -100,34 +193,97 @@ async fn robots_never_exceed_their_creator_and_expire() {
     member(&reg, "alpha", "boss", 1).await;
     // Developers cannot create robots at all; project admins only within what they hold.
     let push = serde_json::json!([{"kind": "project", "namespace": "alpha", "access": [{"resource": "repository", "action": "push"}]}]);
-    assert_eq!(reg.create_robot(&dev, robot_req("ci", "project", push.clone(), -1)).await.unwrap_err().code(), ErrorCode::Denied);
-    let created = reg.create_robot(&admin, robot_req("ci", "project", push, 1)).await.unwrap();
+    assert_eq!(
+        reg.create_robot(&dev, robot_req("ci", "project", push.clone(), -1))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
+    let created = reg
+        .create_robot(&admin, robot_req("ci", "project", push, 1))
+        .await
+        .unwrap();
     assert_eq!(created.name, "robot$alpha+ci");
-    let robot = reg.login(&created.name, &created.secret, "ci").await.unwrap();
+    let robot = reg
+        .login(&created.name, &created.secret, "ci")
+        .await
+        .unwrap();
     let app = RepoName::parse("alpha/app").unwrap();
-    reg.authorize_repo(&robot, None, &app, RepoAction::Push).await.unwrap();
-    reg.authorize_repo(&robot, None, &app, RepoAction::Pull).await.unwrap();
-    assert_eq!(reg.authorize_repo(&robot, None, &app, RepoAction::Delete).await.unwrap_err().code(), ErrorCode::Denied);
+    reg.authorize_repo(&robot, None, &app, RepoAction::Push)
+        .await
+        .unwrap();
+    reg.authorize_repo(&robot, None, &app, RepoAction::Pull)
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.authorize_repo(&robot, None, &app, RepoAction::Delete)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
     // A system robot needs system rights; a project admin has none.
     let all = serde_json::json!([{"kind": "project", "namespace": "*", "access": [{"resource": "repository", "action": "pull"}]}]);
-    assert_eq!(reg.create_robot(&admin, robot_req("all", "system", all.clone(), -1)).await.unwrap_err().code(), ErrorCode::Denied);
-    let sys = reg.create_robot(&Principal::System, robot_req("all", "system", all, -1)).await.unwrap();
+    assert_eq!(
+        reg.create_robot(&admin, robot_req("all", "system", all.clone(), -1))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
+    let sys = reg
+        .create_robot(&Principal::System, robot_req("all", "system", all, -1))
+        .await
+        .unwrap();
     let sys = reg.login(&sys.name, &sys.secret, "x").await.unwrap();
-    reg.authorize_repo(&sys, None, &app, RepoAction::Pull).await.unwrap();
-    assert_eq!(reg.authorize_repo(&sys, None, &app, RepoAction::Push).await.unwrap_err().code(), ErrorCode::Denied);
+    reg.authorize_repo(&sys, None, &app, RepoAction::Pull)
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.authorize_repo(&sys, None, &app, RepoAction::Push)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
     // A robot holding robot:create in its project cannot mint a stronger one.
     let maker_perm = serde_json::json!([{"kind": "project", "namespace": "alpha", "access": [
         {"resource": "robot", "action": "create"}, {"resource": "repository", "action": "pull"}]}]);
-    let maker = reg.create_robot(&admin, robot_req("maker", "project", maker_perm, -1)).await.unwrap();
+    let maker = reg
+        .create_robot(&admin, robot_req("maker", "project", maker_perm, -1))
+        .await
+        .unwrap();
     let maker = reg.login(&maker.name, &maker.secret, "m").await.unwrap();
     let stronger = serde_json::json!([{"kind": "project", "namespace": "alpha", "access": [{"resource": "repository", "action": "delete"}]}]);
-    assert_eq!(reg.create_robot(&maker, robot_req("x", "project", stronger, -1)).await.unwrap_err().code(), ErrorCode::Denied);
+    assert_eq!(
+        reg.create_robot(&maker, robot_req("x", "project", stronger, -1))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
     // Expiry (one day) and a wrong secret.
-    assert_eq!(reg.login(&created.name, "Wrong-secret-1", "ci").await.unwrap_err().code(), ErrorCode::Unauthorized);
+    assert_eq!(
+        reg.login(&created.name, "Wrong-secret-1", "ci")
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
     clock.advance(86_400_000 + 1);
-    assert_eq!(reg.login(&created.name, &created.secret, "ci2").await.unwrap_err().code(), ErrorCode::Unauthorized);
+    assert_eq!(
+        reg.login(&created.name, &created.secret, "ci2")
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
     // Secrets are never listed.
-    let list = reg.robots(&Principal::System, &ListQuery::new().q("Level=system")).await.unwrap();
+    let list = reg
+        .robots(&Principal::System, &ListQuery::new().q("Level=system"))
+        .await
+        .unwrap();
     assert_eq!(list.total, 1);
     assert!(!format!("{:?}", list.items).contains(&created.secret));
 }
@@ -138,11 +294,20 @@ async fn login_failures_look_alike_and_are_throttled() {
     user(&reg, "alice").await;
     let wrong = reg.login("alice", "nope", "1.1.1.1").await.unwrap_err();
     let unknown = reg.login("mallory", "nope", "1.1.1.1").await.unwrap_err();
-    assert_eq!((wrong.code(), wrong.to_string()), (unknown.code(), unknown.to_string()));
+    assert_eq!(
+        (wrong.code(), wrong.to_string()),
+        (unknown.code(), unknown.to_string())
+    );
     for _ in 0..10 {
         let _ = reg.login("alice", "nope", "2.2.2.2").await;
     }
-    assert_eq!(reg.login("alice", "Passw0rd-x", "2.2.2.2").await.unwrap_err().code(), ErrorCode::TooManyRequests);
+    assert_eq!(
+        reg.login("alice", "Passw0rd-x", "2.2.2.2")
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::TooManyRequests
+    );
     reg.login("alice", "Passw0rd-x", "3.3.3.3").await.unwrap();
 }
 
@@ -152,20 +317,55 @@ async fn tokens_grant_what_rbac_allows_now() {
     project(&reg, "alpha", false).await;
     let guest = user(&reg, "guest").await;
     member(&reg, "alpha", "guest", 3).await;
-    let t = reg.issue_token(&guest, Some("harbor-registry"), &["repository:alpha/app:pull,push,delete".into()]).await.unwrap();
+    let t = reg
+        .issue_token(
+            &guest,
+            Some("harbor-registry"),
+            &["repository:alpha/app:pull,push,delete".into()],
+        )
+        .await
+        .unwrap();
     assert_eq!(t.access[0].actions, vec!["pull".to_owned()]);
     let (who, claims) = reg.verify_token(&t.token).await.unwrap();
     assert_eq!(who, guest);
     let app = RepoName::parse("alpha/app").unwrap();
-    reg.authorize_repo(&who, Some(&claims), &app, RepoAction::Pull).await.unwrap();
+    reg.authorize_repo(&who, Some(&claims), &app, RepoAction::Pull)
+        .await
+        .unwrap();
     // Access is re-checked: removing the member takes the pull away from the same token.
-    let m = reg.members(&Principal::System, "alpha", true, &ListQuery::new().q("entityname=guest")).await.unwrap().items[0].id;
-    reg.delete_member(&Principal::System, "alpha", true, m).await.unwrap();
-    assert!(reg.authorize_repo(&who, Some(&claims), &app, RepoAction::Pull).await.is_err());
+    let m = reg
+        .members(
+            &Principal::System,
+            "alpha",
+            true,
+            &ListQuery::new().q("entityname=guest"),
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    reg.delete_member(&Principal::System, "alpha", true, m)
+        .await
+        .unwrap();
+    assert!(
+        reg.authorize_repo(&who, Some(&claims), &app, RepoAction::Pull)
+            .await
+            .is_err()
+    );
     // Anonymous without a scope is how docker login probes: refused.
-    assert_eq!(reg.issue_token(&Principal::Anonymous, None, &[]).await.unwrap_err().code(), ErrorCode::Unauthorized);
+    assert_eq!(
+        reg.issue_token(&Principal::Anonymous, None, &[])
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
     assert!(reg.verify_token("not.a.token").await.is_err());
     // Permissions listing for the UI.
-    let access = reg.project_access(&Principal::System, "alpha").await.unwrap().unwrap();
+    let access = reg
+        .project_access(&Principal::System, "alpha")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(access.allows(R::Member, Action::Create));
 }

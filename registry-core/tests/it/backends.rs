@@ -29,7 +29,9 @@ async fn blob_suite_fs() {
 
 #[tokio::test]
 async fn blob_suite_s3() {
-    let Some(base) = service_url("BERTH_TEST_S3_URL") else { return };
+    let Some(base) = service_url("BERTH_TEST_S3_URL") else {
+        return;
+    };
     // A fresh prefix per run: s3://bucket/<prefix>?endpoint=…
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&format!("/suite-{}", uuid::Uuid::new_v4().simple()));
@@ -60,7 +62,10 @@ pub async fn fresh_pg_database(admin_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("berth_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let mut url = url::Url::parse(admin_url).unwrap();
     url.set_path(&format!("/{name}"));
     url.to_string()
@@ -68,7 +73,9 @@ pub async fn fresh_pg_database(admin_url: &str) -> String {
 
 #[tokio::test]
 async fn meta_suite_postgres() {
-    let Some(admin) = service_url("BERTH_TEST_PG_URL") else { return };
+    let Some(admin) = service_url("BERTH_TEST_PG_URL") else {
+        return;
+    };
     let url = fresh_pg_database(&admin).await;
     let store = PostgresStore::open(&url).await.unwrap();
     testkit::meta::run_all(&store).await;

@@ -14,9 +14,13 @@ pub fn service_url(var: &str) -> Option<String> {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
             if std::env::var("BERTH_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("{var} is not set but BERTH_TEST_REQUIRE_ALL=1: the backend suite must run on every backend");
+                panic!(
+                    "{var} is not set but BERTH_TEST_REQUIRE_ALL=1: the backend suite must run on every backend"
+                );
             }
-            eprintln!("NOTE: {var} not set; this backend is not tested in this run (tests/run.sh sets it)");
+            eprintln!(
+                "NOTE: {var} not set; this backend is not tested in this run (tests/run.sh sets it)"
+            );
             None
         }
     }

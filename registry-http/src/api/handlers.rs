@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use registry_core::model::{Label, MemberReq, ProjectReq, RobotReq, UserCreate, UserProfile};
-use registry_core::{Error, Registry};
 #[allow(unused_imports)]
 use registry_core::model;
+use registry_core::model::{Label, MemberReq, ProjectReq, RobotReq, UserCreate, UserProfile};
+use registry_core::{Error, Registry};
 use serde::Deserialize;
 
 use super::{Body, Params, Who, created, is_name, ok, paged, repo_param};
@@ -22,18 +22,26 @@ fn json<T: serde::Serialize>(v: T) -> R {
 }
 
 fn required<'a>(p: &'a Params, k: &str) -> ApiResult<&'a str> {
-    Ok(p.get(k).ok_or_else(|| Error::BadRequest { reason: format!("query parameter {k} is required") })?)
+    Ok(p.get(k).ok_or_else(|| Error::BadRequest {
+        reason: format!("query parameter {k} is required"),
+    })?)
 }
 
 fn id_param(s: &str) -> ApiResult<i64> {
-    Ok(s.parse().map_err(|_| Error::BadRequest { reason: format!("{s:?} is not an id") })?)
+    Ok(s.parse().map_err(|_| Error::BadRequest {
+        reason: format!("{s:?} is not an id"),
+    })?)
 }
 
 // ---- system ------------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/systeminfo", tag = "system", summary = "System information (a subset for anonymous callers)", responses((status = 200, body = serde_json::Value), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn systeminfo(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap) -> R {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
     let mut info = serde_json::json!({
         "registry_url": host,
         "external_url": format!("http://{host}"),
@@ -52,7 +60,17 @@ pub async fn systeminfo(State(reg): State<Registry>, Who(p): Who, headers: Heade
         "current_time": chrono::Utc::now().to_rfc3339(),
     });
     if p.is_anonymous() {
-        info.as_object_mut().expect("object").retain(|k, _| ["auth_mode", "harbor_version", "self_registration", "banner_message", "primary_auth_mode", "current_time"].contains(&k.as_str()));
+        info.as_object_mut().expect("object").retain(|k, _| {
+            [
+                "auth_mode",
+                "harbor_version",
+                "self_registration",
+                "banner_message",
+                "primary_auth_mode",
+                "current_time",
+            ]
+            .contains(&k.as_str())
+        });
     }
     json(info)
 }
@@ -81,28 +99,55 @@ pub async fn list_projects(State(reg): State<Registry>, Who(p): Who, uri: Uri, q
         extra.push(format!("public={public}"));
     }
     if !extra.is_empty() {
-        let joined = list.q.take().into_iter().chain(extra).collect::<Vec<_>>().join(",");
+        let joined = list
+            .q
+            .take()
+            .into_iter()
+            .chain(extra)
+            .collect::<Vec<_>>()
+            .join(",");
         list.q = Some(joined);
     }
     Ok(paged(&uri, reg.projects(&p, &list).await?))
 }
 
 #[utoipa::path(post, path = "/projects", tag = "project", summary = "Create a project", request_body = ProjectReq, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn create_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Body(req): Body<ProjectReq>) -> R {
+pub async fn create_project(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Body(req): Body<ProjectReq>,
+) -> R {
     let project = reg.create_project(&p, req).await?;
-    let by_name = headers.get("x-resource-name-in-location").is_some_and(|v| v == "true");
-    let key = if by_name { project.name.clone() } else { project.project_id.to_string() };
+    let by_name = headers
+        .get("x-resource-name-in-location")
+        .is_some_and(|v| v == "true");
+    let key = if by_name {
+        project.name.clone()
+    } else {
+        project.project_id.to_string()
+    };
     Ok(created(format!("/api/v2.0/projects/{key}")))
 }
 
 #[utoipa::path(head, path = "/projects", tag = "project", summary = "Whether a project exists (project_name=)", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn head_project(State(reg): State<Registry>, Who(p): Who, q: Params) -> R {
     let name = required(&q, "project_name")?;
-    Ok(if reg.project_exists(&p, name).await? { StatusCode::OK } else { StatusCode::NOT_FOUND }.into_response())
+    Ok(if reg.project_exists(&p, name).await? {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    }
+    .into_response())
 }
 
 #[utoipa::path(get, path = "/projects/{project}", tag = "project", summary = "Get a project by name or id", responses((status = 200, body = registry_core::model::Project), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn get_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+pub async fn get_project(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
     json(reg.project(&p, &project, is_name(&headers)).await?)
 }
 
@@ -124,84 +169,176 @@ pub struct ProjectUpdate {
 }
 
 #[utoipa::path(put, path = "/projects/{project}", tag = "project", summary = "Update project metadata", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>, Body(req): Body<ProjectUpdate>) -> R {
+pub async fn update_project(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    Body(req): Body<ProjectUpdate>,
+) -> R {
     let mut metadata = req.metadata.unwrap_or_default();
     if let Some(public) = req.public {
-        metadata.entry("public".into()).or_insert_with(|| public.to_string());
+        metadata
+            .entry("public".into())
+            .or_insert_with(|| public.to_string());
     }
-    reg.update_project(&p, &project, is_name(&headers), metadata).await?;
+    reg.update_project(&p, &project, is_name(&headers), metadata)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/projects/{project}", tag = "project", summary = "Delete an empty project", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_project(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+pub async fn delete_project(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
     reg.delete_project(&p, &project, is_name(&headers)).await?;
     Ok(ok())
 }
 
 #[utoipa::path(get, path = "/projects/{project}/_deletable", tag = "project", summary = "Whether the project can be deleted", responses((status = 200, body = registry_core::model::ProjectDeletable), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn project_deletable(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
-    json(reg.project_deletable(&p, &project, is_name(&headers)).await?)
+pub async fn project_deletable(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
+    json(
+        reg.project_deletable(&p, &project, is_name(&headers))
+            .await?,
+    )
 }
 
 #[utoipa::path(get, path = "/projects/{project}/summary", tag = "project", summary = "Repository and member counts", responses((status = 200, body = registry_core::model::ProjectSummary), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn project_summary(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
+pub async fn project_summary(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
     json(reg.project_summary(&p, &project, is_name(&headers)).await?)
 }
 
 #[utoipa::path(get, path = "/projects/{project}/metadatas", tag = "project", summary = "Project metadata", responses((status = 200, body = BTreeMap<String, String>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn list_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>) -> R {
-    json(reg.project_metadata(&p, &project, is_name(&headers)).await?)
+pub async fn list_metadata(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
+    json(
+        reg.project_metadata(&p, &project, is_name(&headers))
+            .await?,
+    )
 }
 
 #[utoipa::path(post, path = "/projects/{project}/metadatas", tag = "project", summary = "Add project metadata", request_body = BTreeMap<String, String>, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn add_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path(project): Path<String>, Body(m): Body<BTreeMap<String, String>>) -> R {
-    reg.update_project(&p, &project, is_name(&headers), m).await?;
+pub async fn add_metadata(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    Body(m): Body<BTreeMap<String, String>>,
+) -> R {
+    reg.update_project(&p, &project, is_name(&headers), m)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(get, path = "/projects/{project}/metadatas/{key}", tag = "project", summary = "One metadata key", responses((status = 200, body = BTreeMap<String, String>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn get_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>) -> R {
-    let all = reg.project_metadata(&p, &project, is_name(&headers)).await?;
-    let v = all.get(&key).ok_or_else(|| Error::NotFound { what: format!("metadata {key}") })?;
+pub async fn get_metadata(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, key)): Path<(String, String)>,
+) -> R {
+    let all = reg
+        .project_metadata(&p, &project, is_name(&headers))
+        .await?;
+    let v = all.get(&key).ok_or_else(|| Error::NotFound {
+        what: format!("metadata {key}"),
+    })?;
     json(serde_json::json!({ key: v }))
 }
 
 #[utoipa::path(put, path = "/projects/{project}/metadatas/{key}", tag = "project", summary = "Set one metadata key", request_body = BTreeMap<String, String>, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn put_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>, Body(m): Body<BTreeMap<String, String>>) -> R {
+pub async fn put_metadata(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, key)): Path<(String, String)>,
+    Body(m): Body<BTreeMap<String, String>>,
+) -> R {
     if m.len() != 1 || !m.contains_key(&key) {
-        return Err(Error::BadRequest { reason: format!("the body must be {{\"{key}\": \"value\"}}") }.into());
+        return Err(Error::BadRequest {
+            reason: format!("the body must be {{\"{key}\": \"value\"}}"),
+        }
+        .into());
     }
-    reg.update_project(&p, &project, is_name(&headers), m).await?;
+    reg.update_project(&p, &project, is_name(&headers), m)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/metadatas/{key}", tag = "project", summary = "Remove one metadata key", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_metadata(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, key)): Path<(String, String)>) -> R {
-    reg.delete_project_metadata(&p, &project, is_name(&headers), &key).await?;
+pub async fn delete_metadata(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, key)): Path<(String, String)>,
+) -> R {
+    reg.delete_project_metadata(&p, &project, is_name(&headers), &key)
+        .await?;
     Ok(ok())
 }
 
 // ---- members -----------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/projects/{project}/members", tag = "member", summary = "List members (paged; entityname)", responses((status = 200, body = Vec<registry_core::model::Member>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn list_members(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, uri: Uri, q: Params, Path(project): Path<String>) -> R {
+pub async fn list_members(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Params,
+    Path(project): Path<String>,
+) -> R {
     let mut list = q.list()?;
     if let Some(name) = q.get("entityname") {
         list.q = Some(format!("entityname=~{name}"));
     }
-    Ok(paged(&uri, reg.members(&p, &project, is_name(&headers), &list).await?))
+    Ok(paged(
+        &uri,
+        reg.members(&p, &project, is_name(&headers), &list).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/projects/{project}/members", tag = "member", summary = "Add a user or group as a member", request_body = MemberReq, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn add_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, uri: Uri, Path(project): Path<String>, Body(req): Body<MemberReq>) -> R {
+pub async fn add_member(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(project): Path<String>,
+    Body(req): Body<MemberReq>,
+) -> R {
     let id = reg.add_member(&p, &project, is_name(&headers), req).await?;
     Ok(created(format!("{}/{id}", super::api_path(&uri))))
 }
 
 #[utoipa::path(get, path = "/projects/{project}/members/{mid}", tag = "member", summary = "Get a member", responses((status = 200, body = registry_core::model::Member), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn get_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>) -> R {
-    json(reg.member(&p, &project, is_name(&headers), id_param(&mid)?).await?)
+pub async fn get_member(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, mid)): Path<(String, String)>,
+) -> R {
+    json(
+        reg.member(&p, &project, is_name(&headers), id_param(&mid)?)
+            .await?,
+    )
 }
 
 #[derive(Deserialize)]
@@ -211,14 +348,27 @@ pub struct RoleReq {
 }
 
 #[utoipa::path(put, path = "/projects/{project}/members/{mid}", tag = "member", summary = "Change a member role ({\"role_id\":N})", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>, Body(r): Body<RoleReq>) -> R {
-    reg.update_member(&p, &project, is_name(&headers), id_param(&mid)?, r.role_id).await?;
+pub async fn update_member(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, mid)): Path<(String, String)>,
+    Body(r): Body<RoleReq>,
+) -> R {
+    reg.update_member(&p, &project, is_name(&headers), id_param(&mid)?, r.role_id)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/members/{mid}", tag = "member", summary = "Remove a member", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_member(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap, Path((project, mid)): Path<(String, String)>) -> R {
-    reg.delete_member(&p, &project, is_name(&headers), id_param(&mid)?).await?;
+pub async fn delete_member(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, mid)): Path<(String, String)>,
+) -> R {
+    reg.delete_member(&p, &project, is_name(&headers), id_param(&mid)?)
+        .await?;
     Ok(ok())
 }
 
@@ -230,12 +380,25 @@ pub async fn all_repositories(State(reg): State<Registry>, Who(p): Who, uri: Uri
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories", tag = "repository", summary = "Repositories of a project", responses((status = 200, body = Vec<registry_core::model::Repository>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn project_repositories(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params, Path(project): Path<String>) -> R {
-    Ok(paged(&uri, reg.repositories(&p, Some(&project), &q.list()?).await?))
+pub async fn project_repositories(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    q: Params,
+    Path(project): Path<String>,
+) -> R {
+    Ok(paged(
+        &uri,
+        reg.repositories(&p, Some(&project), &q.list()?).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}", tag = "repository", summary = "Get a repository (name URL-encoded twice)", responses((status = 200, body = registry_core::model::Repository), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn get_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>) -> R {
+pub async fn get_repository(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo)): Path<(String, String)>,
+) -> R {
     json(reg.repository(&p, &project, &repo_param(&repo)).await?)
 }
 
@@ -246,36 +409,75 @@ pub struct RepoUpdate {
 }
 
 #[utoipa::path(put, path = "/projects/{project}/repositories/{repo}", tag = "repository", summary = "Set the description", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>, Body(u): Body<RepoUpdate>) -> R {
-    reg.update_repository(&p, &project, &repo_param(&repo), &u.description).await?;
+pub async fn update_repository(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo)): Path<(String, String)>,
+    Body(u): Body<RepoUpdate>,
+) -> R {
+    reg.update_repository(&p, &project, &repo_param(&repo), &u.description)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/repositories/{repo}", tag = "repository", summary = "Delete a repository", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_repository(State(reg): State<Registry>, Who(p): Who, Path((project, repo)): Path<(String, String)>) -> R {
-    reg.delete_repository(&p, &project, &repo_param(&repo)).await?;
+pub async fn delete_repository(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo)): Path<(String, String)>,
+) -> R {
+    reg.delete_repository(&p, &project, &repo_param(&repo))
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts", tag = "artifact", summary = "List artifacts (paged; q with tags=*|nil|~x, labels=(ids))", responses((status = 200, body = Vec<registry_core::model::Artifact>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn list_artifacts(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params, Path((project, repo)): Path<(String, String)>) -> R {
-    Ok(paged(&uri, reg.artifacts(&p, &project, &repo_param(&repo), &q.list()?).await?))
+pub async fn list_artifacts(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    q: Params,
+    Path((project, repo)): Path<(String, String)>,
+) -> R {
+    Ok(paged(
+        &uri,
+        reg.artifacts(&p, &project, &repo_param(&repo), &q.list()?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Get an artifact by tag or digest", responses((status = 200, body = registry_core::model::Artifact), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn get_artifact(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
-    json(reg.artifact(&p, &project, &repo_param(&repo), &reference).await?)
+pub async fn get_artifact(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+) -> R {
+    json(
+        reg.artifact(&p, &project, &repo_param(&repo), &reference)
+            .await?,
+    )
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Delete an artifact and its tags", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_artifact(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
-    reg.delete_artifact(&p, &project, &repo_param(&repo), &reference).await?;
+pub async fn delete_artifact(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+) -> R {
+    reg.delete_artifact(&p, &project, &repo_param(&repo), &reference)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/tags", tag = "artifact", summary = "Tags of an artifact", responses((status = 200, body = Vec<registry_core::model::Tag>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn list_tags(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>) -> R {
-    let tags = reg.artifact_tags(&p, &project, &repo_param(&repo), &reference).await?;
+pub async fn list_tags(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+) -> R {
+    let tags = reg
+        .artifact_tags(&p, &project, &repo_param(&repo), &reference)
+        .await?;
     let total = tags.len() as u64;
     let mut res = json(tags)?;
     res.headers_mut().insert("x-total-count", total.into());
@@ -288,14 +490,26 @@ pub struct TagReq {
 }
 
 #[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/tags", tag = "artifact", summary = "Add a tag ({\"name\":\"v1\"})", request_body = serde_json::Value, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn create_tag(State(reg): State<Registry>, Who(p): Who, uri: Uri, Path((project, repo, reference)): Path<(String, String, String)>, Body(t): Body<TagReq>) -> R {
-    reg.create_tag(&p, &project, &repo_param(&repo), &reference, &t.name).await?;
+pub async fn create_tag(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+    Body(t): Body<TagReq>,
+) -> R {
+    reg.create_tag(&p, &project, &repo_param(&repo), &reference, &t.name)
+        .await?;
     Ok(created(format!("{}/{}", super::api_path(&uri), t.name)))
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/tags/{tag}", tag = "artifact", summary = "Remove a tag", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_tag(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference, tag)): Path<(String, String, String, String)>) -> R {
-    reg.delete_tag(&p, &project, &repo_param(&repo), &reference, &tag).await?;
+pub async fn delete_tag(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference, tag)): Path<(String, String, String, String)>,
+) -> R {
+    reg.delete_tag(&p, &project, &repo_param(&repo), &reference, &tag)
+        .await?;
     Ok(ok())
 }
 
@@ -305,14 +519,31 @@ pub struct LabelRef {
 }
 
 #[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/labels", tag = "label", summary = "Attach a label ({\"id\":N})", request_body = serde_json::Value, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn attach_label(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference)): Path<(String, String, String)>, Body(l): Body<LabelRef>) -> R {
-    reg.attach_label(&p, &project, &repo_param(&repo), &reference, l.id).await?;
+pub async fn attach_label(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+    Body(l): Body<LabelRef>,
+) -> R {
+    reg.attach_label(&p, &project, &repo_param(&repo), &reference, l.id)
+        .await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/labels/{label}", tag = "label", summary = "Detach a label", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn detach_label(State(reg): State<Registry>, Who(p): Who, Path((project, repo, reference, label)): Path<(String, String, String, String)>) -> R {
-    reg.detach_label(&p, &project, &repo_param(&repo), &reference, id_param(&label)?).await?;
+pub async fn detach_label(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference, label)): Path<(String, String, String, String)>,
+) -> R {
+    reg.detach_label(
+        &p,
+        &project,
+        &repo_param(&repo),
+        &reference,
+        id_param(&label)?,
+    )
+    .await?;
     Ok(ok())
 }
 
@@ -336,7 +567,10 @@ pub async fn current_user(State(reg): State<Registry>, Who(p): Who) -> R {
 
 #[utoipa::path(get, path = "/users/current/permissions", tag = "user", summary = "What the caller may do (scope=/system or /project/ID)", responses((status = 200, body = Vec<registry_core::model::Permission>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn current_permissions(State(reg): State<Registry>, Who(p): Who, q: Params) -> R {
-    json(reg.permissions(&p, q.get("scope").unwrap_or("/system")).await?)
+    json(
+        reg.permissions(&p, q.get("scope").unwrap_or("/system"))
+            .await?,
+    )
 }
 
 #[utoipa::path(get, path = "/users/search", tag = "user", summary = "Find users by name (username=)", responses((status = 200, body = Vec<registry_core::model::User>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
@@ -351,7 +585,12 @@ pub async fn get_user(State(reg): State<Registry>, Who(p): Who, Path(id): Path<S
 }
 
 #[utoipa::path(put, path = "/users/{id}", tag = "user", summary = "Update a profile", request_body = UserProfile, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_user(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(u): Body<UserProfile>) -> R {
+pub async fn update_user(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(u): Body<UserProfile>,
+) -> R {
     reg.update_user(&p, id_param(&id)?, u).await?;
     Ok(ok())
 }
@@ -371,8 +610,19 @@ pub struct PasswordReq {
 }
 
 #[utoipa::path(put, path = "/users/{id}/password", tag = "user", summary = "Change a password ({old_password,new_password})", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn change_password(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<PasswordReq>) -> R {
-    reg.change_password(&p, id_param(&id)?, r.old_password.as_deref(), &r.new_password).await?;
+pub async fn change_password(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(r): Body<PasswordReq>,
+) -> R {
+    reg.change_password(
+        &p,
+        id_param(&id)?,
+        r.old_password.as_deref(),
+        &r.new_password,
+    )
+    .await?;
     Ok(ok())
 }
 
@@ -383,8 +633,14 @@ pub struct SysadminReq {
 }
 
 #[utoipa::path(put, path = "/users/{id}/sysadmin", tag = "user", summary = "Grant or revoke system admin ({sysadmin_flag})", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn set_sysadmin(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<SysadminReq>) -> R {
-    reg.set_sysadmin(&p, id_param(&id)?, r.sysadmin_flag).await?;
+pub async fn set_sysadmin(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(r): Body<SysadminReq>,
+) -> R {
+    reg.set_sysadmin(&p, id_param(&id)?, r.sysadmin_flag)
+        .await?;
     Ok(ok())
 }
 
@@ -412,7 +668,9 @@ fn one() -> i64 {
 
 #[utoipa::path(post, path = "/usergroups", tag = "usergroup", summary = "Create a user group", request_body = serde_json::Value, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn create_group(State(reg): State<Registry>, Who(p): Who, Body(g): Body<GroupReq>) -> R {
-    let group = reg.create_user_group(&p, &g.group_name, g.group_type, &g.ldap_group_dn).await?;
+    let group = reg
+        .create_user_group(&p, &g.group_name, g.group_type, &g.ldap_group_dn)
+        .await?;
     Ok(created(format!("/api/v2.0/usergroups/{}", group.id)))
 }
 
@@ -422,8 +680,14 @@ pub async fn get_group(State(reg): State<Registry>, Who(p): Who, Path(id): Path<
 }
 
 #[utoipa::path(put, path = "/usergroups/{id}", tag = "usergroup", summary = "Rename a user group", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_group(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(g): Body<GroupReq>) -> R {
-    reg.rename_user_group(&p, id_param(&id)?, &g.group_name).await?;
+pub async fn update_group(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(g): Body<GroupReq>,
+) -> R {
+    reg.rename_user_group(&p, id_param(&id)?, &g.group_name)
+        .await?;
     Ok(ok())
 }
 
@@ -456,7 +720,12 @@ pub async fn get_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<
 }
 
 #[utoipa::path(put, path = "/robots/{id}", tag = "robot", summary = "Update a robot", request_body = RobotReq, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(r): Body<RobotReq>) -> R {
+pub async fn update_robot(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(r): Body<RobotReq>,
+) -> R {
     reg.update_robot(&p, id_param(&id)?, r).await?;
     Ok(ok())
 }
@@ -475,8 +744,15 @@ pub struct SecretReq {
 }
 
 #[utoipa::path(patch, path = "/robots/{id}", tag = "robot", summary = "Set or generate a new secret", request_body = serde_json::Value, responses((status = 200, body = serde_json::Value), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn refresh_robot(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(s): Body<SecretReq>) -> R {
-    let secret = reg.refresh_robot_secret(&p, id_param(&id)?, s.secret.filter(|s| !s.is_empty())).await?;
+pub async fn refresh_robot(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(s): Body<SecretReq>,
+) -> R {
+    let secret = reg
+        .refresh_robot_secret(&p, id_param(&id)?, s.secret.filter(|s| !s.is_empty()))
+        .await?;
     json(serde_json::json!({ "secret": secret }))
 }
 
@@ -487,14 +763,22 @@ pub async fn list_labels(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: 
     let scope = q.get("scope").unwrap_or("g").to_owned();
     let project_id = match q.get("project_id") {
         Some(v) => id_param(v)?,
-        None if scope == "p" => return Err(Error::BadRequest { reason: "scope=p needs project_id".into() }.into()),
+        None if scope == "p" => {
+            return Err(Error::BadRequest {
+                reason: "scope=p needs project_id".into(),
+            }
+            .into());
+        }
         None => 0,
     };
     let mut list = q.list()?;
     if let Some(name) = q.get("name") {
         list.q = Some(format!("name=~{name}"));
     }
-    Ok(paged(&uri, reg.labels(&p, &scope, project_id, &list).await?))
+    Ok(paged(
+        &uri,
+        reg.labels(&p, &scope, project_id, &list).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/labels", tag = "label", summary = "Create a label", request_body = Label, responses((status = 201, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
@@ -509,7 +793,12 @@ pub async fn get_label(State(reg): State<Registry>, Who(p): Who, Path(id): Path<
 }
 
 #[utoipa::path(put, path = "/labels/{id}", tag = "label", summary = "Update a label", request_body = Label, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn update_label(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(l): Body<Label>) -> R {
+pub async fn update_label(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(l): Body<Label>,
+) -> R {
     reg.update_label(&p, id_param(&id)?, l).await?;
     Ok(ok())
 }

@@ -27,7 +27,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Who {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let caller = parts.extensions.get::<Caller>().ok_or(ApiError(Error::Unauthorized))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .ok_or(ApiError(Error::Unauthorized))?;
         Ok(Self(caller.principal.clone()))
     }
 }
@@ -41,11 +44,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError(Error::BadRequest { reason: format!("reading the body: {e}") }))?;
+            .map_err(|e| {
+                ApiError(Error::BadRequest {
+                    reason: format!("reading the body: {e}"),
+                })
+            })?;
         if bytes.len() > 1 << 20 {
-            return Err(ApiError(Error::BadRequest { reason: "request body over 1 MiB".into() }));
+            return Err(ApiError(Error::BadRequest {
+                reason: "request body over 1 MiB".into(),
+            }));
         }
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| ApiError(Error::BadRequest { reason: format!("invalid JSON body: {e}") }))
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            ApiError(Error::BadRequest {
+                reason: format!("invalid JSON body: {e}"),
+            })
+        })
     }
 }
 
@@ -66,7 +79,13 @@ impl Params {
         let num = |k: &str| -> Result<Option<u64>, ApiError> {
             self.0
                 .get(k)
-                .map(|v| v.parse::<u64>().map_err(|_| ApiError(Error::BadRequest { reason: format!("{k} must be a positive integer, not {v:?}") })))
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        ApiError(Error::BadRequest {
+                            reason: format!("{k} must be a positive integer, not {v:?}"),
+                        })
+                    })
+                })
                 .transpose()
         };
         Ok(ListQuery {
@@ -84,7 +103,10 @@ impl Params {
 
 /// Whether `{project_name_or_id}` is to be read as a name.
 pub fn is_name(headers: &HeaderMap) -> bool {
-    headers.get("x-is-resource-name").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    headers
+        .get("x-is-resource-name")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Decode a repository path segment that was URL-encoded twice (`a%252Fb` arrives as `a%2Fb`).
@@ -112,10 +134,16 @@ pub fn paged<T: Serialize>(uri: &Uri, page: Page<T>) -> Response {
     let h = res.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));
     let link = |n: u64| {
-        let mut q: Vec<(String, String)> = Query::parse(uri.query()).pairs().into_iter().filter(|(k, _)| k != "page" && k != "page_size").collect();
+        let mut q: Vec<(String, String)> = Query::parse(uri.query())
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| k != "page" && k != "page_size")
+            .collect();
         q.push(("page".into(), n.to_string()));
         q.push(("page_size".into(), page.page_size.to_string()));
-        let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
+        let qs = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q)
+            .finish();
         format!("<{}?{qs}>", api_path(uri))
     };
     let mut links = Vec::new();
@@ -187,12 +215,19 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(project_deletable))
         .routes(routes!(project_summary))
         .routes(routes!(list_metadata, add_metadata))
-        .route("/projects/{project}/metadatas/", get(list_metadata).post(add_metadata))
+        .route(
+            "/projects/{project}/metadatas/",
+            get(list_metadata).post(add_metadata),
+        )
         .routes(routes!(get_metadata, put_metadata, delete_metadata))
         .routes(routes!(list_members, add_member))
         .routes(routes!(get_member, update_member, delete_member))
         .routes(routes!(project_repositories))
-        .routes(routes!(get_repository, update_repository, delete_repository))
+        .routes(routes!(
+            get_repository,
+            update_repository,
+            delete_repository
+        ))
         .routes(routes!(list_artifacts))
         .routes(routes!(get_artifact, delete_artifact))
         .routes(routes!(list_tags, create_tag))
@@ -211,10 +246,19 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group, update_group, delete_group))
         .routes(routes!(list_robots, create_robot))
-        .routes(routes!(get_robot, update_robot, delete_robot, refresh_robot))
+        .routes(routes!(
+            get_robot,
+            update_robot,
+            delete_robot,
+            refresh_robot
+        ))
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
         .merge(policies::routes())
-        .fallback(|| async { ApiError(Error::NotFound { what: "API route".into() }) })
+        .fallback(|| async {
+            ApiError(Error::NotFound {
+                what: "API route".into(),
+            })
+        })
         .split_for_parts()
 }

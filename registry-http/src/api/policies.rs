@@ -30,7 +30,9 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<Registry> {
 }
 
 fn id_param(s: &str) -> ApiResult<i64> {
-    Ok(s.parse().map_err(|_| Error::BadRequest { reason: format!("{s:?} is not an id") })?)
+    Ok(s.parse().map_err(|_| Error::BadRequest {
+        reason: format!("{s:?} is not an id"),
+    })?)
 }
 
 // ---- immutable tag rules ---------------------------------------------------------------------
@@ -44,7 +46,11 @@ pub async fn list_immutable_rules(
     q: Params,
     Path(project): Path<String>,
 ) -> R {
-    Ok(paged(&uri, reg.immutable_rules(&p, &project, is_name(&headers), &q.list()?).await?))
+    Ok(paged(
+        &uri,
+        reg.immutable_rules(&p, &project, is_name(&headers), &q.list()?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/projects/{project}/immutabletagrules", tag = "immutable", summary = "Add an immutable tag rule (at most 15; duplicates are 409)", request_body = PolicyRule, responses((status = 201, description = "created; Location names the rule"), (status = 400, description = "bad input (invalid pattern, too many rules)"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 409, description = "the same rule exists")))]
@@ -56,7 +62,9 @@ pub async fn create_immutable_rule(
     Path(project): Path<String>,
     Body(rule): Body<PolicyRule>,
 ) -> R {
-    let id = reg.create_immutable_rule(&p, &project, is_name(&headers), rule).await?;
+    let id = reg
+        .create_immutable_rule(&p, &project, is_name(&headers), rule)
+        .await?;
     Ok(created(format!("{}/{id}", api_path(&uri))))
 }
 
@@ -68,7 +76,8 @@ pub async fn update_immutable_rule(
     Path((project, id)): Path<(String, String)>,
     Body(rule): Body<PolicyRule>,
 ) -> R {
-    reg.update_immutable_rule(&p, &project, is_name(&headers), id_param(&id)?, rule).await?;
+    reg.update_immutable_rule(&p, &project, is_name(&headers), id_param(&id)?, rule)
+        .await?;
     Ok(ok())
 }
 
@@ -79,7 +88,8 @@ pub async fn delete_immutable_rule(
     headers: HeaderMap,
     Path((project, id)): Path<(String, String)>,
 ) -> R {
-    reg.delete_immutable_rule(&p, &project, is_name(&headers), id_param(&id)?).await?;
+    reg.delete_immutable_rule(&p, &project, is_name(&headers), id_param(&id)?)
+        .await?;
     Ok(ok())
 }
 
@@ -91,7 +101,12 @@ pub async fn retention_metadatas() -> R {
 }
 
 #[utoipa::path(post, path = "/retentions", tag = "retention", summary = "Create the retention policy of the project named by scope.ref", request_body = RetentionPolicy, responses((status = 201, description = "created; Location names the policy"), (status = 400, description = "bad input, or the project has a policy"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 409, description = "two rules are the same")))]
-pub async fn create_retention(State(reg): State<Registry>, Who(p): Who, uri: Uri, Body(policy): Body<RetentionPolicy>) -> R {
+pub async fn create_retention(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    Body(policy): Body<RetentionPolicy>,
+) -> R {
     let id = reg.create_retention(&p, policy).await?;
     Ok(created(format!("{}/{id}", api_path(&uri))))
 }
@@ -102,13 +117,22 @@ pub async fn get_retention(State(reg): State<Registry>, Who(p): Who, Path(id): P
 }
 
 #[utoipa::path(put, path = "/retentions/{id}", tag = "retention", summary = "Replace a retention policy", request_body = RetentionPolicy, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 409, description = "two rules are the same")))]
-pub async fn update_retention(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>, Body(policy): Body<RetentionPolicy>) -> R {
+pub async fn update_retention(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+    Body(policy): Body<RetentionPolicy>,
+) -> R {
     reg.update_retention(&p, id_param(&id)?, policy).await?;
     Ok(ok())
 }
 
 #[utoipa::path(delete, path = "/retentions/{id}", tag = "retention", summary = "Delete a retention policy", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn delete_retention(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
+pub async fn delete_retention(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path(id): Path<String>,
+) -> R {
     reg.delete_retention(&p, id_param(&id)?).await?;
     Ok(ok())
 }
@@ -127,13 +151,25 @@ pub async fn trigger_retention(
     Path(id): Path<String>,
     Body(req): Body<TriggerReq>,
 ) -> R {
-    let eid = reg.trigger_retention(&p, id_param(&id)?, req.dry_run).await?;
+    let eid = reg
+        .trigger_retention(&p, id_param(&id)?, req.dry_run)
+        .await?;
     Ok(created(format!("{}/{eid}", api_path(&uri))))
 }
 
 #[utoipa::path(get, path = "/retentions/{id}/executions", tag = "retention", summary = "Runs of a retention policy, newest first (paged)", responses((status = 200, body = Vec<registry_core::model::RetentionExecution>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn list_retention_executions(State(reg): State<Registry>, Who(p): Who, uri: Uri, q: Params, Path(id): Path<String>) -> R {
-    Ok(paged(&uri, reg.retention_executions(&p, id_param(&id)?, &q.list()?).await?))
+pub async fn list_retention_executions(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    q: Params,
+    Path(id): Path<String>,
+) -> R {
+    Ok(paged(
+        &uri,
+        reg.retention_executions(&p, id_param(&id)?, &q.list()?)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -148,7 +184,8 @@ pub async fn operate_retention_execution(
     Path((id, eid)): Path<(String, String)>,
     Body(req): Body<OperateReq>,
 ) -> R {
-    reg.operate_retention_execution(&p, id_param(&id)?, id_param(&eid)?, &req.action).await?;
+    reg.operate_retention_execution(&p, id_param(&id)?, id_param(&eid)?, &req.action)
+        .await?;
     Ok(ok())
 }
 
@@ -160,11 +197,21 @@ pub async fn list_retention_tasks(
     q: Params,
     Path((id, eid)): Path<(String, String)>,
 ) -> R {
-    Ok(paged(&uri, reg.retention_tasks(&p, id_param(&id)?, id_param(&eid)?, &q.list()?).await?))
+    Ok(paged(
+        &uri,
+        reg.retention_tasks(&p, id_param(&id)?, id_param(&eid)?, &q.list()?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/retentions/{id}/executions/{eid}/tasks/{tid}", tag = "retention", summary = "A task's log: what was kept and deleted (text)", responses((status = 200, body = String, content_type = "text/plain"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
-pub async fn retention_task_log(State(reg): State<Registry>, Who(p): Who, Path((id, eid, tid)): Path<(String, String, String)>) -> R {
-    let log = reg.retention_task_log(&p, id_param(&id)?, id_param(&eid)?, id_param(&tid)?).await?;
+pub async fn retention_task_log(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((id, eid, tid)): Path<(String, String, String)>,
+) -> R {
+    let log = reg
+        .retention_task_log(&p, id_param(&id)?, id_param(&eid)?, id_param(&tid)?)
+        .await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], log).into_response())
 }

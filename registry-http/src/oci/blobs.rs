@@ -17,8 +17,14 @@ pub fn parse_range(v: &str) -> Result<RangeSpec, Error> {
     let num = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
     match (a.trim().is_empty(), b.trim().is_empty()) {
         (true, false) => Ok(RangeSpec::Suffix(num(b)?)),
-        (false, true) => Ok(RangeSpec::From { start: num(a)?, end: None }),
-        (false, false) => Ok(RangeSpec::From { start: num(a)?, end: Some(num(b)?) }),
+        (false, true) => Ok(RangeSpec::From {
+            start: num(a)?,
+            end: None,
+        }),
+        (false, false) => Ok(RangeSpec::From {
+            start: num(a)?,
+            end: Some(num(b)?),
+        }),
         (true, true) => Err(bad()),
     }
 }
@@ -27,15 +33,17 @@ pub async fn get(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response
     let range = ctx.header(header::RANGE).map(parse_range).transpose()?;
     let head = ctx.method == Method::HEAD;
     let mut res = if head {
-        let size = ctx.registry.stat_blob(&name, &digest).await?;
+        let size = ctx.registry.head_blob(&name, &digest).await?;
         let mut r = StatusCode::OK.into_response();
-        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
         r
     } else {
         let blob = match ctx.registry.get_blob(&name, &digest, range).await {
             Err(Error::RangeInvalid { offset }) => {
                 let mut r = crate::error::ApiError(Error::RangeInvalid { offset }).into_response();
-                r.headers_mut().insert(header::CONTENT_RANGE, hv(&format!("bytes */{offset}")));
+                r.headers_mut()
+                    .insert(header::CONTENT_RANGE, hv(&format!("bytes */{offset}")));
                 r.headers_mut().remove(header::RANGE);
                 return Ok(r);
             }
@@ -44,26 +52,46 @@ pub async fn get(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response
         let len = blob.range.end - blob.range.start;
         let partial = range.is_some();
         let mut r = Response::new(Body::from_stream(blob.body));
-        *r.status_mut() = if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
-        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        *r.status_mut() = if partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        };
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         if partial {
-            let v = format!("bytes {}-{}/{}", blob.range.start, blob.range.end.saturating_sub(1), blob.size);
+            let v = format!(
+                "bytes {}-{}/{}",
+                blob.range.start,
+                blob.range.end.saturating_sub(1),
+                blob.size
+            );
             r.headers_mut().insert(header::CONTENT_RANGE, hv(&v));
         }
         r
     };
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(DOCKER_CONTENT_DIGEST, hv(&digest.to_string()));
     h.insert(header::ETAG, hv(&format!("\"{digest}\"")));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=31536000"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     Ok(res)
 }
 
 pub async fn delete(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response> {
     ctx.registry.delete_blob(&name, &digest).await?;
-    Ok((StatusCode::ACCEPTED, [(DOCKER_CONTENT_DIGEST, hv(&digest.to_string()))]).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        [(DOCKER_CONTENT_DIGEST, hv(&digest.to_string()))],
+    )
+        .into_response())
 }
 
 #[cfg(test)]
@@ -72,8 +100,20 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=1-2").unwrap(), RangeSpec::From { start: 1, end: Some(2) });
-        assert_eq!(parse_range("bytes=5-").unwrap(), RangeSpec::From { start: 5, end: None });
+        assert_eq!(
+            parse_range("bytes=1-2").unwrap(),
+            RangeSpec::From {
+                start: 1,
+                end: Some(2)
+            }
+        );
+        assert_eq!(
+            parse_range("bytes=5-").unwrap(),
+            RangeSpec::From {
+                start: 5,
+                end: None
+            }
+        );
         assert_eq!(parse_range("bytes=-5").unwrap(), RangeSpec::Suffix(5));
         for bad in ["", "bytes=", "bytes=-", "items=1-2", "bytes=a-b", "1-2"] {
             assert!(parse_range(bad).is_err(), "{bad}");

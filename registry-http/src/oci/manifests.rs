@@ -16,7 +16,11 @@ pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Re
         ctx.registry.record_pull(&name, &m.digest);
     }
     let len = m.content.len();
-    let body = if ctx.method == Method::HEAD { Body::empty() } else { Body::from(m.content.clone()) };
+    let body = if ctx.method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(m.content.clone())
+    };
     let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, hv(&m.media_type));
@@ -29,13 +33,29 @@ pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Re
 pub async fn put(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
     let content_type = ctx.header(header::CONTENT_TYPE).map(str::to_owned);
     let extra_tags = ctx.query.all("tag");
-    let body = axum::body::to_bytes(ctx.body, MAX_MANIFEST_BYTES).await.map_err(|e| Error::ManifestInvalid {
-        reason: format!("manifest body unreadable or larger than {MAX_MANIFEST_BYTES} bytes: {e}"),
-    })?;
-    let out = ctx.registry.put_manifest(&name, &reference, content_type.as_deref(), body, &extra_tags).await?;
+    let body = axum::body::to_bytes(ctx.body, MAX_MANIFEST_BYTES)
+        .await
+        .map_err(|e| Error::ManifestInvalid {
+            reason: format!(
+                "manifest body unreadable or larger than {MAX_MANIFEST_BYTES} bytes: {e}"
+            ),
+        })?;
+    let out = ctx
+        .registry
+        .put_manifest(
+            &name,
+            &reference,
+            content_type.as_deref(),
+            body,
+            &extra_tags,
+        )
+        .await?;
     let mut res = StatusCode::CREATED.into_response();
     let h = res.headers_mut();
-    h.insert(header::LOCATION, hv(&format!("/v2/{name}/manifests/{}", out.digest)));
+    h.insert(
+        header::LOCATION,
+        hv(&format!("/v2/{name}/manifests/{}", out.digest)),
+    );
     h.insert(DOCKER_CONTENT_DIGEST, hv(&out.digest.to_string()));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     if let Some(subject) = &out.subject {
@@ -56,7 +76,12 @@ pub async fn delete(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult
 fn page_size(ctx: &Ctx) -> Result<Option<u32>, Error> {
     ctx.query
         .get("n")
-        .map(|n| n.parse::<u32>().map_err(|_| Error::PaginationNumberInvalid { reason: format!("n={n:?}") }))
+        .map(|n| {
+            n.parse::<u32>()
+                .map_err(|_| Error::PaginationNumberInvalid {
+                    reason: format!("n={n:?}"),
+                })
+        })
         .transpose()
 }
 
@@ -68,7 +93,10 @@ fn page(path: &str, n: Option<u32>, items: &[String], body: serde_json::Value) -
         && items.len() as u32 >= n
     {
         let last: String = form_urlencoded::byte_serialize(last.as_bytes()).collect();
-        res.headers_mut().insert(header::LINK, hv(&format!("<{path}?n={n}&last={last}>; rel=\"next\"")));
+        res.headers_mut().insert(
+            header::LINK,
+            hv(&format!("<{path}?n={n}&last={last}>; rel=\"next\"")),
+        );
     }
     res
 }
@@ -78,7 +106,9 @@ pub async fn tags(ctx: Ctx, name: RepoName) -> ApiResult<Response> {
     let tags = if n == Some(0) {
         Vec::new()
     } else {
-        ctx.registry.list_tags(&name, n, ctx.query.get("last")).await?
+        ctx.registry
+            .list_tags(&name, n, ctx.query.get("last"))
+            .await?
     };
     let body = serde_json::json!({ "name": name.as_str(), "tags": tags });
     Ok(page(&format!("/v2/{name}/tags/list"), n, &tags, body))
@@ -86,7 +116,11 @@ pub async fn tags(ctx: Ctx, name: RepoName) -> ApiResult<Response> {
 
 pub async fn catalog(ctx: Ctx) -> ApiResult<Response> {
     let n = page_size(&ctx)?;
-    let repos = if n == Some(0) { Vec::new() } else { ctx.registry.catalog(n, ctx.query.get("last")).await? };
+    let repos = if n == Some(0) {
+        Vec::new()
+    } else {
+        ctx.registry.catalog(n, ctx.query.get("last")).await?
+    };
     let body = serde_json::json!({ "repositories": repos });
     Ok(page("/v2/_catalog", n, &repos, body))
 }
@@ -95,9 +129,13 @@ pub async fn referrers(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Re
     let filter = ctx.query.get("artifactType").filter(|t| !t.is_empty());
     let index = ctx.registry.referrers(&name, &digest, filter).await?;
     let mut res = Response::new(Body::from(index.body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
     if index.filtered {
-        res.headers_mut().insert(OCI_FILTERS_APPLIED, HeaderValue::from_static("artifactType"));
+        res.headers_mut().insert(
+            OCI_FILTERS_APPLIED,
+            HeaderValue::from_static("artifactType"),
+        );
     }
     Ok(res)
 }

@@ -36,7 +36,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn pairs(&self) -> Vec<(String, String)> {
@@ -48,7 +51,11 @@ impl Query {
     }
 
     pub fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -72,14 +79,17 @@ impl Ctx {
 
     /// The declared body length, when the client sent one.
     pub fn content_length(&self) -> Option<u64> {
-        self.header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok())
+        self.header(header::CONTENT_LENGTH)
+            .and_then(|v| v.parse().ok())
     }
 
     /// The request body as a byte stream.
     pub fn stream(body: Body) -> ByteStream {
         Box::pin(
             body.into_data_stream()
-                .map_err(|e| Error::BlobUploadInvalid { reason: format!("reading request body: {e}") }),
+                .map_err(|e| Error::BlobUploadInvalid {
+                    reason: format!("reading request body: {e}"),
+                }),
         )
     }
 }
@@ -91,8 +101,17 @@ pub fn hv(s: &str) -> HeaderValue {
 /// `/v2/` and everything under it.
 pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let rest = parts.uri.path().strip_prefix("/v2").unwrap_or("").trim_start_matches('/').to_owned();
-    let caller = parts.extensions.get::<Caller>().cloned().unwrap_or(Caller { principal: Principal::Anonymous, claims: None });
+    let rest = parts
+        .uri
+        .path()
+        .strip_prefix("/v2")
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_owned();
+    let caller = parts.extensions.get::<Caller>().cloned().unwrap_or(Caller {
+        principal: Principal::Anonymous,
+        claims: None,
+    });
     let mut ctx = Ctx {
         registry,
         method: parts.method,
@@ -109,16 +128,23 @@ pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Respons
         if res.status() == StatusCode::UNAUTHORIZED {
             let scope = scope_of(&route, &ctx.method);
             let service = ctx.registry.access_settings().service.clone();
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, crate::auth::challenge(&ctx.headers, &service, scope.as_deref()));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                crate::auth::challenge(&ctx.headers, &service, scope.as_deref()),
+            );
         }
         return res;
     }
-    if let (Route::UploadStart(_), Some(from)) = (&route, ctx.query.get("from").map(str::to_owned)) {
+    if let (Route::UploadStart(_), Some(from)) = (&route, ctx.query.get("from").map(str::to_owned))
+    {
         // Mounting needs pull on the source by the caller's permissions (a token names only the
         // target); without it the client just uploads.
         let registry = ctx.registry.clone();
         let allowed = match RepoName::parse(&from) {
-            Ok(src) => registry.authorize_repo(&caller.principal, None, &src, RepoAction::Pull).await.is_ok(),
+            Ok(src) => registry
+                .authorize_repo(&caller.principal, None, &src, RepoAction::Pull)
+                .await
+                .is_ok(),
             Err(_) => false,
         };
         if !allowed {
@@ -140,9 +166,13 @@ fn need(route: &Route, method: &Method) -> Option<(RepoName, RepoAction)> {
     };
     match route {
         Route::Base | Route::Catalog => None,
-        Route::Tags(n) | Route::Referrers(n, _) | Route::Manifest(n, _) | Route::Blob(n, _) => Some((n.clone(), action(method))),
+        Route::Tags(n) | Route::Referrers(n, _) | Route::Manifest(n, _) | Route::Blob(n, _) => {
+            Some((n.clone(), action(method)))
+        }
         // Reading an upload's status needs pull, as in Distribution and Harbor.
-        Route::Upload(n, _) if matches!(*method, Method::GET | Method::HEAD) => Some((n.clone(), RepoAction::Pull)),
+        Route::Upload(n, _) if matches!(*method, Method::GET | Method::HEAD) => {
+            Some((n.clone(), RepoAction::Pull))
+        }
         Route::UploadStart(n) | Route::Upload(n, _) => Some((n.clone(), RepoAction::Push)),
     }
 }
@@ -157,7 +187,12 @@ fn scope_of(route: &Route, method: &Method) -> Option<String> {
     Some(format!("repository:{name}:{actions}"))
 }
 
-async fn authorize(registry: &Registry, method: &Method, caller: &Caller, route: &Route) -> registry_core::Result<()> {
+async fn authorize(
+    registry: &Registry,
+    method: &Method,
+    caller: &Caller,
+    route: &Route,
+) -> registry_core::Result<()> {
     let p = &caller.principal;
     match route {
         Route::Base if p.is_anonymous() => Err(Error::Unauthorized),
@@ -165,7 +200,9 @@ async fn authorize(registry: &Registry, method: &Method, caller: &Caller, route:
         Route::Catalog => registry.authorize_catalog(p),
         other => {
             let (name, action) = need(other, method).expect("repository routes name a repository");
-            registry.authorize_repo(p, caller.claims.as_ref(), &name, action).await
+            registry
+                .authorize_repo(p, caller.claims.as_ref(), &name, action)
+                .await
         }
     }
 }
@@ -177,7 +214,9 @@ async fn route_to(rest: &str, route: Route, ctx: Ctx) -> ApiResult<Response> {
         (Route::Catalog, Method::GET) => manifests::catalog(ctx).await,
         (Route::Tags(name), Method::GET) => manifests::tags(ctx, name).await,
         (Route::Referrers(name, d), Method::GET) => manifests::referrers(ctx, name, d).await,
-        (Route::Manifest(name, r), Method::GET | Method::HEAD) => manifests::get(ctx, name, r).await,
+        (Route::Manifest(name, r), Method::GET | Method::HEAD) => {
+            manifests::get(ctx, name, r).await
+        }
         (Route::Manifest(name, r), Method::PUT) => manifests::put(ctx, name, r).await,
         (Route::Manifest(name, r), Method::DELETE) => manifests::delete(ctx, name, r).await,
         (Route::Blob(name, d), Method::GET | Method::HEAD) => blobs::get(ctx, name, d).await,
@@ -187,7 +226,9 @@ async fn route_to(rest: &str, route: Route, ctx: Ctx) -> ApiResult<Response> {
         (Route::Upload(name, id), Method::PATCH) => uploads::patch(ctx, name, id).await,
         (Route::Upload(name, id), Method::PUT) => uploads::put(ctx, name, id).await,
         (Route::Upload(name, id), Method::DELETE) => uploads::cancel(ctx, name, id).await,
-        (_, m) => Err(ApiError(Error::Unsupported { reason: format!("{m} is not allowed on /v2/{rest}") })),
+        (_, m) => Err(ApiError(Error::Unsupported {
+            reason: format!("{m} is not allowed on /v2/{rest}"),
+        })),
     }
 }
 
@@ -195,8 +236,14 @@ fn base() -> Response {
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (HeaderName::from_static("docker-distribution-api-version"), HeaderValue::from_static("registry/2.0")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                HeaderName::from_static("docker-distribution-api-version"),
+                HeaderValue::from_static("registry/2.0"),
+            ),
         ],
         "{}",
     )

@@ -28,7 +28,9 @@ pub enum Route {
 
 /// Parse the part of the path after `/v2/`.
 pub fn parse(rest: &str) -> Result<Route> {
-    let unknown = || Error::NotFound { what: format!("route /v2/{rest}") };
+    let unknown = || Error::NotFound {
+        what: format!("route /v2/{rest}"),
+    };
     if rest.is_empty() {
         return Ok(Route::Base);
     }
@@ -56,10 +58,16 @@ pub fn parse(rest: &str) -> Result<Route> {
         return Ok(Route::Blob(RepoName::parse(name)?, Digest::parse(last)?));
     }
     if let Some(name) = prefix.strip_suffix("/manifests") {
-        return Ok(Route::Manifest(RepoName::parse(name)?, Reference::parse(last)?));
+        return Ok(Route::Manifest(
+            RepoName::parse(name)?,
+            Reference::parse(last)?,
+        ));
     }
     if let Some(name) = prefix.strip_suffix("/referrers") {
-        return Ok(Route::Referrers(RepoName::parse(name)?, Digest::parse(last)?));
+        return Ok(Route::Referrers(
+            RepoName::parse(name)?,
+            Digest::parse(last)?,
+        ));
     }
     Err(unknown())
 }
@@ -78,15 +86,30 @@ mod tests {
         assert_eq!(parse("").unwrap(), Route::Base);
         assert_eq!(parse("_catalog").unwrap(), Route::Catalog);
         assert_eq!(parse("a/b/tags/list").unwrap(), Route::Tags(name("a/b")));
-        assert_eq!(parse("a/blobs/uploads/").unwrap(), Route::UploadStart(name("a")));
-        assert_eq!(parse("a/blobs/uploads").unwrap(), Route::UploadStart(name("a")));
-        assert_eq!(parse("a/blobs/uploads/abc-1").unwrap(), Route::Upload(name("a"), "abc-1".into()));
-        assert_eq!(parse(&format!("x/y/blobs/{d}")).unwrap(), Route::Blob(name("x/y"), d.clone()));
+        assert_eq!(
+            parse("a/blobs/uploads/").unwrap(),
+            Route::UploadStart(name("a"))
+        );
+        assert_eq!(
+            parse("a/blobs/uploads").unwrap(),
+            Route::UploadStart(name("a"))
+        );
+        assert_eq!(
+            parse("a/blobs/uploads/abc-1").unwrap(),
+            Route::Upload(name("a"), "abc-1".into())
+        );
+        assert_eq!(
+            parse(&format!("x/y/blobs/{d}")).unwrap(),
+            Route::Blob(name("x/y"), d.clone())
+        );
         assert_eq!(
             parse("x/manifests/latest").unwrap(),
             Route::Manifest(name("x"), Reference::Tag("latest".into()))
         );
-        assert_eq!(parse(&format!("x/referrers/{d}")).unwrap(), Route::Referrers(name("x"), d.clone()));
+        assert_eq!(
+            parse(&format!("x/referrers/{d}")).unwrap(),
+            Route::Referrers(name("x"), d.clone())
+        );
         // Names may contain the words the grammar uses as markers.
         assert_eq!(
             parse("a/blobs/b/manifests/v1").unwrap(),
@@ -97,12 +120,30 @@ mod tests {
 
     #[test]
     fn bad_paths() {
-        assert_eq!(parse("A/manifests/x").unwrap_err().code().as_str(), "NAME_INVALID");
-        assert_eq!(parse("../etc/manifests/x").unwrap_err().code().as_str(), "NAME_INVALID");
-        assert_eq!(parse("a//b/manifests/x").unwrap_err().code().as_str(), "NAME_INVALID");
-        assert_eq!(parse("a/blobs/sha256:00").unwrap_err().code().as_str(), "DIGEST_INVALID");
-        assert_eq!(parse("a/manifests/-bad").unwrap_err().code().as_str(), "TAG_INVALID");
-        assert_eq!(parse("a/whatever/x").unwrap_err().code().as_str(), "NOT_FOUND");
+        assert_eq!(
+            parse("A/manifests/x").unwrap_err().code().as_str(),
+            "NAME_INVALID"
+        );
+        assert_eq!(
+            parse("../etc/manifests/x").unwrap_err().code().as_str(),
+            "NAME_INVALID"
+        );
+        assert_eq!(
+            parse("a//b/manifests/x").unwrap_err().code().as_str(),
+            "NAME_INVALID"
+        );
+        assert_eq!(
+            parse("a/blobs/sha256:00").unwrap_err().code().as_str(),
+            "DIGEST_INVALID"
+        );
+        assert_eq!(
+            parse("a/manifests/-bad").unwrap_err().code().as_str(),
+            "TAG_INVALID"
+        );
+        assert_eq!(
+            parse("a/whatever/x").unwrap_err().code().as_str(),
+            "NOT_FOUND"
+        );
         assert_eq!(parse("nothing").unwrap_err().code().as_str(), "NOT_FOUND");
     }
 }

@@ -1,0 +1,681 @@
+//! The SQL of [`super::governance::GovernanceStore`], shared by SQLite and PostgreSQL like
+//! [`super::sql`]. Each backend defines `SKIP_LOCKED` (PostgreSQL: ` FOR UPDATE SKIP LOCKED`;
+//! SQLite, which has one writer, nothing).
+//!
+//! Quota accounting lives here too, as free functions the other store macros call inside their
+//! transactions: a transaction that changes what a project holds locks the project's quota row
+//! first ([`lock_quota`]), so changes to one project's holdings are serialized and the stored
+//! usage always equals a recount.
+
+macro_rules! sql_governance_store {
+    ($store:ty) => {
+        use $crate::meta::governance::*;
+
+        const QUOTA_COLS: &str = "q.id, q.project_id, p.name AS project_name, q.hard, q.used, q.created_at, q.updated_at";
+        const EXECUTION_COLS: &str = "id, vendor_type, vendor_id, trigger_kind, params, status, status_message, extra_attrs,
+            start_time, update_time, end_time";
+        const TASK_COLS: &str = "id, execution_id, vendor_type, params, status, status_message, attempts, max_attempts, run_at,
+            lease_owner, lease_until, stop_requested, extra_attrs, log, creation_time, start_time, update_time, end_time";
+        const EVENT_COLS: &str = "id, event_type, resource_type, resource, operation, project_id, operator, remote_addr,
+            success, payload, created_at";
+        /// A blob is referenced while a repository links it or a manifest lists it.
+        const BLOB_UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = b.digest)
+            AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.child_digest = b.digest)";
+
+        /// The project's quota as `(hard, used)`, row-locked until the transaction ends (an
+        /// `UPDATE` takes the lock on PostgreSQL; SQLite's writer holds the whole database).
+        /// A project without a quota row gets an unlimited one.
+        pub(crate) async fn lock_quota(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, now: i64) -> Result<(i64, i64)> {
+            let row: Option<(i64, i64)> = sqlx::query_as("UPDATE quotas SET hard = hard WHERE project_id = $1 RETURNING hard, used")
+                .bind(project_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if let Some(r) = row {
+                return Ok(r);
+            }
+            sqlx::query("INSERT INTO quotas (project_id, hard, used, created_at, updated_at) VALUES ($1, -1, 0, $2, $2) ON CONFLICT (project_id) DO NOTHING")
+                .bind(project_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let (hard, used): (i64, i64) = sqlx::query_as("UPDATE quotas SET hard = hard WHERE project_id = $1 RETURNING hard, used")
+                .bind(project_id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok((hard, used))
+        }
+
+        /// Record that the project holds `digest`; the bytes added to its usage (0 if it held it).
+        pub(crate) async fn hold_digest(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, digest: &str, size: i64, now: i64) -> Result<i64> {
+            let n = sqlx::query("INSERT INTO project_blobs (project_id, digest, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(project_id)
+                .bind(digest)
+                .bind(size)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            Ok(if n > 0 { size } else { 0 })
+        }
+
+        /// Forget the project's hold on those of `digests` none of its repositories links or
+        /// stores as a manifest any more; the bytes released.
+        pub(crate) async fn release_digests(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, digests: &[String]) -> Result<i64> {
+            let mut released = 0;
+            for chunk in digests.chunks(SQL_BATCH) {
+                let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM project_blobs WHERE project_id = ");
+                qb.push_bind(project_id).push(" AND digest IN ");
+                push_list(&mut qb, chunk);
+                qb.push(" AND NOT EXISTS (SELECT 1 FROM repo_blobs rb JOIN repositories r ON r.id = rb.repo_id
+                          WHERE r.project_id = project_blobs.project_id AND rb.digest = project_blobs.digest)
+                          AND NOT EXISTS (SELECT 1 FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                          WHERE r.project_id = project_blobs.project_id AND m.digest = project_blobs.digest)
+                          RETURNING size");
+                let rows: Vec<(i64,)> = qb.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+                released += rows.iter().map(|(s,)| s).sum::<i64>();
+            }
+            Ok(released)
+        }
+
+        /// Add `delta` bytes to the project's usage.
+        pub(crate) async fn adjust_quota(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, delta: i64, now: i64) -> Result<()> {
+            if delta != 0 {
+                sqlx::query("UPDATE quotas SET used = used + $2, updated_at = $3 WHERE project_id = $1")
+                    .bind(project_id)
+                    .bind(delta)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        /// The project a repository name belongs to (by its first segment).
+        pub(crate) async fn project_of(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName) -> Result<Option<i64>> {
+            let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM projects WHERE name = $1")
+                .bind(repo.project())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(row.map(|(id,)| id))
+        }
+
+        pub(crate) async fn insert_events_in(conn: &mut <Db as sqlx::Database>::Connection, events: &[NewEvent], project_id: Option<i64>, now: i64) -> Result<()> {
+            for chunk in events.chunks(SQL_BATCH / 12) {
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO events (event_type, resource_type, resource, operation, project_id, operator, remote_addr, success, payload, created_at) ",
+                );
+                qb.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.event_type.clone())
+                        .push_bind(e.resource_type.clone())
+                        .push_bind(e.resource.clone())
+                        .push_bind(e.operation.clone())
+                        .push_bind(e.project_id.or(project_id))
+                        .push_bind(e.operator.clone())
+                        .push_bind(e.remote_addr.clone())
+                        .push_bind(e.success)
+                        .push_bind(e.payload.clone())
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *conn).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        /// Charge `added` bytes to a project whose quota row [`lock_quota`] returned as
+        /// `(hard, used)`: refuse with `QuotaExceeded` past the limit (the caller's transaction
+        /// then rolls back), and record `QUOTA_WARNING` when usage crosses 85 % of it.
+        pub(crate) async fn charge(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, quota: (i64, i64), added: i64, now: i64) -> Result<()> {
+            let (hard, used) = quota;
+            if added <= 0 {
+                return Ok(());
+            }
+            if hard >= 0 && used + added > hard {
+                let (project,): (String,) = sqlx::query_as("SELECT name FROM projects WHERE id = $1")
+                    .bind(project_id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                return Err(Error::QuotaExceeded { project, hard, used, adding: added });
+            }
+            adjust_quota(conn, project_id, added, now).await?;
+            if $crate::quota::crosses_warning(hard, used, used + added) {
+                let e = $crate::quota::warning_event(project_id, hard, used + added);
+                insert_events_in(conn, &[e], Some(project_id), now).await?;
+            }
+            Ok(())
+        }
+
+        /// Merge the keys of JSON object `add` into JSON object `base`.
+        fn merge_json(base: &str, add: &str) -> String {
+            let mut b: serde_json::Map<String, serde_json::Value> = serde_json::from_str(base).unwrap_or_default();
+            if let Ok(serde_json::Value::Object(a)) = serde_json::from_str::<serde_json::Value>(add) {
+                b.extend(a);
+            }
+            serde_json::Value::Object(b).to_string()
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::meta::governance::GovernanceStore for $store {
+            async fn quota_by_project(&self, project_id: i64) -> Result<Option<QuotaRow>> {
+                let sql = format!("SELECT {QUOTA_COLS} FROM quotas q JOIN projects p ON p.id = q.project_id WHERE q.project_id = $1");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(project_id).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn quota_by_id(&self, id: i64) -> Result<Option<QuotaRow>> {
+                let sql = format!("SELECT {QUOTA_COLS} FROM quotas q JOIN projects p ON p.id = q.project_id WHERE q.id = $1");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn list_quotas(&self, project_ids: Option<&[i64]>, spec: &ListSpec) -> Result<(Vec<QuotaRow>, u64)> {
+                if project_ids.is_some_and(|ids| ids.is_empty()) {
+                    return Ok((Vec::new(), 0));
+                }
+                self.list_page(QUOTA_COLS, |qb| {
+                    qb.push("FROM quotas q JOIN projects p ON p.id = q.project_id WHERE 1 = 1");
+                    if let Some(ids) = project_ids {
+                        qb.push(" AND q.project_id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in ids {
+                            list.push_bind(*id);
+                        }
+                        qb.push(")");
+                    }
+                }, spec, "q.id").await
+            }
+
+            async fn set_quota_hard(&self, id: i64, hard: i64, now: i64) -> Result<bool> {
+                let q = sqlx::query("UPDATE quotas SET hard = $2, updated_at = $3 WHERE id = $1").bind(id).bind(hard).bind(now);
+                Ok(self.write_one(q).await? > 0)
+            }
+
+            async fn quota_check(&self) -> Result<Vec<QuotaAudit>> {
+                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT q.project_id, q.used, CAST(COALESCE((SELECT SUM(d.size) FROM (
+                         SELECT rb.digest, MAX(b.size) AS size FROM repo_blobs rb JOIN repositories r ON r.id = rb.repo_id
+                           JOIN blobs b ON b.digest = rb.digest WHERE r.project_id = q.project_id GROUP BY rb.digest
+                         UNION
+                         SELECT m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                           WHERE r.project_id = q.project_id GROUP BY m.digest) d), 0) AS BIGINT)
+                     FROM quotas q ORDER BY q.project_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(project_id, stored, recount)| QuotaAudit { project_id, stored, recount }).collect())
+            }
+
+            async fn insert_events(&self, events: &[NewEvent], now: i64) -> Result<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                insert_events_in(&mut tx, events, None, now).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+                let sql = format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn pending_notifications(&self, limit: i64) -> Result<Vec<EventRow>> {
+                let sql = format!("SELECT {EVENT_COLS} FROM events WHERE notify_pending ORDER BY id LIMIT $1");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn mark_notified(&self, ids: &[i64]) -> Result<()> {
+                for chunk in ids.chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE events SET notify_pending = FALSE WHERE id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    qb.push(")");
+                    let _w = self.writer_lock().await;
+                    qb.build().execute(&self.pool).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn create_execution(&self, e: &NewExecution, now: i64) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let status = if e.tasks.is_empty() { "Success" } else { "Pending" };
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO executions (vendor_type, vendor_id, trigger_kind, params, status, start_time, update_time, end_time)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+                )
+                .bind(&e.vendor_type)
+                .bind(e.vendor_id)
+                .bind(&e.trigger)
+                .bind(&e.params)
+                .bind(status)
+                .bind(now)
+                .bind(e.tasks.is_empty().then_some(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                for chunk in e.tasks.chunks(SQL_BATCH / 8) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO tasks (execution_id, vendor_type, params, status, max_attempts, run_at, creation_time, update_time) ",
+                    );
+                    qb.push_values(chunk, |mut row, t| {
+                        row.push_bind(id)
+                            .push_bind(e.vendor_type.clone())
+                            .push_bind(t.params.clone())
+                            .push_bind("Pending")
+                            .push_bind(t.max_attempts)
+                            .push_bind(t.run_at)
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(id)
+            }
+
+            async fn claim_task(&self, owner: &str, now: i64, lease_ms: i64) -> Result<Option<TaskRow>> {
+                let sql = format!(
+                    "UPDATE tasks SET status = 'Running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                         start_time = COALESCE(start_time, $3), update_time = $3
+                     WHERE id = (SELECT id FROM tasks
+                         WHERE (status = 'Pending' AND run_at <= $3) OR (status = 'Running' AND lease_until < $3)
+                         ORDER BY run_at, id LIMIT 1{SKIP_LOCKED})
+                     RETURNING {TASK_COLS}"
+                );
+                let mut tx = self.begin_write().await?;
+                let task: Option<TaskRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(owner)
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(t) = &task {
+                    sqlx::query("UPDATE executions SET status = 'Running', update_time = $2 WHERE id = $1 AND status = 'Pending'")
+                        .bind(t.execution_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(task)
+            }
+
+            async fn renew_task(&self, id: i64, owner: &str, until: i64, log: &str, now: i64) -> Result<Option<bool>> {
+                let _w = self.writer_lock().await;
+                let row: Option<(bool,)> = sqlx::query_as(
+                    "UPDATE tasks SET lease_until = $3, log = $4, update_time = $5
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'Running' RETURNING stop_requested",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(until)
+                .bind(log)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(s,)| s))
+            }
+
+            async fn finish_task(&self, id: i64, owner: &str, o: &TaskOutcome, now: i64) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = matches!(o.status.as_str(), "Success" | "Error" | "Stopped");
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE tasks SET status = $3, status_message = $4, log = $5, extra_attrs = $6, run_at = COALESCE($7, run_at),
+                         lease_owner = NULL, lease_until = NULL, update_time = $8, end_time = $9
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'Running' RETURNING execution_id",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(&o.status)
+                .bind(&o.message)
+                .bind(&o.log)
+                .bind(&o.extra_attrs)
+                .bind(o.retry_at)
+                .bind(now)
+                .bind(done.then_some(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some((execution_id,)) = row else { return Ok(false) };
+                let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM tasks WHERE execution_id = $1 GROUP BY status")
+                    .bind(execution_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let has = |s: &str| counts.iter().any(|(k, n)| k == s && *n > 0);
+                let status = if has("Pending") || has("Running") {
+                    "Running"
+                } else if has("Error") {
+                    "Error"
+                } else if has("Stopped") {
+                    "Stopped"
+                } else {
+                    "Success"
+                };
+                let final_state = status != "Running";
+                let (attrs, message): (String, String) = sqlx::query_as("SELECT extra_attrs, status_message FROM executions WHERE id = $1")
+                    .bind(execution_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let attrs = match &o.execution_attrs {
+                    Some(add) => merge_json(&attrs, add),
+                    None => attrs,
+                };
+                let message = if o.status == "Error" && message.is_empty() { o.message.clone() } else { message };
+                sqlx::query(
+                    "UPDATE executions SET status = $2, extra_attrs = $3, status_message = $4, update_time = $5, end_time = $6 WHERE id = $1",
+                )
+                .bind(execution_id)
+                .bind(status)
+                .bind(attrs)
+                .bind(message)
+                .bind(now)
+                .bind(final_state.then_some(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            async fn execution(&self, id: i64) -> Result<Option<ExecutionRow>> {
+                let sql = format!("SELECT {EXECUTION_COLS} FROM executions WHERE id = $1");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn list_executions(&self, vendor_type: &str, vendor_id: Option<i64>, spec: &ListSpec) -> Result<(Vec<ExecutionRow>, u64)> {
+                self.list_page(EXECUTION_COLS, |qb| {
+                    qb.push("FROM executions WHERE vendor_type = ").push_bind(vendor_type.to_owned());
+                    if let Some(v) = vendor_id {
+                        qb.push(" AND vendor_id = ").push_bind(v);
+                    }
+                }, spec, "id").await
+            }
+
+            async fn list_tasks(&self, execution_id: i64) -> Result<Vec<TaskRow>> {
+                let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE execution_id = $1 ORDER BY id");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(execution_id).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn task(&self, id: i64) -> Result<Option<TaskRow>> {
+                let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn stop_execution(&self, id: i64, now: i64) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let active: Option<(String,)> = sqlx::query_as(
+                    "UPDATE executions SET update_time = $2 WHERE id = $1 AND status IN ('Pending', 'Running') RETURNING status",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if active.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE tasks SET status = 'Stopped', end_time = $2, update_time = $2 WHERE execution_id = $1 AND status = 'Pending'")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let (running,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM tasks WHERE execution_id = $1 AND status = 'Running'",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE tasks SET stop_requested = TRUE WHERE execution_id = $1 AND status = 'Running'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if running == 0 {
+                    sqlx::query("UPDATE executions SET status = 'Stopped', end_time = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            async fn active_execution(&self, vendor_type: &str, vendor_id: i64) -> Result<Option<i64>> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM executions WHERE vendor_type = $1 AND vendor_id = $2 AND status IN ('Pending', 'Running') ORDER BY id LIMIT 1",
+                )
+                .bind(vendor_type)
+                .bind(vendor_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(id,)| id))
+            }
+
+            async fn trim_executions(&self, vendor_type: &str, keep: i64) -> Result<u64> {
+                let q = sqlx::query(
+                    "DELETE FROM executions WHERE vendor_type = $1 AND status NOT IN ('Pending', 'Running') AND id NOT IN
+                     (SELECT id FROM executions WHERE vendor_type = $1 ORDER BY id DESC LIMIT $2)",
+                )
+                .bind(vendor_type)
+                .bind(keep);
+                self.write_one(q).await
+            }
+
+            async fn upsert_schedule(&self, s: &ScheduleRow) -> Result<()> {
+                let q = sqlx::query(
+                    "INSERT INTO schedules (vendor_type, vendor_id, cron, params, next_fire, creation_time, update_time)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = excluded.cron, params = excluded.params,
+                         next_fire = excluded.next_fire, update_time = excluded.update_time",
+                )
+                .bind(&s.vendor_type)
+                .bind(s.vendor_id)
+                .bind(&s.cron)
+                .bind(&s.params)
+                .bind(s.next_fire)
+                .bind(s.creation_time)
+                .bind(s.update_time);
+                self.write_one(q).await.map(drop)
+            }
+
+            async fn delete_schedule(&self, vendor_type: &str, vendor_id: i64) -> Result<bool> {
+                let q = sqlx::query("DELETE FROM schedules WHERE vendor_type = $1 AND vendor_id = $2").bind(vendor_type.to_owned()).bind(vendor_id);
+                Ok(self.write_one(q).await? > 0)
+            }
+
+            async fn schedule(&self, vendor_type: &str, vendor_id: i64) -> Result<Option<ScheduleRow>> {
+                sqlx::query_as(
+                    "SELECT id, vendor_type, vendor_id, cron, params, next_fire, creation_time, update_time
+                     FROM schedules WHERE vendor_type = $1 AND vendor_id = $2",
+                )
+                .bind(vendor_type)
+                .bind(vendor_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn due_schedules(&self, now: i64) -> Result<Vec<ScheduleRow>> {
+                sqlx::query_as(
+                    "SELECT id, vendor_type, vendor_id, cron, params, next_fire, creation_time, update_time
+                     FROM schedules WHERE next_fire <= $1 ORDER BY next_fire",
+                )
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn advance_schedule(&self, id: i64, from: i64, to: i64) -> Result<bool> {
+                let q = sqlx::query("UPDATE schedules SET next_fire = $3 WHERE id = $1 AND next_fire = $2").bind(id).bind(from).bind(to);
+                Ok(self.write_one(q).await? == 1)
+            }
+
+            async fn gc_untagged(&self, after: Option<(String, String)>, limit: i64) -> Result<Vec<(String, String)>> {
+                let (after_repo, after_digest) = after.unwrap_or_default();
+                sqlx::query_as(
+                    "SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id
+                     WHERE (r.name > $1 OR (r.name = $1 AND m.digest > $2))
+                       AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
+                       AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
+                       AND (m.subject IS NULL OR NOT EXISTS
+                            (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))
+                     ORDER BY r.name, m.digest LIMIT $3",
+                )
+                .bind(after_repo)
+                .bind(after_digest)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn gc_orphan_links(&self, after: Option<&LinkKey>, cutoff: i64, limit: i64) -> Result<Vec<LinkKey>> {
+                let (repo_id, digest) = after.map(|k| (k.repo_id, k.digest.clone())).unwrap_or((i64::MIN, String::new()));
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT rb.repo_id, rb.digest FROM repo_blobs rb
+                     WHERE (rb.repo_id > $1 OR (rb.repo_id = $1 AND rb.digest > $2)) AND rb.last_touched < $3
+                       AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = rb.repo_id AND mr.child_digest = rb.digest)
+                     ORDER BY rb.repo_id, rb.digest LIMIT $4",
+                )
+                .bind(repo_id)
+                .bind(digest)
+                .bind(cutoff)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(repo_id, digest)| LinkKey { repo_id, digest }).collect())
+            }
+
+            async fn gc_drop_links(&self, links: &[LinkKey], cutoff: i64, now: i64) -> Result<u64> {
+                let mut by_repo: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+                for k in links {
+                    by_repo.entry(k.repo_id).or_default().push(k.digest.clone());
+                }
+                let mut dropped = 0;
+                for (repo_id, digests) in by_repo {
+                    let mut tx = self.begin_write().await?;
+                    let project: Option<(Option<i64>,)> = sqlx::query_as("SELECT project_id FROM repositories WHERE id = $1")
+                        .bind(repo_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let Some((Some(project_id),)) = project else { continue };
+                    lock_quota(&mut tx, project_id, now).await?;
+                    let mut gone = Vec::new();
+                    for chunk in digests.chunks(SQL_BATCH) {
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM repo_blobs WHERE repo_id = ");
+                        qb.push_bind(repo_id).push(" AND last_touched < ").push_bind(cutoff).push(" AND digest IN ");
+                        push_list(&mut qb, chunk);
+                        qb.push(" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = repo_blobs.repo_id
+                                  AND mr.child_digest = repo_blobs.digest) RETURNING digest");
+                        let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                        gone.extend(rows.into_iter().map(|(d,)| d));
+                    }
+                    let released = release_digests(&mut tx, project_id, &gone).await?;
+                    adjust_quota(&mut tx, project_id, -released, now).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    dropped += gone.len() as u64;
+                }
+                Ok(dropped)
+            }
+
+            async fn gc_orphan_blobs(&self, after: Option<&str>, cutoff: i64, limit: i64, stale_links: bool) -> Result<Vec<(String, i64)>> {
+                // A blob no manifest references has only unreferenced links, which phase 2 drops
+                // when they are stale.
+                let unreferenced = if stale_links {
+                    "NOT EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = b.digest AND rb.last_touched >= $2)
+                     AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.child_digest = b.digest)"
+                } else {
+                    BLOB_UNREFERENCED
+                };
+                let sql = format!(
+                    "SELECT b.digest, b.size FROM blobs b WHERE b.digest > $1 AND b.state <> 'deleting' AND b.last_touched < $2
+                       AND {unreferenced} ORDER BY b.digest LIMIT $3"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(after.unwrap_or(""))
+                    .bind(cutoff)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn gc_claim_blobs(&self, digests: &[String], cutoff: i64) -> Result<Vec<(String, i64)>> {
+                let mut claimed = Vec::new();
+                for chunk in digests.chunks(SQL_BATCH) {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs AS b SET state = 'deleting' WHERE b.state <> 'deleting' AND b.last_touched < ");
+                    qb.push_bind(cutoff).push(" AND b.digest IN ");
+                    push_list(&mut qb, chunk);
+                    qb.push(" AND ").push(BLOB_UNREFERENCED).push(" RETURNING digest, size");
+                    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    claimed.extend(rows);
+                }
+                Ok(claimed)
+            }
+
+            async fn gc_forget_blobs(&self, digests: &[String]) -> Result<()> {
+                for chunk in digests.chunks(SQL_BATCH) {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM blobs WHERE state = 'deleting' AND digest IN ");
+                    push_list(&mut qb, chunk);
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn gc_unclaim_blob(&self, digest: &str) -> Result<()> {
+                let q = sqlx::query("UPDATE blobs SET state = 'live' WHERE digest = $1 AND state = 'deleting'").bind(digest.to_owned());
+                self.write_one(q).await.map(drop)
+            }
+
+            async fn claim_blob(&self, digest: &str, size: i64, now: i64) -> Result<bool> {
+                let q = sqlx::query(
+                    "INSERT INTO blobs (digest, size, state, created_at, last_touched) VALUES ($1, $2, 'live', $3, $3)
+                     ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = excluded.last_touched
+                     WHERE blobs.state <> 'deleting'",
+                )
+                .bind(digest.to_owned())
+                .bind(size)
+                .bind(now);
+                Ok(self.write_one(q).await? == 1)
+            }
+
+            async fn touch_link(&self, repo: &str, digest: &str, stale: i64, now: i64) -> Result<()> {
+                let q = sqlx::query(
+                    "UPDATE repo_blobs SET last_touched = $4 WHERE digest = $2 AND last_touched < $3
+                     AND repo_id = (SELECT id FROM repositories WHERE name = $1)",
+                )
+                .bind(repo.to_owned())
+                .bind(digest.to_owned())
+                .bind(stale)
+                .bind(now);
+                self.write_one(q).await.map(drop)
+            }
+        }
+    };
+}
+
+pub(crate) use sql_governance_store;
