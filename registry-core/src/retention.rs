@@ -33,7 +33,8 @@ use crate::meta::governance::ExecutionRow;
 use crate::meta::policy::{ProjectRepo, RepoInventory, RetentionPolicyRow, RetentionTaskRow};
 use crate::model::{
     PolicyRule, RetentionExecution, RetentionMetadata, RetentionPolicy, RetentionRuleMetadata,
-    RetentionRuleParamMetadata, RetentionScope, RetentionSelectorMetadata, RetentionTask, time,
+    RetentionRuleParamMetadata, RetentionScope, RetentionSelectorMetadata, RetentionTask,
+    RuleSelector, time,
 };
 use crate::oci::{Digest, Reference, RepoName};
 use crate::query::{ListQuery, Page};
@@ -185,6 +186,36 @@ impl Template {
             }
         }
         picked
+    }
+}
+
+impl PolicyRule {
+    /// A retention rule: `template` with its parameter (`None` for `always`), picking with
+    /// `tag_selectors` in the repositories `repo_selectors` match (every repository when empty).
+    pub fn retain(
+        template: &str,
+        param: Option<i64>,
+        tag_selectors: Vec<RuleSelector>,
+        repo_selectors: Vec<RuleSelector>,
+    ) -> Self {
+        let mut scope_selectors = BTreeMap::new();
+        if !repo_selectors.is_empty() {
+            scope_selectors.insert("repository".to_owned(), repo_selectors);
+        }
+        Self {
+            action: RETAIN_ACTION.into(),
+            template: template.into(),
+            params: param
+                .map(|n| {
+                    [(template.to_owned(), serde_json::json!(n))]
+                        .into_iter()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tag_selectors,
+            scope_selectors,
+            ..Self::default()
+        }
     }
 }
 
@@ -1013,7 +1044,6 @@ fn task_view(t: RetentionTaskRow) -> RetentionTask {
 mod tests {
     use super::*;
     use crate::meta::policy::InventoryManifest;
-    use crate::model::RuleSelector;
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -1035,19 +1065,7 @@ mod tests {
     ) -> CompiledRule {
         let r = PolicyRule {
             id,
-            template: template.into(),
-            params: param
-                .map(|n| {
-                    [(template.to_owned(), serde_json::json!(n))]
-                        .into_iter()
-                        .collect()
-                })
-                .unwrap_or_default(),
-            tag_selectors: tags,
-            scope_selectors: repo
-                .map(|r| [("repository".to_owned(), vec![r])].into_iter().collect())
-                .unwrap_or_default(),
-            ..Default::default()
+            ..PolicyRule::retain(template, param, tags, repo.into_iter().collect())
         };
         compile_rule(&r).unwrap()
     }
@@ -1298,5 +1316,102 @@ mod tests {
             plan.log()
         );
         assert!(plan.log().contains("RETAIN (referenced)"));
+    }
+
+    /// The evaluation budget: 100,000 tags in one repository, five rules of every selector kind.
+    /// Run in release: `cargo test --release -p registry-core --lib -- --ignored --nocapture
+    /// retention_bench` (figures in docs/benchmarks.md).
+    #[test]
+    #[ignore]
+    fn retention_bench() {
+        // 100,000 tagged artifacts (one tag each) and 10,000 untagged ones.
+        let (n, untagged) = (100_000usize, 10_000usize);
+        let mut inv = RepoInventory::default();
+        for i in 0..n + untagged {
+            let d = format!("sha256:{i:064x}");
+            let pulled = (i % 2 == 0).then(|| NOW - ((i % 90) as i64) * DAY_MS);
+            inv.manifests.push(InventoryManifest {
+                digest: d.clone(),
+                push_time: NOW - (i as i64) * 60_000,
+                pull_time: pulled,
+                subject: None,
+            });
+            if i >= n {
+                continue;
+            }
+            let tag = match i % 10 {
+                0..=5 => format!("{}.{}.{}", i / 10_000, (i / 100) % 100, i % 100),
+                6 | 7 => format!("dev-{i}"),
+                8 => format!("release-{i}"),
+                _ => format!("feature-{i}-x"),
+            };
+            inv.tags.push((d.clone(), tag));
+            if i % 1000 == 3 {
+                inv.labels.push((d, "keep".into()));
+            }
+        }
+        let rules = vec![
+            rule(
+                1,
+                "latestPushedK",
+                Some(100),
+                vec![sel(REGEX, "matches", r"\d+\.\d+\.\d+")],
+                None,
+            ),
+            rule(
+                2,
+                "nDaysSinceLastPull",
+                Some(30),
+                vec![sel(DOUBLESTAR, "matches", "**")],
+                None,
+            ),
+            rule(
+                3,
+                "always",
+                None,
+                vec![sel(DOUBLESTAR, "matches", "release-*")],
+                Some(sel(DOUBLESTAR, "repoMatches", "**")),
+            ),
+            rule(
+                4,
+                "latestPushedK",
+                Some(10),
+                vec![sel(DOUBLESTAR, "excludes", "dev-*")],
+                None,
+            ),
+            rule(
+                5,
+                "always",
+                None,
+                vec![sel(LABEL, "withLabels", "keep")],
+                None,
+            ),
+        ];
+        let immutable = |t: &str| t.starts_with("0.0.");
+        let mut times = Vec::new();
+        let mut plan = None;
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            plan = plan_repository(&rules, "bench/app", &inv, NOW, immutable);
+            times.push(start.elapsed());
+        }
+        times.sort();
+        let plan = plan.unwrap();
+        println!(
+            "retention_bench: {} manifests, {} tags, {} rules: {} retained, {} deleted; plan_repository median {:?} (min {:?}, max {:?})",
+            inv.manifests.len(),
+            inv.tags.len(),
+            rules.len(),
+            plan.retained,
+            plan.deletions().len(),
+            times[2],
+            times[0],
+            times[4]
+        );
+        assert!(
+            times[2] < std::time::Duration::from_secs(2),
+            "the budget is 2 s, took {:?}",
+            times[2]
+        );
     }
 }

@@ -25,7 +25,7 @@ async fn registry() -> (Registry, Arc<FakeClock>) {
     (reg, clock)
 }
 
-async fn user(reg: &Registry, name: &str) -> Principal {
+pub(crate) async fn user(reg: &Registry, name: &str) -> Principal {
     let req = UserCreate {
         username: name.into(),
         password: "Passw0rd-x".into(),
@@ -53,7 +53,7 @@ async fn project(reg: &Registry, name: &str, public: bool) {
     .unwrap();
 }
 
-async fn member(reg: &Registry, project: &str, username: &str, role_id: i64) {
+pub(crate) async fn member(reg: &Registry, project: &str, username: &str, role_id: i64) {
     let req = MemberReq {
         role_id,
         member_user: Some(MemberUser {

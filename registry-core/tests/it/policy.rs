@@ -8,10 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use registry_core::clock::{Clock, FakeClock};
 use registry_core::image::{Content, ImageRef, NewImage, NewLayer};
-use registry_core::model::{
-    MemberReq, MemberUser, PolicyRule, ProjectReq, RetentionPolicy, RetentionScope, RuleSelector,
-    UserCreate,
-};
+use registry_core::model::{PolicyRule, ProjectReq, RetentionPolicy, RetentionScope, RuleSelector};
 use registry_core::oci::{Digest, Reference, RepoName};
 use registry_core::{ErrorCode, ListQuery, Principal, Registry};
 
@@ -76,23 +73,11 @@ async fn project(reg: &Registry, name: &str) -> i64 {
     reg.create_project(SYS, req).await.unwrap().project_id
 }
 
+/// A user holding `role_id` in `project`, signed in.
 async fn member(reg: &Registry, project: &str, name: &str, role_id: i64) -> Principal {
-    let req = UserCreate {
-        username: name.into(),
-        password: "Passw0rd-x".into(),
-        ..Default::default()
-    };
-    reg.create_user(SYS, req).await.unwrap();
-    let m = MemberReq {
-        role_id,
-        member_user: Some(MemberUser {
-            username: Some(name.into()),
-            user_id: None,
-        }),
-        member_group: None,
-    };
-    reg.add_member(SYS, project, true, m).await.unwrap();
-    reg.login(name, "Passw0rd-x", name).await.unwrap()
+    let p = crate::access::user(reg, name).await;
+    crate::access::member(reg, project, name, role_id).await;
+    p
 }
 
 /// Push a small image whose content depends on `seed`; returns its digest.
@@ -136,18 +121,7 @@ fn retain(
     tags: RuleSelector,
     repos: Option<RuleSelector>,
 ) -> PolicyRule {
-    PolicyRule {
-        template: template.into(),
-        action: "retain".into(),
-        params: param
-            .map(|n| {
-                [(template.to_owned(), serde_json::json!(n))]
-                    .into_iter()
-                    .collect()
-            })
-            .unwrap_or_default(),
-        ..rule(tags, repos)
-    }
+    PolicyRule::retain(template, param, vec![tags], repos.into_iter().collect())
 }
 
 fn policy(project_id: i64, rules: Vec<PolicyRule>) -> RetentionPolicy {

@@ -27,7 +27,7 @@ fn required<'a>(p: &'a Params, k: &str) -> ApiResult<&'a str> {
     })?)
 }
 
-fn id_param(s: &str) -> ApiResult<i64> {
+pub(super) fn id_param(s: &str) -> ApiResult<i64> {
     Ok(s.parse().map_err(|_| Error::BadRequest {
         reason: format!("{s:?} is not an id"),
     })?)

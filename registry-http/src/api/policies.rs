@@ -5,10 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
+use registry_core::Registry;
 use registry_core::model::{PolicyRule, RetentionPolicy};
-use registry_core::{Error, Registry};
 use serde::Deserialize;
 
+use super::handlers::id_param;
 use super::{Body, Params, Who, api_path, created, is_name, ok, paged};
 use crate::error::ApiResult;
 
@@ -27,12 +28,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<Registry> {
         .routes(routes!(operate_retention_execution))
         .routes(routes!(list_retention_tasks))
         .routes(routes!(retention_task_log))
-}
-
-fn id_param(s: &str) -> ApiResult<i64> {
-    Ok(s.parse().map_err(|_| Error::BadRequest {
-        reason: format!("{s:?} is not an id"),
-    })?)
 }
 
 // ---- immutable tag rules ---------------------------------------------------------------------
