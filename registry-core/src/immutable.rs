@@ -212,9 +212,12 @@ impl Registry {
         };
         let short = repo_in_project(repo.as_str());
         match reference {
+            // A missing tag is left to answer MANIFEST_UNKNOWN.
             Reference::Tag(tag) => match rules.rule_for(short, tag) {
-                Some(rule) => Err(immutable(repo, tag, rule)),
-                None => Ok(()),
+                Some(rule) if self.meta.get_manifest(repo, reference).await?.is_some() => {
+                    Err(immutable(repo, tag, rule))
+                }
+                _ => Ok(()),
             },
             Reference::Digest(d) => {
                 if !rules.covers_repo(short) {

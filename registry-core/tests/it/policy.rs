@@ -257,6 +257,12 @@ async fn immutable_tags(reg: Registry, _clock: Arc<FakeClock>) {
         ErrorCode::PreconditionFailed,
         "imm/app:1.0",
     );
+    refused(
+        reg.delete_manifest(&app, &Reference::Tag("1.9".into()))
+            .await,
+        ErrorCode::ManifestUnknown,
+        "1.9",
+    );
     reg.delete_manifest(&app, &Reference::Tag("latest".into()))
         .await
         .unwrap();
