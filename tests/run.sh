@@ -5,7 +5,8 @@
 #   2. the official OCI conformance suite against `berth serve` on SQLite + filesystem and on
 #      PostgreSQL + S3, each with OCI_VERSION=1.1 and OCI_VERSION=dev;
 #   3. real clients with credentials (skopeo, podman, the oras Python SDK) on both
-#      configurations, the RBAC matrix and the management API tests, LDAP (slapd) and OIDC
+#      configurations, the RBAC matrix and the management API tests, quotas / GC / read-only
+#      mode through skopeo, LDAP (slapd) and OIDC
 #      sign-in, the kill -9 test, two nodes sharing PostgreSQL + S3, the `berth serve` contract,
 #      and the embedding examples;
 #   4. the Python and Node bindings (built from source, tested with pytest and node --test).
@@ -53,6 +54,7 @@ with_pg_s3() {
   BERTH_METADATA=$(new_pg_database) BERTH_STORAGE="${BERTH_TEST_S3_URL/berth\?/berth/run-$RANDOM$RANDOM?}" "$@"
 }
 
+step "format (cargo fmt --check)" cargo fmt --all --check
 step "build" cargo build --locked
 export BERTH_BIN=$root/target/debug/berth
 step "cargo test" cargo test --locked
@@ -70,6 +72,8 @@ step "management API sqlite+fs" "$py" -m pytest -q tests/e2e/test_api.py
 step "management API postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_api.py
 step "clients with credentials (skopeo, podman) sqlite+fs" bash tests/e2e/test_auth_clients.sh
 step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tests/e2e/test_auth_clients.sh
+step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
+step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py

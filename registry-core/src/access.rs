@@ -78,8 +78,6 @@ pub(crate) struct AccessState {
     /// docker/podman pull) costs a hash instead of an ECDSA verification.
     tokens: moka::future::Cache<[u8; 32], Arc<Claims>>,
     keys: tokio::sync::OnceCell<Arc<TokenKeys>>,
-    /// Pulls not yet written, and when the last batch was.
-    pub(crate) pulls: std::sync::Mutex<(Vec<(String, String, i64)>, i64)>,
 }
 
 impl std::fmt::Debug for AccessState {
@@ -116,7 +114,6 @@ impl AccessState {
                 .time_to_live(TOKEN_CACHE_TTL)
                 .build(),
             keys: tokio::sync::OnceCell::new(),
-            pulls: std::sync::Mutex::new((Vec::new(), 0)),
         }
     }
 

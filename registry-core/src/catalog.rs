@@ -603,24 +603,4 @@ impl Registry {
             total_storage_consumption: admin.then_some(s.total_storage_consumption),
         })
     }
-
-    /// Note a manifest pull (batched; pull times and counts are written at most once a second).
-    pub fn record_pull(&self, repo: &RepoName, digest: &str) {
-        let now = self.now_ms();
-        let batch = {
-            let mut pulls = self.access.pulls.lock().expect("pull batch lock");
-            pulls.0.push((repo.to_string(), digest.to_owned(), now));
-            if pulls.0.len() < 256 && now - pulls.1 < 1000 {
-                return;
-            }
-            pulls.1 = now;
-            std::mem::take(&mut pulls.0)
-        };
-        let meta = self.meta.clone();
-        tokio::spawn(async move {
-            if let Err(e) = meta.record_pulls(&batch).await {
-                tracing::warn!(error = %e, "recording pull times failed");
-            }
-        });
-    }
 }

@@ -33,11 +33,15 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Principal;
+use crate::auth::rbac::{Action, SystemResource};
 use crate::error::{Error, Result};
 use crate::events::{Actor, with_actor};
-use crate::jobs::{JobHandler, TaskContext};
+use crate::jobs::{JobHandler, TaskContext, exec_history};
 use crate::meta::governance::LinkKey;
+use crate::model::{ExecHistory, JobSchedule};
 use crate::oci::{Digest, Reference, RepoName};
+use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
 
 /// Vendor type of garbage-collection executions (Harbor's job name).
@@ -122,8 +126,9 @@ pub enum GcPhase {
     Done,
 }
 
-/// Called as a run progresses: the phase and the report so far.
-pub type GcProgress<'a> = &'a (dyn Fn(GcPhase, &GcReport) + Send + Sync);
+/// Called as a run progresses with the phase and the report so far; returning `false` stops
+/// the run at the end of the current page.
+pub type GcProgress<'a> = &'a (dyn Fn(GcPhase, &GcReport) -> bool + Send + Sync);
 
 impl Registry {
     /// Run garbage collection now, in this task. See the module documentation.
@@ -199,7 +204,11 @@ impl Registry {
                     }
                 }
             }
-            progress(GcPhase::Untagged, report);
+            if !progress(GcPhase::Untagged, report) {
+                return Err(Error::Unavailable {
+                    reason: "garbage collection was stopped".into(),
+                });
+            }
             after = Some(last);
         }
     }
@@ -224,7 +233,11 @@ impl Registry {
             if opts.dry_run {
                 report.purged_blobs += page.len() as u64;
                 report.freed_space += page.iter().map(|(_, s)| *s as u64).sum::<u64>();
-                progress(GcPhase::Blobs, report);
+                if !progress(GcPhase::Blobs, report) {
+                    return Err(Error::Unavailable {
+                        reason: "garbage collection was stopped".into(),
+                    });
+                }
                 continue;
             }
             let digests: Vec<String> = page.into_iter().map(|(d, _)| d).collect();
@@ -256,7 +269,11 @@ impl Registry {
                 }
             }
             self.meta.gc_forget_blobs(&gone).await?;
-            progress(GcPhase::Blobs, report);
+            if !progress(GcPhase::Blobs, report) {
+                return Err(Error::Unavailable {
+                    reason: "garbage collection was stopped".into(),
+                });
+            }
         }
     }
 
@@ -271,6 +288,78 @@ impl Registry {
         }
         let params = serde_json::to_value(opts).map_err(|e| Error::internal(e.to_string()))?;
         self.start_execution(GC_JOB, 0, trigger, params).await
+    }
+}
+
+impl Registry {
+    /// GC runs, newest first (system administrators).
+    pub async fn gc_history(&self, p: &Principal, q: &ListQuery) -> Result<Page<ExecHistory>> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::List)?;
+        Ok(self.executions(GC_JOB, Some(0), q).await?.map(exec_history))
+    }
+
+    pub async fn gc_run(&self, p: &Principal, id: i64) -> Result<ExecHistory> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::Read)?;
+        Ok(exec_history(self.gc_execution(id).await?))
+    }
+
+    async fn gc_execution(&self, id: i64) -> Result<crate::meta::governance::ExecutionRow> {
+        self.execution_of(GC_JOB, id, "GC run").await
+    }
+
+    /// The log of a GC run.
+    pub async fn gc_log(&self, p: &Principal, id: i64) -> Result<String> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::Read)?;
+        self.gc_execution(id).await?;
+        self.execution_log(id).await
+    }
+
+    /// Stop a running GC (it stops between pages).
+    pub async fn stop_gc(&self, p: &Principal, id: i64) -> Result<()> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::Stop)?;
+        self.gc_execution(id).await?;
+        self.stop_execution(id).await
+    }
+
+    pub async fn gc_schedule(&self, p: &Principal) -> Result<JobSchedule> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::Read)?;
+        self.system_job_schedule(GC_JOB).await
+    }
+
+    /// Harbor's `POST/PUT /system/gc/schedule`: `Manual` runs now (the new run's id),
+    /// `None` unschedules, other types set the cron. Parameters: `delete_untagged`, `dry_run`,
+    /// `workers` (1–10); the grace period and upload age come from `defaults`.
+    pub async fn set_gc_schedule(
+        &self,
+        p: &Principal,
+        req: &JobSchedule,
+        defaults: &GcOptions,
+    ) -> Result<Option<i64>> {
+        self.require_system(p, SystemResource::GarbageCollection, Action::Create)?;
+        let mut opts = defaults.clone();
+        for (k, v) in &req.parameters {
+            let bad = || Error::BadRequest {
+                reason: format!("GC parameter {k} has the wrong type: {v}"),
+            };
+            match k.as_str() {
+                "delete_untagged" => opts.delete_untagged = v.as_bool().ok_or_else(bad)?,
+                "dry_run" => opts.dry_run = v.as_bool().ok_or_else(bad)?,
+                "workers" => opts.workers = v.as_u64().ok_or_else(bad)? as usize,
+                _ => {
+                    return Err(Error::BadRequest {
+                        reason: format!(
+                            "unknown GC parameter {k:?} (delete_untagged, dry_run, workers)"
+                        ),
+                    });
+                }
+            }
+        }
+        opts.validate()?;
+        let params = serde_json::to_value(&opts).map_err(|e| Error::internal(e.to_string()))?;
+        self.apply_system_schedule(GC_JOB, req, params, |_| {
+            self.start_gc(&opts, crate::jobs::MANUAL)
+        })
+        .await
     }
 }
 
@@ -291,11 +380,10 @@ impl JobHandler for GcJob {
             opts.workers,
             opts.grace_ms / 1000
         ));
-        let log = |phase: GcPhase, r: &GcReport| {
-            if phase == GcPhase::Done {
-                return;
-            }
+        let stop = task.stop_flag();
+        let log = move |phase: GcPhase, r: &GcReport| {
             tracing::debug!(?phase, ?r, "gc progress");
+            !stop.load(std::sync::atomic::Ordering::Relaxed)
         };
         let report = with_actor(Actor::new("system", ""), reg.collect_garbage(&opts, &log)).await?;
         task.log(format_args!(

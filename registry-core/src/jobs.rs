@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::meta::governance::{
     ExecutionRow, NewExecution, NewTask, ScheduleRow, TaskOutcome, TaskRow,
 };
+use crate::model::{ExecHistory, JobSchedule, ScheduleObj, time};
 use crate::query::{Field, Kind, ListQuery, Page, field};
 use crate::registry::Registry;
 
@@ -111,6 +112,11 @@ impl TaskContext {
     /// Whether the execution was asked to stop (or this node lost the task's lease).
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The flag behind [`TaskContext::stopped`], for code that cannot borrow the context.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
     }
 }
 
@@ -551,6 +557,33 @@ impl Registry {
             })
     }
 
+    /// An execution of `vendor_type`; `NOT_FOUND` naming it `what` otherwise.
+    pub(crate) async fn execution_of(
+        &self,
+        vendor_type: &str,
+        id: i64,
+        what: &str,
+    ) -> Result<ExecutionRow> {
+        match self.execution(id).await {
+            Ok(e) if e.vendor_type == vendor_type => Ok(e),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::NotFound {
+                what: format!("{what} {id}"),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The logs of an execution's tasks, in task order.
+    pub async fn execution_log(&self, id: i64) -> Result<String> {
+        Ok(self
+            .execution_tasks(id)
+            .await?
+            .into_iter()
+            .map(|t| t.log)
+            .collect::<Vec<_>>()
+            .join(""))
+    }
+
     pub async fn execution_tasks(&self, execution_id: i64) -> Result<Vec<TaskRow>> {
         self.meta.list_tasks(execution_id).await
     }
@@ -571,6 +604,120 @@ impl Registry {
                 reason: format!("execution {id} has already finished"),
             })
         }
+    }
+}
+
+/// The cron a Harbor `ScheduleObj` stands for: `None` for type `None`; `Manual` is not a
+/// schedule (the caller runs it now).
+pub fn schedule_cron(obj: &ScheduleObj) -> Result<Option<String>> {
+    let cron = match obj.kind.as_str() {
+        "None" | "" => return Ok(None),
+        "Hourly" => "0 0 * * * *".to_owned(),
+        "Daily" => "0 0 0 * * *".to_owned(),
+        "Weekly" => "0 0 0 * * 0".to_owned(),
+        "Custom" | "Schedule" => {
+            parse_cron(&obj.cron)?;
+            obj.cron.clone()
+        }
+        other => {
+            return Err(Error::BadRequest {
+                reason: format!(
+                    "schedule type {other:?} is not one of Hourly, Daily, Weekly, Custom, Manual, None"
+                ),
+            });
+        }
+    };
+    Ok(Some(cron))
+}
+
+/// The schedule type a stored cron reads back as (what [`schedule_cron`] made of it).
+pub fn schedule_kind(cron: &str) -> &'static str {
+    match cron {
+        "0 0 * * * *" => "Hourly",
+        "0 0 0 * * *" => "Daily",
+        "0 0 0 * * 0" => "Weekly",
+        _ => "Custom",
+    }
+}
+
+/// A finished or running execution as Harbor's `ExecHistory`.
+pub fn exec_history(row: ExecutionRow) -> ExecHistory {
+    let params = match (
+        serde_json::from_str::<serde_json::Value>(&row.params),
+        serde_json::from_str::<serde_json::Value>(&row.extra_attrs),
+    ) {
+        (Ok(serde_json::Value::Object(mut p)), Ok(serde_json::Value::Object(extra))) => {
+            p.extend(extra);
+            serde_json::Value::Object(p).to_string()
+        }
+        _ => row.params.clone(),
+    };
+    ExecHistory {
+        id: row.id,
+        job_name: row.vendor_type,
+        job_kind: row.trigger_kind,
+        job_parameters: params,
+        schedule: None,
+        job_status: row.status,
+        deleted: false,
+        creation_time: time(row.start_time),
+        update_time: time(row.update_time),
+    }
+}
+
+impl Registry {
+    /// The schedule of a system job (vendor id 0) as Harbor shows it.
+    pub async fn system_job_schedule(&self, vendor_type: &str) -> Result<JobSchedule> {
+        Ok(match self.meta.schedule(vendor_type, 0).await? {
+            None => JobSchedule {
+                schedule: Some(ScheduleObj {
+                    kind: "None".into(),
+                    ..ScheduleObj::default()
+                }),
+                ..JobSchedule::default()
+            },
+            Some(s) => JobSchedule {
+                schedule: Some(ScheduleObj {
+                    kind: schedule_kind(&s.cron).into(),
+                    cron: s.cron,
+                    next_scheduled_time: Some(time(s.next_fire)),
+                }),
+                parameters: serde_json::from_str(&s.params).unwrap_or_default(),
+                creation_time: Some(time(s.creation_time)),
+                update_time: Some(time(s.update_time)),
+            },
+        })
+    }
+
+    /// Apply a Harbor `Schedule` to a system job: `Manual` starts an execution now with `start`
+    /// (returning its id), `None` removes the schedule, anything else sets the cron. `params`
+    /// are the already-validated parameters.
+    pub(crate) async fn apply_system_schedule<F, Fut>(
+        &self,
+        vendor_type: &str,
+        req: &JobSchedule,
+        params: serde_json::Value,
+        start: F,
+    ) -> Result<Option<i64>>
+    where
+        F: FnOnce(serde_json::Value) -> Fut,
+        Fut: std::future::Future<Output = Result<i64>>,
+    {
+        let obj = req.schedule.clone().ok_or_else(|| Error::BadRequest {
+            reason: "schedule is required".into(),
+        })?;
+        if obj.kind == "Manual" {
+            return start(params).await.map(Some);
+        }
+        match schedule_cron(&obj)? {
+            None => {
+                self.remove_schedule(vendor_type, 0).await?;
+            }
+            Some(cron) => {
+                self.set_schedule(vendor_type, 0, &cron, params).await?;
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -4,6 +4,7 @@
 //! memory, S3) and [`meta::MetadataStore`] (SQLite, PostgreSQL).
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod blob;
 pub mod catalog;
@@ -24,9 +25,11 @@ pub mod registry;
 pub mod retention;
 pub mod robot;
 pub mod selector;
+pub mod settings;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod user;
+pub mod webhook;
 
 /// Deterministic bytes for unit tests.
 #[cfg(test)]

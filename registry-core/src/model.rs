@@ -542,3 +542,48 @@ pub struct RetentionSelectorMetadata {
     pub kind: String,
     pub decorations: Vec<String>,
 }
+
+/// Harbor's `ScheduleObj`: `type` is Hourly, Daily, Weekly, Custom (with `cron`), Manual (run
+/// now), None (no schedule) or Schedule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleObj {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub cron: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_scheduled_time: Option<DateTime<Utc>>,
+}
+
+/// Harbor's `Schedule` for system jobs (GC, audit purge): when, and with which parameters.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobSchedule {
+    #[serde(default)]
+    pub schedule: Option<ScheduleObj>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<DateTime<Utc>>,
+}
+
+/// One run of a system job (Harbor's `GCHistory` / `ExecHistory`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecHistory {
+    pub id: i64,
+    pub job_name: String,
+    /// MANUAL, SCHEDULE or EVENT.
+    pub job_kind: String,
+    /// The run's parameters as a JSON string, with its results merged in (freed_space, …).
+    pub job_parameters: String,
+    pub schedule: Option<ScheduleObj>,
+    /// Pending, Running, Success, Error, Stopped.
+    pub job_status: String,
+    pub deleted: bool,
+    pub creation_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}

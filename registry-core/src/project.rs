@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::access::{ProjectAccess, refuse};
 use crate::auth::{Action, Principal, ProjectResource as R, Role, SystemResource};
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::meta::identity::{MemberRow, ProjectRow};
 use crate::model::{
     Member, MemberReq, Project, ProjectDeletable, ProjectReq, ProjectSummary, time,
@@ -237,11 +238,23 @@ impl Registry {
             .require_project(p, name_or_id, is_name, R::Project, Action::Update)
             .await?;
         check_metadata(&metadata)?;
+        let details = serde_json::json!({ "metadata": &metadata });
         let pairs: Vec<(String, String)> = metadata.into_iter().collect();
         self.meta
             .set_project_metadata(access.project.id, &pairs, self.now_ms())
             .await?;
         self.access_changed();
+        self.record(
+            NewEvent::new(
+                "UPDATE_PROJECT",
+                "project",
+                access.project.name.clone(),
+                "update",
+            )
+            .project(access.project.id)
+            .payload(details),
+        )
+        .await;
         Ok(())
     }
 
@@ -257,6 +270,16 @@ impl Registry {
             .await?;
         self.meta.delete_project(access.project.id).await?;
         self.access_changed();
+        self.record(
+            NewEvent::new(
+                "DELETE_PROJECT",
+                "project",
+                access.project.name.clone(),
+                "delete",
+            )
+            .project(access.project.id),
+        )
+        .await;
         Ok(())
     }
 
@@ -437,12 +460,14 @@ impl Registry {
                 });
             }
         };
-        let id = self
+        let member_id = self
             .meta
             .add_member(access.project.id, kind, id, role.id(), self.now_ms())
             .await?;
         self.access_changed();
-        Ok(id)
+        self.member_event("CREATE_MEMBER", "create", access.project.id, member_id)
+            .await;
+        Ok(member_id)
     }
 
     /// Members, optionally filtered with `entityname` (substring) through `q`.
@@ -499,6 +524,8 @@ impl Registry {
             });
         }
         self.access_changed();
+        self.member_event("UPDATE_MEMBER", "update", access.project.id, member_id)
+            .await;
         Ok(())
     }
 
@@ -512,6 +539,7 @@ impl Registry {
         let access = self
             .require_project(p, name_or_id, is_name, R::Member, Action::Delete)
             .await?;
+        let member = self.meta.get_member(access.project.id, member_id).await?;
         if !self
             .meta
             .delete_member(access.project.id, member_id)
@@ -522,7 +550,43 @@ impl Registry {
             });
         }
         self.access_changed();
+        if let Some(m) = member {
+            self.record(
+                NewEvent::new("DELETE_MEMBER", "member", m.entity_name, "delete")
+                    .project(access.project.id)
+                    .payload(
+                        serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type }),
+                    ),
+            )
+            .await;
+        }
         Ok(())
+    }
+
+    /// Record a member change with the member as it is now (name, type, role).
+    async fn member_event(
+        &self,
+        event_type: &str,
+        operation: &str,
+        project_id: i64,
+        member_id: i64,
+    ) {
+        match self.meta.get_member(project_id, member_id).await {
+            Ok(Some(m)) => {
+                self.record(
+                    NewEvent::new(event_type, "member", m.entity_name, operation)
+                        .project(project_id)
+                        .payload(serde_json::json!({
+                            "member_id": member_id, "entity_type": m.entity_type, "role_id": m.role,
+                        })),
+                )
+                .await
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(member = member_id, error = %e, "could not read the member to record {event_type}")
+            }
+        }
     }
 
     /// What the caller may do: in a project (`scope` `/project/<id or name>`) or system-wide

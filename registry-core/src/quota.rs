@@ -129,24 +129,8 @@ impl Registry {
     }
 
     async fn readable_quota_projects(&self, p: &Principal) -> Result<Vec<i64>> {
-        let vis = self.visibility(p).await?;
-        let spec = ListQuery::new().page(1, 100).parse(&[], &[])?;
-        let mut ids = Vec::new();
-        let mut spec = spec;
-        loop {
-            let (rows, total) = self.meta.list_projects(&vis, &spec).await?;
-            for row in &rows {
-                if let Some(access) = self.project_access(p, &row.name).await?
-                    && access.allows(ProjectResource::Quota, Action::Read)
-                {
-                    ids.push(row.id);
-                }
-            }
-            if spec.page * spec.page_size >= total || rows.is_empty() {
-                return Ok(ids);
-            }
-            spec.page += 1;
-        }
+        self.projects_allowing(p, ProjectResource::Quota, Action::Read)
+            .await
     }
 
     /// One quota by id.

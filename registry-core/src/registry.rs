@@ -101,6 +101,7 @@ pub struct RegistryBuilder {
     manifest_cache_ttl: Duration,
     access: AccessSettings,
     authenticators: Vec<Arc<dyn Authenticator>>,
+    audit: crate::audit::AuditSettings,
     #[cfg(feature = "oidc")]
     oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
@@ -114,6 +115,7 @@ impl Default for RegistryBuilder {
             manifest_cache_ttl: DEFAULT_MANIFEST_CACHE_TTL,
             access: AccessSettings::default(),
             authenticators: Vec::new(),
+            audit: crate::audit::AuditSettings::default(),
             #[cfg(feature = "oidc")]
             oidc: None,
         }
@@ -149,6 +151,12 @@ impl RegistryBuilder {
         self
     }
 
+    /// Pull auditing, the registry host named in webhook payloads, webhook timeouts.
+    pub fn audit_settings(mut self, settings: crate::audit::AuditSettings) -> Self {
+        self.audit = settings;
+        self
+    }
+
     /// Add an external identity source (LDAP, …), asked in order after local users and robots.
     pub fn authenticator(mut self, a: Arc<dyn Authenticator>) -> Self {
         self.authenticators.push(a);
@@ -175,6 +183,7 @@ impl RegistryBuilder {
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
             jobs: Arc::new(crate::jobs::JobState::new()),
             policies: Arc::new(crate::immutable::PolicyCache::new()),
+            audit: Arc::new(crate::audit::AuditState::new(self.audit)),
             read_only: Arc::new(
                 moka::future::Cache::builder()
                     .time_to_live(READ_ONLY_TTL)
@@ -185,6 +194,7 @@ impl RegistryBuilder {
         };
         crate::gc::register_builtin(&reg);
         crate::retention::register_builtin(&reg);
+        crate::audit::register_jobs(&reg);
         Ok(reg)
     }
 }
@@ -252,6 +262,7 @@ pub struct Registry {
     pub(crate) access: Arc<AccessState>,
     pub(crate) jobs: Arc<crate::jobs::JobState>,
     pub(crate) policies: Arc<crate::immutable::PolicyCache>,
+    pub(crate) audit: Arc<crate::audit::AuditState>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
     #[cfg(feature = "oidc")]

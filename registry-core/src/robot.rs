@@ -204,6 +204,8 @@ impl Registry {
         };
         row.id = self.meta.create_robot(&row).await?;
         tracing::info!(robot = %row.name, by = p.name(), "robot created");
+        self.record(robot_event("CREATE_ROBOT", &row, "create"))
+            .await;
         Ok(RobotCreated {
             id: row.id,
             name: format!("{ROBOT_PREFIX}{}", row.name),
@@ -316,6 +318,8 @@ impl Registry {
         row.updated_at = self.now_ms();
         self.meta.update_robot(&row).await?;
         self.access_changed();
+        self.record(robot_event("UPDATE_ROBOT", &row, "update"))
+            .await;
         Ok(())
     }
 
@@ -326,7 +330,7 @@ impl Registry {
         id: i64,
         secret: Option<String>,
     ) -> Result<String> {
-        self.robot_for(p, id, Action::Update).await?;
+        let row = self.robot_for(p, id, Action::Update).await?;
         let secret = match secret {
             Some(s) => {
                 password::check_secret_strength(&s)?;
@@ -338,13 +342,34 @@ impl Registry {
             .set_robot_secret(id, &password::hash(&secret).await?, self.now_ms())
             .await?;
         self.access_changed();
+        self.record(
+            robot_event("UPDATE_ROBOT", &row, "update")
+                .payload(serde_json::json!({ "changed": ["secret"] })),
+        )
+        .await;
         Ok(secret)
     }
 
     pub async fn delete_robot(&self, p: &Principal, id: i64) -> Result<()> {
-        self.robot_for(p, id, Action::Delete).await?;
+        let row = self.robot_for(p, id, Action::Delete).await?;
         self.meta.delete_robot(id).await?;
         self.access_changed();
+        self.record(robot_event("DELETE_ROBOT", &row, "delete"))
+            .await;
         Ok(())
+    }
+}
+
+/// The audit entry of a change to a robot (its full name; never its secret).
+fn robot_event(event_type: &str, row: &RobotRow, operation: &str) -> crate::events::NewEvent {
+    let e = crate::events::NewEvent::new(
+        event_type,
+        "robot",
+        format!("{ROBOT_PREFIX}{}", row.name),
+        operation,
+    );
+    match row.project_id {
+        Some(id) => e.project(id),
+        None => e,
     }
 }

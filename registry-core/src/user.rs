@@ -3,6 +3,7 @@
 use crate::access::refuse;
 use crate::auth::{Action, Principal, SystemResource, password};
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::meta::identity::{NewUser, UserRow};
 use crate::model::{User, UserCreate, UserGroup, UserProfile, time};
 use crate::query::{Field, Kind, ListQuery, Page, field};
@@ -79,7 +80,15 @@ impl Registry {
             source: "local".into(),
             external_id: None,
         };
-        Ok(user_view(self.meta.create_user(&new, self.now_ms()).await?))
+        let row = self.meta.create_user(&new, self.now_ms()).await?;
+        self.record(NewEvent::new(
+            "CREATE_USER",
+            "user",
+            row.username.clone(),
+            "create",
+        ))
+        .await;
+        Ok(user_view(row))
     }
 
     /// All users (system admins).
@@ -163,6 +172,11 @@ impl Registry {
         self.meta
             .update_user_profile(user_id, &email, &realname, &comment, self.now_ms())
             .await?;
+        self.record(
+            NewEvent::new("UPDATE_USER", "user", u.username, "update")
+                .payload(serde_json::json!({ "changed": ["profile"] })),
+        )
+        .await;
         Ok(())
     }
 
@@ -203,6 +217,11 @@ impl Registry {
             .set_password(user_id, &password::hash(new).await?, self.now_ms())
             .await?;
         self.access_changed();
+        self.record(
+            NewEvent::new("UPDATE_USER", "user", u.username, "update")
+                .payload(serde_json::json!({ "changed": ["password"] })),
+        )
+        .await;
         Ok(())
     }
 
@@ -223,6 +242,13 @@ impl Registry {
             });
         }
         self.access_changed();
+        let name = self.user_row(user_id).await?.username;
+        self.record(
+            NewEvent::new("UPDATE_USER", "user", name, "update").payload(
+                serde_json::json!({ "changed": ["sysadmin_flag"], "sysadmin_flag": sysadmin }),
+            ),
+        )
+        .await;
         Ok(())
     }
 
@@ -233,12 +259,15 @@ impl Registry {
                 reason: "you cannot delete yourself".into(),
             });
         }
+        let name = self.user_row(user_id).await?.username;
         if !self.meta.delete_user(user_id).await? {
             return Err(Error::NotFound {
                 what: format!("user {user_id}"),
             });
         }
         self.access_changed();
+        self.record(NewEvent::new("DELETE_USER", "user", name, "delete"))
+            .await;
         Ok(())
     }
 

@@ -30,6 +30,26 @@ pub struct FileSettings {
     pub self_registration: Option<bool>,
     pub ldap: Option<LdapSettings>,
     pub oidc: Option<OidcSettings>,
+    /// Record every manifest pull in the audit log (default true; Harbor's
+    /// `PULL_AUDIT_LOG_DISABLE` inverted). Pull counts and times are kept either way.
+    pub pull_audit: Option<bool>,
+    /// The URL clients reach the registry at (`https://registry.example.com`), named in webhook
+    /// payloads' `resource_url`; default: the listen address.
+    pub external_url: Option<String>,
+    /// Job workers on this node (default 2; 0 when other nodes do the work).
+    pub job_workers: Option<usize>,
+    pub gc: Option<GcSettings>,
+}
+
+/// `[gc]`: garbage collection.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GcSettings {
+    /// Unreferenced blobs and links younger than this many seconds are kept (default 7200):
+    /// the time a client may take between pushing layers and pushing their manifest.
+    pub grace_secs: Option<u64>,
+    /// Parallel blob deletions per run when the request names none (1–10, default 1).
+    pub workers: Option<usize>,
 }
 
 /// `[ldap]`: Harbor's `ldap_*` settings without the prefix.
@@ -112,6 +132,16 @@ impl FileSettings {
             self_registration: self.self_registration.or(other.self_registration),
             ldap: self.ldap.or(other.ldap),
             oidc: self.oidc.or(other.oidc),
+            pull_audit: self.pull_audit.or(other.pull_audit),
+            external_url: self.external_url.or(other.external_url),
+            job_workers: self.job_workers.or(other.job_workers),
+            gc: match (self.gc, other.gc) {
+                (Some(a), Some(b)) => Some(GcSettings {
+                    grace_secs: a.grace_secs.or(b.grace_secs),
+                    workers: a.workers.or(b.workers),
+                }),
+                (a, b) => a.or(b),
+            },
         }
     }
 }
@@ -132,6 +162,9 @@ pub struct Settings {
     pub auth_mode: String,
     pub ldap: Option<LdapSettings>,
     pub oidc: Option<OidcSettings>,
+    pub audit: registry_core::audit::AuditSettings,
+    pub job_workers: usize,
+    pub gc: registry_core::gc::GcOptions,
 }
 
 impl Settings {
@@ -159,6 +192,20 @@ impl Settings {
             storage,
             json_logs,
             upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400),
+            job_workers: f.job_workers.unwrap_or(2),
+            gc: {
+                let g = f.gc.clone().unwrap_or_default();
+                let opts = registry_core::gc::GcOptions {
+                    grace_ms: g
+                        .grace_secs
+                        .map_or(registry_core::gc::DEFAULT_GRACE_MS, |s| s as i64 * 1000),
+                    workers: g.workers.unwrap_or(1),
+                    upload_max_age_ms: f.upload_ttl_secs.unwrap_or(86_400) as i64 * 1000,
+                    ..Default::default()
+                };
+                opts.validate().map_err(|e| format!("[gc]: {e}"))?;
+                opts
+            },
             admin_password: f.admin_password,
             access: registry_core::AccessSettings {
                 token_ttl: std::time::Duration::from_secs(
@@ -191,6 +238,17 @@ impl Settings {
             },
             ldap: f.ldap,
             oidc: f.oidc,
+            audit: registry_core::audit::AuditSettings {
+                pull_audit: f.pull_audit.unwrap_or(true),
+                registry_host: match &f.external_url {
+                    Some(u) => {
+                        let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+                        rest.trim_end_matches('/').to_owned()
+                    }
+                    None => listen.to_string(),
+                },
+                ..registry_core::audit::AuditSettings::default()
+            },
         })
     }
 }
@@ -217,6 +275,16 @@ mod tests {
         assert_eq!(s.storage, "file:///d");
         assert!(s.json_logs);
         assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
+        assert!(s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "127.0.0.1:6000");
+        let s = Settings::resolve(FileSettings {
+            pull_audit: Some(false),
+            external_url: Some("https://reg.example.com/".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "reg.example.com");
         assert!(
             Settings::resolve(FileSettings {
                 listen: Some("x".into()),

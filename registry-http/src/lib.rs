@@ -29,7 +29,8 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
     let mut b = Registry::builder()
         .meta(meta)
         .blobs(blobs)
-        .access_settings(settings.access.clone());
+        .access_settings(settings.access.clone())
+        .audit_settings(settings.audit.clone());
     match settings.auth_mode.as_str() {
         "ldap_auth" => {
             let cfg = settings
@@ -71,8 +72,8 @@ impl Server {
 }
 
 /// Bind `addr` and serve `registry` until `shutdown` resolves, then finish in-flight requests.
-/// Also purges upload sessions idle for longer than `upload_ttl`, and runs the job service's
-/// workers and schedules.
+/// Also purges upload sessions idle for longer than `upload_ttl`, runs job workers (webhook
+/// deliveries, purges, garbage collection) and the webhook notifier.
 pub async fn serve(
     registry: Registry,
     addr: SocketAddr,
@@ -83,8 +84,10 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
-    // Job workers (retention runs, GC, schedules) live as long as the server.
-    let workers = registry.spawn_job_workers(2);
+    let workers = (opts.job_workers > 0).then(|| registry.spawn_job_workers(opts.job_workers));
+    // The webhook notifier runs where jobs run (several nodes may: claims keep them apart).
+    let notifier = (opts.job_workers > 0).then(|| registry.spawn_notifier());
+    let flush = registry.clone();
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
         let r = axum::serve(
@@ -94,7 +97,15 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
-        workers.shutdown().await;
+        if let Some(n) = notifier {
+            n.shutdown().await;
+        }
+        if let Some(w) = workers {
+            w.shutdown().await;
+        }
+        if let Err(e) = flush.flush_pulls().await {
+            tracing::warn!(error = %e, "could not record the last pulls");
+        }
         r
     });
     Ok(Server { addr, handle })

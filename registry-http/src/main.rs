@@ -18,13 +18,32 @@ struct Cli {
 enum Cmd {
     /// Run the registry server.
     Serve(ServeArgs),
+    /// Collect garbage now, in this process, with a progress display (the server may keep
+    /// running: collection is online).
+    Gc(GcArgs),
 }
 
 #[derive(clap::Args)]
-struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:5000].
-    #[arg(long, env = "BERTH_LISTEN")]
-    listen: Option<String>,
+struct GcArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Report what would be deleted; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also delete artifacts that have no tag (and nothing references).
+    #[arg(long)]
+    delete_untagged: bool,
+    /// Parallel blob deletions (1–10).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Keep unreferenced blobs younger than this many seconds [default: config, else 7200].
+    #[arg(long, env = "BERTH_GC_GRACE_SECS")]
+    grace_secs: Option<u64>,
+}
+
+/// Where the registry's data lives (shared by `serve` and `gc`).
+#[derive(clap::Args)]
+struct StoreArgs {
     /// Directory for the embedded SQLite database and blob files [default: ./berth-data].
     #[arg(long, env = "BERTH_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -37,6 +56,30 @@ struct ServeArgs {
     /// TOML config file; command-line options and environment variables take precedence.
     #[arg(long, env = "BERTH_CONFIG")]
     config: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn file_settings(&self) -> Result<FileSettings, String> {
+        match &self.config {
+            Some(p) => FileSettings::load(p),
+            None => Ok(FileSettings::default()),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:5000].
+    #[arg(long, env = "BERTH_LISTEN")]
+    listen: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Job workers on this node (GC, retention, webhooks, schedules) [default: 2].
+    #[arg(long, env = "BERTH_JOB_WORKERS")]
+    job_workers: Option<usize>,
+    /// Keep unreferenced blobs younger than this many seconds in garbage collections [default: 7200].
+    #[arg(long, env = "BERTH_GC_GRACE_SECS")]
+    gc_grace_secs: Option<u64>,
     /// Log format: text or json.
     #[arg(long, env = "BERTH_LOG_FORMAT")]
     log_format: Option<String>,
@@ -68,19 +111,23 @@ async fn shutdown_signal() {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    let file = args.store.file_settings()?;
     let cli = FileSettings {
         listen: args.listen,
-        data_dir: args.data_dir,
-        metadata: args.metadata,
-        storage: args.storage,
+        data_dir: args.store.data_dir,
+        metadata: args.store.metadata,
+        storage: args.store.storage,
         log_format: args.log_format,
         upload_ttl_secs: None,
         admin_password: args.admin_password.map(registry_http::config::Secret),
+        job_workers: args.job_workers,
+        gc: args
+            .gc_grace_secs
+            .map(|s| registry_http::config::GcSettings {
+                grace_secs: Some(s),
+                workers: None,
+            }),
         ..FileSettings::default()
-    };
-    let file = match &args.config {
-        Some(p) => FileSettings::load(p)?,
-        None => FileSettings::default(),
     };
     let settings = Settings::resolve(cli.or(file))?;
     init_tracing(settings.json_logs);
@@ -107,6 +154,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         settings.listen,
         AppOptions {
             metrics: Some(metrics),
+            gc: settings.gc.clone(),
+            job_workers: settings.job_workers,
         },
         Duration::from_secs(settings.upload_ttl_secs),
         shutdown_signal(),
@@ -118,6 +167,80 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .wait()
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+async fn gc(args: GcArgs) -> Result<(), String> {
+    use registry_core::gc::{GcOptions, GcPhase, GcReport};
+    let file = args.store.file_settings()?;
+    let cli = FileSettings {
+        data_dir: args.store.data_dir,
+        metadata: args.store.metadata,
+        storage: args.store.storage,
+        gc: args.grace_secs.map(|s| registry_http::config::GcSettings {
+            grace_secs: Some(s),
+            workers: None,
+        }),
+        ..FileSettings::default()
+    };
+    let settings = Settings::resolve(cli.or(file))?;
+    init_tracing(settings.json_logs);
+    let registry = registry_http::open_registry(&settings)
+        .await
+        .map_err(|e| format!("opening the registry: {e}"))?;
+    let opts = GcOptions {
+        dry_run: args.dry_run,
+        delete_untagged: args.delete_untagged,
+        workers: args.workers,
+        ..settings.gc
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let verb = if opts.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let show = |phase: GcPhase, r: &GcReport| {
+        bar.set_message(format!(
+            "{phase:?}: {verb} {} untagged artifacts, {} links, {} blobs ({})",
+            r.purged_manifests,
+            r.dropped_links,
+            r.purged_blobs,
+            registry_core::quota::human_size(r.freed_space as i64)
+        ));
+        true
+    };
+    let report = registry
+        .collect_garbage(&opts, &show)
+        .await
+        .map_err(|e| format!("garbage collection: {e}"))?;
+    bar.finish_and_clear();
+    println!(
+        "berth gc{}: {verb} {} untagged artifacts, dropped {} unreferenced links, {} {} blobs ({} bytes), dropped {} abandoned uploads{}",
+        if opts.dry_run { " (dry run)" } else { "" },
+        report.purged_manifests,
+        report.dropped_links,
+        verb,
+        report.purged_blobs,
+        report.freed_space,
+        report.purged_uploads,
+        if report.failed_blobs > 0 {
+            format!("; {} blobs could not be deleted", report.failed_blobs)
+        } else {
+            String::new()
+        }
+    );
+    if report.failed_blobs > 0 {
+        return Err(format!(
+            "{} blobs could not be deleted",
+            report.failed_blobs
+        ));
+    }
+    Ok(())
 }
 
 /// Hide passwords and secret keys in URLs before they reach the log.
@@ -146,6 +269,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
+            Cmd::Gc(args) => gc(args).await,
         }
     });
     match result {

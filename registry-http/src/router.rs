@@ -13,11 +13,26 @@ use registry_core::Registry;
 
 use crate::{api, auth, oci};
 
-/// Options for [`app`].
-#[derive(Default, Clone)]
+/// Options for [`app`] and [`crate::serve`].
+#[derive(Clone)]
 pub struct AppOptions {
     /// Render Prometheus metrics at `/metrics` from this recorder handle.
     pub metrics: Option<PrometheusHandle>,
+    /// Grace period, upload age and workers for garbage collections started through the API.
+    pub gc: registry_core::gc::GcOptions,
+    /// Job workers [`crate::serve`] runs (GC, retention, webhook deliveries, schedules); 0 runs
+    /// none (another node does the work).
+    pub job_workers: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            metrics: None,
+            gc: registry_core::gc::GcOptions::default(),
+            job_workers: 2,
+        }
+    }
 }
 
 /// The whole HTTP application for `registry`.
@@ -46,6 +61,7 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }
     r.with_state(registry)
+        .layer(axum::Extension(api::GcDefaults(opts.gc)))
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::disable())
         // `X-Request-Id` in and out on every response (generated when the client sent none).

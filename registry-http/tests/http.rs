@@ -10,6 +10,9 @@ use registry_http::{AppOptions, app};
 use sha2::{Digest as _, Sha256};
 use tower::ServiceExt;
 
+#[path = "http/audit.rs"]
+mod audit;
+
 struct Res {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -816,6 +819,320 @@ async fn management_api_conventions() {
     // Password hashes never leave the server.
     let r = call(&app, Method::GET, "/api/v2.0/users", &[], vec![]).await;
     assert!(!String::from_utf8_lossy(&r.body).contains("argon2"));
+}
+
+#[tokio::test]
+async fn quotas_gc_and_read_only_over_http() {
+    let app = app_mem().await;
+    let json = |v: serde_json::Value| serde_json::to_vec(&v).unwrap();
+    let ct = [("content-type", "application/json")];
+
+    // storage_limit at creation; the quota API shows hard and used.
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/projects",
+        &ct,
+        json(serde_json::json!({"project_name": "lim", "storage_limit": 3000})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let pid = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/projects/lim",
+        &[("x-is-resource-name", "true")],
+        vec![],
+    )
+    .await
+    .json()["project_id"]
+        .as_i64()
+        .unwrap();
+    let quotas = call(
+        &app,
+        Method::GET,
+        &format!("/api/v2.0/quotas?reference=project&reference_id={pid}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(quotas.status, StatusCode::OK);
+    assert_eq!(quotas.header("x-total-count"), Some("1"));
+    let q = &quotas.json()[0];
+    assert_eq!(
+        (q["hard"]["storage"].as_i64(), q["used"]["storage"].as_i64()),
+        (Some(3000), Some(0))
+    );
+    assert_eq!(q["ref"]["name"], "lim");
+    let qid = q["id"].as_i64().unwrap();
+
+    // Over the limit: 403 DENIED naming the project; nothing stored.
+    push_blob(&app, "lim/app", &[7u8; 1000]).await;
+    let big = vec![9u8; 2500];
+    let d = sha256(&big);
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/v2/lim/app/blobs/uploads/?digest={d}"),
+        &[],
+        big.clone(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::FORBIDDEN, "DENIED")
+    );
+    let msg = r.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains("quota exceeded in project lim") && msg.contains("limit of"),
+        "{msg}"
+    );
+    let head = call(
+        &app,
+        Method::HEAD,
+        &format!("/v2/lim/app/blobs/{d}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::NOT_FOUND);
+    let used = call(
+        &app,
+        Method::GET,
+        &format!("/api/v2.0/quotas/{qid}"),
+        &[],
+        vec![],
+    )
+    .await
+    .json()["used"]["storage"]
+        .as_i64();
+    assert_eq!(used, Some(1000));
+
+    // Raising the limit lets it in.
+    let bad = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v2.0/quotas/{qid}"),
+        &ct,
+        json(serde_json::json!({"hard": {"storage": -7}})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v2.0/quotas/{qid}"),
+        &ct,
+        json(serde_json::json!({"hard": {"storage": 10_000}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    push_blob(&app, "lim/app", &big).await;
+
+    // GC: Manual runs now; history, run and log; bad parameters are refused.
+    let bad = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/system/gc/schedule",
+        &ct,
+        json(serde_json::json!({"schedule": {"type": "Manual"}, "parameters": {"workers": 11}})),
+    )
+    .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&bad.body)
+    );
+    let bad = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/system/gc/schedule",
+        &ct,
+        json(serde_json::json!({"schedule": {"type": "Sometimes"}})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let r = call(&app, Method::POST, "/api/v2.0/system/gc/schedule", &ct, json(serde_json::json!({"schedule": {"type": "Manual"}, "parameters": {"delete_untagged": true, "dry_run": true, "workers": 2}}))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let location = r.header("location").unwrap().to_owned();
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    // `serve` runs job workers; the bare router does not, so the run stays queued here.
+    let history = call(&app, Method::GET, "/api/v2.0/system/gc", &[], vec![]).await;
+    assert_eq!(history.status, StatusCode::OK);
+    assert_eq!(history.json()[0]["id"].as_i64(), Some(id));
+    assert_eq!(history.json()[0]["job_name"], "GARBAGE_COLLECTION");
+    assert_eq!(history.json()[0]["job_kind"], "MANUAL");
+    assert_eq!(history.json()[0]["job_status"], "Pending");
+    let params: serde_json::Value =
+        serde_json::from_str(history.json()[0]["job_parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (params["dry_run"].as_bool(), params["workers"].as_u64()),
+        (Some(true), Some(2))
+    );
+    let again = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/system/gc/schedule",
+        &ct,
+        json(serde_json::json!({"schedule": {"type": "Manual"}})),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "one GC at a time");
+    let r = call(
+        &app,
+        Method::PUT,
+        "/api/v2.0/system/gc/schedule",
+        &ct,
+        json(serde_json::json!({"schedule": {"type": "Custom", "cron": "0 0 3 * * *"}})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let s = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/system/gc/schedule",
+        &[],
+        vec![],
+    )
+    .await
+    .json();
+    assert_eq!(
+        (
+            s["schedule"]["type"].as_str(),
+            s["schedule"]["cron"].as_str()
+        ),
+        (Some("Custom"), Some("0 0 3 * * *"))
+    );
+    assert!(s["schedule"]["next_scheduled_time"].is_string());
+    let anon = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/system/gc",
+        &[("authorization", "")],
+        vec![],
+    )
+    .await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let missing = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/system/gc/999999/log",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // Read-only: pulls work, pushes and API changes are refused, turning it off works.
+    let r = call(
+        &app,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        &ct,
+        json(serde_json::json!({"auth_mode": "ldap_auth"})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "not editable at run time"
+    );
+    let r = call(
+        &app,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        &ct,
+        json(serde_json::json!({"read_only": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let info = call(&app, Method::GET, "/api/v2.0/systeminfo", &[], vec![])
+        .await
+        .json();
+    assert_eq!(info["read_only"], true);
+    assert_eq!(
+        call(&app, Method::GET, "/api/v2.0/configurations", &[], vec![])
+            .await
+            .json()["read_only"]["value"],
+        true
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/v2/lim/app/blobs/{d}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "pulls work");
+    let r = call(
+        &app,
+        Method::POST,
+        "/v2/lim/app/blobs/uploads/",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::FORBIDDEN, "DENIED")
+    );
+    assert!(
+        r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only")
+    );
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/projects",
+        &ct,
+        json(serde_json::json!({"project_name": "nope"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::FORBIDDEN, "DENIED")
+    );
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/lim/app/blobs/{d}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &app,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        &ct,
+        json(serde_json::json!({"read_only": false})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    push_blob(&app, "lim/app", &[3u8; 10]).await;
 }
 
 // ---- policies: immutable tag rules and retention ---------------------------------------------

@@ -15,12 +15,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
-use napi::bindgen_prelude::{Buffer, Either, FromNapiValue, PromiseRaw, ToNapiValue, TypeName, ValueType};
+use napi::bindgen_prelude::{
+    Buffer, Either, FromNapiValue, PromiseRaw, ToNapiValue, TypeName, ValueType,
+};
 use napi::{Env, JsError};
 use napi_derive::napi;
+use registry_core::auth::{Access, RobotPermission, Role};
+use registry_core::model::{
+    Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate,
+};
 use registry_core::oci::{Digest, Reference, RepoName};
-use registry_core::auth::{Access, Role, RobotPermission};
-use registry_core::model::{Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate};
 use registry_core::{Content, Error, ImageRef, ListQuery, NewImage, NewLayer, Principal};
 use tokio::sync::oneshot;
 
@@ -62,9 +66,10 @@ where
     F: Future<Output = Result<T, Failure>> + Send + 'static,
 {
     let guarded = async move {
-        Ok(AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|_| {
-            Err(Failure::Core(Error::Internal("the engine panicked".into())))
-        }))
+        Ok(AssertUnwindSafe(fut)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(Failure::Core(Error::Internal("the engine panicked".into())))))
     };
     env.spawn_future_with_callback(guarded, |env, out| out.map_err(|f| js_error(env, f)))
 }
@@ -86,7 +91,12 @@ struct Handle {
 
 impl Handle {
     fn registry(&self) -> Result<registry_core::Registry, Failure> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|o| o.registry.clone()).ok_or(Failure::Closed)
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|o| o.registry.clone())
+            .ok_or(Failure::Closed)
     }
 
     async fn close(&self) -> Result<(), Failure> {
@@ -122,13 +132,21 @@ async fn open_registry(o: &OpenOptions) -> Result<registry_core::Registry, Failu
         (None, None, None) => registry_core::Registry::open("memory://").await?,
         (Some(uri), None, None) => registry_core::Registry::open(uri).await?,
         (None, Some(m), Some(s)) => registry_core::Registry::open_with(m, s).await?,
-        _ => return Err(Error::BadRequest { reason: "give uri, or metadata and storage together".into() }.into()),
+        _ => {
+            return Err(Error::BadRequest {
+                reason: "give uri, or metadata and storage together".into(),
+            }
+            .into());
+        }
     })
 }
 
 /// Open a registry (in memory by default).
 #[napi]
-pub fn open<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result<PromiseRaw<'env, Registry>> {
+pub fn open<'env>(
+    env: &'env Env,
+    options: Option<OpenOptions>,
+) -> napi::Result<PromiseRaw<'env, Registry>> {
     let options = options.unwrap_or_default();
     settle(env, async move {
         let registry = open_registry(&options).await?;
@@ -141,32 +159,60 @@ pub fn open<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result<
 /// user `admin` (see `adminPassword`) and the public project `library` exist. HTTP clients
 /// authenticate (Basic or the token service); anonymous ones may only pull from public projects.
 #[napi]
-pub fn serve<'env>(env: &'env Env, options: Option<OpenOptions>) -> napi::Result<PromiseRaw<'env, Registry>> {
+pub fn serve<'env>(
+    env: &'env Env,
+    options: Option<OpenOptions>,
+) -> napi::Result<PromiseRaw<'env, Registry>> {
     let options = options.unwrap_or_default();
     settle(env, async move {
         let addr_text = options.addr.clone().unwrap_or_else(|| "127.0.0.1:0".into());
-        let addr: SocketAddr = addr_text
-            .parse()
-            .map_err(|e| Error::BadRequest { reason: format!("bad listen address {addr_text:?}: {e}") })?;
-        let (registry, data_dir) = if options.uri.is_none() && options.metadata.is_none() && options.storage.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("berth-")
-                .tempdir()
-                .map_err(|e| Error::Storage { backend: "fs", source: e.into() })?;
-            (registry_core::Registry::open_data_dir(dir.path()).await?, Some(dir))
-        } else {
-            (open_registry(&options).await?, None)
-        };
-        let generated = registry.bootstrap(options.admin_password.as_deref()).await?;
+        let addr: SocketAddr = addr_text.parse().map_err(|e| Error::BadRequest {
+            reason: format!("bad listen address {addr_text:?}: {e}"),
+        })?;
+        let (registry, data_dir) =
+            if options.uri.is_none() && options.metadata.is_none() && options.storage.is_none() {
+                let dir = tempfile::Builder::new()
+                    .prefix("berth-")
+                    .tempdir()
+                    .map_err(|e| Error::Storage {
+                        backend: "fs",
+                        source: e.into(),
+                    })?;
+                (
+                    registry_core::Registry::open_data_dir(dir.path()).await?,
+                    Some(dir),
+                )
+            } else {
+                (open_registry(&options).await?, None)
+            };
+        let generated = registry
+            .bootstrap(options.admin_password.as_deref())
+            .await?;
         let admin_password = generated.or(options.admin_password.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = registry_http::serve(registry.clone(), addr, registry_http::AppOptions::default(), UPLOAD_TTL, async move {
-            let _ = stopped.await;
-        })
+        let server = registry_http::serve(
+            registry.clone(),
+            addr,
+            registry_http::AppOptions::default(),
+            UPLOAD_TTL,
+            async move {
+                let _ = stopped.await;
+            },
+        )
         .await
-        .map_err(|e| Error::Unavailable { reason: format!("cannot listen on {addr}: {e}") })?;
+        .map_err(|e| Error::Unavailable {
+            reason: format!("cannot listen on {addr}: {e}"),
+        })?;
         let bound = server.addr;
-        let mut served = Registry::new(registry, Some(Served { stop, server, _data_dir: data_dir }), Some(bound));
+        let mut served = Registry::new(
+            registry,
+            Some(Served {
+                stop,
+                server,
+                _data_dir: data_dir,
+            }),
+            Some(bound),
+        );
         served.admin_password = admin_password;
         Ok(served)
     })
@@ -182,7 +228,9 @@ pub fn version() -> String {
 /// `NAME_INVALID` when invalid.
 #[napi]
 pub fn check_repository_name(env: Env, name: String) -> napi::Result<()> {
-    RepoName::parse(&name).map(drop).map_err(|e| js_error(&env, e.into()))
+    RepoName::parse(&name)
+        .map(drop)
+        .map_err(|e| js_error(&env, e.into()))
 }
 
 /// A stored manifest.
@@ -204,7 +252,11 @@ pub struct PushedManifest {
 
 impl From<registry_core::PutManifestOutcome> for PushedManifest {
     fn from(o: registry_core::PutManifestOutcome) -> Self {
-        Self { digest: o.digest.to_string(), subject: o.subject.map(|s| s.to_string()), tags: o.tags }
+        Self {
+            digest: o.digest.to_string(),
+            subject: o.subject.map(|s| s.to_string()),
+            tags: o.tags,
+        }
     }
 }
 
@@ -274,7 +326,10 @@ impl TypeName for ConfigArg {
 }
 
 impl FromNapiValue for ConfigArg {
-    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
+    unsafe fn from_napi_value(
+        env: napi::sys::napi_env,
+        value: napi::sys::napi_value,
+    ) -> napi::Result<Self> {
         if let Ok(b) = unsafe { Buffer::from_napi_value(env, value) } {
             return Ok(Self(to_bytes(&b)));
         }
@@ -296,7 +351,9 @@ fn one_chunk(b: Bytes) -> registry_core::blob::ByteStream {
 }
 
 fn new_image(o: Option<ImageOptions>) -> Result<NewImage, Failure> {
-    let Some(o) = o else { return Ok(NewImage::default()) };
+    let Some(o) = o else {
+        return Ok(NewImage::default());
+    };
     let config = o.config.map(|c| c.0);
     let layer_media_type = o.layer_media_type;
     Ok(NewImage {
@@ -334,7 +391,12 @@ pub struct ListOptions {
 
 fn list_query(o: Option<ListOptions>) -> ListQuery {
     let o = o.unwrap_or_default();
-    ListQuery { q: o.q, sort: o.sort, page: o.page.map(u64::from), page_size: o.page_size.map(u64::from) }
+    ListQuery {
+        q: o.q,
+        sort: o.sort,
+        page: o.page.map(u64::from),
+        page_size: o.page_size.map(u64::from),
+    }
 }
 
 /// `createProject` options.
@@ -411,20 +473,44 @@ fn role_id(r: Option<Either<String, i64>>) -> Result<i64, Error> {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(v).map_err(|e| Error::BadRequest { reason: format!("{what}: {e}") })
+    serde_json::from_value(v).map_err(|e| Error::BadRequest {
+        reason: format!("{what}: {e}"),
+    })
 }
 
 fn robot_req(name: String, o: RobotOptions) -> Result<RobotReq, Error> {
     let access: Option<Vec<Access>> = o.access.map(|a| from_json("access", a)).transpose()?;
-    let permissions: Option<Vec<RobotPermission>> = o.permissions.map(|p| from_json("permissions", p)).transpose()?;
+    let permissions: Option<Vec<RobotPermission>> = o
+        .permissions
+        .map(|p| from_json("permissions", p))
+        .transpose()?;
     let permissions = match (permissions, access, &o.project) {
         (Some(p), None, _) => p,
-        (None, Some(access), Some(project)) => vec![RobotPermission { kind: "project".into(), namespace: project.clone(), access }],
-        (None, Some(_), None) => return Err(Error::BadRequest { reason: "access needs project; for other robots give permissions".into() }),
+        (None, Some(access), Some(project)) => vec![RobotPermission {
+            kind: "project".into(),
+            namespace: project.clone(),
+            access,
+        }],
+        (None, Some(_), None) => {
+            return Err(Error::BadRequest {
+                reason: "access needs project; for other robots give permissions".into(),
+            });
+        }
         (None, None, _) => Vec::new(),
-        _ => return Err(Error::BadRequest { reason: "give access (with project) or permissions, not both".into() }),
+        _ => {
+            return Err(Error::BadRequest {
+                reason: "give access (with project) or permissions, not both".into(),
+            });
+        }
     };
-    let level = o.level.unwrap_or_else(|| if o.project.is_some() { "project" } else { "system" }.into());
+    let level = o.level.unwrap_or_else(|| {
+        if o.project.is_some() {
+            "project"
+        } else {
+            "system"
+        }
+        .into()
+    });
     Ok(RobotReq {
         name,
         description: o.description.unwrap_or_default(),
@@ -456,7 +542,9 @@ fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Failure> {
 
 /// One page of a listing: `{ items, total, page, page_size }`.
 fn page_json<T: serde::Serialize>(p: registry_core::Page<T>) -> Result<serde_json::Value, Failure> {
-    json(&serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }))
+    json(
+        &serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }),
+    )
 }
 
 fn who(p: &Principal) -> Result<serde_json::Value, Failure> {
@@ -466,7 +554,9 @@ fn who(p: &Principal) -> Result<serde_json::Value, Failure> {
         Principal::Robot(r) => ("robot", Some(r.id)),
         Principal::System => ("system", None),
     };
-    json(&serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }))
+    json(
+        &serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }),
+    )
 }
 
 /// A Berth registry. Every method returns a Promise; errors carry `.code`.
@@ -478,8 +568,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn new(registry: registry_core::Registry, served: Option<Served>, addr: Option<SocketAddr>) -> Self {
-        Self { h: Arc::new(Handle { state: Mutex::new(Some(Open { registry, served })) }), addr, admin_password: None }
+    fn new(
+        registry: registry_core::Registry,
+        served: Option<Served>,
+        addr: Option<SocketAddr>,
+    ) -> Self {
+        Self {
+            h: Arc::new(Handle {
+                state: Mutex::new(Some(Open { registry, served })),
+            }),
+            addr,
+            admin_password: None,
+        }
     }
 
     /// The engine, and the handle for the future (so `close()` cannot race a running call away).
@@ -546,7 +646,11 @@ impl Registry {
 
     /// Repository names in lexical order.
     #[napi]
-    pub fn catalog<'env>(&self, env: &'env Env, page: Option<Page>) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+    pub fn catalog<'env>(
+        &self,
+        env: &'env Env,
+        page: Option<Page>,
+    ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
         let reg = self.reg();
         settle(env, async move {
             let (n, last) = page.map(|p| (p.n, p.last)).unwrap_or_default();
@@ -556,111 +660,255 @@ impl Registry {
 
     /// Tags of a repository in lexical order.
     #[napi]
-    pub fn list_tags<'env>(&self, env: &'env Env, repository: String, page: Option<Page>) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+    pub fn list_tags<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        page: Option<Page>,
+    ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
         let reg = self.reg();
         settle(env, async move {
             let (n, last) = page.map(|p| (p.n, p.last)).unwrap_or_default();
-            Ok(reg?.list_tags(&repo(&repository)?, n, last.as_deref()).await?)
+            Ok(reg?
+                .list_tags(&repo(&repository)?, n, last.as_deref())
+                .await?)
         })
     }
 
     /// Store bytes as a blob; resolves to its digest.
     #[napi]
-    pub fn push_blob<'env>(&self, env: &'env Env, repository: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn push_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
         let (reg, data) = (self.reg(), to_bytes(&data));
-        settle(env, async move { Ok(reg?.push_blob_bytes(&repo(&repository)?, data).await?.to_string()) })
+        settle(env, async move {
+            Ok(reg?
+                .push_blob_bytes(&repo(&repository)?, data)
+                .await?
+                .to_string())
+        })
     }
 
     /// Stream a file into a blob; resolves to its digest.
     #[napi]
-    pub fn push_blob_file<'env>(&self, env: &'env Env, repository: String, path: String) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn push_blob_file<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.push_blob_file(&repo(&repository)?, path.as_ref()).await?.0.to_string()) })
+        settle(env, async move {
+            Ok(reg?
+                .push_blob_file(&repo(&repository)?, path.as_ref())
+                .await?
+                .0
+                .to_string())
+        })
     }
 
     #[napi]
-    pub fn pull_blob<'env>(&self, env: &'env Env, repository: String, digest_: String) -> napi::Result<PromiseRaw<'env, Buffer>> {
+    pub fn pull_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+    ) -> napi::Result<PromiseRaw<'env, Buffer>> {
         let reg = self.reg();
-        settle(env, async move { Ok(to_buffer(&reg?.read_blob(&repo(&repository)?, &digest(&digest_)?).await?)) })
+        settle(env, async move {
+            Ok(to_buffer(
+                &reg?
+                    .read_blob(&repo(&repository)?, &digest(&digest_)?)
+                    .await?,
+            ))
+        })
     }
 
     /// Stream a blob into a file; resolves to its size.
     #[napi]
-    pub fn save_blob<'env>(&self, env: &'env Env, repository: String, digest_: String, path: String) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn save_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.save_blob(&repo(&repository)?, &digest(&digest_)?, path.as_ref()).await? as i64) })
+        settle(env, async move {
+            Ok(reg?
+                .save_blob(&repo(&repository)?, &digest(&digest_)?, path.as_ref())
+                .await? as i64)
+        })
     }
 
     /// Size of a blob the repository links.
     #[napi]
-    pub fn stat_blob<'env>(&self, env: &'env Env, repository: String, digest_: String) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn stat_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.stat_blob(&repo(&repository)?, &digest(&digest_)?).await? as i64) })
+        settle(env, async move {
+            Ok(reg?
+                .stat_blob(&repo(&repository)?, &digest(&digest_)?)
+                .await? as i64)
+        })
     }
 
     #[napi]
-    pub fn delete_blob<'env>(&self, env: &'env Env, repository: String, digest_: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_blob(&repo(&repository)?, &digest(&digest_)?).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .delete_blob(&repo(&repository)?, &digest(&digest_)?)
+                .await?)
+        })
     }
 
     /// Link an existing blob into `repository`; resolves to its size, or null when there is
     /// nothing to mount.
     #[napi]
-    pub fn mount_blob<'env>(&self, env: &'env Env, repository: String, digest_: String, from_repository: Option<String>) -> napi::Result<PromiseRaw<'env, Option<i64>>> {
+    pub fn mount_blob<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+        from_repository: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, Option<i64>>> {
         let reg = self.reg();
         settle(env, async move {
             let from = from_repository.as_deref().map(repo).transpose()?;
-            Ok(reg?.mount_blob(&repo(&repository)?, &digest(&digest_)?, from.as_ref()).await?.map(|s| s as i64))
+            Ok(reg?
+                .mount_blob(&repo(&repository)?, &digest(&digest_)?, from.as_ref())
+                .await?
+                .map(|s| s as i64))
         })
     }
 
     /// Open a resumable upload session; resolves to its id.
     #[napi]
-    pub fn start_upload<'env>(&self, env: &'env Env, repository: String) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn start_upload<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.start_upload(&repo(&repository)?).await?.id) })
+        settle(env, async move {
+            Ok(reg?.start_upload(&repo(&repository)?).await?.id)
+        })
     }
 
     /// Append a chunk (at `offset`, when given); resolves to the size so far.
     #[napi]
-    pub fn append_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer, offset: Option<i64>) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn append_upload<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        upload_id: String,
+        #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Buffer,
+        offset: Option<i64>,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let (reg, data) = (self.reg(), to_bytes(&data));
         settle(env, async move {
             let len = data.len() as u64;
-            let offset = offset.map(|o| u64::try_from(o).map_err(|_| Error::BadRequest { reason: "negative offset".into() })).transpose()?;
-            Ok(reg?.append_upload(&repo(&repository)?, &upload_id, offset, one_chunk(data), Some(len)).await? as i64)
+            let offset = offset
+                .map(|o| {
+                    u64::try_from(o).map_err(|_| Error::BadRequest {
+                        reason: "negative offset".into(),
+                    })
+                })
+                .transpose()?;
+            Ok(reg?
+                .append_upload(
+                    &repo(&repository)?,
+                    &upload_id,
+                    offset,
+                    one_chunk(data),
+                    Some(len),
+                )
+                .await? as i64)
         })
     }
 
     /// Bytes received so far.
     #[napi]
-    pub fn upload_status<'env>(&self, env: &'env Env, repository: String, upload_id: String) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn upload_status<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        upload_id: String,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.upload_status(&repo(&repository)?, &upload_id).await?.size as i64) })
+        settle(env, async move {
+            Ok(reg?
+                .upload_status(&repo(&repository)?, &upload_id)
+                .await?
+                .size as i64)
+        })
     }
 
     /// Append a last chunk (optional), verify `digest`, publish; resolves to the blob size.
     #[napi]
-    pub fn finish_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String, digest_: String, #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Option<Buffer>) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn finish_upload<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        upload_id: String,
+        digest_: String,
+        #[napi(ts_arg_type = "Buffer | Uint8Array")] data: Option<Buffer>,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let (reg, data) = (self.reg(), data.as_ref().map(to_bytes));
         settle(env, async move {
             let len = data.as_ref().map(|d| d.len() as u64);
-            Ok(reg?.finish_upload(&repo(&repository)?, &upload_id, &digest(&digest_)?, None, data.map(one_chunk), len).await? as i64)
+            Ok(reg?
+                .finish_upload(
+                    &repo(&repository)?,
+                    &upload_id,
+                    &digest(&digest_)?,
+                    None,
+                    data.map(one_chunk),
+                    len,
+                )
+                .await? as i64)
         })
     }
 
     #[napi]
-    pub fn cancel_upload<'env>(&self, env: &'env Env, repository: String, upload_id: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn cancel_upload<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        upload_id: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.cancel_upload(&repo(&repository)?, &upload_id).await?) })
+        settle(env, async move {
+            Ok(reg?.cancel_upload(&repo(&repository)?, &upload_id).await?)
+        })
     }
 
     /// Drop upload sessions idle longer than this; resolves to how many.
     #[napi]
-    pub fn purge_uploads<'env>(&self, env: &'env Env, older_than_seconds: f64) -> napi::Result<PromiseRaw<'env, u32>> {
+    pub fn purge_uploads<'env>(
+        &self,
+        env: &'env Env,
+        older_than_seconds: f64,
+    ) -> napi::Result<PromiseRaw<'env, u32>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.purge_uploads((older_than_seconds * 1000.0) as i64).await? as u32) })
+        settle(env, async move {
+            Ok(reg?
+                .purge_uploads((older_than_seconds * 1000.0) as i64)
+                .await? as u32)
+        })
     }
 
     /// Validate and store a manifest under a tag or its digest (plus extra `tags`).
@@ -676,40 +924,85 @@ impl Registry {
     ) -> napi::Result<PromiseRaw<'env, PushedManifest>> {
         let (reg, body) = (self.reg(), to_bytes(&manifest));
         settle(env, async move {
-            let out = reg?.put_manifest(&repo(&repository)?, &reference(&reference_)?, media_type.as_deref(), body, &tags.unwrap_or_default()).await?;
+            let out = reg?
+                .put_manifest(
+                    &repo(&repository)?,
+                    &reference(&reference_)?,
+                    media_type.as_deref(),
+                    body,
+                    &tags.unwrap_or_default(),
+                )
+                .await?;
             Ok(PushedManifest::from(out))
         })
     }
 
     #[napi]
-    pub fn get_manifest<'env>(&self, env: &'env Env, repository: String, reference_: String) -> napi::Result<PromiseRaw<'env, Manifest>> {
+    pub fn get_manifest<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        reference_: String,
+    ) -> napi::Result<PromiseRaw<'env, Manifest>> {
         let reg = self.reg();
         settle(env, async move {
-            let m = reg?.get_manifest(&repo(&repository)?, &reference(&reference_)?).await?;
-            Ok(Manifest { digest: m.digest.clone(), media_type: m.media_type.clone(), content: to_buffer(&m.content) })
+            let m = reg?
+                .get_manifest(&repo(&repository)?, &reference(&reference_)?)
+                .await?;
+            Ok(Manifest {
+                digest: m.digest.clone(),
+                media_type: m.media_type.clone(),
+                content: to_buffer(&m.content),
+            })
         })
     }
 
     /// Delete a manifest by digest (with its tags), or just a tag.
     #[napi]
-    pub fn delete_manifest<'env>(&self, env: &'env Env, repository: String, reference_: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_manifest<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        reference_: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_manifest(&repo(&repository)?, &reference(&reference_)?).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .delete_manifest(&repo(&repository)?, &reference(&reference_)?)
+                .await?)
+        })
     }
 
     /// The referrers of a manifest, as an OCI image index.
     #[napi]
-    pub fn referrers<'env>(&self, env: &'env Env, repository: String, digest_: String, artifact_type: Option<String>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn referrers<'env>(
+        &self,
+        env: &'env Env,
+        repository: String,
+        digest_: String,
+        artifact_type: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let reg = self.reg();
         settle(env, async move {
-            let index = reg?.referrers(&repo(&repository)?, &digest(&digest_)?, artifact_type.as_deref()).await?;
+            let index = reg?
+                .referrers(
+                    &repo(&repository)?,
+                    &digest(&digest_)?,
+                    artifact_type.as_deref(),
+                )
+                .await?;
             Ok(serde_json::from_slice(&index.body).map_err(|e| Error::Internal(e.into()))?)
         })
     }
 
     /// Push config, layers (Buffers or file paths) and a manifest as `repo:tag` (or `repo@digest`).
     #[napi]
-    pub fn push_image<'env>(&self, env: &'env Env, image: String, options: Option<ImageOptions>) -> napi::Result<PromiseRaw<'env, PushedImage>> {
+    pub fn push_image<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+        options: Option<ImageOptions>,
+    ) -> napi::Result<PromiseRaw<'env, PushedImage>> {
         let (reg, new) = (self.reg(), new_image(options));
         settle(env, async move {
             let p = reg?.push_image(&image_ref(&image)?, new?).await?;
@@ -725,7 +1018,11 @@ impl Registry {
     }
 
     #[napi]
-    pub fn pull_image<'env>(&self, env: &'env Env, image: String) -> napi::Result<PromiseRaw<'env, PulledImage>> {
+    pub fn pull_image<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+    ) -> napi::Result<PromiseRaw<'env, PulledImage>> {
         let reg = self.reg();
         settle(env, async move {
             let p = reg?.pull_image(&image_ref(&image)?).await?;
@@ -738,7 +1035,11 @@ impl Registry {
                 layers: p
                     .layers
                     .into_iter()
-                    .map(|l| Layer { digest: l.digest.to_string(), media_type: l.media_type, data: to_buffer(&l.data) })
+                    .map(|l| Layer {
+                        digest: l.digest.to_string(),
+                        media_type: l.media_type,
+                        data: to_buffer(&l.data),
+                    })
                     .collect(),
             })
         })
@@ -746,19 +1047,37 @@ impl Registry {
 
     /// Import an OCI image layout directory (all entries, or the one named `tag`).
     #[napi]
-    pub fn import_layout<'env>(&self, env: &'env Env, path: String, repository: String, tag: Option<String>) -> napi::Result<PromiseRaw<'env, Vec<PushedManifest>>> {
+    pub fn import_layout<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+        repository: String,
+        tag: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, Vec<PushedManifest>>> {
         let reg = self.reg();
         settle(env, async move {
-            let out = reg?.import_layout(path.as_ref(), &repo(&repository)?, tag.as_deref()).await?;
+            let out = reg?
+                .import_layout(path.as_ref(), &repo(&repository)?, tag.as_deref())
+                .await?;
             Ok(out.into_iter().map(PushedManifest::from).collect())
         })
     }
 
     /// Write an image (or index) into an OCI image layout directory; resolves to its digest.
     #[napi]
-    pub fn export_layout<'env>(&self, env: &'env Env, image: String, path: String) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn export_layout<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.export_layout(&image_ref(&image)?, path.as_ref()).await?.to_string()) })
+        settle(env, async move {
+            Ok(reg?
+                .export_layout(&image_ref(&image)?, path.as_ref())
+                .await?
+                .to_string())
+        })
     }
 
     // ---- identity and access (every call acts as the embedding program: all permissions) ----
@@ -766,104 +1085,226 @@ impl Registry {
     /// Create user `admin` (system admin) and the public project `library` unless they exist;
     /// resolves to the generated admin password when it created the admin without one, else null.
     #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn bootstrap<'env>(&self, env: &'env Env, admin_password: Option<String>) -> napi::Result<PromiseRaw<'env, Option<String>>> {
+    pub fn bootstrap<'env>(
+        &self,
+        env: &'env Env,
+        admin_password: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, Option<String>>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.bootstrap(admin_password.as_deref()).await?) })
+        settle(env, async move {
+            Ok(reg?.bootstrap(admin_password.as_deref()).await?)
+        })
     }
 
     /// Check a user's password or a robot's secret (a wrong one rejects with `UNAUTHORIZED`);
     /// `client` (an address, default `local`) keys the failed-login throttle.
     #[napi(ts_return_type = "Promise<Who>")]
-    pub fn login<'env>(&self, env: &'env Env, username: String, password: String, client: Option<String>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn login<'env>(
+        &self,
+        env: &'env Env,
+        username: String,
+        password: String,
+        client: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let reg = self.reg();
-        settle(env, async move { who(&reg?.login(&username, &password, client.as_deref().unwrap_or("local")).await?) })
+        settle(env, async move {
+            who(&reg?
+                .login(&username, &password, client.as_deref().unwrap_or("local"))
+                .await?)
+        })
     }
 
     /// Create a project (content only enters existing projects: push to `name/...`).
     #[napi(ts_return_type = "Promise<Project>")]
-    pub fn create_project<'env>(&self, env: &'env Env, name: String, options: Option<ProjectOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn create_project<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<ProjectOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, o) = (self.reg(), options.unwrap_or_default());
-        let req = ProjectReq { project_name: name, public: Some(o.public.unwrap_or(false)), metadata: o.metadata, ..ProjectReq::default() };
-        settle(env, async move { json(&reg?.create_project(&SYSTEM, req).await?) })
+        let req = ProjectReq {
+            project_name: name,
+            public: Some(o.public.unwrap_or(false)),
+            metadata: o.metadata,
+            ..ProjectReq::default()
+        };
+        settle(env, async move {
+            json(&reg?.create_project(&SYSTEM, req).await?)
+        })
     }
 
     /// A project by name or id.
     #[napi(ts_return_type = "Promise<Project>")]
-    pub fn project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn project<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] name: Either<String, i64>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, (name, is_name)) = (self.reg(), project_ref(name));
-        settle(env, async move { json(&reg?.project(&SYSTEM, &name, is_name).await?) })
+        settle(env, async move {
+            json(&reg?.project(&SYSTEM, &name, is_name).await?)
+        })
     }
 
     /// Projects; `q` keys: name, project_id, public, owner_id, creation_time, update_time.
     #[napi(ts_return_type = "Promise<Paged<Project>>")]
-    pub fn projects<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn projects<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        settle(env, async move { page_json(reg?.projects(&SYSTEM, &q).await?) })
+        settle(
+            env,
+            async move { page_json(reg?.projects(&SYSTEM, &q).await?) },
+        )
     }
 
     /// Set metadata keys (`public: 'true'`, `auto_scan`, `severity`, …).
     #[napi]
-    pub fn update_project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>, metadata: BTreeMap<String, String>) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn update_project<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] name: Either<String, i64>,
+        metadata: BTreeMap<String, String>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let (reg, (name, is_name)) = (self.reg(), project_ref(name));
-        settle(env, async move { Ok(reg?.update_project(&SYSTEM, &name, is_name, metadata).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .update_project(&SYSTEM, &name, is_name, metadata)
+                .await?)
+        })
     }
 
     /// Delete an empty project (`PRECONDITION` while it has repositories).
     #[napi]
-    pub fn delete_project<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] name: Either<String, i64>) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_project<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] name: Either<String, i64>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let (reg, (name, is_name)) = (self.reg(), project_ref(name));
-        settle(env, async move { Ok(reg?.delete_project(&SYSTEM, &name, is_name).await?) })
+        settle(env, async move {
+            Ok(reg?.delete_project(&SYSTEM, &name, is_name).await?)
+        })
     }
 
     /// Create a local user (the password needs 8+ characters with upper, lower case and a digit).
     #[napi(ts_return_type = "Promise<User>")]
-    pub fn create_user<'env>(&self, env: &'env Env, username: String, password: String, options: Option<UserOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn create_user<'env>(
+        &self,
+        env: &'env Env,
+        username: String,
+        password: String,
+        options: Option<UserOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, o) = (self.reg(), options.unwrap_or_default());
-        let req = UserCreate { username, password, email: o.email.unwrap_or_default(), realname: o.realname.unwrap_or_default(), comment: o.comment.unwrap_or_default() };
-        settle(env, async move { json(&reg?.create_user(&SYSTEM, req).await?) })
+        let req = UserCreate {
+            username,
+            password,
+            email: o.email.unwrap_or_default(),
+            realname: o.realname.unwrap_or_default(),
+            comment: o.comment.unwrap_or_default(),
+        };
+        settle(
+            env,
+            async move { json(&reg?.create_user(&SYSTEM, req).await?) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<User>")]
-    pub fn user<'env>(&self, env: &'env Env, user_id: i64) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn user<'env>(
+        &self,
+        env: &'env Env,
+        user_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let reg = self.reg();
-        settle(env, async move { json(&reg?.user(&SYSTEM, user_id).await?) })
+        settle(
+            env,
+            async move { json(&reg?.user(&SYSTEM, user_id).await?) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<Paged<User>>")]
-    pub fn users<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn users<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        settle(env, async move { page_json(reg?.users(&SYSTEM, &q).await?) })
+        settle(
+            env,
+            async move { page_json(reg?.users(&SYSTEM, &q).await?) },
+        )
     }
 
     #[napi]
-    pub fn set_sysadmin<'env>(&self, env: &'env Env, user_id: i64, flag: bool) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn set_sysadmin<'env>(
+        &self,
+        env: &'env Env,
+        user_id: i64,
+        flag: bool,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.set_sysadmin(&SYSTEM, user_id, flag).await?) })
+        settle(env, async move {
+            Ok(reg?.set_sysadmin(&SYSTEM, user_id, flag).await?)
+        })
     }
 
     #[napi]
-    pub fn change_password<'env>(&self, env: &'env Env, user_id: i64, password: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn change_password<'env>(
+        &self,
+        env: &'env Env,
+        user_id: i64,
+        password: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.change_password(&SYSTEM, user_id, None, &password).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .change_password(&SYSTEM, user_id, None, &password)
+                .await?)
+        })
     }
 
     #[napi]
-    pub fn delete_user<'env>(&self, env: &'env Env, user_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_user<'env>(
+        &self,
+        env: &'env Env,
+        user_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_user(&SYSTEM, user_id).await?) })
+        settle(
+            env,
+            async move { Ok(reg?.delete_user(&SYSTEM, user_id).await?) },
+        )
     }
 
     /// Add a user or a group to a project with a role; resolves to the member id.
     #[napi]
-    pub fn add_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member: MemberOptions) -> napi::Result<PromiseRaw<'env, i64>> {
+    pub fn add_member<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        member: MemberOptions,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
         let (reg, (project, is_name)) = (self.reg(), project_ref(project));
         settle(env, async move {
             let req = MemberReq {
                 role_id: role_id(member.role)?,
-                member_user: member.username.map(|u| MemberUser { username: Some(u), user_id: None }),
+                member_user: member.username.map(|u| MemberUser {
+                    username: Some(u),
+                    user_id: None,
+                }),
                 member_group: member.group.map(|g| match g {
-                    Either::A(name) => MemberGroup { group_name: Some(name), ..MemberGroup::default() },
-                    Either::B(id) => MemberGroup { id: Some(id), ..MemberGroup::default() },
+                    Either::A(name) => MemberGroup {
+                        group_name: Some(name),
+                        ..MemberGroup::default()
+                    },
+                    Either::B(id) => MemberGroup {
+                        id: Some(id),
+                        ..MemberGroup::default()
+                    },
                 }),
             };
             Ok(reg?.add_member(&SYSTEM, &project, is_name, req).await?)
@@ -872,129 +1313,292 @@ impl Registry {
 
     /// Members; `q` takes `entityname=~part`.
     #[napi(ts_return_type = "Promise<Paged<Member>>")]
-    pub fn members<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn members<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, (project, is_name), q) = (self.reg(), project_ref(project), list_query(options));
-        settle(env, async move { page_json(reg?.members(&SYSTEM, &project, is_name, &q).await?) })
+        settle(env, async move {
+            page_json(reg?.members(&SYSTEM, &project, is_name, &q).await?)
+        })
     }
 
     #[napi]
-    pub fn update_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member_id: i64, #[napi(ts_arg_type = "Role | number")] role: Either<String, i64>) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn update_member<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        member_id: i64,
+        #[napi(ts_arg_type = "Role | number")] role: Either<String, i64>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let (reg, (project, is_name)) = (self.reg(), project_ref(project));
-        settle(env, async move { Ok(reg?.update_member(&SYSTEM, &project, is_name, member_id, role_id(Some(role))?).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .update_member(&SYSTEM, &project, is_name, member_id, role_id(Some(role))?)
+                .await?)
+        })
     }
 
     #[napi]
-    pub fn delete_member<'env>(&self, env: &'env Env, #[napi(ts_arg_type = "string | number")] project: Either<String, i64>, member_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_member<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        member_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let (reg, (project, is_name)) = (self.reg(), project_ref(project));
-        settle(env, async move { Ok(reg?.delete_member(&SYSTEM, &project, is_name, member_id).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .delete_member(&SYSTEM, &project, is_name, member_id)
+                .await?)
+        })
     }
 
     /// Create a robot account; the answer's `secret` is shown this once. Log in as its `name`
     /// (`robot$project+name`).
     #[napi(ts_return_type = "Promise<RobotCreated>")]
-    pub fn create_robot<'env>(&self, env: &'env Env, name: String, options: Option<RobotOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn create_robot<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<RobotOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, req) = (self.reg(), robot_req(name, options.unwrap_or_default()));
-        settle(env, async move { json(&reg?.create_robot(&SYSTEM, req?).await?) })
+        settle(env, async move {
+            json(&reg?.create_robot(&SYSTEM, req?).await?)
+        })
     }
 
     #[napi(ts_return_type = "Promise<Robot>")]
-    pub fn robot<'env>(&self, env: &'env Env, robot_id: i64) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn robot<'env>(
+        &self,
+        env: &'env Env,
+        robot_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let reg = self.reg();
-        settle(env, async move { json(&reg?.robot(&SYSTEM, robot_id).await?) })
+        settle(
+            env,
+            async move { json(&reg?.robot(&SYSTEM, robot_id).await?) },
+        )
     }
 
     /// Robots: all, `q: 'Level=system'`, or `q: 'Level=project,ProjectID=<project_id>'`.
     #[napi(ts_return_type = "Promise<Paged<Robot>>")]
-    pub fn robots<'env>(&self, env: &'env Env, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn robots<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        settle(env, async move { page_json(reg?.robots(&SYSTEM, &q).await?) })
+        settle(
+            env,
+            async move { page_json(reg?.robots(&SYSTEM, &q).await?) },
+        )
     }
 
     /// Set a new secret (given, or generated); resolves to it.
     #[napi]
-    pub fn refresh_robot_secret<'env>(&self, env: &'env Env, robot_id: i64, secret: Option<String>) -> napi::Result<PromiseRaw<'env, String>> {
+    pub fn refresh_robot_secret<'env>(
+        &self,
+        env: &'env Env,
+        robot_id: i64,
+        secret: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.refresh_robot_secret(&SYSTEM, robot_id, secret).await?) })
+        settle(env, async move {
+            Ok(reg?.refresh_robot_secret(&SYSTEM, robot_id, secret).await?)
+        })
     }
 
     #[napi]
-    pub fn delete_robot<'env>(&self, env: &'env Env, robot_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_robot<'env>(
+        &self,
+        env: &'env Env,
+        robot_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_robot(&SYSTEM, robot_id).await?) })
+        settle(env, async move {
+            Ok(reg?.delete_robot(&SYSTEM, robot_id).await?)
+        })
     }
 
     // ---- management views of content --------------------------------------------------------
 
     /// Repositories, all or of one project.
     #[napi(ts_return_type = "Promise<Paged<Repository>>")]
-    pub fn repositories<'env>(&self, env: &'env Env, project: Option<String>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn repositories<'env>(
+        &self,
+        env: &'env Env,
+        project: Option<String>,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        settle(env, async move { page_json(reg?.repositories(&SYSTEM, project.as_deref(), &q).await?) })
+        settle(env, async move {
+            page_json(reg?.repositories(&SYSTEM, project.as_deref(), &q).await?)
+        })
     }
 
     /// Delete `project/repository` with everything in it (`repository` is relative).
     #[napi]
-    pub fn delete_repository<'env>(&self, env: &'env Env, project: String, repository: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_repository<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_repository(&SYSTEM, &project, &repository).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .delete_repository(&SYSTEM, &project, &repository)
+                .await?)
+        })
     }
 
     /// Artifacts of `project/repository`; `q` also takes `tags=*`, `tags=nil`, `labels=(id …)`.
     #[napi(ts_return_type = "Promise<Paged<Artifact>>")]
-    pub fn artifacts<'env>(&self, env: &'env Env, project: String, repository: String, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn artifacts<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        settle(env, async move { page_json(reg?.artifacts(&SYSTEM, &project, &repository, &q).await?) })
+        settle(env, async move {
+            page_json(reg?.artifacts(&SYSTEM, &project, &repository, &q).await?)
+        })
     }
 
     #[napi(ts_return_type = "Promise<Artifact>")]
-    pub fn artifact<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn artifact<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let reg = self.reg();
-        settle(env, async move { json(&reg?.artifact(&SYSTEM, &project, &repository, &reference_).await?) })
+        settle(env, async move {
+            json(
+                &reg?
+                    .artifact(&SYSTEM, &project, &repository, &reference_)
+                    .await?,
+            )
+        })
     }
 
     /// Point a new tag at an artifact (`CONFLICT` if the tag exists).
     #[napi]
-    pub fn create_tag<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, tag: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn create_tag<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+        tag: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.create_tag(&SYSTEM, &project, &repository, &reference_, &tag).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .create_tag(&SYSTEM, &project, &repository, &reference_, &tag)
+                .await?)
+        })
     }
 
     #[napi]
-    pub fn delete_tag<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, tag: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_tag<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+        tag: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_tag(&SYSTEM, &project, &repository, &reference_, &tag).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .delete_tag(&SYSTEM, &project, &repository, &reference_, &tag)
+                .await?)
+        })
     }
 
     /// A global label, or one of the project with `projectId`.
     #[napi(ts_return_type = "Promise<Label>")]
-    pub fn create_label<'env>(&self, env: &'env Env, name: String, options: Option<LabelOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn create_label<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<LabelOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, label) = (self.reg(), new_label(name, options.unwrap_or_default()));
-        settle(env, async move { json(&reg?.create_label(&SYSTEM, label?).await?) })
+        settle(env, async move {
+            json(&reg?.create_label(&SYSTEM, label?).await?)
+        })
     }
 
     /// Global labels, or those of the project with `projectId`.
     #[napi(ts_return_type = "Promise<Paged<Label>>")]
-    pub fn labels<'env>(&self, env: &'env Env, project_id: Option<i64>, options: Option<ListOptions>) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+    pub fn labels<'env>(
+        &self,
+        env: &'env Env,
+        project_id: Option<i64>,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
         let (reg, q) = (self.reg(), list_query(options));
-        let (scope, pid) = match project_id { Some(id) => ("p", id), None => ("g", 0) };
-        settle(env, async move { page_json(reg?.labels(&SYSTEM, scope, pid, &q).await?) })
+        let (scope, pid) = match project_id {
+            Some(id) => ("p", id),
+            None => ("g", 0),
+        };
+        settle(env, async move {
+            page_json(reg?.labels(&SYSTEM, scope, pid, &q).await?)
+        })
     }
 
     #[napi]
-    pub fn delete_label<'env>(&self, env: &'env Env, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn delete_label<'env>(
+        &self,
+        env: &'env Env,
+        label_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.delete_label(&SYSTEM, label_id).await?) })
+        settle(env, async move {
+            Ok(reg?.delete_label(&SYSTEM, label_id).await?)
+        })
     }
 
     #[napi]
-    pub fn attach_label<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn attach_label<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+        label_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.attach_label(&SYSTEM, &project, &repository, &reference_, label_id).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .attach_label(&SYSTEM, &project, &repository, &reference_, label_id)
+                .await?)
+        })
     }
 
     #[napi]
-    pub fn detach_label<'env>(&self, env: &'env Env, project: String, repository: String, reference_: String, label_id: i64) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn detach_label<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+        label_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let reg = self.reg();
-        settle(env, async move { Ok(reg?.detach_label(&SYSTEM, &project, &repository, &reference_, label_id).await?) })
+        settle(env, async move {
+            Ok(reg?
+                .detach_label(&SYSTEM, &project, &repository, &reference_, label_id)
+                .await?)
+        })
     }
 }

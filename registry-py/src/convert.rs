@@ -51,7 +51,8 @@ impl Failure {
                 py,
                 "_from_code",
                 "UNAVAILABLE",
-                "a blocking berth call from inside the engine's runtime; use berth.aio instead".into(),
+                "a blocking berth call from inside the engine's runtime; use berth.aio instead"
+                    .into(),
             ),
             Self::Py(e) => e,
         }
@@ -77,7 +78,9 @@ impl<'a, 'py, T: FromPyObject<'a, 'py>> FromPyObject<'a, 'py> for Arg<T> {
             let kind = e.get_type(py);
             if kind.is(py.get_type::<PyTypeError>()) {
                 berth_error(py, "_type_error", "BAD_REQUEST", e.value(py).to_string())
-            } else if kind.is(py.get_type::<PyOverflowError>()) || kind.is(py.get_type::<PyValueError>()) {
+            } else if kind.is(py.get_type::<PyOverflowError>())
+                || kind.is(py.get_type::<PyValueError>())
+            {
                 berth_error(py, "_from_code", "BAD_REQUEST", e.value(py).to_string())
             } else {
                 e
@@ -131,7 +134,8 @@ impl<'py> IntoPyObject<'py> for JsonOut {
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        py.import("json")?.call_method1("loads", (PyBytes::new(py, &self.0),))
+        py.import("json")?
+            .call_method1("loads", (PyBytes::new(py, &self.0),))
     }
 }
 
@@ -139,17 +143,31 @@ impl<'py> IntoPyObject<'py> for JsonOut {
 
 /// A core view (`registry_core::model`) out, as the plain dict its JSON form is.
 pub fn json_out<T: serde::Serialize>(v: &T) -> Result<JsonOut, Failure> {
-    serde_json::to_vec(v).map(|b| JsonOut(Bytes::from(b))).map_err(|e| Failure::Core(Error::Internal(e.to_string().into())))
+    serde_json::to_vec(v)
+        .map(|b| JsonOut(Bytes::from(b)))
+        .map_err(|e| Failure::Core(Error::Internal(e.to_string().into())))
 }
 
 /// One page of a listing out: `{"items": [...], "total", "page", "page_size"}`.
 pub fn page_out<T: serde::Serialize>(p: registry_core::Page<T>) -> Result<JsonOut, Failure> {
-    json_out(&serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }))
+    json_out(
+        &serde_json::json!({ "items": p.items, "total": p.total, "page": p.page, "page_size": p.page_size }),
+    )
 }
 
 /// Harbor's listing arguments.
-pub fn list_query(q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> registry_core::ListQuery {
-    registry_core::ListQuery { q: q.map(|a| a.0), sort: sort.map(|a| a.0), page: page.map(|a| a.0), page_size: page_size.map(|a| a.0) }
+pub fn list_query(
+    q: Option<Arg<String>>,
+    sort: Option<Arg<String>>,
+    page: Option<Arg<u64>>,
+    page_size: Option<Arg<u64>>,
+) -> registry_core::ListQuery {
+    registry_core::ListQuery {
+        q: q.map(|a| a.0),
+        sort: sort.map(|a| a.0),
+        page: page.map(|a| a.0),
+        page_size: page_size.map(|a| a.0),
+    }
 }
 
 /// A JSON-able Python value (dicts, lists, str, int, bool, None) read as a core request type:
@@ -162,11 +180,24 @@ impl<'a, 'py, T: serde::de::DeserializeOwned> FromPyObject<'a, 'py> for JsonArg<
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         let py = obj.py();
-        let text: String = match py.import("json")?.call_method1("dumps", (obj,)).and_then(|t| t.extract()) {
+        let text: String = match py
+            .import("json")?
+            .call_method1("dumps", (obj,))
+            .and_then(|t| t.extract())
+        {
             Ok(t) => t,
-            Err(e) => return Err(berth_error(py, "_type_error", "BAD_REQUEST", e.value(py).to_string())),
+            Err(e) => {
+                return Err(berth_error(
+                    py,
+                    "_type_error",
+                    "BAD_REQUEST",
+                    e.value(py).to_string(),
+                ));
+            }
         };
-        serde_json::from_str(&text).map(JsonArg).map_err(|e| berth_error(py, "_from_code", "BAD_REQUEST", e.to_string()))
+        serde_json::from_str(&text)
+            .map(JsonArg)
+            .map_err(|e| berth_error(py, "_from_code", "BAD_REQUEST", e.to_string()))
     }
 }
 
@@ -181,8 +212,15 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ProjectRef {
             return Ok(Self(s, true));
         }
         match obj.extract::<i64>() {
-            Ok(id) if !obj.is_instance_of::<pyo3::types::PyBool>() => Ok(Self(id.to_string(), false)),
-            _ => Err(berth_error(obj.py(), "_type_error", "BAD_REQUEST", "a project is its name (str) or id (int)".into())),
+            Ok(id) if !obj.is_instance_of::<pyo3::types::PyBool>() => {
+                Ok(Self(id.to_string(), false))
+            }
+            _ => Err(berth_error(
+                obj.py(),
+                "_type_error",
+                "BAD_REQUEST",
+                "a project is its name (str) or id (int)".into(),
+            )),
         }
     }
 }
@@ -212,7 +250,12 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RoleArg {
         }
         match obj.extract::<i64>() {
             Ok(id) if !obj.is_instance_of::<pyo3::types::PyBool>() => Ok(Self::Id(id)),
-            _ => Err(berth_error(obj.py(), "_type_error", "BAD_REQUEST", "a role is its name (str) or id (int)".into())),
+            _ => Err(berth_error(
+                obj.py(),
+                "_type_error",
+                "BAD_REQUEST",
+                "a role is its name (str) or id (int)".into(),
+            )),
         }
     }
 }
@@ -226,5 +269,7 @@ pub fn who(p: &registry_core::Principal) -> Result<JsonOut, Failure> {
         P::Robot(r) => ("robot", Some(r.id)),
         P::System => ("system", None),
     };
-    json_out(&serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }))
+    json_out(
+        &serde_json::json!({ "kind": kind, "name": p.name(), "id": id, "sysadmin": p.is_sysadmin() }),
+    )
 }

@@ -42,6 +42,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<registry::PulledImage>()?;
     m.add_class::<registry::Layer>()?;
     let quiesce = wrap_pyfunction!(runtime::quiesce, m)?;
-    m.py().import("atexit")?.call_method1("register", (quiesce,))?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (quiesce,))?;
     Ok(())
 }

@@ -15,13 +15,15 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyDict, PyList};
 use registry_core::auth::{Access, RobotPermission};
-use registry_core::model::{Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate};
+use registry_core::model::{
+    Label, MemberGroup, MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate,
+};
 use registry_core::{Content, Error, NewImage, NewLayer, Principal};
 use tokio::sync::oneshot;
 
 use crate::convert::{
-    Arg, BytesOut, Data, Failure, JsonArg, JsonOut, ProjectRef, RoleArg, json_out, list_query, page_out, parse_digest, parse_image, parse_ref,
-    parse_repo, to_bytes, who,
+    Arg, BytesOut, Data, Failure, JsonArg, JsonOut, ProjectRef, RoleArg, json_out, list_query,
+    page_out, parse_digest, parse_image, parse_ref, parse_repo, to_bytes, who,
 };
 use crate::runtime::{awaitable, run, runtime};
 
@@ -52,7 +54,10 @@ struct Served {
 
 impl Handle {
     fn new(registry: registry_core::Registry, served: Option<Served>) -> Arc<Self> {
-        Arc::new(Self { pid: std::process::id(), state: Mutex::new(Some(Open { registry, served })) })
+        Arc::new(Self {
+            pid: std::process::id(),
+            state: Mutex::new(Some(Open { registry, served })),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Open>> {
@@ -101,7 +106,11 @@ impl Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        let open = self.state.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let open = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let Some(open) = open else { return };
         if self.forked() {
             // Its pools and server tasks lived on the parent's runtime threads.
@@ -120,13 +129,20 @@ impl Drop for Handle {
     }
 }
 
-async fn open_registry(uri: Option<String>, metadata: Option<String>, storage: Option<String>) -> Result<registry_core::Registry, Failure> {
+async fn open_registry(
+    uri: Option<String>,
+    metadata: Option<String>,
+    storage: Option<String>,
+) -> Result<registry_core::Registry, Failure> {
     Ok(match (uri, metadata, storage) {
         (None, None, None) => registry_core::Registry::open("memory://").await?,
         (Some(uri), None, None) => registry_core::Registry::open(&uri).await?,
         (None, Some(m), Some(s)) => registry_core::Registry::open_with(&m, &s).await?,
         _ => {
-            return Err(Error::BadRequest { reason: "give a uri, or metadata and storage together".into() }.into());
+            return Err(Error::BadRequest {
+                reason: "give a uri, or metadata and storage together".into(),
+            }
+            .into());
         }
     })
 }
@@ -146,25 +162,56 @@ async fn serve_registry(
         let dir = tempfile::Builder::new()
             .prefix("berth-")
             .tempdir()
-            .map_err(|e| Error::Storage { backend: "fs", source: e.into() })?;
-        (registry_core::Registry::open_data_dir(dir.path()).await?, Some(dir))
+            .map_err(|e| Error::Storage {
+                backend: "fs",
+                source: e.into(),
+            })?;
+        (
+            registry_core::Registry::open_data_dir(dir.path()).await?,
+            Some(dir),
+        )
     } else {
         (open_registry(uri, metadata, storage).await?, None)
     };
     let generated = registry.bootstrap(admin_password.as_deref()).await?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = registry_http::serve(registry.clone(), addr, registry_http::AppOptions::default(), UPLOAD_TTL, async move {
-        let _ = stopped.await;
-    })
+    let server = registry_http::serve(
+        registry.clone(),
+        addr,
+        registry_http::AppOptions::default(),
+        UPLOAD_TTL,
+        async move {
+            let _ = stopped.await;
+        },
+    )
     .await
-    .map_err(|e| Error::Unavailable { reason: format!("cannot listen on {addr}: {e}") })?;
+    .map_err(|e| Error::Unavailable {
+        reason: format!("cannot listen on {addr}: {e}"),
+    })?;
     let bound = server.addr;
-    Ok((Handle::new(registry, Some(Served { stop, server, _data_dir: data_dir })), bound, generated.or(admin_password)))
+    Ok((
+        Handle::new(
+            registry,
+            Some(Served {
+                stop,
+                server,
+                _data_dir: data_dir,
+            }),
+        ),
+        bound,
+        generated.or(admin_password),
+    ))
 }
 
 fn parse_addr(py: Python<'_>, addr: &str) -> PyResult<SocketAddr> {
-    addr.parse()
-        .map_err(|e| crate::convert::core_err(py, Error::BadRequest { reason: format!("bad listen address {addr:?}: {e}") }))
+    addr.parse().map_err(|e| {
+        crate::convert::core_err(
+            py,
+            Error::BadRequest {
+                reason: format!("bad listen address {addr:?}: {e}"),
+            },
+        )
+    })
 }
 
 // ---- result types ------------------------------------------------------------------------------
@@ -192,7 +239,12 @@ impl Manifest {
     }
 
     fn __repr__(&self) -> String {
-        format!("Manifest(digest={:?}, media_type={:?}, size={})", self.digest, self.media_type, self.body.len())
+        format!(
+            "Manifest(digest={:?}, media_type={:?}, size={})",
+            self.digest,
+            self.media_type,
+            self.body.len()
+        )
     }
 }
 
@@ -206,14 +258,21 @@ pub struct PushedManifest {
 
 impl From<registry_core::PutManifestOutcome> for PushedManifest {
     fn from(o: registry_core::PutManifestOutcome) -> Self {
-        Self { digest: o.digest.to_string(), subject: o.subject.map(|s| s.to_string()), tags: o.tags }
+        Self {
+            digest: o.digest.to_string(),
+            subject: o.subject.map(|s| s.to_string()),
+            tags: o.tags,
+        }
     }
 }
 
 #[pymethods]
 impl PushedManifest {
     fn __repr__(&self) -> String {
-        format!("PushedManifest(digest={:?}, tags={:?})", self.digest, self.tags)
+        format!(
+            "PushedManifest(digest={:?}, tags={:?})",
+            self.digest, self.tags
+        )
     }
 }
 
@@ -261,7 +320,12 @@ impl Layer {
     }
 
     fn __repr__(&self) -> String {
-        format!("Layer(digest={:?}, media_type={:?}, size={})", self.digest, self.media_type, self.body.len())
+        format!(
+            "Layer(digest={:?}, media_type={:?}, size={})",
+            self.digest,
+            self.media_type,
+            self.body.len()
+        )
     }
 }
 
@@ -295,12 +359,20 @@ impl PulledImage {
     fn layers(&self) -> Vec<Layer> {
         self.layer_list
             .iter()
-            .map(|(digest, media_type, body)| Layer { digest: digest.clone(), media_type: media_type.clone(), body: body.clone() })
+            .map(|(digest, media_type, body)| Layer {
+                digest: digest.clone(),
+                media_type: media_type.clone(),
+                body: body.clone(),
+            })
             .collect()
     }
 
     fn __repr__(&self) -> String {
-        format!("PulledImage(digest={:?}, layers={})", self.digest, self.layer_list.len())
+        format!(
+            "PulledImage(digest={:?}, layers={})",
+            self.digest,
+            self.layer_list.len()
+        )
     }
 }
 
@@ -312,7 +384,11 @@ impl From<registry_core::PulledImage> for PulledImage {
             config_media_type: p.config_media_type,
             manifest_body: p.manifest,
             config_body: p.config,
-            layer_list: p.layers.into_iter().map(|l| (l.digest.to_string(), l.media_type, l.data)).collect(),
+            layer_list: p
+                .layers
+                .into_iter()
+                .map(|l| (l.digest.to_string(), l.media_type, l.data))
+                .collect(),
         }
     }
 }
@@ -344,9 +420,11 @@ impl<'a, 'py> FromPyObject<'a, 'py> for LayerArg {
         if let Ok(b) = obj.extract::<PyBackedBytes>() {
             return Ok(Self::Bytes(b));
         }
-        obj.extract::<PathBuf>()
-            .map(Self::File)
-            .map_err(|_| pyo3::exceptions::PyTypeError::new_err("a layer is bytes, or a str / os.PathLike path to a file"))
+        obj.extract::<PathBuf>().map(Self::File).map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "a layer is bytes, or a str / os.PathLike path to a file",
+            )
+        })
     }
 }
 
@@ -361,12 +439,17 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ConfigArg {
             return Ok(Self(bytes::Bytes::from_owner(b)));
         }
         if !(obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>()) {
-            return Err(pyo3::exceptions::PyTypeError::new_err("config is bytes or a JSON-able dict"));
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "config is bytes or a JSON-able dict",
+            ));
         }
         let py = obj.py();
         let kwargs = PyDict::new(py);
         kwargs.set_item("separators", (",", ":"))?;
-        let text: String = py.import("json")?.call_method("dumps", (obj,), Some(&kwargs))?.extract()?;
+        let text: String = py
+            .import("json")?
+            .call_method("dumps", (obj,), Some(&kwargs))?
+            .extract()?;
         Ok(Self(bytes::Bytes::from(text)))
     }
 }
@@ -416,17 +499,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for GroupArg {
         if let Ok(s) = obj.extract::<String>() {
             return Ok(Self::Name(s));
         }
-        obj.extract::<i64>()
-            .map(Self::Id)
-            .map_err(|_| pyo3::exceptions::PyTypeError::new_err("a group is its name (str) or id (int)"))
+        obj.extract::<i64>().map(Self::Id).map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err("a group is its name (str) or id (int)")
+        })
     }
 }
 
 impl From<GroupArg> for MemberGroup {
     fn from(g: GroupArg) -> Self {
         match g {
-            GroupArg::Name(n) => MemberGroup { group_name: Some(n), ..MemberGroup::default() },
-            GroupArg::Id(id) => MemberGroup { id: Some(id), ..MemberGroup::default() },
+            GroupArg::Name(n) => MemberGroup {
+                group_name: Some(n),
+                ..MemberGroup::default()
+            },
+            GroupArg::Id(id) => MemberGroup {
+                id: Some(id),
+                ..MemberGroup::default()
+            },
         }
     }
 }
@@ -448,19 +537,52 @@ fn robot_req(
 ) -> Result<RobotReq, Failure> {
     let permissions = match (permissions, access, &project) {
         (Some(p), None, _) => p,
-        (None, Some(access), Some(project)) => vec![RobotPermission { kind: "project".into(), namespace: project.clone(), access }],
+        (None, Some(access), Some(project)) => vec![RobotPermission {
+            kind: "project".into(),
+            namespace: project.clone(),
+            access,
+        }],
         (None, access, None) if access.is_some() => {
-            return Err(Error::BadRequest { reason: "access= needs project=; for other robots give permissions=".into() }.into());
+            return Err(Error::BadRequest {
+                reason: "access= needs project=; for other robots give permissions=".into(),
+            }
+            .into());
         }
         (None, None, _) => Vec::new(),
-        _ => return Err(Error::BadRequest { reason: "give access= (with project=) or permissions=, not both".into() }.into()),
+        _ => {
+            return Err(Error::BadRequest {
+                reason: "give access= (with project=) or permissions=, not both".into(),
+            }
+            .into());
+        }
     };
-    let level = level.unwrap_or_else(|| if project.is_some() { "project" } else { "system" }.into());
-    Ok(RobotReq { name, description, level, duration, disable, permissions, secret, ..RobotReq::default() })
+    let level = level.unwrap_or_else(|| {
+        if project.is_some() {
+            "project"
+        } else {
+            "system"
+        }
+        .into()
+    });
+    Ok(RobotReq {
+        name,
+        description,
+        level,
+        duration,
+        disable,
+        permissions,
+        secret,
+        ..RobotReq::default()
+    })
 }
 
 /// A label: global, or in the project with that id.
-fn new_label(name: String, project_id: Option<i64>, description: String, color: String) -> Result<Label, Failure> {
+fn new_label(
+    name: String,
+    project_id: Option<i64>,
+    description: String,
+    color: String,
+) -> Result<Label, Failure> {
     let scope = if project_id.is_some() { "p" } else { "g" };
     serde_json::from_value(serde_json::json!({
         "name": name, "description": description, "color": color, "scope": scope, "project_id": project_id.unwrap_or(0),
@@ -526,12 +648,25 @@ impl<'py> IntoPyObject<'py> for NewObject {
             Self::AsyncRegistry(h) => Bound::new(py, AsyncRegistry { h })?.into_any(),
             Self::Server(h, addr, admin_password) => {
                 let (url, host) = served(addr);
-                let init = PyClassInitializer::from(Registry { h: h.clone() }).add_subclass(Server { h, url, host, admin_password });
+                let init =
+                    PyClassInitializer::from(Registry { h: h.clone() }).add_subclass(Server {
+                        h,
+                        url,
+                        host,
+                        admin_password,
+                    });
                 Bound::new(py, init)?.into_any()
             }
             Self::AsyncServer(h, addr, admin_password) => {
                 let (url, host) = served(addr);
-                let init = PyClassInitializer::from(AsyncRegistry { h: h.clone() }).add_subclass(AsyncServer { h, url, host, admin_password });
+                let init = PyClassInitializer::from(AsyncRegistry { h: h.clone() }).add_subclass(
+                    AsyncServer {
+                        h,
+                        url,
+                        host,
+                        admin_password,
+                    },
+                );
                 Bound::new(py, init)?.into_any()
             }
         })
@@ -942,7 +1077,10 @@ engine_methods!(Registry, run, {
     }
 
     fn __repr__(&self) -> String {
-        format!("<berth.Registry{}>", if self.h.is_closed() { " closed" } else { "" })
+        format!(
+            "<berth.Registry{}>",
+            if self.h.is_closed() { " closed" } else { "" }
+        )
     }
 });
 
@@ -954,7 +1092,11 @@ engine_methods!(AsyncRegistry, awaitable, {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __aexit__<'py>(&self, py: Python<'py>, _exc: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc: &Bound<'py, pyo3::types::PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let h = self.h.clone();
         awaitable(py, async move {
             h.close().await?;
@@ -963,10 +1105,12 @@ engine_methods!(AsyncRegistry, awaitable, {
     }
 
     fn __repr__(&self) -> String {
-        format!("<berth.aio.Registry{}>", if self.h.is_closed() { " closed" } else { "" })
+        format!(
+            "<berth.aio.Registry{}>",
+            if self.h.is_closed() { " closed" } else { "" }
+        )
     }
 });
-
 
 #[pymethods]
 impl Server {
@@ -988,10 +1132,13 @@ impl Server {
     }
 
     fn __repr__(&self) -> String {
-        format!("<berth.Server {}{}>", self.url, if self.h.is_closed() { " stopped" } else { "" })
+        format!(
+            "<berth.Server {}{}>",
+            self.url,
+            if self.h.is_closed() { " stopped" } else { "" }
+        )
     }
 }
-
 
 #[pymethods]
 impl AsyncServer {
@@ -1014,7 +1161,11 @@ impl AsyncServer {
     }
 
     fn __repr__(&self) -> String {
-        format!("<berth.aio.Server {}{}>", self.url, if self.h.is_closed() { " stopped" } else { "" })
+        format!(
+            "<berth.aio.Server {}{}>",
+            self.url,
+            if self.h.is_closed() { " stopped" } else { "" }
+        )
     }
 }
 
@@ -1023,8 +1174,23 @@ impl AsyncServer {
 /// Open a registry: `memory://` (the default), a data directory, or `metadata` + `storage` URIs.
 #[pyfunction]
 #[pyo3(signature = (uri=None, *, metadata=None, storage=None))]
-pub fn open<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Option<Arg<String>>, storage: Option<Arg<String>>) -> PyResult<Bound<'py, PyAny>> {
-    run(py, async move { Ok(NewObject::Registry(Handle::new(open_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0)).await?, None))) })
+pub fn open<'py>(
+    py: Python<'py>,
+    uri: Option<Arg<String>>,
+    metadata: Option<Arg<String>>,
+    storage: Option<Arg<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    run(py, async move {
+        Ok(NewObject::Registry(Handle::new(
+            open_registry(
+                uri.map(|a| a.0),
+                metadata.map(|a| a.0),
+                storage.map(|a| a.0),
+            )
+            .await?,
+            None,
+        )))
+    })
 }
 
 /// Serve a registry over HTTP in this process (a throw-away data dir unless told otherwise),
@@ -1041,7 +1207,14 @@ pub fn serve<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let addr = parse_addr(py, addr)?;
     run(py, async move {
-        let (h, bound, pw) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr, admin_password.map(|a| a.0)).await?;
+        let (h, bound, pw) = serve_registry(
+            uri.map(|a| a.0),
+            metadata.map(|a| a.0),
+            storage.map(|a| a.0),
+            addr,
+            admin_password.map(|a| a.0),
+        )
+        .await?;
         Ok(NewObject::Server(h, bound, pw))
     })
 }
@@ -1049,9 +1222,22 @@ pub fn serve<'py>(
 /// `open` for asyncio: an awaitable of `berth.aio.Registry`.
 #[pyfunction]
 #[pyo3(signature = (uri=None, *, metadata=None, storage=None))]
-pub fn open_async<'py>(py: Python<'py>, uri: Option<Arg<String>>, metadata: Option<Arg<String>>, storage: Option<Arg<String>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn open_async<'py>(
+    py: Python<'py>,
+    uri: Option<Arg<String>>,
+    metadata: Option<Arg<String>>,
+    storage: Option<Arg<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
     awaitable(py, async move {
-        Ok(NewObject::AsyncRegistry(Handle::new(open_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0)).await?, None)))
+        Ok(NewObject::AsyncRegistry(Handle::new(
+            open_registry(
+                uri.map(|a| a.0),
+                metadata.map(|a| a.0),
+                storage.map(|a| a.0),
+            )
+            .await?,
+            None,
+        )))
     })
 }
 
@@ -1068,7 +1254,14 @@ pub fn serve_async<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let addr = parse_addr(py, addr)?;
     awaitable(py, async move {
-        let (h, bound, pw) = serve_registry(uri.map(|a| a.0), metadata.map(|a| a.0), storage.map(|a| a.0), addr, admin_password.map(|a| a.0)).await?;
+        let (h, bound, pw) = serve_registry(
+            uri.map(|a| a.0),
+            metadata.map(|a| a.0),
+            storage.map(|a| a.0),
+            addr,
+            admin_password.map(|a| a.0),
+        )
+        .await?;
         Ok(NewObject::AsyncServer(h, bound, pw))
     })
 }

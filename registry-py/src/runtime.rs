@@ -59,14 +59,19 @@ async fn guarded<F, T>(fut: F) -> Result<T, Failure>
 where
     F: Future<Output = Result<T, Failure>>,
 {
-    AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into());
-        Err(Failure::Core(registry_core::Error::Internal(format!("engine panicked: {what}").into())))
-    })
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Err(Failure::Core(registry_core::Error::Internal(
+                format!("engine panicked: {what}").into(),
+            )))
+        })
 }
 
 /// Run `fut` to completion with the GIL released, and convert its output.
@@ -80,7 +85,11 @@ where
     }
     let rt = runtime().map_err(|e| e.into_pyerr(py))?;
     match py.detach(|| rt.block_on(guarded(fut))) {
-        Ok(v) => Ok(v.into_pyobject(py).map_err(Into::into)?.into_bound().into_any()),
+        Ok(v) => Ok(v
+            .into_pyobject(py)
+            .map_err(Into::into)?
+            .into_bound()
+            .into_any()),
         Err(e) => Err(e.into_pyerr(py)),
     }
 }
@@ -119,7 +128,9 @@ where
     T: for<'a> IntoPyObject<'a>,
 {
     let (ok, value): (bool, Py<PyAny>) = match out.map_err(|e| e.into_pyerr(py)).and_then(|v| {
-        v.into_pyobject(py).map(|o| o.into_bound().into_any().unbind()).map_err(Into::into)
+        v.into_pyobject(py)
+            .map(|o| o.into_bound().into_any().unbind())
+            .map_err(Into::into)
     }) {
         Ok(v) => (true, v),
         Err(e) => (false, e.into_value(py).into_any()),

@@ -33,7 +33,10 @@ const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const MB_UNIT: &str = "MB/s, 1 MB = 10^6 bytes";
 
 #[derive(Parser)]
-#[command(name = "berth-bench", about = "HTTP load generator for OCI registries; one JSON result line per run")]
+#[command(
+    name = "berth-bench",
+    about = "HTTP load generator for OCI registries; one JSON result line per run"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -143,7 +146,10 @@ fn random_bytes(len: usize, seed: u64) -> Bytes {
 
 /// A seed that differs between runs, so repeated runs against one registry push new content.
 fn run_seed() -> u64 {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
     t ^ ((std::process::id() as u64) << 40)
 }
 
@@ -174,7 +180,10 @@ struct Image {
 }
 
 fn make_image(i: usize, seed: u64) -> Image {
-    let layer = Blob::new(random_bytes(4096, seed ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)));
+    let layer = Blob::new(random_bytes(
+        4096,
+        seed ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407),
+    ));
     let config_json = |pad: &str| {
         json!({
             "architecture": "amd64",
@@ -185,21 +194,30 @@ fn make_image(i: usize, seed: u64) -> Image {
         .to_string()
     };
     let base = config_json("").len();
-    let config = Blob::new(Bytes::from(config_json(&"x".repeat(1024usize.saturating_sub(base)))));
+    let config = Blob::new(Bytes::from(config_json(
+        &"x".repeat(1024usize.saturating_sub(base)),
+    )));
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": { "mediaType": OCI_CONFIG, "digest": config.digest, "size": config.data.len() },
         "layers": [{ "mediaType": OCI_LAYER, "digest": layer.digest, "size": layer.data.len() }],
     });
-    Image { config, layer, manifest: Bytes::from(manifest.to_string()), tag: format!("img-{i}") }
+    Image {
+        config,
+        layer,
+        manifest: Bytes::from(manifest.to_string()),
+        tag: format!("img-{i}"),
+    }
 }
 
 // ---- measurement -----------------------------------------------------------------------------
 
 /// CPU seconds (user + system) this process has used so far, from /proc/self/stat.
 fn cpu_seconds() -> f64 {
-    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -249,7 +267,11 @@ async fn expect(r: reqwest::Response, want: StatusCode, what: &str) -> Res<reqwe
     }
     let status = r.status();
     let body = r.text().await.unwrap_or_default();
-    Err(format!("{what}: expected {want}, got {status}: {}", body.chars().take(300).collect::<String>()).into())
+    Err(format!(
+        "{what}: expected {want}, got {status}: {}",
+        body.chars().take(300).collect::<String>()
+    )
+    .into())
 }
 
 impl Registry {
@@ -257,7 +279,10 @@ impl Registry {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(basic) = &t.basic {
             use base64::Engine as _;
-            let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(basic));
+            let v = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(basic)
+            );
             headers.insert(reqwest::header::AUTHORIZATION, v.parse()?);
         }
         let http = Client::builder()
@@ -270,7 +295,13 @@ impl Registry {
         let base = t.url.trim_end_matches('/').to_owned();
         let r = http.get(format!("{base}/v2/")).send().await?;
         expect(r, StatusCode::OK, "GET /v2/").await?;
-        let mut reg = Self { http, base, repo: t.repo.clone(), mode: t.upload, chunk: t.chunk_kib.max(1) * 1024 };
+        let mut reg = Self {
+            http,
+            base,
+            repo: t.repo.clone(),
+            mode: t.upload,
+            chunk: t.chunk_kib.max(1) * 1024,
+        };
         if reg.mode == Upload::Auto {
             reg.mode = reg.probe_upload_mode().await?;
         }
@@ -299,12 +330,18 @@ impl Registry {
     }
 
     fn location(&self, r: &reqwest::Response) -> Res<String> {
-        let loc = r.headers().get(LOCATION).ok_or("upload response without Location")?.to_str()?;
-        Ok(if loc.starts_with("http://") || loc.starts_with("https://") {
-            loc.to_owned()
-        } else {
-            format!("{}{}", self.base, loc)
-        })
+        let loc = r
+            .headers()
+            .get(LOCATION)
+            .ok_or("upload response without Location")?
+            .to_str()?;
+        Ok(
+            if loc.starts_with("http://") || loc.starts_with("https://") {
+                loc.to_owned()
+            } else {
+                format!("{}{}", self.base, loc)
+            },
+        )
     }
 
     /// The blob as a streamed request body, in `chunk`-sized pieces that share its buffer.
@@ -314,9 +351,9 @@ impl Registry {
         }
         let (data, chunk) = (data.clone(), self.chunk);
         let pieces = data.len().div_ceil(chunk);
-        reqwest::Body::wrap_stream(futures::stream::iter(
-            (0..pieces).map(move |i| Ok::<Bytes, std::io::Error>(data.slice(i * chunk..((i + 1) * chunk).min(data.len())))),
-        ))
+        reqwest::Body::wrap_stream(futures::stream::iter((0..pieces).map(move |i| {
+            Ok::<Bytes, std::io::Error>(data.slice(i * chunk..((i + 1) * chunk).min(data.len())))
+        })))
     }
 
     async fn post_monolithic(&self, b: &Blob) -> Res<reqwest::Response> {
@@ -337,7 +374,12 @@ impl Registry {
                 expect(r, StatusCode::CREATED, "POST ?digest=").await?
             }
             Upload::PostPut | Upload::Auto => {
-                let r = self.http.post(self.uploads_url()).header(CONTENT_LENGTH, 0).send().await?;
+                let r = self
+                    .http
+                    .post(self.uploads_url())
+                    .header(CONTENT_LENGTH, 0)
+                    .send()
+                    .await?;
                 let r = expect(r, StatusCode::ACCEPTED, "POST uploads/").await?;
                 let loc = self.location(&r)?;
                 let _ = r.bytes().await;
@@ -386,8 +428,9 @@ async fn push_large(a: LargeArgs) -> Res<serde_json::Value> {
     let (mut rates, mut walls, mut cpu) = (Vec::new(), Vec::new(), 0.0);
     for _ in 0..a.repeat.max(1) {
         let seed = run_seed();
-        let blobs: Vec<Blob> =
-            (0..clients).map(|c| Blob::new(random_bytes(size, seed.wrapping_add((c as u64) << 48)))).collect();
+        let blobs: Vec<Blob> = (0..clients)
+            .map(|c| Blob::new(random_bytes(size, seed.wrapping_add((c as u64) << 48))))
+            .collect();
         let (start, cpu0) = (Instant::now(), cpu_seconds());
         let tasks: Vec<_> = blobs
             .into_iter()
@@ -481,8 +524,16 @@ async fn prepare(a: PrepareArgs) -> Res<serde_json::Value> {
     if got != blob.data {
         return Err("GET blob returned different bytes".into());
     }
-    let r = reg.http.get(&manifest_url).header(ACCEPT, OCI_MANIFEST).send().await?;
-    let got = expect(r, StatusCode::OK, "GET manifest").await?.bytes().await?;
+    let r = reg
+        .http
+        .get(&manifest_url)
+        .header(ACCEPT, OCI_MANIFEST)
+        .send()
+        .await?;
+    let got = expect(r, StatusCode::OK, "GET manifest")
+        .await?
+        .bytes()
+        .await?;
     if got != img.manifest {
         return Err("GET manifest returned different bytes".into());
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use registry_core::model::ProjectReq;
-use registry_core::{Principal, Registry};
 use registry_core::oci::{Reference, RepoName};
+use registry_core::{Principal, Registry};
 use registry_http::AppOptions;
 
 #[tokio::main]
@@ -17,14 +17,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::open("memory://").await?;
     // Content lives in projects. The embedding program acts as `Principal::System`, which may do
     // everything; HTTP clients get their own principals from credentials.
-    let admin_password = registry.bootstrap(None).await?.expect("a fresh registry generates the admin password");
-    let project = ProjectReq { project_name: "demo".into(), ..Default::default() };
+    let admin_password = registry
+        .bootstrap(None)
+        .await?
+        .expect("a fresh registry generates the admin password");
+    let project = ProjectReq {
+        project_name: "demo".into(),
+        ..Default::default()
+    };
     registry.create_project(&Principal::System, project).await?;
     let repo = RepoName::parse("demo/hello")?;
 
     // Push an image straight into the engine: a config blob, one layer, a manifest.
-    let config = registry.push_blob_bytes(&repo, Bytes::from_static(b"{\"architecture\":\"amd64\",\"os\":\"linux\"}")).await?;
-    let layer = registry.push_blob_bytes(&repo, Bytes::from_static(b"hello from an embedded registry")).await?;
+    let config = registry
+        .push_blob_bytes(
+            &repo,
+            Bytes::from_static(b"{\"architecture\":\"amd64\",\"os\":\"linux\"}"),
+        )
+        .await?;
+    let layer = registry
+        .push_blob_bytes(
+            &repo,
+            Bytes::from_static(b"hello from an embedded registry"),
+        )
+        .await?;
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -32,7 +48,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.to_string(), "size": 31}]
     });
     let pushed = registry
-        .put_manifest(&repo, &Reference::Tag("v1".into()), None, Bytes::from(manifest.to_string()), &[])
+        .put_manifest(
+            &repo,
+            &Reference::Tag("v1".into()),
+            None,
+            Bytes::from(manifest.to_string()),
+            &[],
+        )
         .await?;
     println!("pushed demo/hello:v1 as {}", pushed.digest);
 
@@ -53,10 +75,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = reqwest::Client::new();
     // The project is private: anonymous clients are asked for credentials.
-    let anonymous = client.get(format!("{base}/v2/demo/hello/tags/list")).send().await?;
+    let anonymous = client
+        .get(format!("{base}/v2/demo/hello/tags/list"))
+        .send()
+        .await?;
     assert_eq!(anonymous.status(), 401);
     let tags: serde_json::Value = serde_json::from_slice(
-        &client.get(format!("{base}/v2/demo/hello/tags/list")).basic_auth("admin", Some(&admin_password)).send().await?.bytes().await?,
+        &client
+            .get(format!("{base}/v2/demo/hello/tags/list"))
+            .basic_auth("admin", Some(&admin_password))
+            .send()
+            .await?
+            .bytes()
+            .await?,
     )?;
     println!("tags over HTTP: {}", tags["tags"]);
     let res = client
@@ -65,8 +96,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .header("accept", "application/vnd.oci.image.manifest.v1+json")
         .send()
         .await?;
-    let digest = res.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert_eq!(digest, pushed.digest.to_string(), "HTTP serves what the engine stored");
+    let digest = res
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(
+        digest,
+        pushed.digest.to_string(),
+        "HTTP serves what the engine stored"
+    );
     assert_eq!(tags["tags"], serde_json::json!(["v1"]));
 
     let _ = stop_tx.send(());

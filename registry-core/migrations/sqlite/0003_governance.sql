@@ -5,6 +5,8 @@
 ALTER TABLE repo_blobs ADD COLUMN last_touched BIGINT NOT NULL DEFAULT 0;
 UPDATE repo_blobs SET last_touched = created_at;
 CREATE INDEX manifests_digest ON manifests(digest);
+-- "Does any manifest of this repository reference this blob?" (GC, manifest push).
+CREATE INDEX manifest_refs_repo_child ON manifest_refs(repo_id, child_digest);
 
 -- What a project is charged for: every blob a repository of the project links and every
 -- manifest stored in it, once per project whatever the number of repositories.

@@ -151,6 +151,42 @@ macro_rules! sql_governance_store {
             Ok(())
         }
 
+        /// Insert an execution with its tasks (status `Pending`, or `Success` without tasks).
+        pub(crate) async fn insert_execution(conn: &mut <Db as sqlx::Database>::Connection, e: &NewExecution, now: i64) -> Result<i64> {
+            let status = if e.tasks.is_empty() { "Success" } else { "Pending" };
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO executions (vendor_type, vendor_id, trigger_kind, params, status, start_time, update_time, end_time)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+            )
+            .bind(&e.vendor_type)
+            .bind(e.vendor_id)
+            .bind(&e.trigger)
+            .bind(&e.params)
+            .bind(status)
+            .bind(now)
+            .bind(e.tasks.is_empty().then_some(now))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            for chunk in e.tasks.chunks(SQL_BATCH / 8) {
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO tasks (execution_id, vendor_type, params, status, max_attempts, run_at, creation_time, update_time) ",
+                );
+                qb.push_values(chunk, |mut row, t| {
+                    row.push_bind(id)
+                        .push_bind(e.vendor_type.clone())
+                        .push_bind(t.params.clone())
+                        .push_bind("Pending")
+                        .push_bind(t.max_attempts)
+                        .push_bind(t.run_at)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *conn).await.map_err(db_err)?;
+            }
+            Ok(id)
+        }
+
         /// Merge the keys of JSON object `add` into JSON object `base`.
         fn merge_json(base: &str, add: &str) -> String {
             let mut b: serde_json::Map<String, serde_json::Value> = serde_json::from_str(base).unwrap_or_default();
@@ -245,37 +281,7 @@ macro_rules! sql_governance_store {
 
             async fn create_execution(&self, e: &NewExecution, now: i64) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
-                let status = if e.tasks.is_empty() { "Success" } else { "Pending" };
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO executions (vendor_type, vendor_id, trigger_kind, params, status, start_time, update_time, end_time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
-                )
-                .bind(&e.vendor_type)
-                .bind(e.vendor_id)
-                .bind(&e.trigger)
-                .bind(&e.params)
-                .bind(status)
-                .bind(now)
-                .bind(e.tasks.is_empty().then_some(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                for chunk in e.tasks.chunks(SQL_BATCH / 8) {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO tasks (execution_id, vendor_type, params, status, max_attempts, run_at, creation_time, update_time) ",
-                    );
-                    qb.push_values(chunk, |mut row, t| {
-                        row.push_bind(id)
-                            .push_bind(e.vendor_type.clone())
-                            .push_bind(t.params.clone())
-                            .push_bind("Pending")
-                            .push_bind(t.max_attempts)
-                            .push_bind(t.run_at)
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
-                }
+                let id = insert_execution(&mut tx, e, now).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(id)
             }
@@ -532,7 +538,7 @@ macro_rules! sql_governance_store {
                 let (after_repo, after_digest) = after.unwrap_or_default();
                 sqlx::query_as(
                     "SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id
-                     WHERE (r.name > $1 OR (r.name = $1 AND m.digest > $2))
+                     WHERE (r.name, m.digest) > ($1, $2)
                        AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
                        AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
                        AND (m.subject IS NULL OR NOT EXISTS
@@ -551,7 +557,7 @@ macro_rules! sql_governance_store {
                 let (repo_id, digest) = after.map(|k| (k.repo_id, k.digest.clone())).unwrap_or((i64::MIN, String::new()));
                 let rows: Vec<(i64, String)> = sqlx::query_as(
                     "SELECT rb.repo_id, rb.digest FROM repo_blobs rb
-                     WHERE (rb.repo_id > $1 OR (rb.repo_id = $1 AND rb.digest > $2)) AND rb.last_touched < $3
+                     WHERE (rb.repo_id, rb.digest) > ($1, $2) AND rb.last_touched < $3
                        AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = rb.repo_id AND mr.child_digest = rb.digest)
                      ORDER BY rb.repo_id, rb.digest LIMIT $4",
                 )

@@ -15,6 +15,8 @@ use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
 use governance::NewEvent;
 
+pub mod audit;
+mod audit_sql;
 pub mod governance;
 mod governance_sql;
 pub mod identity;
@@ -82,6 +84,7 @@ pub trait MetadataStore:
     identity::IdentityStore
     + governance::GovernanceStore
     + policy::PolicyStore
+    + audit::AuditStore
     + Send
     + Sync
     + Debug
@@ -90,7 +93,8 @@ pub trait MetadataStore:
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
 
-    /// Record a published blob and link it to `repo` (creating the repository row), charging the
+    /// Link a published blob, whose row [`governance::GovernanceStore::claim_blob`] created
+    /// before the bytes were published, to `repo` (creating the repository row), charging the
     /// project's quota (`QuotaExceeded`, linking nothing, when it cannot hold the blob).
     async fn link_new_blob(
         &self,

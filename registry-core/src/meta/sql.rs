@@ -61,20 +61,17 @@ macro_rules! sql_metadata_store {
                 let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
                 let quota = lock_quota(&mut tx, project_id, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
-                let claimed = sqlx::query(
-                    "INSERT INTO blobs (digest, size, state, created_at, last_touched) VALUES ($1, $2, 'live', $3, $3)
-                     ON CONFLICT (digest) DO UPDATE SET state = 'live', last_touched = excluded.last_touched
-                     WHERE blobs.state <> 'deleting'",
-                )
-                .bind(digest.to_string())
-                .bind(size as i64)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+                // The row was claimed before the bytes were published (`claim_blob`); if it is gone
+                // or being deleted now, garbage collection took the bytes in between.
+                let claimed = sqlx::query("UPDATE blobs SET state = 'live', last_touched = $2 WHERE digest = $1 AND state <> 'deleting'")
+                    .bind(digest.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
                 if claimed == 0 {
-                    return Err(Error::Unavailable { reason: format!("blob {digest} is being garbage collected; upload it again") });
+                    return Err(Error::Unavailable { reason: format!("blob {digest} was garbage collected while it was published; upload it again") });
                 }
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
                 let added = hold_digest(&mut tx, project_id, &digest.to_string(), size as i64, now).await?;
@@ -223,17 +220,20 @@ macro_rules! sql_metadata_store {
                         m.refs.iter().filter(|r| r.required && r.kind == kind).map(|r| r.digest.to_string()).collect();
                     set.into_iter().collect()
                 };
-                // Blobs must be linked to the repository; this also rescues blobs that garbage
-                // collection marked but has not started deleting.
+                // Blobs must be linked to the repository. Touching the links locks them against
+                // garbage collection dropping them before this commits; updating the blobs
+                // rescues any that collection marked but has not started deleting.
                 for chunk in required(RefKind::Blob).chunks(SQL_BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE repo_blobs SET last_touched = ");
+                    qb.push_bind(now).push(" WHERE repo_id = ").push_bind(repo_id).push(" AND digest IN ");
+                    push_list(&mut qb, chunk);
+                    qb.push(" RETURNING digest");
+                    let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    missing_ref(chunk, &found)?;
                     let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs SET state = 'live', last_touched = ");
                     qb.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
                     push_list(&mut qb, chunk);
-                    // A correlated EXISTS probes the (repo_id, digest) key per blob; an IN over
-                    // the repository's links would scan all of them.
-                    qb.push(" AND EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = blobs.digest AND rb.repo_id = ")
-                        .push_bind(repo_id)
-                        .push(") RETURNING digest");
+                    qb.push(" RETURNING digest");
                     let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                     missing_ref(chunk, &found)?;
                 }

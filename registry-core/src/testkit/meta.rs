@@ -42,8 +42,8 @@ pub async fn blob_links_and_mounts(m: &dyn MetadataStore) {
     let (a, b, c) = (repo("links/a"), repo("links/b"), repo("links/c"));
     let d = digest("links-blob");
     assert_eq!(m.repo_blob(&a, &d).await.unwrap(), None);
-    m.link_new_blob(&a, &d, 42, 1).await.unwrap();
-    m.link_new_blob(&a, &d, 42, 2).await.unwrap(); // idempotent
+    link(m, &a, &d, 42, 1).await.unwrap();
+    link(m, &a, &d, 42, 2).await.unwrap(); // idempotent
     assert_eq!(m.repo_blob(&a, &d).await.unwrap(), Some(42));
     assert_eq!(
         m.repo_blob(&b, &d).await.unwrap(),
@@ -119,7 +119,7 @@ pub async fn put_manifest_is_atomic(m: &dyn MetadataStore) {
     super::ensure_projects(m, &["atomic"]).await;
     let r = repo("atomic/app");
     let (cfg, layer) = (digest("atomic-cfg"), digest("atomic-layer"));
-    m.link_new_blob(&r, &cfg, 1, 1).await.unwrap();
+    link(m, &r, &cfg, 1, 1).await.unwrap();
     let bad = manifest("atomic-1", vec![blob_ref(&cfg), blob_ref(&layer)], None);
     let e = m
         .put_manifest(&r, &bad, &["v1".into()], 2, &[])
@@ -283,9 +283,7 @@ pub async fn referrers(m: &dyn MetadataStore) {
 pub async fn catalog(m: &dyn MetadataStore) {
     super::ensure_projects(m, &["cat"]).await;
     for n in ["cat/c", "cat/a", "cat/b"] {
-        m.link_new_blob(&repo(n), &digest("cat"), 1, 1)
-            .await
-            .unwrap();
+        link(m, &repo(n), &digest("cat"), 1, 1).await.unwrap();
     }
     let page = m.catalog(2, Some("cat/")).await.unwrap();
     assert_eq!(page, vec!["cat/a".to_string(), "cat/b".to_string()]);
@@ -495,7 +493,7 @@ pub async fn identity(m: &dyn MetadataStore) {
     // Labels on artifacts, and the repository/artifact views.
     let r = repo("id-proj/app");
     let cfg = digest("id-config");
-    m.link_new_blob(&r, &cfg, 10, now).await.unwrap();
+    link(m, &r, &cfg, 10, now).await.unwrap();
     let man = manifest("id-manifest", vec![blob_ref(&cfg)], None);
     m.put_manifest(&r, &man, &["v1".into()], now, &[])
         .await
@@ -588,7 +586,7 @@ pub async fn identity(m: &dyn MetadataStore) {
         m.delete_project(p.id).await.unwrap_err().code(),
         ErrorCode::PreconditionFailed
     );
-    let orphan = m.link_new_blob(&repo("id-none/app"), &cfg, 10, now).await;
+    let orphan = link(m, &repo("id-none/app"), &cfg, 10, now).await;
     assert_eq!(orphan.unwrap_err().code(), ErrorCode::Denied);
     assert!(m.delete_repository("id-proj/app", now, &[]).await.unwrap());
     assert!(m.delete_project(p.id).await.unwrap());
@@ -598,4 +596,16 @@ pub async fn identity(m: &dyn MetadataStore) {
     // Settings: the first writer wins.
     assert_eq!(m.init_setting("id-key", "a").await.unwrap(), "a");
     assert_eq!(m.init_setting("id-key", "b").await.unwrap(), "a");
+}
+
+/// Publish a blob the way the registry does: claim its row, then link it.
+async fn link(
+    m: &dyn MetadataStore,
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+    now: i64,
+) -> crate::error::Result<()> {
+    m.claim_blob(&digest.to_string(), size as i64, now).await?;
+    m.link_new_blob(repo, digest, size, now).await
 }

@@ -25,7 +25,7 @@ async fn registry() -> (Registry, Arc<FakeClock>) {
     (reg, clock)
 }
 
-pub(crate) async fn user(reg: &Registry, name: &str) -> Principal {
+pub async fn user(reg: &Registry, name: &str) -> Principal {
     let req = UserCreate {
         username: name.into(),
         password: "Passw0rd-x".into(),

@@ -2,10 +2,13 @@
 //! the `Registry` facade. One test binary (see style notes: fewer links on 2 cores).
 
 mod access;
+mod audit;
 mod backends;
 mod external_auth;
+mod governance;
 mod policy;
 mod registry;
+mod webhooks;
 
 /// An external service URL from the environment. When `BERTH_TEST_REQUIRE_ALL=1` (the project's
 /// test script sets it) a missing service is a failure, never a silent skip.

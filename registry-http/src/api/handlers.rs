@@ -15,9 +15,9 @@ use serde::Deserialize;
 use super::{Body, Params, Who, created, is_name, ok, paged, repo_param};
 use crate::error::ApiResult;
 
-type R = ApiResult<Response>;
+pub(super) type R = ApiResult<Response>;
 
-fn json<T: serde::Serialize>(v: T) -> R {
+pub(super) fn json<T: serde::Serialize>(v: T) -> R {
     Ok(Json(v).into_response())
 }
 
@@ -54,7 +54,7 @@ pub async fn systeminfo(State(reg): State<Registry>, Who(p): Who, headers: Heade
         "self_registration": reg.access_settings().self_registration,
         "has_ca_root": false,
         "harbor_version": concat!("berth-", env!("CARGO_PKG_VERSION")),
-        "read_only": false,
+        "read_only": reg.is_read_only().await?,
         "notification_enable": false,
         "banner_message": "",
         "current_time": chrono::Utc::now().to_rfc3339(),

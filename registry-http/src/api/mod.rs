@@ -3,8 +3,12 @@
 //! `{"errors":[…]}` envelope, `{project_name_or_id}` (a number is an id unless
 //! `X-Is-Resource-Name: true`), repository names URL-encoded twice in paths.
 
+mod governance;
+mod governance_audit;
 mod handlers;
 mod policies;
+
+pub use governance::GcDefaults;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -192,11 +196,44 @@ pub fn ok() -> Response {
     servers((url = "/api/v2.0")),
     tags(
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
-        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"),
+        (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
+        (name = "auditlog"), (name = "purge"), (name = "webhook"),
         (name = "immutable"), (name = "retention")
     )
 )]
 struct ApiDoc;
+
+/// Audit log, audit purge and webhook routes.
+fn audit_routes() -> utoipa_axum::router::OpenApiRouter<Registry> {
+    use governance_audit::*;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(audit_logs))
+        .routes(routes!(export_audit_logs))
+        .routes(routes!(audit_log_exts))
+        .routes(routes!(audit_log_event_types))
+        .routes(routes!(project_logs))
+        .routes(routes!(project_log_exts))
+        .routes(routes!(
+            get_purge_schedule,
+            create_purge_schedule,
+            update_purge_schedule
+        ))
+        .routes(routes!(purge_history))
+        .routes(routes!(get_purge, stop_purge))
+        .routes(routes!(purge_log))
+        .routes(routes!(list_webhook_policies, create_webhook_policy))
+        .routes(routes!(
+            get_webhook_policy,
+            update_webhook_policy,
+            delete_webhook_policy
+        ))
+        .routes(routes!(webhook_executions))
+        .routes(routes!(webhook_tasks))
+        .routes(routes!(webhook_task_log))
+        .routes(routes!(webhook_last_trigger))
+        .routes(routes!(webhook_events))
+}
 
 /// The `/api/v2.0` routes and the OpenAPI document generated from the same declarations.
 pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
@@ -255,6 +292,21 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
         .merge(policies::routes())
+        .routes(routes!(governance::list_quotas))
+        .routes(routes!(governance::get_quota, governance::update_quota))
+        .routes(routes!(governance::gc_history))
+        .routes(routes!(
+            governance::get_gc_schedule,
+            governance::create_gc_schedule,
+            governance::update_gc_schedule
+        ))
+        .routes(routes!(governance::gc_run, governance::stop_gc))
+        .routes(routes!(governance::gc_log))
+        .routes(routes!(
+            governance::get_configurations,
+            governance::put_configurations
+        ))
+        .merge(audit_routes())
         .fallback(|| async {
             ApiError(Error::NotFound {
                 what: "API route".into(),

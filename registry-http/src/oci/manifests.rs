@@ -13,7 +13,7 @@ use crate::error::ApiResult;
 pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
     let m = ctx.registry.get_manifest(&name, &reference).await?;
     if ctx.method == Method::GET {
-        ctx.registry.record_pull(&name, &m.digest);
+        ctx.registry.record_pull(&name, &reference, &m.digest);
     }
     let len = m.content.len();
     let body = if ctx.method == Method::HEAD {

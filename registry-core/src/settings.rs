@@ -1,0 +1,64 @@
+//! Harbor's `/configurations`: the settings an administrator reads, and the few that change at
+//! run time (the rest come from the server's configuration file and are shown read-only).
+
+use serde_json::{Map, Value, json};
+
+use crate::access::ProjectCreation;
+use crate::auth::Principal;
+use crate::auth::rbac::{Action, SystemResource};
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+
+/// Settings that change at run time.
+const EDITABLE: &[&str] = &["read_only"];
+
+impl Registry {
+    /// Every setting as `{key: {value, editable}}` (system administrators).
+    pub async fn configurations(&self, p: &Principal) -> Result<Value> {
+        self.require_system(p, SystemResource::Configuration, Action::Read)?;
+        let s = self.access_settings();
+        let fixed = |v: Value| json!({ "value": v, "editable": false });
+        Ok(json!({
+            "read_only": { "value": self.is_read_only().await?, "editable": true },
+            "auth_mode": fixed("db_auth".into()),
+            "project_creation_restriction": fixed(match s.project_creation {
+                ProjectCreation::Everyone => "everyone",
+                ProjectCreation::AdminOnly => "adminonly",
+            }.into()),
+            "self_registration": fixed(s.self_registration.into()),
+            "token_expiration": fixed((s.token_ttl.as_secs() / 60).into()),
+            "quota_per_project_enable": fixed(true.into()),
+            "storage_per_project": fixed((-1).into()),
+        }))
+    }
+
+    /// Change run-time settings; any other key is refused before anything changes.
+    pub async fn update_configurations(
+        &self,
+        p: &Principal,
+        changes: &Map<String, Value>,
+    ) -> Result<()> {
+        self.require_system(p, SystemResource::Configuration, Action::Update)?;
+        let mut read_only = None;
+        for (k, v) in changes {
+            match k.as_str() {
+                "read_only" => {
+                    read_only = Some(v.as_bool().ok_or_else(|| Error::BadRequest {
+                        reason: format!("read_only must be true or false, not {v}"),
+                    })?)
+                }
+                other => {
+                    return Err(Error::BadRequest {
+                        reason: format!(
+                            "setting {other:?} cannot be changed at run time (editable: {EDITABLE:?}); set it in the server configuration"
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(on) = read_only {
+            self.set_read_only(p, on).await?;
+        }
+        Ok(())
+    }
+}

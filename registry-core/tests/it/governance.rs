@@ -1,0 +1,899 @@
+//! Governance on every backend pair (SQLite + filesystem, PostgreSQL + S3): quotas exact under
+//! concurrency, garbage collection precise and safe under load, the job service.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use registry_core::clock::{Clock, FakeClock, SystemClock};
+use registry_core::events::{QUOTA_EXCEED, QUOTA_WARNING};
+use registry_core::gc::{GcOptions, GcReport};
+use registry_core::jobs::{JobHandler, TaskContext};
+use registry_core::model::ProjectReq;
+use registry_core::oci::{Digest, Reference, RepoName};
+use registry_core::testkit::data;
+use registry_core::{Content, ErrorCode, ImageRef, NewImage, NewLayer, Principal, Registry};
+
+use crate::backends::fresh_pg_database;
+use crate::service_url;
+
+/// A registry on one backend pair, with the directory that holds its files.
+struct Env {
+    reg: Registry,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite_fs(clock: Arc<dyn Clock>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = registry_core::registry::open_metadata(&format!(
+        "sqlite://{}",
+        dir.path().join("b.db").display()
+    ))
+    .await
+    .unwrap();
+    let blobs =
+        registry_core::registry::open_blobs(&dir.path().join("blobs").display().to_string())
+            .await
+            .unwrap();
+    let reg = Registry::builder()
+        .meta(meta)
+        .blobs(blobs)
+        .clock(clock)
+        .build()
+        .unwrap();
+    Env {
+        reg,
+        _dir: Some(dir),
+    }
+}
+
+/// PostgreSQL + S3, when the test services are there (`tests/run.sh` starts them).
+async fn pg_s3(clock: Arc<dyn Clock>) -> Option<Env> {
+    let admin = service_url("BERTH_TEST_PG_URL")?;
+    let s3 = service_url("BERTH_TEST_S3_URL")?;
+    let url = fresh_pg_database(&admin).await;
+    Some(Env {
+        reg: pg_s3_at(&url, &s3, clock).await,
+        _dir: None,
+    })
+}
+
+async fn pg_s3_at(pg: &str, s3: &str, clock: Arc<dyn Clock>) -> Registry {
+    let mut u = url::Url::parse(s3).unwrap();
+    u.set_path(&format!("/gov-{}", uuid::Uuid::new_v4().simple()));
+    let meta = registry_core::registry::open_metadata(pg).await.unwrap();
+    let blobs = registry_core::registry::open_blobs(u.as_str())
+        .await
+        .unwrap();
+    Registry::builder()
+        .meta(meta)
+        .blobs(blobs)
+        .clock(clock)
+        .build()
+        .unwrap()
+}
+
+async fn project(reg: &Registry, name: &str, limit: i64) {
+    let req = ProjectReq {
+        project_name: name.into(),
+        storage_limit: Some(limit),
+        ..Default::default()
+    };
+    reg.create_project(&Principal::System, req).await.unwrap();
+}
+
+fn image(layers: &[Vec<u8>], note: &str) -> NewImage {
+    NewImage {
+        config: Some(Bytes::from(format!("{{\"note\":\"{note}\"}}"))),
+        layers: layers
+            .iter()
+            .map(|l| NewLayer {
+                content: Content::Bytes(Bytes::from(l.clone())),
+                media_type: None,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn iref(s: &str) -> ImageRef {
+    ImageRef::parse(s).unwrap()
+}
+
+async fn used(reg: &Registry, project: &str) -> i64 {
+    let id = reg
+        .metadata_store()
+        .project_by_name(project)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    reg.project_quota(id).await.unwrap().unwrap().used
+}
+
+async fn assert_quotas_exact(reg: &Registry) {
+    let audit = reg.verify_quotas().await.unwrap();
+    assert!(!audit.is_empty());
+    for a in audit {
+        assert_eq!(
+            a.stored, a.recount,
+            "project {}: stored usage differs from a recount",
+            a.project_id
+        );
+    }
+}
+
+async fn event_types(reg: &Registry) -> Vec<String> {
+    reg.metadata_store()
+        .events_after(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
+fn no_progress() -> impl Fn(registry_core::gc::GcPhase, &GcReport) -> bool + Send + Sync {
+    |_, _| true
+}
+
+// ---- quotas ------------------------------------------------------------------------------------
+
+async fn quota_scenario(reg: &Registry, clock: &FakeClock) {
+    project(reg, "qa", 20_000).await;
+    project(reg, "qb", -1).await;
+    let shared = data(1, 4000);
+    let a = reg
+        .push_image(&iref("qa/one:v1"), image(&[shared.clone()], "one"))
+        .await
+        .unwrap();
+    let after_one = used(reg, "qa").await;
+    let manifest_one = reg
+        .get_manifest(&a.repo, &Reference::Digest(a.digest.clone()))
+        .await
+        .unwrap()
+        .content
+        .len() as i64;
+    let config_one = 14; // {"note":"one"}
+    assert_eq!(
+        after_one,
+        4000 + config_one + manifest_one,
+        "layer, config and manifest are charged"
+    );
+
+    // The same layer in a second repository of the project is charged once.
+    let b = reg
+        .push_image(&iref("qa/two:v1"), image(&[shared.clone()], "two"))
+        .await
+        .unwrap();
+    let manifest_two = reg
+        .get_manifest(&b.repo, &Reference::Digest(b.digest.clone()))
+        .await
+        .unwrap()
+        .content
+        .len() as i64;
+    assert_eq!(
+        used(reg, "qa").await,
+        after_one + 14 + manifest_two,
+        "only the new config and manifest"
+    );
+
+    // In another project it is charged again.
+    let x = RepoName::parse("qb/x").unwrap();
+    let layer = Digest::sha256_of(&shared);
+    assert_eq!(reg.mount_blob(&x, &layer, None).await.unwrap(), Some(4000));
+    assert_eq!(used(reg, "qb").await, 4000);
+
+    // Over the limit: refused with a message naming project, limit and usage; nothing linked.
+    let before = used(reg, "qa").await;
+    let big = Bytes::from(data(2, 17_000));
+    let r = RepoName::parse("qa/one").unwrap();
+    let e = reg.push_blob_bytes(&r, big.clone()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Denied);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("qa") && msg.contains("limit") && msg.contains("usage"),
+        "{msg}"
+    );
+    assert_eq!(used(reg, "qa").await, before);
+    assert!(
+        reg.stat_blob(&r, &Digest::sha256_of(&big)).await.is_err(),
+        "a refused blob is not linked"
+    );
+    assert!(event_types(reg).await.iter().any(|t| t == QUOTA_EXCEED));
+
+    // Crossing 85 % of the limit raises one warning.
+    assert!(!event_types(reg).await.iter().any(|t| t == QUOTA_WARNING));
+    let fill = (20_000 * 86 / 100 - before).max(1) as usize;
+    reg.push_blob_bytes(&r, Bytes::from(data(3, fill)))
+        .await
+        .unwrap();
+    assert_eq!(
+        event_types(reg)
+            .await
+            .iter()
+            .filter(|t| *t == QUOTA_WARNING)
+            .count(),
+        1
+    );
+
+    // Deleting an artifact releases its manifest at once; its layers go with garbage collection.
+    let with_fill = used(reg, "qa").await;
+    reg.delete_manifest(&b.repo, &Reference::Digest(b.digest.clone()))
+        .await
+        .unwrap();
+    assert_eq!(used(reg, "qa").await, with_fill - manifest_two);
+    assert_quotas_exact(reg).await;
+    clock.advance(3 * 3600 * 1000);
+    let report = reg
+        .collect_garbage(&GcOptions::default(), &no_progress())
+        .await
+        .unwrap();
+    assert!(report.dropped_links >= 2, "{report:?}");
+    // qa/two's config is gone from the project; the shared layer stays (qa/one uses it), and
+    // the filler blob (referenced by nothing) is released too.
+    assert_eq!(
+        used(reg, "qa").await,
+        with_fill - manifest_two - 14 - fill as i64
+    );
+    assert_quotas_exact(reg).await;
+
+    // The limit can be changed by an administrator; a user cannot.
+    let q = reg
+        .quotas(
+            &Principal::System,
+            Some("project"),
+            None,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let qa = q.items.iter().find(|q| q.r#ref.name == "qa").unwrap();
+    assert_eq!(qa.hard.storage, 20_000);
+    reg.set_quota(&Principal::System, qa.id, -1).await.unwrap();
+    assert_eq!(
+        reg.quota(&Principal::System, qa.id)
+            .await
+            .unwrap()
+            .hard
+            .storage,
+        -1
+    );
+    assert_eq!(
+        reg.set_quota(&Principal::System, qa.id, -5)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        reg.set_quota(&Principal::Anonymous, qa.id, 5)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
+}
+
+#[tokio::test]
+async fn quotas_sqlite_fs() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let env = sqlite_fs(clock.clone()).await;
+    quota_scenario(&env.reg, &clock).await;
+}
+
+#[tokio::test]
+async fn quotas_postgres_s3() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let Some(env) = pg_s3(clock.clone()).await else {
+        return;
+    };
+    quota_scenario(&env.reg, &clock).await;
+}
+
+/// Random concurrent pushes, mounts, deletes and GC runs across projects, some with limits;
+/// afterwards every project's stored usage equals a recount from its links.
+async fn quota_exactness(reg: Registry) {
+    let projects = ["ra", "rb", "rc"];
+    project(&reg, "ra", -1).await;
+    project(&reg, "rb", 12_000).await;
+    project(&reg, "rc", -1).await;
+    let pool: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..10)
+            .map(|i| data(100 + i, 1000 + 700 * i as usize))
+            .collect(),
+    );
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..6u64 {
+        let (reg, pool, refused) = (reg.clone(), pool.clone(), refused.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut x = w.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut next = |n: u64| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % n
+            };
+            for i in 0..30 {
+                let project = projects[next(3) as usize];
+                let repo = format!("{project}/r{}", next(3));
+                let result = match next(10) {
+                    0..=4 => {
+                        let layers: Vec<Vec<u8>> = (0..1 + next(3))
+                            .map(|_| pool[next(pool.len() as u64) as usize].clone())
+                            .collect();
+                        reg.push_image(
+                            &iref(&format!("{repo}:t{}", next(4))),
+                            image(&layers, &format!("{w}-{i}")),
+                        )
+                        .await
+                        .map(drop)
+                    }
+                    5 | 6 => {
+                        let d = Digest::sha256_of(&pool[next(pool.len() as u64) as usize]);
+                        reg.mount_blob(&RepoName::parse(&repo).unwrap(), &d, None)
+                            .await
+                            .map(drop)
+                    }
+                    7 => match reg
+                        .list_tags(&RepoName::parse(&repo).unwrap(), Some(1), None)
+                        .await
+                    {
+                        Ok(tags) if !tags.is_empty() => {
+                            let r = RepoName::parse(&repo).unwrap();
+                            match reg.get_manifest(&r, &Reference::Tag(tags[0].clone())).await {
+                                Ok(m) => {
+                                    reg.delete_manifest(
+                                        &r,
+                                        &Reference::Digest(Digest::parse(&m.digest).unwrap()),
+                                    )
+                                    .await
+                                }
+                                Err(e) => Err(e),
+                            }
+                        }
+                        other => other.map(drop),
+                    },
+                    8 => {
+                        let name = repo.split_once('/').unwrap().1.to_owned();
+                        reg.delete_repository(&Principal::System, project, &name)
+                            .await
+                    }
+                    _ => {
+                        let opts = GcOptions {
+                            grace_ms: 0,
+                            delete_untagged: next(2) == 0,
+                            ..Default::default()
+                        };
+                        reg.collect_garbage(&opts, &|_, _| true).await.map(drop)
+                    }
+                };
+                match result {
+                    Ok(()) => {}
+                    Err(e) if e.code() == ErrorCode::Denied => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Races the protocol allows: content collected or deleted under a client.
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            ErrorCode::ManifestBlobUnknown
+                                | ErrorCode::ManifestUnknown
+                                | ErrorCode::NameUnknown
+                                | ErrorCode::NotFound
+                                | ErrorCode::Unavailable
+                                | ErrorCode::BlobUnknown
+                        ) => {}
+                    Err(e) => panic!("worker {w} op {i}: {e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_quotas_exact(&reg).await;
+    reg.collect_garbage(
+        &GcOptions {
+            grace_ms: 0,
+            delete_untagged: true,
+            ..Default::default()
+        },
+        &no_progress(),
+    )
+    .await
+    .unwrap();
+    assert_quotas_exact(&reg).await;
+    assert!(
+        refused.load(Ordering::Relaxed) > 0,
+        "the limited project refused something"
+    );
+    eprintln!(
+        "quota exactness: {} refusals over the limit",
+        refused.load(Ordering::Relaxed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn quota_exactness_sqlite_fs() {
+    let env = sqlite_fs(Arc::new(SystemClock)).await;
+    quota_exactness(env.reg.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn quota_exactness_postgres_s3() {
+    let Some(env) = pg_s3(Arc::new(SystemClock)).await else {
+        return;
+    };
+    quota_exactness(env.reg.clone()).await;
+}
+
+// ---- garbage collection ------------------------------------------------------------------------
+
+async fn gc_scenario(reg: &Registry, clock: &FakeClock) {
+    project(reg, "gc", -1).await;
+    let keep = reg
+        .push_image(
+            &iref("gc/app:keep"),
+            image(&[data(10, 3000), data(11, 2000)], "keep"),
+        )
+        .await
+        .unwrap();
+    let gone = reg
+        .push_image(
+            &iref("gc/app:gone"),
+            image(&[data(11, 2000), data(12, 1500)], "gone"),
+        )
+        .await
+        .unwrap();
+    let r = RepoName::parse("gc/app").unwrap();
+    let orphan = reg
+        .push_blob_bytes(&r, Bytes::from(data(13, 700)))
+        .await
+        .unwrap();
+    reg.delete_manifest(&r, &Reference::Tag("gone".into()))
+        .await
+        .unwrap(); // now untagged
+
+    // Within the grace period nothing unreferenced goes, untagged artifacts aside.
+    let fresh = reg
+        .collect_garbage(&GcOptions::default(), &no_progress())
+        .await
+        .unwrap();
+    assert_eq!(
+        (fresh.purged_blobs, fresh.dropped_links),
+        (0, 0),
+        "{fresh:?}"
+    );
+    assert!(reg.blob_store().stat(&orphan).await.unwrap().is_some());
+
+    clock.advance(3 * 3600 * 1000);
+    let opts = GcOptions {
+        delete_untagged: true,
+        ..Default::default()
+    };
+    let dry = reg
+        .collect_garbage(
+            &GcOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+            &no_progress(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.purged_manifests, 1, "{dry:?}");
+    // Stale orphan blob only: the untagged manifest still references its layers during the dry
+    // run (a real run deletes it first, which makes its own blobs collectable the next run).
+    assert_eq!(dry.purged_blobs, 1, "{dry:?}");
+    assert_eq!(dry.freed_space, 700);
+    assert!(
+        reg.blob_store().stat(&orphan).await.unwrap().is_some(),
+        "a dry run changes nothing"
+    );
+
+    let real = reg.collect_garbage(&opts, &no_progress()).await.unwrap();
+    assert_eq!(real.purged_manifests, 1);
+    assert!(reg.blob_store().stat(&orphan).await.unwrap().is_none());
+    // The untagged artifact's unique layer and config are unlinked now (stale links), so they go.
+    let unique = Digest::sha256_of(&data(12, 1500));
+    assert!(
+        reg.blob_store().stat(&unique).await.unwrap().is_none(),
+        "{real:?}"
+    );
+    assert!(
+        reg.metadata_store()
+            .blob_size(&unique)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // What is still referenced survives, byte for byte.
+    let pulled = reg.pull_image(&iref("gc/app:keep")).await.unwrap();
+    assert_eq!(pulled.digest, keep.digest);
+    let bytes: Vec<Vec<u8>> = pulled.layers.iter().map(|l| l.data.to_vec()).collect();
+    assert_eq!(bytes, vec![data(10, 3000), data(11, 2000)]);
+    assert!(
+        reg.get_manifest(&r, &Reference::Digest(gone.digest))
+            .await
+            .is_err()
+    );
+    assert_quotas_exact(reg).await;
+
+    // A second run finds nothing; the dry run agrees.
+    let again = reg
+        .collect_garbage(
+            &GcOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+            &no_progress(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.purged_manifests, again.purged_blobs),
+        (0, 0),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn gc_sqlite_fs() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let env = sqlite_fs(clock.clone()).await;
+    gc_scenario(&env.reg, &clock).await;
+}
+
+#[tokio::test]
+async fn gc_postgres_s3() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let Some(env) = pg_s3(clock.clone()).await else {
+        return;
+    };
+    gc_scenario(&env.reg, &clock).await;
+}
+
+/// Clients push (and untag) continuously while GC runs every 200 ms; afterwards every image
+/// whose push succeeded pulls back byte-exact, and every unreferenced blob older than the last
+/// run is gone from the database and the store.
+async fn gc_under_load(reg: Registry) {
+    project(&reg, "load", -1).await;
+    let grace = Duration::from_millis(800);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pushers = Vec::new();
+    for w in 0..3u64 {
+        let (reg, stop) = (reg.clone(), stop.clone());
+        pushers.push(tokio::spawn(async move {
+            let mut ok: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                // One layer shared by every pusher, one shared with this pusher's previous image,
+                // one new.
+                let layers = vec![
+                    data(7, 1500),
+                    data(w * 1000 + i / 2, 1200),
+                    data(w * 1_000_000 + i, 900),
+                ];
+                let tag = format!("load/p{w}:i{i}");
+                match reg.push_image(&iref(&tag), image(&layers, &tag)).await {
+                    Ok(_) => ok.push((tag, layers)),
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            ErrorCode::ManifestBlobUnknown | ErrorCode::Unavailable
+                        ) => {}
+                    Err(e) => panic!("push {tag}: {e}"),
+                }
+                // Every other image is untagged again: garbage for the collector.
+                if i % 2 == 0
+                    && let Some((old, _)) = ok.pop()
+                {
+                    let r = iref(&old);
+                    reg.delete_manifest(&r.repo, &r.reference).await.unwrap();
+                }
+            }
+            ok
+        }));
+    }
+    let mut runs = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        let opts = GcOptions {
+            grace_ms: grace.as_millis() as i64,
+            delete_untagged: true,
+            workers: 4,
+            ..Default::default()
+        };
+        reg.collect_garbage(&opts, &no_progress()).await.unwrap();
+        runs += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut pushed = Vec::new();
+    for p in pushers {
+        pushed.extend(p.await.unwrap());
+    }
+    assert!(
+        pushed.len() >= 3 && runs >= 5,
+        "{} images, {runs} runs",
+        pushed.len()
+    );
+    for (tag, layers) in &pushed {
+        let img = reg
+            .pull_image(&iref(tag))
+            .await
+            .unwrap_or_else(|e| panic!("pull {tag}: {e}"));
+        let got: Vec<Vec<u8>> = img.layers.iter().map(|l| l.data.to_vec()).collect();
+        assert_eq!(&got, layers, "{tag} pulls back byte-exact");
+    }
+    // Everything unreferenced and older than the grace period before the final run goes.
+    tokio::time::sleep(grace + Duration::from_millis(50)).await;
+    let cutoff = chrono::Utc::now().timestamp_millis() - grace.as_millis() as i64;
+    let doomed = reg
+        .metadata_store()
+        .gc_orphan_blobs(None, cutoff, 1_000_000, true)
+        .await
+        .unwrap();
+    let opts = GcOptions {
+        grace_ms: grace.as_millis() as i64,
+        delete_untagged: true,
+        ..Default::default()
+    };
+    reg.collect_garbage(&opts, &no_progress()).await.unwrap();
+    for (digest, _) in &doomed {
+        let d = Digest::parse(digest).unwrap();
+        assert!(
+            reg.blob_store().stat(&d).await.unwrap().is_none(),
+            "{digest} bytes are gone"
+        );
+        assert!(
+            reg.metadata_store().blob_size(&d).await.unwrap().is_none(),
+            "{digest} row is gone"
+        );
+    }
+    assert!(
+        reg.metadata_store()
+            .gc_orphan_blobs(None, cutoff, 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_quotas_exact(&reg).await;
+    eprintln!(
+        "gc under load: {} images kept, {runs} runs, {} blobs collected at the end",
+        pushed.len(),
+        doomed.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gc_under_load_sqlite_fs() {
+    let env = sqlite_fs(Arc::new(SystemClock)).await;
+    gc_under_load(env.reg.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gc_under_load_postgres_s3() {
+    let Some(env) = pg_s3(Arc::new(SystemClock)).await else {
+        return;
+    };
+    gc_under_load(env.reg.clone()).await;
+}
+
+// ---- job service -------------------------------------------------------------------------------
+
+/// Fails its first `fail` attempts, counting runs.
+struct Flaky {
+    runs: Arc<AtomicUsize>,
+    fail: usize,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Flaky {
+    fn max_attempts(&self) -> i64 {
+        3
+    }
+
+    async fn run(&self, _reg: &Registry, task: &mut TaskContext) -> registry_core::Result<()> {
+        let n = self.runs.fetch_add(1, Ordering::SeqCst);
+        task.log(format_args!("run {n}"));
+        task.set("run", n as i64);
+        if n < self.fail {
+            Err(registry_core::Error::Unavailable {
+                reason: format!("failure {n}"),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+async fn jobs_scenario(a: &Registry, b: &Registry, clock: &FakeClock) {
+    // Retries with backoff.
+    let runs = Arc::new(AtomicUsize::new(0));
+    a.register_job(
+        "FLAKY",
+        Arc::new(Flaky {
+            runs: runs.clone(),
+            fail: 2,
+        }),
+    );
+    let id = a
+        .start_execution("FLAKY", 7, "MANUAL", serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(a.run_jobs_until_idle().await.unwrap(), 1);
+    assert_eq!(
+        a.execution(id).await.unwrap().status,
+        "Running",
+        "waiting for its retry"
+    );
+    assert_eq!(
+        a.run_jobs_until_idle().await.unwrap(),
+        0,
+        "not before the backoff"
+    );
+    clock.advance(1_000);
+    assert_eq!(a.run_jobs_until_idle().await.unwrap(), 1);
+    clock.advance(2_000);
+    assert_eq!(a.run_jobs_until_idle().await.unwrap(), 1);
+    let e = a.execution(id).await.unwrap();
+    assert_eq!(e.status, "Success");
+    let tasks = a.execution_tasks(id).await.unwrap();
+    assert_eq!(tasks[0].attempts, 3);
+    assert!(
+        tasks[0].log.contains("retrying") && tasks[0].log.contains("run 2"),
+        "{}",
+        tasks[0].log
+    );
+
+    // A schedule fires once across two nodes, and its task runs once.
+    let count = Arc::new(AtomicUsize::new(0));
+    for reg in [a, b] {
+        reg.register_job(
+            "TICK",
+            Arc::new(Flaky {
+                runs: count.clone(),
+                fail: 0,
+            }),
+        );
+    }
+    a.set_schedule("TICK", 0, "0 * * * * *", serde_json::json!({"k": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.fire_due_schedules().await.unwrap() + b.fire_due_schedules().await.unwrap(),
+        0,
+        "not due yet"
+    );
+    clock.advance(61_000);
+    let (fa, fb) = tokio::join!(a.fire_due_schedules(), b.fire_due_schedules());
+    assert_eq!(
+        fa.unwrap() + fb.unwrap(),
+        1,
+        "one occurrence, one execution"
+    );
+    let (ra, rb) = tokio::join!(a.run_jobs_until_idle(), b.run_jobs_until_idle());
+    assert_eq!(ra.unwrap() + rb.unwrap(), 1);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    let page = a
+        .executions("TICK", Some(0), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.items[0].trigger_kind.as_str()),
+        (1, "SCHEDULE")
+    );
+
+    // A task whose node died is taken over once its lease runs out.
+    let id = a
+        .start_execution("TICK", 1, "MANUAL", serde_json::json!({}))
+        .await
+        .unwrap();
+    let claimed = a
+        .metadata_store()
+        .claim_task("dead-node", clock.now_ms(), 30_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.execution_id, id);
+    assert_eq!(
+        b.run_jobs_until_idle().await.unwrap(),
+        0,
+        "leased to the dead node"
+    );
+    clock.advance(31_000);
+    assert_eq!(b.run_jobs_until_idle().await.unwrap(), 1);
+    assert_eq!(b.execution(id).await.unwrap().status, "Success");
+
+    // Stopping stops pending tasks.
+    let id = a
+        .start_execution("TICK", 2, "MANUAL", serde_json::json!({}))
+        .await
+        .unwrap();
+    a.stop_execution(id).await.unwrap();
+    assert_eq!(a.execution(id).await.unwrap().status, "Stopped");
+    assert_eq!(a.run_jobs_until_idle().await.unwrap(), 0);
+    assert_eq!(
+        a.stop_execution(id).await.unwrap_err().code(),
+        ErrorCode::PreconditionFailed
+    );
+
+    // GC as a job: history, parameters and results.
+    let gc = a
+        .start_gc(
+            &GcOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+            "MANUAL",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a.start_gc(&GcOptions::default(), "MANUAL")
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Conflict
+    );
+    a.run_jobs_until_idle().await.unwrap();
+    let run = a.gc_run(&Principal::System, gc).await.unwrap();
+    assert_eq!(run.job_status, "Success");
+    let params: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&run.job_parameters).unwrap();
+    assert_eq!(params["dry_run"], true);
+    assert!(params.contains_key("freed_space"));
+    assert!(
+        a.gc_log(&Principal::System, gc)
+            .await
+            .unwrap()
+            .contains("would delete")
+    );
+    assert_eq!(
+        a.gc_history(&Principal::Anonymous, &Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
+}
+
+#[tokio::test]
+async fn jobs_sqlite() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("j.db").display());
+    let open = || async {
+        let meta = registry_core::registry::open_metadata(&db).await.unwrap();
+        let blobs = registry_core::registry::open_blobs("memory://")
+            .await
+            .unwrap();
+        Registry::builder()
+            .meta(meta)
+            .blobs(blobs)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (open().await, open().await);
+    jobs_scenario(&a, &b, &clock).await;
+}
+
+#[tokio::test]
+async fn jobs_postgres_two_nodes() {
+    let Some(admin) = service_url("BERTH_TEST_PG_URL") else {
+        return;
+    };
+    let s3 = service_url("BERTH_TEST_S3_URL").unwrap();
+    let url = fresh_pg_database(&admin).await;
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let a = pg_s3_at(&url, &s3, clock.clone()).await;
+    let b = pg_s3_at(&url, &s3, clock.clone()).await;
+    jobs_scenario(&a, &b, &clock).await;
+}
