@@ -1210,40 +1210,21 @@ async fn immutable_tags_over_http() {
         .header("docker-content-digest")
         .unwrap()
         .to_owned();
-    // Tag delete (both APIs) and artifact delete are refused too.
-    let r = call(&app, Method::DELETE, "/v2/t/app/manifests/1.0", &[], vec![]).await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (StatusCode::PRECONDITION_FAILED, "PRECONDITION")
-    );
+    // Tag delete (both APIs) and artifact delete (both APIs) are refused too.
     let art = "/api/v2.0/projects/t/repositories/app/artifacts";
-    let r = call(
-        &app,
-        Method::DELETE,
-        &format!("{art}/1.0/tags/1.0"),
-        &[],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
-    let r = call(
-        &app,
-        Method::DELETE,
-        &format!("{art}/{digest}"),
-        &[],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
-    let r = call(
-        &app,
-        Method::DELETE,
-        &format!("/v2/t/app/manifests/{digest}"),
-        &[],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+    for uri in [
+        "/v2/t/app/manifests/1.0".to_owned(),
+        format!("{art}/1.0/tags/1.0"),
+        format!("{art}/{digest}"),
+        format!("/v2/t/app/manifests/{digest}"),
+    ] {
+        let r = call(&app, Method::DELETE, &uri, &[], vec![]).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            "{uri}"
+        );
+    }
     let r = call(
         &app,
         Method::GET,
