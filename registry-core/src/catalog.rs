@@ -159,6 +159,8 @@ impl Registry {
         let (_, row) = self
             .repo_in(p, project, repo, R::Repository, Action::Delete)
             .await?;
+        self.check_repository_deletable(&RepoName::parse(&row.name)?)
+            .await?;
         let event = crate::meta::governance::NewEvent::new(
             "DELETE_REPOSITORY",
             "repository",
@@ -180,12 +182,13 @@ impl Registry {
         let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
         for t in self.meta.artifact_tags(repo.id, &digests).await? {
+            let immutable = self.tag_is_immutable(&repo.name, &t.name).await?;
             tags.entry(t.digest).or_default().push(Tag {
                 repository_id: repo.id,
                 name: t.name,
                 push_time: time(t.push_time),
                 pull_time: None,
-                immutable: false,
+                immutable,
             });
         }
         let mut refs: HashMap<String, Vec<ArtifactReference>> = HashMap::new();

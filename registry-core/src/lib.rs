@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod gc;
 pub mod image;
+pub mod immutable;
 pub mod jobs;
 pub mod meta;
 pub mod model;
@@ -21,7 +22,9 @@ pub mod project;
 pub mod query;
 pub mod quota;
 pub mod registry;
+pub mod retention;
 pub mod robot;
+pub mod selector;
 pub mod settings;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -377,6 +377,172 @@ pub struct QuotaUpdateReq {
     pub hard: ResourceList,
 }
 
+// ---- policies: immutable tag rules and tag retention ------------------------------------------
+
+/// A selector as Harbor sends it (see [`crate::selector`] for the kinds and decorations).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSelector {
+    pub kind: String,
+    pub decoration: String,
+    pub pattern: String,
+    /// JSON text, e.g. `{"untagged":true}`.
+    #[serde(default)]
+    pub extras: String,
+}
+
+/// An immutable tag rule or a retention rule (Harbor's `ImmutableRule` / `RetentionRule`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRule {
+    #[serde(default)]
+    pub id: i64,
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default)]
+    pub disabled: bool,
+    /// `immutable` or `retain`.
+    #[serde(default)]
+    pub action: String,
+    /// `immutable_template`, or a retention template (`latestPushedK` …).
+    #[serde(default)]
+    pub template: String,
+    /// Template parameters keyed by the template name (`{"latestPushedK": 10}`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub tag_selectors: Vec<RuleSelector>,
+    /// `{"repository": [selectors]}`.
+    #[serde(default)]
+    pub scope_selectors: BTreeMap<String, Vec<RuleSelector>>,
+}
+
+/// When a retention policy runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetentionTrigger {
+    /// `Schedule`.
+    #[serde(default = "schedule_kind")]
+    pub kind: String,
+    /// `{"cron": "0 0 0 * * *"}`; an empty or missing cron means manual runs only.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<serde_json::Value>,
+}
+
+fn schedule_kind() -> String {
+    "Schedule".into()
+}
+
+impl Default for RetentionTrigger {
+    fn default() -> Self {
+        Self {
+            kind: schedule_kind(),
+            settings: BTreeMap::new(),
+            references: None,
+        }
+    }
+}
+
+/// `{"level": "project", "ref": <project id>}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionScope {
+    #[serde(default)]
+    pub level: String,
+    #[serde(default, rename = "ref")]
+    pub reference: i64,
+}
+
+/// A project's tag retention policy (Harbor's `RetentionPolicy`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    #[serde(default)]
+    pub id: i64,
+    /// `or`: an artifact retained by any rule is kept.
+    #[serde(default)]
+    pub algorithm: String,
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+    #[serde(default)]
+    pub trigger: RetentionTrigger,
+    #[serde(default)]
+    pub scope: RetentionScope,
+}
+
+/// One run of a retention policy.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionExecution {
+    pub id: i64,
+    pub policy_id: i64,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    /// `Running`, `Succeed`, `Failed`, `Stopped`.
+    pub status: String,
+    /// `MANUAL` or `SCHEDULE`.
+    pub trigger: String,
+    pub dry_run: bool,
+}
+
+/// The part of a retention run that covered one repository.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionTask {
+    pub id: i64,
+    pub execution_id: i64,
+    pub repository: String,
+    pub job_id: String,
+    pub status: String,
+    pub status_code: i64,
+    pub status_revision: i64,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    /// Artifacts considered.
+    pub total: i64,
+    /// Artifacts kept.
+    pub retained: i64,
+}
+
+/// `GET /retentions/metadatas`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionMetadata {
+    pub templates: Vec<RetentionRuleMetadata>,
+    pub scope_selectors: Vec<RetentionSelectorMetadata>,
+    pub tag_selectors: Vec<RetentionSelectorMetadata>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionRuleMetadata {
+    pub rule_template: String,
+    pub display_text: String,
+    pub action: String,
+    pub params: Vec<RetentionRuleParamMetadata>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionRuleParamMetadata {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub unit: String,
+    pub required: bool,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionSelectorMetadata {
+    pub display_text: String,
+    pub kind: String,
+    pub decorations: Vec<String>,
+}
+
 /// Harbor's `ScheduleObj`: `type` is Hourly, Daily, Weekly, Custom (with `cron`), Manual (run
 /// now), None (no schedule) or Schedule.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -182,6 +182,7 @@ impl RegistryBuilder {
             manifests: ManifestCache::new(self.manifest_cache_ttl).map(Arc::new),
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
             jobs: Arc::new(crate::jobs::JobState::new()),
+            policies: Arc::new(crate::immutable::PolicyCache::new()),
             audit: Arc::new(crate::audit::AuditState::new(self.audit)),
             read_only: Arc::new(
                 moka::future::Cache::builder()
@@ -192,6 +193,7 @@ impl RegistryBuilder {
             oidc: self.oidc,
         };
         crate::gc::register_builtin(&reg);
+        crate::retention::register_builtin(&reg);
         crate::audit::register_jobs(&reg);
         Ok(reg)
     }
@@ -259,6 +261,7 @@ pub struct Registry {
     manifests: Option<Arc<ManifestCache>>,
     pub(crate) access: Arc<AccessState>,
     pub(crate) jobs: Arc<crate::jobs::JobState>,
+    pub(crate) policies: Arc<crate::immutable::PolicyCache>,
     pub(crate) audit: Arc<crate::audit::AuditState>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
@@ -891,6 +894,7 @@ impl Registry {
                 "repository": repo.as_str(), "digest": digest.to_string(), "tags": tags,
                 "media_type": record.media_type, "size": size,
             }));
+        self.check_tags_writable(repo, &tags).await?;
         let stored = self
             .meta
             .put_manifest(
@@ -953,6 +957,7 @@ impl Registry {
     /// Delete a manifest by digest (with every tag pointing at it), or just a tag.
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<()> {
         self.check_writable().await?;
+        self.check_deletable(repo, reference).await?;
         let found = match reference {
             Reference::Digest(d) => {
                 let event = NewEvent::new(

@@ -42,6 +42,11 @@ const ADMIN_PASSWORD: &str = "Admin-Pass-1";
 const ADMIN_AUTH: &str = "Basic YWRtaW46QWRtaW4tUGFzcy0x";
 
 async fn app_mem() -> Router {
+    app_and_registry().await.0
+}
+
+/// The app and a handle on its registry (to run jobs, say).
+async fn app_and_registry() -> (Router, Registry) {
     let reg = Registry::open("memory://").await.unwrap();
     reg.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
     for name in ["p", "q", "t"] {
@@ -53,7 +58,7 @@ async fn app_mem() -> Router {
             .await
             .unwrap();
     }
-    app(reg, AppOptions::default())
+    (app(reg.clone(), AppOptions::default()), reg)
 }
 
 /// Send a request as the admin, unless `headers` carries its own `authorization` (an empty one
@@ -1128,4 +1133,410 @@ async fn quotas_gc_and_read_only_over_http() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     push_blob(&app, "lim/app", &[3u8; 10]).await;
+}
+
+// ---- policies: immutable tag rules and retention ---------------------------------------------
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// Push a one-layer image whose content depends on `seed` under `reference`.
+async fn push_image(app: &Router, repo: &str, reference: &str, seed: &str) -> Res {
+    let config = format!("{{\"seed\":\"{seed}\"}}");
+    let c = push_blob(app, repo, config.as_bytes()).await;
+    let l = push_blob(app, repo, seed.as_bytes()).await;
+    let body = manifest(&c, config.len(), &[(&l, seed.len())]);
+    call(
+        app,
+        Method::PUT,
+        &format!("/v2/{repo}/manifests/{reference}"),
+        &[MT],
+        body,
+    )
+    .await
+}
+
+fn imm_rule(kind: &str, pattern: &str, disabled: bool) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "disabled": disabled, "action": "immutable", "template": "immutable_template",
+        "tag_selectors": [{"kind": kind, "decoration": "matches", "pattern": pattern}],
+        "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn immutable_tags_over_http() {
+    let app = app_mem().await;
+    let rules = "/api/v2.0/projects/t/immutabletagrules";
+    let r = call(
+        &app,
+        Method::POST,
+        rules,
+        &[JSON],
+        imm_rule("doublestar", "1.*", false),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let loc = r.header("location").unwrap().to_owned();
+    assert!(
+        loc.starts_with("/api/v2.0/projects/t/immutabletagrules/"),
+        "{loc}"
+    );
+    let rule_id = loc.rsplit('/').next().unwrap().to_owned();
+
+    // First push allowed; overwriting refused with 412 and a message naming the tag.
+    assert_eq!(
+        push_image(&app, "t/app", "1.0", "a").await.status,
+        StatusCode::CREATED
+    );
+    let r = push_image(&app, "t/app", "1.0", "b").await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(r.code(), "PRECONDITION");
+    let msg = r.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains(&format!("\"t/app:1.0\" is immutable (rule {rule_id})")),
+        "{msg}"
+    );
+    let digest = call(&app, Method::HEAD, "/v2/t/app/manifests/1.0", &[], vec![])
+        .await
+        .header("docker-content-digest")
+        .unwrap()
+        .to_owned();
+    // Tag delete (both APIs) and artifact delete (both APIs) are refused too.
+    let art = "/api/v2.0/projects/t/repositories/app/artifacts";
+    for uri in [
+        "/v2/t/app/manifests/1.0".to_owned(),
+        format!("{art}/1.0/tags/1.0"),
+        format!("{art}/{digest}"),
+        format!("/v2/t/app/manifests/{digest}"),
+    ] {
+        let r = call(&app, Method::DELETE, &uri, &[], vec![]).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            "{uri}"
+        );
+    }
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("{art}?with_immutable_status=true"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.json()[0]["tags"][0]["immutable"], true, "{}", r.json());
+
+    // A disabled rule is ignored.
+    let r = call(
+        &app,
+        Method::PUT,
+        &loc,
+        &[JSON],
+        imm_rule("doublestar", "1.*", true),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(
+        push_image(&app, "t/app", "1.0", "c").await.status,
+        StatusCode::CREATED
+    );
+
+    // A regex rule matches whole tags.
+    let r = call(
+        &app,
+        Method::POST,
+        rules,
+        &[JSON],
+        imm_rule("regex", r"v\d+\.\d+", false),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(
+        push_image(&app, "t/app", "v1.2", "d").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        push_image(&app, "t/app", "v1.2", "e").await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        push_image(&app, "t/app", "v1.2-rc", "f").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        push_image(&app, "t/app", "v1.2-rc", "g").await.status,
+        StatusCode::CREATED
+    );
+
+    // Bad input: 400 naming the pattern, 409 for a duplicate, 400 past 15 rules; nothing stored.
+    let r = call(
+        &app,
+        Method::POST,
+        rules,
+        &[JSON],
+        imm_rule("regex", "v(1", false),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::BAD_REQUEST, "BAD_REQUEST")
+    );
+    assert!(
+        r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"v(1\""),
+        "{}",
+        r.json()
+    );
+    let r = call(
+        &app,
+        Method::POST,
+        rules,
+        &[JSON],
+        imm_rule("regex", r"v\d+\.\d+", false),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "CONFLICT")
+    );
+    for i in 3..=15 {
+        let r = call(
+            &app,
+            Method::POST,
+            rules,
+            &[JSON],
+            imm_rule("doublestar", &format!("x{i}"), false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = call(
+        &app,
+        Method::POST,
+        rules,
+        &[JSON],
+        imm_rule("doublestar", "x16", false),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("{rules}?page_size=5"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        (
+            r.header("x-total-count"),
+            r.json().as_array().unwrap().len()
+        ),
+        (Some("15"), 5)
+    );
+    assert!(r.header("link").unwrap().contains("rel=\"next\""));
+    let r = call(&app, Method::DELETE, &loc, &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn retention_over_http() {
+    let (app, reg) = app_and_registry().await;
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/retentions/metadatas",
+        &[],
+        vec![],
+    )
+    .await;
+    let meta = r.json();
+    let templates: Vec<&str> = meta["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rule_template"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        templates,
+        [
+            "latestPushedK",
+            "latestPulledN",
+            "nDaysSinceLastPush",
+            "nDaysSinceLastPull",
+            "always"
+        ]
+    );
+    assert!(
+        meta["tag_selectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "regex")
+    );
+    for (i, tag) in ["v1", "v2", "v3"].iter().enumerate() {
+        assert_eq!(
+            push_image(&app, "t/app", tag, &format!("r{i}"))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+    }
+    let pid = call(&app, Method::GET, "/api/v2.0/projects/t", &[], vec![])
+        .await
+        .json()["project_id"]
+        .as_i64()
+        .unwrap();
+    let policy = |template: &str, params: serde_json::Value| {
+        serde_json::to_vec(&serde_json::json!({
+            "algorithm": "or",
+            "rules": [{"disabled": false, "action": "retain", "template": template, "params": params,
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**", "extras": "{\"untagged\":true}"}],
+                "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}}],
+            "trigger": {"kind": "Schedule", "settings": {"cron": ""}},
+            "scope": {"level": "project", "ref": pid}
+        }))
+        .unwrap()
+    };
+    // Bad input is 400 and stores nothing.
+    for (template, params) in [
+        ("keepSome", serde_json::json!({})),
+        ("latestPushedK", serde_json::json!({"latestPushedK": -2})),
+    ] {
+        let r = call(
+            &app,
+            Method::POST,
+            "/api/v2.0/retentions",
+            &[JSON],
+            policy(template, params),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            "{template}"
+        );
+    }
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/retentions",
+        &[JSON],
+        policy("latestPushedK", serde_json::json!({"latestPushedK": 1})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let loc = r.header("location").unwrap().to_owned();
+    let id = loc.rsplit('/').next().unwrap().to_owned();
+    let r = call(&app, Method::GET, "/api/v2.0/projects/t", &[], vec![]).await;
+    assert_eq!(r.json()["metadata"]["retention_id"], id.as_str());
+    let r = call(&app, Method::GET, &loc, &[], vec![]).await;
+    assert_eq!(
+        (
+            r.json()["rules"][0]["params"]["latestPushedK"].as_i64(),
+            r.json()["scope"]["ref"].as_i64()
+        ),
+        (Some(1), Some(pid))
+    );
+
+    // A dry run: 201 with a Location, then one task with counts and a text log; nothing deleted.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{loc}/executions"),
+        &[JSON],
+        br#"{"dry_run":true}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let exec = r.header("location").unwrap().to_owned();
+    reg.run_jobs_until_idle().await.unwrap();
+    let r = call(&app, Method::GET, &format!("{loc}/executions"), &[], vec![]).await;
+    assert_eq!(r.header("x-total-count"), Some("1"));
+    assert_eq!(
+        (
+            r.json()[0]["status"].as_str(),
+            r.json()[0]["dry_run"].as_bool()
+        ),
+        (Some("Success"), Some(true)),
+        "{}",
+        r.json()
+    );
+    let r = call(&app, Method::GET, &format!("{exec}/tasks"), &[], vec![]).await;
+    let task = &r.json()[0];
+    assert_eq!(
+        (
+            task["repository"].as_str(),
+            task["total"].as_i64(),
+            task["retained"].as_i64()
+        ),
+        (Some("t/app"), Some(3), Some(1))
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("{exec}/tasks/{}", task["id"]),
+        &[],
+        vec![],
+    )
+    .await;
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let log = String::from_utf8(r.body).unwrap();
+    assert_eq!(log.matches("| DEL").count(), 2, "{log}");
+    let r = call(&app, Method::GET, "/v2/t/app/tags/list", &[], vec![]).await;
+    assert_eq!(r.json()["tags"].as_array().unwrap().len(), 3);
+    let r = call(
+        &app,
+        Method::PATCH,
+        &exec,
+        &[JSON],
+        br#"{"action":"stop"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::PRECONDITION_FAILED,
+        "a finished run cannot be stopped"
+    );
+
+    // The real run deletes what the dry run listed.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{loc}/executions"),
+        &[JSON],
+        br#"{"dry_run":false}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    reg.run_jobs_until_idle().await.unwrap();
+    let r = call(&app, Method::GET, "/v2/t/app/tags/list", &[], vec![]).await;
+    assert_eq!(r.json()["tags"].as_array().unwrap().len(), 1);
+    let r = call(&app, Method::DELETE, &loc, &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, Method::GET, &loc, &[], vec![]).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

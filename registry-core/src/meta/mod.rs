@@ -21,6 +21,8 @@ pub mod governance;
 mod governance_sql;
 pub mod identity;
 mod identity_sql;
+pub mod policy;
+mod policy_sql;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -81,6 +83,7 @@ pub struct Referrer {
 pub trait MetadataStore:
     identity::IdentityStore
     + governance::GovernanceStore
+    + policy::PolicyStore
     + audit::AuditStore
     + Send
     + Sync

@@ -54,4 +54,5 @@ const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 super::governance_sql::sql_governance_store!(PostgresStore);
 super::audit_sql::sql_audit_store!(PostgresStore);
 super::identity_sql::sql_identity_store!(PostgresStore);
+super::policy_sql::sql_policy_store!(PostgresStore);
 super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -53,7 +53,7 @@ async fn project(reg: &Registry, name: &str, public: bool) {
     .unwrap();
 }
 
-async fn member(reg: &Registry, project: &str, username: &str, role_id: i64) {
+pub(crate) async fn member(reg: &Registry, project: &str, username: &str, role_id: i64) {
     let req = MemberReq {
         role_id,
         member_user: Some(MemberUser {

@@ -6,6 +6,7 @@ mod audit;
 mod backends;
 mod external_auth;
 mod governance;
+mod policy;
 mod registry;
 mod webhooks;
 

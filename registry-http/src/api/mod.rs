@@ -6,6 +6,7 @@
 mod governance;
 mod governance_audit;
 mod handlers;
+mod policies;
 
 pub use governance::GcDefaults;
 
@@ -196,7 +197,8 @@ pub fn ok() -> Response {
     tags(
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
         (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
-        (name = "auditlog"), (name = "purge"), (name = "webhook")
+        (name = "auditlog"), (name = "purge"), (name = "webhook"),
+        (name = "immutable"), (name = "retention")
     )
 )]
 struct ApiDoc;
@@ -289,6 +291,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
+        .merge(policies::routes())
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))
