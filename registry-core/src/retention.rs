@@ -801,6 +801,8 @@ impl Registry {
             params.dry_run
         ));
         let (mut repos, mut total, mut retained, mut deleted, mut failed) = (0, 0, 0, 0, 0);
+        // For the TAG_RETENTION event (bounded: a huge run names its first artifacts only).
+        let mut deleted_artifacts: Vec<serde_json::Value> = Vec::new();
         for repo in self.meta.project_repositories(row.project_id).await? {
             if task.stopped() {
                 task.log("stopped");
@@ -844,6 +846,16 @@ impl Registry {
                     "deleted"
                 }
             ));
+            for digest in doomed
+                .iter()
+                .take(1000usize.saturating_sub(deleted_artifacts.len()))
+            {
+                deleted_artifacts.push(serde_json::json!({
+                    "type": "artifact",
+                    "status": if params.dry_run { "dry_run" } else { "deleted" },
+                    "name_tag": format!("{}@{digest}", repo.name),
+                }));
+            }
             (repos, total, retained, deleted) = (
                 repos + 1,
                 total + plan.total,
@@ -873,6 +885,34 @@ impl Registry {
             task.set(k, v);
         }
         task.set_execution("dry_run", params.dry_run);
+        let project = self
+            .meta
+            .project_by_id(row.project_id)
+            .await?
+            .map(|p| p.name)
+            .unwrap_or_default();
+        let result = if failed > 0 { "FAILED" } else { "SUCCESS" };
+        self.record(
+            crate::events::NewEvent::new(
+                crate::events::TAG_RETENTION,
+                "retention",
+                project.clone(),
+                "execute",
+            )
+            .project(row.project_id)
+            .payload(serde_json::json!({
+                "retention": {
+                    "total": total,
+                    "retained": retained,
+                    "project_name": project,
+                    "retention_policy_id": row.id,
+                    "dry_run": params.dry_run,
+                    "result": result,
+                    "deleted_artifact": deleted_artifacts,
+                }
+            })),
+        )
+        .await;
         if failed > 0 {
             return Err(Error::internal(format!(
                 "{failed} manifests could not be deleted; see the repositories' logs"

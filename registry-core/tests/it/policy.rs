@@ -683,6 +683,26 @@ async fn dry_run_lists_exactly_what_a_real_run_deletes(reg: Registry, clock: Arc
         total_deleted > 10,
         "the scenario deletes something ({total_deleted})"
     );
+    // Both runs were announced as TAG_RETENTION events (webhooks, audit), naming what went.
+    let events: Vec<serde_json::Value> = reg
+        .metadata_store()
+        .events_after(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == registry_core::events::TAG_RETENTION)
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    let real = &events[1]["retention"];
+    assert_eq!(
+        (real["dry_run"].as_bool(), real["result"].as_str()),
+        (Some(false), Some("SUCCESS"))
+    );
+    assert_eq!(
+        real["deleted_artifact"].as_array().unwrap().len(),
+        total_deleted
+    );
     // What had to survive did: the immutable rc tags and the labelled artifact; the index's
     // children and signature share the index's fate.
     let web_after = digests(&reg, "eq", "web").await;
