@@ -45,6 +45,16 @@ export interface GcReport {
   failed_blobs: number
 }
 
+/** What a retention run would do to one repository. */
+export interface RetentionPreview {
+  repository: string
+  /** Artifacts judged by the rules. */
+  total: number
+  retained: number
+  /** Digests a run would delete, sorted. */
+  deleted: Array<string>
+}
+
 /** A project's storage quota in bytes; `hard.storage` -1 is unlimited. */
 export interface Quota {
   id: number

@@ -45,6 +45,16 @@ export interface GcReport {
   failed_blobs: number
 }
 
+/** What a retention run would do to one repository. */
+export interface RetentionPreview {
+  repository: string
+  /** Artifacts judged by the rules. */
+  total: number
+  retained: number
+  /** Digests a run would delete, sorted. */
+  deleted: Array<string>
+}
+
 /** A project's storage quota in bytes; `hard.storage` -1 is unlimited. */
 export interface Quota {
   id: number
@@ -280,7 +290,14 @@ export declare class Registry {
   /** A project by name or id. */
   project(name: string | number): Promise<Project>
   /** Run garbage collection now (online: other clients keep pushing); resolves to its report. */
-  collectGarbage(options?: GcOptions | undefined | null): Promise<GcReport>
+  gc(options?: GcOptions | undefined | null): Promise<GcReport>
+  /**
+   * Create a project's tag retention policy (Harbor's `RetentionPolicy` JSON, with
+   * `scope: { level: 'project', ref: <project_id> }`); resolves to its id.
+   */
+  createRetention(policy: Record<string, unknown>): Promise<number>
+  /** What a run of the retention policy would delete now, per repository (deletes nothing). */
+  retentionDryRun(policyId: number): Promise<Array<RetentionPreview>>
   /** A project's storage quota (`hard.storage`, `used.storage` in bytes; -1 unlimited). */
   quota(project: string | number): Promise<Quota>
   /** Set a project's storage limit in bytes (-1: unlimited). */

@@ -299,6 +299,16 @@ pub fn evaluate(
     Some(kept)
 }
 
+/// [`Registry::retention_preview`]: what a run would do to one repository.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionPreview {
+    pub repository: String,
+    pub total: usize,
+    pub retained: usize,
+    /// Digests a run would delete, sorted.
+    pub deleted: Vec<String>,
+}
+
 /// What retention decided for one manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -770,6 +780,26 @@ impl Registry {
         Self::policy_rules(&row)?;
         self.start_execution(RETENTION_JOB, id, MANUAL, run_params(id, dry_run))
             .await
+    }
+
+    /// What a run of policy `id` would delete now, decided in this call (no job, nothing
+    /// deleted): per repository the artifacts judged, kept, and the digests that would go. The
+    /// same decision a run makes (it calls the same planner).
+    pub async fn retention_preview(&self, p: &Principal, id: i64) -> Result<Vec<RetentionPreview>> {
+        let row = self.retention_row(p, id, Action::Read).await?;
+        let rules = Self::policy_rules(&row)?;
+        let mut out = Vec::new();
+        for repo in self.meta.project_repositories(row.project_id).await? {
+            if let Some(plan) = self.plan_repo(&rules, &repo).await? {
+                out.push(RetentionPreview {
+                    repository: plan.repository.clone(),
+                    total: plan.total,
+                    retained: plan.retained,
+                    deleted: plan.deletions(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Keep the policy's cron schedule in step with its trigger.

@@ -39,15 +39,15 @@ test('garbage collection frees what nothing references', async () => {
   await reg.pushImage('gc/app:keep', { layers: [Buffer.from('kept layer')] })
   const orphan = await reg.pushBlob('gc/app', Buffer.from('orphan bytes'))
   await new Promise((r) => setTimeout(r, 20)) // older than a zero grace period: strictly before now
-  const dry = await reg.collectGarbage({ dryRun: true, graceSeconds: 0 })
+  const dry = await reg.gc({ dryRun: true, graceSeconds: 0 })
   assert.deepEqual([dry.dry_run, dry.purged_blobs, dry.freed_space], [true, 1, 12])
   assert.equal(await reg.statBlob('gc/app', orphan), 12)
-  const report = await reg.collectGarbage({ graceSeconds: 0, workers: 2 })
+  const report = await reg.gc({ graceSeconds: 0, workers: 2 })
   assert.deepEqual([report.purged_blobs, report.dropped_links], [1, 1])
   await rejectsWithCode(reg.statBlob('gc/app', orphan), 'BLOB_UNKNOWN')
   assert.equal(Buffer.from((await reg.pullImage('gc/app:keep')).layers[0].data).toString(), 'kept layer')
-  assert.equal((await reg.collectGarbage()).purged_blobs, 0)
-  await rejectsWithCode(reg.collectGarbage({ workers: 11 }), 'BAD_REQUEST')
+  assert.equal((await reg.gc()).purged_blobs, 0)
+  await rejectsWithCode(reg.gc({ workers: 11 }), 'BAD_REQUEST')
   await reg.close()
 })
 
@@ -88,4 +88,24 @@ test('a GC started over HTTP runs on the served registry', async () => {
   assert.equal(status, 'Success')
   assert.match(await (await fetch(`${srv.url}/api/v2.0/system/gc/${id}/log`, { headers: auth })).text(), /would delete/)
   await srv.close()
+})
+
+test('retention dry run lists what a run would delete', async () => {
+  const reg = await berth.open()
+  const pid = (await reg.createProject('ret')).project_id
+  for (let i = 0; i < 4; i++) await reg.pushImage(`ret/app:v${i}`, { layers: [Buffer.from(`layer ${i}`)] })
+  const rule = {
+    action: 'retain',
+    template: 'latestPushedK',
+    params: { latestPushedK: 1 },
+    tag_selectors: [{ kind: 'regex', decoration: 'matches', pattern: 'v[0-9]+' }],
+    scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+  }
+  const policy = { algorithm: 'or', rules: [rule], trigger: { kind: 'Schedule', settings: { cron: '' } }, scope: { level: 'project', ref: pid } }
+  const rid = await reg.createRetention(policy)
+  const [p] = await reg.retentionDryRun(rid)
+  assert.deepEqual([p.repository, p.total, p.retained, p.deleted.length], ['ret/app', 4, 1, 3])
+  assert.deepEqual(await reg.listTags('ret/app'), ['v0', 'v1', 'v2', 'v3'])
+  await rejectsWithCode(reg.createRetention({ ...policy, rules: [{ ...rule, template: 'sometimes' }] }), 'BAD_REQUEST')
+  await reg.close()
 })

@@ -1166,7 +1166,7 @@ impl Registry {
 
     /// Run garbage collection now (online: other clients keep pushing); resolves to its report.
     #[napi(ts_return_type = "Promise<GcReport>")]
-    pub fn collect_garbage<'env>(
+    pub fn gc<'env>(
         &self,
         env: &'env Env,
         options: Option<GcOptions>,
@@ -1183,6 +1183,38 @@ impl Registry {
         };
         settle(env, async move {
             json(&reg?.collect_garbage(&opts, &|_, _| true).await?)
+        })
+    }
+
+    /// Create a project's tag retention policy (Harbor's `RetentionPolicy` JSON, with
+    /// `scope: { level: 'project', ref: <project_id> }`); resolves to its id.
+    #[napi]
+    pub fn create_retention<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "Record<string, unknown>")] policy: serde_json::Value,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let policy = serde_json::from_value(policy).map_err(|e| {
+                Failure::Core(Error::BadRequest {
+                    reason: format!("retention policy: {e}"),
+                })
+            })?;
+            Ok(reg?.create_retention(&SYSTEM, policy).await?)
+        })
+    }
+
+    /// What a run of the retention policy would delete now, per repository (deletes nothing).
+    #[napi(ts_return_type = "Promise<Array<RetentionPreview>>")]
+    pub fn retention_dry_run<'env>(
+        &self,
+        env: &'env Env,
+        policy_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            json(&reg?.retention_preview(&SYSTEM, policy_id).await?)
         })
     }
 

@@ -997,10 +997,23 @@ macro_rules! engine_methods {
 
             /// Run garbage collection now; returns its report.
             #[pyo3(signature = (*, dry_run=Arg(false), delete_untagged=Arg(false), workers=Arg(1), grace_seconds=Arg(7200.0)), text_signature = "(self, *, dry_run=False, delete_untagged=False, workers=1, grace_seconds=7200.0)")]
-            fn collect_garbage<'py>(&self, py: Python<'py>, dry_run: Arg<bool>, delete_untagged: Arg<bool>, workers: Arg<usize>, grace_seconds: Arg<f64>) -> PyResult<Bound<'py, PyAny>> {
+            fn gc<'py>(&self, py: Python<'py>, dry_run: Arg<bool>, delete_untagged: Arg<bool>, workers: Arg<usize>, grace_seconds: Arg<f64>) -> PyResult<Bound<'py, PyAny>> {
                 let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
                 let opts = registry_core::gc::GcOptions { dry_run: dry_run.0, delete_untagged: delete_untagged.0, workers: workers.0, grace_ms: (grace_seconds.0 * 1000.0) as i64, ..Default::default() };
                 $run(py, async move { json_out(&reg.collect_garbage(&opts, &|_, _| true).await?) })
+            }
+
+            /// Create a project's tag retention policy (Harbor's `RetentionPolicy` JSON, with
+            /// `scope: {"level": "project", "ref": <project_id>}`); returns its id.
+            fn create_retention<'py>(&self, py: Python<'py>, policy: JsonArg<registry_core::model::RetentionPolicy>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.create_retention(&SYSTEM, policy.0).await?) })
+            }
+
+            /// What a run of the retention policy would delete now, per repository (deletes nothing).
+            fn retention_dry_run<'py>(&self, py: Python<'py>, policy_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.retention_preview(&SYSTEM, policy_id.0).await?) })
             }
 
             /// A project's storage quota: {"hard": {"storage": …}, "used": {"storage": …}, …}.

@@ -49,21 +49,21 @@ def test_garbage_collection_frees_what_nothing_references():
         kept = reg.push_image("gc/app:keep", layers=[b"kept layer"])
         orphan = reg.push_blob("gc/app", b"orphan bytes")
         time.sleep(0.02)  # older than a zero grace period: strictly before now
-        dry = reg.collect_garbage(dry_run=True, grace_seconds=0)
+        dry = reg.gc(dry_run=True, grace_seconds=0)
         assert set(dry) == keys_of(berth.types.GcReport)
         assert dry["dry_run"] and dry["purged_blobs"] == 1 and dry["freed_space"] == len(b"orphan bytes")
         assert reg.stat_blob("gc/app", orphan) == len(b"orphan bytes"), "a dry run changes nothing"
-        report = reg.collect_garbage(grace_seconds=0, workers=2)
+        report = reg.gc(grace_seconds=0, workers=2)
         assert (report["purged_blobs"], report["dropped_links"]) == (1, 1)
         with pytest.raises(berth.NotFoundError):
             reg.stat_blob("gc/app", orphan)
         assert reg.pull_image("gc/app:keep").layers[0].data == b"kept layer"
         assert kept.digest == reg.pull_image("gc/app:keep").digest
         fresh = reg.push_blob("gc/app", b"fresh")
-        assert reg.collect_garbage()["purged_blobs"] == 0, "within the default grace period"
+        assert reg.gc()["purged_blobs"] == 0, "within the default grace period"
         assert reg.stat_blob("gc/app", fresh) == 5
         with pytest.raises(berth.InvalidError):
-            reg.collect_garbage(workers=11)
+            reg.gc(workers=11)
 
 
 def test_read_only_mode_and_audit_log():
@@ -119,8 +119,37 @@ def test_async_governance():
             with pytest.raises(berth.PermissionDeniedError):
                 await reg.push_blob("aq/app", b"z" * 200)
             assert (await reg.quota("aq"))["used"]["storage"] == 0
-            report = await reg.collect_garbage(dry_run=True)
+            report = await reg.gc(dry_run=True)
             assert report["purged_blobs"] == 0
             assert await reg.run_jobs() == 0
 
     asyncio.run(main())
+
+
+def test_retention_dry_run_lists_what_a_run_would_delete():
+    with berth.open() as reg:
+        pid = reg.create_project("ret")["project_id"]
+        for i in range(4):
+            reg.push_image(f"ret/app:v{i}", layers=[f"layer {i}".encode()])
+        policy = {
+            "algorithm": "or",
+            "rules": [
+                {
+                    "action": "retain",
+                    "template": "latestPushedK",
+                    "params": {"latestPushedK": 1},
+                    "tag_selectors": [{"kind": "regex", "decoration": "matches", "pattern": "v[0-9]+"}],
+                    "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]},
+                }
+            ],
+            "trigger": {"kind": "Schedule", "settings": {"cron": ""}},
+            "scope": {"level": "project", "ref": pid},
+        }
+        rid = reg.create_retention(policy)
+        preview = reg.retention_dry_run(rid)
+        assert set(preview[0]) == keys_of(berth.types.RetentionPreview)
+        assert (preview[0]["repository"], preview[0]["total"], preview[0]["retained"]) == ("ret/app", 4, 1)
+        assert len(preview[0]["deleted"]) == 3
+        assert reg.list_tags("ret/app") == ["v0", "v1", "v2", "v3"], "a dry run deletes nothing"
+        with pytest.raises(berth.InvalidError):
+            reg.create_retention({**policy, "rules": [{**policy["rules"][0], "template": "sometimes"}]})

@@ -662,6 +662,15 @@ async fn dry_run_lists_exactly_what_a_real_run_deletes(reg: Registry, clock: Arc
     }
     let eid = reg.trigger_retention(SYS, id, true).await.unwrap();
     let (_, dry_logs) = finish(&reg, id, eid).await;
+    let preview = reg.retention_preview(SYS, id).await.unwrap();
+    for p in &preview {
+        let listed: BTreeSet<String> = p.deleted.iter().cloned().collect();
+        assert_eq!(
+            listed,
+            deleted_in(&dry_logs[&p.repository]),
+            "the preview is the dry run"
+        );
+    }
     let eid = reg.trigger_retention(SYS, id, false).await.unwrap();
     let (status, logs) = finish(&reg, id, eid).await;
     assert_eq!(status, "Success");

@@ -19,6 +19,7 @@ from .types import (
     ProjectPage,
     Quota,
     RepositoryPage,
+    RetentionPreview,
     Robot,
     RobotAccess,
     RobotCreated,
@@ -262,10 +263,14 @@ class Registry:
         self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None, *, storage_limit: int | None = None
     ) -> Project:
         """Create a project (content only enters existing projects: push to "name/..."); storage_limit in bytes, -1 unlimited."""
-    def collect_garbage(
+    def gc(
         self, *, dry_run: bool = False, delete_untagged: bool = False, workers: int = 1, grace_seconds: float = 7200.0
     ) -> GcReport:
         """Run garbage collection now (online: other clients keep pushing); returns what it freed."""
+    def create_retention(self, policy: Mapping[str, Any]) -> int:
+        """Create a project's tag retention policy (Harbor's RetentionPolicy JSON, scope.ref = project id); returns its id."""
+    def retention_dry_run(self, policy_id: int) -> list[RetentionPreview]:
+        """What a run of the policy would delete now, per repository; deletes nothing."""
     def quota(self, project: _ProjectRef) -> Quota:
         """A project's storage quota (hard and used bytes)."""
     def set_storage_limit(self, project: _ProjectRef, limit: int) -> None:
@@ -477,9 +482,11 @@ class AsyncRegistry:
     async def create_project(
         self, name: str, public: bool = False, metadata: Mapping[str, str] | None = None, *, storage_limit: int | None = None
     ) -> Project: ...
-    async def collect_garbage(
+    async def gc(
         self, *, dry_run: bool = False, delete_untagged: bool = False, workers: int = 1, grace_seconds: float = 7200.0
     ) -> GcReport: ...
+    async def create_retention(self, policy: Mapping[str, Any]) -> int: ...
+    async def retention_dry_run(self, policy_id: int) -> list[RetentionPreview]: ...
     async def quota(self, project: _ProjectRef) -> Quota: ...
     async def set_storage_limit(self, project: _ProjectRef, limit: int) -> None: ...
     async def run_jobs(self) -> int: ...

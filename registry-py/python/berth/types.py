@@ -25,6 +25,7 @@ __all__ = [
     "Quota",
     "Repository",
     "RepositoryPage",
+    "RetentionPreview",
     "Robot",
     "RobotAccess",
     "RobotCreated",
@@ -282,3 +283,14 @@ class AuditLog(_AuditLogProject):
 
 class AuditLogPage(_Page):
     items: list[AuditLog]
+
+
+class RetentionPreview(TypedDict):
+    """What a retention run would do to one repository."""
+
+    repository: str
+    #: Artifacts judged by the rules.
+    total: int
+    retained: int
+    #: Digests a run would delete, sorted.
+    deleted: list[str]
