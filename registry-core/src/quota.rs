@@ -250,18 +250,6 @@ impl Registry {
             self.record(ev).await;
         }
     }
-
-    /// Record an event outside any other transaction; a failure is logged, not returned (the
-    /// change it describes has happened).
-    pub(crate) async fn record(&self, e: NewEvent) {
-        if let Err(err) = self
-            .meta
-            .insert_events(std::slice::from_ref(&e), self.now_ms())
-            .await
-        {
-            tracing::error!(event = e.event_type, resource = e.resource, error = %err, "could not record event");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use registry_core::Registry;
 use registry_core::model::{JobSchedule, QuotaUpdateReq};
-use registry_core::{Error, Registry};
 
+use super::governance_audit::text;
+use super::handlers::id_param;
 use super::{Body, Params, Who, created, ok, paged};
 use crate::error::ApiResult;
 
@@ -15,21 +17,6 @@ type R = ApiResult<Response>;
 /// Garbage-collection defaults (grace period, upload age) the server was configured with.
 #[derive(Clone, Debug, Default)]
 pub struct GcDefaults(pub registry_core::gc::GcOptions);
-
-fn id_param(s: &str) -> ApiResult<i64> {
-    Ok(s.parse().map_err(|_| Error::BadRequest {
-        reason: format!("{s:?} is not an id"),
-    })?)
-}
-
-fn text(body: String) -> Response {
-    let mut res = body.into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
-}
 
 // ---- quotas ------------------------------------------------------------------------------------
 
@@ -77,7 +64,7 @@ pub async fn stop_gc(State(reg): State<Registry>, Who(p): Who, Path(id): Path<St
 
 #[utoipa::path(get, path = "/system/gc/{gc_id}/log", tag = "gc", summary = "The log of a GC run (text)", params(("gc_id" = i64, Path)), responses((status = 200, body = String, content_type = "text/plain"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
 pub async fn gc_log(State(reg): State<Registry>, Who(p): Who, Path(id): Path<String>) -> R {
-    Ok(text(reg.gc_log(&p, id_param(&id)?).await?))
+    text(reg.gc_log(&p, id_param(&id)?).await?)
 }
 
 #[utoipa::path(get, path = "/system/gc/schedule", tag = "gc", summary = "The GC schedule", responses((status = 200, body = JobSchedule), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]

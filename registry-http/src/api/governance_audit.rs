@@ -13,7 +13,8 @@ use registry_core::webhook::WebhookPolicyReq;
 use super::handlers::{R, id_param, json};
 use super::{Body, Params, Who, created, is_name, ok, paged};
 
-fn text(body: String) -> R {
+/// A plain-text answer (job logs).
+pub(super) fn text(body: String) -> R {
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
 }
 
