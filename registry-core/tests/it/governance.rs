@@ -539,6 +539,27 @@ async fn gc_scenario(reg: &Registry, clock: &FakeClock) {
         (0, 0),
         "{again:?}"
     );
+
+    // A HEAD that answers "exists" counts as a use: the client may push the manifest next.
+    let headed = reg
+        .push_blob_bytes(&r, Bytes::from(data(14, 321)))
+        .await
+        .unwrap();
+    clock.advance(3 * 3600 * 1000);
+    assert_eq!(reg.head_blob(&r, &headed).await.unwrap(), 321);
+    let kept = reg
+        .collect_garbage(&GcOptions::default(), &no_progress())
+        .await
+        .unwrap();
+    assert_eq!((kept.dropped_links, kept.purged_blobs), (0, 0), "{kept:?}");
+    assert_eq!(reg.stat_blob(&r, &headed).await.unwrap(), 321);
+    clock.advance(3 * 3600 * 1000);
+    let gone = reg
+        .collect_garbage(&GcOptions::default(), &no_progress())
+        .await
+        .unwrap();
+    assert_eq!((gone.dropped_links, gone.purged_blobs), (1, 1), "{gone:?}");
+    assert!(reg.blob_store().stat(&headed).await.unwrap().is_none());
 }
 
 #[tokio::test]
