@@ -178,7 +178,7 @@ pub enum Error {
     Unavailable { reason: String },
     #[error(
         "quota exceeded in project {project}: adding {} to the current usage of {} would exceed the limit of {}",
-        crate::quota::human_size(*adding), crate::quota::human_size(*used), crate::quota::human_size(*hard)
+        crate::units::human_size(*adding), crate::units::human_size(*used), crate::units::human_size(*hard)
     )]
     QuotaExceeded {
         project: String,

@@ -2,34 +2,45 @@
 //!
 //! Everything goes through [`Registry`]; storage sits behind [`blob::BlobStore`] (filesystem,
 //! memory, S3) and [`meta::MetadataStore`] (SQLite, PostgreSQL).
+//!
+//! The crate is laid out by domain (see `docs/architecture.md`):
+//! - foundation: [`error`], [`clock`], [`units`], [`query`] — depend on nothing above them;
+//! - [`oci`] (digests, names, manifests), [`blob`] (byte stores), [`meta`] (the storage layer);
+//! - [`registry`]: the facade, its builder, caches and the read-only switch;
+//! - the domains: [`distribution`] (the `/v2` data plane and its authorization), [`identity`],
+//!   [`content`], [`policy`], [`ops`], [`events`].
+//!
+//! The flat module paths of earlier releases (`berth::access`, `berth::gc`, …) stay available as
+//! re-exports so frontends do not churn when a file moves.
 
-pub mod access;
-pub mod audit;
-pub mod auth;
 pub mod blob;
-pub mod catalog;
 pub mod clock;
 pub mod error;
-pub mod events;
-pub mod gc;
-pub mod image;
-pub mod immutable;
-pub mod jobs;
 pub mod meta;
-pub mod model;
 pub mod oci;
-pub mod project;
 pub mod query;
-pub mod quota;
+pub mod units;
+
 pub mod registry;
-pub mod retention;
-pub mod robot;
-pub mod selector;
-pub mod settings;
+
+pub mod content;
+pub mod distribution;
+pub mod events;
+pub mod identity;
+pub mod ops;
+pub mod policy;
+
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod user;
-pub mod webhook;
+
+// The flat layout's paths.
+pub use content::{catalog, model, project};
+pub use distribution::image;
+pub use events::{audit, webhook};
+pub use identity as auth;
+pub use identity::{access, robot, user};
+pub use ops::{gc, jobs, quota, settings};
+pub use policy::{immutable, retention, selector};
 
 /// Deterministic bytes for unit tests.
 #[cfg(test)]

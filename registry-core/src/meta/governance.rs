@@ -272,3 +272,24 @@ pub trait GovernanceStore: Send + Sync {
     /// Touch a repository's link (a HEAD that answered "exists") if it is older than `stale`.
     async fn touch_link(&self, repo: &str, digest: &str, stale: i64, now: i64) -> Result<()>;
 }
+
+/// Usage at or above this share of the limit raises `QUOTA_WARNING`, in percent.
+pub const WARNING_PERCENT: i64 = 85;
+
+/// Whether usage going from `before` to `after` crosses the warning threshold of `hard`.
+pub fn crosses_warning(hard: i64, before: i64, after: i64) -> bool {
+    hard > 0 && before * 100 < hard * WARNING_PERCENT && after * 100 >= hard * WARNING_PERCENT
+}
+
+/// The `QUOTA_WARNING` event for a project now using `used` of `hard`.
+pub(crate) fn warning_event(project_id: i64, hard: i64, used: i64) -> NewEvent {
+    let details = format!(
+        "quota usage reached {}% of the limit: {} of {}",
+        used * 100 / hard.max(1),
+        crate::units::human_size(used),
+        crate::units::human_size(hard)
+    );
+    NewEvent::new("QUOTA_WARNING", "quota", project_id.to_string(), "warning")
+        .project(project_id)
+        .payload(serde_json::json!({ "hard": hard, "used": used, "custom_attributes": { "Details": details } }))
+}

@@ -144,8 +144,8 @@ macro_rules! sql_governance_store {
                 return Err(Error::QuotaExceeded { project, hard, used, adding: added });
             }
             adjust_quota(conn, project_id, added, now).await?;
-            if $crate::quota::crosses_warning(hard, used, used + added) {
-                let e = $crate::quota::warning_event(project_id, hard, used + added);
+            if $crate::meta::governance::crosses_warning(hard, used, used + added) {
+                let e = $crate::meta::governance::warning_event(project_id, hard, used + added);
                 insert_events_in(conn, &[e], Some(project_id), now).await?;
             }
             Ok(())

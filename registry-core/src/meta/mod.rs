@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::oci::{ContentRef, Digest, Reference, RepoName};
 
 use governance::NewEvent;
@@ -188,4 +188,14 @@ pub trait MetadataStore:
 
     /// Whether the repository exists.
     async fn repo_exists(&self, repo: &RepoName) -> Result<bool>;
+}
+
+/// Refusal for content aimed at a project that does not exist.
+pub(crate) fn no_project(repo: &RepoName) -> Error {
+    Error::Denied {
+        reason: format!(
+            "project {:?} does not exist; create it before pushing {repo}",
+            repo.project()
+        ),
+    }
 }

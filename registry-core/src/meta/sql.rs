@@ -58,7 +58,7 @@ macro_rules! sql_metadata_store {
                 // Quota row first, then repository, then blob: the order every transaction that
                 // changes a project's holdings takes its locks in.
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
                 let quota = lock_quota(&mut tx, project_id, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 // The row was claimed before the bytes were published (`claim_blob`); if it is gone
@@ -81,7 +81,7 @@ macro_rules! sql_metadata_store {
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
                 let quota = lock_quota(&mut tx, project_id, now).await?;
                 let size: Option<(i64,)> = match from {
                     Some(from) => sqlx::query_as(
@@ -212,7 +212,7 @@ macro_rules! sql_metadata_store {
 
             async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64, events: &[NewEvent]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::registry::no_project(repo))?;
+                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
                 let quota = lock_quota(&mut tx, project_id, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 let required = |kind: RefKind| -> Vec<String> {
@@ -481,7 +481,7 @@ macro_rules! sql_metadata_store {
             .fetch_optional(conn)
             .await
             .map_err(db_err)?;
-            row.map(|(id,)| id).ok_or_else(|| $crate::registry::no_project(repo))
+            row.map(|(id,)| id).ok_or_else(|| $crate::meta::no_project(repo))
         }
 
         async fn link_repo_blob<'c, E>(conn: E, repo_id: i64, digest: &Digest, now: i64) -> Result<()>

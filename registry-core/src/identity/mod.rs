@@ -1,6 +1,13 @@
-//! Authentication and authorization: who is calling ([`Principal`]), how credentials become a
-//! principal ([`Authenticator`] for external directories; local users and robots are built in),
-//! the permission matrix ([`rbac`]) and the token service's JWTs ([`token`]).
+//! Identity: who is calling and what they may do.
+//!
+//! - [`Principal`]: the caller, as a frontend authenticated it;
+//! - local users ([`user`]), robot accounts ([`robot`]), external directories behind
+//!   [`Authenticator`] (LDAP, OIDC);
+//! - [`access`]: logins, the login throttle ([`throttle`], shared by every node through the
+//!   metadata database), project access and the Docker token service;
+//! - [`rbac`]: Harbor's permission matrix; [`token`]: the token service's JWTs.
+//!
+//! The crate root re-exports this module as `auth` (its earlier name).
 
 use std::fmt::Debug;
 
@@ -8,14 +15,17 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
+pub mod access;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 pub mod password;
 pub mod rbac;
+pub mod robot;
 pub(crate) mod throttle;
 pub mod token;
+pub mod user;
 
 pub use rbac::{
     Access, Action, Effect, ProjectPerms, ProjectResource, RobotPermission, Role, SystemResource,

@@ -12,7 +12,7 @@
 use crate::auth::Principal;
 use crate::auth::rbac::{Action, ProjectResource, SystemResource};
 use crate::error::{Error, Result};
-use crate::events::{NewEvent, QUOTA_EXCEED, QUOTA_WARNING};
+use crate::events::{NewEvent, QUOTA_EXCEED};
 use crate::meta::governance::{QuotaAudit, QuotaRow};
 use crate::model::{Quota, QuotaRef, ResourceList};
 use crate::query::{Field, Kind, ListQuery, Page, field};
@@ -21,42 +21,8 @@ use crate::registry::Registry;
 /// Largest limit Harbor accepts: 1 PiB.
 pub const MAX_STORAGE_LIMIT: i64 = 1 << 50;
 
-/// Usage at or above this share of the limit raises `QUOTA_WARNING`, in percent.
-pub const WARNING_PERCENT: i64 = 85;
-
-/// Whether usage going from `before` to `after` crosses the warning threshold of `hard`.
-pub fn crosses_warning(hard: i64, before: i64, after: i64) -> bool {
-    hard > 0 && before * 100 < hard * WARNING_PERCENT && after * 100 >= hard * WARNING_PERCENT
-}
-
-/// Bytes as Harbor words them ("8.3 MiB").
-pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
-/// The `QUOTA_WARNING` event for a project now using `used` of `hard`.
-pub(crate) fn warning_event(project_id: i64, hard: i64, used: i64) -> NewEvent {
-    let details = format!(
-        "quota usage reached {}% of the limit: {} of {}",
-        used * 100 / hard.max(1),
-        human_size(used),
-        human_size(hard)
-    );
-    NewEvent::new(QUOTA_WARNING, "quota", project_id.to_string(), "warning")
-        .project(project_id)
-        .payload(serde_json::json!({ "hard": hard, "used": used, "custom_attributes": { "Details": details } }))
-}
+pub use crate::meta::governance::{WARNING_PERCENT, crosses_warning};
+pub use crate::units::human_size;
 
 /// Validate a storage limit as given to the API: -1 (unlimited) or 0 ..= 1 PiB.
 pub fn check_limit(limit: i64) -> Result<i64> {

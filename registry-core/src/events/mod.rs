@@ -11,6 +11,9 @@
 //! inside [`with_actor`] (the HTTP layer does it in its auth middleware), so core methods need no
 //! extra argument to attribute what they record.
 
+pub mod audit;
+pub mod webhook;
+
 use std::future::Future;
 
 pub use crate::meta::governance::NewEvent;

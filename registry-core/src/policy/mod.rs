@@ -1,0 +1,11 @@
+//! Policy: rules that decide what may stay and what may change.
+//!
+//! - [`selector`]: Harbor's artifact selectors (doublestar, regex, labels);
+//! - [`immutable`]: immutable tag rules, checked inside the manifest transaction;
+//! - [`retention`]: tag retention policies, dry runs and runs on the job service.
+//!
+//! Content trust and vulnerability prevention will land here.
+
+pub mod immutable;
+pub mod retention;
+pub mod selector;
