@@ -34,6 +34,8 @@ pub enum ErrorCode {
     Denied,
     Unsupported,
     TooManyRequests,
+    /// A body over the limit the server reads (413).
+    PayloadTooLarge,
     PaginationNumberInvalid,
     /// Management: a named thing does not exist.
     NotFound,
@@ -71,6 +73,7 @@ impl ErrorCode {
             Self::Denied => "DENIED",
             Self::Unsupported => "UNSUPPORTED",
             Self::TooManyRequests => "TOOMANYREQUESTS",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
             Self::NotFound => "NOT_FOUND",
             Self::AlreadyExists => "CONFLICT",
@@ -104,6 +107,7 @@ impl ErrorCode {
             Self::Denied => 403,
             Self::Unsupported => 405,
             Self::TooManyRequests => 429,
+            Self::PayloadTooLarge => 413,
             Self::AlreadyExists | Self::Conflict => 409,
             Self::PreconditionFailed => 412,
             Self::Unavailable => 503,
@@ -162,6 +166,8 @@ pub enum Error {
     Unsupported { reason: String },
     #[error("too many requests")]
     TooManyRequests,
+    #[error("{what} is larger than the {limit} bytes this server reads")]
+    PayloadTooLarge { what: String, limit: u64 },
     #[error("invalid pagination: {reason}")]
     PaginationNumberInvalid { reason: String },
     #[error("{what} not found")]
@@ -224,6 +230,7 @@ impl Error {
             Self::Denied { .. } | Self::QuotaExceeded { .. } | Self::ReadOnly => ErrorCode::Denied,
             Self::Unsupported { .. } => ErrorCode::Unsupported,
             Self::TooManyRequests => ErrorCode::TooManyRequests,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::PaginationNumberInvalid { .. } => ErrorCode::PaginationNumberInvalid,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists { .. } => ErrorCode::AlreadyExists,

@@ -11,26 +11,28 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use registry_core::auth::token::Claims;
 use registry_core::events::{Actor, with_actor};
 use registry_core::{Error, Principal, Registry};
 
 use crate::error::{ApiError, ApiResult};
 use crate::oci::Query;
 
-/// The authenticated caller of one request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    /// Present when the caller came with a registry token: what it grants.
-    pub claims: Option<Claims>,
-}
+/// The authenticated caller of one request (core's data-plane caller).
+pub use registry_core::distribution::Caller;
 
-fn client_of(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".to_owned())
+/// The client's address: the peer's, or what `X-Forwarded-For` says when the peer is a trusted
+/// proxy (the rule is core's).
+fn client_of(registry: &Registry, req: &Request) -> String {
+    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(c) => {
+            let xff = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            registry.client_address(c.0.ip(), xff).to_string()
+        }
+        None => "local".to_owned(),
+    }
 }
 
 /// Decode `Authorization: Basic …` into (user, secret).
@@ -94,7 +96,7 @@ pub async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let client = client_of(&req);
+    let client = client_of(&registry, &req);
     match resolve(&registry, req.headers(), &client).await {
         Ok(caller) => {
             if is_change(&req)

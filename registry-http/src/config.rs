@@ -39,6 +39,21 @@ pub struct FileSettings {
     /// Job workers on this node (default 2; 0 when other nodes do the work).
     pub job_workers: Option<usize>,
     pub gc: Option<GcSettings>,
+    /// Largest JSON or form body read, in bytes (default 1 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// A request body that sends nothing for this many seconds fails (default 60).
+    pub body_idle_timeout_secs: Option<u64>,
+    /// PEM certificate chain: with `tls_key`, serve HTTPS (reloaded when the files change).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Peers (IP addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The key secrets are encrypted with at rest (Harbor's `secret_key`): 32 bytes as 64 hex
+    /// digits or base64. Prefer `secret_key_file` or `BERTH_SECRET_KEY`.
+    pub secret_key: Option<Secret>,
+    /// A file holding the secret key.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// `[gc]`: garbage collection.
@@ -135,6 +150,13 @@ impl FileSettings {
             pull_audit: self.pull_audit.or(other.pull_audit),
             external_url: self.external_url.or(other.external_url),
             job_workers: self.job_workers.or(other.job_workers),
+            max_body_bytes: self.max_body_bytes.or(other.max_body_bytes),
+            body_idle_timeout_secs: self.body_idle_timeout_secs.or(other.body_idle_timeout_secs),
+            tls_cert: self.tls_cert.or(other.tls_cert),
+            tls_key: self.tls_key.or(other.tls_key),
+            trusted_proxies: self.trusted_proxies.or(other.trusted_proxies),
+            secret_key: self.secret_key.or(other.secret_key),
+            secret_key_file: self.secret_key_file.or(other.secret_key_file),
             gc: match (self.gc, other.gc) {
                 (Some(a), Some(b)) => Some(GcSettings {
                     grace_secs: a.grace_secs.or(b.grace_secs),
@@ -165,6 +187,12 @@ pub struct Settings {
     pub audit: registry_core::audit::AuditSettings,
     pub job_workers: usize,
     pub gc: registry_core::gc::GcOptions,
+    pub max_body_bytes: usize,
+    pub body_idle_timeout: std::time::Duration,
+    /// Certificate and key files when serving HTTPS.
+    pub tls: Option<crate::tls::TlsFiles>,
+    pub secret_key: Option<Secret>,
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -192,6 +220,24 @@ impl Settings {
             storage,
             json_logs,
             upload_ttl_secs: f.upload_ttl_secs.unwrap_or(86_400),
+            max_body_bytes: match f.max_body_bytes {
+                Some(n) if n < 1024 => {
+                    return Err(format!("max_body_bytes {n} is too small (at least 1024)"));
+                }
+                n => n.unwrap_or(crate::router::DEFAULT_BODY_LIMIT),
+            },
+            body_idle_timeout: f
+                .body_idle_timeout_secs
+                .map_or(crate::router::DEFAULT_BODY_IDLE_TIMEOUT, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
+            tls: match (f.tls_cert, f.tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => return Err("tls_cert and tls_key go together".into()),
+            },
+            secret_key: f.secret_key,
+            secret_key_file: f.secret_key_file,
             job_workers: f.job_workers.unwrap_or(2),
             gc: {
                 let g = f.gc.clone().unwrap_or_default();
@@ -221,6 +267,12 @@ impl Settings {
                     }
                 },
                 self_registration: f.self_registration.unwrap_or(false),
+                trusted_proxies: f
+                    .trusted_proxies
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| p.parse().map_err(|e| format!("trusted_proxies: {e}")))
+                    .collect::<Result<_, String>>()?,
                 ..registry_core::AccessSettings::default()
             },
             auth_mode: match f.auth_mode.as_deref() {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod oci;
 pub mod oidc;
 pub mod router;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,7 +72,15 @@ impl Server {
     }
 }
 
+/// How long a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long in-flight requests may take to finish after shutdown was asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Bind `addr` and serve `registry` until `shutdown` resolves, then finish in-flight requests.
+/// Serves HTTPS when `opts.tls` names a certificate and key (re-read when they change).
 /// Also purges upload sessions idle for longer than `upload_ttl`, runs job workers (webhook
 /// deliveries, purges, garbage collection) and the webhook notifier.
 pub async fn serve(
@@ -81,6 +90,16 @@ pub async fn serve(
     upload_ttl: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Server> {
+    let tls = match &opts.tls {
+        Some(files) => {
+            let (config, resolver) = tls::server_config(files).map_err(std::io::Error::other)?;
+            Some((
+                tokio_rustls::TlsAcceptor::from(config),
+                tokio::spawn(tls::watch(files.clone(), resolver)),
+            ))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let purger = tokio::spawn(purge_loop(registry.clone(), upload_ttl));
@@ -90,12 +109,14 @@ pub async fn serve(
     let flush = registry.clone();
     let app = app(registry, opts);
     let handle = tokio::spawn(async move {
-        let r = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let (acceptor, watcher) = match tls {
+            Some((a, w)) => (Some(a), Some(w)),
+            None => (None, None),
+        };
+        let r = accept_loop(listener, app, acceptor, shutdown).await;
+        if let Some(w) = watcher {
+            w.abort();
+        }
         purger.abort();
         if let Some(n) = notifier {
             n.shutdown().await;
@@ -109,6 +130,91 @@ pub async fn serve(
         r
     });
     Ok(Server { addr, handle })
+}
+
+/// Accept connections until `shutdown`, each served by hyper (HTTP/1.1 with a header read
+/// timeout, and HTTP/2), over TLS when there is an acceptor; then drain.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let builder = std::sync::Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let result = match acceptor {
+                None => {
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acceptor) => {
+                    let tls =
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; closing");
+    }
+    Ok(())
 }
 
 async fn purge_loop(registry: Registry, ttl: Duration) {

@@ -53,6 +53,9 @@ struct StoreArgs {
     /// Blob storage URL (file://… or s3://bucket/prefix?endpoint=…) [default: the data dir].
     #[arg(long, env = "BERTH_STORAGE")]
     storage: Option<String>,
+    /// File holding the key secrets are encrypted with at rest (or set BERTH_SECRET_KEY).
+    #[arg(long, env = "BERTH_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
     /// TOML config file; command-line options and environment variables take precedence.
     #[arg(long, env = "BERTH_CONFIG")]
     config: Option<PathBuf>,
@@ -60,10 +63,18 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn file_settings(&self) -> Result<FileSettings, String> {
-        match &self.config {
-            Some(p) => FileSettings::load(p),
-            None => Ok(FileSettings::default()),
+        let mut f = match &self.config {
+            Some(p) => FileSettings::load(p)?,
+            None => FileSettings::default(),
+        };
+        if let Some(path) = &self.secret_key_file {
+            f.secret_key_file = Some(path.clone());
         }
+        if let Ok(key) = std::env::var("BERTH_SECRET_KEY") {
+            f.secret_key = Some(registry_http::config::Secret(key));
+            f.secret_key_file = None;
+        }
+        Ok(f)
     }
 }
 
@@ -86,6 +97,12 @@ struct ServeArgs {
     /// Password for the `admin` user created on first start [default: generated, printed once].
     #[arg(long, env = "BERTH_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key); reloaded when the file changes.
+    #[arg(long, env = "BERTH_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "BERTH_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 fn init_tracing(json: bool) {
@@ -121,6 +138,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         upload_ttl_secs: None,
         admin_password: args.admin_password.map(registry_http::config::Secret),
         job_workers: args.job_workers,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
         gc: args
             .gc_grace_secs
             .map(|s| registry_http::config::GcSettings {
@@ -156,6 +175,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             metrics: Some(metrics),
             gc: settings.gc.clone(),
             job_workers: settings.job_workers,
+            max_body_bytes: settings.max_body_bytes,
+            body_idle_timeout: settings.body_idle_timeout,
+            tls: settings.tls.clone(),
         },
         Duration::from_secs(settings.upload_ttl_secs),
         shutdown_signal(),
@@ -243,22 +265,7 @@ async fn gc(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Hide passwords and secret keys in URLs before they reach the log.
-fn redact(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(at) = out.find('@')
-        && let Some(scheme_end) = out.find("://")
-        && let Some(colon) = out[scheme_end + 3..at].find(':')
-    {
-        out.replace_range(scheme_end + 3 + colon + 1..at, "***");
-    }
-    if let Some(i) = out.find("secret_access_key=") {
-        let start = i + "secret_access_key=".len();
-        let end = out[start..].find('&').map_or(out.len(), |e| start + e);
-        out.replace_range(start..end, "***");
-    }
-    out
-}
+use registry_core::units::redact_uri as redact;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

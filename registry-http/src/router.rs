@@ -1,6 +1,6 @@
 //! Builds the axum application (no socket): the `/v2` distribution API, health and metrics.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -13,6 +13,17 @@ use registry_core::Registry;
 
 use crate::{api, auth, oci};
 
+/// Largest JSON or form body read by default (1 MiB). Manifests have their own 4 MiB bound;
+/// blob bodies stream and are never buffered.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// How long a request body may go without sending a byte before the request fails.
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The body limit in force, as a request extension (for error messages).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
 /// Options for [`app`] and [`crate::serve`].
 #[derive(Clone)]
 pub struct AppOptions {
@@ -23,6 +34,13 @@ pub struct AppOptions {
     /// Job workers [`crate::serve`] runs (GC, retention, webhook deliveries, schedules); 0 runs
     /// none (another node does the work).
     pub job_workers: usize,
+    /// Largest JSON or form body any route reads ([`DEFAULT_BODY_LIMIT`]), for anonymous and
+    /// authenticated callers alike.
+    pub max_body_bytes: usize,
+    /// A request body that sends nothing for this long fails ([`DEFAULT_BODY_IDLE_TIMEOUT`]).
+    pub body_idle_timeout: Duration,
+    /// Serve HTTPS with this certificate and key ([`crate::serve`] only).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for AppOptions {
@@ -31,6 +49,9 @@ impl Default for AppOptions {
             metrics: None,
             gc: registry_core::gc::GcOptions::default(),
             job_workers: 2,
+            max_body_bytes: DEFAULT_BODY_LIMIT,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -63,7 +84,11 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
     r.with_state(registry)
         .layer(axum::Extension(api::GcDefaults(opts.gc)))
         .layer(middleware::from_fn(track))
-        .layer(DefaultBodyLimit::disable())
+        .layer(axum::Extension(BodyLimit(opts.max_body_bytes)))
+        .layer(DefaultBodyLimit::max(opts.max_body_bytes))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            opts.body_idle_timeout,
+        ))
         // `X-Request-Id` in and out on every response (generated when the client sent none).
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(

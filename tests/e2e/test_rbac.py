@@ -188,7 +188,7 @@ class Cell:
     run: Callable[[World, str, str], requests.Response]
     v2: bool = False  # a /v2 (or token) request: hidden projects answer 403/401, not 404
     label: str = ""  # test id suffix, e.g. "(token)"
-    ok: int | None = None  # the status an allowed caller gets, when not simply 2xx
+    ok: int | Callable[[World, str], int] | None = None  # an allowed caller's status, when not simply 2xx
 
     @property
     def id(self) -> str:
@@ -256,6 +256,31 @@ def delete_v2(token: bool):
     return run
 
 
+def mount(source: str, with_from: bool):
+    """Mount app:v1's layer of project `source` into a new repository of the cell's project, with
+    or without `from`. A caller who may push there gets 201 when it may also pull the source, else
+    an upload session (202) and nothing linked; the blob is then not readable from the target."""
+
+    def run(w, s, proj):
+        src = f"{_p(w, source if source != 'self' else proj)}/app"
+        layer = berthlib.sha256(berthlib.make_image(f"{src}:v1").layer)
+        target = f"{_p(w, proj)}/mnt-{slug(s)}-{source.lower()}{'-f' if with_from else ''}"
+        query = f"mount={layer}" + (f"&from={src}" if with_from else "")
+        c = v2_auth(w, s, proj, None)
+        r = c.req("POST", f"/v2/{target}/blobs/uploads/?{query}")
+        if r.status_code == 202:
+            got = V2(w.berth, w.berth.admin).req("GET", f"/v2/{target}/blobs/{layer}")
+            assert got.status_code == 404, f"a refused mount linked the blob: {got.status_code}"
+        return r
+
+    return run
+
+
+def mount_ok(source: str):
+    """201 when the subject may pull the source project, else 202 (an upload session)."""
+    return lambda w, s: 201 if source == "self" or w.allowed(s, source, "repository", "pull") else 202
+
+
 def artifact_delete(w, s, proj):
     tag = f"ad-{slug(s)}"
     digest = push_image(w.berth, f"{_p(w, proj)}/app", tag, seed=f"{w.run}-{proj}-{tag}")
@@ -300,6 +325,10 @@ CELLS = [
     Cell("repository", "pull", pull(True), v2=True, label="(token)"),
     Cell("repository", "push", push(False), v2=True, label="(basic)"),
     Cell("repository", "push", push(True), v2=True, label="(token)"),
+    Cell("repository", "push", mount("B", True), v2=True, label="(mount from private B)", ok=mount_ok("B")),
+    Cell("repository", "push", mount("B", False), v2=True, label="(mount B's blob, no from)", ok=mount_ok("B")),
+    Cell("repository", "push", mount("self", True), v2=True, label="(mount from own project)", ok=mount_ok("self")),
+    Cell("repository", "push", mount("self", False), v2=True, label="(mount own blob, no from)", ok=mount_ok("self")),
     Cell("repository", "delete", delete_v2(False), v2=True, label="(v2 basic)"),
     Cell("repository", "delete", delete_v2(True), v2=True, label="(v2 token)"),
     Cell("artifact", "list", lambda w, s, p: w.api(s).get(f"{_repo(w, p)}/artifacts")),
@@ -329,7 +358,7 @@ def expected_status(w: World, subject: str, proj: str, cell: Cell):
     if p == HIDDEN:
         return refused if cell.v2 else 404
     if w.allowed(subject, proj, cell.resource, cell.action):
-        return cell.ok or "2xx"
+        return (cell.ok(w, subject) if callable(cell.ok) else cell.ok) or "2xx"
     return refused
 
 

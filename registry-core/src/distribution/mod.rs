@@ -9,10 +9,13 @@
 //! Mounting follows the distribution spec: a blob is linked from another repository only when
 //! the caller may pull that repository; otherwise the client gets an upload session (202).
 
+pub mod access;
 pub mod blobs;
 pub mod image;
 pub mod manifests;
 pub mod uploads;
+
+pub use access::{Caller, V2};
 
 use std::ops::Range;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::Digest as _;
 
 use crate::auth::rbac::{Effect, ProjectPerms, ProjectResource, SystemResource};
-use crate::auth::throttle::Throttle;
+use crate::auth::throttle::{self, IpNet};
 use crate::auth::token::{self, Claims, TokenAccess, TokenKeys};
 use crate::auth::{
     Action, Authenticator, ExternalIdentity, Principal, ROBOT_PREFIX, RobotIdentity,
@@ -50,6 +50,8 @@ pub struct AccessSettings {
     pub project_creation: ProjectCreation,
     /// Anyone may create their own local account.
     pub self_registration: bool,
+    /// Peers whose `X-Forwarded-For` names the client ([`Registry::client_address`]).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for AccessSettings {
@@ -59,6 +61,7 @@ impl Default for AccessSettings {
             service: token::DEFAULT_SERVICE.to_owned(),
             project_creation: ProjectCreation::Everyone,
             self_registration: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -67,8 +70,7 @@ impl Default for AccessSettings {
 pub(crate) struct AccessState {
     pub(crate) settings: AccessSettings,
     pub(crate) authenticators: Vec<Arc<dyn Authenticator>>,
-    throttle: Throttle,
-    /// sha256(name, secret) → principal (and, for robots, the expiry to re-check).
+    /// sha256(name, secret, client) → principal (and, for robots, the expiry to re-check).
     logins: moka::future::Cache<[u8; 32], (Principal, i64)>,
     /// (principal key, project name) → the project and what the principal may do in it.
     perms: moka::future::Cache<(String, String), Option<Arc<ProjectAccess>>>,
@@ -96,7 +98,6 @@ impl AccessState {
         Self {
             settings,
             authenticators,
-            throttle: Throttle::default(),
             logins: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(LOGIN_CACHE_TTL)
@@ -227,19 +228,20 @@ impl Registry {
     // ---- credentials ------------------------------------------------------------------------
 
     /// Check a user name (or `robot$…` name) and password/secret. Wrong passwords and unknown
-    /// names fail alike (`UNAUTHORIZED`, same work done); `client` (an address) is throttled
-    /// after repeated failures (`TOOMANYREQUESTS`).
+    /// names fail alike (`UNAUTHORIZED`, same work done). Failures are counted in the metadata
+    /// database per account and per client (an address), so every node shares them; a guessing
+    /// client gets `TOOMANYREQUESTS` for a while that grows with each failure ([`throttle`]).
     pub async fn login(&self, username: &str, secret: &str, client: &str) -> Result<Principal> {
         let now = self.now_ms();
-        if !self.access.throttle.allowed(client, now) {
-            tracing::warn!(client, "login throttled after repeated failures");
-            return Err(Error::TooManyRequests);
-        }
         let key: [u8; 32] = {
             let mut h = sha2::Sha256::new();
             h.update(username.as_bytes());
             h.update([0]);
             h.update(secret.as_bytes());
+            // Per client: a cached success never answers another address, whose attempts go
+            // through the throttle (a hit would tell a blocked guesser that it guessed right).
+            h.update([0]);
+            h.update(client.as_bytes());
             h.finalize().into()
         };
         if let Some((p, expires)) = self.access.logins.get(&key).await
@@ -247,18 +249,43 @@ impl Registry {
         {
             return Ok(p);
         }
+        let keys = throttle::keys(username, client);
+        let counters = self.meta.login_failures(&keys).await?;
+        if let Some(until) = throttle::blocked_until(&keys, &counters, now) {
+            tracing::warn!(
+                client,
+                user = username,
+                wait_ms = until - now,
+                "login throttled after repeated failures"
+            );
+            return Err(Error::TooManyRequests);
+        }
         match self.check_credentials(username, secret).await? {
             Some((p, expires)) => {
-                self.access.throttle.succeeded(client);
+                if counters.iter().any(|(k, _, _)| *k == keys[0]) {
+                    self.meta.clear_login_failures(&keys[0]).await?;
+                }
                 self.access.logins.insert(key, (p.clone(), expires)).await;
                 Ok(p)
             }
             None => {
-                self.access.throttle.failed(client, now);
+                self.meta
+                    .record_login_failure(&keys, now, now - throttle::WINDOW_MS)
+                    .await?;
                 tracing::info!(client, user = username, "login failed");
                 Err(Error::Unauthorized)
             }
         }
+    }
+
+    /// The client of a request that came from `peer`: `X-Forwarded-For` is believed only when
+    /// `peer` is one of the configured trusted proxies.
+    pub fn client_address(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded_for: Option<&str>,
+    ) -> std::net::IpAddr {
+        throttle::client_address(peer, forwarded_for, &self.access.settings.trusted_proxies)
     }
 
     async fn check_credentials(

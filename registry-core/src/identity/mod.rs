@@ -23,7 +23,7 @@ pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub mod robot;
-pub(crate) mod throttle;
+pub mod throttle;
 pub mod token;
 pub mod user;
 

@@ -175,6 +175,15 @@ pub trait IdentityStore: Send + Sync {
     /// Set a setting, replacing its value.
     async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 
+    // -- login throttle
+    /// The failure counters of `keys` that exist: (key, failures, last failure ms).
+    async fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, i64, i64)>>;
+    /// Count one failure under each key; a counter last touched before `since` restarts at 1.
+    /// Counters untouched for a day are dropped.
+    async fn record_login_failure(&self, keys: &[String], now: i64, since: i64) -> Result<()>;
+    /// Forget one counter (after a success).
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
     // -- projects
     /// Create a project (with its metadata, and its owner as project admin). `AlreadyExists`
     /// when the name is taken.

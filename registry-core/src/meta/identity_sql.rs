@@ -204,6 +204,45 @@ macro_rules! sql_identity_store {
                 self.get_setting(key).await?.ok_or_else(|| Error::internal(format!("setting {key} vanished")))
             }
 
+            async fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, i64, i64)>> {
+                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT subject, failures, last_failure FROM login_failures WHERE subject IN (");
+                let mut list = qb.separated(", ");
+                for k in keys {
+                    list.push_bind(k.clone());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn record_login_failure(&self, keys: &[String], now: i64, since: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for k in keys {
+                    sqlx::query(
+                        "INSERT INTO login_failures (subject, failures, last_failure) VALUES ($1, 1, $2)
+                         ON CONFLICT (subject) DO UPDATE SET
+                           failures = CASE WHEN login_failures.last_failure < $3 THEN 1 ELSE login_failures.failures + 1 END,
+                           last_failure = $2",
+                    )
+                    .bind(k)
+                    .bind(now)
+                    .bind(since)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+                    .bind(now - 86_400_000)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> Result<()> {
+                let q = sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(key.to_owned());
+                self.write_one(q).await.map(drop)
+            }
+
             async fn create_project(&self, name: &str, owner_id: Option<i64>, public: bool, metadata: &[(String, String)], storage_limit: i64, now: i64) -> Result<ProjectRow> {
                 let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(

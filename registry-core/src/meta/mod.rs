@@ -114,6 +114,9 @@ pub trait MetadataStore:
         now: i64,
     ) -> Result<Option<u64>>;
 
+    /// Up to `limit` repositories that link `digest`, by name (mount sources to check).
+    async fn repos_linking(&self, digest: &Digest, limit: u32) -> Result<Vec<RepoName>>;
+
     /// Size of `digest` if `repo` links it.
     async fn repo_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>>;
 

@@ -25,12 +25,17 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connect to `url` (`postgres://user@host:port/db`) and run the embedded migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        let opts = PgConnectOptions::from_str(url).map_err(db_err)?;
+        // Errors name the database by its redacted URI, never with the password.
+        let context = |e: sqlx::Error| Error::Metadata {
+            backend: "postgres",
+            source: format!("{}: {e}", crate::units::redact_uri(url)).into(),
+        };
+        let opts = PgConnectOptions::from_str(url).map_err(context)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .connect_with(opts)
             .await
-            .map_err(db_err)?;
+            .map_err(context)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
             backend: "postgres",
             source: Box::new(e),

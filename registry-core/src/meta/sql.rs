@@ -119,6 +119,19 @@ macro_rules! sql_metadata_store {
                 Ok(Some(size as u64))
             }
 
+            async fn repos_linking(&self, digest: &Digest, limit: u32) -> Result<Vec<RepoName>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT r.name FROM repo_blobs rb JOIN repositories r ON r.id = rb.repo_id
+                     WHERE rb.digest = $1 ORDER BY r.name LIMIT $2",
+                )
+                .bind(digest.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().filter_map(|(n,)| RepoName::parse(&n).ok()).collect())
+            }
+
             async fn repo_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
                 let row: Option<(i64,)> = sqlx::query_as(
                     "SELECT b.size FROM repo_blobs rb JOIN repositories r ON r.id = rb.repo_id

@@ -256,7 +256,10 @@ pub async fn open_metadata(uri: &str) -> Result<Arc<dyn MetadataStore>> {
         Ok(Arc::new(SqliteStore::open(uri).await?))
     } else {
         Err(Error::BadRequest {
-            reason: format!("unsupported metadata URI {uri:?} (sqlite://, postgres://, memory://)"),
+            reason: format!(
+                "unsupported metadata URI {:?} (sqlite://, postgres://, memory://)",
+                crate::units::redact_uri(uri)
+            ),
         })
     }
 }
@@ -274,7 +277,7 @@ pub async fn open_blobs(uri: &str) -> Result<Arc<dyn BlobStore>> {
         #[cfg(feature = "s3")]
         {
             let url = url::Url::parse(uri).map_err(|e| Error::BadRequest {
-                reason: format!("bad s3 URI: {e}"),
+                reason: format!("bad s3 URI {}: {e}", crate::units::redact_uri(uri)),
             })?;
             return Ok(Arc::new(crate::blob::object::ObjectBlobStore::open_s3(
                 &url,
@@ -289,7 +292,10 @@ pub async fn open_blobs(uri: &str) -> Result<Arc<dyn BlobStore>> {
         return Ok(Arc::new(FsBlobStore::open(uri)?));
     }
     Err(Error::BadRequest {
-        reason: format!("unsupported storage URI {uri:?} (file://, s3://, memory://)"),
+        reason: format!(
+            "unsupported storage URI {:?} (file://, s3://, memory://)",
+            crate::units::redact_uri(uri)
+        ),
     })
 }
 

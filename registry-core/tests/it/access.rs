@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use registry_core::auth::{Action, ProjectResource as R};
+use registry_core::auth::{Action, ProjectResource as R, throttle};
 use registry_core::clock::FakeClock;
 use registry_core::model::{MemberReq, MemberUser, ProjectReq, RobotReq, UserCreate};
 use registry_core::oci::RepoName;
@@ -299,7 +299,14 @@ async fn login_failures_look_alike_and_are_throttled() {
         (unknown.code(), unknown.to_string())
     );
     for _ in 0..10 {
-        let _ = reg.login("alice", "nope", "2.2.2.2").await;
+        let e = reg.login("alice", "nope", "2.2.2.2").await.unwrap_err();
+        assert!(
+            matches!(
+                e.code(),
+                ErrorCode::Unauthorized | ErrorCode::TooManyRequests
+            ),
+            "{e}"
+        );
     }
     assert_eq!(
         reg.login("alice", "Passw0rd-x", "2.2.2.2")
@@ -309,6 +316,81 @@ async fn login_failures_look_alike_and_are_throttled() {
         ErrorCode::TooManyRequests
     );
     reg.login("alice", "Passw0rd-x", "3.3.3.3").await.unwrap();
+}
+
+/// Two nodes on one database share the throttle; a success clears only its own account; an
+/// account under attack from many addresses stays open to a client that never failed on it.
+#[tokio::test]
+async fn the_login_throttle_is_shared_by_nodes_and_locks_out_only_guessers() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let node = |clock: Arc<FakeClock>| {
+        let url = url.clone();
+        async move {
+            Registry::builder()
+                .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+                .meta(registry_core::registry::open_metadata(&url).await.unwrap())
+                .clock(clock)
+                .build()
+                .unwrap()
+        }
+    };
+    let a = node(clock.clone()).await;
+    let b = node(clock.clone()).await;
+    a.bootstrap(Some("Admin-Pass-1")).await.unwrap();
+    user(&a, "alice").await;
+    user(&a, "bob").await;
+    let code = |r: registry_core::Result<Principal>| r.map(|_| ()).map_err(|e| e.code());
+    // Five failures spread over both nodes: the pair now waits, on either node.
+    for i in 0..throttle::PAIR_FREE {
+        let n = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            code(n.login("alice", "nope", "6.6.6.6").await),
+            Err(ErrorCode::Unauthorized)
+        );
+    }
+    for n in [&a, &b] {
+        assert_eq!(
+            code(n.login("alice", "Passw0rd-x", "6.6.6.6").await),
+            Err(ErrorCode::TooManyRequests)
+        );
+    }
+    // The same client's success on another account does not reset alice's counter.
+    assert_eq!(code(b.login("bob", "Passw0rd-x", "6.6.6.6").await), Ok(()));
+    assert_eq!(
+        code(a.login("alice", "Passw0rd-x", "6.6.6.6").await),
+        Err(ErrorCode::TooManyRequests)
+    );
+    // The wait grows with each failure and then ends.
+    clock.advance(1_001);
+    assert_eq!(
+        code(a.login("alice", "nope", "6.6.6.6").await),
+        Err(ErrorCode::Unauthorized)
+    );
+    clock.advance(1_001);
+    assert_eq!(
+        code(b.login("alice", "Passw0rd-x", "6.6.6.6").await),
+        Err(ErrorCode::TooManyRequests),
+        "the second wait is two seconds"
+    );
+    clock.advance(1_000);
+    assert_eq!(
+        code(b.login("alice", "Passw0rd-x", "6.6.6.6").await),
+        Ok(())
+    );
+    // Guesses from many addresses: each guesser waits; alice from a fresh address does not.
+    for i in 0..throttle::ACCOUNT_FREE {
+        let _ = a.login("alice", "nope", &format!("10.0.0.{i}")).await;
+    }
+    assert_eq!(
+        code(b.login("alice", "Passw0rd-x", "10.0.0.3").await),
+        Err(ErrorCode::TooManyRequests)
+    );
+    assert_eq!(
+        code(b.login("alice", "Passw0rd-x", "192.0.2.1").await),
+        Ok(())
+    );
 }
 
 #[tokio::test]

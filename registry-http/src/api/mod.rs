@@ -46,18 +46,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The router's `DefaultBodyLimit` bounds this read: nothing past the limit is buffered.
+        let limit = req
+            .extensions()
+            .get::<crate::router::BodyLimit>()
+            .map_or(crate::router::DEFAULT_BODY_LIMIT, |l| l.0);
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                ApiError(Error::BadRequest {
-                    reason: format!("reading the body: {e}"),
+                ApiError(if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge {
+                        what: "the request body".into(),
+                        limit: limit as u64,
+                    }
+                } else {
+                    Error::BadRequest {
+                        reason: format!("reading the body: {e}"),
+                    }
                 })
             })?;
-        if bytes.len() > 1 << 20 {
-            return Err(ApiError(Error::BadRequest {
-                reason: "request body over 1 MiB".into(),
-            }));
-        }
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             ApiError(Error::BadRequest {
                 reason: format!("invalid JSON body: {e}"),

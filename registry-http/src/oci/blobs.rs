@@ -33,13 +33,13 @@ pub async fn get(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response
     let range = ctx.header(header::RANGE).map(parse_range).transpose()?;
     let head = ctx.method == Method::HEAD;
     let mut res = if head {
-        let size = ctx.registry.head_blob(&name, &digest).await?;
+        let size = ctx.v2().head_blob(&name, &digest).await?;
         let mut r = StatusCode::OK.into_response();
         r.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
         r
     } else {
-        let blob = match ctx.registry.get_blob(&name, &digest, range).await {
+        let blob = match ctx.v2().get_blob(&name, &digest, range).await {
             Err(Error::RangeInvalid { offset }) => {
                 let mut r = crate::error::ApiError(Error::RangeInvalid { offset }).into_response();
                 r.headers_mut()
@@ -86,7 +86,7 @@ pub async fn get(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response
 }
 
 pub async fn delete(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response> {
-    ctx.registry.delete_blob(&name, &digest).await?;
+    ctx.v2().delete_blob(&name, &digest).await?;
     Ok((
         StatusCode::ACCEPTED,
         [(DOCKER_CONTENT_DIGEST, hv(&digest.to_string()))],

@@ -11,7 +11,7 @@ use super::{Ctx, DOCKER_CONTENT_DIGEST, OCI_FILTERS_APPLIED, OCI_SUBJECT, OCI_TA
 use crate::error::ApiResult;
 
 pub async fn get(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
-    let m = ctx.registry.get_manifest(&name, &reference).await?;
+    let m = ctx.v2().get_manifest(&name, &reference).await?;
     if ctx.method == Method::GET {
         ctx.registry.record_pull(&name, &reference, &m.digest);
     }
@@ -42,6 +42,7 @@ pub async fn put(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Re
         })?;
     let out = ctx
         .registry
+        .v2(&ctx.caller)
         .put_manifest(
             &name,
             &reference,
@@ -68,7 +69,7 @@ pub async fn put(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Re
 }
 
 pub async fn delete(ctx: Ctx, name: RepoName, reference: Reference) -> ApiResult<Response> {
-    ctx.registry.delete_manifest(&name, &reference).await?;
+    ctx.v2().delete_manifest(&name, &reference).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -103,31 +104,21 @@ fn page(path: &str, n: Option<u32>, items: &[String], body: serde_json::Value) -
 
 pub async fn tags(ctx: Ctx, name: RepoName) -> ApiResult<Response> {
     let n = page_size(&ctx)?;
-    let tags = if n == Some(0) {
-        Vec::new()
-    } else {
-        ctx.registry
-            .list_tags(&name, n, ctx.query.get("last"))
-            .await?
-    };
+    let tags = ctx.v2().list_tags(&name, n, ctx.query.get("last")).await?;
     let body = serde_json::json!({ "name": name.as_str(), "tags": tags });
     Ok(page(&format!("/v2/{name}/tags/list"), n, &tags, body))
 }
 
 pub async fn catalog(ctx: Ctx) -> ApiResult<Response> {
     let n = page_size(&ctx)?;
-    let repos = if n == Some(0) {
-        Vec::new()
-    } else {
-        ctx.registry.catalog(n, ctx.query.get("last")).await?
-    };
+    let repos = ctx.v2().catalog(n, ctx.query.get("last")).await?;
     let body = serde_json::json!({ "repositories": repos });
     Ok(page("/v2/_catalog", n, &repos, body))
 }
 
 pub async fn referrers(ctx: Ctx, name: RepoName, digest: Digest) -> ApiResult<Response> {
     let filter = ctx.query.get("artifactType").filter(|t| !t.is_empty());
-    let index = ctx.registry.referrers(&name, &digest, filter).await?;
+    let index = ctx.v2().referrers(&name, &digest, filter).await?;
     let mut res = Response::new(Body::from(index.body));
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));

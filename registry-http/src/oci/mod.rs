@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use registry_core::blob::ByteStream;
+use registry_core::distribution::V2;
 use registry_core::oci::RepoName;
-use registry_core::{Error, Principal, Registry, RepoAction};
+use registry_core::{Error, Registry, RepoAction};
 
 use crate::auth::Caller;
 
@@ -66,6 +67,8 @@ fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
 /// A request as the handlers see it.
 pub struct Ctx {
     pub registry: Registry,
+    /// Who is calling; every operation goes through `registry.v2(&caller)`, which authorizes it.
+    pub caller: Caller,
     pub method: Method,
     pub headers: HeaderMap,
     pub query: Query,
@@ -73,6 +76,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The data plane as this request's caller may use it.
+    pub fn v2(&self) -> V2<'_> {
+        self.registry.v2(&self.caller)
+    }
+
     pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -108,11 +116,13 @@ pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Respons
         .unwrap_or("")
         .trim_start_matches('/')
         .to_owned();
-    let caller = parts.extensions.get::<Caller>().cloned().unwrap_or(Caller {
-        principal: Principal::Anonymous,
-        claims: None,
-    });
-    let mut ctx = Ctx {
+    let caller = parts
+        .extensions
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(Caller::anonymous);
+    let ctx = Ctx {
+        caller,
         registry,
         method: parts.method,
         headers: parts.headers,
@@ -123,37 +133,21 @@ pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Respons
         Ok(r) => r,
         Err(e) => return ApiError(e).into_response(),
     };
-    if let Err(e) = authorize(&ctx.registry, &ctx.method, &caller, &route).await {
-        let mut res = ApiError(e).into_response();
-        if res.status() == StatusCode::UNAUTHORIZED {
-            let scope = scope_of(&route, &ctx.method);
-            let service = ctx.registry.access_settings().service.clone();
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                crate::auth::challenge(&ctx.headers, &service, scope.as_deref()),
-            );
-        }
-        return res;
-    }
-    if let (Route::UploadStart(_), Some(from)) = (&route, ctx.query.get("from").map(str::to_owned))
-    {
-        // Mounting needs pull on the source by the caller's permissions (a token names only the
-        // target); without it the client just uploads.
-        let registry = ctx.registry.clone();
-        let allowed = match RepoName::parse(&from) {
-            Ok(src) => registry
-                .authorize_repo(&caller.principal, None, &src, RepoAction::Pull)
-                .await
-                .is_ok(),
-            Err(_) => false,
-        };
-        if !allowed {
-            ctx.query.remove("mount");
-        }
-    }
+    let scope = scope_of(&route, &ctx.method);
+    let (registry, headers) = (ctx.registry.clone(), ctx.headers.clone());
     match route_to(&rest, route, ctx).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let mut res = e.into_response();
+            if res.status() == StatusCode::UNAUTHORIZED {
+                let service = registry.access_settings().service.clone();
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    crate::auth::challenge(&headers, &service, scope.as_deref()),
+                );
+            }
+            res
+        }
     }
 }
 
@@ -187,30 +181,13 @@ fn scope_of(route: &Route, method: &Method) -> Option<String> {
     Some(format!("repository:{name}:{actions}"))
 }
 
-async fn authorize(
-    registry: &Registry,
-    method: &Method,
-    caller: &Caller,
-    route: &Route,
-) -> registry_core::Result<()> {
-    let p = &caller.principal;
-    match route {
-        Route::Base if p.is_anonymous() => Err(Error::Unauthorized),
-        Route::Base => Ok(()),
-        Route::Catalog => registry.authorize_catalog(p),
-        other => {
-            let (name, action) = need(other, method).expect("repository routes name a repository");
-            registry
-                .authorize_repo(p, caller.claims.as_ref(), &name, action)
-                .await
-        }
-    }
-}
-
 async fn route_to(rest: &str, route: Route, ctx: Ctx) -> ApiResult<Response> {
     let m = ctx.method.clone();
     match (route, m) {
-        (Route::Base, Method::GET | Method::HEAD) => Ok(base()),
+        (Route::Base, Method::GET | Method::HEAD) => {
+            ctx.v2().base()?;
+            Ok(base())
+        }
         (Route::Catalog, Method::GET) => manifests::catalog(ctx).await,
         (Route::Tags(name), Method::GET) => manifests::tags(ctx, name).await,
         (Route::Referrers(name, d), Method::GET) => manifests::referrers(ctx, name, d).await,

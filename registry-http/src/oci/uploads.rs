@@ -84,7 +84,7 @@ pub async fn start(ctx: Ctx, name: RepoName) -> ApiResult<Response> {
             .map(RepoName::parse)
             .transpose()?;
         if ctx
-            .registry
+            .v2()
             .mount_blob(&name, &digest, from.as_ref())
             .await?
             .is_some()
@@ -95,16 +95,17 @@ pub async fn start(ctx: Ctx, name: RepoName) -> ApiResult<Response> {
     } else if let Some(digest) = digest_param(&ctx)? {
         let length = ctx.content_length();
         ctx.registry
+            .v2(&ctx.caller)
             .push_blob(&name, &digest, Ctx::stream(ctx.body), length)
             .await?;
         return Ok(created(&name, &digest));
     }
-    let s: UploadSession = ctx.registry.start_upload(&name).await?;
+    let s: UploadSession = ctx.v2().start_upload(&name).await?;
     Ok(session_headers(&name, &s.id, 0, StatusCode::ACCEPTED))
 }
 
 pub async fn status(ctx: Ctx, name: RepoName, id: String) -> ApiResult<Response> {
-    let s = ctx.registry.upload_status(&name, &id).await?;
+    let s = ctx.v2().upload_status(&name, &id).await?;
     Ok(session_headers(
         &name,
         &s.id,
@@ -117,6 +118,7 @@ pub async fn patch(ctx: Ctx, name: RepoName, id: String) -> ApiResult<Response> 
     let (start, length) = declared_chunk(&ctx)?;
     let size = ctx
         .registry
+        .v2(&ctx.caller)
         .append_upload(&name, &id, start, Ctx::stream(ctx.body), length)
         .await?;
     Ok(session_headers(&name, &id, size, StatusCode::ACCEPTED))
@@ -129,13 +131,14 @@ pub async fn put(ctx: Ctx, name: RepoName, id: String) -> ApiResult<Response> {
     let (start, length) = declared_chunk(&ctx)?;
     let body = (length != Some(0)).then(|| Ctx::stream(ctx.body));
     ctx.registry
+        .v2(&ctx.caller)
         .finish_upload(&name, &id, &digest, start, body, length)
         .await?;
     Ok(created(&name, &digest))
 }
 
 pub async fn cancel(ctx: Ctx, name: RepoName, id: String) -> ApiResult<Response> {
-    ctx.registry.cancel_upload(&name, &id).await?;
+    ctx.v2().cancel_upload(&name, &id).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::CONTENT_LENGTH, HeaderValue::from_static("0"))],
