@@ -65,6 +65,7 @@ impl Registry {
             annotations,
             content: body,
             refs: parsed.refs,
+            immutable_tags: self.immutable_tags(repo, &tags).await?,
         };
         let size = record.content.len();
         let resource = |t: Option<&String>| match t {
@@ -76,7 +77,6 @@ impl Registry {
                 "repository": repo.as_str(), "digest": digest.to_string(), "tags": tags,
                 "media_type": record.media_type, "size": size,
             }));
-        self.check_tags_writable(repo, &tags).await?;
         let stored = self
             .meta
             .put_manifest(

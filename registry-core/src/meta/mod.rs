@@ -51,6 +51,10 @@ pub struct ManifestRecord {
     pub annotations: Option<String>,
     pub content: Bytes,
     pub refs: Vec<ContentRef>,
+    /// Tags of this push that immutable tag rules protect, each with the refusal to answer if
+    /// it already exists: checked inside the manifest transaction, so two first pushes of the
+    /// same protected tag cannot both win.
+    pub immutable_tags: Vec<(String, String)>,
 }
 
 /// A stored manifest.

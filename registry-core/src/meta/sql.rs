@@ -286,6 +286,25 @@ macro_rules! sql_metadata_store {
                     qb.push(" ON CONFLICT DO NOTHING");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
+                for (tag, refusal) in &m.immutable_tags {
+                    // A protected tag is only ever created, never moved: on PostgreSQL a
+                    // concurrent first push waits here for the other and then finds its row.
+                    let created = sqlx::query(
+                        "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO NOTHING",
+                    )
+                    .bind(repo_id)
+                    .bind(tag.as_str())
+                    .bind(digest.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                    if created == 0 {
+                        return Err(Error::PreconditionFailed { reason: refusal.clone() });
+                    }
+                }
+                let tags: Vec<&String> = tags.iter().filter(|t| !m.immutable_tags.iter().any(|(p, _)| p == *t)).collect();
                 for chunk in tags.chunks(SQL_BATCH) {
                     let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO tags (repo_id, name, digest, updated_at) ");
                     qb.push_values(chunk, |mut row, tag| {
@@ -331,6 +350,18 @@ macro_rules! sql_metadata_store {
                 if let Some(project_id) = project_id {
                     lock_quota(&mut tx, project_id, now).await?;
                 }
+                // The blobs this manifest references: those no other manifest of the repository
+                // references lose their link now, and the project's hold on them is released
+                // below unless another artifact of the project still needs them. (Blobs uploaded
+                // for a push in flight were never referenced: they keep their links and charge.)
+                let children: Vec<(String,)> = sqlx::query_as(
+                    "SELECT child_digest FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2 AND kind = 'blob'",
+                )
+                .bind(repo_id)
+                .bind(digest.to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
                 for table in [
                     "DELETE FROM tags WHERE repo_id = $1 AND digest = $2",
                     "DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2",
@@ -345,8 +376,20 @@ macro_rules! sql_metadata_store {
                     .map_err(db_err)?
                     .rows_affected()
                     > 0;
+                let mut gone: Vec<String> = children.into_iter().map(|(d,)| d).collect();
+                if done && !gone.is_empty() {
+                    for chunk in gone.chunks(SQL_BATCH) {
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM repo_blobs WHERE repo_id = ");
+                        qb.push_bind(repo_id).push(" AND digest IN ");
+                        push_list(&mut qb, chunk);
+                        qb.push(" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr
+                                  WHERE mr.repo_id = repo_blobs.repo_id AND mr.child_digest = repo_blobs.digest)");
+                        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                }
                 if done && let Some(project_id) = project_id {
-                    let released = release_digests(&mut tx, project_id, &[digest.to_string()]).await?;
+                    gone.push(digest.to_string());
+                    let released = release_digests(&mut tx, project_id, &gone).await?;
                     adjust_quota(&mut tx, project_id, -released, now).await?;
                     insert_events_in(&mut tx, events, Some(project_id), now).await?;
                 }

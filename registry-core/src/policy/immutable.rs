@@ -14,8 +14,8 @@
 //! costs no query unless one of its tags matches a rule (then one lookup of that tag). Changes
 //! through this process clear the entry at once; other nodes see them within the TTL.
 //!
-//! Known gap: two clients pushing the *first* version of the same matching tag at the same
-//! moment both see no tag and both succeed (the later one wins); after that the tag is fixed.
+//! The push check runs inside the manifest transaction (the tag row is only ever inserted), so
+//! of two clients pushing the first version of the same protected tag at once, exactly one wins.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,24 +180,28 @@ impl Registry {
             .filter(|r| !r.is_empty()))
     }
 
-    /// Refuse a push that would move an existing immutable tag.
-    pub(crate) async fn check_tags_writable(&self, repo: &RepoName, tags: &[String]) -> Result<()> {
+    /// The tags of a push that immutable rules protect, each with its refusal. The manifest
+    /// transaction refuses the push if any of them exists already; a push whose tags match no
+    /// rule costs no query.
+    pub(crate) async fn immutable_tags(
+        &self,
+        repo: &RepoName,
+        tags: &[String],
+    ) -> Result<Vec<(String, String)>> {
         let Some(rules) = self.active_rules(repo).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let short = repo_in_project(repo.as_str());
-        for tag in tags {
-            if let Some(rule) = rules.rule_for(short, tag)
-                && self
-                    .meta
-                    .get_manifest(repo, &Reference::Tag(tag.clone()))
-                    .await?
-                    .is_some()
-            {
-                return Err(immutable(repo, tag, rule));
-            }
-        }
-        Ok(())
+        Ok(tags
+            .iter()
+            .filter_map(|tag| {
+                let rule = rules.rule_for(short, tag)?;
+                let Error::PreconditionFailed { reason } = immutable(repo, tag, rule) else {
+                    unreachable!("immutable() is a precondition failure")
+                };
+                Some((tag.clone(), reason))
+            })
+            .collect())
     }
 
     /// Refuse deleting `reference` (a tag, or a manifest with all its tags) when an immutable

@@ -33,7 +33,45 @@ fn manifest(body: &str, refs: Vec<ContentRef>, subject: Option<Digest>) -> Manif
         annotations: Some(r#"{"k":"v"}"#.into()),
         content: Bytes::from(body.to_owned()),
         refs,
+        immutable_tags: Vec::new(),
     }
+}
+
+/// A protected tag is created once and then refused, inside the manifest transaction.
+pub async fn immutable_tags_in_the_transaction(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["immut"]).await;
+    let r = repo("immut/app");
+    let refusal = "\"immut/app:v1\" is immutable".to_owned();
+    let first = ManifestRecord {
+        immutable_tags: vec![("v1".into(), refusal.clone())],
+        ..manifest("immut-first", vec![], None)
+    };
+    m.put_manifest(&r, &first, &["v1".into()], 1, &[])
+        .await
+        .unwrap();
+    let second = ManifestRecord {
+        immutable_tags: vec![("v1".into(), refusal.clone())],
+        ..manifest("immut-second", vec![], None)
+    };
+    let e = m
+        .put_manifest(&r, &second, &["v1".into(), "other".into()], 2, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "PRECONDITION");
+    assert!(e.to_string().contains(&refusal), "{e}");
+    let now = m
+        .get_manifest(&r, &Reference::Tag("v1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.digest, first.digest.to_string(), "the tag did not move");
+    assert!(
+        m.get_manifest(&r, &Reference::Tag("other".into()))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing of the refused push was stored"
+    );
 }
 
 /// Blob links: link, look up per repository, mount (with and without a source), unlink.
@@ -298,6 +336,7 @@ pub async fn run_all(m: &dyn MetadataStore) {
     blob_links_and_mounts(m).await;
     upload_sessions(m).await;
     put_manifest_is_atomic(m).await;
+    immutable_tags_in_the_transaction(m).await;
     tags_order_and_delete(m).await;
     referrers(m).await;
     catalog(m).await;

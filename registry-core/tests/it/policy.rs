@@ -60,6 +60,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     immutable_tags,
+    immutable_first_pushes_race,
     retention_templates,
     dry_run_lists_exactly_what_a_real_run_deletes,
     retention_input_is_validated
@@ -369,6 +370,41 @@ async fn immutable_tags(reg: Registry, _clock: Arc<FakeClock>) {
         ErrorCode::NotFound,
         "",
     );
+}
+
+/// Eight clients push the first version of the same protected tag at once: exactly one wins,
+/// the others get PRECONDITION, and the tag points at the winner's manifest.
+async fn immutable_first_pushes_race(reg: Registry, _clock: Arc<FakeClock>) {
+    project(&reg, "race").await;
+    let any = sel("doublestar", "repoMatches", "**");
+    reg.create_immutable_rule(
+        SYS,
+        "race",
+        true,
+        rule(sel("doublestar", "matches", "1.*"), Some(any)),
+    )
+    .await
+    .unwrap();
+    let pushes: Vec<_> = (0..8)
+        .map(|i| {
+            let reg = reg.clone();
+            tokio::spawn(async move { push(&reg, "race/app:1.0", &format!("racer {i}")).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for p in pushes {
+        match p.await.unwrap() {
+            Ok(d) => won.push(d),
+            Err(e) => assert_eq!(e.code(), ErrorCode::PreconditionFailed, "{e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one first push wins: {won:?}");
+    let app = RepoName::parse("race/app").unwrap();
+    let m = reg
+        .get_manifest(&app, &Reference::Tag("1.0".into()))
+        .await
+        .unwrap();
+    assert_eq!(m.digest, won[0].to_string());
 }
 
 /// Wait for an execution to end; returns (status, tasks' logs by repository).
