@@ -136,6 +136,17 @@ fn is_change(req: &Request) -> bool {
 
 /// The `WWW-Authenticate` challenge pointing clients at the token service.
 pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> HeaderValue {
+    let base = request_base(headers);
+    let mut v = format!("Bearer realm=\"{base}/service/token\",service=\"{service}\"");
+    if let Some(scope) = scope {
+        v.push_str(&format!(",scope=\"{scope}\""));
+    }
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// `scheme://host` a request came in on: `X-Forwarded-Proto` (which the server sets to `https`
+/// itself on TLS connections) and `Host`.
+pub fn request_base(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -145,11 +156,7 @@ pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> Hea
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https" || *p == "http")
         .unwrap_or("http");
-    let mut v = format!("Bearer realm=\"{proto}://{host}/service/token\",service=\"{service}\"");
-    if let Some(scope) = scope {
-        v.push_str(&format!(",scope=\"{scope}\""));
-    }
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    format!("{proto}://{host}")
 }
 
 /// `GET /service/token?service=…&scope=…` (Docker token authentication).

@@ -213,6 +213,19 @@ impl Settings {
             Some("json") => true,
             Some(other) => return Err(format!("log format {other:?}: use text or json")),
         };
+        let auth_mode = match f.auth_mode.as_deref() {
+            None | Some("db_auth") => "db_auth".to_owned(),
+            Some("ldap_auth") if f.ldap.is_some() => "ldap_auth".to_owned(),
+            Some("oidc_auth") if f.oidc.is_some() => "oidc_auth".to_owned(),
+            Some(m @ ("ldap_auth" | "oidc_auth")) => {
+                return Err(format!("auth_mode {m} needs its [{}] section", &m[..4]));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "auth_mode must be db_auth, ldap_auth or oidc_auth, not {other:?}"
+                ));
+            }
+        };
         Ok(Self {
             listen,
             data_dir,
@@ -273,21 +286,14 @@ impl Settings {
                     .iter()
                     .map(|p| p.parse().map_err(|e| format!("trusted_proxies: {e}")))
                     .collect::<Result<_, String>>()?,
+                auth_mode: auth_mode.clone(),
+                external_url: f
+                    .external_url
+                    .as_ref()
+                    .map(|u| u.trim_end_matches('/').to_owned()),
                 ..registry_core::AccessSettings::default()
             },
-            auth_mode: match f.auth_mode.as_deref() {
-                None | Some("db_auth") => "db_auth".to_owned(),
-                Some("ldap_auth") if f.ldap.is_some() => "ldap_auth".to_owned(),
-                Some("oidc_auth") if f.oidc.is_some() => "oidc_auth".to_owned(),
-                Some(m @ ("ldap_auth" | "oidc_auth")) => {
-                    return Err(format!("auth_mode {m} needs its [{}] section", &m[..4]));
-                }
-                Some(other) => {
-                    return Err(format!(
-                        "auth_mode must be db_auth, ldap_auth or oidc_auth, not {other:?}"
-                    ));
-                }
-            },
+            auth_mode,
             ldap: f.ldap,
             oidc: f.oidc,
             audit: registry_core::audit::AuditSettings {

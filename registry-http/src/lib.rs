@@ -164,11 +164,20 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let https = acceptor.is_some();
         let service = tower::ServiceExt::map_request(
             app.clone(),
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                if https {
+                    // This hop is TLS whatever the client claims: token realms and
+                    // `systeminfo` name https.
+                    req.headers_mut().insert(
+                        "x-forwarded-proto",
+                        axum::http::HeaderValue::from_static("https"),
+                    );
+                }
                 req
             },
         );

@@ -1,8 +1,10 @@
 //! Filesystem blob store (`file:///path`), the embedded default.
 //!
 //! Uploads stage into `uploads/<id>`; a commit truncates the staging file to the verified size,
-//! fsyncs it and renames it to `blobs/<alg>/<xx>/<hex>`. A rename within one filesystem is atomic,
-//! so a reader (or a restart after `kill -9`) sees either no blob or the whole blob.
+//! fsyncs it, renames it to `blobs/<alg>/<xx>/<hex>` and fsyncs that directory (and any directory
+//! it had to create, in its parent). A rename within one filesystem is atomic, so a reader (or a
+//! restart after `kill -9`) sees either no blob or the whole blob, and once the commit returns
+//! (and the database links the blob) a power loss cannot take the name away.
 //! Writes and reads run on the blocking pool in 1 MiB batches, with one batch in flight while
 //! the next one is being received and hashed.
 
@@ -282,8 +284,11 @@ impl BlobStore for FsBlobStore {
             }
             f.sync_all()?;
             drop(f);
-            std::fs::create_dir_all(target.parent().expect("blob path has a parent"))?;
-            std::fs::rename(&staging, &target)
+            let dir = target.parent().expect("blob path has a parent");
+            create_dir_durable(dir)?;
+            std::fs::rename(&staging, &target)?;
+            // The rename is durable only once the directory holding the new name is.
+            sync_dir(dir)
         })
         .await
     }
@@ -306,6 +311,25 @@ impl BlobStore for FsBlobStore {
             Ok(out)
         })
         .await
+    }
+}
+
+/// fsync a directory, making the names created or renamed in it durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// `create_dir_all`, with each directory it creates made durable in its parent.
+fn create_dir_durable(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().expect("a blob directory has a parent");
+    create_dir_durable(parent)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

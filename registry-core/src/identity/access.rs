@@ -52,6 +52,11 @@ pub struct AccessSettings {
     pub self_registration: bool,
     /// Peers whose `X-Forwarded-For` names the client ([`Registry::client_address`]).
     pub trusted_proxies: Vec<IpNet>,
+    /// How users sign in: `db_auth`, `ldap_auth` or `oidc_auth` (reported by `systeminfo`).
+    pub auth_mode: String,
+    /// The URL clients reach the registry at (`https://registry.example.com`), when the
+    /// operator configured one; otherwise the address a request came in on is reported.
+    pub external_url: Option<String>,
 }
 
 impl Default for AccessSettings {
@@ -62,6 +67,8 @@ impl Default for AccessSettings {
             project_creation: ProjectCreation::Everyone,
             self_registration: false,
             trusted_proxies: Vec::new(),
+            auth_mode: "db_auth".to_owned(),
+            external_url: None,
         }
     }
 }

@@ -20,7 +20,8 @@ impl Registry {
         let fixed = |v: Value| json!({ "value": v, "editable": false });
         Ok(json!({
             "read_only": { "value": self.is_read_only().await?, "editable": true },
-            "auth_mode": fixed("db_auth".into()),
+            "auth_mode": fixed(s.auth_mode.clone().into()),
+            "external_url": fixed(s.external_url.clone().unwrap_or_default().into()),
             "project_creation_restriction": fixed(match s.project_creation {
                 ProjectCreation::Everyone => "everyone",
                 ProjectCreation::AdminOnly => "adminonly",
@@ -30,6 +31,54 @@ impl Registry {
             "quota_per_project_enable": fixed(true.into()),
             "storage_per_project": fixed((-1).into()),
         }))
+    }
+
+    /// Harbor's `/systeminfo`: what a client or the portal needs to know about this registry.
+    /// `request_base` is the scheme and host a request came in on (`https://reg:5000`), used
+    /// when no external URL is configured. Anonymous callers get the public subset.
+    pub async fn system_info(&self, p: &Principal, request_base: &str) -> Result<Value> {
+        let s = self.access_settings();
+        let external = s
+            .external_url
+            .clone()
+            .unwrap_or_else(|| request_base.to_owned());
+        let registry_url = external
+            .split_once("://")
+            .map_or(external.as_str(), |(_, rest)| rest)
+            .trim_end_matches('/')
+            .to_owned();
+        let mut info = json!({
+            "registry_url": registry_url,
+            "external_url": external,
+            "auth_mode": s.auth_mode,
+            "primary_auth_mode": s.auth_mode != "db_auth",
+            "project_creation_restriction": match s.project_creation {
+                ProjectCreation::Everyone => "everyone",
+                ProjectCreation::AdminOnly => "adminonly",
+            },
+            "self_registration": s.self_registration,
+            "has_ca_root": false,
+            "harbor_version": concat!("berth-", env!("CARGO_PKG_VERSION")),
+            "read_only": self.is_read_only().await?,
+            "notification_enable": true,
+            "banner_message": "",
+            "current_time": chrono::Utc::now().to_rfc3339(),
+        });
+        if p.is_anonymous() {
+            const PUBLIC: &[&str] = &[
+                "auth_mode",
+                "harbor_version",
+                "self_registration",
+                "banner_message",
+                "primary_auth_mode",
+                "current_time",
+                "read_only",
+            ];
+            if let Some(o) = info.as_object_mut() {
+                o.retain(|k, _| PUBLIC.contains(&k.as_str()));
+            }
+        }
+        Ok(info)
     }
 
     /// Change run-time settings; any other key is refused before anything changes.

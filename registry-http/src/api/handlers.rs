@@ -37,42 +37,10 @@ pub(super) fn id_param(s: &str) -> ApiResult<i64> {
 
 #[utoipa::path(get, path = "/systeminfo", tag = "system", summary = "System information (a subset for anonymous callers)", responses((status = 200, body = serde_json::Value), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn systeminfo(State(reg): State<Registry>, Who(p): Who, headers: HeaderMap) -> R {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_owned();
-    let mut info = serde_json::json!({
-        "registry_url": host,
-        "external_url": format!("http://{host}"),
-        "auth_mode": "db_auth",
-        "primary_auth_mode": false,
-        "project_creation_restriction": match reg.access_settings().project_creation {
-            registry_core::ProjectCreation::Everyone => "everyone",
-            registry_core::ProjectCreation::AdminOnly => "adminonly",
-        },
-        "self_registration": reg.access_settings().self_registration,
-        "has_ca_root": false,
-        "harbor_version": concat!("berth-", env!("CARGO_PKG_VERSION")),
-        "read_only": reg.is_read_only().await?,
-        "notification_enable": false,
-        "banner_message": "",
-        "current_time": chrono::Utc::now().to_rfc3339(),
-    });
-    if p.is_anonymous() {
-        info.as_object_mut().expect("object").retain(|k, _| {
-            [
-                "auth_mode",
-                "harbor_version",
-                "self_registration",
-                "banner_message",
-                "primary_auth_mode",
-                "current_time",
-            ]
-            .contains(&k.as_str())
-        });
-    }
-    json(info)
+    json(
+        reg.system_info(&p, &crate::auth::request_base(&headers))
+            .await?,
+    )
 }
 
 #[utoipa::path(get, path = "/statistics", tag = "system", summary = "Project and repository counts visible to the caller", responses((status = 200, body = registry_core::model::Statistics), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
