@@ -54,6 +54,8 @@ pub struct FileSettings {
     pub secret_key: Option<Secret>,
     /// A file holding the secret key.
     pub secret_key_file: Option<PathBuf>,
+    /// Keys secrets may still be sealed with, during a rotation (docs/security.md).
+    pub previous_secret_keys: Option<Vec<Secret>>,
 }
 
 /// `[gc]`: garbage collection.
@@ -157,6 +159,7 @@ impl FileSettings {
             trusted_proxies: self.trusted_proxies.or(other.trusted_proxies),
             secret_key: self.secret_key.or(other.secret_key),
             secret_key_file: self.secret_key_file.or(other.secret_key_file),
+            previous_secret_keys: self.previous_secret_keys.or(other.previous_secret_keys),
             gc: match (self.gc, other.gc) {
                 (Some(a), Some(b)) => Some(GcSettings {
                     grace_secs: a.grace_secs.or(b.grace_secs),
@@ -193,6 +196,7 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsFiles>,
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
+    pub previous_secret_keys: Vec<Secret>,
 }
 
 impl Settings {
@@ -251,6 +255,7 @@ impl Settings {
             },
             secret_key: f.secret_key,
             secret_key_file: f.secret_key_file,
+            previous_secret_keys: f.previous_secret_keys.unwrap_or_default(),
             job_workers: f.job_workers.unwrap_or(2),
             gc: {
                 let g = f.gc.clone().unwrap_or_default();
@@ -368,6 +373,35 @@ mod tests {
         let secret = Secret("hunter2".into());
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
+}
+
+/// The key secrets are sealed with: `secret_key`, else the file `secret_key_file`, else
+/// `secret.key` in the data directory (created on first start). Nodes sharing one database must
+/// share the key; a node with another key refuses to start, naming both key ids.
+pub fn secret_keys(
+    s: &Settings,
+) -> registry_core::Result<(
+    registry_core::registry::secrets::SecretKey,
+    Vec<registry_core::registry::secrets::SecretKey>,
+)> {
+    use registry_core::registry::secrets::SecretKey;
+    let current = match (&s.secret_key, &s.secret_key_file) {
+        (Some(k), _) => SecretKey::parse(&k.0)?,
+        (None, Some(path)) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| registry_core::Error::BadRequest {
+                    reason: format!("reading the secret key file {}: {e}", path.display()),
+                })?;
+            SecretKey::parse(&text)?
+        }
+        (None, None) => SecretKey::load_or_create(&s.data_dir.join("secret.key"))?,
+    };
+    let previous = s
+        .previous_secret_keys
+        .iter()
+        .map(|k| SecretKey::parse(&k.0))
+        .collect::<registry_core::Result<_>>()?;
+    Ok((current, previous))
 }
 
 /// The core LDAP configuration from `[ldap]`.

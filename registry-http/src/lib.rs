@@ -27,9 +27,12 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
     })?;
     let meta = registry_core::registry::open_metadata(&settings.metadata).await?;
     let blobs = registry_core::registry::open_blobs(&settings.storage).await?;
+    let (key, previous) = config::secret_keys(settings)?;
     let mut b = Registry::builder()
         .meta(meta)
         .blobs(blobs)
+        .secret_key(key)
+        .previous_secret_keys(previous)
         .access_settings(settings.access.clone())
         .audit_settings(settings.audit.clone());
     match settings.auth_mode.as_str() {
@@ -56,7 +59,9 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
         }
         _ => {}
     }
-    b.build()
+    let registry = b.build()?;
+    registry.reseal_secrets().await?;
+    Ok(registry)
 }
 
 /// A bound, running server.

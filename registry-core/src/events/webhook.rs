@@ -26,9 +26,10 @@
 //!   Every delivery carries the event id — header `X-Berth-Event-Id`, and the CloudEvents `id`
 //!   — for receivers to drop duplicates.
 //!
-//! The target's `auth_header` is sent verbatim as `Authorization`. It is never written to task
-//! parameters or logs: a delivery reads it from the policy when it runs. API responses include
-//! it, as Harbor's do (`WebhookTargetObject.auth_header`), to callers allowed to read policies.
+//! The target's `auth_header` is sent verbatim as `Authorization`. It is stored sealed under the
+//! registry's secret key ([`crate::registry::secrets`]) and never written to task parameters or
+//! logs: a delivery opens it from the policy when it runs. API responses show `***` in its
+//! place (unlike Harbor, which shows it back); an update that sends `***` keeps the stored one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -137,6 +138,20 @@ impl std::fmt::Debug for WebhookTarget {
     }
 }
 
+/// What API responses show instead of a stored `auth_header`; sending it back keeps the stored
+/// value.
+pub const MASKED_SECRET: &str = "***";
+
+impl WebhookTarget {
+    /// The target as API responses show it: the header is never shown back.
+    fn masked(mut self) -> Self {
+        if !self.auth_header.is_empty() {
+            self.auth_header = MASKED_SECRET.to_owned();
+        }
+        self
+    }
+}
+
 /// A webhook policy (Harbor's `WebhookPolicy`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,6 +220,60 @@ pub struct ExecutionMetrics {
     pub running_task_count: i64,
     pub scheduled_task_count: i64,
     pub stopped_task_count: i64,
+}
+
+impl Registry {
+    /// Targets as stored: each `auth_header` sealed; the mask sent back keeps the header the
+    /// target with the same address and type had in `before`.
+    fn sealed_targets(
+        &self,
+        targets: Vec<WebhookTarget>,
+        before: &[WebhookTarget],
+    ) -> Result<String> {
+        let sealed: Vec<WebhookTarget> = targets
+            .into_iter()
+            .map(|mut t| {
+                t.auth_header = if t.auth_header == MASKED_SECRET {
+                    before
+                        .iter()
+                        .find(|b| b.address == t.address && b.kind == t.kind)
+                        .map(|b| b.auth_header.clone())
+                        .unwrap_or_default()
+                } else if t.auth_header.is_empty() {
+                    String::new()
+                } else {
+                    self.secrets.seal(&t.auth_header)
+                };
+                t
+            })
+            .collect();
+        serde_json::to_string(&sealed).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Seal webhook headers stored in plain text or under a previous key; how many policies
+    /// changed.
+    pub(crate) async fn reseal_webhook_secrets(&self) -> Result<usize> {
+        let mut changed = 0;
+        for mut row in self.meta.all_webhook_policies().await? {
+            let Ok(mut targets) = serde_json::from_str::<Vec<WebhookTarget>>(&row.targets) else {
+                continue;
+            };
+            let mut dirty = false;
+            for t in &mut targets {
+                if !t.auth_header.is_empty() && self.secrets.needs_reseal(&t.auth_header) {
+                    t.auth_header = self.secrets.seal(&self.secrets.open(&t.auth_header)?);
+                    dirty = true;
+                }
+            }
+            if dirty {
+                row.targets =
+                    serde_json::to_string(&targets).map_err(|e| Error::internal(e.to_string()))?;
+                self.meta.update_webhook_policy(&row).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
 }
 
 /// Harbor's `Execution` (a delivery of one event to one policy's targets).
@@ -390,7 +459,11 @@ fn policy_view(row: WebhookPolicyRow) -> Result<WebhookPolicy> {
     let corrupt = |e: serde_json::Error| Error::internal(format!("webhook policy {}: {e}", row.id));
     Ok(WebhookPolicy {
         id: row.id,
-        targets: serde_json::from_str(&row.targets).map_err(corrupt)?,
+        targets: serde_json::from_str::<Vec<WebhookTarget>>(&row.targets)
+            .map_err(corrupt)?
+            .into_iter()
+            .map(WebhookTarget::masked)
+            .collect(),
         event_types: serde_json::from_str(&row.event_types).map_err(corrupt)?,
         name: row.name,
         description: row.description,
@@ -498,8 +571,7 @@ impl Registry {
             project_id: access.project.id,
             name: req.name,
             description: req.description,
-            targets: serde_json::to_string(&req.targets)
-                .map_err(|e| Error::internal(e.to_string()))?,
+            targets: self.sealed_targets(req.targets, &[])?,
             event_types: serde_json::to_string(&req.event_types)
                 .map_err(|e| Error::internal(e.to_string()))?,
             creator: p.name().to_owned(),
@@ -534,11 +606,11 @@ impl Registry {
             .await?;
         let req = check_policy(req)?;
         self.check_writable().await?;
+        let before: Vec<WebhookTarget> = serde_json::from_str(&old.targets).unwrap_or_default();
         let row = WebhookPolicyRow {
             name: req.name,
             description: req.description,
-            targets: serde_json::to_string(&req.targets)
-                .map_err(|e| Error::internal(e.to_string()))?,
+            targets: self.sealed_targets(req.targets, &before)?,
             event_types: serde_json::to_string(&req.event_types)
                 .map_err(|e| Error::internal(e.to_string()))?,
             enabled: req.enabled.unwrap_or(old.enabled),
@@ -1060,7 +1132,8 @@ impl JobHandler for WebhookJob {
                 .unwrap_or_default()
                 .into_iter()
                 .find(|t| t.address == d.address && t.kind == d.notify_type)
-                .map(|t| t.auth_header)
+                .map(|t| reg.secrets.open(&t.auth_header))
+                .transpose()?
                 .unwrap_or_default(),
             None => {
                 task.log(format_args!(

@@ -30,7 +30,7 @@ pub const ACCESS_CACHE_TTL: Duration = Duration::from_secs(2);
 const LOGIN_CACHE_TTL: Duration = ACCESS_CACHE_TTL;
 /// How long a verified token signature is remembered (who it names is re-checked every time).
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
-const TOKEN_KEY_SETTING: &str = "token_signing_key";
+pub(crate) const TOKEN_KEY_SETTING: &str = "token_signing_key";
 
 /// Who may create projects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -653,9 +653,12 @@ impl Registry {
         self.access
             .keys
             .get_or_try_init(|| async {
-                let fresh = TokenKeys::generate_pkcs8_hex();
+                // Sealed at rest: a copy of the database cannot mint tokens.
+                let fresh = self.secrets.seal(&TokenKeys::generate_pkcs8_hex());
                 let stored = self.meta.init_setting(TOKEN_KEY_SETTING, &fresh).await?;
-                Ok(Arc::new(TokenKeys::from_pkcs8_hex(&stored)?))
+                Ok(Arc::new(TokenKeys::from_pkcs8_hex(
+                    &self.secrets.open(&stored)?,
+                )?))
             })
             .await
             .cloned()

@@ -101,6 +101,8 @@ pub trait AuditStore: Send + Sync {
         project_id: i64,
         spec: &ListSpec,
     ) -> Result<(Vec<WebhookPolicyRow>, u64)>;
+    /// Every policy, enabled or not (for resealing secrets).
+    async fn all_webhook_policies(&self) -> Result<Vec<WebhookPolicyRow>>;
     /// Enabled policies of those projects.
     async fn enabled_webhook_policies(&self, project_ids: &[i64]) -> Result<Vec<WebhookPolicyRow>>;
     /// Replace name, description, targets, event types and enabled (by id and project).

@@ -123,6 +123,11 @@ macro_rules! sql_audit_store {
                 }, spec, "id").await
             }
 
+            async fn all_webhook_policies(&self) -> Result<Vec<$crate::meta::audit::WebhookPolicyRow>> {
+                let sql = format!("SELECT {WEBHOOK_COLS} FROM webhook_policies ORDER BY id");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
             async fn enabled_webhook_policies(&self, project_ids: &[i64]) -> Result<Vec<$crate::meta::audit::WebhookPolicyRow>> {
                 if project_ids.is_empty() {
                     return Ok(Vec::new());

@@ -9,6 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod secrets;
+
 use crate::access::{AccessSettings, AccessState};
 use crate::auth::{Authenticator, Principal};
 use crate::blob::{BlobStore, fs::FsBlobStore, memory::MemoryBlobStore};
@@ -96,6 +98,8 @@ pub struct RegistryBuilder {
     access: AccessSettings,
     authenticators: Vec<Arc<dyn Authenticator>>,
     audit: crate::audit::AuditSettings,
+    secret_key: Option<secrets::SecretKey>,
+    previous_secret_keys: Vec<secrets::SecretKey>,
     #[cfg(feature = "oidc")]
     oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
@@ -110,6 +114,8 @@ impl Default for RegistryBuilder {
             access: AccessSettings::default(),
             authenticators: Vec::new(),
             audit: crate::audit::AuditSettings::default(),
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
             #[cfg(feature = "oidc")]
             oidc: None,
         }
@@ -151,6 +157,20 @@ impl RegistryBuilder {
         self
     }
 
+    /// The key secrets are sealed with at rest ([`secrets`]). Without one, a key is made up for
+    /// this process: fine for a throw-away registry, but secrets stored by one process then
+    /// cannot be read by the next ([`Registry::open`] finds a persistent key for you).
+    pub fn secret_key(mut self, key: secrets::SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// Earlier keys still accepted for opening secrets, during a rotation.
+    pub fn previous_secret_keys(mut self, keys: Vec<secrets::SecretKey>) -> Self {
+        self.previous_secret_keys = keys;
+        self
+    }
+
     /// Add an external identity source (LDAP, …), asked in order after local users and robots.
     pub fn authenticator(mut self, a: Arc<dyn Authenticator>) -> Self {
         self.authenticators.push(a);
@@ -178,6 +198,10 @@ impl RegistryBuilder {
             jobs: Arc::new(crate::jobs::JobState::new()),
             policies: Arc::new(crate::immutable::PolicyCache::new()),
             audit: Arc::new(crate::audit::AuditState::new(self.audit)),
+            secrets: Arc::new(secrets::SecretBox::new(
+                self.secret_key.unwrap_or_else(secrets::SecretKey::generate),
+                self.previous_secret_keys,
+            )),
             read_only: Arc::new(
                 moka::future::Cache::builder()
                     .time_to_live(READ_ONLY_TTL)
@@ -204,6 +228,7 @@ pub struct Registry {
     pub(crate) jobs: Arc<crate::jobs::JobState>,
     pub(crate) policies: Arc<crate::immutable::PolicyCache>,
     pub(crate) audit: Arc<crate::audit::AuditState>,
+    pub(crate) secrets: Arc<secrets::SecretBox>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
     #[cfg(feature = "oidc")]
@@ -242,6 +267,42 @@ impl std::fmt::Debug for Registry {
             .field("blobs", &self.blobs.name())
             .field("meta", &self.meta.name())
             .finish()
+    }
+}
+
+/// The secret key for a registry opened from URIs: `BERTH_SECRET_KEY` (64 hex digits or
+/// base64), else the file `BERTH_SECRET_KEY_FILE`, else `secret.key` beside the data of a
+/// filesystem store or SQLite database (created on first use, mode 0600), else — for a
+/// `memory://` registry only — a key for this process. A registry on PostgreSQL with neither
+/// needs the operator to say which key every node shares.
+pub fn default_secret_key(metadata: &str, storage: &str) -> Result<secrets::SecretKey> {
+    if let Ok(k) = std::env::var("BERTH_SECRET_KEY")
+        && !k.is_empty()
+    {
+        return secrets::SecretKey::parse(&k);
+    }
+    if let Ok(f) = std::env::var("BERTH_SECRET_KEY_FILE")
+        && !f.is_empty()
+    {
+        let text = std::fs::read_to_string(&f).map_err(|e| Error::BadRequest {
+            reason: format!("reading the secret key file {f}: {e}"),
+        })?;
+        return secrets::SecretKey::parse(&text);
+    }
+    let local_dir = if !storage.contains("://") || storage.starts_with("file://") {
+        Some(Path::new(storage.strip_prefix("file://").unwrap_or(storage)).to_path_buf())
+    } else {
+        metadata
+            .strip_prefix("sqlite://")
+            .and_then(|p| Path::new(p.split('?').next().unwrap_or(p)).parent())
+            .map(Path::to_path_buf)
+    };
+    match local_dir {
+        Some(dir) => secrets::SecretKey::load_or_create(&dir.join("secret.key")),
+        None if metadata == "memory://" => Ok(secrets::SecretKey::generate()),
+        None => Err(Error::BadRequest {
+            reason: "secrets are sealed at rest: give the secret key every node shares (BERTH_SECRET_KEY or BERTH_SECRET_KEY_FILE)".into(),
+        }),
     }
 }
 
@@ -328,11 +389,19 @@ impl Registry {
         Self::open_with(&db, &dir.display().to_string()).await
     }
 
-    /// Open a registry from a metadata URI and a storage URI.
+    /// Open a registry from a metadata URI and a storage URI. The secret key comes from
+    /// [`default_secret_key`]; stored secrets are resealed under it ([`Self::reseal_secrets`]).
     pub async fn open_with(metadata: &str, storage: &str) -> Result<Self> {
+        let key = default_secret_key(metadata, storage)?;
         let meta = open_metadata(metadata).await?;
         let blobs = open_blobs(storage).await?;
-        Self::builder().meta(meta).blobs(blobs).build()
+        let reg = Self::builder()
+            .meta(meta)
+            .blobs(blobs)
+            .secret_key(key)
+            .build()?;
+        reg.reseal_secrets().await?;
+        Ok(reg)
     }
 
     pub fn blob_store(&self) -> &Arc<dyn BlobStore> {

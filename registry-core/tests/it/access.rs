@@ -451,3 +451,51 @@ async fn tokens_grant_what_rbac_allows_now() {
         .unwrap();
     assert!(access.allows(R::Member, Action::Create));
 }
+
+/// The token signing key is sealed at rest; a node with another key refuses to start, naming
+/// both keys; a rotation (new key, old one as previous) reseals and keeps every token valid.
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_and_keys_rotate() {
+    use registry_core::registry::secrets::{SecretBox, SecretKey};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let open = |key: SecretKey, previous: Vec<SecretKey>| {
+        let url = url.clone();
+        async move {
+            let reg = Registry::builder()
+                .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+                .meta(registry_core::registry::open_metadata(&url).await.unwrap())
+                .secret_key(key)
+                .previous_secret_keys(previous)
+                .build()
+                .unwrap();
+            reg.reseal_secrets().await.map(|()| reg)
+        }
+    };
+    let (k1, k2) = (SecretKey::generate(), SecretKey::generate());
+    let a = open(k1.clone(), vec![]).await.unwrap();
+    a.bootstrap(Some("Admin-Pass-1")).await.unwrap();
+    let admin = a.login("admin", "Admin-Pass-1", "t").await.unwrap();
+    let token = a
+        .issue_token(&admin, None, &["repository:library/x:pull".into()])
+        .await
+        .unwrap()
+        .token;
+    let raw = || async {
+        a.metadata_store()
+            .get_setting("token_signing_key")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let sealed = raw().await;
+    assert_eq!(SecretBox::sealed_with(&sealed), Some(k1.id()), "{sealed}");
+    let e = open(k2.clone(), vec![]).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains(k1.id()) && msg.contains(k2.id()), "{msg}");
+    let b = open(k2.clone(), vec![k1.clone()]).await.unwrap();
+    assert_eq!(SecretBox::sealed_with(&raw().await), Some(k2.id()));
+    assert_eq!(b.verify_token(&token).await.unwrap().0, admin);
+    let c = open(k2.clone(), vec![]).await.unwrap();
+    assert_eq!(c.verify_token(&token).await.unwrap().0, admin);
+}

@@ -51,7 +51,7 @@ fn policy_body(name: &str, address: &str, kind: &str, events: &[&str]) -> serde_
 
 #[tokio::test]
 async fn webhook_policies_crud_validation_and_rbac() {
-    let (app, _reg) = app_with_registry().await;
+    let (app, reg) = app_with_registry().await;
     let base = "/api/v2.0/projects/p/webhook/policies";
     let r = json_call(
         &app,
@@ -76,9 +76,34 @@ async fn webhook_policies_crud_validation_and_rbac() {
     assert_eq!(p["enabled"], true);
     assert_eq!(p["targets"][0]["payload_format"], "Default");
     assert_eq!(
-        p["targets"][0]["auth_header"], "Bearer t0k",
-        "Harbor returns it"
+        p["targets"][0]["auth_header"], "***",
+        "the header is never shown back (Harbor shows it)"
     );
+    // At rest it is sealed; sending the mask back in an update keeps it.
+    let id = p["id"].as_i64().unwrap();
+    let raw = || async {
+        reg.metadata_store()
+            .webhook_policy(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .targets
+    };
+    let stored = raw().await;
+    assert!(
+        stored.contains("enc:v1:") && !stored.contains("t0k"),
+        "{stored}"
+    );
+    let mut again = p.clone();
+    again["description"] = "changed".into();
+    let put = json_call(&app, Method::PUT, &location, again).await;
+    assert_eq!(
+        put.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&put.body)
+    );
+    assert_eq!(raw().await, stored, "the mask kept the stored header");
     assert_eq!(p["event_types"], serde_json::json!(["PUSH_ARTIFACT"]));
     // By id too, and the project by id.
     let pid = r.json()["project_id"].as_i64().unwrap();
