@@ -6,6 +6,10 @@
 # as USERNAME/PASSWORD, by default the server's admin (tests/e2e/lib.sh: BERTH_ADMIN_PASSWORD),
 # so its requests go through Berth's Bearer challenge and token service.
 # Passes only with 0 failures and 0 errors; prints "conformance-LABEL: N passed, M failed".
+# BERTH_CONFORMANCE_TLS=1 serves HTTPS instead: a throw-away CA and a certificate for
+# 127.0.0.1 (lib.sh make_test_ca), `berth serve --tls-cert/--tls-key`, and the suite runs with
+# OCI_TLS=enabled and SSL_CERT_FILE=the CA (Go's trust store: certificates are verified); the
+# label gets a "-tls" suffix.
 set -euo pipefail
 source "$(dirname "$0")/e2e/lib.sh"
 label=$1
@@ -15,16 +19,28 @@ suite=${CONFORMANCE_BIN:-$tools/bin/conformance}
 [[ -x "$suite" ]] || die "conformance suite not found at $suite (run tests/setup.sh)"
 
 e2e_init
+oci_tls=disabled
+tls_env=()
+if [[ "${BERTH_CONFORMANCE_TLS:-0}" == 1 ]]; then
+  certs=$(e2e_mktemp certs)
+  make_test_ca "$certs" "Berth conformance CA"
+  BERTH_TLS_CERT=$certs/server.crt BERTH_TLS_KEY=$certs/server.key BERTH_TLS_CA=$certs/ca.crt
+  # Trust exactly that CA: SSL_CERT_FILE replaces Go's system bundle, and an empty
+  # SSL_CERT_DIR keeps the system's certificate directories out.
+  tls_env=(SSL_CERT_FILE="$BERTH_TLS_CA" SSL_CERT_DIR="$(e2e_mktemp no-certs)")
+  oci_tls=enabled
+  label=$label-tls
+fi
 berth_start
 berth_project conformance || die "could not create project conformance"
 results=$(e2e_mktemp results)
 rc=0
 (
   cd "$results"
-  OCI_REGISTRY=$BERTH_HOST OCI_TLS=disabled OCI_VERSION=$version \
+  OCI_REGISTRY=$BERTH_HOST OCI_TLS=$oci_tls OCI_VERSION=$version \
   OCI_REPO1=conformance/distribution-test OCI_REPO2=conformance/crossmount-test \
   OCI_RESULTS_DIR=$results OCI_USERNAME=${3:-$BERTH_ADMIN_USER} OCI_PASSWORD=${4:-$BERTH_ADMIN_PASSWORD} \
-  timeout 900 "$suite" >"$results/out.txt" 2>&1
+  env "${tls_env[@]}" timeout 900 "$suite" >"$results/out.txt" 2>&1
 ) || rc=$?
 junit=$results/junit.xml
 count() { grep -o "$1=\"[0-9]*\"" "$junit" | head -1 | grep -o '[0-9]*'; }
@@ -32,7 +48,7 @@ tests=$(count tests || echo 0)
 failures=$(count failures || echo 0)
 errors=$(count errors || echo 0)
 skipped=$(grep -c ': Skip$' "$results/out.txt" || true)
-log "conformance $label (OCI_VERSION=$version): $tests tests, $failures failures, $errors errors, $skipped skipped, exit $rc"
+log "conformance $label ($BERTH_URL, OCI_VERSION=$version): $tests tests, $failures failures, $errors errors, $skipped skipped, exit $rc"
 check "conformance suite exits 0" assert_eq 0 "$rc" "exit status"
 check "conformance ran its tests" test "${tests:-0}" -gt 800
 check "no failures" assert_eq 0 "$failures" failures

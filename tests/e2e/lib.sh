@@ -22,6 +22,11 @@
 #                    E2e-Admin-Pass1); a server restarted on an old data dir keeps the first one
 #   E2E_KEEP_TMP=1   keep the temp root (server logs, data dirs) after the run
 #   E2E_READY_TIMEOUT  seconds to wait for the server to answer (default 30)
+#   BERTH_TLS_CERT, BERTH_TLS_KEY  when both are set, berth_start serves HTTPS with them
+#                    (--tls-cert/--tls-key): BERTH_SCHEME and BERTH_URL become https://…
+#   BERTH_TLS_CA     the CA the helpers' curl calls trust (--cacert) when set; required with
+#                    BERTH_TLS_CERT. Unset (the default), everything is plain HTTP as before.
+#   make_test_ca DIR writes a throw-away CA and a server certificate for 127.0.0.1/localhost.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -40,6 +45,7 @@ BERTH_PID=""
 BERTH_PORT=""
 BERTH_HOST=""
 BERTH_URL=""
+BERTH_SCHEME=http
 BERTH_DATA=""
 BERTH_LOG=""
 BERTH_STARTS=0
@@ -91,14 +97,59 @@ print(s.getsockname()[1])
 s.close()'
 }
 
+# curl that trusts $BERTH_TLS_CA when it is set (the helpers below all go through it); with
+# BERTH_TLS_CA unset it is plain curl.
+e2e_curl() {
+    if [[ -n "${BERTH_TLS_CA:-}" ]]; then
+        curl --cacert "$BERTH_TLS_CA" "$@"
+    else
+        curl "$@"
+    fi
+}
+
+# make_test_ca DIR [NAME]: a throw-away CA (DIR/ca.crt, DIR/ca.key) and a server certificate
+# it signs (DIR/server.crt, DIR/server.key) for IP 127.0.0.1 and DNS localhost (both in the
+# subjectAltName), EC P-256, valid for 2 days. NAME goes into the CA's common name.
+make_test_ca() {
+    local dir=$1 name=${2:-Berth e2e test CA}
+    command -v openssl >/dev/null || die "make_test_ca: openssl is not installed"
+    mkdir -p "$dir"
+    printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=critical,CA:FALSE' \
+        'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' \
+        'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid' >"$dir/server.ext"
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$dir/ca.key" -out "$dir/ca.crt" -days 2 -subj "/CN=$name" \
+            -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' &&
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout "$dir/server.key" -out "$dir/server.csr" -subj /CN=localhost &&
+            openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+                -set_serial "0x$(openssl rand -hex 12)" -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" &&
+            openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt"
+    } >"$dir/openssl.log" 2>&1 || {
+        cat "$dir/openssl.log" >&2
+        die "make_test_ca: openssl failed (log above)"
+    }
+}
+
 # berth_start [DATA_DIR]
 # Start berth in the background on a free loopback port, with DATA_DIR (default: a new temp
 # dir). Sets BERTH_PID BERTH_PORT BERTH_HOST BERTH_URL BERTH_DATA BERTH_LOG. Waits until
 # GET /v2/ answers 200 to the admin; on timeout or early exit, prints the server log and exits
 # non-zero.
+# With BERTH_TLS_CERT and BERTH_TLS_KEY set it serves HTTPS (BERTH_SCHEME=https, and
+# BERTH_URL is https://…); the readiness check then trusts BERTH_TLS_CA.
 # A restart on the same data dir gets a new port (the old one may linger in TIME_WAIT).
 berth_start() {
     [[ -z "$BERTH_PID" ]] || die "berth_start: a server is already running (pid $BERTH_PID)"
+    local tls=()
+    BERTH_SCHEME=http
+    if [[ -n "${BERTH_TLS_CERT:-}" || -n "${BERTH_TLS_KEY:-}" ]]; then
+        [[ -n "${BERTH_TLS_CERT:-}" && -n "${BERTH_TLS_KEY:-}" ]] || die "berth_start: set both BERTH_TLS_CERT and BERTH_TLS_KEY"
+        [[ -n "${BERTH_TLS_CA:-}" ]] || die "berth_start: BERTH_TLS_CERT is set but BERTH_TLS_CA (the CA clients trust) is not"
+        tls=(--tls-cert "$BERTH_TLS_CERT" --tls-key "$BERTH_TLS_KEY")
+        BERTH_SCHEME=https
+    fi
     BERTH_DATA=${1:-$(e2e_mktemp data)}
     mkdir -p "$BERTH_DATA"
     local attempt
@@ -107,10 +158,10 @@ berth_start() {
         BERTH_STARTS=$((BERTH_STARTS + 1))
         BERTH_PORT=$(e2e_free_port)
         BERTH_HOST="127.0.0.1:$BERTH_PORT"
-        BERTH_URL="http://$BERTH_HOST"
+        BERTH_URL="$BERTH_SCHEME://$BERTH_HOST"
         BERTH_LOG="$E2E_TMP/berth.$BERTH_STARTS.log"
         # BERTH_METADATA / BERTH_STORAGE stay in the environment and berth reads them itself.
-        BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --listen "$BERTH_HOST" --data-dir "$BERTH_DATA" >"$BERTH_LOG" 2>&1 &
+        BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --listen "$BERTH_HOST" --data-dir "$BERTH_DATA" "${tls[@]}" >"$BERTH_LOG" 2>&1 &
         BERTH_PID=$!
         if berth_wait_ready; then
             log "berth pid $BERTH_PID listening on $BERTH_URL (data $BERTH_DATA, log $BERTH_LOG)"
@@ -141,7 +192,7 @@ berth_wait_ready() {
             BERTH_PID=""
             return 1
         fi
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" \
+        code=$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" \
             "$BERTH_URL/v2/" || true)
         if [[ "$code" == 200 ]]; then
             return 0
@@ -218,18 +269,18 @@ assert_same_file() { # byte-for-byte
 sha256_of() { printf 'sha256:%s' "$(sha256sum -- "$1" | cut -d' ' -f1)"; }
 
 # curl with the admin's Basic credentials.
-acurl() { curl -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
+acurl() { e2e_curl -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
 
 # HTTP status of a request made as the admin, e.g. http_code -I "$BERTH_URL/v2/…" (bounded by
 # --max-time 60); http_code_anon makes it without credentials.
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
-http_code_anon() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
+http_code() { e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 60 -u "$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD" "$@"; }
+http_code_anon() { e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
 
 # Wait until URL answers anything over HTTP (any status), at most SECONDS (default 30).
 wait_http() { # wait_http URL [SECONDS]
     local deadline=$((SECONDS + ${2:-30})) code
     while ((SECONDS < deadline)); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true)
+        code=$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true)
         [[ "$code" != 000 ]] && return 0
         sleep 0.2
     done
@@ -249,7 +300,7 @@ berth_api() {
     esac
     local args=(-s --max-time 60 -X "$method" "${auth[@]}" -w '\n%{http_code}')
     if [[ -n "$body" ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$body"); fi
-    out=$(curl "${args[@]}" "$BERTH_URL/api/v2.0$path") || {
+    out=$(e2e_curl "${args[@]}" "$BERTH_URL/api/v2.0$path") || {
         echo "berth_api $method $path: curl failed" >&2
         return 1
     }

@@ -163,27 +163,26 @@ impl Registry {
             self.require_system(p, SystemResource::Quota, Action::Update)?;
         }
         self.check_writable().await?;
+        // The storage layer gives the event the new project's id in the same transaction.
+        let event = NewEvent::new(
+            "CREATE_PROJECT",
+            "project",
+            req.project_name.clone(),
+            "create",
+        );
         let row = self
-            .meta
-            .create_project(
-                &req.project_name,
-                p.user_id(),
-                public,
-                &pairs,
-                limit,
-                self.now_ms(),
+            .with_events(
+                vec![event],
+                self.meta.create_project(
+                    &req.project_name,
+                    p.user_id(),
+                    public,
+                    &pairs,
+                    limit,
+                    self.now_ms(),
+                ),
             )
             .await?;
-        self.record(
-            crate::meta::governance::NewEvent::new(
-                "CREATE_PROJECT",
-                "project",
-                row.name.clone(),
-                "create",
-            )
-            .project(row.id),
-        )
-        .await;
         self.access_changed();
         let access = self.project_access(p, &row.name).await?;
         self.project_view(row, access.as_deref()).await
@@ -240,21 +239,21 @@ impl Registry {
         check_metadata(&metadata)?;
         let details = serde_json::json!({ "metadata": &metadata });
         let pairs: Vec<(String, String)> = metadata.into_iter().collect();
-        self.meta
-            .set_project_metadata(access.project.id, &pairs, self.now_ms())
-            .await?;
-        self.access_changed();
-        self.record(
-            NewEvent::new(
-                "UPDATE_PROJECT",
-                "project",
-                access.project.name.clone(),
-                "update",
-            )
-            .project(access.project.id)
-            .payload(details),
+        let event = NewEvent::new(
+            "UPDATE_PROJECT",
+            "project",
+            access.project.name.clone(),
+            "update",
         )
-        .await;
+        .project(access.project.id)
+        .payload(details);
+        self.with_events(
+            vec![event],
+            self.meta
+                .set_project_metadata(access.project.id, &pairs, self.now_ms()),
+        )
+        .await?;
+        self.access_changed();
         Ok(())
     }
 
@@ -268,18 +267,16 @@ impl Registry {
         let access = self
             .require_project(p, name_or_id, is_name, R::Project, Action::Delete)
             .await?;
-        self.meta.delete_project(access.project.id).await?;
-        self.access_changed();
-        self.record(
-            NewEvent::new(
-                "DELETE_PROJECT",
-                "project",
-                access.project.name.clone(),
-                "delete",
-            )
-            .project(access.project.id),
+        let event = NewEvent::new(
+            "DELETE_PROJECT",
+            "project",
+            access.project.name.clone(),
+            "delete",
         )
-        .await;
+        .project(access.project.id);
+        self.with_events(vec![event], self.meta.delete_project(access.project.id))
+            .await?;
+        self.access_changed();
         Ok(())
     }
 
@@ -405,7 +402,7 @@ impl Registry {
             .require_project(p, name_or_id, is_name, R::Member, Action::Create)
             .await?;
         let role = Role::from_id(req.role_id)?;
-        let (kind, id) = match (req.member_user, req.member_group) {
+        let (kind, id, entity_name) = match (req.member_user, req.member_group) {
             (Some(u), None) => {
                 let user = match (u.user_id, u.username) {
                     (Some(id), _) => self.meta.user_by_id(id).await?,
@@ -416,13 +413,10 @@ impl Registry {
                         });
                     }
                 };
-                (
-                    "u",
-                    user.ok_or_else(|| Error::NotFound {
-                        what: "user".into(),
-                    })?
-                    .id,
-                )
+                let user = user.ok_or_else(|| Error::NotFound {
+                    what: "user".into(),
+                })?;
+                ("u", user.id, user.username)
             }
             (None, Some(g)) => {
                 let group = match g.id {
@@ -445,14 +439,10 @@ impl Registry {
                         }
                     }
                 };
-                (
-                    "g",
-                    group
-                        .ok_or_else(|| Error::NotFound {
-                            what: "group".into(),
-                        })?
-                        .id,
-                )
+                let group = group.ok_or_else(|| Error::NotFound {
+                    what: "group".into(),
+                })?;
+                ("g", group.id, group.name)
             }
             _ => {
                 return Err(Error::BadRequest {
@@ -460,13 +450,17 @@ impl Registry {
                 });
             }
         };
+        let event = NewEvent::new("CREATE_MEMBER", "member", entity_name, "create")
+            .project(access.project.id)
+            .payload(serde_json::json!({ "entity_type": kind, "role_id": role.id() }));
         let member_id = self
-            .meta
-            .add_member(access.project.id, kind, id, role.id(), self.now_ms())
+            .with_events(
+                vec![event],
+                self.meta
+                    .add_member(access.project.id, kind, id, role.id(), self.now_ms()),
+            )
             .await?;
         self.access_changed();
-        self.member_event("CREATE_MEMBER", "create", access.project.id, member_id)
-            .await;
         Ok(member_id)
     }
 
@@ -514,18 +508,30 @@ impl Registry {
             .require_project(p, name_or_id, is_name, R::Member, Action::Update)
             .await?;
         let role = Role::from_id(role_id)?;
-        if !self
+        let not_found = || Error::NotFound {
+            what: format!("member {member_id}"),
+        };
+        let m = self
             .meta
-            .update_member(access.project.id, member_id, role.id(), self.now_ms())
+            .get_member(access.project.id, member_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let event = NewEvent::new("UPDATE_MEMBER", "member", m.entity_name, "update")
+            .project(access.project.id)
+            .payload(serde_json::json!({
+                "member_id": member_id, "entity_type": m.entity_type, "role_id": role.id(),
+            }));
+        if !self
+            .with_events(
+                vec![event],
+                self.meta
+                    .update_member(access.project.id, member_id, role.id(), self.now_ms()),
+            )
             .await?
         {
-            return Err(Error::NotFound {
-                what: format!("member {member_id}"),
-            });
+            return Err(not_found());
         }
         self.access_changed();
-        self.member_event("UPDATE_MEMBER", "update", access.project.id, member_id)
-            .await;
         Ok(())
     }
 
@@ -539,54 +545,28 @@ impl Registry {
         let access = self
             .require_project(p, name_or_id, is_name, R::Member, Action::Delete)
             .await?;
-        let member = self.meta.get_member(access.project.id, member_id).await?;
-        if !self
+        let not_found = || Error::NotFound {
+            what: format!("member {member_id}"),
+        };
+        let m = self
             .meta
-            .delete_member(access.project.id, member_id)
+            .get_member(access.project.id, member_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let event = NewEvent::new("DELETE_MEMBER", "member", m.entity_name, "delete")
+            .project(access.project.id)
+            .payload(serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type }));
+        if !self
+            .with_events(
+                vec![event],
+                self.meta.delete_member(access.project.id, member_id),
+            )
             .await?
         {
-            return Err(Error::NotFound {
-                what: format!("member {member_id}"),
-            });
+            return Err(not_found());
         }
         self.access_changed();
-        if let Some(m) = member {
-            self.record(
-                NewEvent::new("DELETE_MEMBER", "member", m.entity_name, "delete")
-                    .project(access.project.id)
-                    .payload(
-                        serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type }),
-                    ),
-            )
-            .await;
-        }
         Ok(())
-    }
-
-    /// Record a member change with the member as it is now (name, type, role).
-    async fn member_event(
-        &self,
-        event_type: &str,
-        operation: &str,
-        project_id: i64,
-        member_id: i64,
-    ) {
-        match self.meta.get_member(project_id, member_id).await {
-            Ok(Some(m)) => {
-                self.record(
-                    NewEvent::new(event_type, "member", m.entity_name, operation)
-                        .project(project_id)
-                        .payload(serde_json::json!({
-                            "member_id": member_id, "entity_type": m.entity_type, "role_id": m.role,
-                        })),
-                )
-                .await
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(member = member_id, error = %e, "could not read the member to record {event_type}")
-            }
-        }
     }
 
     /// What the caller may do: in a project (`scope` `/project/<id or name>`) or system-wide

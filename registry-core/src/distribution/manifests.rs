@@ -156,15 +156,10 @@ impl Registry {
                     .await?
             }
             Reference::Tag(t) => {
-                let found = self.meta.delete_tag(repo, t).await?;
-                if found {
-                    self.record(
-                        NewEvent::new("DELETE_TAG", "tag", format!("{repo}:{t}"), "delete")
-                            .payload(serde_json::json!({ "repository": repo.as_str(), "tag": t })),
-                    )
-                    .await;
-                }
-                found
+                let event = NewEvent::new("DELETE_TAG", "tag", format!("{repo}:{t}"), "delete")
+                    .payload(serde_json::json!({ "repository": repo.as_str(), "tag": t }));
+                self.with_events(vec![event], self.meta.delete_tag(repo, t))
+                    .await?
             }
         };
         self.manifests_changed(repo);

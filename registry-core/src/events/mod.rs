@@ -1,8 +1,11 @@
 //! Events: what happened, who did it, from where.
 //!
 //! Every change worth recording becomes a row of the `events` table, written in the transaction
-//! of the change itself when the change is a metadata transaction (manifest push and delete,
-//! quota warnings), or right after it otherwise. That table is both the audit trail and the
+//! of the change itself: manifest push and delete and quota warnings pass their events to the
+//! storage call; other changes run inside [`Registry::with_events`], whose events the storage
+//! layer inserts in the next transaction it commits ([`crate::meta::outbox`]). Only events about
+//! something that did not change anything — a refusal over quota, a retention run's summary —
+//! are written on their own. That table is both the audit trail and the
 //! outbox consumers (webhooks, later replication) read: a crash between the commit and a
 //! delivery loses nothing, because the consumer's pending flag is only cleared once it has
 //! handled the row.
@@ -107,6 +110,21 @@ impl crate::registry::Registry {
         {
             tracing::error!(event = e.event_type, resource = e.resource, error = %err, "could not record event");
         }
+    }
+
+    /// Make one change through the storage layer with `events` written in its transaction:
+    /// both happen or neither does. A change that commits nothing (a delete of nothing) records
+    /// nothing.
+    pub(crate) async fn with_events<T>(
+        &self,
+        events: Vec<NewEvent>,
+        change: impl std::future::Future<Output = crate::error::Result<T>>,
+    ) -> crate::error::Result<T> {
+        let (out, taken) = crate::meta::outbox::with_pending(events, self.now_ms(), change).await;
+        if out.is_ok() && !taken {
+            tracing::debug!("a change recorded with events committed no transaction");
+        }
+        out
     }
 }
 

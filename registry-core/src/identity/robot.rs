@@ -202,10 +202,11 @@ impl Registry {
             created_at: now,
             updated_at: now,
         };
-        row.id = self.meta.create_robot(&row).await?;
+        let event = robot_event("CREATE_ROBOT", &row, "create");
+        row.id = self
+            .with_events(vec![event], self.meta.create_robot(&row))
+            .await?;
         tracing::info!(robot = %row.name, by = p.name(), "robot created");
-        self.record(robot_event("CREATE_ROBOT", &row, "create"))
-            .await;
         Ok(RobotCreated {
             id: row.id,
             name: format!("{ROBOT_PREFIX}{}", row.name),
@@ -316,10 +317,10 @@ impl Registry {
         row.duration = req.duration;
         row.permissions = serde_json::to_string(&req.permissions).expect("permissions serialize");
         row.updated_at = self.now_ms();
-        self.meta.update_robot(&row).await?;
+        let event = robot_event("UPDATE_ROBOT", &row, "update");
+        self.with_events(vec![event], self.meta.update_robot(&row))
+            .await?;
         self.access_changed();
-        self.record(robot_event("UPDATE_ROBOT", &row, "update"))
-            .await;
         Ok(())
     }
 
@@ -338,24 +339,24 @@ impl Registry {
             }
             None => password::random_secret(32),
         };
-        self.meta
-            .set_robot_secret(id, &password::hash(&secret).await?, self.now_ms())
-            .await?;
-        self.access_changed();
-        self.record(
-            robot_event("UPDATE_ROBOT", &row, "update")
-                .payload(serde_json::json!({ "changed": ["secret"] })),
+        let hash = password::hash(&secret).await?;
+        let event = robot_event("UPDATE_ROBOT", &row, "update")
+            .payload(serde_json::json!({ "changed": ["secret"] }));
+        self.with_events(
+            vec![event],
+            self.meta.set_robot_secret(id, &hash, self.now_ms()),
         )
-        .await;
+        .await?;
+        self.access_changed();
         Ok(secret)
     }
 
     pub async fn delete_robot(&self, p: &Principal, id: i64) -> Result<()> {
         let row = self.robot_for(p, id, Action::Delete).await?;
-        self.meta.delete_robot(id).await?;
+        let event = robot_event("DELETE_ROBOT", &row, "delete");
+        self.with_events(vec![event], self.meta.delete_robot(id))
+            .await?;
         self.access_changed();
-        self.record(robot_event("DELETE_ROBOT", &row, "delete"))
-            .await;
         Ok(())
     }
 }

@@ -80,14 +80,10 @@ impl Registry {
             source: "local".into(),
             external_id: None,
         };
-        let row = self.meta.create_user(&new, self.now_ms()).await?;
-        self.record(NewEvent::new(
-            "CREATE_USER",
-            "user",
-            row.username.clone(),
-            "create",
-        ))
-        .await;
+        let event = NewEvent::new("CREATE_USER", "user", new.username.clone(), "create");
+        let row = self
+            .with_events(vec![event], self.meta.create_user(&new, self.now_ms()))
+            .await?;
         Ok(user_view(row))
     }
 
@@ -169,14 +165,14 @@ impl Registry {
                 reason: "email and realname are at most 255 characters".into(),
             });
         }
-        self.meta
-            .update_user_profile(user_id, &email, &realname, &comment, self.now_ms())
-            .await?;
-        self.record(
-            NewEvent::new("UPDATE_USER", "user", u.username, "update")
-                .payload(serde_json::json!({ "changed": ["profile"] })),
+        let event = NewEvent::new("UPDATE_USER", "user", u.username, "update")
+            .payload(serde_json::json!({ "changed": ["profile"] }));
+        self.with_events(
+            vec![event],
+            self.meta
+                .update_user_profile(user_id, &email, &realname, &comment, self.now_ms()),
         )
-        .await;
+        .await?;
         Ok(())
     }
 
@@ -213,15 +209,15 @@ impl Registry {
                 });
             }
         }
-        self.meta
-            .set_password(user_id, &password::hash(new).await?, self.now_ms())
-            .await?;
-        self.access_changed();
-        self.record(
-            NewEvent::new("UPDATE_USER", "user", u.username, "update")
-                .payload(serde_json::json!({ "changed": ["password"] })),
+        let hash = password::hash(new).await?;
+        let event = NewEvent::new("UPDATE_USER", "user", u.username, "update")
+            .payload(serde_json::json!({ "changed": ["password"] }));
+        self.with_events(
+            vec![event],
+            self.meta.set_password(user_id, &hash, self.now_ms()),
         )
-        .await;
+        .await?;
+        self.access_changed();
         Ok(())
     }
 
@@ -232,9 +228,15 @@ impl Registry {
                 reason: "administrators cannot remove their own admin flag".into(),
             });
         }
+        let name = self.user_row(user_id).await?.username;
+        let event = NewEvent::new("UPDATE_USER", "user", name, "update").payload(
+            serde_json::json!({ "changed": ["sysadmin_flag"], "sysadmin_flag": sysadmin }),
+        );
         if !self
-            .meta
-            .set_sysadmin(user_id, sysadmin, self.now_ms())
+            .with_events(
+                vec![event],
+                self.meta.set_sysadmin(user_id, sysadmin, self.now_ms()),
+            )
             .await?
         {
             return Err(Error::NotFound {
@@ -242,13 +244,6 @@ impl Registry {
             });
         }
         self.access_changed();
-        let name = self.user_row(user_id).await?.username;
-        self.record(
-            NewEvent::new("UPDATE_USER", "user", name, "update").payload(
-                serde_json::json!({ "changed": ["sysadmin_flag"], "sysadmin_flag": sysadmin }),
-            ),
-        )
-        .await;
         Ok(())
     }
 
@@ -260,14 +255,16 @@ impl Registry {
             });
         }
         let name = self.user_row(user_id).await?.username;
-        if !self.meta.delete_user(user_id).await? {
+        let event = NewEvent::new("DELETE_USER", "user", name, "delete");
+        if !self
+            .with_events(vec![event], self.meta.delete_user(user_id))
+            .await?
+        {
             return Err(Error::NotFound {
                 what: format!("user {user_id}"),
             });
         }
         self.access_changed();
-        self.record(NewEvent::new("DELETE_USER", "user", name, "delete"))
-            .await;
         Ok(())
     }
 

@@ -86,7 +86,7 @@ macro_rules! sql_audit_store {
                 qb.push(" AND NOT notify_pending ORDER BY id LIMIT ").push_bind(limit).push(")");
                 let mut tx = self.begin_write().await?;
                 let n = qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n)
             }
 
@@ -108,7 +108,7 @@ macro_rules! sql_audit_store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(already(format!("webhook policy {:?}", p.name)))?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(id)
             }
 
@@ -157,7 +157,7 @@ macro_rules! sql_audit_store {
                 .await
                 .map_err(already(format!("webhook policy {:?}", p.name)))?
                 .rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n > 0)
             }
 
@@ -212,7 +212,7 @@ macro_rules! sql_audit_store {
                         .map_err(db_err)?;
                     }
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(claimed)
             }
         }

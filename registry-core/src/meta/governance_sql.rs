@@ -252,7 +252,7 @@ macro_rules! sql_governance_store {
                 }
                 let mut tx = self.begin_write().await?;
                 insert_events_in(&mut tx, events, None, now).await?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {
@@ -282,7 +282,7 @@ macro_rules! sql_governance_store {
             async fn create_execution(&self, e: &NewExecution, now: i64) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
                 let id = insert_execution(&mut tx, e, now).await?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(id)
             }
 
@@ -311,7 +311,7 @@ macro_rules! sql_governance_store {
                         .await
                         .map_err(db_err)?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(task)
             }
 
@@ -391,7 +391,7 @@ macro_rules! sql_governance_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(true)
             }
 
@@ -458,7 +458,7 @@ macro_rules! sql_governance_store {
                         .await
                         .map_err(db_err)?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(true)
             }
 
@@ -598,7 +598,7 @@ macro_rules! sql_governance_store {
                     }
                     let released = release_digests(&mut tx, project_id, &gone).await?;
                     adjust_quota(&mut tx, project_id, -released, now).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_tx(tx).await?;
                     dropped += gone.len() as u64;
                 }
                 Ok(dropped)
@@ -635,7 +635,7 @@ macro_rules! sql_governance_store {
                     push_list(&mut qb, chunk);
                     qb.push(" AND ").push(BLOB_UNREFERENCED).push(" RETURNING digest, size");
                     let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_tx(tx).await?;
                     claimed.extend(rows);
                 }
                 Ok(claimed)
@@ -647,7 +647,7 @@ macro_rules! sql_governance_store {
                     let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM blobs WHERE state = 'deleting' AND digest IN ");
                     push_list(&mut qb, chunk);
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_tx(tx).await?;
                 }
                 Ok(())
             }

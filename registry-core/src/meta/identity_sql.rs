@@ -235,7 +235,7 @@ macro_rules! sql_identity_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn clear_login_failures(&self, key: &str) -> Result<()> {
@@ -265,7 +265,8 @@ macro_rules! sql_identity_store {
                     sqlx::query("INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at) VALUES ($1, 'u', $2, 1, $3, $3)")
                         .bind(id).bind(owner).bind(now).execute(&mut *tx).await.map_err(db_err)?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                $crate::meta::outbox::adopt_project(id);
+                commit_tx(tx).await?;
                 self.project_by_id(id).await?.ok_or_else(|| Error::internal("created project vanished"))
             }
 
@@ -296,7 +297,7 @@ macro_rules! sql_identity_store {
                     }
                 }
                 sqlx::query("UPDATE projects SET updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn project_metadata(&self, id: i64) -> Result<Vec<(String, String)>> {
@@ -320,7 +321,7 @@ macro_rules! sql_identity_store {
                 }
                 sqlx::query("DELETE FROM labels WHERE scope = 'p' AND project_id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 let n = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n > 0)
             }
 
@@ -338,10 +339,7 @@ macro_rules! sql_identity_store {
                 .bind(u.source.clone())
                 .bind(u.external_id.clone())
                 .bind(now);
-                let (id,) = {
-                    let _w = self.writer_lock().await;
-                    q.fetch_one(&self.pool).await.map_err(already(format!("user {}", u.username)))?
-                };
+                let id = self.insert_returning_id(q, already(format!("user {}", u.username))).await?;
                 self.user_by_id(id).await?.ok_or_else(|| Error::internal("created user vanished"))
             }
 
@@ -388,7 +386,7 @@ macro_rules! sql_identity_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM project_members WHERE entity_type = 'u' AND entity_id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 let n = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n > 0)
             }
 
@@ -419,7 +417,7 @@ macro_rules! sql_identity_store {
                     sqlx::query("INSERT INTO user_group_links (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                         .bind(user_id).bind(*id).execute(&mut *tx).await.map_err(db_err)?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(ids)
             }
 
@@ -465,7 +463,7 @@ macro_rules! sql_identity_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM project_members WHERE entity_type = 'g' AND entity_id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 let n = sqlx::query("DELETE FROM user_groups WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n > 0)
             }
 
@@ -475,9 +473,7 @@ macro_rules! sql_identity_store {
                      VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
                 )
                 .bind(project_id).bind(entity_type.to_owned()).bind(entity_id).bind(role).bind(now);
-                let _w = self.writer_lock().await;
-                let (id,) = q.fetch_one(&self.pool).await.map_err(already("the member".to_owned()))?;
-                Ok(id)
+                self.insert_returning_id(q, already("the member".to_owned())).await
             }
 
             async fn get_member(&self, project_id: i64, member_id: i64) -> Result<Option<MemberRow>> {
@@ -533,9 +529,7 @@ macro_rules! sql_identity_store {
                 .bind(r.name.clone()).bind(r.description.clone()).bind(r.level.clone()).bind(r.project_id)
                 .bind(r.secret_hash.clone()).bind(r.disabled).bind(r.duration).bind(r.expires_at)
                 .bind(r.creator_type.clone()).bind(r.creator_ref.clone()).bind(r.permissions.clone()).bind(r.created_at);
-                let _w = self.writer_lock().await;
-                let (id,) = q.fetch_one(&self.pool).await.map_err(already(format!("robot {}", r.name)))?;
-                Ok(id)
+                self.insert_returning_id(q, already(format!("robot {}", r.name))).await
             }
 
             async fn robot_by_id(&self, id: i64) -> Result<Option<RobotRow>> {
@@ -693,7 +687,7 @@ macro_rules! sql_identity_store {
                     adjust_quota(&mut tx, project_id, -released, now).await?;
                     insert_events_in(&mut tx, events, Some(project_id), now).await?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(true)
             }
 
@@ -760,7 +754,7 @@ macro_rules! sql_identity_store {
                 sqlx::query("INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)")
                     .bind(repo_id).bind(tag).bind(digest).bind(now)
                     .execute(&mut *tx).await.map_err(already(format!("tag {tag}")))?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn record_pulls(&self, pulls: &[(String, String, i64)]) -> Result<()> {

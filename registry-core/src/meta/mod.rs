@@ -21,6 +21,7 @@ pub mod governance;
 mod governance_sql;
 pub mod identity;
 mod identity_sql;
+pub mod outbox;
 pub mod policy;
 mod policy_sql;
 pub mod postgres;

@@ -33,7 +33,7 @@ macro_rules! sql_policy_store {
                 )
                 .bind(r.project_id).bind(r.priority).bind(r.disabled).bind(r.selectors.clone()).bind(r.fingerprint.clone()).bind(r.created_at)
                 .fetch_one(&mut *tx).await.map_err(duplicate_rule)?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(id)
             }
 
@@ -113,7 +113,7 @@ macro_rules! sql_policy_store {
                 sqlx::query("INSERT INTO project_metadata (project_id, key, value) VALUES ($1, 'retention_id', $2)
                              ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value")
                     .bind(project_id).bind(id.to_string()).execute(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(id)
             }
 
@@ -129,7 +129,7 @@ macro_rules! sql_policy_store {
                     .bind(id).fetch_optional(&mut *tx).await.map_err(db_err)? else { return Ok(false) };
                 sqlx::query("DELETE FROM project_metadata WHERE project_id = $1 AND key = 'retention_id'")
                     .bind(project_id).execute(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(true)
             }
 

@@ -76,7 +76,7 @@ macro_rules! sql_metadata_store {
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
                 let added = hold_digest(&mut tx, project_id, &digest.to_string(), size as i64, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
@@ -115,7 +115,7 @@ macro_rules! sql_metadata_store {
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
                 let added = hold_digest(&mut tx, project_id, &digest.to_string(), size, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(Some(size as u64))
             }
 
@@ -159,7 +159,7 @@ macro_rules! sql_metadata_store {
                     .rows_affected();
                 let released = release_digests(&mut tx, project_id, &[digest.to_string()]).await?;
                 adjust_quota(&mut tx, project_id, -released, now).await?;
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(n > 0)
             }
 
@@ -316,7 +316,7 @@ macro_rules! sql_metadata_store {
                 let added = hold_digest(&mut tx, project_id, &digest, m.content.len() as i64, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
                 insert_events_in(&mut tx, events, Some(project_id), now).await?;
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<StoredManifest>> {
@@ -393,7 +393,7 @@ macro_rules! sql_metadata_store {
                     adjust_quota(&mut tx, project_id, -released, now).await?;
                     insert_events_in(&mut tx, events, Some(project_id), now).await?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                commit_tx(tx).await?;
                 Ok(done)
             }
 
@@ -462,12 +462,40 @@ macro_rules! sql_metadata_store {
         }
 
         impl $store {
+            /// Run one `INSERT … RETURNING id` on its own, like [`Self::write_one`] (with the
+            /// task's pending events in its transaction).
+            async fn insert_returning_id<'q>(
+                &self,
+                q: sqlx::query::QueryAs<'q, Db, (i64,), <Db as sqlx::Database>::Arguments>,
+                on_err: impl FnOnce(sqlx::Error) -> Error,
+            ) -> Result<i64> {
+                if $crate::meta::outbox::pending() {
+                    let mut tx = self.begin_write().await?;
+                    let (id,) = q.fetch_one(&mut *tx).await.map_err(on_err)?;
+                    commit_tx(tx).await?;
+                    return Ok(id);
+                }
+                let _writer = self.writer_lock().await;
+                let (id,) = q.fetch_one(&self.pool).await.map_err(on_err)?;
+                Ok(id)
+            }
+
             /// Run one write statement on its own (it is atomic by itself), under the
             /// backend's writer lock if it has one; returns rows affected.
             async fn write_one<'q>(
                 &self,
                 q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
             ) -> Result<u64> {
+                if $crate::meta::outbox::pending() {
+                    // Events ride along: statement and events in one transaction, and only
+                    // when the statement changed something.
+                    let mut tx = self.begin_write().await?;
+                    let n = q.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                    if n > 0 {
+                        commit_tx(tx).await?;
+                    }
+                    return Ok(n);
+                }
                 let _writer = self.writer_lock().await;
                 Ok(q.execute(&self.pool).await.map_err(db_err)?.rows_affected())
             }
@@ -514,6 +542,15 @@ macro_rules! sql_metadata_store {
             let found: std::collections::HashSet<&str> = found.iter().map(|(d,)| d.as_str()).collect();
             let first = wanted.iter().find(|d| !found.contains(d.as_str())).cloned().unwrap_or_default();
             Err(Error::ManifestBlobUnknown { digest: first })
+        }
+
+        /// Commit a write transaction, inserting first the events pending in this task
+        /// ([`$crate::meta::outbox`]).
+        async fn commit_tx(mut tx: $crate::meta::sql::WriteTx<Db>) -> Result<()> {
+            if let Some((events, now)) = $crate::meta::outbox::take() {
+                insert_events_in(&mut tx, &events, None, now).await?;
+            }
+            tx.commit().await.map_err(db_err)
         }
 
         fn db_err(e: sqlx::Error) -> Error {

@@ -174,13 +174,14 @@ impl Registry {
             .ok_or_else(|| Error::NotFound {
                 what: format!("quota {id}"),
             })?;
-        self.meta.set_quota_hard(id, hard, self.now_ms()).await?;
-        self.record(
-            NewEvent::new("UPDATE_QUOTA", "quota", row.project_name, "update")
-                .project(row.project_id)
-                .payload(serde_json::json!({ "hard": hard, "previous": row.hard })),
+        let event = NewEvent::new("UPDATE_QUOTA", "quota", row.project_name, "update")
+            .project(row.project_id)
+            .payload(serde_json::json!({ "hard": hard, "previous": row.hard }));
+        self.with_events(
+            vec![event],
+            self.meta.set_quota_hard(id, hard, self.now_ms()),
         )
-        .await;
+        .await?;
         Ok(())
     }
 

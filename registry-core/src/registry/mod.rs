@@ -454,20 +454,20 @@ impl Registry {
             crate::auth::rbac::SystemResource::Configuration,
             crate::auth::rbac::Action::Update,
         )?;
-        self.meta
-            .set_setting(READ_ONLY_KEY, if on { "true" } else { "false" })
-            .await?;
-        self.read_only.invalidate(&()).await;
-        self.record(
-            NewEvent::new(
-                "UPDATE_CONFIGURATION",
-                "configuration",
-                "read_only",
-                "update",
-            )
-            .payload(serde_json::json!({ "read_only": on })),
+        let event = NewEvent::new(
+            "UPDATE_CONFIGURATION",
+            "configuration",
+            "read_only",
+            "update",
         )
-        .await;
+        .payload(serde_json::json!({ "read_only": on }));
+        self.with_events(
+            vec![event],
+            self.meta
+                .set_setting(READ_ONLY_KEY, if on { "true" } else { "false" }),
+        )
+        .await?;
+        self.read_only.invalidate(&()).await;
         Ok(())
     }
 

@@ -438,3 +438,82 @@ async fn purge_keeps_recent_unselected_and_unnotified_entries() {
         assert_eq!(history.total, 1);
     }
 }
+
+/// A change and its audit entry are one write: when the entry cannot be written (here a trigger
+/// refuses every insert into `events`), the change does not happen either; once entries can be
+/// written again, the same change lands with its entry.
+#[tokio::test]
+async fn changes_and_their_events_commit_together() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("berth.db");
+    let uri = format!("sqlite://{}", db.display());
+    let clock: Arc<dyn Clock> = Arc::new(FakeClock::new(T0));
+    let reg = open(&uri, dir.path(), clock, true).await;
+    let mut conn = sqlx::SqliteConnection::connect(&uri).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'events refused'); END",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let req = || registry_core::model::UserCreate {
+        username: "atomic".into(),
+        password: "Passw0rd-x".into(),
+        ..Default::default()
+    };
+    assert!(reg.create_user(&Principal::System, req()).await.is_err());
+    assert!(reg.set_read_only(&Principal::System, true).await.is_err());
+    assert!(
+        reg.create_project(
+            &Principal::System,
+            ProjectReq {
+                project_name: "atomic".into(),
+                ..Default::default()
+            }
+        )
+        .await
+        .is_err()
+    );
+    let users = reg
+        .users(&Principal::System, &ListQuery::new().q("username=atomic"))
+        .await
+        .unwrap();
+    assert_eq!(users.total, 0, "no user without its CREATE_USER entry");
+    assert!(!reg.is_read_only().await.unwrap());
+    assert!(
+        reg.project(&Principal::System, "atomic", true)
+            .await
+            .is_err()
+    );
+    sqlx::query("DROP TRIGGER refuse_events")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    reg.create_user(&Principal::System, req()).await.unwrap();
+    reg.create_project(
+        &Principal::System,
+        ProjectReq {
+            project_name: "atomic".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let logs = reg
+        .audit_log_exts(&Principal::System, &ListQuery::new())
+        .await
+        .unwrap();
+    let ops: Vec<(String, String)> = logs
+        .items
+        .iter()
+        .map(|l| (l.operation.clone(), l.resource.clone()))
+        .collect();
+    assert!(ops.contains(&("create".into(), "atomic".into())), "{ops:?}");
+    let project = logs
+        .items
+        .iter()
+        .find(|l| l.resource_type == "project")
+        .expect("the CREATE_PROJECT entry");
+    assert!(project.project_id.is_some_and(|id| id > 0), "{project:?}");
+}
