@@ -175,6 +175,14 @@ async fn accept_loop(
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                // HTTP/2 names the host in `:authority`, not `Host`: give the handlers (token
+                // realms, systeminfo, OIDC callbacks) one place to read it.
+                if !req.headers().contains_key(axum::http::header::HOST)
+                    && let Some(authority) = req.uri().authority()
+                    && let Ok(v) = axum::http::HeaderValue::from_str(authority.as_str())
+                {
+                    req.headers_mut().insert(axum::http::header::HOST, v);
+                }
                 if https {
                     // This hop is TLS whatever the client claims: token realms and
                     // `systeminfo` name https.
