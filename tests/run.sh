@@ -4,6 +4,7 @@
 #   1. cargo tests: unit tests, the backend suites on all five backends, HTTP tests;
 #   2. the official OCI conformance suite against `berth serve` on SQLite + filesystem and on
 #      PostgreSQL + S3, each with OCI_VERSION=1.1 and OCI_VERSION=dev;
+#      and over TLS (a CA made in the test, verification on);
 #   3. real clients with credentials (skopeo, podman, the oras Python SDK) on both
 #      configurations, the RBAC matrix and the management API tests, quotas / GC / read-only
 #      mode through skopeo, LDAP (slapd) and OIDC
@@ -55,13 +56,21 @@ with_pg_s3() {
 }
 
 step "format (cargo fmt --check)" cargo fmt --all --check
+step "layering (tests/lint.sh)" bash tests/lint.sh
 step "build" cargo build --locked
 export BERTH_BIN=$root/target/debug/berth
-step "cargo test" cargo test --locked
+step "clippy (-D warnings)" cargo clippy --locked --workspace --all-targets -- -D warnings
+# Tests that need PostgreSQL, S3, LDAP or OIDC are #[ignore]d with the reason in a plain
+# `cargo test`; here the services run, so every test runs.
+step "cargo test (with the service tests)" cargo test --locked -- --include-ignored
 step "conformance sqlite+fs 1.1" bash tests/conformance.sh sqlite-fs 1.1
 step "conformance sqlite+fs dev" bash tests/conformance.sh sqlite-fs dev
 step "conformance postgres+s3 1.1" with_pg_s3 bash tests/conformance.sh pg-s3 1.1
 step "conformance postgres+s3 dev" with_pg_s3 bash tests/conformance.sh pg-s3 dev
+step "conformance over TLS sqlite+fs 1.1" env BERTH_CONFORMANCE_TLS=1 bash tests/conformance.sh sqlite-fs 1.1
+step "conformance over TLS postgres+s3 1.1" with_pg_s3 env BERTH_CONFORMANCE_TLS=1 bash tests/conformance.sh pg-s3 1.1
+step "TLS: skopeo, podman, certificate reload" bash tests/e2e/tls.sh
+step "security probes against berth serve (bodies, mounts, quota, throttle, secrets)" "$py" -m pytest -q tests/e2e/test_security.py
 step "skopeo sqlite+fs" bash tests/e2e/skopeo.sh
 step "skopeo postgres+s3" with_pg_s3 bash tests/e2e/skopeo.sh
 step "oras sqlite+fs" "$py" -m pytest -q tests/e2e/test_oras.py
@@ -75,6 +84,7 @@ step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tes
 step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
+step "durability (fsync of file and directory, seen with strace)" bash tests/e2e/durability.sh
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py

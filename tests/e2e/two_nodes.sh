@@ -4,6 +4,8 @@
 # pushed through either is served by both, and a tag deleted on one node disappears from the
 # other within the manifest cache's time-to-live (2 s).
 # Every request is made as the admin; the project `two` is created through node A.
+# Both nodes share one secret key (secrets at rest); a third node with another key refuses to
+# start and names both key ids.
 # Needs BERTH_METADATA (postgres://…) and BERTH_STORAGE (s3://…): tests/run.sh provides them.
 # Prints "two-nodes: N passed, M failed".
 set -euo pipefail
@@ -11,6 +13,8 @@ source "$(dirname "$0")/lib.sh"
 [[ ${BERTH_METADATA:-} == postgres* ]] || die "two_nodes.sh needs BERTH_METADATA=postgres://…"
 [[ -n ${BERTH_STORAGE:-} ]] || die "two_nodes.sh needs a shared BERTH_STORAGE"
 e2e_init
+BERTH_SECRET_KEY=$(openssl rand -hex 32)
+export BERTH_SECRET_KEY
 
 # Node B: started by hand on the same backends.
 port_b=$(e2e_free_port)
@@ -66,4 +70,10 @@ for i in $(seq 40); do
   sleep 0.1
 done
 check "A stops serving the deleted tag within 3 s (took ${gone_after:-more than 4000} ms)" test -n "$gone_after" -a "${gone_after:-9999}" -le 3000
+# A node with a key of its own would fail to open the shared secrets: it refuses to start.
+other_log=$E2E_TMP/node-c.log
+BERTH_SECRET_KEY=$(openssl rand -hex 32) BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD timeout 60 \
+  "$BERTH_BIN" serve --listen "127.0.0.1:$(e2e_free_port)" --data-dir "$(e2e_mktemp data-c)" >"$other_log" 2>&1 && rc=0 || rc=$?
+check "a node with another secret key refuses to start" test "$rc" -ne 0 -a "$rc" -ne 124
+check "and says which key the database needs" grep -q "secret key" "$other_log"
 e2e_summary two-nodes

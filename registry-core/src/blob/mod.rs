@@ -216,6 +216,22 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
     }
 }
 
+/// Collect a stream into memory. Only for bounded content such as manifests and tests.
+pub async fn collect(mut s: ByteStream, limit: usize) -> Result<Vec<u8>> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk?;
+        if out.len() + chunk.len() > limit {
+            return Err(crate::Error::SizeInvalid {
+                reason: format!("content exceeds {limit} bytes"),
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,20 +270,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Collect a stream into memory. Only for bounded content such as manifests and tests.
-pub async fn collect(mut s: ByteStream, limit: usize) -> Result<Vec<u8>> {
-    use futures::StreamExt;
-    let mut out = Vec::new();
-    while let Some(chunk) = s.next().await {
-        let chunk = chunk?;
-        if out.len() + chunk.len() > limit {
-            return Err(crate::Error::SizeInvalid {
-                reason: format!("content exceeds {limit} bytes"),
-            });
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }

@@ -1392,7 +1392,7 @@ mod tests {
     /// Run in release: `cargo test --release -p registry-core --lib -- --ignored --nocapture
     /// retention_bench` (figures in docs/benchmarks.md).
     #[test]
-    #[ignore]
+    #[ignore = "benchmark: run it in release (see above); tests/run.sh runs it in debug as a check"]
     fn retention_bench() {
         // 100,000 tagged artifacts (one tag each) and 10,000 untagged ones.
         let (n, untagged) = (100_000usize, 10_000usize);

@@ -199,47 +199,6 @@ impl SecretBox {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seal_open_rotate() {
-        let old = SecretKey::generate();
-        let new = SecretKey::generate();
-        let before = SecretBox::new(old.clone(), vec![]);
-        let sealed = before.seal("Bearer hunter2");
-        assert!(!sealed.contains("hunter2"));
-        assert_eq!(SecretBox::sealed_with(&sealed), Some(old.id()));
-        assert_eq!(before.open(&sealed).unwrap(), "Bearer hunter2");
-        assert_ne!(before.seal("x"), before.seal("x"), "fresh nonces");
-        // Rotation: the new box opens the old value and wants it resealed.
-        let after = SecretBox::new(new.clone(), vec![old.clone()]);
-        assert_eq!(after.open(&sealed).unwrap(), "Bearer hunter2");
-        assert!(after.needs_reseal(&sealed));
-        assert!(!after.needs_reseal(&after.seal("y")));
-        // Without the old key: a clear error naming both ids.
-        let e = SecretBox::new(new.clone(), vec![])
-            .open(&sealed)
-            .unwrap_err();
-        assert!(e.to_string().contains(old.id()) && e.to_string().contains(new.id()));
-        // Tampering is detected; plain legacy values pass through and need sealing.
-        let mut bad = sealed.clone();
-        bad.pop();
-        bad.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-        assert!(before.open(&bad).is_err());
-        assert_eq!(before.open("plain").unwrap(), "plain");
-        assert!(before.needs_reseal("plain"));
-        // Keys as operators write them.
-        let hex_key = "11".repeat(32);
-        assert_eq!(
-            SecretKey::parse(&hex_key).unwrap().id(),
-            SecretKey::from_bytes([0x11; 32]).id()
-        );
-        assert!(SecretKey::parse("short").is_err());
-    }
-}
-
 /// The setting that proves which key the database's secrets are sealed with.
 const KEY_CHECK_SETTING: &str = "secret_key_check";
 const KEY_CHECK_PLAIN: &str = "berth secret key check";
@@ -283,5 +242,46 @@ impl crate::Registry {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_rotate() {
+        let old = SecretKey::generate();
+        let new = SecretKey::generate();
+        let before = SecretBox::new(old.clone(), vec![]);
+        let sealed = before.seal("Bearer hunter2");
+        assert!(!sealed.contains("hunter2"));
+        assert_eq!(SecretBox::sealed_with(&sealed), Some(old.id()));
+        assert_eq!(before.open(&sealed).unwrap(), "Bearer hunter2");
+        assert_ne!(before.seal("x"), before.seal("x"), "fresh nonces");
+        // Rotation: the new box opens the old value and wants it resealed.
+        let after = SecretBox::new(new.clone(), vec![old.clone()]);
+        assert_eq!(after.open(&sealed).unwrap(), "Bearer hunter2");
+        assert!(after.needs_reseal(&sealed));
+        assert!(!after.needs_reseal(&after.seal("y")));
+        // Without the old key: a clear error naming both ids.
+        let e = SecretBox::new(new.clone(), vec![])
+            .open(&sealed)
+            .unwrap_err();
+        assert!(e.to_string().contains(old.id()) && e.to_string().contains(new.id()));
+        // Tampering is detected; plain legacy values pass through and need sealing.
+        let mut bad = sealed.clone();
+        bad.pop();
+        bad.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert!(before.open(&bad).is_err());
+        assert_eq!(before.open("plain").unwrap(), "plain");
+        assert!(before.needs_reseal("plain"));
+        // Keys as operators write them.
+        let hex_key = "11".repeat(32);
+        assert_eq!(
+            SecretKey::parse(&hex_key).unwrap().id(),
+            SecretKey::from_bytes([0x11; 32]).id()
+        );
+        assert!(SecretKey::parse("short").is_err());
     }
 }

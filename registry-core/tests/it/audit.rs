@@ -28,7 +28,7 @@ const HOUR: i64 = 3_600_000;
 /// when the test cluster is there (required under `BERTH_TEST_REQUIRE_ALL=1`).
 pub async fn metadata_uris(dir: &Path) -> Vec<String> {
     let mut uris = vec![format!("sqlite://{}", dir.join("berth.db").display())];
-    if let Some(admin) = service_url("BERTH_TEST_PG_URL") {
+    if let Some(admin) = crate::optional_service_url("BERTH_TEST_PG_URL") {
         uris.push(fresh_pg_database(&admin).await);
     }
     uris

@@ -28,6 +28,7 @@ async fn blob_suite_fs() {
 }
 
 #[tokio::test]
+#[ignore = "needs an S3 server (BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
 async fn blob_suite_s3() {
     let Some(base) = service_url("BERTH_TEST_S3_URL") else {
         return;
@@ -72,6 +73,7 @@ pub async fn fresh_pg_database(admin_url: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL (BERTH_TEST_PG_URL); tests/run.sh starts it and runs ignored tests"]
 async fn meta_suite_postgres() {
     let Some(admin) = service_url("BERTH_TEST_PG_URL") else {
         return;

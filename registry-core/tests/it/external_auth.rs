@@ -13,20 +13,18 @@ use registry_core::{Error, Principal, Registry};
 
 use crate::service_url;
 
-fn registry(auth: Option<Arc<dyn Authenticator>>) -> impl std::future::Future<Output = Registry> {
-    async move {
-        let mut b = Registry::builder()
-            .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
-            .meta(
-                registry_core::registry::open_metadata("memory://")
-                    .await
-                    .unwrap(),
-            );
-        if let Some(a) = auth {
-            b = b.authenticator(a);
-        }
-        b.build().unwrap()
+async fn registry(auth: Option<Arc<dyn Authenticator>>) -> Registry {
+    let mut b = Registry::builder()
+        .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+        .meta(
+            registry_core::registry::open_metadata("memory://")
+                .await
+                .unwrap(),
+        );
+    if let Some(a) = auth {
+        b = b.authenticator(a);
     }
+    b.build().unwrap()
 }
 
 fn now_ms() -> i64 {
@@ -97,6 +95,7 @@ fn ldap(mode: GroupMode) -> Option<Arc<LdapAuthenticator>> {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_login_onboards_user_with_profile_and_groups() {
     for mode in [GroupMode::MemberSearch, GroupMode::MemberOf] {
         let Some(auth) = ldap(mode) else { return };
@@ -144,6 +143,7 @@ async fn ldap_login_onboards_user_with_profile_and_groups() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_wrong_credentials_fail() {
     let Some(auth) = ldap(GroupMode::MemberSearch) else {
         return;
@@ -211,6 +211,7 @@ async fn ldap_wrong_credentials_fail() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_admin_group_makes_sysadmin() {
     for mode in [GroupMode::MemberSearch, GroupMode::MemberOf] {
         let Some(auth) = ldap(mode) else { return };
@@ -238,6 +239,7 @@ async fn ldap_admin_group_makes_sysadmin() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_injection_attempts_match_nobody() {
     let Some(auth) = ldap(GroupMode::MemberSearch) else {
         return;
@@ -270,6 +272,7 @@ async fn ldap_injection_attempts_match_nobody() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_user_and_group_search_and_ping() {
     let Some(auth) = ldap(GroupMode::MemberSearch) else {
         return;
@@ -338,6 +341,7 @@ async fn ldap_user_and_group_search_and_ping() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_timeouts_and_unreachable_servers_are_errors() {
     let Some(cfg) = ldap_config(GroupMode::MemberSearch) else {
         return;
@@ -387,6 +391,7 @@ async fn ldap_timeouts_and_unreachable_servers_are_errors() {
 }
 
 #[tokio::test]
+#[ignore = "needs OpenLDAP (BERTH_TEST_LDAP_URL); tests/run.sh starts it and runs ignored tests"]
 async fn ldap_group_membership_grants_project_permissions() {
     let Some(auth) = ldap(GroupMode::MemberSearch) else {
         return;
@@ -548,6 +553,7 @@ fn unique(prefix: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs an OIDC provider (BERTH_TEST_OIDC_URL); tests/run.sh starts it and runs ignored tests"]
 async fn oidc_code_flow_onboards_and_hands_out_a_cli_secret_once() {
     let Some(o) = oidc().await else { return };
     let sub = unique("sub");
@@ -650,6 +656,7 @@ async fn oidc_code_flow_onboards_and_hands_out_a_cli_secret_once() {
 }
 
 #[tokio::test]
+#[ignore = "needs an OIDC provider (BERTH_TEST_OIDC_URL); tests/run.sh starts it and runs ignored tests"]
 async fn oidc_cli_secret_rules_and_plain_users() {
     let Some(o) = oidc().await else { return };
     let reg = registry(None).await;
@@ -713,6 +720,7 @@ async fn oidc_cli_secret_rules_and_plain_users() {
 }
 
 #[tokio::test]
+#[ignore = "needs an OIDC provider (BERTH_TEST_OIDC_URL); tests/run.sh starts it and runs ignored tests"]
 async fn oidc_state_nonce_and_code_checks() {
     let Some(o) = oidc().await else { return };
     let reg = registry(None).await;
@@ -839,6 +847,7 @@ async fn raw_id_token(
 }
 
 #[tokio::test]
+#[ignore = "needs an OIDC provider (BERTH_TEST_OIDC_URL); tests/run.sh starts it and runs ignored tests"]
 async fn oidc_id_token_validation() {
     let Some(o) = oidc().await else { return };
     let sub = unique("ivy");
@@ -896,6 +905,7 @@ async fn oidc_id_token_validation() {
 }
 
 #[tokio::test]
+#[ignore = "needs an OIDC provider (BERTH_TEST_OIDC_URL); tests/run.sh starts it and runs ignored tests"]
 async fn oidc_discovery_errors() {
     let Some(issuer) = service_url("BERTH_TEST_OIDC_URL") else {
         return;

@@ -146,7 +146,10 @@ async fn quota_scenario(reg: &Registry, clock: &FakeClock) {
     project(reg, "qb", -1).await;
     let shared = data(1, 4000);
     let a = reg
-        .push_image(&iref("qa/one:v1"), image(&[shared.clone()], "one"))
+        .push_image(
+            &iref("qa/one:v1"),
+            image(std::slice::from_ref(&shared), "one"),
+        )
         .await
         .unwrap();
     let after_one = used(reg, "qa").await;
@@ -165,7 +168,10 @@ async fn quota_scenario(reg: &Registry, clock: &FakeClock) {
 
     // The same layer in a second repository of the project is charged once.
     let b = reg
-        .push_image(&iref("qa/two:v1"), image(&[shared.clone()], "two"))
+        .push_image(
+            &iref("qa/two:v1"),
+            image(std::slice::from_ref(&shared), "two"),
+        )
         .await
         .unwrap();
     let manifest_two = reg
@@ -293,6 +299,7 @@ async fn quotas_sqlite_fs() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
 async fn quotas_postgres_s3() {
     let clock = Arc::new(FakeClock::new(1_700_000_000_000));
     let Some(env) = pg_s3(clock.clone()).await else {
@@ -432,6 +439,7 @@ async fn quota_exactness_sqlite_fs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
 async fn quota_exactness_postgres_s3() {
     let Some(env) = pg_s3(Arc::new(SystemClock)).await else {
         return;
@@ -578,6 +586,7 @@ async fn gc_sqlite_fs() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
 async fn gc_postgres_s3() {
     let clock = Arc::new(FakeClock::new(1_700_000_000_000));
     let Some(env) = pg_s3(clock.clone()).await else {
@@ -619,7 +628,7 @@ async fn gc_under_load(reg: Registry) {
                     Err(e) => panic!("push {tag}: {e}"),
                 }
                 // Every other image is untagged again: garbage for the collector.
-                if i % 2 == 0
+                if i.is_multiple_of(2)
                     && let Some((old, _)) = ok.pop()
                 {
                     let r = iref(&old);
@@ -707,6 +716,7 @@ async fn gc_under_load_sqlite_fs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
 async fn gc_under_load_postgres_s3() {
     let Some(env) = pg_s3(Arc::new(SystemClock)).await else {
         return;
@@ -915,6 +925,7 @@ async fn jobs_sqlite() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL (BERTH_TEST_PG_URL); tests/run.sh starts it and runs ignored tests"]
 async fn jobs_postgres_two_nodes() {
     let Some(admin) = service_url("BERTH_TEST_PG_URL") else {
         return;

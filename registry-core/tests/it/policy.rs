@@ -50,6 +50,7 @@ macro_rules! on_both_backends {
                 super::$name(reg, clock).await;
             }
             #[tokio::test]
+            #[ignore = "needs PostgreSQL (BERTH_TEST_PG_URL); tests/run.sh starts it and runs ignored tests"]
             async fn postgres() {
                 let Some((reg, clock)) = super::registry("postgres").await else { return };
                 super::$name(reg, clock).await;
