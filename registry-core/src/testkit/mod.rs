@@ -6,6 +6,7 @@
 //! throw-away stores.
 
 pub mod blob;
+pub mod faults;
 pub mod meta;
 
 use bytes::Bytes;

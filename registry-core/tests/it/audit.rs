@@ -18,7 +18,6 @@ use registry_core::testkit::parse_csv;
 
 use crate::access::user;
 use crate::backends::fresh_pg_database;
-use crate::service_url;
 
 /// 2024-01-01 00:00:00 UTC.
 pub const T0: i64 = 1_704_067_200_000;

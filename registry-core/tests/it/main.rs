@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod backends;
 mod external_auth;
+mod faults;
 mod governance;
 mod policy;
 mod registry;
