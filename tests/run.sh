@@ -85,6 +85,8 @@ step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/tes
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh
 step "durability (fsync of file and directory, seen with strace)" bash tests/e2e/durability.sh
+step "faults: a full disk under the filesystem store" bash tests/e2e/faults.sh full-disk
+step "faults: PostgreSQL down during pushes" with_pg_s3 bash tests/e2e/faults.sh pg-restart
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py

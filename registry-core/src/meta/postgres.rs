@@ -33,6 +33,8 @@ impl PostgresStore {
         let opts = PgConnectOptions::from_str(url).map_err(context)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // While the database is away, requests wait this long, then answer 503.
+            .acquire_timeout(std::time::Duration::from_secs(8))
             .connect_with(opts)
             .await
             .map_err(context)?;

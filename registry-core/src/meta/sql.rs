@@ -553,8 +553,16 @@ macro_rules! sql_metadata_store {
             tx.commit().await.map_err(db_err)
         }
 
+        /// A database that cannot be reached is `UNAVAILABLE` (503: clients retry); anything
+        /// else is an internal error whose details go to the log only.
         fn db_err(e: sqlx::Error) -> Error {
-            Error::Metadata { backend: $name, source: Box::new(e) }
+            match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                    tracing::warn!(backend = $name, error = %e, "metadata database unavailable");
+                    Error::Unavailable { reason: "the metadata database is unavailable; try again".into() }
+                }
+                e => Error::Metadata { backend: $name, source: Box::new(e) },
+            }
         }
 
         async fn ensure_repo<'c, E>(conn: E, repo: &RepoName, now: i64) -> Result<i64>
