@@ -1,0 +1,182 @@
+//! SQL statements per operation, on SQLite, counted from sqlx's own statement log: an added
+//! query shows up here as a failing number to update on purpose (docs/benchmarks.md keeps the
+//! table). The counts are of statements sent, including `BEGIN`/`COMMIT`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use registry_core::distribution::Caller;
+use registry_core::oci::{Digest, Reference, RepoName};
+use registry_core::{Principal, Registry};
+use tracing_subscriber::layer::SubscriberExt;
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+struct Count;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+    fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if e.metadata().target() == "sqlx::query" {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn count<T>(f: impl std::future::Future<Output = T>) -> (T, usize) {
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let out = f.await;
+    (out, STATEMENTS.load(Ordering::SeqCst) - before)
+}
+
+fn manifest(config: &Digest, clen: usize, layer: &Digest, llen: usize) -> Bytes {
+    Bytes::from(
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": clen},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.to_string(), "size": llen}],
+        }))
+        .unwrap(),
+    )
+}
+
+#[test]
+fn sql_statements_per_operation() {
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("sqlx::query", tracing::Level::DEBUG);
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(Count.with_filter(filter)),
+    )
+    .unwrap();
+    use tracing_subscriber::Layer as _;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path().to_str().unwrap()).await.unwrap();
+        reg.bootstrap(Some("Admin-Pass-1")).await.unwrap();
+        registry_core::testkit::registry_projects(&reg, &["sq"]).await;
+        let user = registry_core::model::UserCreate {
+            username: "dev".into(),
+            password: "Passw0rd-x".into(),
+            ..Default::default()
+        };
+        reg.create_user(&Principal::System, user).await.unwrap();
+        let repo = RepoName::parse("sq/app").unwrap();
+        let mut table = Vec::new();
+        let mut row = |what: &str, n: usize| {
+            println!("{n:>3}  {what}");
+            table.push((what.to_owned(), n));
+        };
+
+        let cfg = Bytes::from_static(b"{\"a\":1}");
+        let (d, n) = count(reg.push_blob_bytes(&repo, cfg.clone())).await;
+        let cfg_d = d.unwrap();
+        row("monolithic blob push (first blob of a repository)", n);
+        let layer = Bytes::from(registry_core::testkit::data(7, 100_000));
+        let (d, n) = count(reg.push_blob_bytes(&repo, layer.clone())).await;
+        let layer_d = d.unwrap();
+        row("monolithic blob push", n);
+        let ((), n) = count(async {
+            let s = reg.start_upload(&repo).await.unwrap();
+            let chunk = Bytes::from(registry_core::testkit::data(8, 50_000));
+            let d = Digest::sha256_of(&chunk);
+            let body = futures::stream::once(async move { Ok(chunk) }).boxed();
+            reg.append_upload(&repo, &s.id, Some(0), body, Some(50_000))
+                .await
+                .unwrap();
+            reg.finish_upload(&repo, &s.id, &d, Some(50_000), None, Some(0))
+                .await
+                .unwrap();
+        })
+        .await;
+        row("chunked upload: start, one PATCH, PUT", n);
+        let body = manifest(&cfg_d, cfg.len(), &layer_d, layer.len());
+        let (r, n) = count(reg.put_manifest(
+            &repo,
+            &Reference::Tag("v1".into()),
+            Some("application/vnd.oci.image.manifest.v1+json"),
+            body,
+            &[],
+        ))
+        .await;
+        r.unwrap();
+        row("manifest push (tag, config + one layer)", n);
+        let caller = Caller::system();
+        let (r, n) = count(
+            reg.v2(&caller)
+                .get_manifest(&repo, &Reference::Tag("v1".into())),
+        )
+        .await;
+        r.unwrap();
+        row("manifest GET by tag (first read)", n);
+        let (r, n) = count(reg.login("dev", "Passw0rd-x", "192.0.2.1")).await;
+        let dev = r.unwrap();
+        row(
+            "login, first time from a client (user, groups, throttle)",
+            n,
+        );
+        let (r, n) = count(reg.login("dev", "Passw0rd-x", "192.0.2.1")).await;
+        r.unwrap();
+        row("login again from the same client (cached)", n);
+        let (r, n) = count(reg.login("dev", "wrong", "192.0.2.1")).await;
+        assert!(r.is_err());
+        row("failed login (throttle read, failure recorded)", n);
+        let dev = Caller::new(dev);
+        let (r, n) = count(reg.v2(&dev).head_blob(&repo, &layer_d)).await;
+        assert!(r.is_err(), "dev is no member");
+        row("HEAD blob refused (permissions of a non-member)", n);
+        let admin = Caller::new(reg.login("admin", "Admin-Pass-1", "t").await.unwrap());
+        let (r, n) = count(reg.v2(&admin).head_blob(&repo, &layer_d)).await;
+        r.unwrap();
+        row("HEAD blob as admin", n);
+        let other = RepoName::parse("sq/other").unwrap();
+        let (r, n) = count(reg.v2(&admin).mount_blob(&other, &layer_d, None)).await;
+        assert_eq!(r.unwrap(), Some(100_000));
+        row("mount without from (sources checked)", n);
+        let digest = reg
+            .get_manifest(&repo, &Reference::Tag("v1".into()))
+            .await
+            .unwrap()
+            .digest
+            .clone();
+        let (r, n) =
+            count(reg.delete_manifest(&repo, &Reference::Digest(Digest::parse(&digest).unwrap())))
+                .await;
+        r.unwrap();
+        row("manifest delete (releases what nothing else references)", n);
+
+        // The budget: raise a number only on purpose, with the reason in the commit.
+        let expected: &[(&str, usize)] = &[
+            ("monolithic blob push (first blob of a repository)", 10),
+            ("monolithic blob push", 8),
+            ("chunked upload: start, one PATCH, PUT", 13),
+            ("manifest push (tag, config + one layer)", 12),
+            ("manifest GET by tag (first read)", 1),
+            (
+                "login, first time from a client (user, groups, throttle)",
+                3,
+            ),
+            ("login again from the same client (cached)", 0),
+            ("failed login (throttle read, failure recorded)", 6),
+            ("HEAD blob refused (permissions of a non-member)", 2),
+            ("HEAD blob as admin", 3),
+            ("mount without from (sources checked)", 8),
+            (
+                "manifest delete (releases what nothing else references)",
+                10,
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (what, want) in expected {
+            let got = table.iter().find(|(w, _)| w == what).map(|(_, n)| *n);
+            if got != Some(*want) {
+                failures.push(format!("{what}: expected {want}, got {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    });
+}
