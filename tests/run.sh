@@ -31,6 +31,10 @@ source tests/lib/oidc.sh
 start_ldap || { echo "run: OpenLDAP did not start"; exit 1; }
 start_oidc || { echo "run: OIDC provider did not start"; exit 1; }
 export BERTH_TEST_REQUIRE_ALL=1
+# Servers started by one step may share a PostgreSQL database: they share this secret key too,
+# as the nodes of one deployment must (a test that wants another key sets its own).
+BERTH_SECRET_KEY=$(openssl rand -hex 32)
+export BERTH_SECRET_KEY
 
 passed=0
 failed=0
