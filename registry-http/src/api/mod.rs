@@ -51,19 +51,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .extensions()
             .get::<crate::router::BodyLimit>()
             .map_or(crate::router::DEFAULT_BODY_LIMIT, |l| l.0);
+        let too_large = || {
+            ApiError(Error::PayloadTooLarge {
+                what: "the request body".into(),
+                limit: limit as u64,
+            })
+        };
+        // A declared length over the limit is refused before a byte of the body is read.
+        if req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > limit as u64)
+        {
+            return Err(too_large());
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                ApiError(if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::PayloadTooLarge {
-                        what: "the request body".into(),
-                        limit: limit as u64,
-                    }
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
                 } else {
-                    Error::BadRequest {
+                    ApiError(Error::BadRequest {
                         reason: format!("reading the body: {e}"),
-                    }
-                })
+                    })
+                }
             })?;
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             ApiError(Error::BadRequest {
