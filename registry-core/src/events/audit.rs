@@ -358,9 +358,10 @@ impl Registry {
         };
         if flush_now || first {
             let reg = self.clone();
+            let wait = (!flush_now).then(|| self.clock.sleep(PULL_FLUSH_INTERVAL));
             tokio::spawn(async move {
-                if !flush_now {
-                    tokio::time::sleep(PULL_FLUSH_INTERVAL).await;
+                if let Some(wait) = wait {
+                    wait.await;
                 }
                 if let Err(e) = reg.flush_pulls().await {
                     tracing::warn!(error = %e, "recording pulls failed");

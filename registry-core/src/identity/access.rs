@@ -78,9 +78,12 @@ pub(crate) struct AccessState {
     pub(crate) settings: AccessSettings,
     pub(crate) authenticators: Vec<Arc<dyn Authenticator>>,
     /// sha256(name, secret, client) → principal (and, for robots, the expiry to re-check).
-    logins: moka::future::Cache<[u8; 32], (Principal, i64)>,
+    /// Entries also carry when they were stored on the registry's clock: they are fresh for
+    /// [`LOGIN_CACHE_TTL`] of that clock (the cache's own TTL only bounds memory).
+    logins: moka::future::Cache<[u8; 32], (Principal, i64, i64)>,
     /// (principal key, project name) → the project and what the principal may do in it.
-    perms: moka::future::Cache<(String, String), Option<Arc<ProjectAccess>>>,
+    /// With the registry-clock time it was stored; fresh for [`ACCESS_CACHE_TTL`] of it.
+    perms: moka::future::Cache<(String, String), (Option<Arc<ProjectAccess>>, i64)>,
     /// Token subject → principal.
     subjects: moka::future::Cache<String, Principal>,
     /// sha256(token) → its verified claims, so a client reusing its token (every request of a
@@ -251,8 +254,9 @@ impl Registry {
             h.update(client.as_bytes());
             h.finalize().into()
         };
-        if let Some((p, expires)) = self.access.logins.get(&key).await
+        if let Some((p, expires, at)) = self.access.logins.get(&key).await
             && (expires < 0 || expires > now)
+            && now - at < LOGIN_CACHE_TTL.as_millis() as i64
         {
             return Ok(p);
         }
@@ -272,7 +276,10 @@ impl Registry {
                 if counters.iter().any(|(k, _, _)| *k == keys[0]) {
                     self.meta.clear_login_failures(&keys[0]).await?;
                 }
-                self.access.logins.insert(key, (p.clone(), expires)).await;
+                self.access
+                    .logins
+                    .insert(key, (p.clone(), expires, now))
+                    .await;
                 Ok(p)
             }
             None => {
@@ -418,7 +425,10 @@ impl Registry {
         name: &str,
     ) -> Result<Option<Arc<ProjectAccess>>> {
         let key = (principal_key(p), name.to_owned());
-        if let Some(hit) = self.access.perms.get(&key).await {
+        let now = self.now_ms();
+        if let Some((hit, at)) = self.access.perms.get(&key).await
+            && now - at < ACCESS_CACHE_TTL.as_millis() as i64
+        {
             return Ok(hit);
         }
         let found = match self.meta.project_by_name(name).await? {
@@ -430,7 +440,7 @@ impl Registry {
             }
             None => None,
         };
-        self.access.perms.insert(key, found.clone()).await;
+        self.access.perms.insert(key, (found.clone(), now)).await;
         Ok(found)
     }
 

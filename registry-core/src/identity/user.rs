@@ -9,7 +9,7 @@ use crate::model::{User, UserCreate, UserGroup, UserProfile, time};
 use crate::query::{Field, Kind, ListQuery, Page, field};
 use crate::registry::Registry;
 
-const USER_FIELDS: &[Field] = &[
+pub const USER_FIELDS: &[Field] = &[
     field("username", "username", Kind::Text),
     field("email", "email", Kind::Text),
     field("user_id", "id", Kind::Int),

@@ -318,10 +318,11 @@ async fn csv_export_escapes_what_needs_it() {
 async fn pull_records_are_batched_and_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     for (audit, uri) in [(true, "a.db"), (false, "b.db")] {
+        let clock = Arc::new(FakeClock::new(T0));
         let reg = open(
             &format!("sqlite://{}", dir.path().join(uri).display()),
             dir.path(),
-            Arc::new(FakeClock::new(T0)),
+            clock.clone(),
             audit,
         )
         .await;
@@ -337,8 +338,21 @@ async fn pull_records_are_batched_and_can_be_turned_off() {
                 .is_empty()
         );
         // …and then lands in one write, with the pull count.
-        tokio::time::sleep(registry_core::audit::PULL_FLUSH_INTERVAL * 2).await;
-        let pulls = exts(&reg, &Principal::System, q("operation=pull")).await;
+        // (The flush interval passes on the registry's clock.)
+        clock.advance(registry_core::audit::PULL_FLUSH_INTERVAL.as_millis() as i64);
+        let mut pulls = Vec::new();
+        for _ in 0..500 {
+            let repo = reg
+                .repository(&Principal::System, "pulls", "app")
+                .await
+                .unwrap();
+            if repo.pull_count == 5 {
+                pulls = exts(&reg, &Principal::System, q("operation=pull")).await;
+                break;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         assert_eq!(pulls.len(), if audit { 5 } else { 0 });
         let repo = reg
             .repository(&Principal::System, "pulls", "app")

@@ -396,7 +396,19 @@ async fn ldap_group_membership_grants_project_permissions() {
     let Some(auth) = ldap(GroupMode::MemberSearch) else {
         return;
     };
-    let reg = registry(Some(auth)).await;
+    // On a fake clock: the permission cache's lifetime passes when the test says so.
+    let clock = Arc::new(registry_core::clock::FakeClock::new(now_ms()));
+    let reg = Registry::builder()
+        .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+        .meta(
+            registry_core::registry::open_metadata("memory://")
+                .await
+                .unwrap(),
+        )
+        .authenticator(auth)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let meta = reg.metadata_store();
     let project = meta
         .create_project("proj", None, false, &[], -1, now_ms())
@@ -422,7 +434,7 @@ async fn ldap_group_membership_grants_project_permissions() {
     let bob = reg.login("bob", BOB_PW, "10.4.0.1").await.unwrap();
     // The permission cache keeps answers for up to 2 s; membership changes made directly in
     // the store (not through the registry) are seen after that.
-    tokio::time::sleep(registry_core::access::ACCESS_CACHE_TTL + Duration::from_millis(200)).await;
+    clock.advance(registry_core::access::ACCESS_CACHE_TTL.as_millis() as i64 + 1);
     for p in [&alice, &bob] {
         let access = reg
             .project_access(p, "proj")

@@ -602,9 +602,12 @@ async fn gc_under_load(reg: Registry) {
     project(&reg, "load", -1).await;
     let grace = Duration::from_millis(800);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Pushes that landed: the collector keeps running until enough did, however fast or slow
+    // this machine is (no deadline on the wall clock decides what the test saw).
+    let landed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut pushers = Vec::new();
     for w in 0..3u64 {
-        let (reg, stop) = (reg.clone(), stop.clone());
+        let (reg, stop, landed) = (reg.clone(), stop.clone(), landed.clone());
         pushers.push(tokio::spawn(async move {
             let mut ok: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
             let mut i = 0u64;
@@ -619,7 +622,10 @@ async fn gc_under_load(reg: Registry) {
                 ];
                 let tag = format!("load/p{w}:i{i}");
                 match reg.push_image(&iref(&tag), image(&layers, &tag)).await {
-                    Ok(_) => ok.push((tag, layers)),
+                    Ok(_) => {
+                        ok.push((tag, layers));
+                        landed.fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(e)
                         if matches!(
                             e.code(),
@@ -639,8 +645,13 @@ async fn gc_under_load(reg: Registry) {
         }));
     }
     let mut runs = 0;
-    let deadline = std::time::Instant::now() + Duration::from_secs(4);
-    while std::time::Instant::now() < deadline {
+    let give_up = std::time::Instant::now() + Duration::from_secs(120);
+    while runs < 5 || landed.load(Ordering::Relaxed) < 12 {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "pushes stalled: {} landed after {runs} collections",
+            landed.load(Ordering::Relaxed)
+        );
         let opts = GcOptions {
             grace_ms: grace.as_millis() as i64,
             delete_untagged: true,
