@@ -73,6 +73,9 @@ impl Default for AccessSettings {
     }
 }
 
+/// A cached permission answer and when (registry clock, ms) it was stored.
+type StampedAccess = (Option<Arc<ProjectAccess>>, i64);
+
 /// The access state a [`Registry`] keeps in memory.
 pub(crate) struct AccessState {
     pub(crate) settings: AccessSettings,
@@ -83,7 +86,7 @@ pub(crate) struct AccessState {
     logins: moka::future::Cache<[u8; 32], (Principal, i64, i64)>,
     /// (principal key, project name) → the project and what the principal may do in it.
     /// With the registry-clock time it was stored; fresh for [`ACCESS_CACHE_TTL`] of it.
-    perms: moka::future::Cache<(String, String), (Option<Arc<ProjectAccess>>, i64)>,
+    perms: moka::future::Cache<(String, String), StampedAccess>,
     /// Token subject → principal.
     subjects: moka::future::Cache<String, Principal>,
     /// sha256(token) → its verified claims, so a client reusing its token (every request of a
