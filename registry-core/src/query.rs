@@ -343,7 +343,11 @@ fn parse_value(f: Field, raw: &str) -> Result<Value> {
         },
         Kind::Time => {
             if let Ok(n) = s.parse::<i64>() {
-                return Ok(Value::Int(n * 1000));
+                // Unix seconds; beyond what milliseconds can hold is bad input, not a panic.
+                return n
+                    .checked_mul(1000)
+                    .map(Value::Int)
+                    .ok_or_else(|| bad(format!("{} is out of range: {s:?}", f.key)));
             }
             chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
                 .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
@@ -409,6 +413,8 @@ mod tests {
             "project_id=~1",
             "name={",
             "creation_time=[yesterday~]",
+            // Found by fuzzing: seconds past what milliseconds hold used to overflow.
+            "creation_time=[~16094222222229200]",
             "public=maybe",
         ] {
             let e = parse(q).unwrap_err();

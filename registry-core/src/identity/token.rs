@@ -103,7 +103,7 @@ impl TokenKeys {
             .map_err(|_| Error::Unauthorized)?;
         let c = data.claims;
         let leeway = leeway_s as i64;
-        if c.exp + leeway < now_s || c.nbf - leeway > now_s {
+        if c.exp.saturating_add(leeway) < now_s || c.nbf.saturating_sub(leeway) > now_s {
             return Err(Error::Unauthorized);
         }
         Ok(c)
@@ -151,5 +151,24 @@ mod tests {
                 .is_err(),
             "tampered"
         );
+        // Found by fuzzing: extreme times used to overflow (a panic in checked builds).
+        for (exp, nbf, ok) in [
+            (i64::MAX, 0, true),
+            (2000, i64::MIN, true),
+            (i64::MIN, 0, false),
+        ] {
+            let t = keys
+                .sign(&Claims {
+                    exp,
+                    nbf,
+                    ..claims.clone()
+                })
+                .unwrap();
+            assert_eq!(
+                keys.verify(&t, DEFAULT_SERVICE, 1500, 60).is_ok(),
+                ok,
+                "exp {exp}, nbf {nbf}"
+            );
+        }
     }
 }
