@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(parsed.artifact_type.is_some());
         }
         ManifestKind::Index => {
-            assert!(matches!(parsed.media_type.as_str(), OCI_INDEX | DOCKER_LIST));
+            assert!(matches!(
+                parsed.media_type.as_str(),
+                OCI_INDEX | DOCKER_LIST
+            ));
             assert!(parsed.refs.iter().all(|r| r.kind == RefKind::Manifest));
         }
     }

@@ -54,7 +54,11 @@ fn check(s: &str) {
                 Algorithm::Sha512 => 128,
             };
             assert_eq!(d.hex().len(), hex_len);
-            assert!(d.hex().bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+            assert!(
+                d.hex()
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            );
             assert_eq!(Digest::parse(&d.to_string()).ok().as_ref(), Some(&d));
             assert_eq!(s.parse::<Digest>().ok().as_ref(), Some(&d));
             Some(d)

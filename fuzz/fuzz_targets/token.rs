@@ -47,10 +47,7 @@ fn hex_decode(s: &str) -> Vec<u8> {
 }
 
 fn sign(k: &Keys, claims: &[u8]) -> String {
-    let header = format!(
-        r#"{{"typ":"JWT","alg":"ES256","kid":"{}"}}"#,
-        k.keys.kid()
-    );
+    let header = format!(r#"{{"typ":"JWT","alg":"ES256","kid":"{}"}}"#, k.keys.kid());
     let input = format!("{}.{}", B64.encode(header), B64.encode(claims));
     let sig = k.pair.sign(&k.rng, input.as_bytes()).expect("signing");
     format!("{input}.{}", B64.encode(sig.as_ref()))
@@ -80,7 +77,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match k.keys.verify(&token, DEFAULT_SERVICE, NOW_S, LEEWAY_S) {
         Ok(c) => {
-            assert!(signed, "a token the harness did not sign verified: {token:?}");
+            assert!(
+                signed,
+                "a token the harness did not sign verified: {token:?}"
+            );
             assert_eq!(c.iss, ISSUER);
             assert!(c.aud.iter().any(|a| a == DEFAULT_SERVICE));
             let (exp, nbf, now, leeway) = (c.exp as i128, c.nbf as i128, NOW_S as i128, 30i128);
