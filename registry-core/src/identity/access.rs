@@ -781,7 +781,7 @@ impl Registry {
         let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         let claims = match self.access.tokens.get(&key).await {
             // Verified before; only time can have changed.
-            Some(c) if c.exp + 30 >= now_s => (*c).clone(),
+            Some(c) if c.exp.saturating_add(30) >= now_s => (*c).clone(),
             Some(_) => return Err(Error::Unauthorized),
             None => {
                 let keys = self.token_keys().await?;
