@@ -7,7 +7,18 @@
 //! berth-bench push-large --url http://127.0.0.1:5000 --size-mib 256 --clients 1
 //! berth-bench push-small --url http://127.0.0.1:5000 --images 1000 --clients 8
 //! berth-bench prepare    --url http://127.0.0.1:5000
+//! berth-bench auth-header --url http://127.0.0.1:5000 --repo bench/app --scope-actions pull
 //! ```
+//!
+//! Authentication works as real clients do it (`--auth auto`, the default): `GET /v2/` without
+//! credentials; 200 means none is needed (Distribution without auth). A 401 with
+//! `WWW-Authenticate: Bearer realm="…",service="…"` makes the tool fetch a token from
+//! `<realm>?service=…&scope=repository:<repo>:pull,push` (with HTTP Basic when `--basic
+//! user:password` is given, anonymously otherwise) and send `Authorization: Bearer <token>` on
+//! every later request; a Basic challenge makes it send the Basic credentials. `--auth basic`
+//! or `--auth bearer` forces either. Every result line says which was used (`"auth"`).
+//! `auth-header` only prints the header (`{"header": "Authorization: Bearer …"}`, or `""` when
+//! the registry needs none), for tools such as wrk.
 //!
 //! Blobs go up as one monolithic `POST …/blobs/uploads/?digest=` when the registry supports it
 //! (answers 201), otherwise as `POST …/blobs/uploads/` then `PUT <location>&digest=` carrying the
@@ -19,8 +30,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use reqwest::{Client, StatusCode};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION,
+    WWW_AUTHENTICATE,
+};
+use reqwest::{Client, StatusCode, Url};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
@@ -50,6 +64,19 @@ enum Cmd {
     PushSmall(SmallArgs),
     /// Push a 16 MiB blob and one small image (tag `latest`); print their URLs for wrk.
     Prepare(PrepareArgs),
+    /// Print the `Authorization` header a client of this registry would send (for wrk).
+    AuthHeader(AuthHeaderArgs),
+}
+
+#[derive(Args)]
+struct Credentials {
+    /// HTTP Basic credentials, `user:password`: sent as they are when the registry asks for
+    /// Basic, used to fetch a token when it asks for Bearer.
+    #[arg(long, env = "BERTH_BENCH_BASIC", hide_env_values = true)]
+    basic: Option<String>,
+    /// How to authenticate: `auto` follows the registry's challenge to `GET /v2/`.
+    #[arg(long, value_enum, default_value_t = AuthMode::Auto)]
+    auth: AuthMode,
 }
 
 #[derive(Args)]
@@ -66,9 +93,8 @@ struct Target {
     /// Size of the pieces the request body is streamed in, KiB.
     #[arg(long, default_value_t = 256)]
     chunk_kib: usize,
-    /// HTTP Basic credentials, `user:password`, sent with every request.
-    #[arg(long, env = "BERTH_BENCH_BASIC", hide_env_values = true)]
-    basic: Option<String>,
+    #[command(flatten)]
+    creds: Credentials,
 }
 
 #[derive(Args)]
@@ -105,6 +131,49 @@ struct PrepareArgs {
     /// Size of the blob to push, MiB.
     #[arg(long, default_value_t = 16)]
     blob_mib: usize,
+}
+
+#[derive(Args)]
+struct AuthHeaderArgs {
+    /// Registry base URL, e.g. http://127.0.0.1:5000.
+    #[arg(long)]
+    url: String,
+    /// Repository the token is for.
+    #[arg(long)]
+    repo: String,
+    /// Actions of the token's `repository:<repo>:<actions>` scope.
+    #[arg(long, default_value = "pull,push")]
+    scope_actions: String,
+    #[command(flatten)]
+    creds: Credentials,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum AuthMode {
+    /// No credentials when `GET /v2/` answers 200, else what its `WWW-Authenticate` asks for.
+    Auto,
+    /// Always send `--basic` as HTTP Basic.
+    Basic,
+    /// Always fetch a token (from the challenge's realm, else `<url>/service/token`).
+    Bearer,
+}
+
+/// What was sent: nothing, Basic credentials, or a Bearer token.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AuthKind {
+    None,
+    Basic,
+    Bearer,
+}
+
+impl AuthKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::None => "none",
+            AuthKind::Basic => "basic",
+            AuthKind::Bearer => "bearer",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -259,6 +328,7 @@ struct Registry {
     repo: String,
     mode: Upload,
     chunk: usize,
+    auth: AuthKind,
 }
 
 async fn expect(r: reqwest::Response, want: StatusCode, what: &str) -> Res<reqwest::Response> {
@@ -274,33 +344,210 @@ async fn expect(r: reqwest::Response, want: StatusCode, what: &str) -> Res<reqwe
     .into())
 }
 
+/// An HTTP client for the registry, with `headers` sent on every request. The pool keeps up to
+/// 1024 idle connections per host, so hundreds of concurrent clients all reuse theirs.
+fn http_client(headers: HeaderMap) -> Res<Client> {
+    Ok(Client::builder()
+        .default_headers(headers)
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(1024)
+        .connect_timeout(Duration::from_secs(10))
+        .build()?)
+}
+
+/// A `WWW-Authenticate` challenge: its scheme (lower case) and its `key="value"` parameters.
+#[derive(Debug, Default)]
+struct Challenge {
+    scheme: String,
+    params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    fn parse(v: &str) -> Self {
+        let v = v.trim();
+        let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+        let mut params = Vec::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+                chars.next();
+            }
+            let key: String = chars
+                .by_ref()
+                .take_while(|c| *c != '=')
+                .collect::<String>()
+                .trim()
+                .to_ascii_lowercase();
+            if key.is_empty() {
+                break;
+            }
+            let mut value = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next()),
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+            } else {
+                value = chars
+                    .by_ref()
+                    .take_while(|c| *c != ',')
+                    .collect::<String>()
+                    .trim()
+                    .to_owned();
+            }
+            params.push((key, value));
+        }
+        Self {
+            scheme: scheme.to_ascii_lowercase(),
+            params,
+        }
+    }
+
+    fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn basic_header(creds: &str) -> Res<HeaderValue> {
+    use base64::Engine as _;
+    let v = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(creds)
+    );
+    Ok(v.parse()?)
+}
+
+/// Docker token authentication: `GET <realm>?service=…&scope=repository:<repo>:<actions>`, with
+/// Basic credentials when there are any; the token is `token` (or `access_token`) of the JSON.
+async fn fetch_token(
+    http: &Client,
+    realm: &str,
+    service: Option<&str>,
+    scope: &str,
+    basic: Option<&str>,
+) -> Res<String> {
+    let mut url = Url::parse(realm).map_err(|e| format!("token realm {realm:?}: {e}"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(service) = service {
+            q.append_pair("service", service);
+        }
+        q.append_pair("scope", scope);
+    }
+    let mut req = http.get(url);
+    if let Some(b) = basic {
+        req = req.header(AUTHORIZATION, basic_header(b)?);
+    }
+    let r = expect(req.send().await?, StatusCode::OK, "GET token").await?;
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await?)?;
+    ["token", "access_token"]
+        .iter()
+        .find_map(|k| {
+            body.get(*k)
+                .and_then(|t| t.as_str())
+                .filter(|t| !t.is_empty())
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| "token response without token or access_token".into())
+}
+
+/// A token for `repository:<repo>:<actions>` from the realm of a Bearer challenge (without one,
+/// from `<base>/service/token`), as an `Authorization` value.
+async fn bearer_auth(
+    http: &Client,
+    base: &str,
+    challenge: Option<Challenge>,
+    repo: &str,
+    actions: &str,
+    basic: Option<&str>,
+) -> Res<(AuthKind, Option<HeaderValue>)> {
+    let challenge = challenge.filter(|c| c.scheme == "bearer");
+    let realm = challenge
+        .as_ref()
+        .and_then(|c| c.param("realm"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{base}/service/token"));
+    let service = challenge.as_ref().and_then(|c| c.param("service"));
+    let scope = format!("repository:{repo}:{actions}");
+    let token = fetch_token(http, &realm, service, &scope, basic).await?;
+    Ok((AuthKind::Bearer, Some(format!("Bearer {token}").parse()?)))
+}
+
+/// Find out how a client of `repo` authenticates, as real clients do: `GET /v2/` without
+/// credentials, then follow the challenge (or the `--auth` override). Returns what to send.
+async fn authorize(
+    base: &str,
+    repo: &str,
+    actions: &str,
+    creds: &Credentials,
+) -> Res<(AuthKind, Option<HeaderValue>)> {
+    let http = http_client(HeaderMap::new())?;
+    let r = http.get(format!("{base}/v2/")).send().await?;
+    let status = r.status();
+    let challenge = r
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(Challenge::parse);
+    let _ = r.bytes().await;
+    let need_basic = || -> Res<&str> {
+        creds
+            .basic
+            .as_deref()
+            .ok_or_else(|| "Basic authentication needs --basic user:password".into())
+    };
+    let bearer = |challenge: Option<Challenge>| {
+        let basic = creds.basic.as_deref();
+        bearer_auth(&http, base, challenge, repo, actions, basic)
+    };
+    match creds.auth {
+        AuthMode::Basic => Ok((AuthKind::Basic, Some(basic_header(need_basic()?)?))),
+        AuthMode::Bearer => bearer(challenge).await,
+        AuthMode::Auto => match (status, challenge) {
+            (StatusCode::OK, _) => Ok((AuthKind::None, None)),
+            (StatusCode::UNAUTHORIZED, Some(c)) if c.scheme == "bearer" => bearer(Some(c)).await,
+            (StatusCode::UNAUTHORIZED, Some(c)) if c.scheme == "basic" => {
+                Ok((AuthKind::Basic, Some(basic_header(need_basic()?)?)))
+            }
+            (StatusCode::UNAUTHORIZED, c) => Err(format!(
+                "GET /v2/: 401 with an unsupported challenge {:?}",
+                c.map(|c| c.scheme).unwrap_or_default()
+            )
+            .into()),
+            (s, _) => Err(format!("GET /v2/: unexpected {s}").into()),
+        },
+    }
+}
+
 impl Registry {
     async fn connect(t: &Target) -> Res<Self> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(basic) = &t.basic {
-            use base64::Engine as _;
-            let v = format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(basic)
-            );
-            headers.insert(reqwest::header::AUTHORIZATION, v.parse()?);
-        }
-        let http = Client::builder()
-            .default_headers(headers)
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(256)
-            .connect_timeout(Duration::from_secs(5))
-            .build()?;
         let base = t.url.trim_end_matches('/').to_owned();
+        let (auth, header) = authorize(&base, &t.repo, "pull,push", &t.creds).await?;
+        let mut headers = HeaderMap::new();
+        if let Some(h) = header {
+            headers.insert(AUTHORIZATION, h);
+        }
+        let http = http_client(headers)?;
         let r = http.get(format!("{base}/v2/")).send().await?;
-        expect(r, StatusCode::OK, "GET /v2/").await?;
+        let _ = expect(r, StatusCode::OK, "GET /v2/ with credentials")
+            .await?
+            .bytes()
+            .await;
         let mut reg = Self {
             http,
             base,
             repo: t.repo.clone(),
             mode: t.upload,
             chunk: t.chunk_kib.max(1) * 1024,
+            auth,
         };
         if reg.mode == Upload::Auto {
             reg.mode = reg.probe_upload_mode().await?;
@@ -425,7 +672,7 @@ async fn push_large(a: LargeArgs) -> Res<serde_json::Value> {
     let reg = Registry::connect(&a.target).await?;
     let size = a.size_mib * MIB;
     let clients = a.clients.max(1);
-    let (mut rates, mut walls, mut cpu) = (Vec::new(), Vec::new(), 0.0);
+    let (mut rates, mut walls, mut cpu, mut lat) = (Vec::new(), Vec::new(), 0.0, Vec::new());
     for _ in 0..a.repeat.max(1) {
         let seed = run_seed();
         let blobs: Vec<Blob> = (0..clients)
@@ -436,21 +683,26 @@ async fn push_large(a: LargeArgs) -> Res<serde_json::Value> {
             .into_iter()
             .map(|b| {
                 let reg = reg.clone();
-                tokio::spawn(async move { reg.push_blob(&b).await })
+                tokio::spawn(async move {
+                    let t = Instant::now();
+                    reg.push_blob(&b).await.map(|()| t.elapsed())
+                })
             })
             .collect();
         for t in futures::future::join_all(tasks).await {
-            t??;
+            lat.push(t??);
         }
         let wall = start.elapsed().as_secs_f64();
         cpu += cpu_seconds() - cpu0;
         rates.push((size * clients) as f64 / wall / 1e6);
         walls.push(wall);
     }
+    lat.sort();
     let best = rates.iter().copied().fold(0.0, f64::max);
     Ok(json!({
         "bench": "push-large",
         "url": reg.base,
+        "auth": reg.auth.as_str(),
         "upload": reg.mode.as_str(),
         "clients": clients,
         "size_mib": a.size_mib,
@@ -460,6 +712,9 @@ async fn push_large(a: LargeArgs) -> Res<serde_json::Value> {
         "mb_per_s_median": round3(median(&rates)),
         "rounds_mb_per_s": rates.iter().map(|r| round3(*r)).collect::<Vec<_>>(),
         "rounds_wall_s": walls.iter().map(|w| round3(*w)).collect::<Vec<_>>(),
+        "upload_latency_ms_p50": round3(percentile_ms(&lat, 0.50)),
+        "upload_latency_ms_p99": round3(percentile_ms(&lat, 0.99)),
+        "upload_latency_ms_max": round3(percentile_ms(&lat, 1.0)),
         "client_cpu_s": round3(cpu),
     }))
 }
@@ -496,6 +751,7 @@ async fn push_small(a: SmallArgs) -> Res<serde_json::Value> {
     Ok(json!({
         "bench": "push-small",
         "url": reg.base,
+        "auth": reg.auth.as_str(),
         "upload": reg.mode.as_str(),
         "clients": a.clients.max(1),
         "images": lat.len(),
@@ -540,12 +796,30 @@ async fn prepare(a: PrepareArgs) -> Res<serde_json::Value> {
     Ok(json!({
         "bench": "prepare",
         "url": reg.base,
+        "auth": reg.auth.as_str(),
         "upload": reg.mode.as_str(),
         "blob_url": blob_url,
         "blob_bytes": blob.data.len(),
         "manifest_url": manifest_url,
         "manifest_bytes": img.manifest.len(),
         "manifest_accept": OCI_MANIFEST,
+    }))
+}
+
+async fn auth_header(a: AuthHeaderArgs) -> Res<serde_json::Value> {
+    let base = a.url.trim_end_matches('/').to_owned();
+    let (auth, header) = authorize(&base, &a.repo, &a.scope_actions, &a.creds).await?;
+    let header = match header {
+        Some(h) => format!("Authorization: {}", h.to_str()?),
+        None => String::new(),
+    };
+    Ok(json!({
+        "bench": "auth-header",
+        "url": base,
+        "repo": a.repo,
+        "scope_actions": a.scope_actions,
+        "auth": auth.as_str(),
+        "header": header,
     }))
 }
 
@@ -556,6 +830,7 @@ async fn main() -> std::process::ExitCode {
         Cmd::PushLarge(a) => push_large(a).await,
         Cmd::PushSmall(a) => push_small(a).await,
         Cmd::Prepare(a) => prepare(a).await,
+        Cmd::AuthHeader(a) => auth_header(a).await,
     };
     match out {
         Ok(v) => {
