@@ -508,14 +508,7 @@ impl Registry {
             .require_project(p, name_or_id, is_name, R::Member, Action::Update)
             .await?;
         let role = Role::from_id(role_id)?;
-        let not_found = || Error::NotFound {
-            what: format!("member {member_id}"),
-        };
-        let m = self
-            .meta
-            .get_member(access.project.id, member_id)
-            .await?
-            .ok_or_else(not_found)?;
+        let m = self.member_of(access.project.id, member_id).await?;
         let event = NewEvent::new("UPDATE_MEMBER", "member", m.entity_name, "update")
             .project(access.project.id)
             .payload(serde_json::json!({
@@ -529,7 +522,7 @@ impl Registry {
             )
             .await?
         {
-            return Err(not_found());
+            return Err(member_not_found(member_id));
         }
         self.access_changed();
         Ok(())
@@ -545,14 +538,7 @@ impl Registry {
         let access = self
             .require_project(p, name_or_id, is_name, R::Member, Action::Delete)
             .await?;
-        let not_found = || Error::NotFound {
-            what: format!("member {member_id}"),
-        };
-        let m = self
-            .meta
-            .get_member(access.project.id, member_id)
-            .await?
-            .ok_or_else(not_found)?;
+        let m = self.member_of(access.project.id, member_id).await?;
         let event = NewEvent::new("DELETE_MEMBER", "member", m.entity_name, "delete")
             .project(access.project.id)
             .payload(serde_json::json!({ "member_id": member_id, "entity_type": m.entity_type }));
@@ -563,10 +549,18 @@ impl Registry {
             )
             .await?
         {
-            return Err(not_found());
+            return Err(member_not_found(member_id));
         }
         self.access_changed();
         Ok(())
+    }
+
+    /// Member `member_id` of project `project_id`, or `NotFound`.
+    async fn member_of(&self, project_id: i64, member_id: i64) -> Result<MemberRow> {
+        self.meta
+            .get_member(project_id, member_id)
+            .await?
+            .ok_or_else(|| member_not_found(member_id))
     }
 
     /// What the caller may do: in a project (`scope` `/project/<id or name>`) or system-wide
@@ -621,5 +615,11 @@ impl Registry {
         } else {
             Err(refuse(p))
         }
+    }
+}
+
+fn member_not_found(member_id: i64) -> Error {
+    Error::NotFound {
+        what: format!("member {member_id}"),
     }
 }
