@@ -79,6 +79,11 @@ impl Server {
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest read from one connection, bytes (request head or body chunk).
+const READ_BUFFER: usize = 64 << 10;
+/// HTTP/2 receive windows, bytes: per stream, and per connection.
+const H2_STREAM_WINDOW: u32 = 256 << 10;
+const H2_CONNECTION_WINDOW: u32 = 1 << 20;
 /// How long a TLS handshake may take.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long in-flight requests may take to finish after shutdown was asked for.
@@ -147,11 +152,20 @@ async fn accept_loop(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A connection reads at most 64 KiB at a time (request heads included): the chunks of a
+    // blob body stay small, so holding one while its upload waits on a write costs little.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(READ_BUFFER);
+    // HTTP/2 flow control: what a client may send ahead of the handler, per stream and per
+    // connection.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW);
     let builder = std::sync::Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -5,8 +5,9 @@
 //! it had to create, in its parent). A rename within one filesystem is atomic, so a reader (or a
 //! restart after `kill -9`) sees either no blob or the whole blob, and once the commit returns
 //! (and the database links the blob) a power loss cannot take the name away.
-//! Writes and reads run on the blocking pool in 1 MiB batches, with one batch in flight while
-//! the next one is being received and hashed.
+//! Writes run on the blocking pool in batches of what has arrived (at most 256 KiB), one batch in
+//! flight while the next one is received, under a store-wide budget of unwritten bytes; reads
+//! run there in 1 MiB batches, reading one batch ahead.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -46,6 +47,8 @@ async fn blocking<T: Send + 'static>(
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    /// Permits are bytes of [`STAGING_BUDGET`].
+    staging: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl FsBlobStore {
@@ -54,7 +57,10 @@ impl FsBlobStore {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs")).map_err(io_err)?;
         std::fs::create_dir_all(root.join("uploads")).map_err(io_err)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            staging: std::sync::Arc::new(tokio::sync::Semaphore::new(STAGING_BUDGET)),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -205,54 +211,38 @@ impl BlobStore for FsBlobStore {
         if len != offset {
             return Err(Error::RangeInvalid { offset: len });
         }
-        let mut file = Some(file);
-        let mut inflight: Option<JoinHandle<std::io::Result<File>>> = None;
-        let mut batch: Vec<Bytes> = Vec::new();
-        let mut batch_len = 0usize;
+        let mut writer = StagingWriter::new(file, self.staging.clone());
         let mut written = offset;
-        let mut failure = None;
         loop {
-            let next = data.next().await;
-            let done = match next {
+            // Batch what arrives; when the client pauses, hand the batch to the writer, so
+            // nothing waits in memory on a slow client.
+            let next = if writer.batch_len == 0 {
+                data.next().await
+            } else {
+                match tokio::time::timeout(IDLE_FLUSH, data.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        writer.flush().await?;
+                        data.next().await
+                    }
+                }
+            };
+            match next {
                 Some(Ok(chunk)) => {
-                    batch_len += chunk.len();
                     written += chunk.len() as u64;
-                    batch.push(chunk);
-                    false
+                    writer.push(chunk).await?;
                 }
                 Some(Err(e)) => {
-                    failure = Some(e);
-                    true
+                    // What arrived before the failure is staged; the session's offset decides
+                    // whether it counts.
+                    writer.finish().await?;
+                    return Err(e);
                 }
-                None => true,
-            };
-            if (batch_len >= BATCH || done) && !batch.is_empty() {
-                if let Some(h) = inflight.take() {
-                    file = Some(h.await.map_err(join_err)?.map_err(io_err)?);
-                }
-                let mut f = file
-                    .take()
-                    .expect("file is present when nothing is in flight");
-                let chunks = std::mem::take(&mut batch);
-                batch_len = 0;
-                inflight = Some(tokio::task::spawn_blocking(move || {
-                    for c in &chunks {
-                        f.write_all(c)?;
-                    }
-                    Ok(f)
-                }));
-            }
-            if done {
-                break;
+                None => break,
             }
         }
-        if let Some(h) = inflight.take() {
-            h.await.map_err(join_err)?.map_err(io_err)?;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(written),
-        }
+        writer.finish().await?;
+        Ok(written)
     }
 
     async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream> {
@@ -314,6 +304,109 @@ impl BlobStore for FsBlobStore {
     }
 }
 
+/// Received upload bytes not yet written, across all uploads of one store. An upload that finds
+/// the budget spent stops reading its body (TCP pushes back on the client) until writes
+/// complete, so memory stays flat however many uploads run at once.
+const STAGING_BUDGET: usize = 16 << 20;
+/// Bytes handed to one write on the blocking pool, at most.
+const WRITE_BATCH: usize = 1 << 20;
+/// A batch is written once the client has sent nothing for this long.
+const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Writes one upload's chunks to its staging file: one batch written on the blocking pool while
+/// the next one is received, each batch's bytes counted against the store's staging budget
+/// until written.
+struct StagingWriter {
+    file: Option<File>,
+    inflight: Option<JoinHandle<std::io::Result<File>>>,
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    permits: Option<tokio::sync::OwnedSemaphorePermit>,
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl StagingWriter {
+    fn new(file: File, budget: std::sync::Arc<tokio::sync::Semaphore>) -> Self {
+        Self {
+            file: Some(file),
+            inflight: None,
+            batch: Vec::new(),
+            batch_len: 0,
+            permits: None,
+            budget,
+        }
+    }
+
+    /// Take a received chunk: count it against the budget (writing what is batched first when
+    /// the budget is spent, so waiting never holds unwritten bytes), then batch it.
+    async fn push(&mut self, chunk: Bytes) -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let want = chunk.len().min(STAGING_BUDGET) as u32;
+        let permit = match self.budget.clone().try_acquire_many_owned(want) {
+            Ok(p) => p,
+            Err(_) => {
+                self.flush().await?;
+                self.budget
+                    .clone()
+                    .acquire_many_owned(want)
+                    .await
+                    .map_err(|e| Error::storage(NAME, e))?
+            }
+        };
+        match &mut self.permits {
+            Some(p) => p.merge(permit),
+            None => self.permits = Some(permit),
+        }
+        self.batch_len += chunk.len();
+        self.batch.push(chunk);
+        if self.batch_len >= WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Hand the batch to the blocking pool (after the previous write finished); its budget is
+    /// released as soon as it is written.
+    async fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.settle().await?;
+        let mut f = self
+            .file
+            .take()
+            .expect("the file is here while nothing is in flight");
+        let chunks = std::mem::take(&mut self.batch);
+        let permits = self.permits.take();
+        self.batch_len = 0;
+        self.inflight = Some(tokio::task::spawn_blocking(move || {
+            for c in &chunks {
+                f.write_all(c)?;
+            }
+            drop(chunks);
+            drop(permits);
+            Ok(f)
+        }));
+        Ok(())
+    }
+
+    /// Wait for the write in flight, if any.
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(h) = self.inflight.take() {
+            self.file = Some(h.await.map_err(join_err)?.map_err(io_err)?);
+        }
+        Ok(())
+    }
+
+    /// Write everything received and wait until it is written.
+    async fn finish(mut self) -> Result<()> {
+        self.flush().await?;
+        self.settle().await
+    }
+}
+
 /// fsync a directory, making the names created or renamed in it durable.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -338,4 +431,74 @@ pub(crate) fn tokio_stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> BoxStream<'static, T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::BlobStore;
+
+    fn chunks(seed: u8, n: usize, size: usize) -> Vec<Result<Bytes>> {
+        (0..n)
+            .map(|i| Ok(Bytes::from(vec![seed.wrapping_add(i as u8); size])))
+            .collect()
+    }
+
+    /// Uploads whose clients stop sending keep no budget: more of them than the budget could
+    /// hold, each with bytes received and then silence, do not stop another upload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stalled_uploads_do_not_hold_the_staging_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let stalled = 2 * STAGING_BUDGET / (200 << 10);
+        let mut tasks = Vec::new();
+        for i in 0..stalled {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut body = futures::stream::iter(chunks(i as u8, 4, 50 << 10))
+                    .chain(futures::stream::pending());
+                store.append(&format!("stalled-{i}"), 0, &mut body).await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut body = futures::stream::iter(chunks(7, 64, 64 << 10));
+        let written = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            store.append("live", 0, &mut body),
+        )
+        .await
+        .expect("an upload waited on the budget held by stalled ones")
+        .unwrap();
+        assert_eq!(written, 64 * (64 << 10));
+        for t in &tasks {
+            t.abort();
+        }
+        // What the stalled clients sent was written, not held.
+        let staged = std::fs::metadata(dir.path().join("uploads/stalled-0")).unwrap();
+        assert_eq!(staged.len(), 200 << 10);
+    }
+
+    /// Many uploads at once, with chunks larger than a write batch: every byte lands in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_appends_write_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..64u8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut body = futures::stream::iter(chunks(i, 5, 700 << 10));
+                store.append(&format!("u{i}"), 0, &mut body).await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 5 * (700 << 10));
+        }
+        for i in 0..64u8 {
+            let data = std::fs::read(dir.path().join(format!("uploads/u{i}"))).unwrap();
+            for (n, piece) in data.chunks(700 << 10).enumerate() {
+                assert!(piece.iter().all(|b| *b == i.wrapping_add(n as u8)));
+            }
+        }
+    }
 }

@@ -104,7 +104,7 @@ pub fn check_upload_id(id: &str) -> Result<()> {
 /// receiving and writing them.
 const HASH_BATCH: usize = 1 << 20;
 /// Reading pauses while this many received bytes still wait for the hasher (bounds memory).
-const HASH_MAX_PENDING: usize = 4 << 20;
+const HASH_MAX_PENDING: usize = 2 << 20;
 
 /// A stream adapter that counts the bytes passing through and hashes them.
 ///

@@ -49,7 +49,10 @@ impl SqliteStore {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Reads map the file instead of copying pages in with pread: every write invalidates
+        // the other connections' page caches, so without this most reads go to the kernel.
+        .pragma("mmap_size", "268435456");
         if let Some(parent) = opts.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
@@ -60,6 +63,9 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file does not hang up: pinging on every acquire would add a round trip
+            // to the connection's worker thread to every query.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(db_err)?;
