@@ -48,6 +48,24 @@ macro_rules! sql_governance_store {
             Ok((hard, used))
         }
 
+        /// The project of `repo` (by its first segment) and its quota, locked as [`lock_quota`]
+        /// does: one statement when the quota row exists, as it does once the project has held
+        /// anything. `NameUnknown` when there is no such project.
+        pub(crate) async fn lock_project_quota(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName, now: i64) -> Result<(i64, (i64, i64))> {
+            let row: Option<(i64, i64, i64)> = sqlx::query_as(
+                "UPDATE quotas SET hard = hard WHERE project_id = (SELECT id FROM projects WHERE name = $1) RETURNING project_id, hard, used",
+            )
+            .bind(repo.project())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if let Some((project_id, hard, used)) = row {
+                return Ok((project_id, (hard, used)));
+            }
+            let project_id = project_of(&mut *conn, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
+            Ok((project_id, lock_quota(conn, project_id, now).await?))
+        }
+
         /// Record that the project holds `digest`; the bytes added to its usage (0 if it held it).
         pub(crate) async fn hold_digest(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, digest: &str, size: i64, now: i64) -> Result<i64> {
             let n = sqlx::query("INSERT INTO project_blobs (project_id, digest, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
@@ -273,8 +291,7 @@ macro_rules! sql_governance_store {
                         list.push_bind(*id);
                     }
                     qb.push(")");
-                    let _w = self.writer_lock().await;
-                    qb.build().execute(&self.pool).await.map_err(db_err)?;
+                    qb.build().execute(self.write_pool()).await.map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -316,7 +333,6 @@ macro_rules! sql_governance_store {
             }
 
             async fn renew_task(&self, id: i64, owner: &str, until: i64, log: &str, now: i64) -> Result<Option<bool>> {
-                let _w = self.writer_lock().await;
                 let row: Option<(bool,)> = sqlx::query_as(
                     "UPDATE tasks SET lease_until = $3, log = $4, update_time = $5
                      WHERE id = $1 AND lease_owner = $2 AND status = 'Running' RETURNING stop_requested",
@@ -326,7 +342,7 @@ macro_rules! sql_governance_store {
                 .bind(until)
                 .bind(log)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.write_pool())
                 .await
                 .map_err(db_err)?;
                 Ok(row.map(|(s,)| s))

@@ -43,8 +43,7 @@ macro_rules! sql_policy_store {
                      WHERE id = $1 AND project_id = $2",
                 )
                 .bind(r.id).bind(r.project_id).bind(r.priority).bind(r.disabled).bind(r.selectors.clone()).bind(r.fingerprint.clone()).bind(r.updated_at);
-                let _w = self.writer_lock().await;
-                Ok(q.execute(&self.pool).await.map_err(duplicate_rule)?.rows_affected() > 0)
+                Ok(q.execute(self.write_pool()).await.map_err(duplicate_rule)?.rows_affected() > 0)
             }
 
             async fn delete_immutable_rule(&self, project_id: i64, id: i64) -> Result<bool> {
@@ -145,8 +144,7 @@ macro_rules! sql_policy_store {
                 )
                 .bind(t.execution_id).bind(t.repository.clone()).bind(t.status.clone()).bind(t.total).bind(t.retained)
                 .bind(t.start_time).bind(t.end_time).bind(t.log.clone());
-                let _w = self.writer_lock().await;
-                let (id,) = q.fetch_one(&self.pool).await.map_err(db_err)?;
+                let (id,) = q.fetch_one(self.write_pool()).await.map_err(db_err)?;
                 Ok(id)
             }
 

@@ -46,12 +46,13 @@ impl PostgresStore {
     }
 
     /// PostgreSQL takes row locks itself; there is no process-wide writer lock.
-    async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        None
+    /// Writes outside transactions: any connection (row locks order concurrent writers).
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        Ok(WriteTx::new(self.pool.begin().await.map_err(db_err)?, None))
+        Ok(WriteTx::new(self.pool.begin().await.map_err(db_err)?))
     }
 }
 

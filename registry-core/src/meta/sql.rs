@@ -3,26 +3,20 @@
 //! Both dialects accept `$n` placeholders, `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, so
 //! one text serves both; the schema (DDL) is per backend under `migrations/`. The implementation
 //! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
-//! `begin_write()` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
+//! `write_pool()` and `begin_write()` (SQLite writes through its one writer connection and takes
+//! the write lock up front with `BEGIN IMMEDIATE`).
 
 /// Rows or values per set-based statement (well under SQLite's 32,766 bound parameters).
 pub(crate) const SQL_BATCH: usize = 500;
 
-/// A write transaction, holding the backend's writer lock (if it has one) until it ends.
+/// A write transaction (on SQLite, on the one writer connection, which it holds until it ends).
 pub(crate) struct WriteTx<DB: sqlx::Database> {
     tx: sqlx::Transaction<'static, DB>,
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
-    pub(crate) fn new(
-        tx: sqlx::Transaction<'static, DB>,
-        writer: Option<tokio::sync::OwnedMutexGuard<()>>,
-    ) -> Self {
-        Self {
-            tx,
-            _writer: writer,
-        }
+    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>) -> Self {
+        Self { tx }
     }
 
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
@@ -43,7 +37,8 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
     }
 }
 
-/// Implement [`super::MetadataStore`] for a struct with a `pool` field and a `begin_write()`.
+/// Implement [`super::MetadataStore`] for a struct with a `pool` field (reads), a
+/// `write_pool()` (writes outside transactions) and a `begin_write()`.
 macro_rules! sql_metadata_store {
     ($store:ty, $name:literal) => {
         use $crate::meta::sql::SQL_BATCH;
@@ -58,8 +53,7 @@ macro_rules! sql_metadata_store {
                 // Quota row first, then repository, then blob: the order every transaction that
                 // changes a project's holdings takes its locks in.
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
-                let quota = lock_quota(&mut tx, project_id, now).await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 // The row was claimed before the bytes were published (`claim_blob`); if it is gone
                 // or being deleted now, garbage collection took the bytes in between.
@@ -81,8 +75,7 @@ macro_rules! sql_metadata_store {
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
-                let quota = lock_quota(&mut tx, project_id, now).await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let size: Option<(i64,)> = match from {
                     Some(from) => sqlx::query_as(
                         "SELECT b.size FROM blobs b JOIN repo_blobs rb ON rb.digest = b.digest
@@ -225,8 +218,7 @@ macro_rules! sql_metadata_store {
 
             async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64, events: &[NewEvent]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                let project_id = project_of(&mut tx, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
-                let quota = lock_quota(&mut tx, project_id, now).await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 let required = |kind: RefKind| -> Vec<String> {
                     let set: std::collections::BTreeSet<String> =
@@ -475,8 +467,7 @@ macro_rules! sql_metadata_store {
                     commit_tx(tx).await?;
                     return Ok(id);
                 }
-                let _writer = self.writer_lock().await;
-                let (id,) = q.fetch_one(&self.pool).await.map_err(on_err)?;
+                let (id,) = q.fetch_one(self.write_pool()).await.map_err(on_err)?;
                 Ok(id)
             }
 
@@ -496,8 +487,7 @@ macro_rules! sql_metadata_store {
                     }
                     return Ok(n);
                 }
-                let _writer = self.writer_lock().await;
-                Ok(q.execute(&self.pool).await.map_err(db_err)?.rows_affected())
+                Ok(q.execute(self.write_pool()).await.map_err(db_err)?.rows_affected())
             }
         }
 

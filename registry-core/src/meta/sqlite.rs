@@ -22,14 +22,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 /// Metadata in one SQLite file.
 ///
-/// SQLite has one writer at a time. Writers queue on an in-process async lock before they
-/// begin, instead of meeting in SQLite's busy handler, whose sleeps grow to 100 ms per retry.
-/// One process owns the file (several nodes use PostgreSQL); the busy timeout still covers
-/// anything else that opens it.
+/// SQLite has one writer at a time, so the store has one writer connection: every write and
+/// write transaction queues for it (in order), instead of meeting the others in SQLite's busy
+/// handler, whose sleeps grow to 100 ms per retry. Its page cache stays warm, since no other
+/// connection writes. Reads use a pool of their own connections, which WAL mode lets run beside
+/// the writer. One process owns the file (several nodes use PostgreSQL); the busy timeout still
+/// covers anything else that opens it.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: Arc<tokio::sync::Mutex<()>>,
+    writer: SqlitePool,
     /// For `memory://`: a connection that is never used, so the in-memory database lives as long
     /// as the store even when the pool replaces its connection (a query cancelled mid-flight
     /// closes it, and the last connection closing would drop the database).
@@ -61,41 +63,45 @@ impl SqliteStore {
                 source: format!("creating {}: {e}", parent.display()).into(),
             })?;
         }
+        // A local file does not hang up: pinging on every acquire would add a round trip to
+        // the connection's worker thread to every query.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            // A local file does not hang up: pinging on every acquire would add a round trip
-            // to the connection's worker thread to every query.
             .test_before_acquire(false)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
             backend: "sqlite",
             source: Box::new(e),
         })?;
-        Ok(Self::from_pool(pool))
-    }
-
-    fn from_pool(pool: SqlitePool) -> Self {
-        Self {
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            // Writers queue here; a long garbage collection pass may keep one waiting a while.
+            .acquire_timeout(Duration::from_secs(120))
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        Ok(Self {
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer,
             _anchor: None,
-        }
+        })
     }
 
-    async fn writer_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        Some(self.writer.clone().lock_owned().await)
+    /// Writes outside transactions go through the writer connection too.
+    fn write_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        let writer = self.writer_lock().await;
         let tx = self
-            .pool
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)?;
-        Ok(WriteTx::new(tx, writer))
+        Ok(WriteTx::new(tx))
     }
 }
 
@@ -130,9 +136,11 @@ impl SqliteStore {
             backend: "sqlite",
             source: Box::new(e),
         })?;
+        // One connection reads and writes.
         Ok(Self {
+            writer: pool.clone(),
+            pool,
             _anchor: Some(Arc::new(tokio::sync::Mutex::new(anchor))),
-            ..Self::from_pool(pool)
         })
     }
 }
