@@ -25,8 +25,26 @@ where
         let measured = ctx
             .event_scope(e)
             .is_some_and(|mut scope| scope.any(|span| span.name() == "counted"));
-        if e.metadata().target() == "sqlx::query" && measured {
-            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        if e.metadata().target() != "sqlx::query" || !measured {
+            return;
+        }
+        struct Summary(String);
+        impl tracing::field::Visit for Summary {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "summary" {
+                    self.0 = format!("{v:?}");
+                }
+            }
+        }
+        let mut summary = Summary(String::new());
+        e.record(&mut summary);
+        // A connection the pool opens meanwhile sets itself up first: not the operation's.
+        if summary.0.trim_start_matches('"').starts_with("PRAGMA") {
+            return;
+        }
+        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        if std::env::var_os("SQL_COUNTS_VERBOSE").is_some() {
+            eprintln!("      {}", summary.0);
         }
     }
 }

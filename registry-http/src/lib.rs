@@ -34,7 +34,10 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
         .secret_key(key)
         .previous_secret_keys(previous)
         .access_settings(settings.access.clone())
-        .audit_settings(settings.audit.clone());
+        .audit_settings(settings.audit.clone())
+        .gc_grace(std::time::Duration::from_millis(
+            settings.gc.grace_ms.max(0) as u64,
+        ));
     match settings.auth_mode.as_str() {
         "ldap_auth" => {
             let cfg = settings

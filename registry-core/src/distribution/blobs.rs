@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::oci::{Digest, RepoName};
 
 use super::{BlobRead, RangeSpec};
-use crate::registry::{LINK_TOUCH_INTERVAL_MS, Registry};
+use crate::registry::Registry;
 
 impl Registry {
     // ---- blobs -------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ impl Registry {
             .touch_link(
                 repo.as_str(),
                 &digest.to_string(),
-                now - LINK_TOUCH_INTERVAL_MS,
+                now - self.link_touch_ms,
                 now,
             )
             .await?;

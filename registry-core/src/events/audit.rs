@@ -41,8 +41,11 @@ use crate::registry::Registry;
 /// Vendor type of audit purge executions (Harbor's job name).
 pub const PURGE_AUDIT_JOB: &str = "PURGE_AUDIT_LOG";
 
-/// Pulls written together at most.
-pub const PULL_BATCH: usize = 256;
+/// Pulls written together at most. Each flush has fixed costs (the pull counts, a project
+/// lookup, the webhook notifier's pass), so a busy registry should flush rarely: at 24,000
+/// manifest GETs per second, batches of 256 meant 94 flushes a second and a fifth of the
+/// server's CPU; 4096 pulls are about 1 MB of memory.
+pub const PULL_BATCH: usize = 4096;
 
 /// Longest time a pull waits in memory before it is written.
 pub const PULL_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -380,34 +383,41 @@ impl Registry {
             .iter()
             .map(|p| (p.repo.clone(), p.digest.clone(), p.at))
             .collect();
+        // The audit entries first: once the pull counts show a pull, its entry is there too.
+        let events_written = if self.audit.settings.pull_audit {
+            self.write_pull_events(batch).await
+        } else {
+            Ok(())
+        };
         let times_written = self.meta.record_pulls(&times).await;
-        if self.audit.settings.pull_audit {
-            let mut projects: HashMap<String, Option<i64>> = HashMap::new();
-            let mut events = Vec::with_capacity(batch.len());
-            for p in batch {
-                let project = p.repo.split('/').next().unwrap_or_default().to_owned();
-                if !projects.contains_key(&project) {
-                    let id = self.meta.project_by_name(&project).await?.map(|r| r.id);
-                    projects.insert(project.clone(), id);
-                }
-                let (resource, tags) =
-                    if p.reference.starts_with("sha256:") || p.reference.starts_with("sha512:") {
-                        (format!("{}@{}", p.repo, p.reference), Vec::new())
-                    } else {
-                        (format!("{}:{}", p.repo, p.reference), vec![p.reference])
-                    };
-                events.push(NewEvent {
-                    project_id: projects[&project],
-                    operator: p.actor.name,
-                    remote_addr: p.actor.remote_addr,
-                    ..NewEvent::new(PULL_ARTIFACT, "artifact", resource, "pull").payload(
-                        serde_json::json!({ "repository": p.repo, "digest": p.digest, "tags": tags }),
-                    )
-                });
+        events_written.and(times_written)
+    }
+
+    async fn write_pull_events(&self, batch: Vec<Pull>) -> Result<()> {
+        let mut projects: HashMap<String, Option<i64>> = HashMap::new();
+        let mut events = Vec::with_capacity(batch.len());
+        for p in batch {
+            let project = p.repo.split('/').next().unwrap_or_default().to_owned();
+            if !projects.contains_key(&project) {
+                let id = self.meta.project_by_name(&project).await?.map(|r| r.id);
+                projects.insert(project.clone(), id);
             }
-            self.meta.insert_events(&events, self.now_ms()).await?;
+            let (resource, tags) =
+                if p.reference.starts_with("sha256:") || p.reference.starts_with("sha512:") {
+                    (format!("{}@{}", p.repo, p.reference), Vec::new())
+                } else {
+                    (format!("{}:{}", p.repo, p.reference), vec![p.reference])
+                };
+            events.push(NewEvent {
+                project_id: projects[&project],
+                operator: p.actor.name,
+                remote_addr: p.actor.remote_addr,
+                ..NewEvent::new(PULL_ARTIFACT, "artifact", resource, "pull").payload(
+                    serde_json::json!({ "repository": p.repo, "digest": p.digest, "tags": tags }),
+                )
+            });
         }
-        times_written
+        self.meta.insert_events(&events, self.now_ms()).await
     }
 
     /// Which projects' entries the caller may read: `None` for all.

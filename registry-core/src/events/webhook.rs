@@ -6,7 +6,9 @@
 //! Every event is a row of the `events` outbox, written with the change it records
 //! ([`crate::events`]); it starts with `notify_pending` set. The **notifier**
 //! ([`Registry::dispatch_pending_events`], run every second by [`Registry::spawn_notifier`])
-//! reads pending rows in id order, matches them against the enabled policies of their project,
+//! first marks handled, in one statement and without reading them, the pending rows of projects
+//! that have no enabled policy (on a busy registry nearly all of them: every pull is an event).
+//! Then it reads the remaining pending rows in id order, matches them against the enabled policies of their project,
 //! renders one payload per target, and then, **in one database transaction**, claims the rows
 //! and enqueues the deliveries ([`crate::meta::audit::AuditStore::claim_events`]):
 //!
@@ -793,6 +795,9 @@ impl Registry {
     /// Turn pending events into webhook deliveries until none is pending (see the module
     /// documentation). Returns the number of deliveries enqueued.
     pub async fn dispatch_pending_events(&self) -> Result<usize> {
+        // Most events (every pull, on a busy registry) belong to projects nobody watches: one
+        // statement settles those, so only watched projects' events are read.
+        self.meta.settle_unwatched_notifications().await?;
         let mut enqueued = 0;
         loop {
             let events = self.meta.pending_notifications(DISPATCH_BATCH).await?;

@@ -181,6 +181,10 @@ pub trait GovernanceStore: Send + Sync {
     /// Events not yet handled by the notifier, oldest first; claimed rows are locked on
     /// PostgreSQL (`SKIP LOCKED`) until `mark_notified` in the same call chain.
     async fn pending_notifications(&self, limit: i64) -> Result<Vec<EventRow>>;
+    /// Mark handled, without reading them, the pending events of projects that have no enabled
+    /// webhook policy (and those of no project): nothing would be delivered for them.
+    /// Returns how many.
+    async fn settle_unwatched_notifications(&self) -> Result<u64>;
     async fn mark_notified(&self, ids: &[i64]) -> Result<()>;
 
     // ---- jobs ------------------------------------------------------------------------------

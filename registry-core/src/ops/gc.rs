@@ -143,6 +143,10 @@ impl Registry {
             ..GcReport::default()
         };
         let cutoff = self.now_ms() - opts.grace_ms;
+        // A HEAD re-touches a link only once it is `link_touch_ms` old: links get that much
+        // more (up to the grace itself, so no grace stays no grace), and a HEAD protects its
+        // link for the whole grace period.
+        let link_cutoff = cutoff - self.link_touch_ms.min(opts.grace_ms);
         if opts.delete_untagged {
             progress(GcPhase::Untagged, &report);
             self.gc_untagged(opts.dry_run, &mut report, progress)
@@ -154,14 +158,14 @@ impl Registry {
             loop {
                 let page = self
                     .meta
-                    .gc_orphan_links(after.as_ref(), cutoff, PAGE)
+                    .gc_orphan_links(after.as_ref(), link_cutoff, PAGE)
                     .await?;
                 let Some(last) = page.last().cloned() else {
                     break;
                 };
                 report.dropped_links += self
                     .meta
-                    .gc_drop_links(&page, cutoff, self.now_ms())
+                    .gc_drop_links(&page, link_cutoff, self.now_ms())
                     .await?;
                 progress(GcPhase::Links, &report);
                 after = Some(last);

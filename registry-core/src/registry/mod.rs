@@ -21,7 +21,8 @@ use crate::meta::{MetadataStore, StoredManifest};
 use crate::oci::{Reference, RepoName};
 
 /// A link answered "exists" is re-touched at most this often (ms), keeping HEAD-heavy pushes
-/// from writing on every request.
+/// from writing on every request; at most half the garbage collection grace period, so that a
+/// HEAD protects its link for that period (see [`RegistryBuilder::gc_grace`]).
 pub(crate) const LINK_TOUCH_INTERVAL_MS: i64 = 60_000;
 
 /// Staging ids of monolithic uploads start with this, then the start time in unix ms.
@@ -100,6 +101,7 @@ pub struct RegistryBuilder {
     audit: crate::audit::AuditSettings,
     secret_key: Option<secrets::SecretKey>,
     previous_secret_keys: Vec<secrets::SecretKey>,
+    gc_grace_ms: i64,
     #[cfg(feature = "oidc")]
     oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }
@@ -116,6 +118,7 @@ impl Default for RegistryBuilder {
             audit: crate::audit::AuditSettings::default(),
             secret_key: None,
             previous_secret_keys: Vec::new(),
+            gc_grace_ms: crate::gc::DEFAULT_GRACE_MS,
             #[cfg(feature = "oidc")]
             oidc: None,
         }
@@ -185,6 +188,15 @@ impl RegistryBuilder {
         self
     }
 
+    /// The grace period garbage collection runs with (default 2 hours). A blob HEAD answered
+    /// "exists" re-touches its link when the link is older than half of it (at most a minute),
+    /// and a run keeps links untouched for its grace plus that interval, so a HEAD protects its
+    /// link for at least the grace period even with a short one.
+    pub fn gc_grace(mut self, grace: Duration) -> Self {
+        self.gc_grace_ms = grace.as_millis().min(i64::MAX as u128) as i64;
+        self
+    }
+
     pub fn build(self) -> Result<Registry> {
         let missing = |what: &str| Error::BadRequest {
             reason: format!("registry builder needs {what}"),
@@ -207,6 +219,7 @@ impl RegistryBuilder {
                     .time_to_live(READ_ONLY_TTL)
                     .build(),
             ),
+            link_touch_ms: LINK_TOUCH_INTERVAL_MS.min(self.gc_grace_ms / 2),
             #[cfg(feature = "oidc")]
             oidc: self.oidc,
         };
@@ -231,6 +244,9 @@ pub struct Registry {
     pub(crate) secrets: Arc<secrets::SecretBox>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
+    /// How stale a link may be before a HEAD touches it again (ms; see
+    /// [`RegistryBuilder::gc_grace`]).
+    pub(crate) link_touch_ms: i64,
     #[cfg(feature = "oidc")]
     pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
 }

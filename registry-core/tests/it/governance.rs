@@ -26,6 +26,16 @@ struct Env {
 }
 
 async fn sqlite_fs(clock: Arc<dyn Clock>) -> Env {
+    sqlite_fs_with(clock, |b| b).await
+}
+
+/// SQLite + filesystem, with more builder settings.
+async fn sqlite_fs_with(
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(
+        registry_core::registry::RegistryBuilder,
+    ) -> registry_core::registry::RegistryBuilder,
+) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let meta = registry_core::registry::open_metadata(&format!(
         "sqlite://{}",
@@ -37,10 +47,7 @@ async fn sqlite_fs(clock: Arc<dyn Clock>) -> Env {
         registry_core::registry::open_blobs(&dir.path().join("blobs").display().to_string())
             .await
             .unwrap();
-    let reg = Registry::builder()
-        .meta(meta)
-        .blobs(blobs)
-        .clock(clock)
+    let reg = configure(Registry::builder().meta(meta).blobs(blobs).clock(clock))
         .build()
         .unwrap();
     Env {
@@ -578,6 +585,36 @@ async fn gc_scenario(reg: &Registry, clock: &FakeClock) {
     assert!(reg.blob_store().stat(&headed).await.unwrap().is_none());
 }
 
+/// With a grace period shorter than the minute a link goes untouched between HEADs, a HEAD
+/// answered "exists" still protects its link for the whole grace period.
+#[tokio::test]
+async fn a_head_protects_its_link_through_a_short_grace_period() {
+    let clock = Arc::new(FakeClock::new(1_700_000_000_000));
+    let grace = Duration::from_secs(10);
+    let env = sqlite_fs_with(clock.clone(), |b| b.gc_grace(grace)).await;
+    let reg = env.reg.clone();
+    project(&reg, "short", -1).await;
+    let r = RepoName::parse("short/app").unwrap();
+    let opts = GcOptions {
+        grace_ms: grace.as_millis() as i64,
+        ..GcOptions::default()
+    };
+    let headed = reg
+        .push_blob_bytes(&r, Bytes::from(data(21, 123)))
+        .await
+        .unwrap();
+    clock.advance(12_000);
+    assert_eq!(reg.head_blob(&r, &headed).await.unwrap(), 123);
+    clock.advance(9_000);
+    let kept = reg.collect_garbage(&opts, &no_progress()).await.unwrap();
+    assert_eq!((kept.dropped_links, kept.purged_blobs), (0, 0), "{kept:?}");
+    assert_eq!(reg.stat_blob(&r, &headed).await.unwrap(), 123);
+    // Without another HEAD, the link goes once the grace period (and the touch interval) ends.
+    clock.advance(10_000);
+    let gone = reg.collect_garbage(&opts, &no_progress()).await.unwrap();
+    assert_eq!((gone.dropped_links, gone.purged_blobs), (1, 1), "{gone:?}");
+}
+
 #[tokio::test]
 async fn gc_sqlite_fs() {
     let clock = Arc::new(FakeClock::new(1_700_000_000_000));
@@ -680,9 +717,11 @@ async fn gc_under_load(reg: Registry) {
         let got: Vec<Vec<u8>> = img.layers.iter().map(|l| l.data.to_vec()).collect();
         assert_eq!(&got, layers, "{tag} pulls back byte-exact");
     }
-    // Everything unreferenced and older than the grace period before the final run goes.
-    tokio::time::sleep(grace + Duration::from_millis(50)).await;
-    let cutoff = chrono::Utc::now().timestamp_millis() - grace.as_millis() as i64;
+    // Everything unreferenced and older than the grace period before the final run goes (links
+    // get the grace twice: a run adds the interval a HEAD leaves a link untouched, up to the
+    // grace itself).
+    tokio::time::sleep(2 * grace + Duration::from_millis(50)).await;
+    let cutoff = chrono::Utc::now().timestamp_millis() - 2 * grace.as_millis() as i64;
     let doomed = reg
         .metadata_store()
         .gc_orphan_blobs(None, cutoff, 1_000_000, true)
