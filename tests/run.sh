@@ -92,6 +92,7 @@ step "durability (fsync of file and directory, seen with strace)" bash tests/e2e
 step "faults: a full disk under the filesystem store" bash tests/e2e/faults.sh full-disk
 step "faults: PostgreSQL down during pushes" with_pg_s3 bash tests/e2e/faults.sh pg-restart
 step "two nodes on one postgres+s3" with_pg_s3 bash tests/e2e/two_nodes.sh
+step "scale-out: three nodes behind nginx (kill -9, schedules, GC under load)" with_pg_s3 bash tests/e2e/scale_out.sh
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh

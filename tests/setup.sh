@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
 # Debian packages (PostgreSQL, skopeo, podman, OpenLDAP slapd + ldap-utils, Distribution 2.8 as a
-# benchmark peer, curl, jq, wrk),
+# benchmark peer, curl, jq, wrk, nginx as the load balancer of the scale-out test),
 # the OCI conformance suite (Go), the S3-compatible server s3s-fs (crates.io), and a Python
 # virtual environment with the oras SDK and pytest.
 set -euo pipefail
@@ -15,7 +15,7 @@ CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 S3S_FS_VERSION=0.14.1
 
 need_apt=()
-for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl; do
+for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
