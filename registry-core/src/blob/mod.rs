@@ -26,7 +26,6 @@
 //! * Nothing under `uploads/` is ever visible through [`BlobStore::get`].
 
 use std::fmt::Debug;
-use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -71,6 +70,23 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
     /// Append `data` to upload `id` at `offset`, returning the staged size afterwards.
     async fn append(&self, id: &str, offset: u64, data: InputStream<'_>) -> Result<u64>;
 
+    /// [`BlobStore::append`], feeding every byte appended, in order, to `hasher`; returns the
+    /// staged size and the hasher. By default the bytes are hashed as they arrive; a store
+    /// that writes on other threads may hash there instead, beside the write, so one upload
+    /// keeps two cores busy and no received byte waits in memory for a hasher.
+    async fn append_hashed(
+        &self,
+        id: &str,
+        offset: u64,
+        data: InputStream<'_>,
+        hasher: Hasher,
+    ) -> Result<(u64, Hasher)> {
+        let mut hashing = HashingStream::new(data, hasher);
+        let size = self.append(id, offset, &mut hashing).await?;
+        let hasher = hashing.finish().expect("a hashing stream keeps its hasher");
+        Ok((size, hasher))
+    }
+
     /// Read back the first `size` staged bytes of upload `id`.
     async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream>;
 
@@ -100,36 +116,34 @@ pub fn check_upload_id(id: &str) -> Result<()> {
     }
 }
 
-/// Bodies are hashed on the blocking pool in batches of this many bytes, in parallel with
-/// receiving and writing them.
-const HASH_BATCH: usize = 1 << 20;
-/// Reading pauses while this many received bytes still wait for the hasher (bounds memory).
-const HASH_MAX_PENDING: usize = 2 << 20;
-
-/// A stream adapter that counts the bytes passing through and hashes them.
+/// A stream adapter that counts the bytes passing through, optionally stops past a limit, and
+/// optionally hashes them inline, as they pass.
 ///
-/// Chunks pass through untouched. Hashing happens off the receiving task: full batches go to
-/// the blocking pool while the next ones are received (and written by the backend), so one
-/// upload keeps two cores busy. Bodies smaller than one batch are hashed inline by
-/// [`HashingStream::finish`].
+/// Chunks pass through untouched. [`BlobStore::append_hashed`]'s default hashes with it on the
+/// receiving task; the filesystem store counts with it and hashes in its write jobs instead.
 pub struct HashingStream<S> {
     inner: S,
     hasher: Option<Hasher>,
-    job: Option<tokio::task::JoinHandle<Hasher>>,
-    batch: Vec<Bytes>,
-    batch_len: usize,
     count: u64,
     limit: Option<u64>,
 }
 
 impl<S> HashingStream<S> {
+    /// Count and hash.
     pub fn new(inner: S, hasher: Hasher) -> Self {
         Self {
             inner,
             hasher: Some(hasher),
-            job: None,
-            batch: Vec::new(),
-            batch_len: 0,
+            count: 0,
+            limit: None,
+        }
+    }
+
+    /// Count only.
+    pub fn counting(inner: S) -> Self {
+        Self {
+            inner,
+            hasher: None,
             count: 0,
             limit: None,
         }
@@ -145,35 +159,9 @@ impl<S> HashingStream<S> {
         self.count
     }
 
-    /// Hand a full batch to the blocking pool when the hasher is free.
-    fn dispatch(&mut self) {
-        if self.batch_len >= HASH_BATCH
-            && let Some(mut h) = self.hasher.take()
-        {
-            let chunks = std::mem::take(&mut self.batch);
-            self.batch_len = 0;
-            self.job = Some(tokio::task::spawn_blocking(move || {
-                for c in &chunks {
-                    h.update(c);
-                }
-                h
-            }));
-        }
-    }
-
-    /// Wait for the hashing to catch up and return the hasher over everything that passed.
-    pub async fn finish(mut self) -> Result<Hasher> {
-        if let Some(job) = self.job.take() {
-            self.hasher = Some(job.await.map_err(|e| crate::Error::Internal(Box::new(e)))?);
-        }
-        let mut h = self
-            .hasher
-            .take()
-            .expect("the hasher is back once no job runs");
-        for c in &self.batch {
-            h.update(c);
-        }
-        Ok(h)
+    /// The hasher over everything that passed (`None` for a counting stream).
+    pub fn finish(self) -> Option<Hasher> {
+        self.hasher
     }
 }
 
@@ -182,20 +170,6 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(job) = this.job.as_mut()
-            && let Poll::Ready(done) = Pin::new(job).poll(cx)
-        {
-            this.job = None;
-            match done {
-                Ok(h) => this.hasher = Some(h),
-                Err(e) => return Poll::Ready(Some(Err(crate::Error::Internal(Box::new(e))))),
-            }
-            this.dispatch();
-        }
-        if this.job.is_some() && this.batch_len >= HASH_MAX_PENDING {
-            // The running job's completion wakes this task.
-            return Poll::Pending;
-        }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 this.count += chunk.len() as u64;
@@ -206,9 +180,9 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for HashingStream<S> {
                         reason: format!("body exceeds the declared {limit} bytes"),
                     })));
                 }
-                this.batch_len += chunk.len();
-                this.batch.push(chunk.clone());
-                this.dispatch();
+                if let Some(h) = &mut this.hasher {
+                    h.update(&chunk);
+                }
                 Poll::Ready(Some(Ok(chunk)))
             }
             other => other,
@@ -238,36 +212,54 @@ mod tests {
     use crate::oci::{Algorithm, Digest};
     use futures::StreamExt;
 
-    #[tokio::test]
-    async fn hashes_match_inline_hashing_for_every_size() {
-        for len in [
-            0usize,
-            1,
-            HASH_BATCH - 1,
-            HASH_BATCH,
-            3 * HASH_BATCH + 17,
-            9 * HASH_BATCH,
-        ] {
-            let data = crate::testkit_data(len);
-            let chunks: Vec<Result<Bytes>> = data
-                .chunks(64 * 1024 + 3)
-                .map(|c| Ok(Bytes::copy_from_slice(c)))
-                .collect();
-            let mut hs = HashingStream::new(
-                futures::stream::iter(chunks),
-                Hasher::new(Algorithm::Sha256),
-            );
-            let mut passed = 0;
-            while let Some(c) = hs.next().await {
-                passed += c.unwrap().len();
+    /// Every store's hashed append hashes every byte it stages, in order: the default (inline)
+    /// and the filesystem store's (in its write jobs, across batches).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashed_appends_hash_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: Vec<Box<dyn BlobStore>> = vec![
+            Box::new(memory::MemoryBlobStore::new()),
+            Box::new(fs::FsBlobStore::open(dir.path()).unwrap()),
+        ];
+        const MIB: usize = 1 << 20;
+        for store in &stores {
+            for (i, len) in [0usize, 1, MIB - 1, MIB, 3 * MIB + 17, 9 * MIB]
+                .into_iter()
+                .enumerate()
+            {
+                let data = crate::testkit_data(len);
+                let chunks: Vec<Result<Bytes>> = data
+                    .chunks(64 * 1024 + 3)
+                    .map(|c| Ok(Bytes::copy_from_slice(c)))
+                    .collect();
+                let mut body = futures::stream::iter(chunks);
+                let (size, hasher) = store
+                    .append_hashed(
+                        &format!("h{i}"),
+                        0,
+                        &mut body,
+                        Hasher::new(Algorithm::Sha256),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(size, len as u64);
+                assert_eq!(
+                    hasher.finish(),
+                    Digest::sha256_of(&data),
+                    "{} len {len}",
+                    store.name()
+                );
+                let mut staged = store.read_staged(&format!("h{i}"), size).await.unwrap();
+                let mut back = Vec::new();
+                while let Some(c) = staged.next().await {
+                    back.extend_from_slice(&c.unwrap());
+                }
+                assert!(
+                    back == data,
+                    "{} len {len}: staged bytes differ",
+                    store.name()
+                );
             }
-            assert_eq!(passed, len);
-            assert_eq!(hs.bytes_seen(), len as u64);
-            assert_eq!(
-                hs.finish().await.unwrap().finish(),
-                Digest::sha256_of(&data),
-                "len {len}"
-            );
         }
     }
 }

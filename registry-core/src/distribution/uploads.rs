@@ -79,11 +79,14 @@ impl Registry {
         hasher: Hasher,
         length: Option<u64>,
     ) -> Result<(u64, Hasher)> {
-        let mut hs = HashingStream::new(body, hasher);
+        let mut hs = HashingStream::counting(body);
         if let Some(len) = length {
             hs = hs.with_limit(len);
         }
-        let size = self.blobs.append(id, offset, &mut hs).await?;
+        let (size, hasher) = self
+            .blobs
+            .append_hashed(id, offset, &mut hs, hasher)
+            .await?;
         if let Some(len) = length
             && hs.bytes_seen() != len
         {
@@ -94,7 +97,7 @@ impl Registry {
                 ),
             });
         }
-        Ok((size, hs.finish().await?))
+        Ok((size, hasher))
     }
 
     async fn save_progress(&self, s: &UploadSession, size: u64, hasher: &Hasher) -> Result<()> {

@@ -98,6 +98,16 @@ impl BlobStore for FaultyBlobStore {
         self.enter(ops::APPEND).await?;
         self.inner.append(id, offset, data).await
     }
+    async fn append_hashed(
+        &self,
+        id: &str,
+        offset: u64,
+        data: InputStream<'_>,
+        hasher: crate::oci::Hasher,
+    ) -> Result<(u64, crate::oci::Hasher)> {
+        self.enter(ops::APPEND).await?;
+        self.inner.append_hashed(id, offset, data, hasher).await
+    }
     async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream> {
         self.enter(ops::GET).await?;
         self.inner.read_staged(id, size).await
