@@ -8,6 +8,7 @@
 //! berth-bench push-small --url http://127.0.0.1:5000 --images 1000 --clients 8
 //! berth-bench prepare    --url http://127.0.0.1:5000
 //! berth-bench auth-header --url http://127.0.0.1:5000 --repo bench/app --scope-actions pull
+//! berth-bench load       --url http://127.0.0.1:5000 --clients 500 --duration-secs 60
 //! ```
 //!
 //! Authentication works as real clients do it (`--auth auto`, the default): `GET /v2/` without
@@ -66,6 +67,27 @@ enum Cmd {
     Prepare(PrepareArgs),
     /// Print the `Authorization` header a client of this registry would send (for wrk).
     AuthHeader(AuthHeaderArgs),
+    /// Many clients mixing pulls (manifest + layer) and small-image pushes for a while; latency
+    /// percentiles per kind and every error.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 500)]
+    clients: usize,
+    /// How long the clients run, seconds.
+    #[arg(long, default_value_t = 60)]
+    duration_secs: u64,
+    /// Share of operations that are pulls, percent (the rest push a new small image).
+    #[arg(long, default_value_t = 80)]
+    pull_percent: u64,
+    /// Images pushed before the clock starts, for the pulls.
+    #[arg(long, default_value_t = 20)]
+    seed_images: usize,
 }
 
 #[derive(Args)]
@@ -823,6 +845,148 @@ async fn auth_header(a: AuthHeaderArgs) -> Res<serde_json::Value> {
     }))
 }
 
+/// Latencies and errors of one kind of operation.
+#[derive(Default)]
+struct OpStats {
+    lat: Vec<Duration>,
+    errors: usize,
+    first_errors: Vec<String>,
+}
+
+impl OpStats {
+    fn record(&mut self, started: Instant, r: Res<()>) {
+        match r {
+            Ok(()) => self.lat.push(started.elapsed()),
+            Err(e) => {
+                self.errors += 1;
+                if self.first_errors.len() < 5 {
+                    self.first_errors.push(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, o: OpStats) {
+        self.lat.extend(o.lat);
+        self.errors += o.errors;
+        for e in o.first_errors {
+            if self.first_errors.len() < 5 {
+                self.first_errors.push(e);
+            }
+        }
+    }
+
+    fn report(mut self, wall: f64) -> serde_json::Value {
+        self.lat.sort();
+        json!({
+            "ok": self.lat.len(),
+            "errors": self.errors,
+            "per_s": round3(self.lat.len() as f64 / wall),
+            "latency_ms_p50": round3(percentile_ms(&self.lat, 0.50)),
+            "latency_ms_p99": round3(percentile_ms(&self.lat, 0.99)),
+            "latency_ms_max": round3(self.lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)),
+            "first_errors": self.first_errors,
+        })
+    }
+}
+
+impl Registry {
+    /// Pull as a client does: the manifest by tag, then its layer.
+    async fn pull_image(&self, img: &Image) -> Res<()> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/v2/{}/manifests/{}",
+                self.base, self.repo, img.tag
+            ))
+            .header(ACCEPT, OCI_MANIFEST)
+            .send()
+            .await?;
+        let body = expect(r, StatusCode::OK, "GET manifest")
+            .await?
+            .bytes()
+            .await?;
+        if body != img.manifest {
+            return Err(format!("manifest {} came back different", img.tag).into());
+        }
+        let r = self
+            .http
+            .get(format!(
+                "{}/v2/{}/blobs/{}",
+                self.base, self.repo, img.layer.digest
+            ))
+            .send()
+            .await?;
+        let body = expect(r, StatusCode::OK, "GET blob").await?.bytes().await?;
+        if body != img.layer.data {
+            return Err(format!("layer {} came back different", img.layer.digest).into());
+        }
+        Ok(())
+    }
+}
+
+async fn load(a: LoadArgs) -> Res<serde_json::Value> {
+    let reg = Registry::connect(&a.target).await?;
+    let seed = run_seed();
+    let seeded: Arc<Vec<Image>> = Arc::new(
+        (0..a.seed_images.max(1))
+            .map(|i| make_image(i, seed))
+            .collect(),
+    );
+    for img in seeded.iter() {
+        reg.push_image(img).await?;
+    }
+    let next = Arc::new(AtomicUsize::new(seeded.len()));
+    let deadline = Instant::now() + Duration::from_secs(a.duration_secs);
+    let (start, cpu0) = (Instant::now(), cpu_seconds());
+    let tasks: Vec<_> = (0..a.clients.max(1))
+        .map(|c| {
+            let (reg, seeded, next) = (reg.clone(), seeded.clone(), next.clone());
+            let pull_percent = a.pull_percent;
+            tokio::spawn(async move {
+                let (mut pulls, mut pushes) = (OpStats::default(), OpStats::default());
+                let mut x = seed ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                while Instant::now() < deadline {
+                    // xorshift: which operation, which image.
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let t = Instant::now();
+                    if x % 100 < pull_percent {
+                        let img = &seeded[(x / 100) as usize % seeded.len()];
+                        pulls.record(t, reg.pull_image(img).await);
+                    } else {
+                        let img = make_image(next.fetch_add(1, Ordering::Relaxed), seed);
+                        pushes.record(t, reg.push_image(&img).await);
+                    }
+                }
+                (pulls, pushes)
+            })
+        })
+        .collect();
+    let (mut pulls, mut pushes) = (OpStats::default(), OpStats::default());
+    for t in futures::future::join_all(tasks).await {
+        let (p, q) = t?;
+        pulls.merge(p);
+        pushes.merge(q);
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let errors = pulls.errors + pushes.errors;
+    Ok(json!({
+        "bench": "load",
+        "url": reg.base,
+        "auth": reg.auth.as_str(),
+        "upload": reg.mode.as_str(),
+        "clients": a.clients.max(1),
+        "duration_s": round3(wall),
+        "pull_percent": a.pull_percent,
+        "errors": errors,
+        "pull": pulls.report(wall),
+        "push": pushes.report(wall),
+        "client_cpu_s": round3(cpu_seconds() - cpu0),
+    }))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -831,6 +995,7 @@ async fn main() -> std::process::ExitCode {
         Cmd::PushSmall(a) => push_small(a).await,
         Cmd::Prepare(a) => prepare(a).await,
         Cmd::AuthHeader(a) => auth_header(a).await,
+        Cmd::Load(a) => load(a).await,
     };
     match out {
         Ok(v) => {

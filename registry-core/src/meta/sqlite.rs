@@ -51,10 +51,7 @@ impl SqliteStore {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(true)
-        // Reads map the file instead of copying pages in with pread: every write invalidates
-        // the other connections' page caches, so without this most reads go to the kernel.
-        .pragma("mmap_size", "268435456");
+        .foreign_keys(true);
         if let Some(parent) = opts.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
