@@ -5,9 +5,10 @@
 //! it had to create, in its parent). A rename within one filesystem is atomic, so a reader (or a
 //! restart after `kill -9`) sees either no blob or the whole blob, and once the commit returns
 //! (and the database links the blob) a power loss cannot take the name away.
-//! Writes run on the blocking pool in batches of what has arrived (at most 256 KiB), one batch in
-//! flight while the next one is received, under a store-wide budget of unwritten bytes; reads
-//! run there in 1 MiB batches, reading one batch ahead.
+//! Writes run on the blocking pool in batches of what has arrived (at most 1 MiB), one batch in
+//! flight while the next one is received, under a store-wide budget of unwritten bytes (uploads
+//! are hashed as they arrive, by core's `append_hashed` default); reads run there in 1 MiB
+//! batches, reading one batch ahead.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};

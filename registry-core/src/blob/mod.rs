@@ -119,8 +119,9 @@ pub fn check_upload_id(id: &str) -> Result<()> {
 /// A stream adapter that counts the bytes passing through, optionally stops past a limit, and
 /// optionally hashes them inline, as they pass.
 ///
-/// Chunks pass through untouched. [`BlobStore::append_hashed`]'s default hashes with it on the
-/// receiving task; the filesystem store counts with it and hashes in its write jobs instead.
+/// Chunks pass through untouched. [`BlobStore::append_hashed`]'s default (which every store
+/// uses today) hashes with it on the receiving task, so no received byte waits for a hasher;
+/// core counts and bounds the body with [`HashingStream::counting`].
 pub struct HashingStream<S> {
     inner: S,
     hasher: Option<Hasher>,
@@ -213,7 +214,7 @@ mod tests {
     use futures::StreamExt;
 
     /// Every store's hashed append hashes every byte it stages, in order: the default (inline)
-    /// and the filesystem store's (in its write jobs, across batches).
+    /// and through the filesystem store's batched, budgeted writes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hashed_appends_hash_every_byte_in_order() {
         let dir = tempfile::tempdir().unwrap();
