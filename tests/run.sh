@@ -85,6 +85,8 @@ step "management API sqlite+fs" "$py" -m pytest -q tests/e2e/test_api.py
 step "management API postgres+s3" with_pg_s3 "$py" -m pytest -q tests/e2e/test_api.py
 step "clients with credentials (skopeo, podman) sqlite+fs" bash tests/e2e/test_auth_clients.sh
 step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tests/e2e/test_auth_clients.sh
+step "signing: cosign sign/verify/attest/attach, accessories, content trust sqlite+fs" bash tests/e2e/signing.sh
+step "signing: cosign, accessories, content trust postgres+s3" with_pg_s3 bash tests/e2e/signing.sh
 step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh

@@ -2,8 +2,9 @@
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
 # Debian packages (PostgreSQL, skopeo, podman, OpenLDAP slapd + ldap-utils, Distribution 2.8 as a
 # benchmark peer, curl, jq, wrk, nginx as the load balancer of the scale-out test),
-# the OCI conformance suite (Go), the S3-compatible server s3s-fs (crates.io), and a Python
-# virtual environment with the oras SDK and pytest.
+# the OCI conformance suite (Go), the cosign CLI (Go, for tests/e2e/signing.sh), the
+# S3-compatible server s3s-fs (crates.io), and a Python virtual environment with the oras SDK and
+# pytest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -13,6 +14,8 @@ mkdir -p "$tools/bin"
 # Pinned: the newest pseudo-version of the conformance module the Go proxy serves.
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 S3S_FS_VERSION=0.14.1
+# cosign, built from the Go module proxy into a directory named after its version.
+COSIGN_VERSION=v2.6.5
 
 need_apt=()
 for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx; do
@@ -33,6 +36,13 @@ if ! go version -m "$gobin/conformance" 2>/dev/null | grep -q "$CONFORMANCE_VERS
   go install "github.com/opencontainers/distribution-spec/conformance@$CONFORMANCE_VERSION"
 fi
 ln -sf "$gobin/conformance" "$tools/bin/conformance"
+
+cosign_dir=$tools/go-cosign-$COSIGN_VERSION
+if [ ! -x "$cosign_dir/cosign" ]; then
+  echo "setup: go install cosign@$COSIGN_VERSION (several minutes, once)"
+  GOBIN=$cosign_dir go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+fi
+ln -sf "$cosign_dir/cosign" "$tools/bin/cosign"
 
 if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
   echo "setup: cargo install s3s-fs $S3S_FS_VERSION (a few minutes, once)"

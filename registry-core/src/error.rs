@@ -45,6 +45,9 @@ pub enum ErrorCode {
     Conflict,
     /// Management: the state does not allow the operation (a non-empty project, an immutable tag).
     PreconditionFailed,
+    /// A project policy refuses the pull (content trust: the artifact is not signed, or not by
+    /// a trusted key), 412 as Harbor answers it.
+    ProjectPolicyViolation,
     /// Malformed input outside the OCI codes (management API, bindings).
     BadRequest,
     /// The server is shutting down or a dependency is unavailable.
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::AlreadyExists => "CONFLICT",
             Self::Conflict => "CONFLICT",
             Self::PreconditionFailed => "PRECONDITION",
+            Self::ProjectPolicyViolation => "PROJECTPOLICYVIOLATION",
             Self::BadRequest => "BAD_REQUEST",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "UNKNOWN",
@@ -109,7 +113,7 @@ impl ErrorCode {
             Self::TooManyRequests => 429,
             Self::PayloadTooLarge => 413,
             Self::AlreadyExists | Self::Conflict => 409,
-            Self::PreconditionFailed => 412,
+            Self::PreconditionFailed | Self::ProjectPolicyViolation => 412,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }
@@ -178,6 +182,8 @@ pub enum Error {
     Conflict { reason: String },
     #[error("precondition failed: {reason}")]
     PreconditionFailed { reason: String },
+    #[error("{reason}")]
+    PolicyViolation { reason: String },
     #[error("bad request: {reason}")]
     BadRequest { reason: String },
     #[error("unavailable: {reason}")]
@@ -236,6 +242,7 @@ impl Error {
             Self::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
+            Self::PolicyViolation { .. } => ErrorCode::ProjectPolicyViolation,
             Self::BadRequest { .. } => ErrorCode::BadRequest,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Storage { .. } | Self::Metadata { .. } | Self::Internal(_) => ErrorCode::Internal,

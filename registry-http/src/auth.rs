@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use registry_core::events::{Actor, with_actor};
-use registry_core::{Error, Principal, Registry};
+use registry_core::{Error, Registry};
 
 use crate::error::{ApiError, ApiResult};
 use crate::oci::Query;
@@ -72,22 +72,16 @@ async fn resolve(
     if let Some(creds) = basic_credentials(headers) {
         let (user, secret) = creds?;
         let principal = registry.login(&user, &secret, client).await?;
-        return Ok(Caller {
-            principal,
-            claims: None,
-        });
+        return Ok(Caller::new(principal));
     }
     if let Some(token) = bearer(headers) {
         let (principal, claims) = registry.verify_token(token).await?;
         return Ok(Caller {
-            principal,
             claims: Some(claims),
+            ..Caller::new(principal)
         });
     }
-    Ok(Caller {
-        principal: Principal::Anonymous,
-        claims: None,
-    })
+    Ok(Caller::anonymous())
 }
 
 /// Middleware: resolve the caller and store it in the request's extensions.
@@ -98,7 +92,12 @@ pub async fn authenticate(
 ) -> Response {
     let client = client_of(&registry, &req);
     match resolve(&registry, req.headers(), &client).await {
-        Ok(caller) => {
+        Ok(mut caller) => {
+            caller.user_agent = req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(256).collect());
             if is_change(&req)
                 && let Err(e) = registry.check_writable().await
             {

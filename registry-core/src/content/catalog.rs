@@ -10,7 +10,8 @@ use crate::auth::{Action, Principal, ProjectResource as R, SystemResource};
 use crate::error::{Error, Result};
 use crate::meta::identity::{ArtifactRow, LabelRow, RepositoryRow};
 use crate::model::{
-    Artifact, ArtifactReference, Label, Repository, Search, SearchRepository, Statistics, Tag, time,
+    Accessory, Artifact, ArtifactReference, Label, Repository, Search, SearchRepository,
+    Statistics, Tag, time,
 };
 use crate::oci::{Digest, Reference, RepoName, validate_tag};
 use crate::query::{Field, Kind, ListQuery, Match, Page, Value, field};
@@ -35,9 +36,9 @@ const ARTIFACT_FIELDS: &[Field] = &[
     field("labels", "", Kind::Int),
 ];
 
-/// The size an artifact is shown with: its manifest plus the blobs it references.
-const ARTIFACT_SIZE: &str = "(m.size + COALESCE((SELECT SUM(b.size) FROM manifest_refs mr JOIN blobs b ON b.digest = mr.child_digest \
-    WHERE mr.repo_id = m.repo_id AND mr.manifest_digest = m.digest AND mr.kind = 'blob'), 0))";
+/// The size an artifact is shown with: its manifest plus the blobs it references (summed when
+/// it was pushed).
+const ARTIFACT_SIZE: &str = "(m.size + m.blob_size)";
 
 const LABEL_FIELDS: &[Field] = &[
     field("name", "name", Kind::Text),
@@ -85,7 +86,7 @@ fn repo_view(r: RepositoryRow) -> Repository {
 impl Registry {
     /// The project and full repository name for `(project, relative repository)`, requiring
     /// `action` on `resource`.
-    async fn repo_in(
+    pub(crate) async fn repo_in(
         &self,
         p: &Principal,
         project: &str,
@@ -202,6 +203,14 @@ impl Registry {
         for (d, l) in self.meta.artifact_labels(repo.id, &digests).await? {
             labels.entry(d).or_default().push(label_view(l));
         }
+        let name = RepoName::parse(&repo.name)?;
+        let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
+        for a in self.meta.accessories_of(repo.id, &digests).await? {
+            let subject = a.subject.clone();
+            let mut view = self.accessory_view(&name, a);
+            view.verification = self.signature_status(&name, repo.project_id, &view).await?;
+            accessories.entry(subject).or_default().push(view);
+        }
         Ok(rows
             .into_iter()
             .map(|a| Artifact {
@@ -222,6 +231,7 @@ impl Registry {
                 tags: tags.remove(&a.digest).unwrap_or_default(),
                 references: refs.remove(&a.digest).unwrap_or_default(),
                 labels: labels.remove(&a.digest).unwrap_or_default(),
+                accessories: accessories.remove(&a.digest).unwrap_or_default(),
                 digest: a.digest,
             })
             .collect())
@@ -275,7 +285,11 @@ impl Registry {
         Ok(spec.page_of(self.artifact_views(&row, rows).await?, total))
     }
 
-    async fn artifact_row(&self, repo: &RepositoryRow, reference: &str) -> Result<ArtifactRow> {
+    pub(crate) async fn artifact_row(
+        &self,
+        repo: &RepositoryRow,
+        reference: &str,
+    ) -> Result<ArtifactRow> {
         // The management API speaks NOT_FOUND/BAD_REQUEST where /v2 would say MANIFEST_UNKNOWN
         // or TAG_INVALID (Harbor's codes).
         let not_found = || Error::NotFound {
@@ -563,22 +577,23 @@ impl Registry {
             .q(format!("name=~\"{}\"", q.replace('"', "")))
             .page(1, 100);
         let projects = self.projects(p, &query).await?.items;
-        let spec = query.parse(REPO_FIELDS, &[("r.name", false)])?;
         let vis = self.visibility(p).await?;
-        let (repos, _) = self.meta.list_repositories(&vis, None, &spec).await?;
-        let mut repository = Vec::with_capacity(repos.len());
-        for r in repos {
-            let project = self.meta.project_by_id(r.project_id).await?;
-            let (project_name, public) = project.map(|p| (p.name, p.public)).unwrap_or_default();
-            repository.push(SearchRepository {
-                project_id: r.project_id,
-                project_name,
-                project_public: public,
-                repository_name: r.name,
-                pull_count: r.pull_count,
-                artifact_count: r.artifact_count,
-            });
-        }
+        // One statement with the projects joined, and no count: the answer has no total.
+        let repos = self
+            .meta
+            .search_repositories(&vis, &q.replace('"', ""), 100)
+            .await?;
+        let repository = repos
+            .into_iter()
+            .map(|r| SearchRepository {
+                project_id: r.repo.project_id,
+                project_name: r.project_name,
+                project_public: r.project_public,
+                repository_name: r.repo.name,
+                pull_count: r.repo.pull_count,
+                artifact_count: r.repo.artifact_count,
+            })
+            .collect();
         Ok(Search {
             project: projects,
             repository,

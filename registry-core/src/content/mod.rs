@@ -3,10 +3,12 @@
 //!
 //! - [`project`]: projects, their metadata, members and summaries;
 //! - [`catalog`]: repositories, artifacts, tags and labels as Harbor's API lists them;
+//! - [`accessory`]: signatures, SBOMs and other artifacts that belong to a subject;
 //! - [`model`]: the serialisable views, with Harbor's field names.
 //!
-//! Accessories (signatures, SBOMs) and additions will land here.
+//! Additions will land here.
 
+pub mod accessory;
 pub mod catalog;
 pub mod model;
 pub mod project;

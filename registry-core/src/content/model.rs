@@ -299,6 +299,28 @@ pub struct Artifact {
     pub tags: Vec<Tag>,
     pub references: Vec<ArtifactReference>,
     pub labels: Vec<Label>,
+    /// Signatures, SBOMs and other accessories of this artifact.
+    pub accessories: Vec<Accessory>,
+}
+
+/// An accessory of an artifact (Harbor's `Accessory`): a signature, an SBOM, any referrer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accessory {
+    pub digest: String,
+    /// `signature.cosign`, `signature.notation`, `sbom.harbor`, `accelerator.nydus` or
+    /// `subject.accessory`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: i64,
+    pub subject_artifact_digest: String,
+    pub subject_artifact_repo: String,
+    pub creation_time: DateTime<Utc>,
+    pub icon: String,
+    /// For signatures, when the project trusts keys: `verified` (by a trusted key),
+    /// `unverified` (it does not check out) or `unknown_key` (by no key the project trusts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

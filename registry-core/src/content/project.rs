@@ -45,6 +45,8 @@ const METADATA_KEYS: &[(&str, Option<&[&str]>)] = &[
     ("reuse_sys_cve_allowlist", Some(&["true", "false"])),
     ("enable_content_trust", Some(&["true", "false"])),
     ("enable_content_trust_cosign", Some(&["true", "false"])),
+    // Berth: content trust also verifies cosign signatures with the project's trusted keys.
+    ("content_trust_verify", Some(&["true", "false"])),
 ];
 
 /// Project names: Harbor's rule (lower case, digits, `._-` inside), 1–255 characters.
@@ -254,6 +256,7 @@ impl Registry {
         )
         .await?;
         self.access_changed();
+        self.trust.forget(access.project.id).await;
         Ok(())
     }
 

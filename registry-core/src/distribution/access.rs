@@ -28,6 +28,8 @@ pub struct Caller {
     /// Present when the caller came with a registry token: what it grants. A token narrows the
     /// principal's rights to its scopes; it never widens them.
     pub claims: Option<Claims>,
+    /// The client's `User-Agent`, for Harbor's signing-client bypass of content trust.
+    pub user_agent: Option<String>,
 }
 
 impl Caller {
@@ -36,6 +38,7 @@ impl Caller {
         Self {
             principal,
             claims: None,
+            user_agent: None,
         }
     }
 
@@ -230,7 +233,11 @@ impl V2<'_> {
         reference: &Reference,
     ) -> Result<Arc<StoredManifest>> {
         self.allow(repo, RepoAction::Pull).await?;
-        self.registry.get_manifest(repo, reference).await
+        let m = self.registry.get_manifest(repo, reference).await?;
+        self.registry
+            .enforce_content_trust(self.caller, repo, &m)
+            .await?;
+        Ok(m)
     }
 
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<()> {

@@ -53,6 +53,7 @@ impl Registry {
                 tags.push(t.clone());
             }
         }
+        let accessory = crate::content::accessory::recognize(&parsed, &body, &tags);
         let annotations = parsed
             .annotations
             .as_ref()
@@ -66,17 +67,24 @@ impl Registry {
             content: body,
             refs: parsed.refs,
             immutable_tags: self.immutable_tags(repo, &tags).await?,
+            accessory,
         };
         let size = record.content.len();
         let resource = |t: Option<&String>| match t {
             Some(t) => format!("{repo}:{t}"),
             None => format!("{repo}@{digest}"),
         };
+        let mut payload = serde_json::json!({
+            "repository": repo.as_str(), "digest": digest.to_string(), "tags": tags,
+            "media_type": record.media_type, "size": size,
+        });
+        if let Some(link) = &record.accessory {
+            // Signing shows in the audit log as the push of a signature of its subject.
+            payload["accessory"] =
+                serde_json::json!({ "type": link.kind, "subject": link.subject.to_string() });
+        }
         let event = NewEvent::new(PUSH_ARTIFACT, "artifact", resource(tags.first()), "create")
-            .payload(serde_json::json!({
-                "repository": repo.as_str(), "digest": digest.to_string(), "tags": tags,
-                "media_type": record.media_type, "size": size,
-            }));
+            .payload(payload);
         let stored = self
             .meta
             .put_manifest(
@@ -142,6 +150,19 @@ impl Registry {
         self.check_deletable(repo, reference).await?;
         let found = match reference {
             Reference::Digest(d) => {
+                // Its hard accessories (signatures, SBOMs, and theirs) go first: a failure
+                // half-way leaves the subject, and the delete can be repeated.
+                for (a, kind, subject) in self.hard_accessories(repo, d).await?.into_iter().rev() {
+                    let event =
+                        NewEvent::new(DELETE_ARTIFACT, "artifact", format!("{repo}@{a}"), "delete")
+                            .payload(serde_json::json!({
+                                "repository": repo.as_str(), "digest": a.to_string(),
+                                "accessory": { "type": kind, "subject": subject },
+                            }));
+                    self.meta
+                        .delete_manifest(repo, &a, self.now(), std::slice::from_ref(&event))
+                        .await?;
+                }
                 let event = NewEvent::new(
                     DELETE_ARTIFACT,
                     "artifact",
@@ -170,6 +191,40 @@ impl Registry {
                 reference: reference.to_string(),
             })
         }
+    }
+
+    /// The hard accessories of `subject` and, transitively, theirs (a signature of an SBOM),
+    /// nearest first: (digest, type, subject).
+    async fn hard_accessories(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+    ) -> Result<Vec<(Digest, String, String)>> {
+        let mut found: Vec<(Digest, String, String)> = Vec::new();
+        let mut frontier = vec![subject.to_string()];
+        // Bounded: a chain of accessories is short; a cycle (possible only by tag scheme) ends
+        // when nothing new turns up.
+        for _ in 0..8 {
+            if frontier.is_empty() {
+                break;
+            }
+            let rows = self
+                .meta
+                .accessories_by_kind(repo.as_str(), &frontier, None)
+                .await?;
+            frontier.clear();
+            for r in rows {
+                if !crate::content::accessory::is_hard(&r.kind)
+                    || r.digest == subject.to_string()
+                    || found.iter().any(|(d, _, _)| d.to_string() == r.digest)
+                {
+                    continue;
+                }
+                frontier.push(r.digest.clone());
+                found.push((Digest::parse(&r.digest)?, r.kind, r.subject));
+            }
+        }
+        Ok(found)
     }
 
     /// Tags in lexical order after `last`, at most `n` (default and cap [`MAX_PAGE`]).

@@ -120,6 +120,15 @@ pub struct RepositoryRow {
     pub updated_at: i64,
 }
 
+/// A repository found by [`IdentityStore::search_repositories`], with its project.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RepoSearchRow {
+    #[sqlx(flatten)]
+    pub repo: RepositoryRow,
+    pub project_name: String,
+    pub project_public: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ArtifactRow {
     pub repo_id: i64,
@@ -132,6 +141,19 @@ pub struct ArtifactRow {
     pub pull_time: Option<i64>,
     /// JSON object text.
     pub annotations: Option<String>,
+}
+
+/// An accessory: `digest` belongs to `subject` (see `content::accessory`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccessoryRow {
+    pub digest: String,
+    pub subject: String,
+    pub kind: String,
+    /// `subject` (an OCI 1.1 subject field) or `tag` (a cosign tag).
+    pub via: String,
+    /// The accessory's manifest plus its blobs.
+    pub size: i64,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -335,6 +357,14 @@ pub trait IdentityStore: Send + Sync {
         project_id: Option<i64>,
         spec: &ListSpec,
     ) -> Result<(Vec<RepositoryRow>, u64)>;
+    /// Up to `limit` repositories whose names contain `part`, by name, with their project's
+    /// name and visibility (`/search`: no total, so no count over every match).
+    async fn search_repositories(
+        &self,
+        vis: &Visibility,
+        part: &str,
+        limit: i64,
+    ) -> Result<Vec<RepoSearchRow>>;
     async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>>;
     async fn set_repository_description(
         &self,
@@ -366,6 +396,25 @@ pub trait IdentityStore: Send + Sync {
         repo_id: i64,
         digests: &[String],
     ) -> Result<Vec<(String, String)>>;
+    /// Accessories of the given subjects in a repository (for artifact views), oldest first.
+    async fn accessories_of(&self, repo_id: i64, subjects: &[String]) -> Result<Vec<AccessoryRow>>;
+    /// One page of a subject's accessories; `spec` filters on `a.kind`.
+    async fn list_accessories(
+        &self,
+        repo_id: i64,
+        subject: &str,
+        spec: &ListSpec,
+    ) -> Result<(Vec<AccessoryRow>, u64)>;
+    /// Accessories (of `kind`, or of any) whose subject is one of `subjects`, in repository
+    /// `repo` (by name: the pull path knows no repository id).
+    async fn accessories_by_kind(
+        &self,
+        repo: &str,
+        subjects: &[String],
+        kind: Option<&str>,
+    ) -> Result<Vec<AccessoryRow>>;
+    /// What `digest` is an accessory of in repository `repo`, if anything.
+    async fn accessory(&self, repo: &str, digest: &str) -> Result<Option<AccessoryRow>>;
     /// Point a new tag at an existing manifest. `AlreadyExists` if the tag exists.
     async fn create_tag(&self, repo_id: i64, digest: &str, tag: &str, now: i64) -> Result<()>;
     /// Record pulls: (repository name, digest, time). Best effort.

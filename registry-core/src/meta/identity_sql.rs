@@ -24,9 +24,11 @@ macro_rules! sql_identity_store {
         const REPO_COLS: &str = "r.id, r.project_id, r.name, r.description,
             (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id) AS artifact_count, r.pull_count, r.created_at, r.updated_at";
         const ARTIFACT_COLS: &str = "m.repo_id, m.digest, m.media_type, m.artifact_type,
-            CAST(m.size + COALESCE((SELECT SUM(b.size) FROM manifest_refs mr JOIN blobs b ON b.digest = mr.child_digest
-                 WHERE mr.repo_id = m.repo_id AND mr.manifest_digest = m.digest AND mr.kind = 'blob'), 0) AS BIGINT) AS size,
+            m.size + m.blob_size AS size,
             m.created_at AS push_time, m.pulled_at AS pull_time, m.annotations";
+
+        const ACCESSORY_COLS: &str = "SELECT a.digest, a.subject, a.kind, a.via, m.size + m.blob_size AS size, a.created_at
+            FROM accessories a JOIN manifests m ON m.repo_id = a.repo_id AND m.digest = a.digest";
 
         fn already(what: String) -> impl FnOnce(sqlx::Error) -> Error {
             move |e| match &e {
@@ -129,6 +131,11 @@ macro_rules! sql_identity_store {
 
         impl $store {
             /// Count then fetch one page. `from` pushes `FROM … WHERE …` (without filters).
+            ///
+            /// Listings are not prepared statements (`persistent(false)`): PostgreSQL then plans
+            /// each with its values. A cached generic plan is made for the average repository
+            /// or filter, and one made for a repository of 5 artifacts took a second on one of
+            /// 10,000 (docs/benchmarks.md, "Metadata at size").
             async fn list_page<T>(
                 &self,
                 cols: &str,
@@ -142,7 +149,7 @@ macro_rules! sql_identity_store {
                 let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) ");
                 from(&mut qb);
                 push_filters(&mut qb, &spec.filters);
-                let (total,): (i64,) = qb.build_query_as().fetch_one(&self.pool).await.map_err(db_err)?;
+                let (total,): (i64,) = qb.build_query_as().persistent(false).fetch_one(&self.pool).await.map_err(db_err)?;
                 if total == 0 {
                     return Ok((Vec::new(), 0));
                 }
@@ -152,7 +159,7 @@ macro_rules! sql_identity_store {
                 push_filters(&mut qb, &spec.filters);
                 push_order(&mut qb, &spec.sort, tiebreak);
                 qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
-                let rows = qb.build_query_as::<T>().fetch_all(&self.pool).await.map_err(db_err)?;
+                let rows = qb.build_query_as::<T>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
                 Ok((rows, total as u64))
             }
 
@@ -632,7 +639,8 @@ macro_rules! sql_identity_store {
                 qb.push_bind(repo_id).push(" AND al.digest IN ");
                 push_list(&mut qb, digests);
                 qb.push(" ORDER BY l.id");
-                let rows: Vec<Row> = qb.build_query_as().fetch_all(&self.pool).await.map_err(db_err)?;
+                // Not prepared: see `artifact_tags`.
+                let rows: Vec<Row> = qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
                 Ok(rows.into_iter().map(|r| (r.artifact, r.label)).collect())
             }
 
@@ -644,6 +652,16 @@ macro_rules! sql_identity_store {
                     }
                     push_visibility(qb, vis, "r.project_id");
                 }, spec, "r.id").await
+            }
+
+            async fn search_repositories(&self, vis: &Visibility, part: &str, limit: i64) -> Result<Vec<RepoSearchRow>> {
+                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT ");
+                qb.push(REPO_COLS).push(", p.name AS project_name, p.public AS project_public
+                    FROM repositories r JOIN projects p ON p.id = r.project_id WHERE 1 = 1");
+                push_filters(&mut qb, &[Filter { key: "name", column: "r.name", matcher: Match::Fuzzy(part.to_owned()) }]);
+                push_visibility(&mut qb, vis, "r.project_id");
+                qb.push(" ORDER BY r.name LIMIT ").push_bind(limit);
+                qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
             }
 
             async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>> {
@@ -688,29 +706,56 @@ macro_rules! sql_identity_store {
             }
 
             async fn list_artifacts(&self, repo_id: i64, tags: Option<&str>, labels: &[i64], spec: &ListSpec) -> Result<(Vec<ArtifactRow>, u64)> {
-                self.list_page(ARTIFACT_COLS, |qb| {
+                // Not prepared, as in `list_page`. Tag and label filters are semi-joins on the repository's tags and labels
+                // (`IN`, not a correlated `EXISTS` per manifest: SQLite runs those one by one).
+                let from = |qb: &mut sqlx::QueryBuilder<Db>| {
                     qb.push("FROM manifests m WHERE m.repo_id = ").push_bind(repo_id);
+                    // Accessories are listed under their subject, not beside it (while the subject
+                    // is missing, an accessory is listed on its own).
+                    qb.push(" AND m.digest NOT IN (SELECT a.digest FROM accessories a JOIN manifests s ON s.repo_id = a.repo_id AND s.digest = a.subject WHERE a.repo_id = ")
+                        .push_bind(repo_id).push(")");
                     match tags {
                         None => {}
-                        Some("*") => { qb.push(" AND EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)"); }
-                        Some("nil") => { qb.push(" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)"); }
+                        Some("*") => { qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id).push(")"); }
+                        Some("nil") => { qb.push(" AND m.digest NOT IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id).push(")"); }
                         Some(t) => match t.strip_prefix('~') {
                             Some(part) => {
                                 let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                                qb.push(" AND EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest AND t.name LIKE ")
-                                    .push_bind(format!("%{escaped}%")).push(" ESCAPE '\\')");
+                                qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id)
+                                    .push(" AND t.name LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\')");
                             }
                             None => {
-                                qb.push(" AND EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest AND t.name = ")
-                                    .push_bind(t.to_owned()).push(")");
+                                qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id)
+                                    .push(" AND t.name = ").push_bind(t.to_owned()).push(")");
                             }
                         },
                     }
                     for l in labels {
-                        qb.push(" AND EXISTS (SELECT 1 FROM artifact_labels al WHERE al.repo_id = m.repo_id AND al.digest = m.digest AND al.label_id = ")
-                            .push_bind(*l).push(")");
+                        qb.push(" AND m.digest IN (SELECT al.digest FROM artifact_labels al WHERE al.label_id = ").push_bind(*l)
+                            .push(" AND al.repo_id = ").push_bind(repo_id).push(")");
                     }
-                }, spec, "m.digest").await
+                    push_filters(qb, &spec.filters);
+                };
+                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) ");
+                from(&mut qb);
+                let (total,): (i64,) = qb.build_query_as().persistent(false).fetch_one(&self.pool).await.map_err(db_err)?;
+                if total <= spec.offset() {
+                    return Ok((Vec::new(), total as u64));
+                }
+                // The page's digests first, from the index (for the default newest-first sort),
+                // then the page's rows. Ties go the way of the last sort key, so newest first is one backward walk of
+                // manifests_pushed (an ascending tiebreak made both backends sort each run of
+                // the index again).
+                let tiebreak = if spec.sort.last().is_some_and(|(_, desc)| *desc) { "m.digest DESC" } else { "m.digest" };
+                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT ");
+                qb.push(ARTIFACT_COLS).push(" FROM manifests m JOIN (SELECT m.digest ");
+                from(&mut qb);
+                push_order(&mut qb, &spec.sort, tiebreak);
+                qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
+                qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
+                push_order(&mut qb, &spec.sort, tiebreak);
+                let rows = qb.build_query_as::<ArtifactRow>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
+                Ok((rows, total as u64))
             }
 
             async fn artifact(&self, repo_id: i64, digest: &str) -> Result<Option<ArtifactRow>> {
@@ -725,8 +770,57 @@ macro_rules! sql_identity_store {
                 let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT digest, name, updated_at AS push_time FROM tags WHERE repo_id = ");
                 qb.push_bind(repo_id).push(" AND digest IN ");
                 push_list(&mut qb, digests);
-                qb.push(" ORDER BY name");
-                qb.build_query_as().fetch_all(&self.pool).await.map_err(db_err)
+                // Not prepared (as listings, `list_page`): PostgreSQL's generic plan for
+                // `repo_id = $1 AND digest IN (…)` walked all 20,000 tags of a big repository
+                // (60 ms) instead of looking up the page's 100 digests. Sorted here, not in SQL:
+                // SQLite took `ORDER BY name` as a reason to walk the primary key (repo_id,
+                // name) through the same 20,000 tags (12 ms). Byte order, as both collate names.
+                let mut rows: Vec<TagRow> = qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(rows)
+            }
+
+            async fn accessories_of(&self, repo_id: i64, subjects: &[String]) -> Result<Vec<AccessoryRow>> {
+                if subjects.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<Db>::new(ACCESSORY_COLS);
+                qb.push(" WHERE a.repo_id = ").push_bind(repo_id).push(" AND a.subject IN ");
+                push_list(&mut qb, subjects);
+                qb.push(" ORDER BY a.created_at, a.digest");
+                // Not prepared: see `artifact_tags`.
+                qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn list_accessories(&self, repo_id: i64, subject: &str, spec: &ListSpec) -> Result<(Vec<AccessoryRow>, u64)> {
+                let cols = ACCESSORY_COLS.trim_start_matches("SELECT ");
+                let (cols, from) = cols.split_once(" FROM ").expect("FROM in ACCESSORY_COLS");
+                self.list_page(cols, |qb| {
+                    qb.push("FROM ").push(from).push(" WHERE a.repo_id = ").push_bind(repo_id)
+                        .push(" AND a.subject = ").push_bind(subject.to_owned());
+                }, spec, "a.digest").await
+            }
+
+            async fn accessories_by_kind(&self, repo: &str, subjects: &[String], kind: Option<&str>) -> Result<Vec<AccessoryRow>> {
+                if subjects.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<Db>::new(ACCESSORY_COLS);
+                qb.push(" JOIN repositories r ON r.id = a.repo_id WHERE r.name = ").push_bind(repo.to_owned());
+                if let Some(kind) = kind {
+                    qb.push(" AND a.kind = ").push_bind(kind.to_owned());
+                }
+                qb.push(" AND a.subject IN ");
+                push_list(&mut qb, subjects);
+                qb.push(" ORDER BY a.created_at, a.digest");
+                qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn accessory(&self, repo: &str, digest: &str) -> Result<Option<AccessoryRow>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{ACCESSORY_COLS} JOIN repositories r ON r.id = a.repo_id WHERE r.name = $1 AND a.digest = $2"
+                )))
+                .bind(repo).bind(digest).fetch_optional(&self.pool).await.map_err(db_err)
             }
 
             async fn artifact_children(&self, repo_id: i64, digests: &[String]) -> Result<Vec<(String, String)>> {
@@ -737,7 +831,8 @@ macro_rules! sql_identity_store {
                 qb.push_bind(repo_id).push(" AND manifest_digest IN ");
                 push_list(&mut qb, digests);
                 qb.push(" ORDER BY manifest_digest, child_digest");
-                qb.build_query_as().fetch_all(&self.pool).await.map_err(db_err)
+                // Not prepared: see `artifact_tags`.
+                qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
             }
 
             async fn create_tag(&self, repo_id: i64, digest: &str, tag: &str, now: i64) -> Result<()> {

@@ -56,6 +56,19 @@ pub struct ManifestRecord {
     /// it already exists: checked inside the manifest transaction, so two first pushes of the
     /// same protected tag cannot both win.
     pub immutable_tags: Vec<(String, String)>,
+    /// When the manifest is an accessory: what it belongs to (recorded with it).
+    pub accessory: Option<AccessoryLink>,
+}
+
+/// An accessory's link to its subject, decided by `content::accessory` at push time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessoryLink {
+    pub subject: Digest,
+    /// `signature.cosign`, `signature.notation`, `sbom.harbor`, `accelerator.nydus` or
+    /// `subject.accessory`.
+    pub kind: &'static str,
+    /// `subject` or `tag`.
+    pub via: &'static str,
 }
 
 /// A stored manifest.

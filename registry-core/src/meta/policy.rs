@@ -46,6 +46,24 @@ pub struct InventoryManifest {
     pub push_time: i64,
     pub pull_time: Option<i64>,
     pub subject: Option<String>,
+    /// Whether it is an accessory of `subject` (a signature, an SBOM …): it follows its subject
+    /// and is never judged on its own.
+    pub accessory: bool,
+}
+
+/// A key a project trusts for content trust verification. `kind` is `cosign` (a public key,
+/// `pem` is its SubjectPublicKeyInfo) or `notation` (a root certificate).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrustKeyRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub algorithm: String,
+    pub pem: String,
+    /// sha256 of the DER, hex: unique per project.
+    pub fingerprint: String,
+    pub created_at: i64,
 }
 
 /// Everything retention reads about one repository, read in one transaction.
@@ -114,6 +132,12 @@ pub trait PolicyStore: Send + Sync {
         spec: &ListSpec,
     ) -> Result<(Vec<RetentionTaskRow>, u64)>;
     async fn retention_task(&self, execution_id: i64, id: i64) -> Result<Option<RetentionTaskRow>>;
+
+    // -- content trust keys
+    /// `AlreadyExists` when the project already trusts a key with this fingerprint.
+    async fn create_trust_key(&self, k: &TrustKeyRow) -> Result<i64>;
+    async fn trust_keys(&self, project_id: i64) -> Result<Vec<TrustKeyRow>>;
+    async fn delete_trust_key(&self, project_id: i64, id: i64) -> Result<bool>;
 
     // -- what a retention run reads
     async fn project_repositories(&self, project_id: i64) -> Result<Vec<ProjectRepo>>;

@@ -165,11 +165,43 @@ macro_rules! sql_policy_store {
                     .bind(project_id).fetch_all(&self.pool).await.map_err(db_err)
             }
 
+            async fn create_trust_key(&self, k: &TrustKeyRow) -> Result<i64> {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO trust_keys (project_id, name, kind, algorithm, pem, fingerprint, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(k.project_id).bind(&k.name).bind(&k.kind).bind(&k.algorithm).bind(&k.pem).bind(&k.fingerprint).bind(k.created_at)
+                .fetch_one(self.write_pool())
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => Error::AlreadyExists { what: "this key in the project".into() },
+                    _ => db_err(e),
+                })?;
+                Ok(id)
+            }
+
+            async fn trust_keys(&self, project_id: i64) -> Result<Vec<TrustKeyRow>> {
+                sqlx::query_as(
+                    "SELECT id, project_id, name, kind, algorithm, pem, fingerprint, created_at FROM trust_keys WHERE project_id = $1 ORDER BY id",
+                )
+                .bind(project_id).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn delete_trust_key(&self, project_id: i64, id: i64) -> Result<bool> {
+                Ok(sqlx::query("DELETE FROM trust_keys WHERE project_id = $1 AND id = $2")
+                    .bind(project_id).bind(id).execute(self.write_pool()).await.map_err(db_err)?.rows_affected() > 0)
+            }
+
             async fn repo_inventory(&self, repo_id: i64) -> Result<RepoInventory> {
                 // One snapshot: a push between the reads cannot pair a tag with a missing manifest.
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let manifests = sqlx::query_as(
-                    "SELECT digest, created_at AS push_time, pulled_at AS pull_time, subject FROM manifests WHERE repo_id = $1 ORDER BY digest",
+                    // An accessory's subject is the manifest's own, or the one its cosign tag names:
+                    // retention treats both as dependents of that subject.
+                    "SELECT m.digest, m.created_at AS push_time, m.pulled_at AS pull_time, COALESCE(a.subject, m.subject) AS subject,
+                     a.digest IS NOT NULL AS accessory
+                     FROM manifests m LEFT JOIN accessories a ON a.repo_id = m.repo_id AND a.digest = m.digest
+                     WHERE m.repo_id = $1 ORDER BY m.digest",
                 )
                 .bind(repo_id).fetch_all(&mut *tx).await.map_err(db_err)?;
                 let tags = sqlx::query_as("SELECT digest, name FROM tags WHERE repo_id = $1 ORDER BY name")

@@ -249,27 +249,38 @@ macro_rules! sql_metadata_store {
                     let found: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                     missing_ref(chunk, &found)?;
                 }
-                sqlx::query(
-                    "INSERT INTO manifests (repo_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repo_id, digest) DO NOTHING",
-                )
-                .bind(repo_id)
-                .bind(m.digest.to_string())
-                .bind(&m.media_type)
-                .bind(&m.artifact_type)
-                .bind(m.subject.as_ref().map(ToString::to_string))
-                .bind(&m.annotations)
-                .bind(m.content.len() as i64)
-                .bind(m.content.as_ref())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
                 let mut children: Vec<(String, &'static str)> =
                     m.refs.iter().map(|r| (r.digest.to_string(), r.kind.as_str())).collect();
                 children.sort();
                 children.dedup_by(|a, b| a.0 == b.0);
                 let digest = m.digest.to_string();
+                // The sizes of the blobs it references go with the manifest row (listings show and
+                // sort by the artifact's size): summed in the same statement, or, for a manifest
+                // of more blobs than one statement binds, by an update once its references are in.
+                let blob_children: Vec<String> =
+                    children.iter().filter(|(_, k)| *k == RefKind::Blob.as_str()).map(|(d, _)| d.clone()).collect();
+                let summed_inline = blob_children.len() <= SQL_BATCH;
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO manifests (repo_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at, blob_size) VALUES (",
+                );
+                qb.push_bind(repo_id).push(", ")
+                    .push_bind(digest.as_str()).push(", ")
+                    .push_bind(m.media_type.as_str()).push(", ")
+                    .push_bind(m.artifact_type.as_deref()).push(", ")
+                    .push_bind(m.subject.as_ref().map(ToString::to_string)).push(", ")
+                    .push_bind(m.annotations.as_deref()).push(", ")
+                    .push_bind(m.content.len() as i64).push(", ")
+                    .push_bind(m.content.as_ref()).push(", ")
+                    .push_bind(now).push(", ");
+                if summed_inline && !blob_children.is_empty() {
+                    qb.push("(SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs WHERE digest IN ");
+                    push_list(&mut qb, &blob_children);
+                    qb.push(")");
+                } else {
+                    qb.push("0");
+                }
+                qb.push(") ON CONFLICT (repo_id, digest) DO NOTHING");
+                qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 for chunk in children.chunks(SQL_BATCH) {
                     let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO manifest_refs (repo_id, manifest_digest, child_digest, kind) ");
                     qb.push_values(chunk, |mut row, (child, kind)| {
@@ -277,6 +288,19 @@ macro_rules! sql_metadata_store {
                     });
                     qb.push(" ON CONFLICT DO NOTHING");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                if !summed_inline {
+                    sqlx::query(
+                        "UPDATE manifests SET blob_size = (SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT)
+                         FROM manifest_refs mr JOIN blobs b ON b.digest = mr.child_digest
+                         WHERE mr.repo_id = manifests.repo_id AND mr.manifest_digest = manifests.digest AND mr.kind = 'blob')
+                         WHERE repo_id = $1 AND digest = $2",
+                    )
+                    .bind(repo_id)
+                    .bind(digest.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 }
                 for (tag, refusal) in &m.immutable_tags {
                     // A protected tag is only ever created, never moved: on PostgreSQL a
@@ -304,6 +328,21 @@ macro_rules! sql_metadata_store {
                     });
                     qb.push(" ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                if let Some(link) = &m.accessory {
+                    sqlx::query(
+                        "INSERT INTO accessories (repo_id, digest, subject, kind, via, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (repo_id, digest) DO NOTHING",
+                    )
+                    .bind(repo_id)
+                    .bind(digest.as_str())
+                    .bind(link.subject.to_string())
+                    .bind(link.kind)
+                    .bind(link.via)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 }
                 let added = hold_digest(&mut tx, project_id, &digest, m.content.len() as i64, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
@@ -360,6 +399,7 @@ macro_rules! sql_metadata_store {
                 ] {
                     sqlx::query(table).bind(repo_id).bind(digest.to_string()).execute(&mut *tx).await.map_err(db_err)?;
                 }
+                // Its accessory row goes by the foreign key's cascade.
                 let done = sqlx::query("DELETE FROM manifests WHERE repo_id = $1 AND digest = $2")
                     .bind(repo_id)
                     .bind(digest.to_string())

@@ -2,10 +2,12 @@
 //!
 //! - [`selector`]: Harbor's artifact selectors (doublestar, regex, labels);
 //! - [`immutable`]: immutable tag rules, checked inside the manifest transaction;
-//! - [`retention`]: tag retention policies, dry runs and runs on the job service.
+//! - [`retention`]: tag retention policies, dry runs and runs on the job service;
+//! - [`trust`]: content trust (signed-only pulls) and signature verification with trusted keys.
 //!
-//! Content trust and vulnerability prevention will land here.
+//! Vulnerability prevention will land here.
 
 pub mod immutable;
 pub mod retention;
 pub mod selector;
+pub mod trust;

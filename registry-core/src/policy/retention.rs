@@ -433,8 +433,14 @@ pub fn plan_repository(
             parents[i].push(s);
         }
     }
+    // An accessory whose subject is here follows it, tagged or not (a cosign `.sig` tag is
+    // not a version to keep or drop).
+    let follows = |i: usize| {
+        let m = &inv.manifests[i];
+        m.accessory && m.subject.as_deref().is_some_and(|s| index.contains_key(s))
+    };
     let is_candidate: Vec<bool> = (0..n)
-        .map(|i| !tags[i].is_empty() || parents[i].is_empty())
+        .map(|i| !follows(i) && (!tags[i].is_empty() || parents[i].is_empty()))
         .collect();
     let cand_idx: Vec<usize> = (0..n).filter(|&i| is_candidate[i]).collect();
     let candidates: Vec<Candidate> = cand_idx
@@ -1311,6 +1317,7 @@ mod tests {
             push_time: NOW - pushed_days_ago * DAY_MS,
             pull_time: None,
             subject: subject.map(Into::into),
+            accessory: subject.is_some(),
         }
     }
 
@@ -1388,6 +1395,45 @@ mod tests {
         assert!(plan.log().contains("RETAIN (referenced)"));
     }
 
+    #[test]
+    fn tagged_accessories_follow_their_subject() {
+        // app (tagged v1, old) is signed with cosign's tag scheme; v2 is recent. Keeping the
+        // latest one must not keep or judge the `.sig` tag on its own.
+        let sig_tag = format!("sha256-{}.sig", "a".repeat(64));
+        let inv = RepoInventory {
+            manifests: vec![
+                m("app", 10, None),
+                m("sig", 9, Some("app")),
+                m("v2", 1, None),
+            ],
+            tags: vec![
+                ("app".into(), "v1".into()),
+                ("sig".into(), sig_tag.clone()),
+                ("v2".into(), "v2".into()),
+            ],
+            labels: vec![],
+            children: vec![],
+        };
+        let keep_latest = [rule(1, "latestPushedK", Some(1), all_tags(), None)];
+        let plan = plan_repository(&keep_latest, "p/app", &inv, NOW, |_| false).unwrap();
+        assert_eq!(plan.deletions(), ["app", "sig"], "{}", plan.log());
+        assert_eq!(
+            (plan.total, plan.retained),
+            (2, 1),
+            "the .sig tag is no candidate"
+        );
+        // Kept with its subject, even by a rule that would not match its tag.
+        let keep_v1 = [rule(
+            1,
+            "always",
+            None,
+            vec![sel(DOUBLESTAR, "matches", "v1")],
+            None,
+        )];
+        let plan = plan_repository(&keep_v1, "p/app", &inv, NOW, |_| false).unwrap();
+        assert_eq!(plan.deletions(), ["v2"], "{}", plan.log());
+    }
+
     /// The evaluation budget: 100,000 tags in one repository, five rules of every selector kind.
     /// Run in release: `cargo test --release -p registry-core --lib -- --ignored --nocapture
     /// retention_bench` (figures in docs/benchmarks.md).
@@ -1405,6 +1451,7 @@ mod tests {
                 push_time: NOW - (i as i64) * 60_000,
                 pull_time: pulled,
                 subject: None,
+                accessory: false,
             });
             if i >= n {
                 continue;

@@ -209,6 +209,9 @@ impl RegistryBuilder {
             access: Arc::new(AccessState::new(self.access, self.authenticators)),
             jobs: Arc::new(crate::jobs::JobState::new()),
             policies: Arc::new(crate::immutable::PolicyCache::new()),
+            trust: Arc::new(crate::policy::trust::TrustCache::new(
+                self.manifest_cache_ttl,
+            )),
             audit: Arc::new(crate::audit::AuditState::new(self.audit)),
             secrets: Arc::new(secrets::SecretBox::new(
                 self.secret_key.unwrap_or_else(secrets::SecretKey::generate),
@@ -240,6 +243,7 @@ pub struct Registry {
     pub(crate) access: Arc<AccessState>,
     pub(crate) jobs: Arc<crate::jobs::JobState>,
     pub(crate) policies: Arc<crate::immutable::PolicyCache>,
+    pub(crate) trust: Arc<crate::policy::trust::TrustCache>,
     pub(crate) audit: Arc<crate::audit::AuditState>,
     pub(crate) secrets: Arc<secrets::SecretBox>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].

@@ -29,11 +29,16 @@ fn manifest(body: &str, refs: Vec<ContentRef>, subject: Option<Digest>) -> Manif
         digest: Digest::sha256_of(body.as_bytes()),
         media_type: "application/vnd.oci.image.manifest.v1+json".into(),
         artifact_type: Some("application/x.test".into()),
-        subject,
+        subject: subject.clone(),
         annotations: Some(r#"{"k":"v"}"#.into()),
         content: Bytes::from(body.to_owned()),
         refs,
         immutable_tags: Vec::new(),
+        accessory: subject.map(|subject| crate::meta::AccessoryLink {
+            subject,
+            kind: "subject.accessory",
+            via: "subject",
+        }),
     }
 }
 
@@ -331,8 +336,150 @@ pub async fn catalog(m: &dyn MetadataStore) {
     assert!(!m.repo_exists(&repo("cat/zzz")).await.unwrap());
 }
 
+/// Artifact pages: newest first across pages with ties, the tag filters, the exact total, a
+/// page past the end; repository search with its project.
+pub async fn artifact_pages(m: &dyn MetadataStore) {
+    use crate::meta::identity::Visibility;
+    use crate::query::ListSpec;
+    super::ensure_projects(m, &["pages"]).await;
+    let r = repo("pages/app");
+    // 14 artifacts pushed at 1..=13 (13 and 14 share a push time), tagged v<i> except 4 and 8.
+    let mut pushed = Vec::new();
+    for i in 1..=14i64 {
+        let man = manifest(&format!("pages-{i}"), vec![], None);
+        let tags: Vec<String> = if i == 4 || i == 8 {
+            vec![]
+        } else {
+            vec![format!("v{i}")]
+        };
+        m.put_manifest(&r, &man, &tags, i.min(13), &[])
+            .await
+            .unwrap();
+        pushed.push((i.min(13), man.digest.to_string()));
+    }
+    // Newest first; equal times by digest, the way of the sort.
+    pushed.sort_by(|a, b| b.cmp(a));
+    let newest: Vec<String> = pushed.iter().map(|(_, d)| d.clone()).collect();
+    let id = m.repository("pages/app").await.unwrap().unwrap().id;
+    let spec = |page: u64, size: u64| ListSpec {
+        filters: Vec::new(),
+        sort: vec![("m.created_at", true)],
+        page,
+        page_size: size,
+    };
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let (rows, total) = m
+            .list_artifacts(id, None, &[], &spec(page, 5))
+            .await
+            .unwrap();
+        assert_eq!(total, 14, "page {page}");
+        seen.extend(rows.into_iter().map(|a| a.digest));
+    }
+    assert_eq!(seen, newest, "pages in order, each artifact once");
+    let (rows, total) = m.list_artifacts(id, None, &[], &spec(4, 5)).await.unwrap();
+    assert_eq!(
+        (rows.len(), total),
+        (0, 14),
+        "past the end: nothing, and still the total"
+    );
+    let digests = |rows: Vec<crate::meta::identity::ArtifactRow>| -> Vec<String> {
+        rows.into_iter().map(|a| a.digest).collect()
+    };
+    let of = |is: &[i64]| -> Vec<String> {
+        is.iter()
+            .map(|i| {
+                manifest(&format!("pages-{i}"), vec![], None)
+                    .digest
+                    .to_string()
+            })
+            .collect()
+    };
+    let v1 = of(&[1, 10, 11, 12, 13, 14]);
+    let want: Vec<String> = newest.iter().filter(|d| v1.contains(d)).cloned().collect();
+    let mut got = Vec::new();
+    for page in 1..=3 {
+        let (rows, total) = m
+            .list_artifacts(id, Some("~v1"), &[], &spec(page, 2))
+            .await
+            .unwrap();
+        assert_eq!(total, 6, "v1, v10 … v14");
+        got.extend(digests(rows));
+    }
+    assert_eq!(got, want);
+    let (rows, total) = m
+        .list_artifacts(id, Some("nil"), &[], &spec(1, 10))
+        .await
+        .unwrap();
+    assert_eq!((digests(rows), total), (of(&[8, 4]), 2));
+    let (rows, total) = m
+        .list_artifacts(id, Some("*"), &[], &spec(1, 100))
+        .await
+        .unwrap();
+    assert_eq!(total, 12);
+    assert!(!rows.iter().any(|a| of(&[4, 8]).contains(&a.digest)));
+    let (rows, total) = m
+        .list_artifacts(id, Some("v7"), &[], &spec(1, 10))
+        .await
+        .unwrap();
+    assert_eq!((digests(rows), total), (of(&[7]), 1));
+    // Oldest first: ties ascending.
+    let asc = ListSpec {
+        sort: vec![("m.created_at", false)],
+        ..spec(1, 100)
+    };
+    let (rows, _) = m.list_artifacts(id, None, &[], &asc).await.unwrap();
+    let mut oldest = newest.clone();
+    oldest.reverse();
+    assert_eq!(digests(rows), oldest);
+
+    // Search: by name part, with the project joined, by name, at most `limit`.
+    super::ensure_projects(m, &["pages2"]).await;
+    let other = repo("pages2/app-x");
+    m.put_manifest(&other, &manifest("pages-other", vec![], None), &[], 1, &[])
+        .await
+        .unwrap();
+    let all = Visibility {
+        all: true,
+        ..Visibility::default()
+    };
+    let found = m.search_repositories(&all, "pages", 100).await.unwrap();
+    let names: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f.repo.name.as_str(), f.project_name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("pages/app", "pages"), ("pages2/app-x", "pages2")]
+    );
+    assert_eq!(found[0].repo.artifact_count, 14);
+    assert_eq!(
+        m.search_repositories(&all, "pages", 1).await.unwrap().len(),
+        1
+    );
+    assert!(
+        m.search_repositories(&all, "app-x", 100)
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
+    let public_only = Visibility {
+        public: true,
+        ..Visibility::default()
+    };
+    assert!(
+        m.search_repositories(&public_only, "pages", 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "private projects are not found by those who cannot see them"
+    );
+}
+
 /// Run every scenario.
 pub async fn run_all(m: &dyn MetadataStore) {
+    artifact_pages(m).await;
     blob_links_and_mounts(m).await;
     upload_sessions(m).await;
     put_manifest_is_atomic(m).await;

@@ -64,7 +64,8 @@ on_both_backends!(
     immutable_first_pushes_race,
     retention_templates,
     dry_run_lists_exactly_what_a_real_run_deletes,
-    retention_input_is_validated
+    retention_input_is_validated,
+    accessories_and_content_trust
 );
 
 async fn project(reg: &Registry, name: &str) -> i64 {
@@ -446,7 +447,15 @@ async fn digests(reg: &Registry, project: &str, repo: &str) -> BTreeSet<String> 
         .artifacts(SYS, project, repo, &ListQuery::new().page(1, 100))
         .await
     {
-        Ok(page) => page.items.into_iter().map(|a| a.digest).collect(),
+        // Accessories (the signature) are listed under their subject.
+        Ok(page) => page
+            .items
+            .into_iter()
+            .flat_map(|a| {
+                let accessories = a.accessories.into_iter().map(|x| x.digest);
+                std::iter::once(a.digest).chain(accessories)
+            })
+            .collect(),
         Err(e) if e.code() == ErrorCode::NotFound => BTreeSet::new(),
         Err(e) => panic!("{e}"),
     }
@@ -1014,4 +1023,263 @@ async fn retention_input_is_validated(reg: Registry, clock: Arc<FakeClock>) {
             .contains_key("retention_id")
     );
     refused(reg.retention(&dev, id).await, ErrorCode::NotFound, "");
+}
+
+/// Signatures as accessories, content trust on pulls, verification with trusted keys, and
+/// deletion with the subject.
+async fn accessories_and_content_trust(reg: Registry, _clock: Arc<FakeClock>) {
+    use registry_core::distribution::Caller;
+    use registry_core::policy::trust::{TrustKeyReq, generate_signing_key};
+    project(&reg, "sig").await;
+    let guest = member(&reg, "sig", "sig-guest", 3).await;
+    let dev = member(&reg, "sig", "sig-dev", 2).await;
+    let repo = RepoName::parse("sig/app").unwrap();
+    let v1 = push(&reg, "sig/app:v1", "v1").await.unwrap();
+    let v2 = push(&reg, "sig/app:v2", "v2").await.unwrap();
+    let (untrusted, _) = generate_signing_key().unwrap();
+    let (trusted, trusted_pub) = generate_signing_key().unwrap();
+    let first_sig = reg
+        .sign(&repo, &Reference::Tag("v1".into()), &untrusted)
+        .await
+        .unwrap();
+
+    // The signature is listed under its subject, not beside it.
+    let listed = reg
+        .artifacts(SYS, "sig", "app", &ListQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 2, "{:?}", listed.items);
+    let a1 = listed
+        .items
+        .iter()
+        .find(|a| a.digest == v1.to_string())
+        .unwrap();
+    assert_eq!(a1.accessories.len(), 1);
+    assert_eq!(a1.accessories[0].kind, "signature.cosign");
+    assert_eq!(a1.accessories[0].digest, first_sig.to_string());
+    assert_eq!(a1.accessories[0].subject_artifact_digest, v1.to_string());
+    assert_eq!(a1.accessories[0].verification, None, "no keys, no verdict");
+    let page = reg
+        .accessories(
+            &guest,
+            "sig",
+            "app",
+            "v1",
+            &ListQuery::new().q("type=signature.cosign"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.items[0].digest.clone()),
+        (1, first_sig.to_string())
+    );
+    let none = reg
+        .accessories(
+            &guest,
+            "sig",
+            "app",
+            "v1",
+            &ListQuery::new().q("type=sbom.harbor"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+    refused(
+        reg.accessories(
+            &guest,
+            "sig",
+            "app",
+            "v1",
+            &ListQuery::new().q("type=bogus"),
+        )
+        .await,
+        ErrorCode::BadRequest,
+        "unknown accessory type",
+    );
+
+    // Content trust: the unsigned image is refused, the signed one and the signature pull.
+    let policy = |k: &str, v: &str| [(k.to_owned(), v.to_owned())].into_iter().collect();
+    reg.update_project(
+        SYS,
+        "sig",
+        true,
+        policy("enable_content_trust_cosign", "true"),
+    )
+    .await
+    .unwrap();
+    let as_guest = Caller::new(guest.clone());
+    let pull = |caller: &Caller, r: Reference| {
+        let reg = reg.clone();
+        let caller = caller.clone();
+        let repo = repo.clone();
+        async move {
+            reg.v2(&caller)
+                .get_manifest(&repo, &r)
+                .await
+                .map(|m| m.digest.clone())
+        }
+    };
+    refused(
+        pull(&as_guest, Reference::Tag("v2".into())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "not signed by cosign",
+    );
+    assert_eq!(
+        pull(&as_guest, Reference::Tag("v1".into())).await.unwrap(),
+        v1.to_string()
+    );
+    assert_eq!(
+        pull(&as_guest, Reference::Digest(first_sig.clone()))
+            .await
+            .unwrap(),
+        first_sig.to_string(),
+        "the signature itself pulls"
+    );
+    // Signing clients that may push read the unsigned manifest; a guest's cosign may not.
+    let cosign = |p: &Principal| Caller {
+        user_agent: Some("cosign/v2.6.5 (linux; amd64) go-containerregistry/v0.20.7".into()),
+        ..Caller::new(p.clone())
+    };
+    assert_eq!(
+        pull(&cosign(&dev), Reference::Tag("v2".into()))
+            .await
+            .unwrap(),
+        v2.to_string()
+    );
+    refused(
+        pull(&cosign(&guest), Reference::Tag("v2".into())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "not signed",
+    );
+
+    // Verification: only a signature by a trusted key counts.
+    reg.update_project(SYS, "sig", true, policy("content_trust_verify", "true"))
+        .await
+        .unwrap();
+    refused(
+        pull(&as_guest, Reference::Tag("v1".into())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "with a key project sig trusts",
+    );
+    refused(
+        reg.add_trust_key(
+            &guest,
+            "sig",
+            true,
+            TrustKeyReq {
+                name: "k".into(),
+                pem: trusted_pub.clone(),
+            },
+        )
+        .await,
+        ErrorCode::Denied,
+        "",
+    );
+    refused(
+        reg.add_trust_key(
+            SYS,
+            "sig",
+            true,
+            TrustKeyReq {
+                name: "k".into(),
+                pem: trusted.clone(),
+            },
+        )
+        .await,
+        ErrorCode::BadRequest,
+        "PUBLIC KEY",
+    );
+    let key = reg
+        .add_trust_key(
+            SYS,
+            "sig",
+            true,
+            TrustKeyReq {
+                name: "release".into(),
+                pem: trusted_pub.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (key.kind.as_str(), key.algorithm.as_str()),
+        ("cosign", "ecdsa-p256")
+    );
+    refused(
+        reg.add_trust_key(
+            SYS,
+            "sig",
+            true,
+            TrustKeyReq {
+                name: "again".into(),
+                pem: trusted_pub,
+            },
+        )
+        .await,
+        ErrorCode::AlreadyExists,
+        "",
+    );
+    refused(
+        pull(&as_guest, Reference::Tag("v1".into())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "trusts",
+    );
+    let status = |reg: Registry| async move {
+        let a = reg.artifact(SYS, "sig", "app", "v1").await.unwrap();
+        a.accessories
+            .into_iter()
+            .map(|x| (x.digest, x.verification.unwrap_or_default()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        status(reg.clone()).await[&first_sig.to_string()],
+        "unknown_key"
+    );
+    let second_sig = reg
+        .sign(&repo, &Reference::Tag("v1".into()), &trusted)
+        .await
+        .unwrap();
+    assert_eq!(
+        pull(&as_guest, Reference::Tag("v1".into())).await.unwrap(),
+        v1.to_string()
+    );
+    let seen = status(reg.clone()).await;
+    assert_eq!(seen[&second_sig.to_string()], "verified", "{seen:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    // A signature whose payload names another image does not verify for this one.
+    let v2_sig = reg
+        .sign(&repo, &Reference::Tag("v2".into()), &trusted)
+        .await
+        .unwrap();
+    assert_eq!(
+        pull(&as_guest, Reference::Tag("v2".into())).await.unwrap(),
+        v2.to_string()
+    );
+    assert_ne!(v2_sig, second_sig);
+
+    // Deleting the subject takes its signatures along; the other image keeps its own.
+    reg.delete_artifact(SYS, "sig", "app", "v1").await.unwrap();
+    for gone in [&first_sig, &second_sig] {
+        refused(
+            reg.get_manifest(&repo, &Reference::Digest(gone.clone()))
+                .await
+                .map(|_| ()),
+            ErrorCode::ManifestUnknown,
+            "",
+        );
+    }
+    let left = reg
+        .artifacts(SYS, "sig", "app", &ListQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(left.total, 1);
+    assert_eq!(left.items[0].accessories.len(), 1);
+    reg.delete_trust_key(SYS, "sig", true, key.id)
+        .await
+        .unwrap();
+    refused(
+        pull(&as_guest, Reference::Tag("v2".into())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "trusts",
+    );
 }

@@ -340,6 +340,51 @@ pub async fn delete_member(
     Ok(ok())
 }
 
+// ---- content trust keys ----------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/projects/{project}/trust-keys", tag = "project", summary = "Keys the project trusts for content trust verification (Berth)", responses((status = 200, body = Vec<registry_core::policy::trust::TrustKey>), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
+pub async fn list_trust_keys(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> R {
+    json(reg.trust_keys(&p, &project, is_name(&headers)).await?)
+}
+
+#[utoipa::path(post, path = "/projects/{project}/trust-keys", tag = "project", summary = "Trust a cosign public key or a notation root certificate (PEM) (Berth)", request_body = registry_core::policy::trust::TrustKeyReq, responses((status = 201, body = registry_core::policy::trust::TrustKey), (status = 400, description = "not a supported PEM key or CA certificate"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 409, description = "trusted already")))]
+pub async fn add_trust_key(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(project): Path<String>,
+    Body(req): Body<registry_core::policy::trust::TrustKeyReq>,
+) -> R {
+    let key = reg
+        .add_trust_key(&p, &project, is_name(&headers), req)
+        .await?;
+    let mut res = (StatusCode::CREATED, Json(&key)).into_response();
+    if let Ok(v) =
+        axum::http::HeaderValue::from_str(&format!("{}/{}", super::api_path(&uri), key.id))
+    {
+        res.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[utoipa::path(delete, path = "/projects/{project}/trust-keys/{id}", tag = "project", summary = "Stop trusting a key (Berth)", responses((status = 200, description = "done"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
+pub async fn delete_trust_key(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    headers: HeaderMap,
+    Path((project, id)): Path<(String, String)>,
+) -> R {
+    reg.delete_trust_key(&p, &project, is_name(&headers), id_param(&id)?)
+        .await?;
+    Ok(ok())
+}
+
 // ---- repositories, artifacts, tags -------------------------------------------------------------
 
 #[utoipa::path(get, path = "/repositories", tag = "repository", summary = "All repositories visible to the caller", responses((status = 200, body = Vec<registry_core::model::Repository>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
@@ -424,6 +469,21 @@ pub async fn get_artifact(
         reg.artifact(&p, &project, &repo_param(&repo), &reference)
             .await?,
     )
+}
+
+#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/accessories", tag = "artifact", summary = "Accessories of an artifact: signatures, SBOMs, referrers (paged; q=type=signature.cosign|signature.notation|sbom.harbor|accelerator.nydus|subject.accessory)", responses((status = 200, body = Vec<registry_core::model::Accessory>), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
+pub async fn list_accessories(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    q: Params,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+) -> R {
+    Ok(paged(
+        &uri,
+        reg.accessories(&p, &project, &repo_param(&repo), &reference, &q.list()?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Delete an artifact and its tags", responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]

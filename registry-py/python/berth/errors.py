@@ -55,7 +55,8 @@ class ConflictError(BerthError):
 
 class PreconditionError(BerthError):
     """The current state does not allow the operation (``PRECONDITION``): deleting a project that
-    still has repositories, removing your own admin flag, changing an external user's password."""
+    still has repositories, removing your own admin flag, changing an external user's password; also
+    a project policy refusing a pull (``PROJECTPOLICYVIOLATION``: the image is not signed)."""
 
 
 class UnsupportedError(BerthError, NotImplementedError):
@@ -94,6 +95,7 @@ _CLASS_BY_CODE: dict[str, type[BerthError]] = {
     "UNAUTHORIZED": PermissionDeniedError,
     "CONFLICT": ConflictError,
     "PRECONDITION": PreconditionError,
+    "PROJECTPOLICYVIOLATION": PreconditionError,
     "UNSUPPORTED": UnsupportedError,
     "UNAVAILABLE": UnavailableError,
     "TOOMANYREQUESTS": UnavailableError,

@@ -1,0 +1,203 @@
+//! Accessories: signatures, attestations, SBOMs and other artifacts that belong to a subject
+//! artifact in the same repository.
+//!
+//! A manifest is an accessory when it carries an OCI 1.1 `subject`, or when it is pushed under
+//! cosign's tag scheme, `sha256-<hex>.sig`, `.att` or `.sbom`, which names the subject's digest.
+//! [`recognize`] decides that at push time and the link is stored with the manifest, in its
+//! transaction. The subject need not exist yet: an accessory pushed first is listed as an
+//! artifact of its own until its subject arrives, and from then on under it.
+//!
+//! Types follow Harbor: `signature.cosign` (cosign signatures and sigstore bundles),
+//! `signature.notation`, `sbom.harbor` (Harbor's SBOMs and the SPDX / CycloneDX documents
+//! cosign attaches), `accelerator.nydus`, and `subject.accessory` for any other referrer. All but
+//! nydus are hard references: they are deleted with their subject.
+//!
+//! Accessories are not listed as artifacts of their repository; artifact views carry them in
+//! `accessories`, and `GET …/artifacts/{ref}/accessories` pages through them. Retention moves
+//! them with their subject (policy/retention.rs), and garbage collection frees their blobs once
+//! the subject's deletion has taken them along.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::auth::{Action, Principal, ProjectResource as R};
+use crate::error::{Error, Result};
+use crate::meta::AccessoryLink;
+use crate::meta::identity::AccessoryRow;
+use crate::model::{Accessory, time};
+use crate::oci::manifest::ParsedManifest;
+use crate::oci::{Digest, RepoName};
+use crate::query::{Field, Kind, ListQuery, Page, field};
+use crate::registry::Registry;
+
+pub const SIGNATURE_COSIGN: &str = "signature.cosign";
+pub const SIGNATURE_NOTATION: &str = "signature.notation";
+pub const SBOM_HARBOR: &str = "sbom.harbor";
+pub const ACCELERATOR_NYDUS: &str = "accelerator.nydus";
+pub const SUBJECT_ACCESSORY: &str = "subject.accessory";
+
+/// Every accessory type, for validating `q=type=…`.
+pub const TYPES: &[&str] = &[
+    SIGNATURE_COSIGN,
+    SIGNATURE_NOTATION,
+    SBOM_HARBOR,
+    ACCELERATOR_NYDUS,
+    SUBJECT_ACCESSORY,
+];
+
+/// Artifact types of cosign signatures: the OCI 1.1 referrer cosign pushes, and sigstore bundles.
+const COSIGN_TYPES: &[&str] = &["application/vnd.dev.cosign.artifact.sig.v1+json"];
+const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
+/// Notation's signature artifact type.
+pub const NOTATION_TYPE: &str = "application/vnd.cncf.notary.signature";
+/// SBOM artifact types: Harbor's own, cosign's referrer, and the SPDX / CycloneDX / Syft
+/// documents `cosign attach sbom` stores.
+const SBOM_TYPES: &[&str] = &[
+    "application/vnd.goharbor.harbor.sbom.v1",
+    "application/vnd.dev.cosign.artifact.sbom.v1+json",
+    "text/spdx",
+    "text/spdx+json",
+    "text/spdx+xml",
+    "application/spdx+json",
+    "application/vnd.cyclonedx",
+    "application/vnd.cyclonedx+json",
+    "application/vnd.cyclonedx+xml",
+    "application/vnd.syft+json",
+];
+/// The layer annotation that marks a nydus bootstrap layer.
+const NYDUS_BOOTSTRAP: &str = "containerd.io/snapshot/nydus-bootstrap";
+
+const VIA_SUBJECT: &str = "subject";
+const VIA_TAG: &str = "tag";
+
+/// Whether an accessory of `kind` goes with its subject when the subject is deleted.
+pub fn is_hard(kind: &str) -> bool {
+    kind != ACCELERATOR_NYDUS
+}
+
+/// The accessory link of a manifest being pushed with `tags`, if it is one.
+pub fn recognize(parsed: &ParsedManifest, body: &[u8], tags: &[String]) -> Option<AccessoryLink> {
+    if let Some(subject) = &parsed.subject {
+        return Some(AccessoryLink {
+            subject: subject.clone(),
+            kind: referrer_kind(parsed, body),
+            via: VIA_SUBJECT,
+        });
+    }
+    tags.iter().find_map(|t| {
+        cosign_tag(t).map(|(subject, kind)| AccessoryLink {
+            subject,
+            kind,
+            via: VIA_TAG,
+        })
+    })
+}
+
+/// The subject and type named by a cosign tag: `sha256-<hex>.sig` (a signature), `.att` (an
+/// attestation) or `.sbom`.
+pub fn cosign_tag(tag: &str) -> Option<(Digest, &'static str)> {
+    let (hex, suffix) = tag.strip_prefix("sha256-")?.split_once('.')?;
+    let kind = match suffix {
+        "sig" => SIGNATURE_COSIGN,
+        "sbom" => SBOM_HARBOR,
+        "att" => SUBJECT_ACCESSORY,
+        _ => return None,
+    };
+    if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    Some((Digest::parse(&format!("sha256:{hex}")).ok()?, kind))
+}
+
+fn referrer_kind(parsed: &ParsedManifest, body: &[u8]) -> &'static str {
+    let t = parsed.artifact_type.as_deref().unwrap_or_default();
+    if COSIGN_TYPES.contains(&t) || t.starts_with(SIGSTORE_BUNDLE_PREFIX) {
+        SIGNATURE_COSIGN
+    } else if t == NOTATION_TYPE {
+        SIGNATURE_NOTATION
+    } else if SBOM_TYPES.contains(&t) {
+        SBOM_HARBOR
+    } else if has_nydus_bootstrap(body) {
+        ACCELERATOR_NYDUS
+    } else {
+        SUBJECT_ACCESSORY
+    }
+}
+
+fn has_nydus_bootstrap(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Layers {
+        #[serde(default)]
+        layers: Vec<Layer>,
+    }
+    #[derive(Deserialize)]
+    struct Layer {
+        #[serde(default)]
+        annotations: BTreeMap<String, String>,
+    }
+    serde_json::from_slice::<Layers>(body).is_ok_and(|m| {
+        m.layers
+            .iter()
+            .any(|l| l.annotations.contains_key(NYDUS_BOOTSTRAP))
+    })
+}
+
+const ACCESSORY_FIELDS: &[Field] = &[
+    field("type", "a.kind", Kind::Text),
+    field("digest", "a.digest", Kind::Text),
+    field("creation_time", "a.created_at", Kind::Time),
+];
+
+impl Registry {
+    pub(crate) fn accessory_view(&self, repo: &RepoName, row: AccessoryRow) -> Accessory {
+        Accessory {
+            digest: row.digest,
+            kind: row.kind,
+            size: row.size,
+            subject_artifact_digest: row.subject,
+            subject_artifact_repo: repo.to_string(),
+            creation_time: time(row.created_at),
+            icon: String::new(),
+            verification: None,
+        }
+    }
+
+    /// The accessories of an artifact, paged; `q` takes `type=…` (`signature.cosign`, …).
+    pub async fn accessories(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        q: &ListQuery,
+    ) -> Result<Page<Accessory>> {
+        let (_, row) = self
+            .repo_in(p, project, repo, R::Artifact, Action::Read)
+            .await?;
+        let spec = q.parse(ACCESSORY_FIELDS, &[("a.created_at", false)])?;
+        for f in &spec.filters {
+            if f.column == "a.kind"
+                && let crate::query::Match::Exact(crate::query::Value::Text(t)) = &f.matcher
+                && !TYPES.contains(&t.as_str())
+            {
+                return Err(Error::BadRequest {
+                    reason: format!("unknown accessory type {t:?}; known: {}", TYPES.join(", ")),
+                });
+            }
+        }
+        let subject = self.artifact_row(&row, reference).await?;
+        let name = RepoName::parse(&row.name)?;
+        let (rows, total) = self
+            .meta
+            .list_accessories(row.id, &subject.digest, &spec)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut view = self.accessory_view(&name, r);
+            view.verification = self.signature_status(&name, row.project_id, &view).await?;
+            items.push(view);
+        }
+        Ok(spec.page_of(items, total))
+    }
+}
