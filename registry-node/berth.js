@@ -40,6 +40,6 @@ function wrap(target, name, asPromise) {
 
 for (const name of Object.getOwnPropertyNames(native.Registry.prototype)) wrap(native.Registry.prototype, name, true)
 for (const name of ['open', 'serve']) wrap(native, name, true)
-for (const name of ['checkRepositoryName', 'version']) wrap(native, name, false)
+for (const name of ['checkRepositoryName', 'generateSigningKey', 'version']) wrap(native, name, false)
 
 module.exports = native

@@ -193,6 +193,35 @@ export interface Artifact {
   tags: Array<Tag>
   references: Array<{ parent_id: number; child_digest: string }>
   labels: Array<Label>
+  /** Signatures, SBOMs and other accessories of the artifact. */
+  accessories: Array<Accessory>
+}
+
+/** An accessory of an artifact: a signature, an SBOM, any referrer. */
+export interface Accessory {
+  digest: string
+  /** signature.cosign, signature.notation, sbom.harbor, accelerator.nydus, subject.accessory */
+  type: string
+  size: number
+  subject_artifact_digest: string
+  subject_artifact_repo: string
+  creation_time: string
+  icon: string
+  /** For cosign signatures when the project trusts keys: verified, unverified or unknown_key. */
+  verification: string | null
+}
+
+/** A key a project trusts for content trust verification. */
+export interface TrustKey {
+  id: number
+  name: string
+  /** cosign (a public key) or notation (a root certificate). */
+  kind: string
+  /** ecdsa-p256, ed25519 or rsa. */
+  algorithm: string
+  pem: string
+  fingerprint: string
+  creation_time: string
 }
 
 /** Who a login resolved to. */

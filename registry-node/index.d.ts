@@ -193,6 +193,35 @@ export interface Artifact {
   tags: Array<Tag>
   references: Array<{ parent_id: number; child_digest: string }>
   labels: Array<Label>
+  /** Signatures, SBOMs and other accessories of the artifact. */
+  accessories: Array<Accessory>
+}
+
+/** An accessory of an artifact: a signature, an SBOM, any referrer. */
+export interface Accessory {
+  digest: string
+  /** signature.cosign, signature.notation, sbom.harbor, accelerator.nydus, subject.accessory */
+  type: string
+  size: number
+  subject_artifact_digest: string
+  subject_artifact_repo: string
+  creation_time: string
+  icon: string
+  /** For cosign signatures when the project trusts keys: verified, unverified or unknown_key. */
+  verification: string | null
+}
+
+/** A key a project trusts for content trust verification. */
+export interface TrustKey {
+  id: number
+  name: string
+  /** cosign (a public key) or notation (a root certificate). */
+  kind: string
+  /** ecdsa-p256, ed25519 or rsa. */
+  algorithm: string
+  pem: string
+  fingerprint: string
+  creation_time: string
 }
 
 /** Who a login resolved to. */
@@ -346,6 +375,21 @@ export declare class Registry {
   /** Artifacts of `project/repository`; `q` also takes `tags=*`, `tags=nil`, `labels=(id …)`. */
   artifacts(project: string, repository: string, options?: ListOptions | undefined | null): Promise<Paged<Artifact>>
   artifact(project: string, repository: string, reference: string): Promise<Artifact>
+  /**
+   * Accessories of an artifact (signatures, SBOMs, referrers); `q` takes
+   * `type=signature.cosign`, `type=sbom.harbor`, ….
+   */
+  accessories(project: string, repository: string, reference: string, options?: ListOptions | undefined | null): Promise<Paged<Accessory>>
+  /**
+   * Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
+   * (`generateSigningKey`); resolves to the signature manifest's digest.
+   */
+  sign(image: string, privateKeyPem: string): Promise<string>
+  /** The keys a project trusts for content trust verification. */
+  trustKeys(project: string | number): Promise<Array<TrustKey>>
+  /** Trust a cosign public key or a notation CA certificate (PEM) in a project. */
+  addTrustKey(project: string | number, name: string, pem: string): Promise<TrustKey>
+  deleteTrustKey(project: string | number, keyId: number): Promise<undefined>
   /** Point a new tag at an artifact (`CONFLICT` if the tag exists). */
   createTag(project: string, repository: string, reference: string, tag: string): Promise<undefined>
   deleteTag(project: string, repository: string, reference: string, tag: string): Promise<undefined>
@@ -375,6 +419,9 @@ export interface GcOptions {
   /** Unreferenced content younger than this survives (default 7200). */
   graceSeconds?: number
 }
+
+/** A new ECDSA P-256 key pair for `Registry.sign`. */
+export declare function generateSigningKey(): SigningKey
 
 /**
  * The image to push: layers (bytes or file paths), an optional config (bytes or a JSON
@@ -519,6 +566,14 @@ export interface RobotOptions {
  * authenticate (Basic or the token service); anonymous ones may only pull from public projects.
  */
 export declare function serve(options?: OpenOptions | undefined | null): Promise<Registry>
+
+/** A key pair for `Registry.sign`, as PEM. */
+export interface SigningKey {
+  /** Unencrypted PKCS#8 (ECDSA P-256): what `sign` takes. */
+  privateKey: string
+  /** The public key: what `addTrustKey` trusts. */
+  publicKey: string
+}
 
 /** `createUser` options. */
 export interface UserOptions {

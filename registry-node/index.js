@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Registry = nativeBinding.Registry
 module.exports.checkRepositoryName = nativeBinding.checkRepositoryName
+module.exports.generateSigningKey = nativeBinding.generateSigningKey
 module.exports.open = nativeBinding.open
 module.exports.serve = nativeBinding.serve
 module.exports.version = nativeBinding.version

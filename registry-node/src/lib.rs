@@ -224,6 +224,26 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+/// A key pair for `Registry.sign`, as PEM.
+#[napi(object)]
+pub struct SigningKey {
+    /// Unencrypted PKCS#8 (ECDSA P-256): what `sign` takes.
+    pub private_key: String,
+    /// The public key: what `addTrustKey` trusts.
+    pub public_key: String,
+}
+
+/// A new ECDSA P-256 key pair for `Registry.sign`.
+#[napi]
+pub fn generate_signing_key(env: Env) -> napi::Result<SigningKey> {
+    let (private_key, public_key) = registry_core::policy::trust::generate_signing_key()
+        .map_err(|e| js_error(&env, e.into()))?;
+    Ok(SigningKey {
+        private_key,
+        public_key,
+    })
+}
+
 /// Validate a repository name with the engine's grammar; throws an error whose code is
 /// `NAME_INVALID` when invalid.
 #[napi]
@@ -1629,6 +1649,89 @@ impl Registry {
                     .artifact(&SYSTEM, &project, &repository, &reference_)
                     .await?,
             )
+        })
+    }
+
+    /// Accessories of an artifact (signatures, SBOMs, referrers); `q` takes
+    /// `type=signature.cosign`, `type=sbom.harbor`, ….
+    #[napi(ts_return_type = "Promise<Paged<Accessory>>")]
+    pub fn accessories<'env>(
+        &self,
+        env: &'env Env,
+        project: String,
+        repository: String,
+        reference_: String,
+        options: Option<ListOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, q) = (self.reg(), list_query(options));
+        settle(env, async move {
+            page_json(
+                reg?.accessories(&SYSTEM, &project, &repository, &reference_, &q)
+                    .await?,
+            )
+        })
+    }
+
+    /// Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
+    /// (`generateSigningKey`); resolves to the signature manifest's digest.
+    #[napi]
+    pub fn sign<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+        private_key_pem: String,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let r = image_ref(&image)?;
+            Ok(reg?
+                .sign(&r.repo, &r.reference, &private_key_pem)
+                .await?
+                .to_string())
+        })
+    }
+
+    /// The keys a project trusts for content trust verification.
+    #[napi(ts_return_type = "Promise<Array<TrustKey>>")]
+    pub fn trust_keys<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, (name, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move {
+            json(&reg?.trust_keys(&SYSTEM, &name, is_name).await?)
+        })
+    }
+
+    /// Trust a cosign public key or a notation CA certificate (PEM) in a project.
+    #[napi(ts_return_type = "Promise<TrustKey>")]
+    pub fn add_trust_key<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        name: String,
+        pem: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, (project, is_name)) = (self.reg(), project_ref(project));
+        let req = registry_core::policy::trust::TrustKeyReq { name, pem };
+        settle(env, async move {
+            json(&reg?.add_trust_key(&SYSTEM, &project, is_name, req).await?)
+        })
+    }
+
+    #[napi]
+    pub fn delete_trust_key<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | number")] project: Either<String, i64>,
+        key_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let (reg, (project, is_name)) = (self.reg(), project_ref(project));
+        settle(env, async move {
+            Ok(reg?
+                .delete_trust_key(&SYSTEM, &project, is_name, key_id)
+                .await?)
         })
     }
 

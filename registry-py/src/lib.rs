@@ -24,10 +24,18 @@ fn check_repository_name(py: Python<'_>, name: convert::Arg<String>) -> PyResult
     convert::parse_repo(py, &name.0).map(drop)
 }
 
+/// A new ECDSA P-256 key pair for `Registry.sign`, as (private key PKCS#8 PEM, public key PEM).
+#[pyfunction]
+fn generate_signing_key(py: Python<'_>) -> PyResult<(String, String)> {
+    registry_core::policy::trust::generate_signing_key()
+        .map_err(|e| convert::Failure::Core(e).into_pyerr(py))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(check_repository_name, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_signing_key, m)?)?;
     m.add_function(wrap_pyfunction!(registry::open, m)?)?;
     m.add_function(wrap_pyfunction!(registry::serve, m)?)?;
     m.add_function(wrap_pyfunction!(registry::open_async, m)?)?;

@@ -1078,6 +1078,34 @@ macro_rules! engine_methods {
                 $run(py, async move { json_out(&reg.artifact(&SYSTEM, &project.0, &repository.0, &reference.0).await?) })
             }
 
+            #[pyo3(signature = (project, repository, reference, q=None, sort=None, page=None, page_size=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn accessories<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, q: Option<Arg<String>>, sort: Option<Arg<String>>, page: Option<Arg<u64>>, page_size: Option<Arg<u64>>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, lq) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, list_query(q, sort, page, page_size));
+                $run(py, async move { page_out(reg.accessories(&SYSTEM, &project.0, &repository.0, &reference.0, &lq).await?) })
+            }
+
+            fn sign<'py>(&self, py: Python<'py>, image: Arg<String>, private_key_pem: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
+                $run(py, async move { Ok(reg.sign(&ir.repo, &ir.reference, &private_key_pem.0).await?.to_string()) })
+            }
+
+            fn trust_keys<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.trust_keys(&SYSTEM, &project.0.0, project.0.1).await?) })
+            }
+
+            fn add_trust_key<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, name: Arg<String>, pem: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = registry_core::policy::trust::TrustKeyReq { name: name.0, pem: pem.0 };
+                $run(py, async move { json_out(&reg.add_trust_key(&SYSTEM, &project.0.0, project.0.1, req).await?) })
+            }
+
+            fn delete_trust_key<'py>(&self, py: Python<'py>, project: Arg<ProjectRef>, key_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.delete_trust_key(&SYSTEM, &project.0.0, project.0.1, key_id.0).await?) })
+            }
+
             fn create_tag<'py>(&self, py: Python<'py>, project: Arg<String>, repository: Arg<String>, reference: Arg<String>, tag: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
                 let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
                 $run(py, async move { Ok(reg.create_tag(&SYSTEM, &project.0, &repository.0, &reference.0, &tag.0).await?) })

@@ -87,7 +87,7 @@ python3 "$E2E_DIR/make_layout.py" "$LAYOUT" --tag v1 --big-mib 1 >"$E2E_TMP/layo
 D=$(jq -r .manifest "$E2E_TMP/layout.json")
 HEX=${D#sha256:}
 log "image digest $D"
-for r in signed signed11 unsigned late foreign; do
+for r in signed signed11 unsigned late foreign notary notary2; do
     check "skopeo copy oci:layout:v1 -> docker://$BERTH_HOST/e2e/$r:v1" \
         ok_cmd sk copy --dest-tls-verify=false --dest-creds "$CREDS" "oci:$LAYOUT:v1" "docker://$BERTH_HOST/e2e/$r:v1"
 done
@@ -313,6 +313,54 @@ check "the API now shows the foreign repository's signature as verified" \
     assert_eq verified "$(accessories foreign v1 'q=type%3Dsignature.cosign' | jqr '[.[].verification] | sort | last')" "verification"
 check "PUT content_trust_verify = false" \
     ok_cmd berth_api PUT /projects/e2e '{"metadata":{"content_trust_verify":"false"}}'
+
+# ---- notation-format signatures (JWS envelope, pushed with the oras SDK) ----------------------
+# The notation CLI is not on the Go module proxy: tests/e2e/notation_sign.py builds its JWS
+# envelope from the specification, signs with openssl (PS256) and pushes with oras.
+make_ca() { # make_ca DIR NAME: a CA and a code-signing leaf it issued (RSA 2048)
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/ca.key" -out "$1/ca.pem" -days 2 -subj "/CN=$2 CA" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+    openssl req -newkey rsa:2048 -nodes -keyout "$1/leaf.key" -out "$1/leaf.csr" -subj "/CN=$2 signer" &&
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >"$1/leaf.ext" &&
+    openssl x509 -req -in "$1/leaf.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" -CAcreateserial -days 2 \
+        -extfile "$1/leaf.ext" -out "$1/leaf.pem"
+}
+mkdir -p "$E2E_TMP/notation/trusted" "$E2E_TMP/notation/other"
+check "openssl makes a test CA and a signer, and a second (untrusted) pair" \
+    ok_cmd bash -c "$(declare -f make_ca); make_ca '$E2E_TMP/notation/trusted' 'Berth test' && make_ca '$E2E_TMP/notation/other' 'Other'"
+MSIZE=$(e2e_curl -sI --max-time 30 -u "$CREDS" "${ACCEPT_MANIFEST[@]}" "$BERTH_URL/v2/e2e/notary/manifests/v1" | tr -d '\r' | awk 'tolower($1)=="content-length:"{print $2}')
+notation_sign() { # notation_sign KEYDIR REPO: the signature manifest's digest
+    "${BERTH_TOOLS:-$HOME/.cache/berth-tools}/venv/bin/python" "$E2E_DIR/notation_sign.py" "$1" "$BERTH_HOST" "$2" "$D" \
+        application/vnd.oci.image.manifest.v1+json "$MSIZE" "$BERTH_ADMIN_USER" "$BERTH_ADMIN_PASSWORD" 2>"$E2E_TMP/notation.err"
+}
+NSIG=$(notation_sign "$E2E_TMP/notation/trusted" e2e/notary) || NSIG=FAILED
+check "a notation signature (JWS) of e2e/notary is pushed with oras as an OCI 1.1 referrer" \
+    assert_contains "$NSIG" "sha256:"
+NSIG2=$(notation_sign "$E2E_TMP/notation/other" e2e/notary2) || NSIG2=FAILED
+check "and one of e2e/notary2 by the untrusted signer" assert_contains "$NSIG2" "sha256:"
+check "e2e/notary lists one artifact whose accessory is the signature as signature.notation" \
+    assert_eq "1 signature.notation $NSIG" "$(artifacts notary | jqr '"\(length) \(.[0].accessories[0].type) \(.[0].accessories[0].digest)"')" "artifact and accessory"
+NOTARY_BODY=$(jq -n --arg pem "$(cat "$E2E_TMP/notation/trusted/ca.pem")" '{name: "test CA", pem: $pem}')
+check "POST the test CA as a trust key: kind notation" \
+    assert_eq notation "$(berth_api POST /projects/e2e/trust-keys "$NOTARY_BODY" 2>/dev/null | jqr '.kind')" "kind"
+check "a leaf (non-CA) certificate is refused as a notation trust anchor (400)" \
+    assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' -u "$CREDS" -X POST -H 'Content-Type: application/json' \
+        --data-binary "$(jq -n --arg pem "$(cat "$E2E_TMP/notation/trusted/leaf.pem")" '{name: "leaf", pem: $pem}')" \
+        "$BERTH_URL/api/v2.0/projects/e2e/trust-keys")" "status"
+check "the API shows the notation signature as verified (chain to the trusted CA)" \
+    assert_eq verified "$(accessories notary v1 | jqr '.[0].verification')" "verification"
+check "and the untrusted signer's as unknown_key" \
+    assert_eq unknown_key "$(accessories notary2 v1 | jqr '.[0].verification')" "verification"
+check "PUT enable_content_trust (notation) = true, content_trust_verify = true, cosign policy off" \
+    ok_cmd berth_api PUT /projects/e2e '{"metadata":{"enable_content_trust":"true","content_trust_verify":"true","enable_content_trust_cosign":"false"}}'
+check "e2e/notary:v1 (notation signature verified) pulls with skopeo" \
+    ok_cmd sk copy --src-tls-verify=false --src-creds "$CREDS" "docker://$BERTH_HOST/e2e/notary:v1" "oci:$E2E_TMP/pull-notary:v1"
+check "e2e/notary2:v1 (signed by an untrusted CA) answers 412 PROJECTPOLICYVIOLATION" \
+    assert_eq "412 PROJECTPOLICYVIOLATION" "$(policy_answer -u "$CREDS" "$BERTH_URL/v2/e2e/notary2/manifests/v1")" "status and code"
+check "e2e/signed:v1 (cosign only) answers 412 under the notation policy" \
+    assert_eq "412 PROJECTPOLICYVIOLATION" "$(policy_answer -u "$CREDS" "$BERTH_URL/v2/e2e/signed/manifests/v1")" "status and code"
+check "PUT enable_content_trust = false, content_trust_verify = false" \
+    ok_cmd berth_api PUT /projects/e2e '{"metadata":{"enable_content_trust":"false","content_trust_verify":"false","enable_content_trust_cosign":"true"}}'
 
 check "PUT enable_content_trust_cosign = false turns the policy off" \
     ok_cmd berth_api PUT /projects/e2e '{"metadata":{"enable_content_trust_cosign":"false"}}'

@@ -319,7 +319,6 @@ pub struct Accessory {
     pub icon: String,
     /// For signatures, when the project trusts keys: `verified` (by a trusted key),
     /// `unverified` (it does not check out) or `unknown_key` (by no key the project trusts).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
 }
 

@@ -17,9 +17,10 @@
 //! result is cached by those; a hot pull costs a lookup of the subject's signatures (itself
 //! cached until the repository changes, or for the manifest cache's lifetime).
 //!
-//! Not yet: verifying notation's JWS envelopes against the root certificates (notation
-//! signatures count by existence), and sigstore bundles (counted as cosign signatures that do
-//! not verify).
+//! Notation signatures verify when their JWS envelope's payload names the subject, the leaf
+//! certificate of its chain signs it, and the chain leads to a CA certificate the project trusts.
+//! Not yet: COSE envelopes, certificate validity periods and revocation, and sigstore bundles
+//! (counted as cosign signatures that do not verify).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,12 +111,6 @@ impl Alg {
             Self::Rsa => "rsa",
         }
     }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::EcdsaP256, Self::Ed25519, Self::Rsa]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
 }
 
 /// A public key ready to verify with.
@@ -151,6 +146,7 @@ struct ParsedPem {
     kind: &'static str,
     key: PublicKey,
     fingerprint: String,
+    der: Vec<u8>,
 }
 
 fn bad_key(reason: impl Into<String>) -> Error {
@@ -204,6 +200,7 @@ fn parse_pem(text: &str) -> Result<ParsedPem> {
                 kind: "cosign",
                 key: spki_key(&spki)?,
                 fingerprint,
+                der: pem.contents.clone(),
             })
         }
         "CERTIFICATE" => {
@@ -218,6 +215,7 @@ fn parse_pem(text: &str) -> Result<ParsedPem> {
                 kind: "notation",
                 key: spki_key(cert.public_key())?,
                 fingerprint,
+                der: pem.contents.clone(),
             })
         }
         other => Err(bad_key(format!(
@@ -234,6 +232,8 @@ pub(crate) struct ProjectTrust {
     verify: bool,
     /// Cosign keys.
     keys: Vec<PublicKey>,
+    /// Notation trust anchors (CA certificates, DER).
+    roots: Vec<Vec<u8>>,
     /// Identifies the key set in verification cache keys.
     key_set: String,
     /// Whether `keys` and `key_set` were read.
@@ -319,19 +319,12 @@ impl Registry {
         trust.keys_loaded = true;
         let mut fingerprints = Vec::new();
         for k in self.meta.trust_keys(project_id).await? {
-            if k.kind != "cosign" {
-                continue;
-            }
-            let Some(alg) = Alg::parse(&k.algorithm) else {
-                continue;
-            };
             match parse_pem(&k.pem) {
-                Ok(p) => trust.keys.push(PublicKey {
-                    alg,
-                    raw: p.key.raw,
-                }),
+                Ok(p) if p.kind == "notation" => trust.roots.push(p.der),
+                Ok(p) => trust.keys.push(p.key),
                 Err(e) => {
-                    tracing::warn!(project_id, key = k.id, error = %e, "stored trust key does not parse")
+                    tracing::warn!(project_id, key = k.id, error = %e, "stored trust key does not parse");
+                    continue;
                 }
             }
             fingerprints.push(k.fingerprint);
@@ -392,7 +385,7 @@ impl Registry {
             return Ok(());
         }
         let by = missing.join(" and ");
-        let reason = if trust.verify && missing.contains(&"cosign") {
+        let reason = if trust.verify {
             format!(
                 "The image is not signed by {by} with a key project {} trusts (content trust policy).",
                 repo.project()
@@ -415,7 +408,7 @@ impl Registry {
         kind: &'static str,
         trust: &ProjectTrust,
     ) -> Result<bool> {
-        let verify = trust.verify && kind == SIGNATURE_COSIGN;
+        let verify = trust.verify;
         let key = self.manifests.as_ref().map(|c| {
             let (r, generation, _) = c.key(repo, &Reference::Tag(String::new()));
             // "Verified by this key set" and "exists" are different questions.
@@ -454,7 +447,7 @@ impl Registry {
             }
             let ok = !verify
                 || self
-                    .cosign_verdict(repo, &r.subject, &r.digest, trust)
+                    .verdict(repo, kind, &r.subject, &r.digest, trust)
                     .await?
                     == Verdict::Verified;
             if ok {
@@ -469,10 +462,12 @@ impl Registry {
         Ok(answer)
     }
 
-    /// The verdict on one cosign signature manifest for `subject`, against the project's keys.
-    async fn cosign_verdict(
+    /// The verdict on one signature manifest of `kind` for `subject`, against the project's
+    /// keys (cosign) or trust anchors (notation).
+    async fn verdict(
         &self,
         repo: &RepoName,
+        kind: &str,
         subject: &str,
         signature: &str,
         trust: &ProjectTrust,
@@ -485,11 +480,34 @@ impl Registry {
         if let Some(hit) = self.trust.verdicts.get(&key).await {
             return Ok(hit);
         }
-        let verdict = self
-            .verify_cosign(repo, subject, signature, &trust.keys)
-            .await?;
+        let verdict = if kind == SIGNATURE_NOTATION {
+            self.verify_notation(repo, subject, signature, &trust.roots)
+                .await?
+        } else {
+            self.verify_cosign(repo, subject, signature, &trust.keys)
+                .await?
+        };
         self.trust.verdicts.insert(key, verdict).await;
         Ok(verdict)
+    }
+
+    /// The layers of a signature manifest (`None` when it is not an image manifest).
+    async fn signature_layers(
+        &self,
+        repo: &RepoName,
+        signature: &str,
+    ) -> Result<Option<Vec<manifest::Descriptor>>> {
+        #[derive(Deserialize)]
+        struct Layers {
+            #[serde(default)]
+            layers: Vec<manifest::Descriptor>,
+        }
+        let m = self
+            .get_manifest(repo, &Reference::Digest(Digest::parse(signature)?))
+            .await?;
+        Ok(serde_json::from_slice::<Layers>(&m.content)
+            .ok()
+            .map(|l| l.layers))
     }
 
     async fn verify_cosign(
@@ -499,19 +517,11 @@ impl Registry {
         signature: &str,
         keys: &[PublicKey],
     ) -> Result<Verdict> {
-        #[derive(Deserialize)]
-        struct Layers {
-            #[serde(default)]
-            layers: Vec<manifest::Descriptor>,
-        }
-        let sig_manifest = self
-            .get_manifest(repo, &Reference::Digest(Digest::parse(signature)?))
-            .await?;
-        let Ok(layers) = serde_json::from_slice::<Layers>(&sig_manifest.content) else {
+        let Some(layers) = self.signature_layers(repo, signature).await? else {
             return Ok(Verdict::Unverified);
         };
         let mut verdict = Verdict::Unverified;
-        for layer in layers.layers {
+        for layer in layers {
             let Some(sig_b64) = layer
                 .annotations
                 .as_ref()
@@ -547,6 +557,34 @@ impl Registry {
         Ok(verdict)
     }
 
+    async fn verify_notation(
+        &self,
+        repo: &RepoName,
+        subject: &str,
+        signature: &str,
+        roots: &[Vec<u8>],
+    ) -> Result<Verdict> {
+        let Some(layers) = self.signature_layers(repo, signature).await? else {
+            return Ok(Verdict::Unverified);
+        };
+        let Some(envelope) = layers.iter().find(|l| l.media_type == JWS_ENVELOPE) else {
+            // COSE envelopes are not read yet.
+            return Ok(Verdict::Unverified);
+        };
+        if envelope.size < 0 || envelope.size as u64 > MAX_PAYLOAD {
+            return Ok(Verdict::Unverified);
+        }
+        let Ok(digest) = Digest::parse(&envelope.digest) else {
+            return Ok(Verdict::Unverified);
+        };
+        let bytes = match self.read_small_blob(&digest, MAX_PAYLOAD).await {
+            Ok(b) => b,
+            Err(e) if e.code() == crate::ErrorCode::BlobUnknown => return Ok(Verdict::Unverified),
+            Err(e) => return Err(e),
+        };
+        Ok(verify_jws(&bytes, subject, roots))
+    }
+
     async fn read_small_blob(&self, digest: &Digest, max: u64) -> Result<Vec<u8>> {
         use futures::TryStreamExt;
         let mut stream = self.blobs.get(digest, None).await?;
@@ -571,15 +609,23 @@ impl Registry {
         project_id: i64,
         view: &Accessory,
     ) -> Result<Option<String>> {
-        if view.kind != SIGNATURE_COSIGN {
-            return Ok(None);
-        }
         let trust = self.project_trust(project_id, true).await?;
-        if trust.keys.is_empty() {
+        let anchors = match view.kind.as_str() {
+            SIGNATURE_COSIGN => trust.keys.len(),
+            SIGNATURE_NOTATION => trust.roots.len(),
+            _ => return Ok(None),
+        };
+        if anchors == 0 {
             return Ok(None);
         }
         let v = self
-            .cosign_verdict(repo, &view.subject_artifact_digest, &view.digest, &trust)
+            .verdict(
+                repo,
+                &view.kind,
+                &view.subject_artifact_digest,
+                &view.digest,
+                &trust,
+            )
             .await?;
         Ok(Some(v.as_str().to_owned()))
     }
@@ -822,6 +868,103 @@ impl Registry {
             .await?
             .digest)
     }
+}
+
+/// Notation's JWS envelope media type.
+const JWS_ENVELOPE: &str = "application/jose+json";
+
+/// Verify a notation JWS envelope (JSON serialization): its payload names `subject`, its
+/// signature checks out with the leaf certificate of `x5c`, each certificate of the chain is
+/// signed by the next (a CA), and the chain ends at, or is signed by, one of `roots`.
+fn verify_jws(envelope: &[u8], subject: &str, roots: &[Vec<u8>]) -> Verdict {
+    use aws_lc_rs::signature as sig;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::prelude::FromDer;
+    #[derive(Deserialize)]
+    struct Envelope {
+        payload: String,
+        protected: String,
+        header: Header,
+        signature: String,
+    }
+    #[derive(Deserialize)]
+    struct Header {
+        x5c: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    struct Protected {
+        alg: String,
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        #[serde(rename = "targetArtifact")]
+        target: Target,
+    }
+    #[derive(Deserialize)]
+    struct Target {
+        digest: String,
+    }
+    let check = || -> Option<Verdict> {
+        let env: Envelope = serde_json::from_slice(envelope).ok()?;
+        let payload: Payload =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&env.payload).ok()?).ok()?;
+        if payload.target.digest != subject {
+            return None;
+        }
+        let protected: Protected =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&env.protected).ok()?).ok()?;
+        let signature = URL_SAFE_NO_PAD.decode(&env.signature).ok()?;
+        let ders: Vec<Vec<u8>> = env
+            .header
+            .x5c
+            .iter()
+            .map(|c| STANDARD.decode(c))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let certs: Vec<X509Certificate<'_>> = ders
+            .iter()
+            .map(|d| X509Certificate::from_der(d).map(|(_, c)| c))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let leaf = certs.first()?;
+        let alg: &dyn sig::VerificationAlgorithm = match protected.alg.as_str() {
+            "PS256" => &sig::RSA_PSS_2048_8192_SHA256,
+            "PS384" => &sig::RSA_PSS_2048_8192_SHA384,
+            "PS512" => &sig::RSA_PSS_2048_8192_SHA512,
+            "ES256" => &sig::ECDSA_P256_SHA256_FIXED,
+            "ES384" => &sig::ECDSA_P384_SHA384_FIXED,
+            "ES512" => &sig::ECDSA_P521_SHA512_FIXED,
+            _ => return None,
+        };
+        let input = format!("{}.{}", env.protected, env.payload);
+        sig::UnparsedPublicKey::new(alg, &leaf.public_key().subject_public_key.data)
+            .verify(input.as_bytes(), &signature)
+            .ok()?;
+        for pair in certs.windows(2) {
+            if !pair[1].is_ca()
+                || pair[0]
+                    .verify_signature(Some(pair[1].public_key()))
+                    .is_err()
+            {
+                return None;
+            }
+        }
+        let (last_der, last) = (ders.last()?, certs.last()?);
+        let anchored = roots.iter().any(|root| {
+            root == last_der
+                || X509Certificate::from_der(root).is_ok_and(|(_, r)| {
+                    r.subject() == last.issuer()
+                        && last.verify_signature(Some(r.public_key())).is_ok()
+                })
+        });
+        Some(if anchored {
+            Verdict::Verified
+        } else {
+            Verdict::UnknownKey
+        })
+    };
+    check().unwrap_or(Verdict::Unverified)
 }
 
 /// Whether a simple-signing payload signs `subject`.

@@ -8,6 +8,7 @@ from typing import Any, Literal, final
 from typing_extensions import Self, disjoint_base
 
 from .types import (
+    AccessoryPage,
     Artifact,
     ArtifactPage,
     AuditLogPage,
@@ -25,6 +26,7 @@ from .types import (
     RobotCreated,
     RobotPage,
     RobotPermission,
+    TrustKey,
     User,
     UserPage,
     Who,
@@ -41,6 +43,7 @@ __all__ = [
     "Registry",
     "Server",
     "check_repository_name",
+    "generate_signing_key",
     "open",
     "open_async",
     "serve",
@@ -59,6 +62,9 @@ def version() -> str:
 
 def check_repository_name(name: str) -> None:
     """Raise InvalidError (code NAME_INVALID) unless `name` is a valid repository name."""
+
+def generate_signing_key() -> tuple[str, str]:
+    """A new ECDSA P-256 key pair for Registry.sign: (private key PKCS#8 PEM, public key PEM)."""
 
 def open(uri: str | None = None, *, metadata: str | None = None, storage: str | None = None) -> Registry:
     """Open a registry: "memory://" (default), a data directory, or metadata= + storage= URIs."""
@@ -379,6 +385,27 @@ class Registry:
     def create_tag(self, project: str, repository: str, reference: str, tag: str) -> None:
         """Point a new tag at an artifact (ConflictError if the tag exists)."""
 
+    def accessories(
+        self,
+        project: str,
+        repository: str,
+        reference: str,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> AccessoryPage:
+        """Accessories of an artifact (signatures, SBOMs, referrers); q takes type=signature.cosign …"""
+
+    def sign(self, image: str, private_key_pem: str) -> str:
+        """Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
+        (see generate_signing_key); returns the signature manifest's digest."""
+
+    def trust_keys(self, project: _ProjectRef) -> list[TrustKey]: ...
+    def add_trust_key(self, project: _ProjectRef, name: str, pem: str) -> TrustKey:
+        """Trust a cosign public key or a notation CA certificate (PEM) in `project`."""
+
+    def delete_trust_key(self, project: _ProjectRef, key_id: int) -> None: ...
     def delete_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
     def create_label(self, name: str, *, project_id: int | None = None, description: str = "", color: str = "") -> Label:
         """A global label, or one of the project with `project_id`."""
@@ -564,6 +591,20 @@ class AsyncRegistry:
     ) -> ArtifactPage: ...
     async def artifact(self, project: str, repository: str, reference: str) -> Artifact: ...
     async def create_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
+    async def accessories(
+        self,
+        project: str,
+        repository: str,
+        reference: str,
+        q: str | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> AccessoryPage: ...
+    async def sign(self, image: str, private_key_pem: str) -> str: ...
+    async def trust_keys(self, project: _ProjectRef) -> list[TrustKey]: ...
+    async def add_trust_key(self, project: _ProjectRef, name: str, pem: str) -> TrustKey: ...
+    async def delete_trust_key(self, project: _ProjectRef, key_id: int) -> None: ...
     async def delete_tag(self, project: str, repository: str, reference: str, tag: str) -> None: ...
     async def create_label(self, name: str, *, project_id: int | None = None, description: str = "", color: str = "") -> Label: ...
     async def labels(

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 __all__ = [
+    "Accessory",
+    "AccessoryPage",
+    "TrustKey",
     "Artifact",
     "ArtifactPage",
     "ArtifactReference",
@@ -182,8 +185,41 @@ Artifact = TypedDict(
         "tags": list[Tag],
         "references": list[ArtifactReference],
         "labels": list[Label],
+        #: Signatures, SBOMs and other accessories of the artifact.
+        "accessories": list["Accessory"],
     },
 )
+
+
+Accessory = TypedDict(
+    "Accessory",
+    {
+        "digest": str,
+        # signature.cosign, signature.notation, sbom.harbor, accelerator.nydus, subject.accessory
+        "type": str,
+        "size": int,
+        "subject_artifact_digest": str,
+        "subject_artifact_repo": str,
+        "creation_time": str,
+        "icon": str,
+        # For cosign signatures when the project trusts keys: verified, unverified, unknown_key.
+        "verification": str | None,
+    },
+)
+
+
+class TrustKey(TypedDict):
+    """A key a project trusts for content trust verification."""
+
+    id: int
+    name: str
+    #: cosign (a public key) or notation (a root certificate).
+    kind: str
+    #: ecdsa-p256, ed25519 or rsa.
+    algorithm: str
+    pem: str
+    fingerprint: str
+    creation_time: str
 
 
 class Who(TypedDict):
@@ -225,6 +261,10 @@ class RepositoryPage(_Page):
 
 class ArtifactPage(_Page):
     items: list[Artifact]
+
+
+class AccessoryPage(_Page):
+    items: list[Accessory]
 
 
 class LabelPage(_Page):

@@ -1,0 +1,47 @@
+// Signing through the binding: in-process cosign-style signatures, accessories, trusted keys.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+
+const berth = createRequire(import.meta.url)('..')
+
+async function rejectsWithCode(promise, code, re) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof Error)
+    assert.equal(e.code, code, e.message)
+    if (re) assert.match(e.message, re)
+    return true
+  })
+}
+
+test('sign: the signature is the image accessory and verifies with a trusted key', async () => {
+  const reg = await berth.open()
+  await reg.createProject('sig')
+  const image = await reg.pushImage('sig/app:v1', { layers: [Buffer.from('layer')] })
+  const { privateKey, publicKey } = berth.generateSigningKey()
+  assert.match(privateKey, /BEGIN PRIVATE KEY/)
+  const sig = await reg.sign('sig/app:v1', privateKey)
+  assert.notEqual(sig, image.digest)
+
+  const arts = await reg.artifacts('sig', 'app')
+  assert.equal(arts.total, 1, 'the signature is not an artifact of its own')
+  const [acc] = arts.items[0].accessories
+  assert.deepEqual([acc.type, acc.digest, acc.subject_artifact_digest, acc.verification], ['signature.cosign', sig, image.digest, null])
+  assert.equal((await reg.accessories('sig', 'app', 'v1', { q: 'type=signature.cosign' })).total, 1)
+  assert.equal((await reg.accessories('sig', 'app', 'v1', { q: 'type=sbom.harbor' })).total, 0)
+  await rejectsWithCode(reg.accessories('sig', 'app', 'v1', { q: 'type=bogus' }), 'BAD_REQUEST', /unknown accessory type/)
+
+  const key = await reg.addTrustKey('sig', 'release', publicKey)
+  assert.deepEqual([key.kind, key.algorithm], ['cosign', 'ecdsa-p256'])
+  assert.deepEqual((await reg.trustKeys('sig')).map((k) => k.id), [key.id])
+  assert.equal((await reg.artifact('sig', 'app', 'v1')).accessories[0].verification, 'verified')
+  await rejectsWithCode(reg.addTrustKey('sig', 'again', publicKey), 'CONFLICT')
+  await rejectsWithCode(reg.addTrustKey('sig', 'oops', privateKey), 'BAD_REQUEST', /PUBLIC KEY/)
+  await rejectsWithCode(reg.sign('sig/app:v1', publicKey), 'BAD_REQUEST', /PRIVATE KEY/)
+  await reg.deleteTrustKey('sig', key.id)
+  assert.deepEqual(await reg.trustKeys('sig'), [])
+
+  await reg.deleteManifest('sig/app', image.digest)
+  await rejectsWithCode(reg.getManifest('sig/app', sig), 'MANIFEST_UNKNOWN')
+  await reg.close()
+})

@@ -1,0 +1,80 @@
+"""Signing through the binding: in-process cosign-style signatures, accessories, trusted keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import berth
+import berth.aio
+import berth.types
+
+
+def keys_of(td) -> set[str]:
+    return set(td.__required_keys__) | set(td.__optional_keys__)
+
+
+def test_sign_lists_the_signature_under_its_subject_and_verifies_with_a_trusted_key():
+    with berth.open() as reg:
+        reg.create_project("sig")
+        image = reg.push_image("sig/app:v1", layers=[b"layer"])
+        private, public = berth.generate_signing_key()
+        assert "BEGIN PRIVATE KEY" in private and "BEGIN PUBLIC KEY" in public
+        sig = reg.sign("sig/app:v1", private)
+        assert sig.startswith("sha256:") and sig != image.digest
+
+        # The signature is not an artifact of its own: it is the image's accessory.
+        arts = reg.artifacts("sig", "app")
+        assert arts["total"] == 1
+        art = arts["items"][0]
+        assert set(art) == keys_of(berth.types.Artifact)
+        [acc] = art["accessories"]
+        assert set(acc) == keys_of(berth.types.Accessory)
+        assert (acc["type"], acc["digest"], acc["subject_artifact_digest"]) == ("signature.cosign", sig, image.digest)
+        assert acc["verification"] is None, "no trusted keys, no verdict"
+        assert reg.accessories("sig", "app", "v1", q="type=signature.cosign")["total"] == 1
+        assert reg.accessories("sig", "app", "v1", q="type=sbom.harbor")["total"] == 0
+        with pytest.raises(berth.InvalidError) as e:
+            reg.accessories("sig", "app", "v1", q="type=bogus")
+        assert e.value.code == "BAD_REQUEST"
+
+        # Trusted keys: the signature now verifies; another key's does not.
+        key = reg.add_trust_key("sig", "release", public)
+        assert set(key) == keys_of(berth.types.TrustKey)
+        assert (key["kind"], key["algorithm"]) == ("cosign", "ecdsa-p256")
+        assert [k["id"] for k in reg.trust_keys("sig")] == [key["id"]]
+        assert reg.artifact("sig", "app", "v1")["accessories"][0]["verification"] == "verified"
+        with pytest.raises(berth.ConflictError):
+            reg.add_trust_key("sig", "again", public)
+        with pytest.raises(berth.InvalidError) as e:
+            reg.add_trust_key("sig", "oops", private)
+        assert "PUBLIC KEY" in str(e.value)
+        other, _ = berth.generate_signing_key()
+        reg.push_image("sig/app:v2", layers=[b"other layer"])
+        reg.sign("sig/app:v2", other)
+        assert reg.artifact("sig", "app", "v2")["accessories"][0]["verification"] == "unknown_key"
+        reg.delete_trust_key("sig", key["id"])
+        assert reg.trust_keys("sig") == []
+        with pytest.raises(berth.NotFoundError):
+            reg.delete_trust_key("sig", key["id"])
+
+        # Deleting the image takes its signature along.
+        reg.delete_manifest("sig/app", image.digest)
+        with pytest.raises(berth.NotFoundError):
+            reg.get_manifest("sig/app", sig)
+
+
+def test_async_sign_and_accessories():
+    async def main() -> None:
+        async with berth.aio.open() as reg:
+            await reg.create_project("sig")
+            await reg.push_image("sig/app:v1", layers=[b"layer"])
+            private, public = berth.generate_signing_key()
+            sig = await reg.sign("sig/app:v1", private)
+            await reg.add_trust_key("sig", "release", public)
+            page = await reg.accessories("sig", "app", "v1")
+            assert [(a["digest"], a["verification"]) for a in page["items"]] == [(sig, "verified")]
+            assert len(await reg.trust_keys("sig")) == 1
+
+    asyncio.run(main())
