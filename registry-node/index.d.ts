@@ -195,6 +195,8 @@ export interface Artifact {
   labels: Array<Label>
   /** Signatures, SBOMs and other accessories of the artifact. */
   accessories: Array<Accessory>
+  /** For an image an index lists: the accessories of those indexes. */
+  inherited_accessories: Array<Accessory>
 }
 
 /** An accessory of an artifact: a signature, an SBOM, any referrer. */

@@ -32,6 +32,8 @@ fi
 [[ -x "$COSIGN" ]] || die "cosign not found ($COSIGN); run tests/setup.sh, which installs it into \$BERTH_TOOLS/bin"
 
 e2e_init
+# Garbage collection at the end frees what deleted signatures referenced at once.
+export BERTH_GC_GRACE_SECS=1
 berth_start
 berth_project e2e || die "could not create project e2e"
 CREDS="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
@@ -366,5 +368,42 @@ check "PUT enable_content_trust_cosign = false turns the policy off" \
     ok_cmd berth_api PUT /projects/e2e '{"metadata":{"enable_content_trust_cosign":"false"}}'
 check "with the policy off, e2e/unsigned:v1 pulls again (200)" \
     assert_eq 200 "$(http_code "${ACCEPT_MANIFEST[@]}" "$BERTH_URL/v2/e2e/unsigned/manifests/v1")" "status"
+
+# ---- copy with accessories, delete with accessories, GC, exact quota --------------------------
+check "POST …/repositories/copied/artifacts?from=e2e/signed:v1 copies the image: 201" \
+    assert_eq 201 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -u "$CREDS" -X POST \
+        "$BERTH_URL/api/v2.0/projects/e2e/repositories/copied/artifacts?from=e2e/signed:v1")" "status"
+COPIED=$(artifacts copied)
+check "the copy is one artifact that brought its signature and SBOM along" \
+    assert_eq "1 yes yes" "$(jqr length <<<"$COPIED") $(acc_of "$(jqr '.[0].accessories' <<<"$COPIED")" signature.cosign "$SIG_DIGEST") $(acc_of "$(jqr '.[0].accessories' <<<"$COPIED")" sbom.harbor "$SBOM_DIGEST")" "copy"
+check "cosign verify of the copy succeeds" \
+    ok_cmd cs verify --key cosign.pub "${VERIFY[@]}" "$BERTH_HOST/e2e/copied:v1"
+check "DELETE …/repositories/signed/artifacts/<digest> deletes the signed image" \
+    ok_cmd berth_api DELETE "/projects/e2e/repositories/signed/artifacts/$D"
+check "its signature manifest went with it (404)" \
+    assert_eq 404 "$(http_code "${ACCEPT_MANIFEST[@]}" "$BERTH_URL/v2/e2e/signed/manifests/$SIG_DIGEST")" "status"
+check "and its SBOM manifest (404)" \
+    assert_eq 404 "$(http_code "${ACCEPT_MANIFEST[@]}" "$BERTH_URL/v2/e2e/signed/manifests/$SBOM_DIGEST")" "status"
+check "the copy's signature is untouched (200)" \
+    assert_eq 200 "$(http_code "${ACCEPT_MANIFEST[@]}" "$BERTH_URL/v2/e2e/copied/manifests/$SIG_DIGEST")" "status"
+for r in $(berth_api GET "/projects/e2e/repositories?page_size=100" 2>/dev/null | jqr '.[].name | sub("^e2e/"; "")'); do
+    berth_api DELETE "/projects/e2e/repositories/$r" >/dev/null 2>&1 || true
+done
+E2E_PID=$(berth_api GET /projects/e2e 2>/dev/null | jqr .project_id)
+check "with every repository of e2e deleted, its quota usage is exactly 0" \
+    assert_eq 0 "$(berth_api GET "/quotas?reference=project&reference_id=$E2E_PID" 2>/dev/null | jqr '.[0].used.storage')" "used.storage"
+sleep 1.5 # past the grace period
+GC_LOC=$(curl -s -D - -o /dev/null -u "$CREDS" -H 'Content-Type: application/json' -X POST \
+    --data '{"schedule":{"type":"Manual"},"parameters":{"delete_untagged":true,"workers":2}}' \
+    "$BERTH_URL/api/v2.0/system/gc/schedule" | tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+gc_status=""
+for _ in $(seq 1 150); do
+    gc_status=$(berth_api GET "/system/gc/${GC_LOC##*/}" 2>/dev/null | jqr .job_status)
+    [[ "$gc_status" == Success || "$gc_status" == Error ]] && break
+    sleep 0.2
+done
+check "garbage collection runs: Success" assert_eq Success "$gc_status" "job_status"
+check "its log reports the bytes it freed" \
+    assert_contains "$(acurl -s "$BERTH_URL/api/v2.0/system/gc/${GC_LOC##*/}/log")" "freed"
 
 e2e_summary signing

@@ -15,7 +15,8 @@
 //! Accessories are not listed as artifacts of their repository; artifact views carry them in
 //! `accessories`, and `GET …/artifacts/{ref}/accessories` pages through them. Retention moves
 //! them with their subject (policy/retention.rs), and garbage collection frees their blobs once
-//! the subject's deletion has taken them along.
+//! the subject's deletion has taken them along. Copying an artifact
+//! ([`Registry::copy_artifact`]) brings its accessories along.
 
 use std::collections::BTreeMap;
 
@@ -70,6 +71,15 @@ const NYDUS_BOOTSTRAP: &str = "containerd.io/snapshot/nydus-bootstrap";
 
 const VIA_SUBJECT: &str = "subject";
 const VIA_TAG: &str = "tag";
+
+/// The cosign tag suffix of a tag-scheme accessory of `kind`.
+fn tag_suffix(kind: &str) -> &'static str {
+    match kind {
+        SIGNATURE_COSIGN => "sig",
+        SBOM_HARBOR => "sbom",
+        _ => "att",
+    }
+}
 
 /// Whether an accessory of `kind` goes with its subject when the subject is deleted.
 pub fn is_hard(kind: &str) -> bool {
@@ -149,7 +159,105 @@ const ACCESSORY_FIELDS: &[Field] = &[
     field("creation_time", "a.created_at", Kind::Time),
 ];
 
+/// How deep a copy follows index children and accessories of accessories.
+const MAX_COPY_DEPTH: usize = 4;
+
 impl Registry {
+    /// Harbor's `POST …/artifacts?from=<project>/<repo>:<tag>|@<digest>`: copy an artifact into
+    /// `project/repo` with its index children and its accessories (signatures, SBOMs), linking
+    /// blobs instead of copying bytes, and tagging it with the source tag when `from` names one.
+    /// Needs pull on the source and push on the destination; the destination project's quota is
+    /// charged as for a push. Returns the copied artifact's digest.
+    pub async fn copy_artifact(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        from: &str,
+    ) -> Result<Digest> {
+        let dst = RepoName::parse(&format!("{project}/{repo}"))?;
+        let src = crate::image::ImageRef::parse(from).map_err(|e| Error::BadRequest {
+            reason: format!("from must be <project>/<repository>:<tag> or @<digest>: {e}"),
+        })?;
+        self.authorize_repo(p, None, &src.repo, crate::access::RepoAction::Pull)
+            .await?;
+        self.authorize_repo(p, None, &dst, crate::access::RepoAction::Push)
+            .await?;
+        let root = self.get_manifest(&src.repo, &src.reference).await?;
+        let digest = Digest::parse(&root.digest)?;
+        self.copy_tree(&src.repo, &dst, &digest, None, 0).await?;
+        if let crate::oci::Reference::Tag(tag) = &src.reference {
+            self.put_manifest(
+                &dst,
+                &crate::oci::Reference::Tag(tag.clone()),
+                Some(&root.media_type),
+                root.content.clone(),
+                &[],
+            )
+            .await?;
+        }
+        Ok(digest)
+    }
+
+    /// Copy one manifest (children and blobs first, then accessories after it), under `tag`
+    /// when given (a cosign tag of an accessory).
+    fn copy_tree<'a>(
+        &'a self,
+        src: &'a RepoName,
+        dst: &'a RepoName,
+        digest: &'a Digest,
+        tag: Option<String>,
+        depth: usize,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if depth > MAX_COPY_DEPTH {
+                return Err(Error::BadRequest {
+                    reason: format!("{digest} nests deeper than {MAX_COPY_DEPTH} levels"),
+                });
+            }
+            let m = self
+                .get_manifest(src, &crate::oci::Reference::Digest(digest.clone()))
+                .await?;
+            let parsed = crate::oci::manifest::parse(&m.content, Some(&m.media_type))?;
+            for r in parsed.refs.iter().filter(|r| r.required) {
+                match r.kind {
+                    crate::oci::RefKind::Blob => {
+                        if self.mount_blob(dst, &r.digest, Some(src)).await?.is_none() {
+                            return Err(Error::BlobUnknown {
+                                digest: r.digest.to_string(),
+                            });
+                        }
+                    }
+                    crate::oci::RefKind::Manifest => {
+                        self.copy_tree(src, dst, &r.digest, None, depth + 1).await?;
+                    }
+                }
+            }
+            let reference = match tag {
+                Some(t) => crate::oci::Reference::Tag(t),
+                None => crate::oci::Reference::Digest(digest.clone()),
+            };
+            self.put_manifest(dst, &reference, Some(&m.media_type), m.content.clone(), &[])
+                .await?;
+            let accessories = self
+                .meta
+                .accessories_by_kind(src.as_str(), &[digest.to_string()], None)
+                .await?;
+            for a in accessories {
+                let tag = (a.via == VIA_TAG).then(|| {
+                    format!(
+                        "{}.{}",
+                        digest.to_string().replacen(':', "-", 1),
+                        tag_suffix(&a.kind)
+                    )
+                });
+                self.copy_tree(src, dst, &Digest::parse(&a.digest)?, tag, depth + 1)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
     pub(crate) fn accessory_view(&self, repo: &RepoName, row: AccessoryRow) -> Accessory {
         Accessory {
             digest: row.digest,

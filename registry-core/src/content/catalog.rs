@@ -204,8 +204,13 @@ impl Registry {
             labels.entry(d).or_default().push(label_view(l));
         }
         let name = RepoName::parse(&repo.name)?;
+        let parents = self.meta.artifact_parents(repo.id, &digests).await?;
+        let mut wanted = digests.clone();
+        wanted.extend(parents.iter().map(|(_, parent)| parent.clone()));
+        wanted.sort();
+        wanted.dedup();
         let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
-        for a in self.meta.accessories_of(repo.id, &digests).await? {
+        for a in self.meta.accessories_of(repo.id, &wanted).await? {
             let subject = a.subject.clone();
             let mut view = self.accessory_view(&name, a);
             view.verification = self.signature_status(&name, repo.project_id, &view).await?;
@@ -231,7 +236,12 @@ impl Registry {
                 tags: tags.remove(&a.digest).unwrap_or_default(),
                 references: refs.remove(&a.digest).unwrap_or_default(),
                 labels: labels.remove(&a.digest).unwrap_or_default(),
-                accessories: accessories.remove(&a.digest).unwrap_or_default(),
+                inherited_accessories: parents
+                    .iter()
+                    .filter(|(child, _)| *child == a.digest)
+                    .flat_map(|(_, parent)| accessories.get(parent).cloned().unwrap_or_default())
+                    .collect(),
+                accessories: accessories.get(&a.digest).cloned().unwrap_or_default(),
                 digest: a.digest,
             })
             .collect())

@@ -301,6 +301,9 @@ pub struct Artifact {
     pub labels: Vec<Label>,
     /// Signatures, SBOMs and other accessories of this artifact.
     pub accessories: Vec<Accessory>,
+    /// For an image an index lists: the accessories of those indexes (a signature of an index
+    /// signs what it lists), as Harbor shows them.
+    pub inherited_accessories: Vec<Accessory>,
 }
 
 /// An accessory of an artifact (Harbor's `Accessory`): a signature, an SBOM, any referrer.

@@ -912,6 +912,20 @@ impl Registry {
                     })
                     .collect()
             };
+            let mut resources = resources;
+            if let Some(acc) = payload["accessory"].as_object() {
+                // An accessory (signature, SBOM …): what it belongs to, and for an SBOM, Harbor's
+                // `sbom_overview` naming it.
+                for r in &mut resources {
+                    r["accessory"] = serde_json::Value::Object(acc.clone());
+                    if acc.get("type").and_then(|t| t.as_str())
+                        == Some(crate::content::accessory::SBOM_HARBOR)
+                    {
+                        r["sbom_overview"] =
+                            serde_json::json!({ "sbom_digest": digest, "scan_status": "Success" });
+                    }
+                }
+            }
             data.insert("resources".into(), resources.into());
             let (namespace, short) = name.split_once('/').unwrap_or(("", name));
             data.insert(

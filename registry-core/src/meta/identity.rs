@@ -398,6 +398,12 @@ pub trait IdentityStore: Send + Sync {
     ) -> Result<Vec<(String, String)>>;
     /// Accessories of the given subjects in a repository (for artifact views), oldest first.
     async fn accessories_of(&self, repo_id: i64, subjects: &[String]) -> Result<Vec<AccessoryRow>>;
+    /// (child digest, parent index digest) for the given digests listed by indexes.
+    async fn artifact_parents(
+        &self,
+        repo_id: i64,
+        digests: &[String],
+    ) -> Result<Vec<(String, String)>>;
     /// One page of a subject's accessories; `spec` filters on `a.kind`.
     async fn list_accessories(
         &self,

@@ -792,6 +792,17 @@ macro_rules! sql_identity_store {
                 qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
             }
 
+            async fn artifact_parents(&self, repo_id: i64, digests: &[String]) -> Result<Vec<(String, String)>> {
+                if digests.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT child_digest, manifest_digest FROM manifest_refs WHERE kind = 'manifest' AND repo_id = ");
+                qb.push_bind(repo_id).push(" AND child_digest IN ");
+                push_list(&mut qb, digests);
+                // Not prepared: see `artifact_tags`.
+                qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)
+            }
+
             async fn list_accessories(&self, repo_id: i64, subject: &str, spec: &ListSpec) -> Result<(Vec<AccessoryRow>, u64)> {
                 let cols = ACCESSORY_COLS.trim_start_matches("SELECT ");
                 let (cols, from) = cols.split_once(" FROM ").expect("FROM in ACCESSORY_COLS");

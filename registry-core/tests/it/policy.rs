@@ -1257,6 +1257,48 @@ async fn accessories_and_content_trust(reg: Registry, _clock: Arc<FakeClock>) {
     );
     assert_ne!(v2_sig, second_sig);
 
+    // Copying an artifact brings its signatures along (both `.sig` manifests), and they still
+    // verify there once the destination trusts the key; a guest of the source may not copy.
+    project(&reg, "sig2").await;
+    assert!(
+        reg.copy_artifact(&guest, "sig2", "app", "sig/app:v1")
+            .await
+            .is_err()
+    );
+    assert!(
+        reg.copy_artifact(&dev, "sig2", "app", "sig/app:v1")
+            .await
+            .is_err(),
+        "no push in sig2"
+    );
+    let copied = reg
+        .copy_artifact(SYS, "sig2", "app", "sig/app:v1")
+        .await
+        .unwrap();
+    assert_eq!(copied, v1);
+    let there = reg
+        .artifacts(SYS, "sig2", "app", &ListQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(there.total, 1, "{:?}", there.items);
+    let copied_sigs: BTreeSet<String> = there.items[0]
+        .accessories
+        .iter()
+        .map(|a| a.digest.clone())
+        .collect();
+    assert_eq!(
+        copied_sigs,
+        [first_sig.to_string(), second_sig.to_string()]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(there.items[0].tags[0].name, "v1");
+    refused(
+        reg.copy_artifact(SYS, "sig2", "app", "sig/app:nope").await,
+        ErrorCode::ManifestUnknown,
+        "",
+    );
+
     // Deleting the subject takes its signatures along; the other image keeps its own.
     reg.delete_artifact(SYS, "sig", "app", "v1").await.unwrap();
     for gone in [&first_sig, &second_sig] {
@@ -1274,6 +1316,51 @@ async fn accessories_and_content_trust(reg: Registry, _clock: Arc<FakeClock>) {
         .unwrap();
     assert_eq!(left.total, 1);
     assert_eq!(left.items[0].accessories.len(), 1);
+    // An index of v2, signed: the images it lists inherit its signature.
+    let child = |d: &Digest| {
+        let reg = reg.clone();
+        let repo = repo.clone();
+        let d = d.clone();
+        async move {
+            let m = reg
+                .get_manifest(&repo, &Reference::Digest(d.clone()))
+                .await
+                .unwrap();
+            serde_json::json!({"mediaType": m.media_type, "digest": d.to_string(), "size": m.content.len()})
+        }
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [child(&v2).await],
+    });
+    reg.put_manifest(
+        &repo,
+        &Reference::Tag("multi".into()),
+        Some("application/vnd.oci.image.index.v1+json"),
+        serde_json::to_vec(&index).unwrap().into(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let index_sig = reg
+        .sign(&repo, &Reference::Tag("multi".into()), &trusted)
+        .await
+        .unwrap();
+    let a2 = reg.artifact(SYS, "sig", "app", "v2").await.unwrap();
+    assert_eq!(
+        a2.inherited_accessories
+            .iter()
+            .map(|a| a.digest.clone())
+            .collect::<Vec<_>>(),
+        [index_sig.to_string()]
+    );
+    assert!(
+        a2.accessories
+            .iter()
+            .all(|a| a.digest != index_sig.to_string())
+    );
+
     reg.delete_trust_key(SYS, "sig", true, key.id)
         .await
         .unwrap();

@@ -141,6 +141,46 @@ async fn settle(reg: &Registry, project: &str, policy: i64, n: usize) -> Vec<Exe
 }
 
 #[tokio::test]
+async fn signatures_reach_the_receiver_with_their_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = open(
+        &format!("sqlite://{}", dir.path().join("berth.db").display()),
+        dir.path(),
+        Arc::new(SystemClock),
+        false,
+    )
+    .await;
+    let rx = Receiver::start(&[]).await;
+    create_project(&reg, "hooks").await;
+    let p = policy(
+        &reg,
+        "hooks",
+        target(&rx.url, "Default", ""),
+        &["PUSH_ARTIFACT"],
+    )
+    .await;
+    let image = push(&reg, "hooks/app:v1", "alice", 1).await;
+    let (key, _) = registry_core::policy::trust::generate_signing_key().unwrap();
+    let repo = registry_core::oci::RepoName::parse("hooks/app").unwrap();
+    let sig = with_actor(
+        Actor::new("alice", "10.0.0.9"),
+        reg.sign(&repo, &Reference::Tag("v1".into()), &key),
+    )
+    .await
+    .unwrap();
+    settle(&reg, "hooks", p, 2).await;
+    let hits = rx.hits();
+    let signed = hits
+        .iter()
+        .map(|h| &h.body["event_data"]["resources"][0])
+        .find(|r| r["digest"] == sig.to_string())
+        .expect("the signature's push is delivered");
+    assert_eq!(signed["accessory"]["type"], "signature.cosign", "{signed}");
+    assert_eq!(signed["accessory"]["subject"], image.digest.to_string());
+    assert!(signed.get("sbom_overview").is_none());
+}
+
+#[tokio::test]
 async fn pushes_and_deletes_reach_the_receiver_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     for uri in metadata_uris(dir.path()).await {

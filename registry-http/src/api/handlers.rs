@@ -459,6 +459,23 @@ pub async fn list_artifacts(
     ))
 }
 
+#[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts", tag = "artifact", summary = "Copy an artifact here from=<project>/<repository>:<tag>|@<digest>, with its index children and accessories", params(("from" = String, Query, description = "the source artifact")), responses((status = 201, description = "copied; Location names the copy"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed, or over quota"), (status = 404, description = "not found or not visible")))]
+pub async fn copy_artifact(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    uri: Uri,
+    q: Params,
+    Path((project, repo)): Path<(String, String)>,
+) -> R {
+    let from = q.get("from").ok_or_else(|| Error::BadRequest {
+        reason: "from=<project>/<repository>:<tag>|@<digest> is required".into(),
+    })?;
+    let digest = reg
+        .copy_artifact(&p, &project, &repo_param(&repo), from)
+        .await?;
+    Ok(created(format!("{}/{digest}", super::api_path(&uri))))
+}
+
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Get an artifact by tag or digest", responses((status = 200, body = registry_core::model::Artifact), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn get_artifact(
     State(reg): State<Registry>,

@@ -286,7 +286,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
             update_repository,
             delete_repository
         ))
-        .routes(routes!(list_artifacts))
+        .routes(routes!(list_artifacts, copy_artifact))
         .routes(routes!(get_artifact, delete_artifact))
         .routes(routes!(list_accessories))
         .routes(routes!(list_trust_keys, add_trust_key))

@@ -187,6 +187,8 @@ Artifact = TypedDict(
         "labels": list[Label],
         #: Signatures, SBOMs and other accessories of the artifact.
         "accessories": list["Accessory"],
+        #: For an image an index lists: the accessories of those indexes.
+        "inherited_accessories": list["Accessory"],
     },
 )
 
