@@ -48,6 +48,8 @@ const MAX_PAYLOAD: u64 = 64 * 1024;
 /// The layer media type of cosign's simple-signing payload, and its signature annotation.
 const SIMPLESIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Signatures verified per subject on a cache miss (newest pushes beyond this are not read).
+const MAX_SIGNATURES_CHECKED: usize = 32;
 /// Most keys a project may trust.
 const MAX_KEYS: usize = 64;
 
@@ -363,11 +365,15 @@ impl Registry {
             return Ok(());
         }
         // Harbor's bypasses: the accessories themselves, and signing clients that may push.
-        if self
-            .meta
-            .accessory(repo.as_str(), &m.digest)
-            .await?
-            .is_some()
+        // Unlike Harbor, an "accessory" that is a runnable image (a container filesystem layer,
+        // or an index) gets no bypass: a `sha256-<hex>.sig` tag or a `subject` field must not
+        // be a way around the policy.
+        if !is_runnable(m)
+            && self
+                .meta
+                .accessory(repo.as_str(), &m.digest)
+                .await?
+                .is_some()
         {
             return Ok(());
         }
@@ -441,8 +447,16 @@ impl Registry {
             .accessories_by_kind(repo.as_str(), &subjects, Some(kind))
             .await?;
         let mut signed: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut checked: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for r in rows {
             if signed.contains(&r.subject) {
+                continue;
+            }
+            // Bounded work per subject: whoever may push could attach thousands of signatures.
+            let n = checked.entry(r.subject.clone()).or_default();
+            *n += 1;
+            if verify && *n > MAX_SIGNATURES_CHECKED {
                 continue;
             }
             let ok = !verify
@@ -867,6 +881,28 @@ impl Registry {
             )
             .await?
             .digest)
+    }
+}
+
+/// Whether a manifest could run as a container: an index, or an image with a filesystem layer.
+fn is_runnable(m: &StoredManifest) -> bool {
+    match manifest::parse(&m.content, Some(&m.media_type)) {
+        Ok(p) if p.kind == manifest::ManifestKind::Index => true,
+        Ok(_) => {
+            #[derive(Deserialize)]
+            struct Layers {
+                #[serde(default)]
+                layers: Vec<manifest::Descriptor>,
+            }
+            serde_json::from_slice::<Layers>(&m.content).is_ok_and(|l| {
+                l.layers.iter().any(|d| {
+                    d.media_type.starts_with("application/vnd.oci.image.layer.")
+                        || d.media_type
+                            .starts_with("application/vnd.docker.image.rootfs.")
+                })
+            })
+        }
+        Err(_) => true,
     }
 }
 

@@ -1135,6 +1135,23 @@ async fn accessories_and_content_trust(reg: Registry, _clock: Arc<FakeClock>) {
         first_sig.to_string(),
         "the signature itself pulls"
     );
+    // Unlike Harbor, a runnable image gets no accessory bypass: tagged as a `.sig`, it stays
+    // refused.
+    let sneaky = push(
+        &reg,
+        &format!("sig/app:sha256-{}.sig", "a".repeat(64)),
+        "sneaky",
+    )
+    .await
+    .unwrap();
+    refused(
+        pull(&as_guest, Reference::Digest(sneaky.clone())).await,
+        ErrorCode::ProjectPolicyViolation,
+        "not signed",
+    );
+    reg.delete_manifest(&repo, &Reference::Digest(sneaky))
+        .await
+        .unwrap();
     // Signing clients that may push read the unsigned manifest; a guest's cosign may not.
     let cosign = |p: &Principal| Caller {
         user_agent: Some("cosign/v2.6.5 (linux; amd64) go-containerregistry/v0.20.7".into()),
