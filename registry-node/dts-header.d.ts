@@ -213,6 +213,20 @@ export interface Accessory {
   verification: string | null
 }
 
+/** An image's SBOM, as stored in its sbom.harbor accessory. */
+export interface Sbom {
+  /** The SBOM accessory's manifest digest. */
+  digest: string
+  /** The image it describes. */
+  subject: string
+  distro: string | null
+  packages: Array<{ ecosystem: string; name: string; version: string; source: string | null; arch: string | null }>
+  /** SPDX 2.3 JSON. */
+  spdx: Record<string, unknown>
+  /** CycloneDX 1.5 JSON. */
+  cyclonedx: Record<string, unknown>
+}
+
 /** A key a project trusts for content trust verification. */
 export interface TrustKey {
   id: number

@@ -213,6 +213,20 @@ export interface Accessory {
   verification: string | null
 }
 
+/** An image's SBOM, as stored in its sbom.harbor accessory. */
+export interface Sbom {
+  /** The SBOM accessory's manifest digest. */
+  digest: string
+  /** The image it describes. */
+  subject: string
+  distro: string | null
+  packages: Array<{ ecosystem: string; name: string; version: string; source: string | null; arch: string | null }>
+  /** SPDX 2.3 JSON. */
+  spdx: Record<string, unknown>
+  /** CycloneDX 1.5 JSON. */
+  cyclonedx: Record<string, unknown>
+}
+
 /** A key a project trusts for content trust verification. */
 export interface TrustKey {
   id: number
@@ -382,6 +396,11 @@ export declare class Registry {
    * `type=signature.cosign`, `type=sbom.harbor`, ….
    */
   accessories(project: string, repository: string, reference: string, options?: ListOptions | undefined | null): Promise<Paged<Accessory>>
+  /**
+   * Build `image`'s SBOM from its layers (dpkg, apk) and store it as its `sbom.harbor`
+   * accessory; resolves to `{ digest, subject, distro, packages, spdx, cyclonedx }`.
+   */
+  sbom(image: string): Promise<Sbom>
   /**
    * Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
    * (`generateSigningKey`); resolves to the signature manifest's digest.

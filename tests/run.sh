@@ -87,6 +87,7 @@ step "clients with credentials (skopeo, podman) sqlite+fs" bash tests/e2e/test_a
 step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tests/e2e/test_auth_clients.sh
 step "signing: cosign sign/verify/attest/attach, accessories, content trust sqlite+fs" bash tests/e2e/signing.sh
 step "signing: cosign, accessories, content trust postgres+s3" with_pg_s3 bash tests/e2e/signing.sh
+step "SBOM of a real Debian root filesystem (mmdebstrap) vs dpkg-query" bash tests/e2e/sbom.sh
 step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh

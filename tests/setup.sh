@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
 # Debian packages (PostgreSQL, skopeo, podman, OpenLDAP slapd + ldap-utils, Distribution 2.8 as a
-# benchmark peer, curl, jq, wrk, nginx as the load balancer of the scale-out test),
+# benchmark peer, curl, jq, wrk, nginx as the load balancer of the scale-out test, mmdebstrap
+# for a real Debian root filesystem to build an SBOM of),
 # the OCI conformance suite (Go), the cosign CLI (Go, for tests/e2e/signing.sh), the
 # S3-compatible server s3s-fs (crates.io), and a Python virtual environment with the oras SDK and
 # pytest.
@@ -18,7 +19,7 @@ S3S_FS_VERSION=0.14.1
 COSIGN_VERSION=v2.6.5
 
 need_apt=()
-for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx; do
+for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx mmdebstrap:mmdebstrap; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

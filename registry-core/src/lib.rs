@@ -29,6 +29,7 @@ pub mod events;
 pub mod identity;
 pub mod ops;
 pub mod policy;
+pub mod scan;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -45,3 +45,37 @@ test('sign: the signature is the image accessory and verifies with a trusted key
   await rejectsWithCode(reg.getManifest('sig/app', sig), 'MANIFEST_UNKNOWN')
   await reg.close()
 })
+
+test('sbom: built from the layers, stored as the image accessory', async () => {
+  const reg = await berth.open()
+  await reg.createProject('scan')
+  // A tar of one file (ustar header + content, padded), uncompressed.
+  const file = (name, data) => {
+    const h = Buffer.alloc(512)
+    h.write(name, 0)
+    h.write('0000644\0', 100)
+    h.write('0000000\0', 108)
+    h.write('0000000\0', 116)
+    h.write(data.length.toString(8).padStart(11, '0') + '\0', 124)
+    h.write('00000000000\0', 136)
+    h.write('        ', 148)
+    h.write('0', 156)
+    h.write('ustar\0', 257)
+    h.write('00', 263)
+    let sum = 0
+    for (const b of h) sum += b
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148)
+    const pad = Buffer.alloc((512 - (data.length % 512)) % 512)
+    return Buffer.concat([h, data, pad])
+  }
+  const status = Buffer.from('Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n')
+  const layer = Buffer.concat([file('var/lib/dpkg/status', status), Buffer.alloc(1024)])
+  const image = await reg.pushImage('scan/deb:12', { layers: [layer] })
+  const sbom = await reg.sbom('scan/deb:12')
+  assert.equal(sbom.subject, image.digest)
+  assert.deepEqual(sbom.packages.map((p) => [p.name, p.version]), [['libc6', '2.36-9']])
+  assert.equal(sbom.spdx.spdxVersion, 'SPDX-2.3')
+  const [acc] = (await reg.artifact('scan', 'deb', '12')).accessories
+  assert.deepEqual([acc.type, acc.digest], ['sbom.harbor', sbom.digest])
+  await reg.close()
+})

@@ -1672,6 +1672,21 @@ impl Registry {
         })
     }
 
+    /// Build `image`'s SBOM from its layers (dpkg, apk) and store it as its `sbom.harbor`
+    /// accessory; resolves to `{ digest, subject, distro, packages, spdx, cyclonedx }`.
+    #[napi(ts_return_type = "Promise<Sbom>")]
+    pub fn sbom<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let r = image_ref(&image)?;
+            json(&reg?.generate_sbom(&SYSTEM, &r).await?)
+        })
+    }
+
     /// Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
     /// (`generateSigningKey`); resolves to the signature manifest's digest.
     #[napi]

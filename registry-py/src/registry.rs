@@ -1085,6 +1085,11 @@ macro_rules! engine_methods {
                 $run(py, async move { page_out(reg.accessories(&SYSTEM, &project.0, &repository.0, &reference.0, &lq).await?) })
             }
 
+            fn sbom<'py>(&self, py: Python<'py>, image: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
+                $run(py, async move { json_out(&reg.generate_sbom(&SYSTEM, &ir).await?) })
+            }
+
             fn sign<'py>(&self, py: Python<'py>, image: Arg<String>, private_key_pem: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
                 let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
                 $run(py, async move { Ok(reg.sign(&ir.repo, &ir.reference, &private_key_pem.0).await?.to_string()) })

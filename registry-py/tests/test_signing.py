@@ -78,3 +78,34 @@ def test_async_sign_and_accessories():
             assert len(await reg.trust_keys("sig")) == 1
 
     asyncio.run(main())
+
+
+def _tgz(entries: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path, data in entries.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_sbom_of_an_image_is_its_accessory():
+    status = b"".join(
+        b"Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n" % p
+        for p in [(b"libc6", b"2.36-9"), (b"bash", b"5.2.15-2+b8")]
+    )
+    layer = _tgz({"etc/os-release": b'ID=debian\nVERSION_ID="12"\n', "var/lib/dpkg/status": status})
+    with berth.open() as reg:
+        reg.create_project("scan")
+        image = reg.push_image("scan/deb:12", layers=[layer], layer_media_type="application/vnd.oci.image.layer.v1.tar+gzip")
+        sbom = reg.sbom("scan/deb:12")
+        assert set(sbom) == keys_of(berth.types.Sbom)
+        assert sbom["subject"] == image.digest and sbom["distro"] == "debian 12"
+        assert [(p["name"], p["version"]) for p in sbom["packages"]] == [("bash", "5.2.15-2+b8"), ("libc6", "2.36-9")]
+        assert sbom["spdx"]["spdxVersion"] == "SPDX-2.3" and sbom["cyclonedx"]["specVersion"] == "1.5"
+        [acc] = reg.artifact("scan", "deb", "12")["accessories"]
+        assert (acc["type"], acc["digest"]) == ("sbom.harbor", sbom["digest"])

@@ -9,6 +9,7 @@ mod faults;
 mod governance;
 mod policy;
 mod registry;
+mod scan;
 mod webhooks;
 
 /// The URL of an external service a test needs, from the environment. Tests that call this are

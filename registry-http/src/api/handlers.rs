@@ -476,6 +476,47 @@ pub async fn copy_artifact(
     Ok(created(format!("{}/{digest}", super::api_path(&uri))))
 }
 
+#[derive(Deserialize)]
+pub struct ScanReq {
+    #[serde(default)]
+    scan_type: Option<String>,
+}
+
+#[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan", tag = "artifact", summary = "Scan an artifact: {\"scan_type\":\"sbom\"} builds its SBOM (SPDX 2.3 + CycloneDX 1.5) as an sbom.harbor accessory; vulnerability scans are not built yet", request_body = serde_json::Value, responses((status = 202, description = "done: the SBOM is an accessory of the artifact"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 405, description = "this scan type or artifact is not supported yet")))]
+pub async fn scan_artifact(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> R {
+    // The body is optional (Harbor's default scan type is "vulnerability").
+    let req: ScanReq = if body.iter().all(u8::is_ascii_whitespace) {
+        ScanReq { scan_type: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
+            reason: format!("invalid JSON body: {e}"),
+        })?
+    };
+    let image = registry_core::ImageRef::parse(&format!(
+        "{project}/{}{}{reference}",
+        repo_param(&repo),
+        if reference.contains(':') { "@" } else { ":" }
+    ))
+    .map_err(|e| Error::BadRequest {
+        reason: e.to_string(),
+    })?;
+    match req.scan_type.as_deref().unwrap_or("vulnerability") {
+        "sbom" => {
+            reg.generate_sbom(&p, &image).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        other => Err(Error::Unsupported {
+            reason: format!("scan_type {other:?}: only \"sbom\" is built so far"),
+        }
+        .into()),
+    }
+}
+
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Get an artifact by tag or digest", responses((status = 200, body = registry_core::model::Artifact), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
 pub async fn get_artifact(
     State(reg): State<Registry>,

@@ -289,6 +289,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_artifacts, copy_artifact))
         .routes(routes!(get_artifact, delete_artifact))
         .routes(routes!(list_accessories))
+        .routes(routes!(scan_artifact))
         .routes(routes!(list_trust_keys, add_trust_key))
         .routes(routes!(delete_trust_key))
         .routes(routes!(list_tags, create_tag))

@@ -26,6 +26,7 @@ from .types import (
     RobotCreated,
     RobotPage,
     RobotPermission,
+    Sbom,
     TrustKey,
     User,
     UserPage,
@@ -397,6 +398,9 @@ class Registry:
     ) -> AccessoryPage:
         """Accessories of an artifact (signatures, SBOMs, referrers); q takes type=signature.cosign …"""
 
+    def sbom(self, image: str) -> Sbom:
+        """Build `image`'s SBOM from its layers (dpkg, apk) and store it as its sbom.harbor accessory."""
+
     def sign(self, image: str, private_key_pem: str) -> str:
         """Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
         (see generate_signing_key); returns the signature manifest's digest."""
@@ -601,6 +605,7 @@ class AsyncRegistry:
         page: int | None = None,
         page_size: int | None = None,
     ) -> AccessoryPage: ...
+    async def sbom(self, image: str) -> Sbom: ...
     async def sign(self, image: str, private_key_pem: str) -> str: ...
     async def trust_keys(self, project: _ProjectRef) -> list[TrustKey]: ...
     async def add_trust_key(self, project: _ProjectRef, name: str, pem: str) -> TrustKey: ...

@@ -7,9 +7,11 @@ exactly as ``/api/v2.0`` answers. Times are RFC 3339 strings in UTC. Listings re
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 __all__ = [
+    "Sbom",
+    "SbomPackage",
     "Accessory",
     "AccessoryPage",
     "TrustKey",
@@ -208,6 +210,30 @@ Accessory = TypedDict(
         "verification": str | None,
     },
 )
+
+
+class SbomPackage(TypedDict):
+    #: deb or apk.
+    ecosystem: str
+    name: str
+    version: str
+    source: str | None
+    arch: str | None
+
+
+class Sbom(TypedDict):
+    """An image's SBOM, as stored in its sbom.harbor accessory."""
+
+    #: The SBOM accessory's manifest digest.
+    digest: str
+    #: The image it describes.
+    subject: str
+    distro: str | None
+    packages: list[SbomPackage]
+    #: SPDX 2.3 JSON.
+    spdx: dict[str, Any]
+    #: CycloneDX 1.5 JSON.
+    cyclonedx: dict[str, Any]
 
 
 class TrustKey(TypedDict):
