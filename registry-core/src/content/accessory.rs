@@ -18,10 +18,6 @@
 //! the subject's deletion has taken them along. Copying an artifact
 //! ([`Registry::copy_artifact`]) brings its accessories along.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
-
 use crate::auth::{Action, Principal, ProjectResource as R};
 use crate::error::{Error, Result};
 use crate::meta::AccessoryLink;
@@ -136,20 +132,12 @@ fn referrer_kind(parsed: &ParsedManifest, body: &[u8]) -> &'static str {
 }
 
 fn has_nydus_bootstrap(body: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Layers {
-        #[serde(default)]
-        layers: Vec<Layer>,
-    }
-    #[derive(Deserialize)]
-    struct Layer {
-        #[serde(default)]
-        annotations: BTreeMap<String, String>,
-    }
-    serde_json::from_slice::<Layers>(body).is_ok_and(|m| {
-        m.layers
-            .iter()
-            .any(|l| l.annotations.contains_key(NYDUS_BOOTSTRAP))
+    crate::oci::manifest::layers(body).is_some_and(|layers| {
+        layers.iter().any(|l| {
+            l.annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(NYDUS_BOOTSTRAP))
+        })
     })
 }
 

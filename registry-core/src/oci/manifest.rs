@@ -133,6 +133,19 @@ fn descriptor_ref(d: &Descriptor, kind: RefKind, what: &str) -> Result<ContentRe
     })
 }
 
+/// The layer descriptors of a stored image manifest (empty for an index), or `None` when the
+/// bytes are not a manifest of that shape. For manifests [`parse`] has already accepted.
+pub fn layers(bytes: &[u8]) -> Option<Vec<Descriptor>> {
+    #[derive(Deserialize)]
+    struct Layers {
+        #[serde(default)]
+        layers: Vec<Descriptor>,
+    }
+    serde_json::from_slice::<Layers>(bytes)
+        .ok()
+        .map(|l| l.layers)
+}
+
 /// Parse and validate a manifest body.
 ///
 /// `content_type` is the request's `Content-Type`, if any. When the body carries a `mediaType`

@@ -511,17 +511,10 @@ impl Registry {
         repo: &RepoName,
         signature: &str,
     ) -> Result<Option<Vec<manifest::Descriptor>>> {
-        #[derive(Deserialize)]
-        struct Layers {
-            #[serde(default)]
-            layers: Vec<manifest::Descriptor>,
-        }
         let m = self
             .get_manifest(repo, &Reference::Digest(Digest::parse(signature)?))
             .await?;
-        Ok(serde_json::from_slice::<Layers>(&m.content)
-            .ok()
-            .map(|l| l.layers))
+        Ok(manifest::layers(&m.content))
     }
 
     async fn verify_cosign(
@@ -888,20 +881,13 @@ impl Registry {
 fn is_runnable(m: &StoredManifest) -> bool {
     match manifest::parse(&m.content, Some(&m.media_type)) {
         Ok(p) if p.kind == manifest::ManifestKind::Index => true,
-        Ok(_) => {
-            #[derive(Deserialize)]
-            struct Layers {
-                #[serde(default)]
-                layers: Vec<manifest::Descriptor>,
-            }
-            serde_json::from_slice::<Layers>(&m.content).is_ok_and(|l| {
-                l.layers.iter().any(|d| {
-                    d.media_type.starts_with("application/vnd.oci.image.layer.")
-                        || d.media_type
-                            .starts_with("application/vnd.docker.image.rootfs.")
-                })
+        Ok(_) => manifest::layers(&m.content).is_some_and(|layers| {
+            layers.iter().any(|d| {
+                d.media_type.starts_with("application/vnd.oci.image.layer.")
+                    || d.media_type
+                        .starts_with("application/vnd.docker.image.rootfs.")
             })
-        }
+        }),
         Err(_) => true,
     }
 }

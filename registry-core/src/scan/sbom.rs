@@ -152,15 +152,8 @@ impl Registry {
                     .into(),
             });
         }
-        #[derive(serde::Deserialize)]
-        struct Layers {
-            #[serde(default)]
-            layers: Vec<manifest::Descriptor>,
-        }
-        let layers: Layers = serde_json::from_slice(&m.content)
-            .map_err(|e| Error::manifest_invalid(format!("layers: {e}")))?;
-        let layers: Vec<(Digest, String)> = layers
-            .layers
+        let layers: Vec<(Digest, String)> = manifest::layers(&m.content)
+            .ok_or_else(|| Error::manifest_invalid("its layers do not parse"))?
             .into_iter()
             .map(|d| Ok((Digest::parse(&d.digest)?, d.media_type)))
             .collect::<Result<_>>()?;
