@@ -10,7 +10,9 @@
 # Prints per target the executions, exec/s and the result, then "fuzz: N passed, M failed".
 #
 # Environment: FUZZ_TARGETS (space-separated subset), FUZZ_RUNS (stop each target after that many
-# executions, e.g. 10000000), FUZZ_SANITIZER (none | address; default none), FUZZ_JOBS (default 2).
+# executions, e.g. 10000000), FUZZ_SANITIZER (none | address; default none), FUZZ_JOBS (default 2),
+# FUZZ_PROFILE (release, the default, or dev: unoptimized, a quarter of the build time, for the
+# CI smoke run), FUZZ_TARGET_DIR (cargo's target dir; default fuzz/target).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -20,6 +22,20 @@ duration=${1:-60}
 tools=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
 CARGO_FUZZ_VERSION=0.13.2
 sanitizer=${FUZZ_SANITIZER:-none}
+profile=${FUZZ_PROFILE:-release}
+target_dir=${FUZZ_TARGET_DIR:-$root/fuzz/target}
+build_args=(--sanitizer "$sanitizer" --target-dir "$target_dir")
+case $profile in
+  release) profile_dir=release ;;
+  dev)
+    profile_dir=debug
+    build_args+=(--dev)
+    ;;
+  *)
+    echo "fuzz: FUZZ_PROFILE is release or dev, not $profile"
+    exit 2
+    ;;
+esac
 jobs=${FUZZ_JOBS:-2}
 all_targets="names manifest v2_path list_query auth_header token"
 targets=${FUZZ_TARGETS:-$all_targets}
@@ -59,10 +75,10 @@ fi
 step "$s" "cargo-fuzz $CARGO_FUZZ_VERSION ready"
 
 s=$(date +%s)
-echo "fuzz: building targets ($("${cargo[@]}" --version), sanitizer $sanitizer)"
+echo "fuzz: building targets ($("${cargo[@]}" --version), sanitizer $sanitizer, $profile profile, into $target_dir)"
 build_log=$root/fuzz/work/build.log
 mkdir -p "$root/fuzz/work/logs"
-if ! (cd fuzz && "${cargo[@]}" fuzz build --sanitizer "$sanitizer") >"$build_log" 2>&1; then
+if ! (cd fuzz && "${cargo[@]}" fuzz build "${build_args[@]}") >"$build_log" 2>&1; then
   tail -n 40 "$build_log"
   step "$s" "build FAILED"
   failed=$(wc -w <<<"$targets")
@@ -70,7 +86,7 @@ if ! (cd fuzz && "${cargo[@]}" fuzz build --sanitizer "$sanitizer") >"$build_log
 fi
 step "$s" "build done"
 
-bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/release
+bin_dir=$target_dir/x86_64-unknown-linux-gnu/$profile_dir
 declare -A pid_target=() started=()
 run_target() { # run_target TARGET: libFuzzer on a scratch corpus plus the committed seeds
   local t=$1

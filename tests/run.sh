@@ -99,6 +99,10 @@ step "scale-out: three nodes behind nginx (kill -9, schedules, GC under load)" w
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh
+# Every fuzz target for 60 s on its committed corpus (tests/fuzz.sh; fuzz/README.md). An
+# unoptimized build (about 4 minutes cold on 2 cores, against 20 for the release build the long
+# runs use), kept in the tools cache so later runs rebuild only what changed.
+step "fuzz smoke (6 targets x 60 s)" env FUZZ_PROFILE=dev FUZZ_TARGET_DIR="$BERTH_TOOLS/fuzz-target" bash tests/fuzz.sh 60
 step "embedding example" cargo run --locked -q -p berth-examples --bin embed
 step "embedding the router in a host app" cargo run --locked -q -p berth-examples --bin embed_router
 step "python bindings (pip install ./registry-py, pytest + oras, mypy, stubtest)" bash tests/bindings/python.sh

@@ -240,6 +240,16 @@ fn sql_statements_per_operation() {
             }
         }
 
+        let (r, n) = count(reg.artifacts(
+            &registry_core::Principal::System,
+            "sq",
+            "img",
+            &registry_core::ListQuery::new(),
+        ))
+        .await;
+        assert_eq!(r.unwrap().total, 2);
+        row("artifact listing, one page of 2", n);
+
         let digest = reg
             .get_manifest(&repo, &Reference::Tag("v1".into()))
             .await
@@ -271,6 +281,9 @@ fn sql_statements_per_operation() {
             ("mount without from (sources checked)", 7),
             ("small image push with a token (2 blobs + manifest)", 24),
             ("manifest GET by tag with a token (cached)", 0),
+            // The repository and the page, then one batched read per page for tags, children,
+            // labels, parents, accessories and (since scanning) scan overviews.
+            ("artifact listing, one page of 2", 9),
             (
                 "manifest delete (releases what nothing else references)",
                 // + the lookup of accessories deleted with it.

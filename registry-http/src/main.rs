@@ -21,6 +21,23 @@ enum Cmd {
     /// Collect garbage now, in this process, with a progress display (the server may keep
     /// running: collection is online).
     Gc(GcArgs),
+    /// The vulnerability database the built-in scanner matches against.
+    Vulndb {
+        #[command(subcommand)]
+        cmd: VulndbCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum VulndbCmd {
+    /// Import OSV advisories: a directory of OSV JSON files, one file, or the per-ecosystem
+    /// `all.zip` OSV publishes (the server may keep running).
+    Import {
+        /// What to import.
+        path: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -265,6 +282,30 @@ async fn gc(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn vulndb_import(path: PathBuf, store: StoreArgs) -> Result<(), String> {
+    let file = store.file_settings()?;
+    let cli = FileSettings {
+        data_dir: store.data_dir,
+        metadata: store.metadata,
+        storage: store.storage,
+        ..FileSettings::default()
+    };
+    let settings = Settings::resolve(cli.or(file))?;
+    init_tracing(settings.json_logs);
+    let registry = registry_http::open_registry(&settings)
+        .await
+        .map_err(|e| format!("opening the registry: {e}"))?;
+    let s = registry
+        .import_vulndb(&path)
+        .await
+        .map_err(|e| format!("importing {}: {e}", path.display()))?;
+    println!(
+        "berth vulndb import: {} advisories ({} affected packages, {} withdrawn, {} files skipped); the database now holds {} advisories, updated at {}",
+        s.advisories, s.rows, s.withdrawn, s.skipped, s.total_advisories, s.updated_at
+    );
+    Ok(())
+}
+
 use registry_core::units::redact_uri as redact;
 
 /// glibc's malloc serves blocks from 128 KiB up with their own mappings, returned to the system
@@ -293,6 +334,9 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
             Cmd::Gc(args) => gc(args).await,
+            Cmd::Vulndb {
+                cmd: VulndbCmd::Import { path, store },
+            } => vulndb_import(path, store).await,
         }
     });
     match result {

@@ -1687,6 +1687,53 @@ impl Registry {
         })
     }
 
+    /// Scan `image` with the built-in scanner against the imported vulnerability database and
+    /// store the report (an index: each image it lists, and the union).
+    #[napi(ts_return_type = "Promise<ScanResult>")]
+    pub fn scan<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let r = image_ref(&image)?;
+            json(&reg?.scan(&SYSTEM, &r).await?)
+        })
+    }
+
+    /// `image`'s stored vulnerability report, or null when it was never scanned.
+    #[napi(ts_return_type = "Promise<VulnerabilityReport | null>")]
+    pub fn vulnerabilities<'env>(
+        &self,
+        env: &'env Env,
+        image: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let r = image_ref(&image)?;
+            json(
+                &reg?
+                    .vulnerabilities(&SYSTEM, &r)
+                    .await?
+                    .remove(registry_core::scan::report::VULN_REPORT),
+            )
+        })
+    }
+
+    /// Import OSV advisories: a directory of OSV JSON files, one file, or OSV's `all.zip`.
+    #[napi(ts_return_type = "Promise<VulndbImport>")]
+    pub fn import_vulndb<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            json(&reg?.import_vulndb(std::path::Path::new(&path)).await?)
+        })
+    }
+
     /// Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
     /// (`generateSigningKey`); resolves to the signature manifest's digest.
     #[napi]

@@ -1090,6 +1090,21 @@ macro_rules! engine_methods {
                 $run(py, async move { json_out(&reg.generate_sbom(&SYSTEM, &ir).await?) })
             }
 
+            fn scan<'py>(&self, py: Python<'py>, image: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
+                $run(py, async move { json_out(&reg.scan(&SYSTEM, &ir).await?) })
+            }
+
+            fn vulnerabilities<'py>(&self, py: Python<'py>, image: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
+                let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
+                $run(py, async move { json_out(&reg.vulnerabilities(&SYSTEM, &ir).await?.remove(registry_core::scan::report::VULN_REPORT)) })
+            }
+
+            fn import_vulndb<'py>(&self, py: Python<'py>, path: Arg<std::path::PathBuf>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.import_vulndb(&path.0).await?) })
+            }
+
             fn sign<'py>(&self, py: Python<'py>, image: Arg<String>, private_key_pem: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
                 let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
                 $run(py, async move { Ok(reg.sign(&ir.repo, &ir.reference, &private_key_pem.0).await?.to_string()) })

@@ -216,6 +216,7 @@ impl Registry {
             view.verification = self.signature_status(&name, repo.project_id, &view).await?;
             accessories.entry(subject).or_default().push(view);
         }
+        let mut scans = self.scan_overviews(&digests).await?;
         Ok(rows
             .into_iter()
             .map(|a| Artifact {
@@ -242,6 +243,7 @@ impl Registry {
                     .flat_map(|(_, parent)| accessories.get(parent).cloned().unwrap_or_default())
                     .collect(),
                 accessories: accessories.get(&a.digest).cloned().unwrap_or_default(),
+                scan_overview: scans.remove(&a.digest).unwrap_or_default(),
                 digest: a.digest,
             })
             .collect())

@@ -304,6 +304,10 @@ pub struct Artifact {
     /// For an image an index lists: the accessories of those indexes (a signature of an index
     /// signs what it lists), as Harbor shows them.
     pub inherited_accessories: Vec<Accessory>,
+    /// Report MIME type → summary of the artifact's last scan; absent when never scanned.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scan_overview: std::collections::BTreeMap<String, crate::scan::report::ScanOverview>,
 }
 
 /// An accessory of an artifact (Harbor's `Accessory`): a signature, an SBOM, any referrer.

@@ -157,6 +157,10 @@ impl Registry {
                 .or_insert_with(|| public.to_string());
         }
         check_metadata(&metadata)?;
+        let allowlist = req
+            .cve_allowlist
+            .map(crate::policy::vulnerability::CveAllowlist::from_json)
+            .transpose()?;
         let public = metadata.get("public").is_some_and(|v| v == "true");
         metadata.insert("public".into(), public.to_string());
         let pairs: Vec<(String, String)> = metadata.into_iter().collect();
@@ -185,6 +189,9 @@ impl Registry {
                 ),
             )
             .await?;
+        if let Some(list) = allowlist {
+            self.store_project_allowlist(row.id, &list).await?;
+        }
         self.access_changed();
         let access = self.project_access(p, &row.name).await?;
         self.project_view(row, access.as_deref()).await
@@ -257,6 +264,28 @@ impl Registry {
         .await?;
         self.access_changed();
         self.trust.forget(access.project.id).await;
+        Ok(())
+    }
+
+    /// `PUT /projects/{p}`: metadata and, when given, the project's CVE allowlist (Harbor's
+    /// `cve_allowlist` object).
+    pub async fn update_project_and_allowlist(
+        &self,
+        p: &Principal,
+        name_or_id: &str,
+        is_name: bool,
+        metadata: BTreeMap<String, String>,
+        cve_allowlist: Option<serde_json::Value>,
+    ) -> Result<()> {
+        let list = cve_allowlist
+            .map(crate::policy::vulnerability::CveAllowlist::from_json)
+            .transpose()?;
+        self.update_project(p, name_or_id, is_name, metadata)
+            .await?;
+        if let Some(list) = list {
+            self.set_project_cve_allowlist(p, name_or_id, is_name, list)
+                .await?;
+        }
         Ok(())
     }
 

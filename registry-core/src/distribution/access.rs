@@ -222,9 +222,14 @@ impl V2<'_> {
         extra_tags: &[String],
     ) -> Result<PutManifestOutcome> {
         self.allow(repo, RepoAction::Push).await?;
-        self.registry
+        let outcome = self
+            .registry
             .put_manifest(repo, reference, content_type, body, extra_tags)
-            .await
+            .await?;
+        self.registry
+            .scan_on_push(self.caller, repo, &outcome.digest)
+            .await;
+        Ok(outcome)
     }
 
     pub async fn get_manifest(
@@ -235,7 +240,7 @@ impl V2<'_> {
         self.allow(repo, RepoAction::Pull).await?;
         let m = self.registry.get_manifest(repo, reference).await?;
         self.registry
-            .enforce_content_trust(self.caller, repo, &m)
+            .enforce_pull_policies(self.caller, repo, &m)
             .await?;
         Ok(m)
     }

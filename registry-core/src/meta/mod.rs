@@ -25,6 +25,8 @@ pub mod outbox;
 pub mod policy;
 mod policy_sql;
 pub mod postgres;
+pub mod scan;
+mod scan_sql;
 pub mod sql;
 pub mod sqlite;
 
@@ -102,6 +104,7 @@ pub trait MetadataStore:
     identity::IdentityStore
     + governance::GovernanceStore
     + policy::PolicyStore
+    + scan::ScanStore
     + audit::AuditStore
     + Send
     + Sync

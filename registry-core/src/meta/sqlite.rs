@@ -109,6 +109,7 @@ super::governance_sql::sql_governance_store!(SqliteStore);
 super::audit_sql::sql_audit_store!(SqliteStore);
 super::identity_sql::sql_identity_store!(SqliteStore);
 super::policy_sql::sql_policy_store!(SqliteStore);
+super::scan_sql::sql_scan_store!(SqliteStore);
 super::sql::sql_metadata_store!(SqliteStore, "sqlite");
 
 impl SqliteStore {

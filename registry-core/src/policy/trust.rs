@@ -240,6 +240,12 @@ pub(crate) struct ProjectTrust {
     key_set: String,
     /// Whether `keys` and `key_set` were read.
     keys_loaded: bool,
+    /// `prevent_vul` on: the severity from which pulls are refused (policy/vulnerability.rs).
+    pub(crate) prevent_vul: Option<crate::scan::vulndb::Severity>,
+    /// `reuse_sys_cve_allowlist`: the system's CVE allowlist applies instead of the project's.
+    pub(crate) reuse_sys_allowlist: bool,
+    /// `auto_scan`: images are scanned when pushed (scan/report.rs).
+    pub(crate) auto_scan: bool,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -282,9 +288,28 @@ impl Caller {
 }
 
 impl Registry {
+    /// Harbor's bypass of pull policies: a signing client (cosign, notation) whose caller may
+    /// push reads what it signs.
+    pub(crate) async fn signing_client_may_push(&self, caller: &Caller, repo: &RepoName) -> bool {
+        caller.is_signing_client()
+            && self
+                .authorize_repo(
+                    &caller.principal,
+                    caller.claims.as_ref(),
+                    repo,
+                    RepoAction::Push,
+                )
+                .await
+                .is_ok()
+    }
+
     /// The project's trust settings, with its keys when `with_keys` or when it verifies (a
     /// pull of a project that does not verify reads one row set, not two).
-    async fn project_trust(&self, project_id: i64, with_keys: bool) -> Result<Arc<ProjectTrust>> {
+    pub(crate) async fn project_trust(
+        &self,
+        project_id: i64,
+        with_keys: bool,
+    ) -> Result<Arc<ProjectTrust>> {
         let cached = self.trust.projects.get(&project_id).await;
         if let Some(hit) = &cached
             && (hit.keys_loaded || !with_keys)
@@ -296,6 +321,9 @@ impl Registry {
                 cosign: hit.cosign,
                 notation: hit.notation,
                 verify: hit.verify,
+                prevent_vul: hit.prevent_vul,
+                reuse_sys_allowlist: hit.reuse_sys_allowlist,
+                auto_scan: hit.auto_scan,
                 ..ProjectTrust::default()
             },
             None => {
@@ -305,6 +333,14 @@ impl Registry {
                     cosign: on("enable_content_trust_cosign"),
                     notation: on("enable_content_trust"),
                     verify: on("content_trust_verify"),
+                    prevent_vul: on("prevent_vul").then(|| {
+                        meta.iter()
+                            .find(|(k, _)| k == "severity")
+                            .and_then(|(_, v)| crate::scan::vulndb::Severity::parse(v))
+                            .unwrap_or(crate::scan::vulndb::Severity::Low)
+                    }),
+                    reuse_sys_allowlist: on("reuse_sys_cve_allowlist"),
+                    auto_scan: on("auto_scan"),
                     ..ProjectTrust::default()
                 }
             }
@@ -336,9 +372,10 @@ impl Registry {
         Ok(())
     }
 
-    /// Refuse the pull of `m` when the project's content trust policy is not met (see the
-    /// module doc). Called by the `/v2` manifest GET and HEAD after authorization.
-    pub(crate) async fn enforce_content_trust(
+    /// The project's pull policies for `m`: content trust (here), then vulnerable-image
+    /// prevention (policy/vulnerability.rs). Called by the `/v2` manifest GET and HEAD after
+    /// authorization; the project's settings are read once, from the cache.
+    pub(crate) async fn enforce_pull_policies(
         &self,
         caller: &Caller,
         repo: &RepoName,
@@ -351,14 +388,28 @@ impl Registry {
             return Ok(());
         };
         let trust = self.project_trust(access.project.id, false).await?;
+        self.enforce_content_trust(caller, repo, m, &trust).await?;
+        self.enforce_vulnerability(caller, repo, m, access.project.id, &trust)
+            .await
+    }
+
+    /// Refuse the pull of `m` when the project's content trust policy is not met (see the
+    /// module doc).
+    async fn enforce_content_trust(
+        &self,
+        caller: &Caller,
+        repo: &RepoName,
+        m: &StoredManifest,
+        trust: &ProjectTrust,
+    ) -> Result<()> {
         if !trust.cosign && !trust.notation {
             return Ok(());
         }
         let mut missing = Vec::new();
-        if trust.cosign && !self.is_signed(repo, m, SIGNATURE_COSIGN, &trust).await? {
+        if trust.cosign && !self.is_signed(repo, m, SIGNATURE_COSIGN, trust).await? {
             missing.push("cosign");
         }
-        if trust.notation && !self.is_signed(repo, m, SIGNATURE_NOTATION, &trust).await? {
+        if trust.notation && !self.is_signed(repo, m, SIGNATURE_NOTATION, trust).await? {
             missing.push("notation");
         }
         if missing.is_empty() {
@@ -377,17 +428,7 @@ impl Registry {
         {
             return Ok(());
         }
-        if caller.is_signing_client()
-            && self
-                .authorize_repo(
-                    &caller.principal,
-                    caller.claims.as_ref(),
-                    repo,
-                    RepoAction::Push,
-                )
-                .await
-                .is_ok()
-        {
+        if self.signing_client_may_push(caller, repo).await {
             return Ok(());
         }
         let by = missing.join(" and ");
@@ -878,7 +919,7 @@ impl Registry {
 }
 
 /// Whether a manifest could run as a container: an index, or an image with a filesystem layer.
-fn is_runnable(m: &StoredManifest) -> bool {
+pub(crate) fn is_runnable(m: &StoredManifest) -> bool {
     match manifest::parse(&m.content, Some(&m.media_type)) {
         Ok(p) if p.kind == manifest::ManifestKind::Index => true,
         Ok(_) => manifest::layers(&m.content).is_some_and(|layers| {

@@ -1,5 +1,5 @@
-//! Scanning: software bills of materials (SBOMs) built from an image's layers, the first part of
-//! Harbor's scanning.
+//! Scanning: software bills of materials (SBOMs) and vulnerability scans built from an image's
+//! layers, with an offline vulnerability database.
 //!
 //! - [`layers`]: an image's files as its layers leave them: each layer streamed from the blob
 //!   store, decompressed and read as a tar archive once, whiteouts (`.wh.<name>`,
@@ -9,11 +9,27 @@
 //! - [`sbom`]: the SBOM as SPDX 2.3 JSON and CycloneDX 1.5 JSON, stored as an `sbom.harbor`
 //!   accessory of the image ([`Registry::generate_sbom`]), so it is pulled like any artifact and
 //!   goes with the image.
+//! - [`version`]: version order per ecosystem (dpkg, rpm, apk, semver, Go, PEP 440, Maven,
+//!   RubyGems) for matching OSV advisory ranges; [`version::Scheme::for_ecosystem`] maps an OSV
+//!   ecosystem name to its order and [`version::compare`] compares two versions in it.
 //!
-//! Not yet: rpm, language packages, vulnerability matching, scanners and scan jobs.
+//! - [`cvss`]: CVSS v3 base scores from vectors;
+//! - [`vulndb`]: OSV advisories imported into the metadata database and matched against an
+//!   image's packages ([`Registry::import_vulndb`]);
+//! - [`report`]: scans with the built-in scanner, Harbor's reports and `scan_overview`
+//!   ([`Registry::scan`]), scan on push.
+//!
+//! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
+//! Not yet: rpm, language packages, Harbor's pluggable scanners, scan all.
 //!
 //! [`Registry::generate_sbom`]: crate::Registry::generate_sbom
+//! [`Registry::import_vulndb`]: crate::Registry::import_vulndb
+//! [`Registry::scan`]: crate::Registry::scan
 
+pub mod cvss;
 pub mod layers;
 pub mod packages;
+pub mod report;
 pub mod sbom;
+pub mod version;
+pub mod vulndb;

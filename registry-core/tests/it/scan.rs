@@ -33,8 +33,8 @@ fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
         .into_bytes()
 }
 
-#[tokio::test]
-async fn sbom_follows_the_layers_and_is_the_images_accessory() {
+/// An in-memory registry with one project.
+async fn registry_with(project: &str) -> Registry {
     let reg = Registry::builder()
         .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
         .meta(
@@ -47,12 +47,18 @@ async fn sbom_follows_the_layers_and_is_the_images_accessory() {
     reg.create_project(
         SYS,
         ProjectReq {
-            project_name: "scan".into(),
+            project_name: project.into(),
             ..Default::default()
         },
     )
     .await
     .unwrap();
+    reg
+}
+
+#[tokio::test]
+async fn sbom_follows_the_layers_and_is_the_images_accessory() {
+    let reg = registry_with("scan").await;
     let base_status = status(&[("libc6", "2.36-9+deb12u10"), ("old-tool", "1.0-1")]);
     let base = tgz(&[
         (
@@ -166,5 +172,224 @@ async fn sbom_follows_the_layers_and_is_the_images_accessory() {
             .unwrap_err()
             .code(),
         ErrorCode::ManifestUnknown
+    );
+}
+
+fn osv(id: &str, package: &str, events: serde_json::Value, extra: serde_json::Value) -> Vec<u8> {
+    let mut v = serde_json::json!({
+        "id": id, "modified": "2024-05-01T00:00:00Z", "aliases": [id.replace("DEBIAN-", "")],
+        "summary": format!("{id} in {package}"),
+        "affected": [{"package": {"ecosystem": "Debian:12", "name": package},
+                      "ranges": [{"type": "ECOSYSTEM", "events": events}]}],
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+const HIGH: &str = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H";
+
+#[tokio::test]
+async fn vulnerability_scan_matches_osv_and_prevent_vul_blocks_pulls() {
+    use registry_core::distribution::Caller;
+    let reg = registry_with("vul").await;
+    // libc6 and libc-bin are built from glibc; the advisories name the source package.
+    let st =
+        b"Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9+deb12u3\n\n\
+Package: libc-bin\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9+deb12u3\n\n\
+Package: dpkg\nStatus: install ok installed\nVersion: 1.21.22\n\n\
+Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n";
+    let layer = tgz(&[
+        ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+        ("var/lib/dpkg/status", st),
+    ]);
+    let image = ImageRef::parse("vul/app:1").unwrap();
+    let pushed = reg
+        .push_image(
+            &image,
+            NewImage {
+                layers: vec![NewLayer {
+                    content: Content::Bytes(layer),
+                    media_type: None,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        // Fixed in a later point release (u10 > u3 in dpkg's order, not in a string's).
+        osv(
+            "DEBIAN-CVE-2023-4911",
+            "glibc",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "2.36-9+deb12u10"}]),
+            serde_json::json!({"severity": [{"type": "CVSS_V3", "score": HIGH}]}),
+        ),
+        // Fixed before the installed version.
+        osv(
+            "DEBIAN-CVE-2022-1664",
+            "dpkg",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "1.21.8"}]),
+            serde_json::json!({"severity": [{"type": "CVSS_V3", "score": CRITICAL}]}),
+        ),
+        // Debian's "not affected".
+        osv(
+            "DEBIAN-CVE-2023-45853",
+            "zlib",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "0"}]),
+            serde_json::json!({}),
+        ),
+    ];
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("{i}.json")), f).unwrap();
+    }
+    std::fs::write(dir.path().join("junk.json"), b"{\"not\": \"osv\"}").unwrap();
+    let stats = reg.import_vulndb(dir.path()).await.unwrap();
+    assert_eq!(
+        (
+            stats.advisories,
+            stats.rows,
+            stats.skipped,
+            stats.total_advisories
+        ),
+        (3, 3, 1, 3)
+    );
+    assert!(reg.vulndb_updated_at().await.unwrap().is_some());
+
+    let result = reg.scan(SYS, &image).await.unwrap();
+    assert_eq!(result.digest, pushed.digest.to_string());
+    let found: Vec<(String, String, String, String)> = result.report["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["package"].as_str().unwrap().to_owned(),
+                v["severity"].as_str().unwrap().to_owned(),
+                v["fix_version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let high = |p: &str| {
+        (
+            "DEBIAN-CVE-2023-4911".to_owned(),
+            p.to_owned(),
+            "High".to_owned(),
+            "2.36-9+deb12u10".to_owned(),
+        )
+    };
+    assert_eq!(found, [high("libc-bin"), high("libc6")]);
+    assert_eq!(result.overview.severity, "High");
+    assert_eq!(
+        (
+            result.overview.summary.total,
+            result.overview.summary.fixable
+        ),
+        (2, 2)
+    );
+    // The overview is on the artifact; the report at …/additions/vulnerabilities.
+    let art = reg.artifact(SYS, "vul", "app", "1").await.unwrap();
+    let ov = &art.scan_overview[registry_core::scan::report::VULN_REPORT];
+    assert_eq!(
+        (ov.scan_status.as_str(), ov.severity.as_str()),
+        ("Success", "High")
+    );
+    let reports = reg.vulnerabilities(SYS, &image).await.unwrap();
+    assert_eq!(reports.len(), 1);
+
+    // Re-importing an advisory replaces it: now the dpkg one covers the installed version.
+    std::fs::write(
+        dir.path().join("1.json"),
+        osv(
+            "DEBIAN-CVE-2022-1664",
+            "dpkg",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "1.21.23"}]),
+            serde_json::json!({"severity": [{"type": "CVSS_V3", "score": CRITICAL}]}),
+        ),
+    )
+    .unwrap();
+    reg.import_vulndb(&dir.path().join("1.json")).await.unwrap();
+    let again = reg.scan(SYS, &image).await.unwrap();
+    assert_eq!(again.overview.severity, "Critical");
+    assert_eq!(again.overview.summary.total, 3);
+
+    // prevent_vul: a guest's pull is refused, naming the CVE; an allowlist lets it through
+    // until it expires.
+    let guest = crate::access::user(&reg, "guest").await;
+    crate::access::member(&reg, "vul", "guest", 3).await; // 3: guest
+    let set = |k: &str, v: &str| [(k.to_owned(), v.to_owned())].into_iter().collect();
+    reg.update_project(SYS, "vul", true, set("prevent_vul", "true"))
+        .await
+        .unwrap();
+    reg.update_project(SYS, "vul", true, set("severity", "critical"))
+        .await
+        .unwrap();
+    let pull = || async {
+        reg.v2(&Caller::new(guest.clone()))
+            .get_manifest(&image.repo, &image.reference)
+            .await
+            .map(|m| m.digest.clone())
+    };
+    let err = pull().await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ProjectPolicyViolation);
+    assert!(err.to_string().contains("CVE-2022-1664"), "{err}");
+    assert!(
+        !err.to_string().contains("CVE-2023-4911"),
+        "High is below the threshold: {err}"
+    );
+    let allow = |expires_at: Option<i64>| registry_core::policy::vulnerability::CveAllowlist {
+        expires_at,
+        items: vec![registry_core::policy::vulnerability::CveAllowlistItem {
+            cve_id: "CVE-2022-1664".into(),
+        }],
+        ..Default::default()
+    };
+    reg.set_project_cve_allowlist(SYS, "vul", true, allow(None))
+        .await
+        .unwrap();
+    assert_eq!(pull().await.unwrap(), pushed.digest.to_string());
+    reg.set_project_cve_allowlist(SYS, "vul", true, allow(Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        pull().await.unwrap_err().code(),
+        ErrorCode::ProjectPolicyViolation,
+        "an expired allowlist counts for nothing"
+    );
+    // The system allowlist applies when the project reuses it.
+    reg.update_project(SYS, "vul", true, set("reuse_sys_cve_allowlist", "true"))
+        .await
+        .unwrap();
+    reg.set_system_cve_allowlist(SYS, allow(None))
+        .await
+        .unwrap();
+    assert_eq!(pull().await.unwrap(), pushed.digest.to_string());
+    // Only system administrators change it; a guest may not scan.
+    assert_eq!(
+        reg.set_system_cve_allowlist(&guest, allow(None))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Denied
+    );
+    assert_eq!(
+        reg.scan(&guest, &image).await.unwrap_err().code(),
+        ErrorCode::Denied
+    );
+    assert_eq!(
+        reg.set_project_cve_allowlist(SYS, "vul", true, {
+            let mut a = allow(None);
+            a.items[0].cve_id = "not a cve".into();
+            a
+        })
+        .await
+        .unwrap_err()
+        .code(),
+        ErrorCode::BadRequest
     );
 }

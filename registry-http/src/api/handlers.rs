@@ -129,7 +129,6 @@ pub struct ProjectUpdate {
     #[allow(dead_code)]
     storage_limit: Option<i64>,
     #[serde(default)]
-    #[allow(dead_code)]
     cve_allowlist: Option<serde_json::Value>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -150,7 +149,7 @@ pub async fn update_project(
             .entry("public".into())
             .or_insert_with(|| public.to_string());
     }
-    reg.update_project(&p, &project, is_name(&headers), metadata)
+    reg.update_project_and_allowlist(&p, &project, is_name(&headers), metadata, req.cve_allowlist)
         .await?;
     Ok(ok())
 }
@@ -482,7 +481,7 @@ pub struct ScanReq {
     scan_type: Option<String>,
 }
 
-#[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan", tag = "artifact", summary = "Scan an artifact: {\"scan_type\":\"sbom\"} builds its SBOM (SPDX 2.3 + CycloneDX 1.5) as an sbom.harbor accessory; vulnerability scans are not built yet", request_body = serde_json::Value, responses((status = 202, description = "done: the SBOM is an accessory of the artifact"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 405, description = "this scan type or artifact is not supported yet")))]
+#[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan", tag = "artifact", summary = "Scan an artifact with the built-in scanner: vulnerabilities (the default; the report is at …/additions/vulnerabilities), or {\"scan_type\":\"sbom\"}: its SBOM (SPDX 2.3 + CycloneDX 1.5) as an sbom.harbor accessory", request_body = serde_json::Value, responses((status = 202, description = "done: the report is stored, or the SBOM is an accessory of the artifact"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 405, description = "this scan type or artifact is not supported")))]
 pub async fn scan_artifact(
     State(reg): State<Registry>,
     Who(p): Who,
@@ -497,24 +496,61 @@ pub async fn scan_artifact(
             reason: format!("invalid JSON body: {e}"),
         })?
     };
-    let image = registry_core::ImageRef::parse(&format!(
+    let image = image_ref(&project, &repo, &reference)?;
+    match req.scan_type.as_deref().unwrap_or("vulnerability") {
+        "sbom" => {
+            reg.generate_sbom(&p, &image).await?;
+        }
+        "vulnerability" => {
+            reg.scan(&p, &image).await?;
+        }
+        other => {
+            return Err(Error::BadRequest {
+                reason: format!("scan_type {other:?}: vulnerability or sbom"),
+            }
+            .into());
+        }
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `<project>/<repo>` and a tag or digest as an image reference.
+fn image_ref(project: &str, repo: &str, reference: &str) -> Result<registry_core::ImageRef, Error> {
+    registry_core::ImageRef::parse(&format!(
         "{project}/{}{}{reference}",
-        repo_param(&repo),
+        repo_param(repo),
         if reference.contains(':') { "@" } else { ":" }
     ))
     .map_err(|e| Error::BadRequest {
         reason: e.to_string(),
-    })?;
-    match req.scan_type.as_deref().unwrap_or("vulnerability") {
-        "sbom" => {
-            reg.generate_sbom(&p, &image).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
-        other => Err(Error::Unsupported {
-            reason: format!("scan_type {other:?}: only \"sbom\" is built so far"),
-        }
-        .into()),
-    }
+    })
+}
+
+#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/additions/vulnerabilities", tag = "artifact", summary = "The artifact's vulnerability reports: report MIME type → Harbor's report; {} when it was never scanned", responses((status = 200, body = serde_json::Value), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]
+pub async fn artifact_vulnerabilities(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference)): Path<(String, String, String)>,
+) -> R {
+    json(
+        reg.vulnerabilities(&p, &image_ref(&project, &repo, &reference)?)
+            .await?,
+    )
+}
+
+#[utoipa::path(get, path = "/system/CVEAllowlist", tag = "system", summary = "The system's CVE allowlist", responses((status = 200, body = registry_core::policy::vulnerability::CveAllowlist), (status = 401, description = "credentials needed")))]
+pub async fn get_system_allowlist(State(reg): State<Registry>, Who(p): Who) -> R {
+    json(reg.system_cve_allowlist(&p).await?)
+}
+
+#[utoipa::path(put, path = "/system/CVEAllowlist", tag = "system", summary = "Replace the system's CVE allowlist (system administrators)", request_body = registry_core::policy::vulnerability::CveAllowlist, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
+pub async fn put_system_allowlist(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Body(list): Body<registry_core::policy::vulnerability::CveAllowlist>,
+) -> R {
+    reg.set_system_cve_allowlist(&p, list).await?;
+    Ok(ok())
 }
 
 #[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}", tag = "artifact", summary = "Get an artifact by tag or digest", responses((status = 200, body = registry_core::model::Artifact), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible")))]

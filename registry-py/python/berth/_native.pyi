@@ -27,6 +27,9 @@ from .types import (
     RobotPage,
     RobotPermission,
     Sbom,
+    ScanResult,
+    VulnerabilityReport,
+    VulndbImport,
     TrustKey,
     User,
     UserPage,
@@ -401,6 +404,16 @@ class Registry:
     def sbom(self, image: str) -> Sbom:
         """Build `image`'s SBOM from its layers (dpkg, apk) and store it as its sbom.harbor accessory."""
 
+    def scan(self, image: str) -> ScanResult:
+        """Scan `image` with the built-in scanner against the imported vulnerability database
+        and store the report (an index: each image it lists, and the union)."""
+
+    def vulnerabilities(self, image: str) -> VulnerabilityReport | None:
+        """`image`'s stored vulnerability report, or None when it was never scanned."""
+
+    def import_vulndb(self, path: str | os.PathLike[str]) -> VulndbImport:
+        """Import OSV advisories: a directory of OSV JSON files, one file, or OSV's all.zip."""
+
     def sign(self, image: str, private_key_pem: str) -> str:
         """Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
         (see generate_signing_key); returns the signature manifest's digest."""
@@ -606,6 +619,9 @@ class AsyncRegistry:
         page_size: int | None = None,
     ) -> AccessoryPage: ...
     async def sbom(self, image: str) -> Sbom: ...
+    async def scan(self, image: str) -> ScanResult: ...
+    async def vulnerabilities(self, image: str) -> VulnerabilityReport | None: ...
+    async def import_vulndb(self, path: str | os.PathLike[str]) -> VulndbImport: ...
     async def sign(self, image: str, private_key_pem: str) -> str: ...
     async def trust_keys(self, project: _ProjectRef) -> list[TrustKey]: ...
     async def add_trust_key(self, project: _ProjectRef, name: str, pem: str) -> TrustKey: ...

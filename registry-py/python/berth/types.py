@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 __all__ = [
+    "ScanOverview",
+    "ScanResult",
+    "Vulnerability",
+    "VulnerabilityReport",
+    "VulndbImport",
     "Sbom",
     "SbomPackage",
     "Accessory",
@@ -234,6 +239,77 @@ class Sbom(TypedDict):
     spdx: dict[str, Any]
     #: CycloneDX 1.5 JSON.
     cyclonedx: dict[str, Any]
+
+
+class VulnerabilitySummary(TypedDict):
+    total: int
+    fixable: int
+    #: Severity (Critical, High, Medium, Low, Negligible, Unknown) -> count.
+    summary: dict[str, int]
+
+
+class ScanOverview(TypedDict):
+    """A scan's summary, as an artifact's ``scan_overview`` holds it (Harbor's NativeReportSummary)."""
+
+    report_id: str
+    #: Success, Error, Running, Pending or Stopped.
+    scan_status: str
+    #: The worst severity found: Critical, High, Medium, Low, Negligible, Unknown or None.
+    severity: str
+    duration: int
+    summary: VulnerabilitySummary
+    start_time: str
+    end_time: str | None
+    complete_percent: int
+    scanner: dict[str, str]
+
+
+class Vulnerability(TypedDict):
+    """One finding of a report."""
+
+    #: The advisory id (DSA-…, DEBIAN-CVE-…, GHSA-…, CVE-…).
+    id: str
+    package: str
+    version: str
+    #: The lowest fixed version above the installed one, or "".
+    fix_version: str
+    severity: str
+    description: str
+    links: list[str]
+    preferred_cvss: dict[str, Any]
+    cwe_ids: list[str]
+    #: {"aliases": [...], "ecosystem": "Debian:12"}.
+    vendor_attributes: dict[str, Any]
+
+
+class VulnerabilityReport(TypedDict):
+    """Harbor's vulnerability report (application/vnd.security.vulnerability.report; version=1.1)."""
+
+    generated_at: str
+    artifact: dict[str, str]
+    scanner: dict[str, str]
+    severity: str
+    vulnerabilities: list[Vulnerability]
+
+
+class ScanResult(TypedDict):
+    """What a scan stored."""
+
+    digest: str
+    overview: ScanOverview
+    report: VulnerabilityReport
+
+
+class VulndbImport(TypedDict):
+    """What importing OSV advisories did."""
+
+    advisories: int
+    rows: int
+    withdrawn: int
+    skipped: int
+    total_advisories: int
+    total_rows: int
+    updated_at: str
 
 
 class TrustKey(TypedDict):

@@ -1,0 +1,121 @@
+//! The SQL of [`super::scan::ScanStore`], shared by SQLite and PostgreSQL like
+//! [`super::policy_sql`].
+
+macro_rules! sql_scan_store {
+    ($store:ty) => {
+        use $crate::meta::scan::*;
+
+        /// Rows per INSERT and values per IN list: under SQLite's and PostgreSQL's bind limits.
+        const VULN_CHUNK: usize = 500;
+
+        #[async_trait::async_trait]
+        impl $crate::meta::scan::ScanStore for $store {
+            async fn replace_vulns(&self, ids: &[String], rows: &[VulnRow]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for chunk in ids.chunks(VULN_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM vuln_records WHERE id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                for chunk in rows.chunks(VULN_CHUNK / 6) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO vuln_records (ecosystem, package, id, seq, modified, record) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.ecosystem.clone())
+                            .push_bind(r.package.clone())
+                            .push_bind(r.id.clone())
+                            .push_bind(r.seq)
+                            .push_bind(r.modified)
+                            .push_bind(r.record.clone());
+                    });
+                    // The same advisory twice in one import: the later file wins.
+                    qb.push(" ON CONFLICT (ecosystem, package, id, seq) DO UPDATE SET modified = excluded.modified, record = excluded.record");
+                    qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn vulns_for(&self, ecosystems: &[String], packages: &[String]) -> Result<Vec<VulnRow>> {
+                let mut out = Vec::new();
+                if ecosystems.is_empty() {
+                    return Ok(out);
+                }
+                for chunk in packages.chunks(VULN_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT ecosystem, package, id, seq, modified, record FROM vuln_records WHERE ecosystem IN (",
+                    );
+                    let mut list = qb.separated(", ");
+                    for e in ecosystems {
+                        list.push_bind(e.clone());
+                    }
+                    qb.push(") AND package IN (");
+                    let mut list = qb.separated(", ");
+                    for p in chunk {
+                        list.push_bind(p.clone());
+                    }
+                    qb.push(") ORDER BY package, id, seq");
+                    out.extend(qb.build_query_as::<VulnRow>().fetch_all(&self.pool).await.map_err(db_err)?);
+                }
+                Ok(out)
+            }
+
+            async fn vuln_counts(&self) -> Result<(i64, i64)> {
+                sqlx::query_as("SELECT COUNT(DISTINCT id), COUNT(*) FROM vuln_records")
+                    .fetch_one(&self.pool).await.map_err(db_err)
+            }
+
+            async fn put_scan_report(&self, r: &ScanReportRow) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO scan_reports (digest, registration, mime_type, report_id, status, severity, summary, report, start_time, end_time)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (digest, registration, mime_type) DO UPDATE SET report_id = excluded.report_id,
+                       status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+                       report = excluded.report, start_time = excluded.start_time, end_time = excluded.end_time",
+                )
+                .bind(&r.digest).bind(&r.registration).bind(&r.mime_type).bind(&r.report_id).bind(&r.status)
+                .bind(&r.severity).bind(&r.summary).bind(&r.report).bind(r.start_time).bind(r.end_time)
+                .execute(self.write_pool()).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn scan_reports(&self, digests: &[String]) -> Result<Vec<ScanReportRow>> {
+                let mut out = Vec::new();
+                for chunk in digests.chunks(VULN_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT digest, registration, mime_type, report_id, status, severity, summary, report, start_time, end_time
+                         FROM scan_reports WHERE digest IN (",
+                    );
+                    let mut list = qb.separated(", ");
+                    for d in chunk {
+                        list.push_bind(d.clone());
+                    }
+                    qb.push(") ORDER BY digest, registration, mime_type");
+                    out.extend(qb.build_query_as::<ScanReportRow>().fetch_all(&self.pool).await.map_err(db_err)?);
+                }
+                Ok(out)
+            }
+
+            async fn cve_allowlist(&self, project_id: i64) -> Result<Option<AllowlistRow>> {
+                sqlx::query_as("SELECT project_id, expires_at, items, updated_at FROM cve_allowlists WHERE project_id = $1")
+                    .bind(project_id).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn set_cve_allowlist(&self, a: &AllowlistRow) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO cve_allowlists (project_id, expires_at, items, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (project_id) DO UPDATE SET expires_at = excluded.expires_at, items = excluded.items, updated_at = excluded.updated_at",
+                )
+                .bind(a.project_id).bind(a.expires_at).bind(&a.items).bind(a.updated_at)
+                .execute(self.write_pool()).await.map_err(db_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_scan_store;

@@ -1,0 +1,360 @@
+//! Vulnerability scans with the built-in scanner, their reports and overviews.
+//!
+//! A scan reads an image's package databases from its layers (as the SBOM does), matches them
+//! against the imported vulnerability database ([`super::vulndb`]) and stores Harbor's report
+//! (`application/vnd.security.vulnerability.report; version=1.1`) per (digest, registration,
+//! MIME type); the built-in scanner's registration is `builtin`. An index is scanned through
+//! the images it lists (each gets its report) and gets the union of their findings. The store
+//! writes the report together with a `SCANNING_COMPLETED` event (audit log and webhooks).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::packages;
+use super::vulndb::{self, Finding, Severity};
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::identity::rbac::{Action, ProjectResource as R};
+use crate::image::ImageRef;
+use crate::meta::StoredManifest;
+use crate::meta::governance::NewEvent;
+use crate::meta::scan::ScanReportRow;
+use crate::oci::manifest::{self, ManifestKind};
+use crate::oci::{Digest, Reference, RepoName};
+use crate::registry::Registry;
+
+/// Harbor's native vulnerability report type.
+pub const VULN_REPORT: &str = "application/vnd.security.vulnerability.report; version=1.1";
+/// The built-in scanner's registration.
+pub const BUILTIN: &str = "builtin";
+/// Images listed by an index that one scan reads, at most.
+const MAX_CHILDREN: usize = 64;
+
+/// The scanner that produced a report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scanner {
+    pub name: String,
+    pub vendor: String,
+    pub version: String,
+}
+
+pub fn builtin_scanner() -> Scanner {
+    Scanner {
+        name: "Berth".into(),
+        vendor: "Berth".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Counts of a report (Harbor's `VulnerabilitySummary`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub total: u64,
+    pub fixable: u64,
+    /// Severity → count (only severities that occur).
+    pub summary: BTreeMap<String, u64>,
+}
+
+/// One entry of an artifact's `scan_overview` (Harbor's `NativeReportSummary`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanOverview {
+    pub report_id: String,
+    /// `Success`, `Error`, `Running`, `Pending`, `Stopped`.
+    pub scan_status: String,
+    pub severity: String,
+    /// Seconds.
+    pub duration: i64,
+    pub summary: Summary,
+    pub start_time: chrono::DateTime<chrono::Utc>,
+    pub end_time: Option<chrono::DateTime<chrono::Utc>>,
+    pub complete_percent: u8,
+    pub scanner: Scanner,
+}
+
+fn overview_of(r: &ScanReportRow) -> ScanOverview {
+    ScanOverview {
+        report_id: r.report_id.clone(),
+        scan_status: r.status.clone(),
+        severity: r.severity.clone(),
+        duration: r.end_time.map_or(0, |e| (e - r.start_time).max(0) / 1000),
+        summary: serde_json::from_str(&r.summary).unwrap_or_default(),
+        start_time: crate::model::time(r.start_time),
+        end_time: r.end_time.map(crate::model::time),
+        complete_percent: if r.status == "Success" { 100 } else { 0 },
+        scanner: builtin_scanner(),
+    }
+}
+
+/// One vulnerability of a report, as Harbor's report carries it.
+fn vulnerability_json(f: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "id": f.id,
+        "package": f.package,
+        "version": f.version,
+        "fix_version": f.fix_version.clone().unwrap_or_default(),
+        "severity": f.severity.as_str(),
+        "description": f.record.summary,
+        "links": f.record.links,
+        "preferred_cvss": {
+            "score_v3": f.record.score_v3,
+            "vector_v3": f.record.vector_v3.clone().unwrap_or_default(),
+        },
+        "cwe_ids": f.record.cwe_ids,
+        "vendor_attributes": { "aliases": f.record.aliases, "ecosystem": f.ecosystem },
+    })
+}
+
+fn summarize(findings: &[Finding]) -> (Severity, Summary) {
+    let mut s = Summary::default();
+    let mut worst = Severity::None;
+    for f in findings {
+        s.total += 1;
+        if f.fix_version.is_some() {
+            s.fixable += 1;
+        }
+        *s.summary.entry(f.severity.as_str().to_owned()).or_default() += 1;
+        worst = worst.max(f.severity);
+    }
+    (worst, s)
+}
+
+/// What a caller of [`Registry::scan`] gets: the overview and the findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanResult {
+    pub digest: String,
+    pub overview: ScanOverview,
+    /// Harbor's report (`vulnerabilities` and the rest).
+    pub report: serde_json::Value,
+}
+
+impl Registry {
+    /// Scan an artifact with the built-in scanner and store its report. Needs the project's
+    /// `scan` permission (developers and up, and robots granted it).
+    pub async fn scan(&self, p: &Principal, image: &ImageRef) -> Result<ScanResult> {
+        self.require_project(p, image.repo.project(), true, R::Scan, Action::Create)
+            .await?;
+        let m = self.get_manifest(&image.repo, &image.reference).await?;
+        self.scan_manifest(&image.repo, &m, p.name()).await
+    }
+
+    /// Scan `m` of `repo` (no authorization: callers decide) and store the report.
+    pub(crate) async fn scan_manifest(
+        &self,
+        repo: &RepoName,
+        m: &StoredManifest,
+        operator: &str,
+    ) -> Result<ScanResult> {
+        let start = self.now_ms();
+        let parsed = manifest::parse(&m.content, Some(&m.media_type))?;
+        let findings = if parsed.kind == ManifestKind::Index {
+            let children: Vec<String> = serde_json::from_slice::<serde_json::Value>(&m.content)
+                .ok()
+                .and_then(|v| {
+                    v["manifests"].as_array().map(|a| {
+                        a.iter()
+                            .filter_map(|d| d["digest"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                })
+                .unwrap_or_default();
+            let mut all: Vec<Finding> = Vec::new();
+            for child in children.iter().take(MAX_CHILDREN) {
+                let d = Digest::parse(child)?;
+                let cm = self.get_manifest(repo, &Reference::Digest(d)).await?;
+                if manifest::parse(&cm.content, Some(&cm.media_type))?.kind == ManifestKind::Index {
+                    continue;
+                }
+                let found = self.image_findings(&cm).await?;
+                self.store_report(repo, &cm, &found, self.now_ms(), operator)
+                    .await?;
+                for f in found {
+                    if !all
+                        .iter()
+                        .any(|x| x.id == f.id && x.package == f.package && x.version == f.version)
+                    {
+                        all.push(f);
+                    }
+                }
+            }
+            all
+        } else {
+            self.image_findings(m).await?
+        };
+        self.store_report(repo, m, &findings, start, operator).await
+    }
+
+    /// The findings of one image.
+    async fn image_findings(&self, m: &StoredManifest) -> Result<Vec<Finding>> {
+        let Some(descriptors) = manifest::layers(&m.content) else {
+            return Ok(Vec::new());
+        };
+        let layers: Vec<(Digest, String)> = descriptors
+            .into_iter()
+            // Only filesystem layers: an artifact's other blobs are not unpacked.
+            .filter(|d| {
+                d.media_type.starts_with("application/vnd.oci.image.layer.")
+                    || d.media_type
+                        .starts_with("application/vnd.docker.image.rootfs.")
+            })
+            .map(|d| Ok((Digest::parse(&d.digest)?, d.media_type)))
+            .collect::<Result<_>>()?;
+        if layers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let files = self
+            .image_files(&layers, std::sync::Arc::new(packages::wanted))
+            .await?;
+        let found = packages::packages(&files);
+        let (distro, version_id) = packages::os_release(&files).unwrap_or_default();
+        let mut ecosystems = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for p in &found {
+            for e in vulndb::ecosystems_for(p.ecosystem, &distro, version_id.as_deref()) {
+                if !ecosystems.contains(&e) {
+                    ecosystems.push(e);
+                }
+            }
+            names.push(vulndb::advisory_name(p).to_owned());
+        }
+        names.sort();
+        names.dedup();
+        let rows = self.meta.vulns_for(&ecosystems, &names).await?;
+        Ok(vulndb::find(&found, &rows))
+    }
+
+    async fn store_report(
+        &self,
+        repo: &RepoName,
+        m: &StoredManifest,
+        findings: &[Finding],
+        start: i64,
+        operator: &str,
+    ) -> Result<ScanResult> {
+        let end = self.now_ms();
+        let (worst, summary) = summarize(findings);
+        let report = serde_json::json!({
+            "generated_at": crate::model::time(end).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "artifact": { "repository": repo.as_str(), "digest": m.digest, "mime_type": m.media_type },
+            "scanner": builtin_scanner(),
+            "severity": worst.as_str(),
+            "vulnerabilities": findings.iter().map(vulnerability_json).collect::<Vec<_>>(),
+        });
+        let row = ScanReportRow {
+            digest: m.digest.clone(),
+            registration: BUILTIN.into(),
+            mime_type: VULN_REPORT.into(),
+            report_id: uuid::Uuid::new_v4().to_string(),
+            status: "Success".into(),
+            severity: worst.as_str().into(),
+            summary: serde_json::to_string(&summary).expect("json serializes"),
+            report: Some(report.to_string()),
+            start_time: start,
+            end_time: Some(end),
+        };
+        let overview = overview_of(&row);
+        let mut event = NewEvent::new(
+            "SCANNING_COMPLETED",
+            "artifact",
+            format!("{repo}@{}", m.digest),
+            "scan",
+        )
+        .payload(serde_json::json!({
+            "repository": repo.as_str(),
+            "digest": m.digest,
+            "scan_overview": { VULN_REPORT: overview },
+        }));
+        event.operator = operator.to_owned();
+        self.with_events(vec![event], self.meta.put_scan_report(&row))
+            .await?;
+        tracing::info!(repository = %repo, digest = %m.digest, findings = findings.len(), severity = %worst, "scan finished");
+        Ok(ScanResult {
+            digest: m.digest.clone(),
+            overview,
+            report,
+        })
+    }
+
+    /// With the project's `auto_scan` on, scan a pushed image (or index) in the background,
+    /// within seconds of the push. Signatures, SBOMs and other artifacts without filesystem
+    /// layers are not scanned. Failures are logged; the push has succeeded already.
+    pub(crate) async fn scan_on_push(
+        &self,
+        caller: &crate::distribution::Caller,
+        repo: &RepoName,
+        digest: &Digest,
+    ) {
+        let project_id = match self.project_access(&caller.principal, repo.project()).await {
+            Ok(Some(a)) => a.project.id,
+            _ => return,
+        };
+        match self.project_trust(project_id, false).await {
+            Ok(t) if t.auto_scan => {}
+            _ => return,
+        }
+        let (reg, repo, digest) = (self.clone(), repo.clone(), digest.clone());
+        tokio::spawn(async move {
+            let result = async {
+                let m = reg.get_manifest(&repo, &Reference::Digest(digest)).await?;
+                if !crate::policy::trust::is_runnable(&m) {
+                    return Ok(());
+                }
+                reg.scan_manifest(&repo, &m, "auto-scan").await.map(drop)
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(repository = %repo, error = %e, "scan on push failed");
+            }
+        });
+    }
+
+    /// `scan_overview` of each of `digests` (MIME type → overview), for artifact views.
+    pub(crate) async fn scan_overviews(
+        &self,
+        digests: &[String],
+    ) -> Result<HashMap<String, BTreeMap<String, ScanOverview>>> {
+        let mut out: HashMap<String, BTreeMap<String, ScanOverview>> = HashMap::new();
+        for r in self.meta.scan_reports(digests).await? {
+            out.entry(r.digest.clone())
+                .or_default()
+                .insert(r.mime_type.clone(), overview_of(&r));
+        }
+        Ok(out)
+    }
+
+    /// The stored built-in report of `digest`, if it was scanned successfully.
+    pub(crate) async fn stored_report(&self, digest: &str) -> Result<Option<ScanReportRow>> {
+        Ok(self
+            .meta
+            .scan_reports(&[digest.to_owned()])
+            .await?
+            .into_iter()
+            .find(|r| r.registration == BUILTIN && r.mime_type == VULN_REPORT))
+    }
+
+    /// Harbor's `…/additions/vulnerabilities`: report MIME type → report; empty when the
+    /// artifact was never scanned. Needs read on the project's artifacts.
+    pub async fn vulnerabilities(
+        &self,
+        p: &Principal,
+        image: &ImageRef,
+    ) -> Result<BTreeMap<String, serde_json::Value>> {
+        self.require_project(p, image.repo.project(), true, R::Artifact, Action::Read)
+            .await?;
+        let m = self.get_manifest(&image.repo, &image.reference).await?;
+        let mut out = BTreeMap::new();
+        if let Some(r) = self.stored_report(&m.digest).await?
+            && let Some(report) = r.report
+        {
+            out.insert(
+                r.mime_type,
+                serde_json::from_str(&report)
+                    .map_err(|e| Error::internal(format!("stored report: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+}
