@@ -227,6 +227,64 @@ export interface Sbom {
   cyclonedx: Record<string, unknown>
 }
 
+/** A scan's summary, as an artifact's `scan_overview` holds it (Harbor's NativeReportSummary). */
+export interface ScanOverview {
+  report_id: string
+  /** Success, Error, Running, Pending or Stopped. */
+  scan_status: string
+  /** The worst severity found: Critical, High, Medium, Low, Negligible, Unknown or None. */
+  severity: string
+  duration: number
+  summary: { total: number; fixable: number; summary: Record<string, number> }
+  start_time: string
+  end_time: string | null
+  complete_percent: number
+  scanner: { name: string; vendor: string; version: string }
+}
+
+/** One finding of a vulnerability report. */
+export interface Vulnerability {
+  /** The advisory id (DSA-…, DEBIAN-CVE-…, GHSA-…, CVE-…). */
+  id: string
+  package: string
+  version: string
+  /** The lowest fixed version above the installed one, or "". */
+  fix_version: string
+  severity: string
+  description: string
+  links: string[]
+  preferred_cvss: { score_v3: number | null; vector_v3: string }
+  cwe_ids: string[]
+  vendor_attributes: { aliases: string[]; ecosystem: string }
+}
+
+/** Harbor's vulnerability report (application/vnd.security.vulnerability.report; version=1.1). */
+export interface VulnerabilityReport {
+  generated_at: string
+  artifact: { repository: string; digest: string; mime_type: string }
+  scanner: { name: string; vendor: string; version: string }
+  severity: string
+  vulnerabilities: Vulnerability[]
+}
+
+/** What a scan stored. */
+export interface ScanResult {
+  digest: string
+  overview: ScanOverview
+  report: VulnerabilityReport
+}
+
+/** What importing OSV advisories did. */
+export interface VulndbImport {
+  advisories: number
+  rows: number
+  withdrawn: number
+  skipped: number
+  total_advisories: number
+  total_rows: number
+  updated_at: string
+}
+
 /** A key a project trusts for content trust verification. */
 export interface TrustKey {
   id: number
@@ -401,6 +459,15 @@ export declare class Registry {
    * accessory; resolves to `{ digest, subject, distro, packages, spdx, cyclonedx }`.
    */
   sbom(image: string): Promise<Sbom>
+  /**
+   * Scan `image` with the built-in scanner against the imported vulnerability database and
+   * store the report (an index: each image it lists, and the union).
+   */
+  scan(image: string): Promise<ScanResult>
+  /** `image`'s stored vulnerability report, or null when it was never scanned. */
+  vulnerabilities(image: string): Promise<VulnerabilityReport | null>
+  /** Import OSV advisories: a directory of OSV JSON files, one file, or OSV's `all.zip`. */
+  importVulndb(path: string): Promise<VulndbImport>
   /**
    * Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
    * (`generateSigningKey`); resolves to the signature manifest's digest.

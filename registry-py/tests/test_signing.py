@@ -109,3 +109,58 @@ def test_sbom_of_an_image_is_its_accessory():
         assert sbom["spdx"]["spdxVersion"] == "SPDX-2.3" and sbom["cyclonedx"]["specVersion"] == "1.5"
         [acc] = reg.artifact("scan", "deb", "12")["accessories"]
         assert (acc["type"], acc["digest"]) == ("sbom.harbor", sbom["digest"])
+
+
+def _osv(id_: str, package: str, fixed: str, vector: str) -> dict:
+    return {
+        "id": id_,
+        "modified": "2024-05-01T00:00:00Z",
+        "aliases": [id_.replace("DEBIAN-", "")],
+        "summary": f"{id_} in {package}",
+        "severity": [{"type": "CVSS_V3", "score": vector}],
+        "affected": [
+            {
+                "package": {"ecosystem": "Debian:12", "name": package},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            }
+        ],
+    }
+
+
+def test_scan_against_an_imported_osv_database(tmp_path):
+    import json
+
+    status = b"".join(
+        b"Package: %s\nStatus: install ok installed\nSource: %s\nVersion: %s\n\n" % p
+        for p in [(b"libc6", b"glibc", b"2.36-9+deb12u3"), (b"bash", b"bash", b"5.2.15-2+b8")]
+    )
+    layer = _tgz({"etc/os-release": b'ID=debian\nVERSION_ID="12"\n', "var/lib/dpkg/status": status})
+    critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    # glibc is fixed in u10 (after u3 in dpkg's order); bash was fixed before the installed version.
+    (tmp_path / "a.json").write_text(json.dumps(_osv("DEBIAN-CVE-2023-4911", "glibc", "2.36-9+deb12u10", critical)))
+    (tmp_path / "b.json").write_text(json.dumps(_osv("DEBIAN-CVE-2022-3715", "bash", "5.1-1", critical)))
+    with berth.open() as reg:
+        reg.create_project("scan")
+        image = reg.push_image("scan/deb:12", layers=[layer], layer_media_type="application/vnd.oci.image.layer.v1.tar+gzip")
+        assert reg.vulnerabilities("scan/deb:12") is None, "never scanned"
+        stats = reg.import_vulndb(tmp_path)
+        assert set(stats) == keys_of(berth.types.VulndbImport)
+        assert (stats["advisories"], stats["rows"], stats["total_advisories"]) == (2, 2, 2)
+        result = reg.scan("scan/deb:12")
+        assert set(result) == keys_of(berth.types.ScanResult)
+        assert result["digest"] == image.digest
+        # "No Critical CVE" in one line — here there is one, in glibc.
+        critical_found = [v["id"] for v in result["report"]["vulnerabilities"] if v["severity"] == "Critical"]
+        assert critical_found == ["DEBIAN-CVE-2023-4911"]
+        [v] = reg.vulnerabilities("scan/deb:12")["vulnerabilities"]
+        assert set(v) == keys_of(berth.types.Vulnerability)
+        assert (v["package"], v["version"], v["fix_version"]) == ("libc6", "2.36-9+deb12u3", "2.36-9+deb12u10")
+        assert v["vendor_attributes"]["aliases"] == ["CVE-2023-4911"]
+        overview = result["overview"]
+        assert set(overview) == keys_of(berth.types.ScanOverview)
+        assert (overview["scan_status"], overview["severity"], overview["summary"]["total"]) == ("Success", "Critical", 1)
+        art = reg.artifact("scan", "deb", "12")
+        assert art["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]["severity"] == "Critical"
+        with pytest.raises(berth.InvalidError) as e:
+            reg.import_vulndb(tmp_path / "missing")
+        assert e.value.code == "BAD_REQUEST" and "missing" in str(e.value)
