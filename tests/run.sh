@@ -88,6 +88,7 @@ step "clients with credentials (skopeo, podman) postgres+s3" with_pg_s3 bash tes
 step "signing: cosign sign/verify/attest/attach, accessories, content trust sqlite+fs" bash tests/e2e/signing.sh
 step "signing: cosign, accessories, content trust postgres+s3" with_pg_s3 bash tests/e2e/signing.sh
 step "SBOM of a real Debian root filesystem (mmdebstrap) vs dpkg-query" bash tests/e2e/sbom.sh
+step "SBOM of Python, Node and Rust content vs pip, package.json files and Cargo.lock" "$py" -m pytest -q tests/e2e/test_sbom_languages.py
 step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh

@@ -42,6 +42,24 @@ impl Compression {
     }
 }
 
+/// Which files of an image a reader keeps, and in what form.
+pub(crate) trait FileFilter: Send + Sync {
+    /// Whether the file at `path` is read at all.
+    fn wants(&self, path: &str) -> bool;
+    /// What is kept of a wanted file (the whole file by default). An archive such as a Java jar
+    /// can be reduced here to the few lines that matter, so it is not held while the other
+    /// layers are read.
+    fn keep(&self, _path: &str, data: Vec<u8>) -> Vec<u8> {
+        data
+    }
+}
+
+impl<F: Fn(&str) -> bool + Send + Sync> FileFilter for F {
+    fn wants(&self, path: &str) -> bool {
+        self(path)
+    }
+}
+
 /// What one layer holds: whiteouts and opaque directories (applied to lower layers) and the
 /// wanted files.
 #[derive(Debug, Default)]
@@ -62,7 +80,7 @@ fn clean(path: &str) -> String {
 fn read_layer(
     reader: impl Read,
     compression: Compression,
-    wanted: &(dyn Fn(&str) -> bool + Send + Sync),
+    wanted: &dyn FileFilter,
     budget: &mut u64,
 ) -> std::io::Result<LayerFiles> {
     // The bytes decide, not the label alone: images in the wild carry gzip'd layers labelled
@@ -103,7 +121,7 @@ fn read_layer(
         // A later entry of the same path in one layer replaces the earlier one.
         out.files.remove(&path);
         let kind = entry.header().entry_type();
-        if !kind.is_file() || !wanted(&path) {
+        if !kind.is_file() || !wanted.wants(&path) {
             continue;
         }
         let size = entry.size();
@@ -112,7 +130,8 @@ fn read_layer(
         }
         let mut data = Vec::with_capacity(size as usize);
         entry.read_to_end(&mut data)?;
-        *budget -= data.len() as u64;
+        let data = wanted.keep(&path, data);
+        *budget = budget.saturating_sub(data.len() as u64);
         out.files.insert(path, data);
     }
     Ok(out)
@@ -128,7 +147,7 @@ impl Registry {
     pub(crate) async fn image_files(
         &self,
         layers: &[(Digest, String)],
-        wanted: std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>,
+        wanted: std::sync::Arc<dyn FileFilter>,
     ) -> Result<BTreeMap<String, Vec<u8>>> {
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut budget = MAX_KEPT;

@@ -5,7 +5,7 @@
 //!   store, decompressed and read as a tar archive once, whiteouts (`.wh.<name>`,
 //!   `.wh..wh..opq`) applied in layer order; only the files a caller asks for are kept.
 //! - [`packages`]: package databases read from those files: dpkg's `status` and `status.d/`
-//!   (distroless), and apk's `installed`.
+//!   (distroless), apk's `installed`, and Python, Node, Rust (Cargo.lock) and Java packages.
 //! - [`sbom`]: the SBOM as SPDX 2.3 JSON and CycloneDX 1.5 JSON, stored as an `sbom.harbor`
 //!   accessory of the image ([`Registry::generate_sbom`]), so it is pulled like any artifact and
 //!   goes with the image.
@@ -20,7 +20,7 @@
 //!   ([`Registry::scan`]), scan on push.
 //!
 //! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
-//! Not yet: rpm, language packages, Harbor's pluggable scanners, scan all.
+//! Not yet: rpm, Go and Rust binaries, Harbor's pluggable scanners, scan all.
 //!
 //! [`Registry::generate_sbom`]: crate::Registry::generate_sbom
 //! [`Registry::import_vulndb`]: crate::Registry::import_vulndb

@@ -2,7 +2,13 @@
 //!
 //! - dpkg: `var/lib/dpkg/status` (packages whose status is `install ok installed`) and the
 //!   files of `var/lib/dpkg/status.d/` (distroless images: one control paragraph each);
-//! - apk: `lib/apk/db/installed` (`P:` name, `V:` version, `o:` origin, `A:` architecture).
+//! - apk: `lib/apk/db/installed` (`P:` name, `V:` version, `o:` origin, `A:` architecture);
+//! - Python: `*.dist-info/METADATA` and `*.egg-info/PKG-INFO` (`Name:`, `Version:`);
+//! - Node: `node_modules/<name>/package.json` and `node_modules/@scope/<name>/package.json`;
+//! - Rust: `Cargo.lock` (the packages from a registry, not the workspace's own);
+//! - Java: `*.jar`, `*.war`, `*.ear`: `META-INF/maven/<group>/<artifact>/pom.properties`, else
+//!   `META-INF/MANIFEST.MF`'s title and version, also of the jars nested one level down (Spring
+//!   Boot's `BOOT-INF/lib/`). A jar is reduced to those lines while its layer is read.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +17,7 @@ use serde::Serialize;
 /// A package an image holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Package {
-    /// `deb` or `apk` (the purl type).
+    /// The purl type: `deb`, `apk`, `pypi`, `npm`, `cargo`, `maven`.
     pub ecosystem: &'static str,
     pub name: String,
     pub version: String,
@@ -33,13 +39,17 @@ impl Package {
                 })
                 .collect::<String>()
         };
-        let mut p = format!(
-            "pkg:{}/{}/{}@{}",
-            self.ecosystem,
-            distro,
-            enc(&self.name),
-            enc(&self.version)
-        );
+        // Distro packages are namespaced by the distro; Maven's by the group; the others have
+        // no namespace (`@scope/name` of npm keeps its scope, encoded).
+        let name = match self.ecosystem {
+            "deb" | "apk" | "rpm" => format!("{distro}/{}", enc(&self.name)),
+            "maven" => match self.name.split_once(':') {
+                Some((group, artifact)) => format!("{}/{}", enc(group), enc(artifact)),
+                None => enc(&self.name),
+            },
+            _ => enc(&self.name),
+        };
+        let mut p = format!("pkg:{}/{name}@{}", self.ecosystem, enc(&self.version));
         let mut q = Vec::new();
         if let Some(a) = &self.arch {
             q.push(format!("arch={}", enc(a)));
@@ -62,6 +72,203 @@ pub fn wanted(path: &str) -> bool {
         || path == APK_INSTALLED
         || path == OS_RELEASE
         || path == "usr/lib/os-release"
+        || python_metadata(path)
+        || npm_manifest(path)
+        || path == "Cargo.lock"
+        || path.ends_with("/Cargo.lock")
+        || java_archive(path)
+}
+
+fn python_metadata(path: &str) -> bool {
+    let mut parts = path.rsplit('/');
+    match (parts.next(), parts.next()) {
+        (Some("METADATA"), Some(dir)) => dir.ends_with(".dist-info"),
+        (Some("PKG-INFO"), Some(dir)) => dir.ends_with(".egg-info"),
+        _ => false,
+    }
+}
+
+/// `…node_modules/<name>/package.json` or `…node_modules/@scope/<name>/package.json`.
+fn npm_manifest(path: &str) -> bool {
+    let parts: Vec<&str> = path.rsplit('/').take(4).collect();
+    match parts.as_slice() {
+        ["package.json", name, "node_modules", ..] => {
+            !name.starts_with('@') && !name.starts_with('.')
+        }
+        ["package.json", _, scope, "node_modules"] => scope.starts_with('@'),
+        _ => false,
+    }
+}
+
+fn java_archive(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".jar") || lower.ends_with(".war") || lower.ends_with(".ear")
+}
+
+/// The [`super::layers::FileFilter`] of package scans: [`wanted`] files, jars reduced to their
+/// Maven coordinates.
+pub(crate) struct PackageFiles;
+
+impl super::layers::FileFilter for PackageFiles {
+    fn wants(&self, path: &str) -> bool {
+        wanted(path)
+    }
+
+    fn keep(&self, path: &str, data: Vec<u8>) -> Vec<u8> {
+        if java_archive(path) {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let mut out = String::new();
+            jar_coordinates(name, &data, 1, &mut out);
+            out.into_bytes()
+        } else {
+            data
+        }
+    }
+}
+
+/// The largest entry of a jar read (pom.properties, MANIFEST.MF; a nested jar).
+const MAX_JAR_ENTRY: u64 = 64 << 20;
+
+/// Append one line `group:artifact|version` per Maven module the jar `name` holds (its
+/// pom.properties files), else one `|title|version` line from its manifest; then the same for
+/// the jars inside it, `depth` levels down.
+fn jar_coordinates(name: &str, data: &[u8], depth: u8, out: &mut String) {
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(data)) else {
+        return;
+    };
+    let mut found = false;
+    let mut manifest = None;
+    let mut nested: Vec<String> = Vec::new();
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .collect();
+    for entry in names {
+        let read = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, limit: u64| {
+            let f = zip.by_name(&entry).ok()?;
+            if f.size() > limit {
+                return None;
+            }
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, limit), &mut buf).ok()?;
+            Some(buf)
+        };
+        if entry.starts_with("META-INF/maven/") && entry.ends_with("/pom.properties") {
+            let Some(text) = read(&mut zip, 1 << 16) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&text);
+            let field = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix(k)?.trim_start().strip_prefix('='))
+                    .map(|v| v.trim().to_owned())
+            };
+            if let (Some(g), Some(a), Some(v)) =
+                (field("groupId"), field("artifactId"), field("version"))
+            {
+                out.push_str(&format!("{g}:{a}|{v}\n"));
+                found = true;
+            }
+        } else if entry == "META-INF/MANIFEST.MF" {
+            manifest = read(&mut zip, 1 << 16);
+        } else if depth > 0 && java_archive(&entry) {
+            nested.push(entry);
+        }
+    }
+    if !found && let Some(m) = manifest {
+        let text = String::from_utf8_lossy(&m);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix(':'))
+                .map(|v| v.trim().to_owned())
+        };
+        let title = field("Implementation-Title").or_else(|| field("Bundle-SymbolicName"));
+        let version = field("Implementation-Version").or_else(|| field("Bundle-Version"));
+        if let Some(v) = version {
+            let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+            out.push_str(&format!(
+                "|{}|{v}\n",
+                title.unwrap_or_else(|| stem.to_owned())
+            ));
+        }
+    }
+    for entry in nested {
+        let Ok(f) = zip.by_name(&entry) else { continue };
+        if f.size() > MAX_JAR_ENTRY {
+            continue;
+        }
+        let mut buf = Vec::new();
+        if std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_JAR_ENTRY), &mut buf).is_ok()
+        {
+            let inner = entry.rsplit('/').next().unwrap_or(&entry).to_owned();
+            jar_coordinates(&inner, &buf, depth - 1, out);
+        }
+    }
+}
+
+/// `Name:` and `Version:` of a Python core metadata file (RFC 822 headers).
+fn python_package(text: &str) -> Option<Package> {
+    let mut name = None;
+    let mut version = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Name:") {
+            name = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Version:") {
+            version = Some(v.trim().to_owned());
+        }
+    }
+    Some(language("pypi", name?, version?))
+}
+
+fn npm_package(text: &str) -> Option<Package> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let name = v["name"].as_str()?.to_owned();
+    let version = v["version"].as_str()?.to_owned();
+    Some(language("npm", name, version))
+}
+
+/// The registry packages of a Cargo.lock (`[[package]]` tables with a `source`).
+fn cargo_packages(text: &str) -> Vec<Package> {
+    let mut out = Vec::new();
+    let mut cur: (Option<String>, Option<String>, bool) = (None, None, false);
+    let flush = |cur: &mut (Option<String>, Option<String>, bool), out: &mut Vec<Package>| {
+        if let (Some(n), Some(v), true) = (cur.0.take(), cur.1.take(), cur.2) {
+            out.push(language("cargo", n, v));
+        }
+        *cur = (None, None, false);
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            flush(&mut cur, &mut out);
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim().trim_matches('"').to_owned();
+        match k.trim() {
+            "name" => cur.0 = Some(v),
+            "version" => cur.1 = Some(v),
+            "source" => cur.2 = v.starts_with("registry+") || v.starts_with("sparse+"),
+            _ => {}
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+fn language(ecosystem: &'static str, name: String, version: String) -> Package {
+    Package {
+        ecosystem,
+        name,
+        version,
+        source: None,
+        arch: None,
+    }
 }
 
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
@@ -178,6 +385,26 @@ pub fn packages(files: &BTreeMap<String, Vec<u8>>) -> Vec<Package> {
             );
         } else if path == APK_INSTALLED {
             out.extend(apk_packages(&text));
+        } else if python_metadata(path) {
+            out.extend(python_package(&text));
+        } else if npm_manifest(path) {
+            out.extend(npm_package(&text));
+        } else if path == "Cargo.lock" || path.ends_with("/Cargo.lock") {
+            out.extend(cargo_packages(&text));
+        } else if java_archive(path) {
+            // Reduced by PackageFiles::keep to `group:artifact|version` or `|title|version`.
+            for line in text.lines() {
+                let mut f = line.split('|');
+                match (f.next(), f.next(), f.next()) {
+                    (Some(""), Some(title), Some(v)) => {
+                        out.push(language("maven", title.to_owned(), v.to_owned()))
+                    }
+                    (Some(ga), Some(v), None) if !ga.is_empty() => {
+                        out.push(language("maven", ga.to_owned(), v.to_owned()))
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     out.sort();
@@ -219,6 +446,89 @@ mod tests {
                     Some("glibc".into())
                 ),
                 ("tzdata".into(), "2024a-0+deb12u1".into(), None),
+            ]
+        );
+    }
+
+    fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in entries {
+            w.start_file(*name, opts).unwrap();
+            std::io::Write::write_all(&mut w, data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn language_packages() {
+        use super::super::layers::FileFilter;
+        assert!(wanted(
+            "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA"
+        ));
+        assert!(wanted("app/node_modules/lodash/package.json"));
+        assert!(wanted("app/node_modules/@babel/core/package.json"));
+        assert!(wanted("app/node_modules/a/node_modules/b/package.json"));
+        assert!(!wanted("app/node_modules/lodash/test/package.json"));
+        assert!(!wanted("app/package.json"));
+        assert!(wanted("src/Cargo.lock") && wanted("opt/app.JAR"));
+        assert!(!wanted("usr/lib/python3/METADATA"));
+
+        let lib = jar(&[(
+            "META-INF/maven/org.yaml/snakeyaml/pom.properties",
+            b"#c\nversion=1.33\ngroupId=org.yaml\nartifactId=snakeyaml\n",
+        )]);
+        let plain = jar(&[(
+            "META-INF/MANIFEST.MF",
+            b"Manifest-Version: 1.0\r\nImplementation-Title: tool\r\nImplementation-Version: 2.1\r\n",
+        )]);
+        let boot = jar(&[
+            ("BOOT-INF/lib/snakeyaml-1.33.jar", &lib),
+            ("BOOT-INF/lib/tool.jar", &plain),
+            ("BOOT-INF/classes/App.class", b"\xca\xfe"),
+        ]);
+        let kept = PackageFiles.keep("opt/app.jar", boot);
+        assert!(kept.len() < 100, "a jar is reduced to its coordinates");
+        let cargo = "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"x\"\n\n[[package]]\nname = \"my-app\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n]\n";
+        let files: BTreeMap<String, Vec<u8>> = [
+            (
+                "usr/lib/python3/site-packages/PyYAML-6.0.1.dist-info/METADATA".to_owned(),
+                b"Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0.1\n\nName: not-a-header\n"
+                    .to_vec(),
+            ),
+            (
+                "app/node_modules/@babel/core/package.json".to_owned(),
+                br#"{"name": "@babel/core", "version": "7.24.0"}"#.to_vec(),
+            ),
+            ("src/Cargo.lock".to_owned(), cargo.as_bytes().to_vec()),
+            ("opt/app.jar".to_owned(), kept),
+        ]
+        .into_iter()
+        .collect();
+        let got: Vec<(&str, String, String)> = packages(&files)
+            .into_iter()
+            .map(|p| (p.ecosystem, p.name, p.version))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("cargo", "serde".to_owned(), "1.0.228".to_owned()),
+                ("maven", "org.yaml:snakeyaml".into(), "1.33".into()),
+                ("maven", "tool".into(), "2.1".into()),
+                ("npm", "@babel/core".into(), "7.24.0".into()),
+                ("pypi", "PyYAML".into(), "6.0.1".into()),
+            ]
+        );
+        let purls: Vec<String> = packages(&files).iter().map(|p| p.purl("debian")).collect();
+        assert_eq!(
+            purls,
+            [
+                "pkg:cargo/serde@1.0.228",
+                "pkg:maven/org.yaml/snakeyaml@1.33",
+                "pkg:maven/tool@2.1",
+                "pkg:npm/%40babel%2Fcore@7.24.0",
+                "pkg:pypi/PyYAML@6.0.1",
             ]
         );
     }

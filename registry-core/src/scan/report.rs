@@ -206,7 +206,7 @@ impl Registry {
             return Ok(Vec::new());
         }
         let files = self
-            .image_files(&layers, std::sync::Arc::new(packages::wanted))
+            .image_files(&layers, std::sync::Arc::new(packages::PackageFiles))
             .await?;
         let found = packages::packages(&files);
         let (distro, version_id) = packages::os_release(&files).unwrap_or_default();
@@ -218,12 +218,12 @@ impl Registry {
                     ecosystems.push(e);
                 }
             }
-            names.push(vulndb::advisory_name(p).to_owned());
+            names.push(vulndb::advisory_name(p));
         }
         names.sort();
         names.dedup();
         let rows = self.meta.vulns_for(&ecosystems, &names).await?;
-        Ok(vulndb::find(&found, &rows))
+        Ok(vulndb::find(&found, &distro, version_id.as_deref(), &rows))
     }
 
     async fn store_report(

@@ -158,7 +158,7 @@ impl Registry {
             .map(|d| Ok((Digest::parse(&d.digest)?, d.media_type)))
             .collect::<Result<_>>()?;
         let files = self
-            .image_files(&layers, std::sync::Arc::new(packages::wanted))
+            .image_files(&layers, std::sync::Arc::new(packages::PackageFiles))
             .await?;
         let found = packages::packages(&files);
         let release = packages::os_release(&files);

@@ -329,9 +329,14 @@ pub fn parse_osv(bytes: &[u8]) -> Result<(String, Vec<VulnRow>)> {
             ranges,
             versions: a.versions,
         };
+        let package = if pkg.ecosystem == "PyPI" {
+            pep503(&pkg.name)
+        } else {
+            pkg.name
+        };
         rows.push(VulnRow {
             ecosystem: pkg.ecosystem,
-            package: pkg.name,
+            package,
             id: osv.id.clone(),
             seq: seq as i64,
             modified,
@@ -556,13 +561,40 @@ pub fn ecosystems_for(purl_type: &str, distro: &str, version_id: Option<&str>) -
         }
         ("apk", "wolfi") => vec!["Wolfi".into()],
         ("apk", "chainguard") => vec!["Chainguard".into()],
+        // Language packages: the same wherever they are installed.
+        ("pypi", _) => vec!["PyPI".into()],
+        ("npm", _) => vec!["npm".into()],
+        ("cargo", _) => vec!["crates.io".into()],
+        ("maven", _) => vec!["Maven".into()],
         _ => Vec::new(),
     }
 }
 
-/// The name advisories use for `p`: distros publish them by source package.
-pub fn advisory_name(p: &Package) -> &str {
-    p.source.as_deref().unwrap_or(&p.name)
+/// The name advisories use for `p`: distros publish them by source package; Python names are
+/// compared normalized (PEP 503).
+pub fn advisory_name(p: &Package) -> String {
+    match p.ecosystem {
+        "pypi" => pep503(&p.name),
+        _ => p.source.clone().unwrap_or_else(|| p.name.clone()),
+    }
+}
+
+/// PEP 503's normalized project name: lower case, runs of `-`, `_` and `.` as one `-`.
+pub fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 fn cmp(scheme: Scheme, a: &str, b: &str) -> Option<Ordering> {
@@ -617,20 +649,31 @@ fn lowest_fix_above(scheme: Scheme, r: &Record, v: &str) -> Option<String> {
         .cloned()
 }
 
-/// Match `packages` against `rows` (the rows of their advisory names and ecosystems). One
-/// finding per (advisory, package); aliases are kept on the record.
-pub fn find(packages: &[Package], rows: &[VulnRow]) -> Vec<Finding> {
+/// Match `packages` of an image whose os-release says `distro` and `version_id` against `rows`
+/// (the rows of their advisory names). A row applies to a package of the ecosystems
+/// [`ecosystems_for`] gives it. One finding per (advisory, package); aliases are kept on the
+/// record.
+pub fn find(
+    packages: &[Package],
+    distro: &str,
+    version_id: Option<&str>,
+    rows: &[VulnRow],
+) -> Vec<Finding> {
     let mut by_name: HashMap<&str, Vec<&VulnRow>> = HashMap::new();
     for r in rows {
         by_name.entry(r.package.as_str()).or_default().push(r);
     }
     let mut out = Vec::new();
     for p in packages {
-        let Some(candidates) = by_name.get(advisory_name(p)) else {
+        let Some(candidates) = by_name.get(advisory_name(p).as_str()) else {
             continue;
         };
+        let ecosystems = ecosystems_for(p.ecosystem, distro, version_id);
         let mut seen = std::collections::HashSet::new();
         for row in candidates {
+            if !ecosystems.contains(&row.ecosystem) {
+                continue;
+            }
             let Some(scheme) = Scheme::for_ecosystem(&row.ecosystem) else {
                 continue;
             };
@@ -780,6 +823,45 @@ mod tests {
         );
         assert!(parse_osv(b"{\"no\": 1}").is_err());
         assert!(parse_osv(b"[]").is_err());
+    }
+
+    #[test]
+    fn packages_meet_only_their_ecosystems_advisories() {
+        let row = |eco: &str, name: &str| VulnRow {
+            ecosystem: eco.into(),
+            package: name.into(),
+            id: format!("{eco}-{name}"),
+            seq: 0,
+            modified: 0,
+            record: serde_json::to_string(&record(vec![vec![Event::Introduced("0".into())]]))
+                .unwrap(),
+        };
+        let pkg = |eco: &'static str, name: &str| Package {
+            ecosystem: eco,
+            name: name.into(),
+            version: "1.0".into(),
+            source: None,
+            arch: None,
+        };
+        let rows = [
+            row("Debian:12", "requests"),
+            row("PyPI", "pyyaml"),
+            row("npm", "requests"),
+        ];
+        let found = find(
+            &[
+                pkg("pypi", "PyYAML"),
+                pkg("deb", "requests"),
+                pkg("pypi", "requests"),
+            ],
+            "debian",
+            Some("12"),
+            &rows,
+        );
+        let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["Debian:12-requests", "PyPI-pyyaml"]);
+        assert_eq!(pep503("Foo__Bar.baz-"), "foo-bar-baz");
+        assert_eq!(pep503("PyYAML"), "pyyaml");
     }
 
     #[test]
