@@ -14,7 +14,8 @@
 #      server. A scan must find exactly the expected set with the expected severities; which
 #      versions are affected is decided independently with `dpkg --compare-versions`;
 #   5. prevent_vul: skopeo's pull gets 412 naming the CVEs; allowlisting them lets it through;
-#      an expired allowlist blocks again; auto_scan scans a new push within 10 s.
+#      an expired allowlist blocks again; auto_scan scans a new push within 10 s, and
+#      auto_sbom_generation gives it its SBOM.
 #
 # Usage: tests/e2e/sbom.sh   (env: BERTH_BIN, BERTH_METADATA, BERTH_STORAGE, E2E_KEEP_TMP)
 set -euo pipefail
@@ -235,7 +236,7 @@ check "a malformed allowlist entry is refused (400)" assert_eq 400 "$code" "stat
 
 # ---- auto_scan: a new push is scanned within 10 s ----
 curl -sf -o /dev/null -u "$CREDS" -X PUT -H 'Content-Type: application/json' \
-    --data '{"metadata":{"auto_scan":"true","prevent_vul":"false"}}' "$BERTH_URL/api/v2.0/projects/e2e"
+    --data '{"metadata":{"auto_scan":"true","auto_sbom_generation":"true","prevent_vul":"false"}}' "$BERTH_URL/api/v2.0/projects/e2e"
 check "skopeo pushes the image to a second repository" \
     timeout 300 skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-creds "$CREDS" \
     "oci:$E2E_TMP/layout:bookworm" "docker://$BERTH_HOST/e2e/auto:bookworm"
@@ -247,5 +248,15 @@ for _ in $(seq 1 20); do
     sleep 0.5
 done
 check "auto_scan: a finished report within 10 s of the push" assert_eq Success "$status" "scan_status"
+sboms=0
+for _ in $(seq 1 20); do
+    sboms=$(curl -sf --max-time 10 -u "$CREDS" \
+        "$BERTH_URL/api/v2.0/projects/e2e/repositories/auto/artifacts/bookworm/accessories?q=type%3Dsbom.harbor" | jq length 2>/dev/null || echo 0)
+    [[ $sboms == 1 ]] && break
+    sleep 0.5
+done
+check "auto_sbom_generation: the SBOM accessory within 10 s of the push" assert_eq 1 "$sboms" "sbom accessories"
+check "and the artifact's sbom_overview names it" \
+    assert_contains "$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repositories/auto/artifacts/bookworm" | jq -r '.sbom_overview.sbom_digest')" "sha256:"
 
 e2e_summary sbom

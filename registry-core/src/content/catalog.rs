@@ -244,6 +244,16 @@ impl Registry {
                     .collect(),
                 accessories: accessories.get(&a.digest).cloned().unwrap_or_default(),
                 scan_overview: scans.remove(&a.digest).unwrap_or_default(),
+                sbom_overview: accessories.get(&a.digest).and_then(|acc| {
+                    acc.iter()
+                        .filter(|x| x.kind == crate::content::accessory::SBOM_HARBOR)
+                        .max_by_key(|x| x.creation_time)
+                        .map(|x| crate::model::SbomOverview {
+                            sbom_digest: x.digest.clone(),
+                            scan_status: "Success".into(),
+                            end_time: x.creation_time,
+                        })
+                }),
                 digest: a.digest,
             })
             .collect())

@@ -308,6 +308,18 @@ pub struct Artifact {
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scan_overview: std::collections::BTreeMap<String, crate::scan::report::ScanOverview>,
+    /// The artifact's SBOM accessory, when it has one (Harbor's `sbom_overview`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom_overview: Option<SbomOverview>,
+}
+
+/// Harbor's `sbom_overview` of an artifact.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SbomOverview {
+    pub sbom_digest: String,
+    pub scan_status: String,
+    pub end_time: DateTime<Utc>,
 }
 
 /// An accessory of an artifact (Harbor's `Accessory`): a signature, an SBOM, any referrer.

@@ -926,6 +926,12 @@ impl Registry {
                     }
                 }
             }
+            if let Some(overview) = payload.get("scan_overview").filter(|o| o.is_object()) {
+                // A scan's event: Harbor's resources carry the report summary.
+                for r in &mut resources {
+                    r["scan_overview"] = overview.clone();
+                }
+            }
             data.insert("resources".into(), resources.into());
             let (namespace, short) = name.split_once('/').unwrap_or(("", name));
             data.insert(

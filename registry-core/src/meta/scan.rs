@@ -54,7 +54,7 @@ pub trait ScanStore: Send + Sync {
     /// How many advisories and affected-package rows the database holds.
     async fn vuln_counts(&self) -> Result<(i64, i64)>;
 
-    /// Insert or replace a report.
+    /// Insert or replace a report (with the pending events, in one transaction).
     async fn put_scan_report(&self, r: &ScanReportRow) -> Result<()>;
 
     /// The reports of `digests`, every registration and MIME type.

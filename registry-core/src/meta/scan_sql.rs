@@ -70,17 +70,17 @@ macro_rules! sql_scan_store {
             }
 
             async fn put_scan_report(&self, r: &ScanReportRow) -> Result<()> {
-                sqlx::query(
+                // write_one: the scan's event (SCANNING_COMPLETED) commits with the report.
+                let q = sqlx::query(
                     "INSERT INTO scan_reports (digest, registration, mime_type, report_id, status, severity, summary, report, start_time, end_time)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                      ON CONFLICT (digest, registration, mime_type) DO UPDATE SET report_id = excluded.report_id,
                        status = excluded.status, severity = excluded.severity, summary = excluded.summary,
                        report = excluded.report, start_time = excluded.start_time, end_time = excluded.end_time",
                 )
-                .bind(&r.digest).bind(&r.registration).bind(&r.mime_type).bind(&r.report_id).bind(&r.status)
-                .bind(&r.severity).bind(&r.summary).bind(&r.report).bind(r.start_time).bind(r.end_time)
-                .execute(self.write_pool()).await.map_err(db_err)?;
-                Ok(())
+                .bind(r.digest.clone()).bind(r.registration.clone()).bind(r.mime_type.clone()).bind(r.report_id.clone()).bind(r.status.clone())
+                .bind(r.severity.clone()).bind(r.summary.clone()).bind(r.report.clone()).bind(r.start_time).bind(r.end_time);
+                self.write_one(q).await.map(drop)
             }
 
             async fn scan_reports(&self, digests: &[String]) -> Result<Vec<ScanReportRow>> {

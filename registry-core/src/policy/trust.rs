@@ -246,6 +246,8 @@ pub(crate) struct ProjectTrust {
     pub(crate) reuse_sys_allowlist: bool,
     /// `auto_scan`: images are scanned when pushed (scan/report.rs).
     pub(crate) auto_scan: bool,
+    /// `auto_sbom_generation`: images get their SBOM when pushed.
+    pub(crate) auto_sbom: bool,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -324,6 +326,7 @@ impl Registry {
                 prevent_vul: hit.prevent_vul,
                 reuse_sys_allowlist: hit.reuse_sys_allowlist,
                 auto_scan: hit.auto_scan,
+                auto_sbom: hit.auto_sbom,
                 ..ProjectTrust::default()
             },
             None => {
@@ -341,6 +344,7 @@ impl Registry {
                     }),
                     reuse_sys_allowlist: on("reuse_sys_cve_allowlist"),
                     auto_scan: on("auto_scan"),
+                    auto_sbom: on("auto_sbom_generation"),
                     ..ProjectTrust::default()
                 }
             }

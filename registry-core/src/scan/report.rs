@@ -268,6 +268,11 @@ impl Registry {
             "scan_overview": { VULN_REPORT: overview },
         }));
         event.operator = operator.to_owned();
+        // Webhooks are per project: the event names it.
+        event.project_id = self
+            .project_access(&Principal::System, repo.project())
+            .await?
+            .map(|a| a.project.id);
         self.with_events(vec![event], self.meta.put_scan_report(&row))
             .await?;
         tracing::info!(repository = %repo, digest = %m.digest, findings = findings.len(), severity = %worst, "scan finished");
@@ -279,8 +284,9 @@ impl Registry {
     }
 
     /// With the project's `auto_scan` on, scan a pushed image (or index) in the background,
-    /// within seconds of the push. Signatures, SBOMs and other artifacts without filesystem
-    /// layers are not scanned. Failures are logged; the push has succeeded already.
+    /// within seconds of the push; with `auto_sbom_generation`, build an image's SBOM.
+    /// Signatures, SBOMs and other artifacts without filesystem layers are left alone. Failures
+    /// are logged; the push has succeeded already.
     pub(crate) async fn scan_on_push(
         &self,
         caller: &crate::distribution::Caller,
@@ -291,10 +297,10 @@ impl Registry {
             Ok(Some(a)) => a.project.id,
             _ => return,
         };
-        match self.project_trust(project_id, false).await {
-            Ok(t) if t.auto_scan => {}
+        let (scan, sbom) = match self.project_trust(project_id, false).await {
+            Ok(t) if t.auto_scan || t.auto_sbom => (t.auto_scan, t.auto_sbom),
             _ => return,
-        }
+        };
         let (reg, repo, digest) = (self.clone(), repo.clone(), digest.clone());
         tokio::spawn(async move {
             let result = async {
@@ -302,7 +308,15 @@ impl Registry {
                 if !crate::policy::trust::is_runnable(&m) {
                     return Ok(());
                 }
-                reg.scan_manifest(&repo, &m, "auto-scan").await.map(drop)
+                if scan {
+                    reg.scan_manifest(&repo, &m, "auto-scan").await?;
+                }
+                let image =
+                    manifest::parse(&m.content, Some(&m.media_type))?.kind == ManifestKind::Image;
+                if sbom && image {
+                    reg.build_sbom(&repo, &m).await?;
+                }
+                Ok::<(), Error>(())
             }
             .await;
             if let Err(e) = result {

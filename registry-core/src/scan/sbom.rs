@@ -145,6 +145,15 @@ impl Registry {
         self.authorize_repo(p, None, &image.repo, RepoAction::Push)
             .await?;
         let m = self.get_manifest(&image.repo, &image.reference).await?;
+        self.build_sbom(&image.repo, &m).await
+    }
+
+    /// Build and store the SBOM of `m` in `repo` (no authorization: callers decide).
+    pub(crate) async fn build_sbom(
+        &self,
+        repo: &RepoName,
+        m: &crate::meta::StoredManifest,
+    ) -> Result<Sbom> {
         let parsed = manifest::parse(&m.content, Some(&m.media_type))?;
         if parsed.kind == ManifestKind::Index {
             return Err(Error::Unsupported {
@@ -168,12 +177,10 @@ impl Registry {
             .to_owned();
         let created =
             crate::model::time(self.now_ms()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let name = image.repo.as_str();
+        let name = repo.as_str();
         let spdx_doc = spdx(name, &m.digest, &distro, &found, &created);
         let cdx_doc = cyclonedx(name, &m.digest, &distro, &found, &created);
-        let sbom_digest = self
-            .store_sbom(&image.repo, &m, &spdx_doc, &cdx_doc)
-            .await?;
+        let sbom_digest = self.store_sbom(repo, m, &spdx_doc, &cdx_doc).await?;
         Ok(Sbom {
             digest: sbom_digest.to_string(),
             subject: m.digest.clone(),

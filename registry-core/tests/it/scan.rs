@@ -9,7 +9,7 @@ use registry_core::{ErrorCode, ListQuery, Principal, Registry};
 
 const SYS: &Principal = &Principal::System;
 
-fn tgz(entries: &[(&str, &[u8])]) -> Bytes {
+pub(crate) fn tgz(entries: &[(&str, &[u8])]) -> Bytes {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut b = tar::Builder::new(gz);
     for (path, content) in entries {
@@ -301,6 +301,14 @@ Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.d
     );
     let reports = reg.vulnerabilities(SYS, &image).await.unwrap();
     assert_eq!(reports.len(), 1);
+    assert!(art.sbom_overview.is_none());
+    let sbom = reg.generate_sbom(SYS, &image).await.unwrap();
+    let art = reg.artifact(SYS, "vul", "app", "1").await.unwrap();
+    assert_eq!(
+        art.sbom_overview.map(|o| o.sbom_digest),
+        Some(sbom.digest),
+        "sbom_overview names the SBOM accessory"
+    );
 
     // Re-importing an advisory replaces it: now the dpkg one covers the installed version.
     std::fs::write(

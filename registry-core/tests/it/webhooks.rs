@@ -140,8 +140,9 @@ async fn settle(reg: &Registry, project: &str, policy: i64, n: usize) -> Vec<Exe
     }
 }
 
-#[tokio::test]
-async fn signatures_reach_the_receiver_with_their_subject() {
+/// A registry on SQLite with project `hooks` whose policy sends `events` to a receiver that
+/// accepts everything.
+async fn hooked(events: &[&str]) -> (tempfile::TempDir, Registry, Receiver, i64) {
     let dir = tempfile::tempdir().unwrap();
     let reg = open(
         &format!("sqlite://{}", dir.path().join("berth.db").display()),
@@ -152,13 +153,13 @@ async fn signatures_reach_the_receiver_with_their_subject() {
     .await;
     let rx = Receiver::start(&[]).await;
     create_project(&reg, "hooks").await;
-    let p = policy(
-        &reg,
-        "hooks",
-        target(&rx.url, "Default", ""),
-        &["PUSH_ARTIFACT"],
-    )
-    .await;
+    let p = policy(&reg, "hooks", target(&rx.url, "Default", ""), events).await;
+    (dir, reg, rx, p)
+}
+
+#[tokio::test]
+async fn signatures_reach_the_receiver_with_their_subject() {
+    let (_dir, reg, rx, p) = hooked(&["PUSH_ARTIFACT"]).await;
     let image = push(&reg, "hooks/app:v1", "alice", 1).await;
     let (key, _) = registry_core::policy::trust::generate_signing_key().unwrap();
     let repo = registry_core::oci::RepoName::parse("hooks/app").unwrap();
@@ -178,6 +179,44 @@ async fn signatures_reach_the_receiver_with_their_subject() {
     assert_eq!(signed["accessory"]["type"], "signature.cosign", "{signed}");
     assert_eq!(signed["accessory"]["subject"], image.digest.to_string());
     assert!(signed.get("sbom_overview").is_none());
+}
+
+#[tokio::test]
+async fn scans_reach_the_receiver_with_their_overview() {
+    let (_dir, reg, rx, p) = hooked(&["SCANNING_COMPLETED"]).await;
+    let image = registry_core::image::ImageRef::parse("hooks/app:v1").unwrap();
+    let layer = crate::scan::tgz(&[(
+        "var/lib/dpkg/status",
+        b"Package: a\nStatus: install ok installed\nVersion: 1\n\n",
+    )]);
+    reg.push_image(
+        &image,
+        registry_core::image::NewImage {
+            layers: vec![registry_core::image::NewLayer {
+                content: registry_core::image::Content::Bytes(layer),
+                media_type: None,
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let scanned = with_actor(
+        Actor::new("alice", "10.0.0.9"),
+        reg.scan(&Principal::System, &image),
+    )
+    .await
+    .unwrap();
+    settle(&reg, "hooks", p, 1).await;
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].body["type"], "SCANNING_COMPLETED");
+    let r = &hits[0].body["event_data"]["resources"][0];
+    assert_eq!(r["digest"], scanned.digest);
+    let overview = &r["scan_overview"][registry_core::scan::report::VULN_REPORT];
+    assert_eq!(overview["scan_status"], "Success", "{r}");
+    assert_eq!(overview["severity"], "None");
+    assert_eq!(overview["report_id"], scanned.overview.report_id);
 }
 
 #[tokio::test]
