@@ -4,6 +4,8 @@
 #   plain     no content trust policy;
 #   exists    enable_content_trust_cosign: a cosign signature must exist;
 #   verified  + content_trust_verify with the signer's key trusted: the signature must verify.
+#   prevent_vul  content trust off; prevent_vul (severity low) on a scanned image without
+#             findings: the image's scan report is consulted on every pull.
 # The image is pushed with skopeo and signed with the real cosign CLI (tests/setup.sh installs
 # both); the verdict is cached, so `verified` measures the lookup a hot pull pays.
 #
@@ -53,3 +55,6 @@ run exists
 api POST /projects/bench/trust-keys "$(jq -n --arg pem "$(cat "$WORK/cosign.pub")" '{name:"bench",pem:$pem}')" >/dev/null
 api PUT /projects/bench '{"metadata":{"content_trust_verify":"true"}}'
 run verified
+api PUT /projects/bench '{"metadata":{"enable_content_trust_cosign":"false","content_trust_verify":"false","prevent_vul":"true","severity":"low"}}'
+api POST /projects/bench/repositories/app/artifacts/v1/scan >/dev/null
+run prevent_vul

@@ -257,6 +257,12 @@ pub(crate) struct TrustCache {
     signed: moka::future::Cache<(String, u64, String, &'static str, String), bool>,
     /// (subject, signature manifest, key set) → verdict. Pure, so kept until evicted.
     verdicts: moka::future::Cache<(String, String, String), Verdict>,
+    /// digest → its built-in vulnerability report (`None`: not scanned), for `prevent_vul`.
+    pub(crate) reports:
+        moka::future::Cache<String, Option<Arc<crate::meta::scan::ScanReportRow>>>,
+    /// project id (0: the system's) → CVE allowlist, for `prevent_vul`.
+    pub(crate) allowlists:
+        moka::future::Cache<i64, Arc<crate::policy::vulnerability::CveAllowlist>>,
 }
 
 impl TrustCache {
@@ -271,6 +277,15 @@ impl TrustCache {
                 .time_to_live(ttl.max(Duration::from_millis(1)))
                 .build(),
             verdicts: moka::future::Cache::builder().max_capacity(100_000).build(),
+            // Other nodes' scans and allowlist changes show within `ttl`; this node's at once.
+            reports: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .build(),
+            allowlists: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .build(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! writes the report together with a `SCANNING_COMPLETED` event (audit log and webhooks).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -275,6 +276,7 @@ impl Registry {
             .map(|a| a.project.id);
         self.with_events(vec![event], self.meta.put_scan_report(&row))
             .await?;
+        self.trust.reports.invalidate(&row.digest).await;
         tracing::info!(repository = %repo, digest = %m.digest, findings = findings.len(), severity = %worst, "scan finished");
         Ok(ScanResult {
             digest: m.digest.clone(),
@@ -339,7 +341,7 @@ impl Registry {
         Ok(out)
     }
 
-    /// The stored built-in report of `digest`, if it was scanned successfully.
+    /// The stored built-in report of `digest`, if it was scanned.
     pub(crate) async fn stored_report(&self, digest: &str) -> Result<Option<ScanReportRow>> {
         Ok(self
             .meta
@@ -347,6 +349,20 @@ impl Registry {
             .await?
             .into_iter()
             .find(|r| r.registration == BUILTIN && r.mime_type == VULN_REPORT))
+    }
+
+    /// [`Registry::stored_report`] through the pull-policy cache (a pull under `prevent_vul`
+    /// reads no row when the report was read within the cache's lifetime).
+    pub(crate) async fn cached_report(&self, digest: &str) -> Result<Option<Arc<ScanReportRow>>> {
+        if let Some(hit) = self.trust.reports.get(digest).await {
+            return Ok(hit);
+        }
+        let report = self.stored_report(digest).await?.map(Arc::new);
+        self.trust
+            .reports
+            .insert(digest.to_owned(), report.clone())
+            .await;
+        Ok(report)
     }
 
     /// Harbor's `…/additions/vulnerabilities`: report MIME type → report; empty when the
