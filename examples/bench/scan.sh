@@ -10,12 +10,12 @@
 # (VmHWM) after; layers are streamed, so the peak should not grow with the image.
 #
 #   cargo build --release -p registry-http && bash examples/bench/scan.sh
-# Environment: FILLER_MB (380), OSV_RECORDS (50000), PORT (15091), BERTH (target/release/berth).
+# Environment: FILLER_MB (420), OSV_RECORDS (50000), PORT (15091), BERTH (target/release/berth).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BERTH=${BERTH:-$ROOT/target/release/berth}
 PORT=${PORT:-15091}
-FILLER_MB=${FILLER_MB:-380}
+FILLER_MB=${FILLER_MB:-420}
 OSV_RECORDS=${OSV_RECORDS:-50000}
 PW=Bench-Pass-1
 for tool in mmdebstrap skopeo curl jq python3; do
