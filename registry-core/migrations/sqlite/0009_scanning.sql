@@ -9,7 +9,7 @@ CREATE TABLE vuln_records (
     ecosystem  TEXT NOT NULL,
     package    TEXT NOT NULL,
     id         TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
+    seq        BIGINT NOT NULL,
     modified   BIGINT NOT NULL,
     record     TEXT NOT NULL,
     PRIMARY KEY (ecosystem, package, id, seq)

@@ -21,6 +21,14 @@ macro_rules! sql_scan_store {
                     qb.push(")");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
+                // The same row twice in one statement is an error on PostgreSQL
+                // (ON CONFLICT cannot update a row twice): the later one wins here.
+                let mut unique: std::collections::BTreeMap<(&str, &str, &str, i64), &VulnRow> =
+                    std::collections::BTreeMap::new();
+                for r in rows {
+                    unique.insert((&r.ecosystem, &r.package, &r.id, r.seq), r);
+                }
+                let rows: Vec<&VulnRow> = unique.into_values().collect();
                 for chunk in rows.chunks(VULN_CHUNK / 6) {
                     let mut qb = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO vuln_records (ecosystem, package, id, seq, modified, record) ",
@@ -33,7 +41,6 @@ macro_rules! sql_scan_store {
                             .push_bind(r.modified)
                             .push_bind(r.record.clone());
                     });
-                    // The same advisory twice in one import: the later file wins.
                     qb.push(" ON CONFLICT (ecosystem, package, id, seq) DO UPDATE SET modified = excluded.modified, record = excluded.record");
                     qb.build().execute(&mut *tx).await.map_err(db_err)?;
                 }

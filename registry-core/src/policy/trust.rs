@@ -258,8 +258,7 @@ pub(crate) struct TrustCache {
     /// (subject, signature manifest, key set) → verdict. Pure, so kept until evicted.
     verdicts: moka::future::Cache<(String, String, String), Verdict>,
     /// digest → its built-in vulnerability report (`None`: not scanned), for `prevent_vul`.
-    pub(crate) reports:
-        moka::future::Cache<String, Option<Arc<crate::meta::scan::ScanReportRow>>>,
+    pub(crate) reports: moka::future::Cache<String, Option<Arc<crate::meta::scan::ScanReportRow>>>,
     /// project id (0: the system's) → CVE allowlist, for `prevent_vul`.
     pub(crate) allowlists:
         moka::future::Cache<i64, Arc<crate::policy::vulnerability::CveAllowlist>>,

@@ -488,6 +488,110 @@ pub async fn run_all(m: &dyn MetadataStore) {
     referrers(m).await;
     catalog(m).await;
     identity(m).await;
+    scanning(m).await;
+}
+
+/// The vulnerability database (replacing advisories, the same row twice in one import), scan
+/// reports (insert, then replace) and CVE allowlists (gone with their project).
+pub async fn scanning(m: &dyn MetadataStore) {
+    use crate::meta::scan::{AllowlistRow, ScanReportRow, VulnRow};
+    let row = |eco: &str, pkg: &str, id: &str, record: &str| VulnRow {
+        ecosystem: eco.into(),
+        package: pkg.into(),
+        id: id.into(),
+        seq: 0,
+        modified: 1,
+        record: record.into(),
+    };
+    let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    m.replace_vulns(
+        &ids(&["SCAN-1", "SCAN-2", "SCAN-2"]),
+        &[
+            row("Debian:12", "glibc", "SCAN-1", "a"),
+            row("Debian:12", "zlib", "SCAN-2", "old"),
+            row("Debian:12", "zlib", "SCAN-2", "new"),
+            row("PyPI", "glibc", "SCAN-3", "other ecosystem"),
+        ],
+    )
+    .await
+    .unwrap();
+    let found = m
+        .vulns_for(&ids(&["Debian:12"]), &ids(&["glibc", "zlib", "absent"]))
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = found
+        .iter()
+        .map(|r| (r.id.as_str(), r.record.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("SCAN-1", "a"), ("SCAN-2", "new")],
+        "the later duplicate wins"
+    );
+    // Re-importing SCAN-1 without rows removes it (a withdrawn advisory).
+    m.replace_vulns(&ids(&["SCAN-1"]), &[]).await.unwrap();
+    let found = m
+        .vulns_for(&ids(&["Debian:12", "PyPI"]), &ids(&["glibc"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["SCAN-3"]
+    );
+    let (advisories, rows) = m.vuln_counts().await.unwrap();
+    assert!(advisories >= 2 && rows >= 2, "{advisories} {rows}");
+    assert!(m.vulns_for(&[], &ids(&["glibc"])).await.unwrap().is_empty());
+
+    let mut report = ScanReportRow {
+        digest: digest("scanned").to_string(),
+        registration: "builtin".into(),
+        mime_type: "application/vnd.security.vulnerability.report; version=1.1".into(),
+        report_id: "r1".into(),
+        status: "Success".into(),
+        severity: "High".into(),
+        summary: "{}".into(),
+        report: Some("{}".into()),
+        start_time: 1,
+        end_time: Some(2),
+    };
+    m.put_scan_report(&report).await.unwrap();
+    report.report_id = "r2".into();
+    report.severity = "None".into();
+    m.put_scan_report(&report).await.unwrap();
+    let stored = m
+        .scan_reports(&[report.digest.clone(), digest("never").to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        [report.clone()],
+        "one report per (digest, registration, type)"
+    );
+
+    let p = m
+        .create_project("scanned-project", None, false, &[], -1, 1)
+        .await
+        .unwrap();
+    assert!(m.cve_allowlist(p.id).await.unwrap().is_none());
+    let list = AllowlistRow {
+        project_id: p.id,
+        expires_at: Some(99),
+        items: "[\"CVE-1\"]".into(),
+        updated_at: 5,
+    };
+    m.set_cve_allowlist(&list).await.unwrap();
+    m.set_cve_allowlist(&AllowlistRow {
+        expires_at: None,
+        ..list.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        m.cve_allowlist(p.id).await.unwrap().map(|l| l.expires_at),
+        Some(None)
+    );
+    m.delete_project(p.id).await.unwrap();
+    assert!(m.cve_allowlist(p.id).await.unwrap().is_none());
 }
 
 /// Identity rows: projects with metadata and members, users and groups, robots, labels,
