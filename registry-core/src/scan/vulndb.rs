@@ -226,8 +226,16 @@ fn rating_in(v: Option<&serde_json::Value>, keys: &[&str]) -> Option<Severity> {
     })
 }
 
-/// One advisory's id and its rows (none when it is withdrawn or affects nothing we can match).
-pub fn parse_osv(bytes: &[u8]) -> Result<(String, Vec<VulnRow>)> {
+/// An advisory as stored: its id, its rows (none when it is withdrawn or affects nothing this
+/// scanner can match, such as GIT ranges only), and whether it is withdrawn.
+pub struct Parsed {
+    pub id: String,
+    pub rows: Vec<VulnRow>,
+    pub withdrawn: bool,
+}
+
+/// Parse one OSV record.
+pub fn parse_osv(bytes: &[u8]) -> Result<Parsed> {
     let osv: Osv = serde_json::from_slice(bytes).map_err(|e| Error::BadRequest {
         reason: format!("not an OSV record: {e}"),
     })?;
@@ -242,7 +250,11 @@ pub fn parse_osv(bytes: &[u8]) -> Result<(String, Vec<VulnRow>)> {
         .and_then(|m| chrono::DateTime::parse_from_rfc3339(m).ok())
         .map_or(0, |t| t.timestamp());
     if osv.withdrawn.is_some() {
-        return Ok((osv.id, Vec::new()));
+        return Ok(Parsed {
+            id: osv.id,
+            rows: Vec::new(),
+            withdrawn: true,
+        });
     }
     let summary = osv
         .summary
@@ -343,7 +355,11 @@ pub fn parse_osv(bytes: &[u8]) -> Result<(String, Vec<VulnRow>)> {
             record: serde_json::to_string(&record).expect("json serializes"),
         });
     }
-    Ok((osv.id, rows))
+    Ok(Parsed {
+        id: osv.id,
+        rows,
+        withdrawn: false,
+    })
 }
 
 /// What an import did.
@@ -353,7 +369,7 @@ pub struct ImportStats {
     pub advisories: u64,
     /// Affected-package rows written.
     pub rows: u64,
-    /// Withdrawn advisories (removed).
+    /// Withdrawn advisories (removed; so are advisories with nothing this scanner can match).
     pub withdrawn: u64,
     /// Files that were not OSV records (their names are logged).
     pub skipped: u64,
@@ -394,12 +410,12 @@ fn read_all(path: &Path, tx: &tokio::sync::mpsc::Sender<Result<Batch>>) -> Resul
     };
     let add = |bytes: Option<Vec<u8>>, name: &str, batch: &mut Batch| -> Result<()> {
         match bytes.map(|b| parse_osv(&b)) {
-            Some(Ok((id, rows))) => {
-                if rows.is_empty() {
+            Some(Ok(p)) => {
+                if p.withdrawn {
                     batch.withdrawn += 1;
                 }
-                batch.ids.push(id);
-                batch.rows.extend(rows);
+                batch.ids.push(p.id);
+                batch.rows.extend(p.rows);
             }
             Some(Err(e)) => {
                 tracing::warn!(file = name, error = %e, "skipped: not an OSV record");
@@ -783,7 +799,7 @@ mod tests {
                  "ranges": [{"type": "GIT", "repo": "x", "events": [{"introduced": "abc"}]}]}
             ]
         });
-        let (id, rows) = parse_osv(doc.to_string().as_bytes()).unwrap();
+        let Parsed { id, rows, .. } = parse_osv(doc.to_string().as_bytes()).unwrap();
         assert_eq!(id, "DSA-0000-1");
         assert_eq!(rows.len(), 1, "GIT ranges are not matchable");
         let r: Record = serde_json::from_str(&rows[0].record).unwrap();
@@ -797,7 +813,7 @@ mod tests {
                 "ecosystem_specific": {"urgency": "unimportant"},
                 "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]
         });
-        let (_, rows) = parse_osv(doc.to_string().as_bytes()).unwrap();
+        let rows = parse_osv(doc.to_string().as_bytes()).unwrap().rows;
         let r: Record = serde_json::from_str(&rows[0].record).unwrap();
         assert_eq!(r.severity, Severity::Negligible);
 
@@ -806,7 +822,7 @@ mod tests {
             "affected": [{"package": {"ecosystem": "npm", "name": "x"},
                 "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}]
         });
-        let (_, rows) = parse_osv(doc.to_string().as_bytes()).unwrap();
+        let rows = parse_osv(doc.to_string().as_bytes()).unwrap().rows;
         let r: Record = serde_json::from_str(&rows[0].record).unwrap();
         assert_eq!(
             (r.severity, r.cwe_ids),
@@ -818,8 +834,15 @@ mod tests {
         assert!(
             parse_osv(withdrawn.to_string().as_bytes())
                 .unwrap()
-                .1
-                .is_empty()
+                .withdrawn
+        );
+        let git_only = serde_json::json!({"id": "G-1",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "x"},
+                "ranges": [{"type": "GIT", "repo": "r", "events": [{"introduced": "0"}]}]}]});
+        let p = parse_osv(git_only.to_string().as_bytes()).unwrap();
+        assert!(
+            p.rows.is_empty() && !p.withdrawn,
+            "nothing to match is not withdrawn"
         );
         assert!(parse_osv(b"{\"no\": 1}").is_err());
         assert!(parse_osv(b"[]").is_err());
