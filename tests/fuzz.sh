@@ -78,13 +78,31 @@ s=$(date +%s)
 echo "fuzz: building targets ($("${cargo[@]}" --version), sanitizer $sanitizer, $profile profile, into $target_dir)"
 build_log=$root/fuzz/work/build.log
 mkdir -p "$root/fuzz/work/logs"
-if ! (cd fuzz && "${cargo[@]}" fuzz build "${build_args[@]}") >"$build_log" 2>&1; then
+# No incremental cache, and line tables only in the dev build: a crash still names file and line,
+# and the cached target dir stays around 2 GB instead of growing by gigabytes per build.
+if ! (cd fuzz && CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+  "${cargo[@]}" fuzz build "${build_args[@]}") >"$build_log" 2>&1; then
   tail -n 40 "$build_log"
   step "$s" "build FAILED"
   failed=$(wc -w <<<"$targets")
   finish
 fi
 step "$s" "build done"
+# A clone at another path builds the workspace crates under new hashes; keep only the newest
+# build of each, so the cached target dir does not grow with every checkout.
+prune_stale() { # prune_stale DEPS-DIR NAME...: per NAME, delete NAME-<hash>* but the newest hash
+  local deps=$1 name newest keep
+  shift
+  for name in "$@"; do
+    newest=$(ls -t "$deps/$name"-* 2>/dev/null | head -n 1) || true
+    [[ -n $newest ]] || continue
+    keep=${newest#"$deps/$name"-}
+    keep=${keep%%.*}
+    find "$deps" -maxdepth 1 -name "$name-*" ! -name "$name-$keep*" -delete
+  done
+}
+fuzz_deps=$target_dir/x86_64-unknown-linux-gnu/$profile_dir/deps
+prune_stale "$fuzz_deps" libregistry_core registry_core libregistry_http registry_http $all_targets
 
 bin_dir=$target_dir/x86_64-unknown-linux-gnu/$profile_dir
 declare -A pid_target=() started=()

@@ -17,6 +17,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export BERTH_TOOLS=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
 export CARGO_TERM_COLOR=never
+# A clean clone builds each crate once: incremental caches would only cost disk (gigabytes).
+export CARGO_INCREMENTAL=0
 
 bash tests/setup.sh || { echo "run: setup failed"; exit 1; }
 export PATH=$BERTH_TOOLS/bin:$PATH
@@ -52,6 +54,7 @@ step() {
     failures+=("$name")
     echo "=== $name: FAILED ($((SECONDS - t0)) s)"
   fi
+  echo "=== disk free: $(df -h --output=avail "$root" | tail -n 1 | tr -d ' ')"
 }
 
 # A PostgreSQL database and an S3 prefix of their own for each server run.
