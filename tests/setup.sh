@@ -17,6 +17,8 @@ CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 S3S_FS_VERSION=0.14.1
 # cosign, built from the Go module proxy into a directory named after its version.
 COSIGN_VERSION=v2.6.5
+# Distribution v3: a replication peer (tests/e2e/replication.sh) and a benchmark baseline.
+DIST3_VERSION=v3.1.2
 
 need_apt=()
 for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx mmdebstrap:mmdebstrap; do
@@ -44,6 +46,13 @@ if [ ! -x "$cosign_dir/cosign" ]; then
   GOBIN=$cosign_dir go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
 fi
 ln -sf "$cosign_dir/cosign" "$tools/bin/cosign"
+
+dist3_dir=$tools/go-distribution-$DIST3_VERSION
+if [ ! -x "$dist3_dir/registry" ]; then
+  echo "setup: go install distribution/v3 registry@$DIST3_VERSION (a few minutes, once)"
+  GOBIN=$dist3_dir go install "github.com/distribution/distribution/v3/cmd/registry@$DIST3_VERSION"
+fi
+ln -sf "$dist3_dir/registry" "$tools/bin/registry-v3"
 
 if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
   echo "setup: cargo install s3s-fs $S3S_FS_VERSION (a few minutes, once)"

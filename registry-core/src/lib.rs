@@ -29,6 +29,8 @@ pub mod events;
 pub mod identity;
 pub mod ops;
 pub mod policy;
+pub mod proxy;
+pub mod replication;
 pub mod scan;
 
 #[cfg(feature = "testkit")]

@@ -265,6 +265,24 @@ assert_same_file() { # byte-for-byte
     return 1
 }
 
+# Bounded skopeo: no signature policy lookup, its own temp dir, SKOPEO_TIMEOUT (default 300) s.
+sk() {
+    timeout --kill-after=10 "${SKOPEO_TIMEOUT:-300}" skopeo --insecure-policy --tmpdir "$E2E_TMP" \
+        --command-timeout "${SKOPEO_TIMEOUT:-300}s" "$@"
+}
+ok_cmd() { # ok_cmd CMD...: run it, show its output only when it fails
+    local out
+    if out=$("$@" 2>&1); then return 0; fi
+    printf '     command failed: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
+    return 1
+}
+fails_cmd() { # fails_cmd CMD...: the command must fail; show its output when it does not
+    local out
+    if ! out=$("$@" 2>&1); then return 0; fi
+    printf '     command unexpectedly succeeded: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
+    return 1
+}
+
 # sha256 of a file as "sha256:<hex>".
 sha256_of() { printf 'sha256:%s' "$(sha256sum -- "$1" | cut -d' ' -f1)"; }
 

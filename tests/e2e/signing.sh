@@ -49,23 +49,6 @@ cs() { # bounded cosign, run in the keys directory
 REG=(--allow-insecure-registry)
 SIGN=(--tlog-upload=false --allow-insecure-registry -y)
 VERIFY=(--insecure-ignore-tlog=true --allow-insecure-registry)
-SKOPEO_TIMEOUT=${SKOPEO_TIMEOUT:-300}
-sk() {
-    timeout --kill-after=10 "$SKOPEO_TIMEOUT" skopeo --insecure-policy --tmpdir "$E2E_TMP" \
-        --command-timeout "${SKOPEO_TIMEOUT}s" "$@"
-}
-ok_cmd() { # ok_cmd CMD...: run it, show its output only when it fails
-    local out
-    if out=$("$@" 2>&1); then return 0; fi
-    printf '     command failed: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
-fails_cmd() { # fails_cmd CMD...: the command must fail; show its output when it does not
-    local out
-    if ! out=$("$@" 2>&1); then return 0; fi
-    printf '     command unexpectedly succeeded: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
 jqr() { jq -r "$@" 2>/dev/null || true; } # jqr FILTER [FILE]: jq -r, empty on bad input
 oci_manifest() { # oci_manifest REPO REF: the manifest as served (empty when not 200)
     acurl -sf --max-time 30 -H 'Accept: application/vnd.oci.image.manifest.v1+json' \

@@ -16,18 +16,6 @@ berth_start
 berth_project e2e || die "could not create project e2e"
 CREDS="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
 
-# Bounded skopeo: plain HTTP to loopback, no signature policy lookup, retries off, own temp dirs.
-SKOPEO_TIMEOUT=${SKOPEO_TIMEOUT:-300}
-sk() {
-    timeout --kill-after=10 "$SKOPEO_TIMEOUT" skopeo --insecure-policy --tmpdir "$E2E_TMP" \
-        --command-timeout "${SKOPEO_TIMEOUT}s" "$@"
-}
-ok_cmd() { # ok_cmd CMD...: run it, show its output only when it fails
-    local out
-    if out=$("$@" 2>&1); then return 0; fi
-    printf '     command failed: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
 
 REPO=e2e/app
 REF="$BERTH_HOST/$REPO"
@@ -168,12 +156,6 @@ check "the mirror repository still serves v1 after the delete in $REPO" \
 check "the v1-v2s2 tag still pulls back after deleting v1 (shared layers kept)" v2s2_pull_ok
 
 # ---- authentication ----------------------------------------------------------------------------
-fails_cmd() { # fails_cmd CMD...: the command must fail; show its output when it does not
-    local out
-    if ! out=$("$@" 2>&1); then return 0; fi
-    printf '     command unexpectedly succeeded: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
 check "an anonymous skopeo copy (no credentials) into e2e/anon is refused" \
     fails_cmd sk copy --retry-times 0 --dest-tls-verify=false "oci:$LAYOUT:v1" "docker://$BERTH_HOST/e2e/anon:v1"
 check "nothing was stored by the refused anonymous push" \

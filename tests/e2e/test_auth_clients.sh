@@ -23,18 +23,6 @@ skip() {
     SKIPPED=$((SKIPPED + 1))
     printf 'skip %s\n' "$1"
 }
-ok_cmd() { # run it, show its output only when it fails
-    local out
-    if out=$("$@" 2>&1); then return 0; fi
-    printf '     command failed: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
-fails_cmd() { # the command must fail; show its output when it does not
-    local out
-    if ! out=$("$@" 2>&1); then return 0; fi
-    printf '     command unexpectedly succeeded: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
 
 PROJECT=clients
 PW=Clients-Pass-1
@@ -54,9 +42,6 @@ LAYOUT="$E2E_TMP/layout"
 python3 "$E2E_DIR/make_layout.py" "$LAYOUT" --tag v1 --big-mib 1 >"$E2E_TMP/layout.json"
 SRC_MANIFEST=$(jq -r .manifest "$E2E_TMP/layout.json")
 
-sk() {
-    timeout --kill-after=10 300 skopeo --insecure-policy --tmpdir "$E2E_TMP" --command-timeout 300s "$@"
-}
 digest_as() { # digest_as CREDS REF: the digest skopeo inspect reports, as that user
     sk inspect --tls-verify=false --creds "$1" "docker://$2" 2>/dev/null | jq -r .Digest 2>/dev/null || true
 }

@@ -22,9 +22,6 @@ e2e_init
 export BERTH_GC_GRACE_SECS=1
 berth_start
 
-sk() {
-    timeout --kill-after=10 300 skopeo --insecure-policy --tmpdir "$E2E_TMP" --command-timeout 300s "$@"
-}
 ADMIN="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
 quiet() { # run a command, show its output only when it fails
     local out

@@ -31,12 +31,6 @@ skip() {
     SKIPPED=$((SKIPPED + 1))
     printf 'skip %s\n' "$1"
 }
-ok_cmd() { # run it, show its output only when it fails
-    local out
-    if out=$("$@" 2>&1); then return 0; fi
-    printf '     command failed: %s\n%s\n' "$*" "$out" | sed 's/^/     /' >&2
-    return 1
-}
 fails_verify() { # the command must fail, and say why: the certificate is not trusted
     local out
     if out=$("$@" 2>&1); then
@@ -151,9 +145,6 @@ berth_project "$PROJECT" || die "could not create project $PROJECT over HTTPS"
 LAYOUT="$E2E_TMP/layout"
 python3 "$E2E_DIR/make_layout.py" "$LAYOUT" --tag v1 --big-mib 1 >"$E2E_TMP/layout.json"
 SRC_MANIFEST=$(jq -r .manifest "$E2E_TMP/layout.json")
-sk() {
-    timeout --kill-after=10 300 skopeo --insecure-policy --tmpdir "$E2E_TMP" --command-timeout 300s "$@"
-}
 digest_with() { # digest_with CERT_DIR REF: the digest skopeo inspect reports (verifying with CERT_DIR)
     sk inspect --cert-dir "$1" --creds "$ADMIN" "docker://$2" 2>/dev/null | jq -r .Digest 2>/dev/null || true
 }

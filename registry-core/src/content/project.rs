@@ -117,12 +117,16 @@ impl Registry {
         row: ProjectRow,
         access: Option<&ProjectAccess>,
     ) -> Result<Project> {
-        let metadata: BTreeMap<String, String> = self
+        let mut metadata: BTreeMap<String, String> = self
             .meta
             .project_metadata(row.id)
             .await?
             .into_iter()
             .collect();
+        let registry_id = metadata
+            .remove(crate::proxy::REGISTRY_ID_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let roles = access.map(role_ids).unwrap_or_default();
         Ok(Project {
             project_id: row.id,
@@ -133,7 +137,7 @@ impl Registry {
             metadata,
             current_user_role_id: roles.first().copied().unwrap_or(0),
             current_user_role_ids: roles,
-            registry_id: 0,
+            registry_id,
             deleted: false,
             togglable: true,
             creation_time: time(row.created_at),
@@ -145,18 +149,25 @@ impl Registry {
     pub async fn create_project(&self, p: &Principal, req: ProjectReq) -> Result<Project> {
         self.require_system(p, SystemResource::Project, Action::Create)?;
         validate_project_name(&req.project_name)?;
-        if req.registry_id.is_some_and(|r| r != 0) {
-            return Err(Error::Unsupported {
-                reason: "proxy-cache projects are not available yet".into(),
-            });
-        }
         let mut metadata = req.metadata.unwrap_or_default();
+        let proxy = req.registry_id.filter(|r| *r != 0);
         if let Some(public) = req.public {
             metadata
                 .entry("public".into())
                 .or_insert_with(|| public.to_string());
         }
         check_metadata(&metadata)?;
+        if let Some(id) = proxy {
+            // A proxy cache pulls with the endpoint's credentials: system administrators only.
+            self.require_system(p, SystemResource::Registry, Action::Read)?;
+            self.registry_endpoint(p, id).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::BadRequest {
+                    reason: format!("registry_id {id}: no such registry endpoint"),
+                },
+                other => other,
+            })?;
+            metadata.insert(crate::proxy::REGISTRY_ID_KEY.into(), id.to_string());
+        }
         let allowlist = req
             .cve_allowlist
             .map(crate::policy::vulnerability::CveAllowlist::from_json)
@@ -391,6 +402,11 @@ impl Registry {
         if key == "public" {
             return Err(Error::BadRequest {
                 reason: "public cannot be removed; set it to false".into(),
+            });
+        }
+        if key == crate::proxy::REGISTRY_ID_KEY {
+            return Err(Error::BadRequest {
+                reason: "a proxy-cache project stays one; delete the project instead".into(),
             });
         }
         if !self

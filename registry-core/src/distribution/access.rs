@@ -105,7 +105,14 @@ impl V2<'_> {
 
     pub async fn head_blob(&self, repo: &RepoName, digest: &Digest) -> Result<u64> {
         self.allow(repo, RepoAction::Pull).await?;
-        self.registry.head_blob(repo, digest).await
+        match self.registry.head_blob(repo, digest).await {
+            Err(Error::BlobUnknown { .. })
+                if let Some(up) = self.registry.proxy_of(repo).await? =>
+            {
+                self.registry.proxy_fetch_blob(up, repo, digest).await
+            }
+            other => other,
+        }
     }
 
     pub async fn get_blob(
@@ -115,6 +122,9 @@ impl V2<'_> {
         range: Option<RangeSpec>,
     ) -> Result<BlobRead> {
         self.allow(repo, RepoAction::Pull).await?;
+        if let Some(up) = self.registry.proxy_of(repo).await? {
+            return self.registry.proxy_blob(up, repo, digest, range).await;
+        }
         self.registry.get_blob(repo, digest, range).await
     }
 
@@ -133,6 +143,7 @@ impl V2<'_> {
         from: Option<&RepoName>,
     ) -> Result<Option<u64>> {
         self.allow(repo, RepoAction::Push).await?;
+        self.registry.refuse_proxy_write(repo).await?;
         let source = match from {
             Some(src) => self.may_pull_by_role(src).await.then(|| src.clone()),
             None => {
@@ -159,6 +170,7 @@ impl V2<'_> {
 
     pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadSession> {
         self.allow(repo, RepoAction::Push).await?;
+        self.registry.refuse_proxy_write(repo).await?;
         self.registry.start_upload(repo).await
     }
 
@@ -205,6 +217,7 @@ impl V2<'_> {
         length: Option<u64>,
     ) -> Result<u64> {
         self.allow(repo, RepoAction::Push).await?;
+        self.registry.refuse_proxy_write(repo).await?;
         self.registry.push_blob(repo, digest, body, length).await
     }
 
@@ -222,6 +235,7 @@ impl V2<'_> {
         extra_tags: &[String],
     ) -> Result<PutManifestOutcome> {
         self.allow(repo, RepoAction::Push).await?;
+        self.registry.refuse_proxy_write(repo).await?;
         let outcome = self
             .registry
             .put_manifest(repo, reference, content_type, body, extra_tags)
@@ -238,7 +252,10 @@ impl V2<'_> {
         reference: &Reference,
     ) -> Result<Arc<StoredManifest>> {
         self.allow(repo, RepoAction::Pull).await?;
-        let m = self.registry.get_manifest(repo, reference).await?;
+        let m = match self.registry.proxy_of(repo).await? {
+            Some(up) => self.registry.proxy_manifest(up, repo, reference).await?,
+            None => self.registry.get_manifest(repo, reference).await?,
+        };
         self.registry
             .enforce_pull_policies(self.caller, repo, &m)
             .await?;

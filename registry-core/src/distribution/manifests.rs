@@ -26,8 +26,30 @@ impl Registry {
         body: Bytes,
         extra_tags: &[String],
     ) -> Result<PutManifestOutcome> {
+        self.put_manifest_with(repo, reference, content_type, body, extra_tags, false)
+            .await
+    }
+
+    /// [`Self::put_manifest`]; with `children_optional`, an index is stored without its child
+    /// manifests present (a proxy cache keeps the index of platforms it never pulled).
+    pub(crate) async fn put_manifest_with(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        body: Bytes,
+        extra_tags: &[String],
+        children_optional: bool,
+    ) -> Result<PutManifestOutcome> {
         self.check_writable().await?;
-        let parsed = manifest::parse(&body, content_type)?;
+        let mut parsed = manifest::parse(&body, content_type)?;
+        if children_optional {
+            for r in &mut parsed.refs {
+                if r.kind == crate::oci::manifest::RefKind::Manifest {
+                    r.required = false;
+                }
+            }
+        }
         let digest = match reference {
             Reference::Digest(expected) => {
                 let mut h = Hasher::new(expected.algorithm());

@@ -25,6 +25,8 @@ pub mod outbox;
 pub mod policy;
 mod policy_sql;
 pub mod postgres;
+pub mod replication;
+mod replication_sql;
 pub mod scan;
 mod scan_sql;
 pub mod sql;
@@ -105,6 +107,7 @@ pub trait MetadataStore:
     + governance::GovernanceStore
     + policy::PolicyStore
     + scan::ScanStore
+    + replication::ReplicationStore
     + audit::AuditStore
     + Send
     + Sync

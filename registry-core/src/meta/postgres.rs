@@ -74,4 +74,5 @@ super::audit_sql::sql_audit_store!(PostgresStore);
 super::identity_sql::sql_identity_store!(PostgresStore);
 super::policy_sql::sql_policy_store!(PostgresStore);
 super::scan_sql::sql_scan_store!(PostgresStore);
+super::replication_sql::sql_replication_store!(PostgresStore);
 super::sql::sql_metadata_store!(PostgresStore, "postgres");

@@ -110,6 +110,7 @@ super::audit_sql::sql_audit_store!(SqliteStore);
 super::identity_sql::sql_identity_store!(SqliteStore);
 super::policy_sql::sql_policy_store!(SqliteStore);
 super::scan_sql::sql_scan_store!(SqliteStore);
+super::replication_sql::sql_replication_store!(SqliteStore);
 super::sql::sql_metadata_store!(SqliteStore, "sqlite");
 
 impl SqliteStore {

@@ -248,6 +248,8 @@ pub(crate) struct ProjectTrust {
     pub(crate) auto_scan: bool,
     /// `auto_sbom_generation`: images get their SBOM when pushed.
     pub(crate) auto_sbom: bool,
+    /// A proxy-cache project: the registry endpoint it pulls from.
+    pub(crate) proxy: Option<i64>,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -341,6 +343,7 @@ impl Registry {
                 reuse_sys_allowlist: hit.reuse_sys_allowlist,
                 auto_scan: hit.auto_scan,
                 auto_sbom: hit.auto_sbom,
+                proxy: hit.proxy,
                 ..ProjectTrust::default()
             },
             None => {
@@ -359,6 +362,10 @@ impl Registry {
                     reuse_sys_allowlist: on("reuse_sys_cve_allowlist"),
                     auto_scan: on("auto_scan"),
                     auto_sbom: on("auto_sbom_generation"),
+                    proxy: meta
+                        .iter()
+                        .find(|(k, _)| k == crate::proxy::REGISTRY_ID_KEY)
+                        .and_then(|(_, v)| v.parse().ok()),
                     ..ProjectTrust::default()
                 }
             }

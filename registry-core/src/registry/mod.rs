@@ -217,6 +217,7 @@ impl RegistryBuilder {
                 self.secret_key.unwrap_or_else(secrets::SecretKey::generate),
                 self.previous_secret_keys,
             )),
+            proxy: Arc::new(crate::proxy::ProxyState::new()),
             read_only: Arc::new(
                 moka::future::Cache::builder()
                     .time_to_live(READ_ONLY_TTL)
@@ -229,6 +230,7 @@ impl RegistryBuilder {
         crate::gc::register_builtin(&reg);
         crate::retention::register_builtin(&reg);
         crate::audit::register_jobs(&reg);
+        crate::replication::execution::register_jobs(&reg);
         Ok(reg)
     }
 }
@@ -246,6 +248,7 @@ pub struct Registry {
     pub(crate) trust: Arc<crate::policy::trust::TrustCache>,
     pub(crate) audit: Arc<crate::audit::AuditState>,
     pub(crate) secrets: Arc<secrets::SecretBox>,
+    pub(crate) proxy: Arc<crate::proxy::ProxyState>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
     /// How stale a link may be before a HEAD touches it again (ms; see

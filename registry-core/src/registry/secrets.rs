@@ -234,6 +234,7 @@ impl crate::Registry {
             resealed += 1;
         }
         resealed += self.reseal_webhook_secrets().await?;
+        resealed += self.reseal_registry_secrets().await?;
         if resealed > 0 {
             tracing::info!(
                 resealed,

@@ -489,6 +489,7 @@ pub async fn run_all(m: &dyn MetadataStore) {
     catalog(m).await;
     identity(m).await;
     scanning(m).await;
+    registry_endpoints(m).await;
 }
 
 /// The vulnerability database (replacing advisories, the same row twice in one import), scan
@@ -898,4 +899,83 @@ async fn link(
 ) -> crate::error::Result<()> {
     m.claim_blob(&digest.to_string(), size as i64, now).await?;
     m.link_new_blob(repo, digest, size, now).await
+}
+
+/// Registry endpoints: insert, a taken name, list with a filter, update, status, the proxy
+/// projects that use one, delete.
+pub async fn registry_endpoints(m: &dyn MetadataStore) {
+    use crate::meta::replication::RegistryRow;
+    let mut row = RegistryRow {
+        id: 0,
+        name: "tk-upstream".into(),
+        url: "http://127.0.0.1:5000".into(),
+        kind: "docker-registry".into(),
+        credential_type: "basic".into(),
+        access_key: "puller".into(),
+        access_secret: "sealed:v1:abc".into(),
+        insecure: false,
+        ca_certificate: String::new(),
+        description: "d".into(),
+        status: "unknown".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    row.id = m.create_registry(&row).await.unwrap();
+    assert!(row.id > 0);
+    let taken = m.create_registry(&row).await.unwrap_err();
+    assert!(
+        matches!(taken, crate::Error::AlreadyExists { .. }),
+        "{taken}"
+    );
+    let again = m.registry_endpoint(row.id).await.unwrap().unwrap();
+    assert_eq!(again, row);
+    let spec = crate::ListQuery::new()
+        .q("name=tk-upstream")
+        .parse(
+            &[crate::query::field(
+                "name",
+                "name",
+                crate::query::Kind::Text,
+            )],
+            &[("id", false)],
+        )
+        .unwrap();
+    let (found, total) = m.list_registries(&spec).await.unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    row.url = "https://mirror.example".into();
+    row.updated_at = 2;
+    assert!(m.update_registry(&row).await.unwrap());
+    m.set_registry_status(row.id, "healthy").await.unwrap();
+    let again = m.registry_endpoint(row.id).await.unwrap().unwrap();
+    assert_eq!(
+        (again.url.as_str(), again.status.as_str()),
+        ("https://mirror.example", "healthy")
+    );
+    let p = m
+        .create_project(
+            "tk-proxy",
+            None,
+            false,
+            &[("registry_id".into(), row.id.to_string())],
+            -1,
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        m.registry_users(row.id).await.unwrap(),
+        ["project tk-proxy"]
+    );
+    m.delete_project(p.id).await.unwrap();
+    assert!(m.registry_users(row.id).await.unwrap().is_empty());
+    assert!(
+        m.all_registries()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == row.id)
+    );
+    assert!(m.delete_registry(row.id).await.unwrap());
+    assert!(!m.delete_registry(row.id).await.unwrap());
+    assert!(m.registry_endpoint(row.id).await.unwrap().is_none());
 }

@@ -8,6 +8,7 @@ mod external_auth;
 mod faults;
 mod governance;
 mod policy;
+mod proxy;
 mod registry;
 mod scan;
 mod webhooks;

@@ -7,6 +7,7 @@ mod governance;
 mod governance_audit;
 mod handlers;
 mod policies;
+mod replication;
 
 pub use governance::GcDefaults;
 
@@ -219,7 +220,7 @@ pub fn ok() -> Response {
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
         (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
         (name = "auditlog"), (name = "purge"), (name = "webhook"),
-        (name = "immutable"), (name = "retention")
+        (name = "immutable"), (name = "retention"), (name = "registry"), (name = "replication")
     )
 )]
 struct ApiDoc;
@@ -319,6 +320,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_labels, create_label))
         .routes(routes!(get_label, update_label, delete_label))
         .merge(policies::routes())
+        .merge(replication::routes())
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))

@@ -1,0 +1,747 @@
+//! The client of a remote registry: one per registry endpoint, built on `oci-client` (bearer
+//! challenges and token caching, redirects to blob storage without leaking credentials) with
+//! plain `reqwest` for the ping, whose answer must be judged status by status.
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+
+use crate::blob::ByteStream;
+use crate::error::{Error, Result};
+use crate::meta::replication::RegistryRow;
+use crate::oci::Digest;
+
+/// Manifest types asked of an upstream, most specific first.
+const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// The largest manifest taken from an upstream (the same bound as a pushed one).
+pub(crate) const MAX_MANIFEST: usize = 4 << 20;
+
+/// How an upstream call failed, as the proxy and replication need to tell them apart.
+#[derive(Debug)]
+pub(crate) enum UpstreamError {
+    /// The upstream answered that the manifest or blob does not exist.
+    NotFound,
+    /// Rate limited (429): serve what is cached.
+    RateLimited,
+    /// Credentials refused.
+    Unauthorized(String),
+    /// Unreachable, timed out, a 5xx, or an answer that makes no sense.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("not found upstream"),
+            Self::RateLimited => f.write_str("the upstream registry rate-limits this client (429)"),
+            Self::Unauthorized(m) => {
+                write!(f, "the upstream registry refused the credentials: {m}")
+            }
+            Self::Unavailable(m) => write!(f, "the upstream registry is unavailable: {m}"),
+        }
+    }
+}
+
+impl From<OciDistributionError> for UpstreamError {
+    fn from(e: OciDistributionError) -> Self {
+        use OciDistributionError as E;
+        match e {
+            E::ImageManifestNotFoundError(_) => Self::NotFound,
+            E::UnauthorizedError { url } => Self::Unauthorized(format!("401 from {url}")),
+            E::AuthenticationFailure(m) => Self::Unauthorized(m),
+            E::ServerError { code: 404, .. } => Self::NotFound,
+            E::ServerError { code: 429, .. } => Self::RateLimited,
+            E::ServerError { code, url, .. } => Self::Unavailable(format!("{code} from {url}")),
+            E::RegistryError { envelope, url } => {
+                let codes: Vec<String> = envelope
+                    .errors
+                    .iter()
+                    .map(|e| format!("{:?}", e.code))
+                    .collect();
+                let joined = codes.join(", ");
+                if joined.contains("Unknown") || joined.contains("NotFound") {
+                    Self::NotFound
+                } else if joined.contains("Toomanyrequests") || joined.contains("TooManyRequests") {
+                    Self::RateLimited
+                } else if joined.contains("Unauthorized") || joined.contains("Denied") {
+                    Self::Unauthorized(format!("{joined} from {url}"))
+                } else {
+                    Self::Unavailable(format!("{joined} from {url}"))
+                }
+            }
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<UpstreamError> for Error {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::RateLimited => Error::TooManyRequests,
+            other => Error::Unavailable {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// One remote registry, ready to call.
+pub(crate) struct Upstream {
+    client: oci_client::Client,
+    http: reqwest::Client,
+    auth: RegistryAuth,
+    /// `host[:port]` as the client addresses it.
+    host: String,
+    base: url::Url,
+    kind: String,
+}
+
+/// The PEM blocks of a bundle, one certificate each.
+fn pem_blocks(bundle: &str) -> Vec<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    bundle
+        .split_inclusive(END)
+        .filter(|b| b.contains("-----BEGIN CERTIFICATE-----"))
+        .map(|b| b.trim_start().to_owned())
+        .collect()
+}
+
+/// Check a CA bundle: empty, or PEM certificates that parse.
+pub(crate) fn check_ca_bundle(bundle: &str) -> Result<()> {
+    if bundle.trim().is_empty() {
+        return Ok(());
+    }
+    let blocks = pem_blocks(bundle);
+    if blocks.is_empty() {
+        return Err(Error::BadRequest {
+            reason: "ca_certificate must be PEM certificates".into(),
+        });
+    }
+    for b in &blocks {
+        let bad = |e: String| Error::BadRequest {
+            reason: format!("ca_certificate: {e}"),
+        };
+        let (_, pem) =
+            x509_parser::pem::parse_x509_pem(b.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        pem.parse_x509().map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(())
+}
+
+impl Upstream {
+    /// A client for `row`, whose secret is `secret` (opened).
+    pub(crate) fn new(row: &RegistryRow, secret: &str) -> Result<Self> {
+        let base = url::Url::parse(&row.url).map_err(|e| Error::BadRequest {
+            reason: format!("registry url: {e}"),
+        })?;
+        let host = match (base.host_str(), base.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            _ => {
+                return Err(Error::BadRequest {
+                    reason: "registry url has no host".into(),
+                });
+            }
+        };
+        let certs = pem_blocks(&row.ca_certificate);
+        let config = ClientConfig {
+            protocol: if base.scheme() == "http" {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            accept_invalid_certificates: row.insecure,
+            extra_root_certificates: certs
+                .iter()
+                .map(|c| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data: c.as_bytes().to_vec(),
+                })
+                .collect(),
+            connect_timeout: Some(std::time::Duration::from_secs(10)),
+            read_timeout: Some(std::time::Duration::from_secs(60)),
+            user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")),
+            // One streamed PUT per blob; copy_by_chunk asks for PATCHes (push_blob_chunked).
+            use_monolithic_push: true,
+            ..ClientConfig::default()
+        };
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .tls_danger_accept_invalid_certs(row.insecure)
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")));
+        for c in &certs {
+            http = http.add_root_certificate(
+                reqwest::Certificate::from_pem(c.as_bytes()).map_err(|e| Error::BadRequest {
+                    reason: format!("ca_certificate: {e}"),
+                })?,
+            );
+        }
+        let auth = match (
+            row.credential_type.as_str(),
+            row.access_key.is_empty(),
+            secret.is_empty(),
+        ) {
+            (_, true, true) => RegistryAuth::Anonymous,
+            ("oauth", _, false) if row.access_key.is_empty() => {
+                RegistryAuth::Bearer(secret.to_owned())
+            }
+            _ => RegistryAuth::Basic(row.access_key.clone(), secret.to_owned()),
+        };
+        Ok(Self {
+            client: oci_client::Client::new(config),
+            http: http
+                .build()
+                .map_err(|e| Error::internal(format!("http client: {e}")))?,
+            auth,
+            host,
+            base,
+            kind: row.kind.clone(),
+        })
+    }
+
+    /// The repository path upstream: Docker Hub's official images live under `library/`.
+    pub(crate) fn upstream_repo(&self, path: &str) -> String {
+        if self.kind == "docker-hub" && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path.to_owned()
+        }
+    }
+
+    fn reference(&self, repo: &str, reference: &str) -> oci_client::Reference {
+        let repo = self.upstream_repo(repo);
+        match reference
+            .strip_prefix("sha256:")
+            .or(reference.strip_prefix("sha512:"))
+        {
+            Some(_) => {
+                oci_client::Reference::with_digest(self.host.clone(), repo, reference.to_owned())
+            }
+            None => oci_client::Reference::with_tag(self.host.clone(), repo, reference.to_owned()),
+        }
+    }
+
+    /// Whether the registry answers and takes the credentials: `GET /v2/`, following a bearer
+    /// challenge to its token service.
+    pub(crate) async fn ping(&self) -> std::result::Result<(), UpstreamError> {
+        let url = self
+            .base
+            .join("/v2/")
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let unavailable =
+            |e: reqwest::Error| UpstreamError::Unavailable(e.without_url().to_string());
+        let mut req = self.http.get(url.clone());
+        if let RegistryAuth::Basic(u, p) = &self.auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        if let RegistryAuth::Bearer(t) = &self.auth {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.map_err(unavailable)?;
+        match res.status().as_u16() {
+            200..=299 => return Ok(()),
+            401 => {}
+            429 => return Err(UpstreamError::RateLimited),
+            code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
+        }
+        let challenge = res
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let Some(params) = challenge
+            .strip_prefix("Bearer ")
+            .or(challenge.strip_prefix("bearer "))
+        else {
+            return Err(UpstreamError::Unauthorized(format!("401 from {url}")));
+        };
+        let param = |name: &str| {
+            params.split(',').find_map(|kv| {
+                let (k, v) = kv.trim().split_once('=')?;
+                (k == name).then(|| v.trim_matches('"').to_owned())
+            })
+        };
+        let realm = param("realm")
+            .ok_or_else(|| UpstreamError::Unavailable("a bearer challenge without realm".into()))?;
+        let mut token = self.http.get(&realm);
+        if let Some(service) = param("service") {
+            token = token.query(&[("service", service)]);
+        }
+        if let RegistryAuth::Basic(u, p) = &self.auth {
+            token = token.basic_auth(u, Some(p));
+        }
+        let res = token.send().await.map_err(unavailable)?;
+        match res.status().as_u16() {
+            200..=299 if matches!(self.auth, RegistryAuth::Anonymous) => Ok(()),
+            200..=299 => {
+                // A token service answers anonymous callers too: the credentials count only if
+                // /v2/ then takes the token.
+                #[derive(serde::Deserialize)]
+                struct Token {
+                    #[serde(default)]
+                    token: String,
+                    #[serde(default)]
+                    access_token: String,
+                }
+                let body = res.bytes().await.map_err(unavailable)?;
+                let t: Token = serde_json::from_slice(&body[..body.len().min(1 << 20)])
+                    .map_err(|e| UpstreamError::Unavailable(format!("token answer: {e}")))?;
+                let t = if t.token.is_empty() {
+                    t.access_token
+                } else {
+                    t.token
+                };
+                let res = self
+                    .http
+                    .get(url.clone())
+                    .bearer_auth(t)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if res.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(UpstreamError::Unauthorized(format!(
+                        "{} from {url} with the token",
+                        res.status().as_u16()
+                    )))
+                }
+            }
+            429 => Err(UpstreamError::RateLimited),
+            code @ (401 | 403) => Err(UpstreamError::Unauthorized(format!(
+                "{code} from the token service"
+            ))),
+            code => Err(UpstreamError::Unavailable(format!(
+                "{code} from the token service"
+            ))),
+        }
+    }
+
+    /// The digest `reference` names upstream, by `HEAD` (which Docker Hub does not count as a
+    /// pull).
+    pub(crate) async fn head_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> std::result::Result<Digest, UpstreamError> {
+        let r = self.reference(repo, reference);
+        let d = self.client.fetch_manifest_digest(&r, &self.auth).await?;
+        Digest::parse(&d).map_err(|e| UpstreamError::Unavailable(format!("digest {d:?}: {e}")))
+    }
+
+    /// A manifest's bytes, digest (verified) and media type.
+    pub(crate) async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> std::result::Result<(Bytes, Digest, String), UpstreamError> {
+        let r = self.reference(repo, reference);
+        let (body, digest) = self
+            .client
+            .pull_manifest_raw(&r, &self.auth, MANIFEST_TYPES)
+            .await?;
+        if body.len() > MAX_MANIFEST {
+            return Err(UpstreamError::Unavailable(format!(
+                "a manifest of {} bytes (at most {MAX_MANIFEST})",
+                body.len()
+            )));
+        }
+        let actual = Digest::sha256_of(&body);
+        let named = Digest::parse(&digest).ok();
+        if named
+            .as_ref()
+            .is_some_and(|d| d.algorithm() == actual.algorithm() && d != &actual)
+        {
+            return Err(UpstreamError::Unavailable(format!(
+                "the manifest's digest is {actual}, the upstream said {digest}"
+            )));
+        }
+        let media_type = media_type_of(&body);
+        Ok((body, named.unwrap_or(actual), media_type))
+    }
+
+    /// A blob as a stream, with its length when the upstream says it.
+    pub(crate) async fn get_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> std::result::Result<(ByteStream, Option<u64>), UpstreamError> {
+        let r = self.reference(repo, "latest");
+        let d = digest.to_string();
+        let sized = self.client.pull_blob_stream(&r, d.as_str()).await?;
+        let len = sized.content_length;
+        let stream = sized
+            .stream
+            .map_err(|e| Error::Unavailable {
+                reason: format!("reading from the upstream registry: {e}"),
+            })
+            .boxed();
+        Ok((stream, len))
+    }
+}
+
+impl Upstream {
+    /// The registry's adapter type.
+    pub(crate) fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub(crate) async fn blob_exists(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> std::result::Result<bool, UpstreamError> {
+        let r = self.reference(repo, "latest");
+        self.client
+            .store_auth_if_needed(r.resolve_registry(), &self.auth)
+            .await;
+        Ok(self.client.blob_exists(&r, &digest.to_string()).await?)
+    }
+
+    /// Push a blob of known size: one streamed `PUT`, or `PATCH`es of 4 MiB with `chunked`.
+    pub(crate) async fn push_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        body: ByteStream,
+        size: u64,
+        chunked: bool,
+    ) -> std::result::Result<(), UpstreamError> {
+        let r = self.reference(repo, "latest");
+        self.client
+            .auth(&r, &self.auth, oci_client::RegistryOperation::Push)
+            .await?;
+        let stream = body.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())));
+        if chunked {
+            let pushed = self
+                .client
+                .push_blob_stream_chunked(&r, rechunk(stream, CHUNK))
+                .await?;
+            if pushed.blob_digest != digest.to_string() {
+                return Err(UpstreamError::Unavailable(format!(
+                    "pushed {} as {digest}",
+                    pushed.blob_digest
+                )));
+            }
+        } else {
+            self.client
+                .push_blob_stream(&r, stream, &digest.to_string(), Some(size))
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn push_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: Bytes,
+    ) -> std::result::Result<(), UpstreamError> {
+        let r = self.reference(repo, reference);
+        self.client
+            .auth(&r, &self.auth, oci_client::RegistryOperation::Push)
+            .await?;
+        let ct = reqwest::header::HeaderValue::from_str(media_type)
+            .map_err(|e| UpstreamError::Unavailable(format!("media type: {e}")))?;
+        self.client.push_manifest_raw(&r, body, ct).await?;
+        Ok(())
+    }
+
+    /// Every tag of `repo`, page by page.
+    pub(crate) async fn list_tags(
+        &self,
+        repo: &str,
+    ) -> std::result::Result<Vec<String>, UpstreamError> {
+        let r = self.reference(repo, "latest");
+        all_pages(|last| async {
+            let last = last;
+            Ok(self
+                .client
+                .list_tags(&r, &self.auth, Some(PAGE), last.as_deref())
+                .await?
+                .tags)
+        })
+        .await
+    }
+
+    /// Every repository: `_catalog` (docker-registry), Harbor's `/api/v2.0/repositories`
+    /// (harbor), or Docker Hub's listing of the namespace `namespace` (docker-hub).
+    pub(crate) async fn list_repositories(
+        &self,
+        namespace: Option<&str>,
+    ) -> std::result::Result<Vec<String>, UpstreamError> {
+        match self.kind.as_str() {
+            "harbor" => self.harbor_repositories().await,
+            "docker-hub" => {
+                let ns = namespace.ok_or_else(|| {
+                    UpstreamError::Unavailable(
+                        "docker-hub lists one namespace: give a name filter that starts with it (ns/**)".into(),
+                    )
+                })?;
+                self.hub_repositories(ns).await
+            }
+            _ => {
+                let r = oci_client::Reference::with_tag(
+                    self.host.clone(),
+                    "catalog".into(),
+                    "latest".into(),
+                );
+                all_pages(|last| async {
+                    let last = last;
+                    Ok(self
+                        .client
+                        .catalog(&r, &self.auth, Some(PAGE), last.as_deref())
+                        .await?
+                        .repositories)
+                })
+                .await
+            }
+        }
+    }
+
+    async fn get_json(
+        &self,
+        url: url::Url,
+    ) -> std::result::Result<serde_json::Value, UpstreamError> {
+        let mut req = self.http.get(url.clone());
+        if let RegistryAuth::Basic(u, p) = &self.auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?;
+        match res.status().as_u16() {
+            200..=299 => {}
+            401 | 403 => {
+                return Err(UpstreamError::Unauthorized(format!(
+                    "{} from {url}",
+                    res.status()
+                )));
+            }
+            429 => return Err(UpstreamError::RateLimited),
+            code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
+        }
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?;
+        if body.len() > 16 << 20 {
+            return Err(UpstreamError::Unavailable(format!(
+                "an answer of {} bytes from {url}",
+                body.len()
+            )));
+        }
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::Unavailable(format!("{url}: {e}")))
+    }
+
+    async fn harbor_repositories(&self) -> std::result::Result<Vec<String>, UpstreamError> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let mut url = self
+                .base
+                .join("/api/v2.0/repositories")
+                .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+            url.query_pairs_mut()
+                .append_pair("page", &page.to_string())
+                .append_pair("page_size", "100");
+            let v = self.get_json(url).await?;
+            let items = v.as_array().cloned().unwrap_or_default();
+            out.extend(
+                items
+                    .iter()
+                    .filter_map(|r| r.get("name")?.as_str().map(str::to_owned)),
+            );
+            if items.len() < 100 || out.len() > MAX_LISTED {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn hub_repositories(&self, ns: &str) -> std::result::Result<Vec<String>, UpstreamError> {
+        let mut out = Vec::new();
+        let mut url = url::Url::parse(&format!(
+            "https://hub.docker.com/v2/namespaces/{ns}/repositories?page_size=100"
+        ))
+        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        loop {
+            let v = self.get_json(url).await?;
+            for r in v
+                .get("results")
+                .and_then(|r| r.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = r.get("name").and_then(|n| n.as_str()) {
+                    out.push(format!("{ns}/{name}"));
+                }
+            }
+            match v.get("next").and_then(|n| n.as_str()) {
+                Some(next) if out.len() <= MAX_LISTED => {
+                    url = url::Url::parse(next)
+                        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Create the project `name` on a Harbor (or Berth) destination when it is missing.
+    pub(crate) async fn ensure_harbor_project(
+        &self,
+        name: &str,
+    ) -> std::result::Result<(), UpstreamError> {
+        let url = self
+            .base
+            .join("/api/v2.0/projects")
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let mut req = self
+            .http
+            .post(url.clone())
+            .json(&serde_json::json!({ "project_name": name, "metadata": { "public": "false" } }));
+        if let RegistryAuth::Basic(u, p) = &self.auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?;
+        match res.status().as_u16() {
+            200..=299 | 409 => Ok(()),
+            401 | 403 => Err(UpstreamError::Unauthorized(format!(
+                "{} creating project {name} at {url}",
+                res.status()
+            ))),
+            code => Err(UpstreamError::Unavailable(format!(
+                "{code} creating project {name} at {url}"
+            ))),
+        }
+    }
+}
+
+/// The most repositories or tags one listing takes.
+const MAX_LISTED: usize = 100_000;
+
+/// Entries asked per page of `_catalog` and `tags/list`.
+const PAGE: usize = 1000;
+
+/// Every page of a `last`-paginated listing: `next(last)` answers the page after `last`.
+async fn all_pages<F, Fut>(mut next: F) -> std::result::Result<Vec<String>, UpstreamError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<Vec<String>, UpstreamError>>,
+{
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let page = next(out.last().cloned()).await?;
+        let n = page.len();
+        out.extend(page);
+        if n < PAGE || out.len() > MAX_LISTED {
+            return Ok(out);
+        }
+    }
+}
+
+/// Bytes per PATCH of a chunked copy.
+const CHUNK: usize = 4 << 20;
+
+/// Regroup a byte stream into pieces of `size` bytes (the last one shorter).
+fn rechunk<S>(
+    stream: S,
+    size: usize,
+) -> impl futures::Stream<Item = std::result::Result<Bytes, OciDistributionError>> + Send + 'static
+where
+    S: futures::Stream<Item = std::result::Result<Bytes, OciDistributionError>>
+        + Send
+        + Unpin
+        + 'static,
+{
+    futures::stream::unfold(
+        (stream, bytes::BytesMut::new(), false),
+        move |(mut s, mut buf, done)| async move {
+            if done {
+                return None;
+            }
+            while buf.len() < size {
+                match s.next().await {
+                    Some(Ok(b)) => buf.extend_from_slice(&b),
+                    Some(Err(e)) => return Some((Err(e), (s, buf, true))),
+                    None => {
+                        if buf.is_empty() {
+                            return None;
+                        }
+                        let last = buf.split().freeze();
+                        return Some((Ok(last), (s, buf, true)));
+                    }
+                }
+            }
+            let piece = buf.split_to(size).freeze();
+            Some((Ok(piece), (s, buf, false)))
+        },
+    )
+}
+
+/// A manifest's media type from its body: `mediaType`, else OCI's by shape.
+pub(crate) fn media_type_of(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Shape>(body) {
+        Ok(Shape {
+            media_type: Some(m),
+            ..
+        }) if !m.is_empty() => m,
+        Ok(Shape {
+            manifests: Some(_), ..
+        }) => MANIFEST_TYPES[0].to_owned(),
+        _ => MANIFEST_TYPES[2].to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_come_from_the_body() {
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#),
+            MANIFEST_TYPES[0]
+        );
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"config":{}}"#),
+            MANIFEST_TYPES[2]
+        );
+        assert_eq!(
+            media_type_of(
+                br#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#
+            ),
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+    }
+
+    #[test]
+    fn ca_bundles_are_checked() {
+        assert!(check_ca_bundle("").is_ok());
+        assert!(check_ca_bundle("not a certificate").is_err());
+        assert!(
+            check_ca_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .is_err()
+        );
+    }
+}

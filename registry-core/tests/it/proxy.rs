@@ -1,0 +1,347 @@
+//! Proxy-cache projects against an upstream that misbehaves on demand.
+//!
+//! The upstream here is a small in-process registry, not a real one: Distribution cannot be
+//! made to answer 429 or to serve bytes that do not match their digest. The happy paths against
+//! the real Distribution 2.8 are in tests/e2e/proxy.sh.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use registry_core::distribution::access::Caller;
+use registry_core::model::ProjectReq;
+use registry_core::oci::{Digest, Reference, RepoName};
+use registry_core::replication::{RegistryCredential, RegistryReq};
+use registry_core::{ErrorCode, Principal, Registry};
+
+const SYS: &Principal = &Principal::System;
+const NORMAL: u8 = 0;
+const RATE_LIMITED: u8 = 1;
+const GONE: u8 = 2;
+
+struct Upstream {
+    mode: AtomicU8,
+    manifest: Bytes,
+    blobs: Vec<(Digest, Bytes)>,
+    /// Served under this digest, with other bytes.
+    corrupt: Digest,
+    blob_gets: AtomicUsize,
+    manifest_gets: AtomicUsize,
+}
+
+async fn serve(
+    State(up): State<Arc<Upstream>>,
+    method: Method,
+    Path(path): Path<String>,
+) -> Response {
+    match up.mode.load(Ordering::SeqCst) {
+        RATE_LIMITED => return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response(),
+        GONE => {
+            return (
+                StatusCode::NOT_FOUND,
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"gone"}]}"#,
+            )
+                .into_response();
+        }
+        _ => {}
+    }
+    let mut headers = HeaderMap::new();
+    if path.is_empty() {
+        return StatusCode::OK.into_response();
+    }
+    if path.starts_with("lib/app/manifests/") {
+        let d = Digest::sha256_of(&up.manifest).to_string();
+        headers.insert("docker-content-digest", HeaderValue::from_str(&d).unwrap());
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json"),
+        );
+        if method == Method::GET {
+            up.manifest_gets.fetch_add(1, Ordering::SeqCst);
+        }
+        return (headers, up.manifest.clone()).into_response();
+    }
+    if let Some(d) = path.strip_prefix("lib/app/blobs/") {
+        up.blob_gets.fetch_add(1, Ordering::SeqCst);
+        if d == up.corrupt.to_string() {
+            return Bytes::from_static(b"not what the digest says").into_response();
+        }
+        if let Some((_, b)) = up.blobs.iter().find(|(x, _)| x.to_string() == d) {
+            // Slow enough that concurrent requests overlap the fetch.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            return b.clone().into_response();
+        }
+    }
+    (
+        StatusCode::NOT_FOUND,
+        r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}"#,
+    )
+        .into_response()
+}
+
+async fn start_upstream() -> (Arc<Upstream>, String) {
+    let config = Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    );
+    let layer = Bytes::from(vec![7u8; 300_000]);
+    let blobs = vec![
+        (Digest::sha256_of(&config), config.clone()),
+        (Digest::sha256_of(&layer), layer.clone()),
+    ];
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blobs[0].0.to_string(), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": blobs[1].0.to_string(), "size": layer.len()}],
+    });
+    let up = Arc::new(Upstream {
+        mode: AtomicU8::new(NORMAL),
+        manifest: Bytes::from(serde_json::to_vec(&manifest).unwrap()),
+        blobs,
+        corrupt: Digest::sha256_of(b"the real bytes"),
+        blob_gets: AtomicUsize::new(0),
+        manifest_gets: AtomicUsize::new(0),
+    });
+    let app = axum::Router::new()
+        .route("/v2/", axum::routing::any(|| async { StatusCode::OK }))
+        .route("/v2/{*path}", axum::routing::any(serve))
+        .with_state(up.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (up, format!("http://{addr}"))
+}
+
+async fn proxy_registry(url: &str) -> Registry {
+    let reg = Registry::open("memory://").await.unwrap();
+    let endpoint = reg
+        .create_registry_endpoint(
+            SYS,
+            RegistryReq {
+                name: "up".into(),
+                url: url.into(),
+                kind: "docker-registry".into(),
+                credential: Some(RegistryCredential::default()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    reg.create_project(
+        SYS,
+        ProjectReq {
+            project_name: "hub".into(),
+            registry_id: Some(endpoint.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    reg
+}
+
+async fn read_all(
+    reg: &Registry,
+    caller: &Caller,
+    repo: &RepoName,
+    d: &Digest,
+) -> Result<Bytes, registry_core::Error> {
+    let read = reg.v2(caller).get_blob(repo, d, None).await?;
+    let chunks: Vec<Bytes> = read.body.try_collect().await?;
+    Ok(chunks.concat().into())
+}
+
+#[tokio::test]
+async fn a_proxy_project_pulls_through_once_and_serves_the_cache_when_upstream_fails() {
+    let (up, url) = start_upstream().await;
+    let reg = proxy_registry(&url).await;
+    let caller = Caller::system();
+    let repo = RepoName::parse("hub/lib/app").unwrap();
+    let v1 = Reference::Tag("v1".into());
+
+    let m = reg.v2(&caller).get_manifest(&repo, &v1).await.unwrap();
+    assert_eq!(m.content, up.manifest);
+
+    // Ten concurrent reads of a blob not cached yet: one upstream fetch, all get the bytes.
+    let (layer_digest, layer) = up.blobs[1].clone();
+    let reads = (0..10).map(|_| read_all(&reg, &caller, &repo, &layer_digest));
+    for got in futures::future::join_all(reads).await {
+        assert_eq!(got.unwrap(), layer);
+    }
+    assert_eq!(
+        up.blob_gets.load(Ordering::SeqCst),
+        1,
+        "one upstream fetch for ten readers"
+    );
+
+    // The manifest is stored once its blobs are (the config is fetched in the background).
+    let by_digest = Reference::Digest(Digest::parse(&m.digest).unwrap());
+    let mut stored = false;
+    for _ in 0..100 {
+        if reg.get_manifest(&repo, &v1).await.is_ok() {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(stored, "the cache stores the manifest under its tag");
+    assert_eq!(
+        up.blob_gets.load(Ordering::SeqCst),
+        2,
+        "the config was fetched once"
+    );
+
+    // Rate limited: the cached tag answers; an uncached one says why it cannot.
+    up.mode.store(RATE_LIMITED, Ordering::SeqCst);
+    let m2 = reg.v2(&caller).get_manifest(&repo, &v1).await.unwrap();
+    assert_eq!(m2.content, up.manifest);
+    let e = reg
+        .v2(&caller)
+        .get_manifest(&repo, &Reference::Tag("v2".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TooManyRequests, "{e}");
+    // A digest present locally never goes upstream.
+    let gets = up.manifest_gets.load(Ordering::SeqCst);
+    reg.v2(&caller)
+        .get_manifest(&repo, &by_digest)
+        .await
+        .unwrap();
+    assert_eq!(
+        read_all(&reg, &caller, &repo, &layer_digest).await.unwrap(),
+        layer
+    );
+    assert_eq!(up.manifest_gets.load(Ordering::SeqCst), gets);
+
+    // The upstream says the tag is gone: so does the proxy.
+    up.mode.store(GONE, Ordering::SeqCst);
+    let e = reg.v2(&caller).get_manifest(&repo, &v1).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ManifestUnknown, "{e}");
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_their_digest_are_never_cached_and_writes_are_refused() {
+    let (up, url) = start_upstream().await;
+    let reg = proxy_registry(&url).await;
+    let caller = Caller::system();
+    let repo = RepoName::parse("hub/lib/app").unwrap();
+
+    let corrupt = up.corrupt.clone();
+    let e = read_all(&reg, &caller, &repo, &corrupt).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    assert!(
+        reg.stat_blob(&repo, &corrupt).await.is_err(),
+        "nothing stored"
+    );
+    let e = reg
+        .v2(&caller)
+        .head_blob(&repo, &corrupt)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+
+    let e = reg.v2(&caller).start_upload(&repo).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Denied, "{e}");
+    let e = reg
+        .v2(&caller)
+        .put_manifest(
+            &repo,
+            &Reference::Tag("mine".into()),
+            None,
+            up.manifest.clone(),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Denied, "{e}");
+    // The embedding program may still write through the engine directly.
+    assert!(
+        reg.push_blob_bytes(&repo, Bytes::from_static(b"own"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn registry_endpoint_secrets_are_sealed_masked_and_kept_or_dropped_on_update() {
+    let reg = Registry::open("memory://").await.unwrap();
+    let e = reg
+        .create_registry_endpoint(
+            SYS,
+            RegistryReq {
+                name: "hub".into(),
+                url: "https://registry-1.docker.io".into(),
+                kind: "docker-hub".into(),
+                credential: Some(RegistryCredential {
+                    kind: "basic".into(),
+                    access_key: "me".into(),
+                    access_secret: "s3cret-value".into(),
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.credential.access_secret, "*****");
+    let row = reg
+        .metadata_store()
+        .registry_endpoint(e.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !row.access_secret.contains("s3cret-value"),
+        "sealed at rest"
+    );
+    let sealed = row.access_secret.clone();
+
+    // The mask (or nothing) keeps the stored secret.
+    let upd = |f: fn(&mut registry_core::replication::RegistryUpdate)| {
+        let mut u = registry_core::replication::RegistryUpdate::default();
+        f(&mut u);
+        u
+    };
+    reg.update_registry_endpoint(
+        SYS,
+        e.id,
+        upd(|u| {
+            u.description = Some("d".into());
+            u.access_secret = Some("*****".into());
+        }),
+    )
+    .await
+    .unwrap();
+    let row = reg
+        .metadata_store()
+        .registry_endpoint(e.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.access_secret, sealed);
+    // A new URL without a new secret drops it: it never goes to a host it was not given for.
+    reg.update_registry_endpoint(
+        SYS,
+        e.id,
+        upd(|u| u.url = Some("https://elsewhere.example".into())),
+    )
+    .await
+    .unwrap();
+    let row = reg
+        .metadata_store()
+        .registry_endpoint(e.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.access_secret.is_empty());
+
+    // Users without the system permission see nothing.
+    let anon = reg
+        .registry_endpoints(&Principal::Anonymous, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(anon.code(), ErrorCode::Unauthorized);
+}

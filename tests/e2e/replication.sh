@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# End-to-end: replication policies between Berth and real peers, digests compared with skopeo.
+#   peers: Distribution 2.8.2 (Debian docker-registry), Distribution v3.1.2 (tests/setup.sh),
+#          and a second Berth with token auth, registered as a `harbor` endpoint;
+#   - push-based to each peer, with name and tag filters and dest_namespace naming;
+#   - pull-based from Distribution 2.8 and from the second Berth into new local projects;
+#   - a second run copies no blob (the peer's access log shows no upload);
+#   - a cosign signature follows its image;
+#   - the least privileged callers cannot see or run policies.
+# Usage: tests/e2e/replication.sh   (env: BERTH_BIN, E2E_KEEP_TMP)
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TOOLS=${BERTH_TOOLS:-$HOME/.cache/berth-tools}
+DIST3=${DIST3:-$TOOLS/bin/registry-v3}
+COSIGN=$(command -v cosign || echo "$TOOLS/bin/cosign")
+for tool in skopeo jq docker-registry "$DIST3" "$COSIGN"; do
+    command -v "$tool" >/dev/null || die "$tool is not installed (tests/setup.sh installs it)"
+done
+
+e2e_init
+ADMIN="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
+
+# ---- peers -------------------------------------------------------------------------------------
+PEER_PIDS=()
+start_distribution() { # start_distribution NAME BIN: sets <NAME>_HOST, logs to $E2E_TMP/NAME.log
+    local name=$1 bin=$2 port
+    port=$(e2e_free_port)
+    cat >"$E2E_TMP/$name.yml" <<YML
+version: 0.1
+log: { level: info, accesslog: { disabled: false } }
+storage: { filesystem: { rootdirectory: $E2E_TMP/$name-data }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:$port }
+YML
+    OTEL_TRACES_EXPORTER=none "$bin" serve "$E2E_TMP/$name.yml" >"$E2E_TMP/$name.log" 2>&1 &
+    PEER_PIDS+=($!)
+    wait_http "http://127.0.0.1:$port/v2/" 30 || die "$name did not start (log: $E2E_TMP/$name.log)"
+    printf -v "${name^^}_HOST" '%s' "127.0.0.1:$port"
+}
+stop_peers() {
+    local p
+    for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PEER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap 'stop_peers; e2e_cleanup' EXIT
+start_distribution dist2 docker-registry
+start_distribution dist3 "$DIST3"
+
+# The second Berth (token auth, as any Berth): started first, then set aside.
+berth_start
+PEER_URL=$BERTH_URL PEER_HOST=$BERTH_HOST
+PEER_PIDS+=("$BERTH_PID")
+BERTH_PID=""
+berth_start
+berth_project src
+berth_api POST /users '{"username":"dev","email":"dev@example.com","realname":"Dev","password":"Dev-Pass-123"}' >/dev/null
+
+# ---- content: src/app:v1 v2, src/other:v1, src/deep/tool:v1 -----------------------------------
+python3 "$E2E_DIR/make_layout.py" "$E2E_TMP/l1" --tag v1 --big-mib 2 >/dev/null
+python3 "$E2E_DIR/make_layout.py" "$E2E_TMP/l2" --tag v1 --big-mib 2 --seed 7 >/dev/null
+push() { sk copy --dest-tls-verify=false --dest-creds "$ADMIN" "oci:$1:v1" "docker://$BERTH_HOST/$2"; }
+check "the source images are pushed to Berth" ok_cmd bash -c "
+    $(declare -f sk push); E2E_TMP=$E2E_TMP BERTH_HOST=$BERTH_HOST ADMIN=$ADMIN
+    push $E2E_TMP/l1 src/app:v1 && push $E2E_TMP/l2 src/app:v2 &&
+    push $E2E_TMP/l1 src/other:v1 && push $E2E_TMP/l2 src/deep/tool:v1"
+digest() { # digest HOST/REPO:TAG [CREDS]
+    sk inspect --tls-verify=false ${2:+--creds "$2"} "docker://$1" 2>/dev/null | jq -r .Digest 2>/dev/null || true
+}
+SRC_V1=$(digest "$BERTH_HOST/src/app:v1" "$ADMIN")
+SRC_V2=$(digest "$BERTH_HOST/src/app:v2" "$ADMIN")
+SRC_TOOL=$(digest "$BERTH_HOST/src/deep/tool:v1" "$ADMIN")
+
+# A cosign signature of src/app:v1 (cosign's tag scheme), to follow the image.
+mkdir -p "$E2E_TMP/keys"
+export COSIGN_PASSWORD="" DOCKER_CONFIG=$E2E_TMP/docker
+check "cosign signs src/app:v1" ok_cmd bash -c "cd $E2E_TMP/keys && $COSIGN generate-key-pair >/dev/null &&
+    $COSIGN login $BERTH_HOST -u $BERTH_ADMIN_USER -p $BERTH_ADMIN_PASSWORD &&
+    $COSIGN sign --key cosign.key --tlog-upload=false --allow-insecure-registry -y $BERTH_HOST/src/app@$SRC_V1"
+
+# ---- endpoints ---------------------------------------------------------------------------------
+endpoint() { # endpoint NAME URL TYPE [USER PASSWORD]: the new endpoint's id
+    local cred=""
+    [[ -n ${4:-} ]] && cred=",\"credential\":{\"type\":\"basic\",\"access_key\":\"$4\",\"access_secret\":\"$5\"}"
+    berth_api POST /registries "{\"name\":\"$1\",\"url\":\"$2\",\"type\":\"$3\"$cred}" >/dev/null &&
+        berth_api GET "/registries?q=name%3D$1" | jq -r '.[0].id'
+}
+D2=$(endpoint dist2 "http://$DIST2_HOST" docker-registry)
+D3=$(endpoint dist3 "http://$DIST3_HOST" docker-registry)
+PEER=$(endpoint peer "$PEER_URL" harbor "$BERTH_ADMIN_USER" "$BERTH_ADMIN_PASSWORD")
+check "ping: the second Berth takes the credentials through its token service" \
+    ok_cmd berth_api POST /registries/ping "{\"id\":$PEER}"
+check "ping: a wrong password is refused" \
+    assert_contains "$(BERTH_API_OK=400 berth_api POST /registries/ping "{\"id\":$PEER,\"access_key\":\"admin\",\"access_secret\":\"wrong\"}")" "refused"
+
+policy() { # policy JSON: the new policy's id
+    berth_api POST /replication/policies "$1" >/dev/null &&
+        berth_api GET "/replication/policies?name=$(jq -r .name <<<"$1")" | jq -r '.[0].id'
+}
+# run POLICY: start an execution and wait for it to end; prints its final JSON.
+run() {
+    local id loc
+    loc=$(acurl -s -D - -o /dev/null -H 'Content-Type: application/json' --data "{\"policy_id\":$1}" \
+        "$BERTH_URL/api/v2.0/replication/executions" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+    id=${loc##*/}
+    [[ -n $id ]] || { echo "no execution started for policy $1" >&2; return 1; }
+    local e
+    for _ in $(seq 1 300); do
+        e=$(berth_api GET "/replication/executions/$id")
+        [[ $(jq -r .status <<<"$e") != InProgress ]] && { echo "$e"; return 0; }
+        sleep 0.2
+    done
+    echo "$e"
+}
+succeeded() { # succeeded EXECUTION-JSON TOTAL
+    assert_eq "Succeed $2 $2" "$(jq -r '"\(.status) \(.total) \(.succeed)"' <<<"$1")" "status total succeed"
+}
+
+# ---- push-based --------------------------------------------------------------------------------
+P1=$(policy "{\"name\":\"to-dist2\",\"dest_registry\":{\"id\":$D2},\"dest_namespace\":\"mirror\",\"dest_namespace_replace_count\":1,
+    \"filters\":[{\"type\":\"name\",\"value\":\"src/app\"},{\"type\":\"tag\",\"value\":\"v*\"}],\"trigger\":{\"type\":\"manual\"}}")
+e=$(run "$P1")
+check "push to Distribution 2.8: one task, succeeded" succeeded "$e" 1
+check "... mirror/app:v1 has the source digest" assert_eq "$SRC_V1" "$(digest "$DIST2_HOST/mirror/app:v1")"
+check "... mirror/app:v2 has the source digest" assert_eq "$SRC_V2" "$(digest "$DIST2_HOST/mirror/app:v2")"
+check "... the name filter left src/other out" assert_eq "" "$(digest "$DIST2_HOST/mirror/other:v1")"
+check "... the cosign signature followed its image" \
+    assert_eq 200 "$(e2e_curl -s -o /dev/null -w '%{http_code}' -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        "http://$DIST2_HOST/v2/mirror/app/manifests/${SRC_V1/:/-}.sig")"
+uploads_before=$(grep -cE '"(POST|PUT|PATCH) /v2/mirror/app/blobs/uploads' "$E2E_TMP/dist2.log" || true)
+e=$(run "$P1")
+check "a second run succeeds" succeeded "$e" 1
+check "... and uploads no blob (Distribution's access log)" \
+    assert_eq "$uploads_before" "$(grep -cE '"(POST|PUT|PATCH) /v2/mirror/app/blobs/uploads' "$E2E_TMP/dist2.log" || true)"
+task=$(berth_api GET "/replication/executions/$(jq -r .id <<<"$e")/tasks" | jq -r '.[0].id')
+check "... its task log says the tags were already there" \
+    assert_contains "$(acurl -s "$BERTH_URL/api/v2.0/replication/executions/$(jq -r .id <<<"$e")/tasks/$task/log")" "skipped"
+
+P2=$(policy "{\"name\":\"to-dist3\",\"dest_registry\":{\"id\":$D3},\"filters\":[{\"type\":\"name\",\"value\":\"src/**\"},
+    {\"type\":\"tag\",\"value\":\"v2\",\"decoration\":\"excludes\"}],\"copy_by_chunk\":true}")
+e=$(run "$P2")
+check "push to Distribution v3 (chunked): three repositories, succeeded" succeeded "$e" 3
+check "... src/app:v1 keeps its path and digest (replace count -1, no namespace)" \
+    assert_eq "$SRC_V1" "$(digest "$DIST3_HOST/src/app:v1")"
+check "... src/deep/tool:v1 too" assert_eq "$SRC_TOOL" "$(digest "$DIST3_HOST/src/deep/tool:v1")"
+check "... the excluded tag v2 stayed behind" assert_eq "" "$(digest "$DIST3_HOST/src/app:v2")"
+
+P3=$(policy "{\"name\":\"to-peer\",\"dest_registry\":{\"id\":$PEER},\"dest_namespace\":\"copied\",\"dest_namespace_replace_count\":1,
+    \"filters\":[{\"type\":\"name\",\"value\":\"src/app\"}]}")
+e=$(run "$P3")
+check "push to the second Berth (token auth): succeeded" succeeded "$e" 1
+check "... copied/app:v1 has the source digest (project created there)" \
+    assert_eq "$SRC_V1" "$(digest "$PEER_HOST/copied/app:v1" "$ADMIN")"
+check "... copied/app:v2 too" assert_eq "$SRC_V2" "$(digest "$PEER_HOST/copied/app:v2" "$ADMIN")"
+
+# ---- pull-based --------------------------------------------------------------------------------
+P4=$(policy "{\"name\":\"from-dist2\",\"src_registry\":{\"id\":$D2},\"dest_namespace\":\"pulled\",\"dest_namespace_replace_count\":1,
+    \"filters\":[{\"type\":\"name\",\"value\":\"mirror/**\"},{\"type\":\"tag\",\"value\":\"v1\"}]}")
+e=$(run "$P4")
+check "pull from Distribution 2.8 into a new project: succeeded" succeeded "$e" 1
+check "... pulled/app:v1 has the source digest" assert_eq "$SRC_V1" "$(digest "$BERTH_HOST/pulled/app:v1" "$ADMIN")"
+P5=$(policy "{\"name\":\"from-peer\",\"src_registry\":{\"id\":$PEER},\"dest_namespace\":\"back\",\"dest_namespace_replace_count\":1,
+    \"filters\":[{\"type\":\"name\",\"value\":\"copied/**\"}]}")
+e=$(run "$P5")
+check "pull from the second Berth (listed through its Harbor API): succeeded" succeeded "$e" 1
+check "... back/app:v2 has the source digest" assert_eq "$SRC_V2" "$(digest "$BERTH_HOST/back/app:v2" "$ADMIN")"
+
+# ---- who may --------------------------------------------------------------------------------------
+check "anonymous callers cannot list policies (401)" \
+    assert_eq 401 "$(http_code_anon "$BERTH_URL/api/v2.0/replication/policies")"
+check "a plain user cannot list policies (403)" \
+    assert_eq 403 "$(e2e_curl -s -o /dev/null -w '%{http_code}' -u dev:Dev-Pass-123 "$BERTH_URL/api/v2.0/replication/policies")"
+check "a plain user cannot start a run (403)" \
+    assert_eq 403 "$(e2e_curl -s -o /dev/null -w '%{http_code}' -u dev:Dev-Pass-123 -H 'Content-Type: application/json' \
+        --data "{\"policy_id\":$P1}" "$BERTH_URL/api/v2.0/replication/executions")"
+check "a plain user cannot read executions (403)" \
+    assert_eq 403 "$(e2e_curl -s -o /dev/null -w '%{http_code}' -u dev:Dev-Pass-123 "$BERTH_URL/api/v2.0/replication/executions")"
+check "a policy with both sides remote is a 400" \
+    assert_eq 400 "$(http_code -H 'Content-Type: application/json' \
+        --data "{\"name\":\"bad\",\"src_registry\":{\"id\":$D2},\"dest_registry\":{\"id\":$D3}}" "$BERTH_URL/api/v2.0/replication/policies")"
+check "an endpoint a policy uses cannot be deleted (412)" \
+    assert_eq 412 "$(http_code -X DELETE "$BERTH_URL/api/v2.0/registries/$D2")"
+
+e2e_summary replication
