@@ -166,6 +166,84 @@ e=$(run "$P5")
 check "pull from the second Berth (listed through its Harbor API): succeeded" succeeded "$e" 1
 check "... back/app:v2 has the source digest" assert_eq "$SRC_V2" "$(digest "$BERTH_HOST/back/app:v2" "$ADMIN")"
 
+# ---- event-based ---------------------------------------------------------------------------------
+P6=$(policy "{\"name\":\"on-push\",\"dest_registry\":{\"id\":$D2},\"trigger\":{\"type\":\"event_based\"},
+    \"filters\":[{\"type\":\"name\",\"value\":\"src/live\"}]}")
+sk copy --dest-tls-verify=false --dest-creds "$ADMIN" "oci:$E2E_TMP/l2:v1" "docker://$BERTH_HOST/src/live:v7" >/dev/null 2>&1
+pushed_at=$SECONDS
+seen=""
+while ((SECONDS - pushed_at < 15)); do
+    seen=$(digest "$DIST2_HOST/src/live:v7")
+    [[ -n $seen ]] && break
+    sleep 0.2
+done
+took=$((SECONDS - pushed_at))
+log "event-based replication: src/live:v7 reached Distribution after ${took}s"
+check "event-based: a skopeo push reaches Distribution within 5 s (took ${took}s)" \
+    bash -c "[[ '$seen' == '$SRC_V2' && $took -le 5 ]]"
+
+# ---- resume after kill -9 ----------------------------------------------------------------------
+# 200 images (20 repositories x 10 tags, every blob unique) go to Distribution v3; the source is
+# killed with -9 a third of the way through, restarted, and the run completes without any blob
+# uploaded twice (Distribution's access log).
+berth_project bulk
+python3 - "$BERTH_URL" "$ADMIN" >"$E2E_TMP/bulk.txt" <<'PY'
+import base64, hashlib, json, os, sys, urllib.request
+url, creds = sys.argv[1], sys.argv[2]
+auth = "Basic " + base64.b64encode(creds.encode()).decode()
+def req(method, path, body=b"", ctype="application/octet-stream"):
+    r = urllib.request.Request(url + path, data=body, method=method,
+                               headers={"Authorization": auth, "Content-Type": ctype})
+    return urllib.request.urlopen(r, timeout=60)
+for r in range(20):
+    for t in range(10):
+        repo = f"bulk/r{r:02d}"
+        config = json.dumps({"architecture": "amd64", "os": "linux", "repo": repo, "tag": t}).encode()
+        layer = os.urandom(20_000)
+        descs = []
+        for blob, mt in ((config, "application/vnd.oci.image.config.v1+json"),
+                         (layer, "application/vnd.oci.image.layer.v1.tar")):
+            d = "sha256:" + hashlib.sha256(blob).hexdigest()
+            req("POST", f"/v2/{repo}/blobs/uploads/?digest={d}", blob)
+            descs.append({"mediaType": mt, "digest": d, "size": len(blob)})
+        m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": descs[0], "layers": descs[1:]}).encode()
+        req("PUT", f"/v2/{repo}/manifests/t{t}", m, "application/vnd.oci.image.manifest.v1+json")
+        print(f"{repo} t{t} sha256:{hashlib.sha256(m).hexdigest()}")
+PY
+check "200 images are pushed for the resume test" assert_eq 200 "$(wc -l <"$E2E_TMP/bulk.txt")"
+P7=$(policy "{\"name\":\"bulk\",\"dest_registry\":{\"id\":$D3},\"filters\":[{\"type\":\"name\",\"value\":\"bulk/**\"}]}")
+acurl -s -o /dev/null -H 'Content-Type: application/json' --data "{\"policy_id\":$P7}" "$BERTH_URL/api/v2.0/replication/executions"
+manifest_puts() { grep -cE '"PUT /v2/bulk/[^ ]*/manifests/[^ ]* HTTP/[0-9.]+" 201' "$E2E_TMP/dist3.log" || true; }
+for _ in $(seq 1 600); do
+    (($(manifest_puts) >= 60)) && break
+    sleep 0.05
+done
+at_kill=$(manifest_puts)
+berth_kill9
+log "killed the source with -9 after $at_kill of 200 manifests"
+check "the source was killed part-way (after $at_kill of 200)" bash -c "(( $at_kill > 0 && $at_kill < 200 ))"
+berth_start "$BERTH_DATA"
+BULK=$(berth_api GET "/replication/executions?policy_id=$P7" | jq -r '.[0].id')
+for _ in $(seq 1 900); do
+    [[ $(berth_api GET "/replication/executions/$BULK" | jq -r .status) != InProgress ]] && break
+    sleep 0.2
+done
+e=$(berth_api GET "/replication/executions/$BULK")
+check "after the restart the run completes (20 tasks)" succeeded "$e" 20
+missing=0
+while read -r repo tag want; do
+    got=$(e2e_curl -s -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        "http://$DIST3_HOST/v2/$repo/manifests/$tag" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+    [[ $got == "$want" ]] || missing=$((missing + 1))
+done <"$E2E_TMP/bulk.txt"
+check "all 200 images are at Distribution v3 with their digests" assert_eq 0 "$missing"
+twice=$(grep -oE '"PUT /v2/bulk/[^ ]*/blobs/uploads/[^ ]*digest=sha256(:|%3A)[0-9a-f]{64}[^ ]* HTTP/[0-9.]+" 201' "$E2E_TMP/dist3.log" |
+    grep -oE '[0-9a-f]{64}' | sort | uniq -d | wc -l)
+check "no blob was uploaded twice" assert_eq 0 "$twice"
+uploaded=$(grep -cE '"PUT /v2/bulk/[^ ]*/blobs/uploads/[^ ]* HTTP/[0-9.]+" 201' "$E2E_TMP/dist3.log" || true)
+check "... and every one of the 400 blobs was uploaded once" assert_eq 400 "$uploaded"
+
 # ---- who may --------------------------------------------------------------------------------------
 check "anonymous callers cannot list policies (401)" \
     assert_eq 401 "$(http_code_anon "$BERTH_URL/api/v2.0/replication/policies")"

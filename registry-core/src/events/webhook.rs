@@ -1011,6 +1011,9 @@ impl Registry {
                 if let Err(e) = reg.dispatch_pending_events().await {
                     tracing::warn!(error = %e, "webhook notifier could not dispatch events");
                 }
+                if let Err(e) = reg.replicate_pending_events().await {
+                    tracing::warn!(error = %e, "event-based replication could not start");
+                }
                 tokio::select! {
                     _ = stop2.notified() => {}
                     _ = tokio::time::sleep(NOTIFY_INTERVAL) => {}

@@ -74,4 +74,9 @@ pub trait ReplicationStore: Send + Sync {
     async fn replication_policies_triggered_by(&self, kind: &str) -> Result<Vec<PolicyRow>>;
     async fn update_replication_policy(&self, p: &PolicyRow) -> Result<bool>;
     async fn delete_replication_policy(&self, id: i64) -> Result<bool>;
+
+    /// The newest event's id (0 when there is none).
+    async fn last_event_id(&self) -> Result<i64>;
+    /// Move setting `key` from `from` to `to` (compare-and-set); whether it moved.
+    async fn swap_setting(&self, key: &str, from: &str, to: &str) -> Result<bool>;
 }

@@ -152,6 +152,22 @@ macro_rules! sql_replication_store {
                 Ok(n > 0)
             }
 
+            async fn last_event_id(&self) -> Result<i64> {
+                let (id,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM events")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(id)
+            }
+
+            async fn swap_setting(&self, key: &str, from: &str, to: &str) -> Result<bool> {
+                let q = sqlx::query("UPDATE settings SET value = $3 WHERE key = $1 AND value = $2")
+                    .bind(key.to_owned())
+                    .bind(from.to_owned())
+                    .bind(to.to_owned());
+                Ok(self.write_one(q).await? == 1)
+            }
+
             async fn delete_replication_policy(&self, id: i64) -> Result<bool> {
                 let q = sqlx::query("DELETE FROM replication_policies WHERE id = $1").bind(id);
                 Ok(self.write_one(q).await? > 0)

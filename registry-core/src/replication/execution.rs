@@ -30,7 +30,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::policy::{
-    Filters, REPLICATION_JOB, REPLICATION_SCHEDULE_JOB, ReplicationFilter, dest_name,
+    Filters, REPLICATION_JOB, REPLICATION_SCHEDULE_JOB, ReplicationFilter, TRIGGER_EVENT, dest_name,
 };
 use super::upstream::{Upstream, UpstreamError};
 use crate::auth::{Action, Principal, SystemResource};
@@ -38,11 +38,17 @@ use crate::blob::ByteStream;
 use crate::error::{Error, Result};
 use crate::jobs::{JobHandler, TaskContext};
 use crate::meta::governance::{ExecutionRow, TaskRow};
+use crate::meta::replication::PolicyRow;
 use crate::model::{ProjectReq, time};
 use crate::oci::manifest::{self, ManifestKind, RefKind};
 use crate::oci::{Digest, Reference, RepoName};
 use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
+
+/// The settings key of the last event the event-based trigger looked at.
+const EVENT_CURSOR: &str = "replication_event_cursor";
+/// Events read per call of [`Registry::replicate_pending_events`].
+const EVENT_BATCH: i64 = 500;
 
 /// Attempts per blob, and the first wait between them.
 const BLOB_ATTEMPTS: u32 = 5;
@@ -540,16 +546,7 @@ impl Registry {
     ) -> Result<Option<i64>> {
         self.check_writable().await?;
         let policy = self.policy_row(policy_id).await?;
-        if !policy.enabled && trigger != crate::jobs::MANUAL {
-            return Ok(None);
-        }
-        if policy.single_active_replication
-            && self
-                .meta
-                .active_execution(REPLICATION_JOB, policy_id)
-                .await?
-                .is_some()
-        {
+        if !self.may_start(&policy, trigger).await? {
             return Ok(None);
         }
         let raw: Vec<ReplicationFilter> = serde_json::from_str(&policy.filters).unwrap_or_default();
@@ -605,6 +602,29 @@ impl Registry {
                 .expect("a task spec serializes"),
             );
         }
+        self.start_planned(policy_id, trigger, tasks)
+            .await
+            .map(Some)
+    }
+
+    async fn may_start(&self, policy: &PolicyRow, trigger: &str) -> Result<bool> {
+        if !policy.enabled && trigger != crate::jobs::MANUAL {
+            return Ok(false);
+        }
+        Ok(!(policy.single_active_replication
+            && self
+                .meta
+                .active_execution(REPLICATION_JOB, policy.id)
+                .await?
+                .is_some()))
+    }
+
+    async fn start_planned(
+        &self,
+        policy_id: i64,
+        trigger: &str,
+        tasks: Vec<serde_json::Value>,
+    ) -> Result<i64> {
         let n = tasks.len();
         let id = self
             .start_execution(
@@ -621,7 +641,91 @@ impl Registry {
             trigger,
             "replication started"
         );
-        Ok(Some(id))
+        Ok(id)
+    }
+
+    /// Start the event-based policies that pushes since the last call select: one execution
+    /// per (policy, pushed repository) with the pushed tags. Run by the notifier every second
+    /// on every node; a compare-and-set on the event cursor makes each batch of events one
+    /// node's. Returns the executions started.
+    pub async fn replicate_pending_events(&self) -> Result<usize> {
+        let last = self.meta.last_event_id().await?;
+        let cursor = self
+            .meta
+            .init_setting(EVENT_CURSOR, &last.to_string())
+            .await?;
+        let from: i64 = cursor.parse().unwrap_or(last);
+        if last <= from {
+            return Ok(0);
+        }
+        let policies = self
+            .meta
+            .replication_policies_triggered_by(TRIGGER_EVENT)
+            .await?;
+        let events = if policies.is_empty() {
+            Vec::new()
+        } else {
+            self.meta.events_after(from, EVENT_BATCH).await?
+        };
+        let to = events.last().map_or(last, |e| e.id);
+        if !self
+            .meta
+            .swap_setting(EVENT_CURSOR, &cursor, &to.to_string())
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut started = 0;
+        for e in events
+            .iter()
+            .filter(|e| e.event_type == crate::events::PUSH_ARTIFACT && e.success)
+        {
+            let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+            let Some(repo) = payload["repository"].as_str() else {
+                continue;
+            };
+            let tags: Vec<String> = payload["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .filter(|t| !is_cosign_tag(t))
+                .collect();
+            for policy in &policies {
+                let raw: Vec<ReplicationFilter> =
+                    serde_json::from_str(&policy.filters).unwrap_or_default();
+                let Ok(filters) = Filters::compile(&raw) else {
+                    continue;
+                };
+                let tags: Vec<String> = tags
+                    .iter()
+                    .filter(|t| filters.tag_selected(t))
+                    .cloned()
+                    .collect();
+                if !filters.repo_selected(repo)
+                    || tags.is_empty()
+                    || !self.may_start(policy, crate::jobs::EVENT).await?
+                {
+                    continue;
+                }
+                let dst = dest_name(
+                    repo,
+                    &policy.dest_namespace,
+                    policy.dest_namespace_replace_count,
+                )?;
+                let spec = serde_json::to_value(TaskSpec {
+                    policy_id: policy.id,
+                    src: repo.to_owned(),
+                    dst,
+                    tags,
+                })
+                .expect("a task spec serializes");
+                self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
+                    .await?;
+                started += 1;
+            }
+        }
+        Ok(started)
     }
 
     async fn run_replication_task(&self, ctx: &mut TaskContext) -> Result<()> {

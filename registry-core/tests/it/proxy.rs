@@ -345,3 +345,183 @@ async fn registry_endpoint_secrets_are_sealed_masked_and_kept_or_dropped_on_upda
         .unwrap_err();
     assert_eq!(anon.code(), ErrorCode::Unauthorized);
 }
+
+/// A registry on a fake clock, with endpoint "up" (`url`) and project `src` holding one image.
+async fn replication_registry(url: &str) -> (Registry, Arc<registry_core::clock::FakeClock>, i64) {
+    let clock = Arc::new(registry_core::clock::FakeClock::new(1_700_000_000_000));
+    let reg = Registry::builder()
+        .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
+        .meta(
+            registry_core::registry::open_metadata("memory://")
+                .await
+                .unwrap(),
+        )
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let up = reg
+        .create_registry_endpoint(
+            SYS,
+            RegistryReq {
+                name: "up".into(),
+                url: url.into(),
+                kind: "docker-registry".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    reg.create_project(
+        SYS,
+        ProjectReq {
+            project_name: "src".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    (reg, clock, up.id)
+}
+
+async fn push_image(reg: &Registry, repo: &str, tag: &str) {
+    let image = registry_core::image::NewImage {
+        config: Some(Bytes::from(format!(
+            r#"{{"architecture":"amd64","os":"linux","tag":"{tag}"}}"#
+        ))),
+        layers: vec![registry_core::image::NewLayer {
+            content: registry_core::image::Content::Bytes(Bytes::from(vec![1u8; 100])),
+            media_type: None,
+        }],
+        ..Default::default()
+    };
+    reg.push_image(
+        &registry_core::image::ImageRef::parse(&format!("{repo}:{tag}")).unwrap(),
+        image,
+    )
+    .await
+    .unwrap();
+}
+
+fn policy_req(
+    name: &str,
+    dest: i64,
+    trigger: serde_json::Value,
+) -> registry_core::replication::ReplicationPolicyReq {
+    serde_json::from_value(serde_json::json!({
+        "name": name,
+        "dest_registry": {"id": dest},
+        "dest_namespace": "mirror",
+        "dest_namespace_replace_count": 1,
+        "filters": [{"type": "name", "value": "src/**"}, {"type": "tag", "value": "v*"}],
+        "trigger": trigger,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn event_based_policies_start_on_a_matching_push_once_and_scheduled_ones_on_their_cron() {
+    let (_up, url) = start_upstream().await;
+    let (reg, clock, up) = replication_registry(&url).await;
+    // Events before the first look are history: only later pushes trigger.
+    push_image(&reg, "src/app", "v0").await;
+    assert_eq!(reg.replicate_pending_events().await.unwrap(), 0);
+    let p = reg
+        .create_replication_policy(
+            SYS,
+            policy_req("on-push", up, serde_json::json!({"type": "event_based"})),
+        )
+        .await
+        .unwrap();
+    push_image(&reg, "src/app", "v1").await;
+    push_image(&reg, "src/app", "latest").await; // the tag filter leaves it out
+    push_image(&reg, "src/other", "x1").await; // nor this one
+    assert_eq!(
+        reg.replicate_pending_events().await.unwrap(),
+        1,
+        "one push matches"
+    );
+    assert_eq!(
+        reg.replicate_pending_events().await.unwrap(),
+        0,
+        "each event counts once"
+    );
+    let runs = reg
+        .replication_executions(SYS, Some(p.id), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.items.len(), 1);
+    assert_eq!(runs.items[0].trigger, "event");
+    let tasks = reg.replication_tasks(SYS, runs.items[0].id).await.unwrap();
+    assert_eq!(
+        (
+            tasks[0].src_resource.as_str(),
+            tasks[0].dst_resource.as_str()
+        ),
+        ("src/app:[v1]", "mirror/app:[v1]")
+    );
+
+    // Stopped before it ran: its task never runs.
+    reg.stop_replication(SYS, runs.items[0].id).await.unwrap();
+    let stopped = reg.replication_execution(SYS, runs.items[0].id).await.unwrap();
+    assert_eq!((stopped.status.as_str(), stopped.stopped), ("Stopped", 1));
+
+    // A disabled event policy starts nothing.
+    let mut off = policy_req("on-push", up, serde_json::json!({"type": "event_based"}));
+    off.enabled = Some(false);
+    reg.update_replication_policy(SYS, p.id, off).await.unwrap();
+    push_image(&reg, "src/app", "v2").await;
+    assert_eq!(reg.replicate_pending_events().await.unwrap(), 0);
+
+    // Scheduled: nothing before the cron comes round, one planned run after.
+    let s = reg
+        .create_replication_policy(
+            SYS,
+            policy_req("nightly", up, serde_json::json!({"type": "scheduled", "trigger_settings": {"cron": "0 0 3 * * *"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reg.fire_due_schedules().await.unwrap(), 0);
+    clock.advance(24 * 3600 * 1000);
+    assert_eq!(reg.fire_due_schedules().await.unwrap(), 1);
+    // The schedule's own job (the one task pending) plans the run.
+    assert!(reg.run_next_task().await.unwrap());
+    let runs = reg
+        .replication_executions(SYS, Some(s.id), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.items.len(), 1);
+    assert_eq!(runs.items[0].trigger, "schedule");
+    assert_eq!(runs.items[0].total, 1, "src/app, with v0 v1 v2");
+
+    // Bad policies store nothing.
+    for bad in [
+        serde_json::json!({"type": "scheduled", "trigger_settings": {"cron": "not a cron"}}),
+        serde_json::json!({"type": "sometimes"}),
+    ] {
+        let e = reg
+            .create_replication_policy(SYS, policy_req("bad", up, bad))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadRequest, "{e}");
+    }
+    let mut pull_event: registry_core::replication::ReplicationPolicyReq =
+        policy_req("bad", up, serde_json::json!({"type": "event_based"}));
+    pull_event.src_registry = pull_event.dest_registry.take();
+    let e = reg
+        .create_replication_policy(SYS, pull_event)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BadRequest, "{e}");
+    assert_eq!(
+        reg.replication_policies(SYS, &Default::default())
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let anon = reg
+        .replication_policies(&Principal::Anonymous, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(anon.code(), ErrorCode::Unauthorized);
+}
