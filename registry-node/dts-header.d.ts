@@ -285,6 +285,70 @@ export interface VulndbImport {
   updated_at: string
 }
 
+/** A remote registry replication policies and proxy-cache projects use. */
+export interface RegistryEndpoint {
+  id: number
+  name: string
+  url: string
+  type: string
+  /** access_secret is `*****` when one is stored: it is never shown back. */
+  credential: { type: string; access_key: string; access_secret: string }
+  insecure: boolean
+  ca_certificate: string
+  description: string
+  status: string
+  creation_time: string
+  update_time: string
+}
+
+/** Harbor's ReplicationPolicy. */
+export interface ReplicationPolicy {
+  id: number
+  name: string
+  description: string
+  creator: string
+  src_registry: RegistryEndpoint | null
+  dest_registry: RegistryEndpoint | null
+  dest_namespace: string
+  dest_namespace_replace_count: number
+  trigger: Record<string, unknown>
+  filters: Array<Record<string, unknown>>
+  replicate_deletion: boolean
+  deletion: boolean
+  override: boolean
+  enabled: boolean
+  speed: number
+  copy_by_chunk: boolean
+  single_active_replication: boolean
+  creation_time: string
+  update_time: string
+}
+
+/** A replication run: status InProgress, Succeed, Failed or Stopped, with task counts. */
+export interface ReplicationExecution {
+  id: number
+  policy_id: number
+  status: string
+  trigger: string
+  start_time: string
+  end_time: string | null
+  status_text: string
+  total: number
+  failed: number
+  succeed: number
+  in_progress: number
+  stopped: number
+}
+
+/** What replicate() copied. */
+export interface CopyReport {
+  copied: string[]
+  skipped: string[]
+  blobs_copied: number
+  blobs_skipped: number
+  log: string[]
+}
+
 /** A key a project trusts for content trust verification. */
 export interface TrustKey {
   id: number

@@ -285,6 +285,70 @@ export interface VulndbImport {
   updated_at: string
 }
 
+/** A remote registry replication policies and proxy-cache projects use. */
+export interface RegistryEndpoint {
+  id: number
+  name: string
+  url: string
+  type: string
+  /** access_secret is `*****` when one is stored: it is never shown back. */
+  credential: { type: string; access_key: string; access_secret: string }
+  insecure: boolean
+  ca_certificate: string
+  description: string
+  status: string
+  creation_time: string
+  update_time: string
+}
+
+/** Harbor's ReplicationPolicy. */
+export interface ReplicationPolicy {
+  id: number
+  name: string
+  description: string
+  creator: string
+  src_registry: RegistryEndpoint | null
+  dest_registry: RegistryEndpoint | null
+  dest_namespace: string
+  dest_namespace_replace_count: number
+  trigger: Record<string, unknown>
+  filters: Array<Record<string, unknown>>
+  replicate_deletion: boolean
+  deletion: boolean
+  override: boolean
+  enabled: boolean
+  speed: number
+  copy_by_chunk: boolean
+  single_active_replication: boolean
+  creation_time: string
+  update_time: string
+}
+
+/** A replication run: status InProgress, Succeed, Failed or Stopped, with task counts. */
+export interface ReplicationExecution {
+  id: number
+  policy_id: number
+  status: string
+  trigger: string
+  start_time: string
+  end_time: string | null
+  status_text: string
+  total: number
+  failed: number
+  succeed: number
+  in_progress: number
+  stopped: number
+}
+
+/** What replicate() copied. */
+export interface CopyReport {
+  copied: string[]
+  skipped: string[]
+  blobs_copied: number
+  blobs_skipped: number
+  log: string[]
+}
+
 /** A key a project trusts for content trust verification. */
 export interface TrustKey {
   id: number
@@ -468,6 +532,20 @@ export declare class Registry {
   vulnerabilities(image: string): Promise<VulnerabilityReport | null>
   /** Import OSV advisories: a directory of OSV JSON files, one file, or OSV's `all.zip`. */
   importVulndb(path: string): Promise<VulndbImport>
+  /** Register a remote registry for replication and proxy-cache projects. */
+  createRegistry(name: string, url: string, options?: RegistryOptions | undefined | null): Promise<RegistryEndpoint>
+  /** A proxy-cache project: pulls of `name/<path>` come from the registry and are kept. */
+  createProxyProject(name: string, registryId: number): Promise<Project>
+  /** Create a replication policy (Harbor's `ReplicationPolicy` JSON). */
+  createReplicationPolicy(policy: Record<string, unknown>): Promise<ReplicationPolicy>
+  /** Start a run of a policy; resolves to the execution id (`runJobs()` runs it here). */
+  startReplication(policyId: number): Promise<number>
+  replicationExecution(executionId: number): Promise<ReplicationExecution>
+  /**
+   * Copy tags from the repository at `remote` (`http(s)://host/path`) into `local`
+   * (`project/name`), or the other way with `push`, now; digests are kept.
+   */
+  replicate(remote: string, local: string, options?: ReplicateOptions | undefined | null): Promise<CopyReport>
   /**
    * Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
    * (`generateSigningKey`); resolves to the signature manifest's digest.
@@ -629,6 +707,30 @@ export interface PushedManifest {
   digest: string
   subject?: string
   tags: Array<string>
+}
+
+/** `createRegistry` options. */
+export interface RegistryOptions {
+  /** `docker-registry` (default), `harbor` or `docker-hub`. */
+  type?: string
+  accessKey?: string
+  /** Sealed at rest; never shown back. */
+  accessSecret?: string
+  /** Skip certificate verification. */
+  insecure?: boolean
+}
+
+/** `replicate` options. */
+export interface ReplicateOptions {
+  /** Copy the local repository to the remote one (default: remote to local). */
+  push?: boolean
+  /** Tags to copy (default: every tag). */
+  tags?: Array<string>
+  username?: string
+  password?: string
+  insecure?: boolean
+  /** The remote's type (default `docker-registry`). */
+  type?: string
 }
 
 /**

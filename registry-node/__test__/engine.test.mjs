@@ -3,6 +3,7 @@
 // creates the projects its repositories live in (openWith).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rejectsWithCode } from './helpers.mjs'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,13 +20,6 @@ async function openWith(...projects) {
   return reg
 }
 
-async function rejectsWithCode(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof Error)
-    assert.equal(e.code, code, e.message)
-    return true
-  })
-}
 
 test('version and name check', () => {
   assert.match(berth.version(), /^\d+\.\d+\.\d+$/)

@@ -2,18 +2,11 @@
 // and a GC run started over HTTP executed by the served registry's job workers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rejectsWithCode } from './helpers.mjs'
 import { createRequire } from 'node:module'
 
 const berth = createRequire(import.meta.url)('..')
 
-async function rejectsWithCode(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof Error)
-    assert.equal(e.code, code, e.message)
-    if (re) assert.match(e.message, re)
-    return true
-  })
-}
 
 test('quota: counted once per project, refused over the limit, changed', async () => {
   const reg = await berth.open()

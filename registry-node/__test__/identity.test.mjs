@@ -2,6 +2,7 @@
 // fetch() authenticating as the users and robots the binding created.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rejectsWithCode } from './helpers.mjs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 
@@ -10,13 +11,6 @@ const sha256 = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex')
 const basic = (user, password) => ({ authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64') })
 const PASSWORD = 'Dev-Pass-1'
 
-async function rejectsWithCode(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof Error)
-    assert.equal(e.code, code, e.message)
-    return true
-  })
-}
 
 async function pushBlob(reg, repo, data, headers = {}) {
   const res = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data, headers })

@@ -1,18 +1,11 @@
 // Signing through the binding: in-process cosign-style signatures, accessories, trusted keys.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rejectsWithCode } from './helpers.mjs'
 import { createRequire } from 'node:module'
 
 const berth = createRequire(import.meta.url)('..')
 
-async function rejectsWithCode(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof Error)
-    assert.equal(e.code, code, e.message)
-    if (re) assert.match(e.message, re)
-    return true
-  })
-}
 
 test('sign: the signature is the image accessory and verifies with a trusted key', async () => {
   const reg = await berth.open()

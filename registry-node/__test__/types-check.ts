@@ -29,6 +29,12 @@ export async function demo(): Promise<string[]> {
   const who: berth.Who = await reg.login(robot.name, robot.secret)
   const artifacts: berth.Artifact[] = (await reg.artifacts('team', 'app', { q: 'tags=*' })).items
   const generated: string | null = await reg.bootstrap()
+  const ep: berth.RegistryEndpoint = await reg.createRegistry('up', 'http://127.0.0.1:5000', { type: 'docker-registry', insecure: false })
+  const policy: berth.ReplicationPolicy = await reg.createReplicationPolicy({ name: 'p', dest_registry: { id: ep.id } })
+  const run: berth.ReplicationExecution = await reg.replicationExecution(await reg.startReplication(policy.id))
+  const copy: berth.CopyReport = await reg.replicate('http://127.0.0.1:5000/lib/app', 'team/app', { tags: ['v1'], push: false })
+  const proxy: berth.Project = await reg.createProxyProject('hub', ep.id)
+  void [run.status, copy.copied, proxy.registry_id]
   void [url, admin, first, size, memberId, members.total, who.kind, artifacts[0].tags, generated]
   const tags = await reg.listTags('team/app', { n: 10 })
   await reg.close()

@@ -431,6 +431,34 @@ pub struct ProjectOptions {
     pub storage_limit: Option<i64>,
 }
 
+/// `createRegistry` options.
+#[napi(object)]
+#[derive(Default)]
+pub struct RegistryOptions {
+    /// `docker-registry` (default), `harbor` or `docker-hub`.
+    pub r#type: Option<String>,
+    pub access_key: Option<String>,
+    /// Sealed at rest; never shown back.
+    pub access_secret: Option<String>,
+    /// Skip certificate verification.
+    pub insecure: Option<bool>,
+}
+
+/// `replicate` options.
+#[napi(object)]
+#[derive(Default)]
+pub struct ReplicateOptions {
+    /// Copy the local repository to the remote one (default: remote to local).
+    pub push: Option<bool>,
+    /// Tags to copy (default: every tag).
+    pub tags: Option<Vec<String>>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub insecure: Option<bool>,
+    /// The remote's type (default `docker-registry`).
+    pub r#type: Option<String>,
+}
+
 /// `collectGarbage` options.
 #[napi(object)]
 #[derive(Default)]
@@ -1732,6 +1760,122 @@ impl Registry {
         settle(env, async move {
             json(&reg?.import_vulndb(std::path::Path::new(&path)).await?)
         })
+    }
+
+    /// Register a remote registry for replication and proxy-cache projects.
+    #[napi(ts_return_type = "Promise<RegistryEndpoint>")]
+    pub fn create_registry<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        url: String,
+        options: Option<RegistryOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, o) = (self.reg(), options.unwrap_or_default());
+        let req = registry_core::replication::RegistryReq {
+            name,
+            url,
+            kind: o.r#type.unwrap_or_else(|| "docker-registry".into()),
+            credential: Some(registry_core::replication::RegistryCredential {
+                kind: "basic".into(),
+                access_key: o.access_key.unwrap_or_default(),
+                access_secret: o.access_secret.unwrap_or_default(),
+            }),
+            insecure: o.insecure.unwrap_or(false),
+            ..Default::default()
+        };
+        settle(env, async move {
+            json(&reg?.create_registry_endpoint(&SYSTEM, req).await?)
+        })
+    }
+
+    /// A proxy-cache project: pulls of `name/<path>` come from the registry and are kept.
+    #[napi(ts_return_type = "Promise<Project>")]
+    pub fn create_proxy_project<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        registry_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        let req = ProjectReq {
+            project_name: name,
+            registry_id: Some(registry_id),
+            ..ProjectReq::default()
+        };
+        settle(env, async move {
+            json(&reg?.create_project(&SYSTEM, req).await?)
+        })
+    }
+
+    /// Create a replication policy (Harbor's `ReplicationPolicy` JSON).
+    #[napi(ts_return_type = "Promise<ReplicationPolicy>")]
+    pub fn create_replication_policy<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "Record<string, unknown>")] policy: serde_json::Value,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            let policy = serde_json::from_value(policy).map_err(|e| {
+                Failure::Core(Error::BadRequest {
+                    reason: format!("replication policy: {e}"),
+                })
+            })?;
+            json(&reg?.create_replication_policy(&SYSTEM, policy).await?)
+        })
+    }
+
+    /// Start a run of a policy; resolves to the execution id (`runJobs()` runs it here).
+    #[napi]
+    pub fn start_replication<'env>(
+        &self,
+        env: &'env Env,
+        policy_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, i64>> {
+        let reg = self.reg();
+        settle(env, async move {
+            Ok(reg?.start_replication(&SYSTEM, policy_id).await?)
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<ReplicationExecution>")]
+    pub fn replication_execution<'env>(
+        &self,
+        env: &'env Env,
+        execution_id: i64,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let reg = self.reg();
+        settle(env, async move {
+            json(&reg?.replication_execution(&SYSTEM, execution_id).await?)
+        })
+    }
+
+    /// Copy tags from the repository at `remote` (`http(s)://host/path`) into `local`
+    /// (`project/name`), or the other way with `push`, now; digests are kept.
+    #[napi(ts_return_type = "Promise<CopyReport>")]
+    pub fn replicate<'env>(
+        &self,
+        env: &'env Env,
+        remote: String,
+        local: String,
+        options: Option<ReplicateOptions>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let (reg, o) = (self.reg(), options.unwrap_or_default());
+        let req = registry_core::replication::execution::CopyRequest {
+            remote,
+            local,
+            push: o.push.unwrap_or(false),
+            tags: o.tags,
+            kind: o.r#type,
+            username: o.username,
+            password: o.password,
+            insecure: o.insecure.unwrap_or(false),
+        };
+        settle(
+            env,
+            async move { json(&reg?.replicate(&SYSTEM, req).await?) },
+        )
     }
 
     /// Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key

@@ -1105,6 +1105,45 @@ macro_rules! engine_methods {
                 $run(py, async move { json_out(&reg.import_vulndb(&path.0).await?) })
             }
 
+            #[pyo3(signature = (name, url, r#type=Arg("docker-registry".to_owned()), *, access_key=None, access_secret=None, insecure=Arg(false)), text_signature = "(self, name, url, type='docker-registry', *, access_key=None, access_secret=None, insecure=False)")]
+            #[allow(clippy::too_many_arguments)]
+            fn create_registry<'py>(&self, py: Python<'py>, name: Arg<String>, url: Arg<String>, r#type: Arg<String>, access_key: Option<Arg<String>>, access_secret: Option<Arg<String>>, insecure: Arg<bool>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let credential = registry_core::replication::RegistryCredential { kind: "basic".into(), access_key: access_key.map(|a| a.0).unwrap_or_default(), access_secret: access_secret.map(|a| a.0).unwrap_or_default() };
+                let req = registry_core::replication::RegistryReq { name: name.0, url: url.0, kind: r#type.0, credential: Some(credential), insecure: insecure.0, ..Default::default() };
+                $run(py, async move { json_out(&reg.create_registry_endpoint(&SYSTEM, req).await?) })
+            }
+
+            #[pyo3(signature = (name, registry_id, public=Arg(false)), text_signature = "(self, name, registry_id, public=False)")]
+            fn create_proxy_project<'py>(&self, py: Python<'py>, name: Arg<String>, registry_id: Arg<i64>, public: Arg<bool>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = ProjectReq { project_name: name.0, public: Some(public.0), registry_id: Some(registry_id.0), ..ProjectReq::default() };
+                $run(py, async move { json_out(&reg.create_project(&SYSTEM, req).await?) })
+            }
+
+            fn create_replication_policy<'py>(&self, py: Python<'py>, policy: JsonArg<registry_core::replication::ReplicationPolicyReq>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.create_replication_policy(&SYSTEM, policy.0).await?) })
+            }
+
+            fn start_replication<'py>(&self, py: Python<'py>, policy_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { Ok(reg.start_replication(&SYSTEM, policy_id.0).await?) })
+            }
+
+            fn replication_execution<'py>(&self, py: Python<'py>, execution_id: Arg<i64>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                $run(py, async move { json_out(&reg.replication_execution(&SYSTEM, execution_id.0).await?) })
+            }
+
+            #[pyo3(signature = (remote, local, *, push=Arg(false), tags=None, username=None, password=None, insecure=Arg(false), r#type=None), text_signature = "(self, remote, local, *, push=False, tags=None, username=None, password=None, insecure=False, type=None)")]
+            #[allow(clippy::too_many_arguments)]
+            fn replicate<'py>(&self, py: Python<'py>, remote: Arg<String>, local: Arg<String>, push: Arg<bool>, tags: Option<Arg<Vec<String>>>, username: Option<Arg<String>>, password: Option<Arg<String>>, insecure: Arg<bool>, r#type: Option<Arg<String>>) -> PyResult<Bound<'py, PyAny>> {
+                let reg = self.h.registry().map_err(|e| e.into_pyerr(py))?;
+                let req = registry_core::replication::execution::CopyRequest { remote: remote.0, local: local.0, push: push.0, tags: tags.map(|t| t.0), kind: r#type.map(|t| t.0), username: username.map(|u| u.0), password: password.map(|p| p.0), insecure: insecure.0 };
+                $run(py, async move { json_out(&reg.replicate(&SYSTEM, req).await?) })
+            }
+
             fn sign<'py>(&self, py: Python<'py>, image: Arg<String>, private_key_pem: Arg<String>) -> PyResult<Bound<'py, PyAny>> {
                 let (reg, ir) = (self.h.registry().map_err(|e| e.into_pyerr(py))?, parse_image(py, &image.0)?);
                 $run(py, async move { Ok(reg.sign(&ir.repo, &ir.reference, &private_key_pem.0).await?.to_string()) })

@@ -47,6 +47,10 @@ const METADATA_KEYS: &[(&str, Option<&[&str]>)] = &[
     ("enable_content_trust_cosign", Some(&["true", "false"])),
     // Berth: content trust also verifies cosign signatures with the project's trusted keys.
     ("content_trust_verify", Some(&["true", "false"])),
+    // Proxy-cache projects: upstream bytes per second in KB (-1 or absent: unlimited), and
+    // upstream blob fetches at once (-1 or absent: unlimited; more answer 429).
+    ("proxy_speed_kb", None),
+    ("max_upstream_conn", None),
 ];
 
 /// Project names: Harbor's rule (lower case, digits, `._-` inside), 1–255 characters.
@@ -76,6 +80,15 @@ pub fn validate_project_name(name: &str) -> Result<()> {
 }
 
 fn check_metadata(m: &BTreeMap<String, String>) -> Result<()> {
+    for key in ["proxy_speed_kb", "max_upstream_conn"] {
+        if let Some(v) = m.get(key)
+            && v.parse::<i64>().is_err()
+        {
+            return Err(Error::BadRequest {
+                reason: format!("{key} is a number (-1: unlimited), not {v:?}"),
+            });
+        }
+    }
     for (k, v) in m {
         match METADATA_KEYS.iter().find(|(key, _)| key == k) {
             None => {
@@ -202,6 +215,9 @@ impl Registry {
             .await?;
         if let Some(list) = allowlist {
             self.store_project_allowlist(row.id, &list).await?;
+        }
+        if proxy.is_some() {
+            self.proxy_retention(row.id).await?;
         }
         self.access_changed();
         let access = self.project_access(p, &row.name).await?;

@@ -250,6 +250,10 @@ pub(crate) struct ProjectTrust {
     pub(crate) auto_sbom: bool,
     /// A proxy-cache project: the registry endpoint it pulls from.
     pub(crate) proxy: Option<i64>,
+    /// `proxy_speed_kb`, in bytes per second (0: unlimited).
+    pub(crate) proxy_speed: u64,
+    /// `max_upstream_conn`: upstream blob fetches at once (0: unlimited).
+    pub(crate) proxy_conns: u32,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -344,6 +348,8 @@ impl Registry {
                 auto_scan: hit.auto_scan,
                 auto_sbom: hit.auto_sbom,
                 proxy: hit.proxy,
+                proxy_speed: hit.proxy_speed,
+                proxy_conns: hit.proxy_conns,
                 ..ProjectTrust::default()
             },
             None => {
@@ -366,6 +372,18 @@ impl Registry {
                         .iter()
                         .find(|(k, _)| k == crate::proxy::REGISTRY_ID_KEY)
                         .and_then(|(_, v)| v.parse().ok()),
+                    proxy_speed: meta
+                        .iter()
+                        .find(|(k, _)| k == "proxy_speed_kb")
+                        .and_then(|(_, v)| v.parse::<i64>().ok())
+                        .filter(|kb| *kb > 0)
+                        .map_or(0, |kb| kb as u64 * 1024),
+                    proxy_conns: meta
+                        .iter()
+                        .find(|(k, _)| k == "max_upstream_conn")
+                        .and_then(|(_, v)| v.parse::<i64>().ok())
+                        .filter(|n| *n > 0)
+                        .map_or(0, |n| n.min(u32::MAX as i64) as u32),
                     ..ProjectTrust::default()
                 }
             }

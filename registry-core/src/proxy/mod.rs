@@ -50,6 +50,8 @@ pub(crate) struct ProxyState {
     inflight: std::sync::Mutex<HashMap<(String, String), Flight>>,
     /// Upstream blob fetches started, for tests and metrics.
     blob_fetches: AtomicU64,
+    /// (project id, its limit) → the permits of `max_upstream_conn`.
+    conns: std::sync::Mutex<HashMap<(i64, u32), Arc<tokio::sync::Semaphore>>>,
 }
 
 type FetchOutcome = std::result::Result<u64, String>;
@@ -63,6 +65,7 @@ impl ProxyState {
             upstreams: moka::future::Cache::builder().max_capacity(1_000).build(),
             inflight: std::sync::Mutex::new(HashMap::new()),
             blob_fetches: AtomicU64::new(0),
+            conns: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -107,6 +110,38 @@ impl Registry {
         Ok(self.project_trust(access.project.id, false).await?.proxy)
     }
 
+    /// A proxy-cache project's upstream limits: its pace (`proxy_speed_kb`, in bytes per
+    /// second, 0 unlimited) and a permit of `max_upstream_conn` (`TOOMANYREQUESTS` when every
+    /// one is taken).
+    async fn proxy_limits(
+        &self,
+        repo: &RepoName,
+    ) -> Result<(u64, Option<tokio::sync::OwnedSemaphorePermit>)> {
+        let Some(access) = self
+            .project_access(&crate::auth::Principal::System, repo.project())
+            .await?
+        else {
+            return Ok((0, None));
+        };
+        let id = access.project.id;
+        let trust = self.project_trust(id, false).await?;
+        if trust.proxy_conns == 0 {
+            return Ok((trust.proxy_speed, None));
+        }
+        let sem = self
+            .proxy
+            .conns
+            .lock()
+            .expect("proxy conns lock")
+            .entry((id, trust.proxy_conns))
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(trust.proxy_conns as usize)))
+            .clone();
+        match sem.try_acquire_owned() {
+            Ok(permit) => Ok((trust.proxy_speed, Some(permit))),
+            Err(_) => Err(Error::TooManyRequests),
+        }
+    }
+
     /// Refuse content written into a proxy-cache project.
     pub(crate) async fn refuse_proxy_write(&self, repo: &RepoName) -> Result<()> {
         if self.proxy_of(repo).await?.is_some() {
@@ -118,6 +153,27 @@ impl Registry {
             });
         }
         Ok(())
+    }
+
+    /// A new proxy-cache project's retention: keep what was pulled in the last 7 days, run
+    /// daily (Harbor's default); the project's admins may change it.
+    pub(crate) async fn proxy_retention(&self, project_id: i64) -> Result<()> {
+        let policy: crate::model::RetentionPolicy = serde_json::from_value(serde_json::json!({
+            "algorithm": "or",
+            "rules": [{
+                "action": "retain",
+                "template": "nDaysSinceLastPull",
+                "params": { "nDaysSinceLastPull": 7 },
+                "tag_selectors": [{ "kind": "doublestar", "decoration": "matches", "pattern": "**", "extras": "{\"untagged\":true}" }],
+                "scope_selectors": { "repository": [{ "kind": "doublestar", "decoration": "repoMatches", "pattern": "**" }] },
+            }],
+            "trigger": { "kind": "Schedule", "settings": { "cron": "0 0 0 * * *" } },
+            "scope": { "level": "project", "ref": project_id },
+        }))
+        .expect("the default retention policy parses");
+        self.create_retention(&crate::auth::Principal::System, policy)
+            .await
+            .map(drop)
     }
 
     /// Upstream blob fetches this process started (tests, metrics).
@@ -321,6 +377,18 @@ impl Registry {
             inflight.insert(key.clone(), rx);
             tx
         };
+        let (speed, permit) = match self.proxy_limits(repo).await {
+            Ok(limits) => limits,
+            Err(e) => {
+                self.proxy
+                    .inflight
+                    .lock()
+                    .expect("proxy inflight lock")
+                    .remove(&key);
+                let _ = done_tx.send(Some(Err(e.to_string())));
+                return Err(e);
+            }
+        };
         let done_rx = done_tx.subscribe();
         let up = match self.upstream(registry_id).await {
             Ok(up) => up,
@@ -341,6 +409,8 @@ impl Registry {
         let reg = self.clone();
         let (repo_c, digest_c) = (repo.clone(), digest.clone());
         tokio::spawn(async move {
+            // Held until the fetch ends: max_upstream_conn counts fetches, not clients.
+            let _permit = permit;
             let outcome = async {
                 let (stream, len) = match up.get_blob(upstream_path(&repo_c), &digest_c).await {
                     Ok(s) => s,
@@ -352,7 +422,7 @@ impl Registry {
                 };
                 let _ = len_tx.send(Ok(len));
                 let tee = tee_tx.clone();
-                let body = stream
+                let body = crate::replication::upstream::pace(stream, speed)
                     .then(move |chunk| {
                         let tee = tee.clone();
                         async move {

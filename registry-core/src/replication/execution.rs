@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::policy::{
@@ -34,7 +33,6 @@ use super::policy::{
 };
 use super::upstream::{Upstream, UpstreamError};
 use crate::auth::{Action, Principal, SystemResource};
-use crate::blob::ByteStream;
 use crate::error::{Error, Result};
 use crate::jobs::{JobHandler, TaskContext};
 use crate::meta::governance::{ExecutionRow, TaskRow};
@@ -228,26 +226,6 @@ impl Copier<'_> {
         }
     }
 
-    fn pace(&self, body: ByteStream) -> ByteStream {
-        if self.speed == 0 {
-            return body;
-        }
-        let speed = self.speed;
-        let start = tokio::time::Instant::now();
-        let mut sent = 0u64;
-        body.then(move |chunk| {
-            if let Ok(b) = &chunk {
-                sent += b.len() as u64;
-            }
-            let due = start + std::time::Duration::from_secs_f64(sent as f64 / speed as f64);
-            async move {
-                tokio::time::sleep_until(due).await;
-                chunk
-            }
-        })
-        .boxed()
-    }
-
     async fn copy_blob_once(
         &self,
         src_repo: &str,
@@ -266,7 +244,7 @@ impl Copier<'_> {
             Side::Remote(up) => up.get_blob(src_repo, digest).await?,
         };
         let size = len.unwrap_or(size);
-        let body = self.pace(body);
+        let body = super::upstream::pace(body, self.speed);
         match &self.dst {
             Side::Local => {
                 self.reg
@@ -283,7 +261,7 @@ impl Copier<'_> {
 
     async fn copy_blob(
         &mut self,
-        ctx: &TaskContext,
+        log: &(dyn Fn(String) + Sync),
         src_repo: &str,
         dst_repo: &str,
         digest: &Digest,
@@ -292,7 +270,7 @@ impl Copier<'_> {
         self.stopped()?;
         if self.has_blob(dst_repo, digest).await? {
             self.skipped_blobs += 1;
-            ctx.log(format!("blob {digest} is at the destination: skipped"));
+            log(format!("blob {digest} is at the destination: skipped"));
             return Ok(());
         }
         let mut wait = BLOB_BACKOFF;
@@ -300,11 +278,11 @@ impl Copier<'_> {
             match self.copy_blob_once(src_repo, dst_repo, digest, size).await {
                 Ok(()) => {
                     self.copied_blobs += 1;
-                    ctx.log(format!("blob {digest} copied ({size} bytes)"));
+                    log(format!("blob {digest} copied ({size} bytes)"));
                     return Ok(());
                 }
                 Err(e) if attempt < BLOB_ATTEMPTS && !matches!(e, Error::DigestInvalid { .. }) => {
-                    ctx.log(format!(
+                    log(format!(
                         "blob {digest}: attempt {attempt} failed: {e}; retrying in {}s",
                         wait.as_secs()
                     ));
@@ -339,7 +317,7 @@ impl Copier<'_> {
     /// Copy an image manifest (its blobs first) or an index (its children first), under `r`.
     async fn copy_manifest(
         &mut self,
-        ctx: &TaskContext,
+        log: &(dyn Fn(String) + Sync),
         src_repo: &str,
         dst_repo: &str,
         (body, digest, media_type): (Bytes, Digest, String),
@@ -357,7 +335,7 @@ impl Copier<'_> {
                     continue;
                 }
                 let Some(m) = self.manifest(&self.src.clone(), src_repo, &d).await? else {
-                    ctx.log(format!(
+                    log(format!(
                         "index {digest}: child {d} is not at the source: skipped"
                     ));
                     continue;
@@ -368,7 +346,7 @@ impl Copier<'_> {
                     .iter()
                     .filter(|b| b.kind == RefKind::Blob && b.required)
                 {
-                    self.copy_blob(ctx, src_repo, dst_repo, &b.digest, b.size.max(0) as u64)
+                    self.copy_blob(log, src_repo, dst_repo, &b.digest, b.size.max(0) as u64)
                         .await?;
                 }
                 self.put_manifest(dst_repo, &d, &m.2, m.0).await?;
@@ -379,7 +357,7 @@ impl Copier<'_> {
                 .iter()
                 .filter(|b| b.kind == RefKind::Blob && b.required)
             {
-                self.copy_blob(ctx, src_repo, dst_repo, &b.digest, b.size.max(0) as u64)
+                self.copy_blob(log, src_repo, dst_repo, &b.digest, b.size.max(0) as u64)
                     .await?;
             }
         }
@@ -389,7 +367,7 @@ impl Copier<'_> {
     /// Copy one tag's artifact and its accessories. Returns whether anything was copied.
     async fn copy_tag(
         &mut self,
-        ctx: &TaskContext,
+        log: &(dyn Fn(String) + Sync),
         src_repo: &str,
         dst_repo: &str,
         tag: &str,
@@ -397,7 +375,7 @@ impl Copier<'_> {
         self.stopped()?;
         let src = self.src.clone();
         let Some(m) = self.manifest(&src, src_repo, tag).await? else {
-            ctx.log(format!("{src_repo}:{tag} is gone from the source: skipped"));
+            log(format!("{src_repo}:{tag} is gone from the source: skipped"));
             return Ok(false);
         };
         let digest = m.1.clone();
@@ -406,29 +384,29 @@ impl Copier<'_> {
             .await?
         {
             Some(d) if d == digest => {
-                ctx.log(format!("{dst_repo}:{tag} is already {digest}: skipped"));
+                log(format!("{dst_repo}:{tag} is already {digest}: skipped"));
                 return Ok(false);
             }
             Some(d) if !self.override_existing => {
-                ctx.log(format!(
+                log(format!(
                     "{dst_repo}:{tag} is {d}, not {digest}, and override is off: skipped"
                 ));
                 return Ok(false);
             }
             _ => {}
         }
-        self.copy_manifest(ctx, src_repo, dst_repo, m, tag).await?;
-        ctx.log(format!(
+        self.copy_manifest(log, src_repo, dst_repo, m, tag).await?;
+        log(format!(
             "{src_repo}:{tag} ({digest}) copied to {dst_repo}:{tag}"
         ));
-        self.copy_accessories(ctx, src_repo, dst_repo, &digest)
+        self.copy_accessories(log, src_repo, dst_repo, &digest)
             .await?;
         Ok(true)
     }
 
     async fn copy_accessories(
         &mut self,
-        ctx: &TaskContext,
+        log: &(dyn Fn(String) + Sync),
         src_repo: &str,
         dst_repo: &str,
         subject: &Digest,
@@ -450,8 +428,8 @@ impl Copier<'_> {
                     continue;
                 }
                 if let Some(m) = self.manifest(&src, src_repo, &d).await? {
-                    self.copy_manifest(ctx, src_repo, dst_repo, m, &d).await?;
-                    ctx.log(format!("accessory {d} of {subject} copied"));
+                    self.copy_manifest(log, src_repo, dst_repo, m, &d).await?;
+                    log(format!("accessory {d} of {subject} copied"));
                 }
             }
         }
@@ -472,8 +450,8 @@ impl Copier<'_> {
             {
                 continue;
             }
-            self.copy_manifest(ctx, src_repo, dst_repo, m, &tag).await?;
-            ctx.log(format!("cosign {suffix} of {subject} copied"));
+            self.copy_manifest(log, src_repo, dst_repo, m, &tag).await?;
+            log(format!("cosign {suffix} of {subject} copied"));
         }
         Ok(())
     }
@@ -580,10 +558,13 @@ impl Registry {
                 Side::Local => self.list_tags(&local_repo(&repo)?, None, None).await?,
                 Side::Remote(up) => up.list_tags(&repo).await.map_err(Error::from)?,
             };
-            let tags: Vec<String> = tags
+            let mut tags: Vec<String> = tags
                 .into_iter()
                 .filter(|t| filters.tag_selected(t) && !is_cosign_tag(t))
                 .collect();
+            if matches!(src, Side::Local) {
+                tags = self.label_selected(&filters, &repo, tags).await?;
+            }
             if tags.is_empty() {
                 continue;
             }
@@ -605,6 +586,50 @@ impl Registry {
         self.start_planned(policy_id, trigger, tasks)
             .await
             .map(Some)
+    }
+
+    /// The tags of local `repo` whose artifacts pass the label filter (`matches`: every label
+    /// named is on the artifact; `excludes`: none is).
+    async fn label_selected(
+        &self,
+        filters: &Filters,
+        repo: &str,
+        tags: Vec<String>,
+    ) -> Result<Vec<String>> {
+        let Some((names, excludes)) = &filters.labels else {
+            return Ok(tags);
+        };
+        let Some(row) = self.meta.repository(repo).await? else {
+            return Ok(Vec::new());
+        };
+        let local = local_repo(repo)?;
+        let mut digests = Vec::with_capacity(tags.len());
+        for t in &tags {
+            digests.push(
+                self.get_manifest(&local, &reference(t)?)
+                    .await?
+                    .digest
+                    .clone(),
+            );
+        }
+        let labels = self.meta.artifact_labels(row.id, &digests).await?;
+        Ok(tags
+            .into_iter()
+            .zip(digests)
+            .filter(|(_, d)| {
+                let on: Vec<&str> = labels
+                    .iter()
+                    .filter(|(ld, _)| ld == d)
+                    .map(|(_, l)| l.name.as_str())
+                    .collect();
+                if *excludes {
+                    names.iter().all(|n| !on.contains(&n.as_str()))
+                } else {
+                    names.iter().all(|n| on.contains(&n.as_str()))
+                }
+            })
+            .map(|(t, _)| t)
+            .collect())
     }
 
     async fn may_start(&self, policy: &PolicyRow, trigger: &str) -> Result<bool> {
@@ -702,6 +727,7 @@ impl Registry {
                     .filter(|t| filters.tag_selected(t))
                     .cloned()
                     .collect();
+                let tags = self.label_selected(&filters, repo, tags).await?;
                 if !filters.repo_selected(repo)
                     || tags.is_empty()
                     || !self.may_start(policy, crate::jobs::EVENT).await?
@@ -728,10 +754,100 @@ impl Registry {
         Ok(started)
     }
 
+    /// Run one task, then record its `REPLICATION` event (audit log, and webhooks of the local
+    /// side's project) with Harbor's payload.
     async fn run_replication_task(&self, ctx: &mut TaskContext) -> Result<()> {
         let spec: TaskSpec = serde_json::from_value(ctx.params.clone())
             .map_err(|e| Error::internal(format!("replication task parameters: {e}")))?;
         let policy = self.policy_row(spec.policy_id).await?;
+        let started = self.now_ms();
+        let outcome = self.copy_task(ctx, &spec, &policy).await;
+        let copied = *outcome.as_ref().unwrap_or(&0);
+        self.record_replication(&spec, &policy, started, outcome.is_ok(), copied)
+            .await;
+        outcome.map(drop)
+    }
+
+    async fn record_replication(
+        &self,
+        spec: &TaskSpec,
+        policy: &PolicyRow,
+        started: i64,
+        ok: bool,
+        copied: i64,
+    ) {
+        let side = |registry: Option<i64>, repo: String| async move {
+            let namespace = repo.split_once('/').map_or("", |(n, _)| n).to_owned();
+            match registry {
+                Some(id) => match self.registry_endpoint(&Principal::System, id).await {
+                    Ok(r) => serde_json::json!({
+                        "registry_name": r.name, "registry_type": r.kind, "endpoint": r.url, "namespace": namespace,
+                    }),
+                    Err(_) => serde_json::json!({ "namespace": namespace }),
+                },
+                None => serde_json::json!({
+                    "registry_name": "Local", "registry_type": "harbor",
+                    "endpoint": self.audit.settings.registry_host, "namespace": namespace,
+                }),
+            }
+        };
+        let name = spec.src.rsplit('/').next().unwrap_or(&spec.src);
+        let artifacts = serde_json::json!([{
+            "type": "image",
+            "status": if ok { "Success" } else { "Failure" },
+            "name_tag": format!("{name} [{} item(s) in total]", if ok { copied } else { spec.tags.len() as i64 }),
+        }]);
+        let mut replication = serde_json::json!({
+            "harbor_hostname": self.audit.settings.registry_host,
+            "job_status": if ok { "Success" } else { "Failure" },
+            "description": policy.description,
+            "artifact_type": "image",
+            "authentication_type": "basic",
+            "override_mode": policy.override_existing,
+            "trigger_type": serde_json::from_str::<super::policy::ReplicationTrigger>(&policy.trigger_spec).unwrap_or_default().kind,
+            "policy_creator": policy.creator,
+            "execute_start_time": started / 1000,
+            "src_resource": side(policy.src_registry_id, spec.src.clone()).await,
+            "dest_resource": side(policy.dest_registry_id, spec.dst.clone()).await,
+        });
+        replication[if ok {
+            "successful_artifact"
+        } else {
+            "failed_artifact"
+        }] = artifacts;
+        let local = if policy.src_registry_id.is_none() {
+            &spec.src
+        } else {
+            &spec.dst
+        };
+        let project = local.split('/').next().unwrap_or_default();
+        let mut event = crate::events::NewEvent::new(
+            "REPLICATION",
+            "replication",
+            format!("{} -> {}", spec.src, spec.dst),
+            "replicate",
+        )
+        .payload(serde_json::json!({ "replication": replication }));
+        event.operator = policy.creator.clone();
+        if !ok {
+            event = event.failed();
+        }
+        event.project_id = self
+            .project_access(&Principal::System, project)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.project.id);
+        self.record(event).await;
+    }
+
+    /// Copy a task's tags; the number of artifacts copied.
+    async fn copy_task(
+        &self,
+        ctx: &mut TaskContext,
+        spec: &TaskSpec,
+        policy: &PolicyRow,
+    ) -> Result<i64> {
         let (src, dst) = match (policy.src_registry_id, policy.dest_registry_id) {
             (Some(id), _) => (Side::Remote(self.upstream(id).await?), Side::Local),
             (None, Some(id)) => (Side::Local, Side::Remote(self.upstream(id).await?)),
@@ -792,20 +908,21 @@ impl Registry {
             spec.dst,
             ctx.attempt
         ));
-        let mut copied = 0;
+        let log = |line: String| ctx.log(line);
+        let mut copied: i64 = 0;
         for tag in &spec.tags {
-            if copier.copy_tag(ctx, &spec.src, &spec.dst, tag).await? {
+            if copier.copy_tag(&log, &spec.src, &spec.dst, tag).await? {
                 copied += 1;
             }
         }
-        ctx.log(format!(
+        log(format!(
             "done: {copied} artifact(s) copied, {} blob(s) copied, {} already there",
             copier.copied_blobs, copier.skipped_blobs
         ));
         ctx.set("copied_artifacts", copied);
         ctx.set("copied_blobs", copier.copied_blobs);
         ctx.set("skipped_blobs", copier.skipped_blobs);
-        Ok(())
+        Ok(copied)
     }
 
     async fn execution_view(&self, e: ExecutionRow) -> Result<ReplicationExecution> {
@@ -912,4 +1029,142 @@ impl Registry {
 /// cosign's tag-based accessories travel with their subject, not as tags of their own.
 fn is_cosign_tag(t: &str) -> bool {
     t.starts_with("sha256-") && (t.ends_with(".sig") || t.ends_with(".att") || t.ends_with(".sbom"))
+}
+
+/// [`Registry::replicate`]: copy between a repository of this registry and one at a URL.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CopyRequest {
+    /// The remote repository: `http(s)://host[:port]/path/to/repo`.
+    pub remote: String,
+    /// This registry's repository, `project/name`.
+    pub local: String,
+    /// Copy this registry's repository to the remote one (default: remote to local).
+    #[serde(default)]
+    pub push: bool,
+    /// Tags to copy; `None`: every tag.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// The remote's adapter type (default `docker-registry`).
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// What [`Registry::replicate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CopyReport {
+    /// Tags whose artifact was copied.
+    pub copied: Vec<String>,
+    /// Tags already there (same digest), or left alone.
+    pub skipped: Vec<String>,
+    pub blobs_copied: u64,
+    pub blobs_skipped: u64,
+    pub log: Vec<String>,
+}
+
+impl Registry {
+    /// Copy tags between `req.local` and the repository at `req.remote`, now, in this call: a
+    /// test harness mirrors its fixtures with it. Nothing is stored but the copied content; the
+    /// credentials are used for this call only. Pulling in needs push on the local repository
+    /// (its project is created when missing, which needs the right to create projects);
+    /// pushing out needs pull.
+    pub async fn replicate(&self, p: &Principal, req: CopyRequest) -> Result<CopyReport> {
+        let local = local_repo(&req.local)?;
+        crate::registry::require_project_segment(&local)?;
+        let action = if req.push {
+            crate::access::RepoAction::Pull
+        } else {
+            crate::access::RepoAction::Push
+        };
+        if !req.push && self.project_access(p, local.project()).await?.is_none() {
+            let create = ProjectReq {
+                project_name: local.project().to_owned(),
+                ..Default::default()
+            };
+            match self.create_project(p, create).await {
+                Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.authorize_repo(p, None, &local, action).await?;
+        let url = url::Url::parse(&req.remote).map_err(|e| Error::BadRequest {
+            reason: format!("remote {:?}: {e}", crate::units::redact_uri(&req.remote)),
+        })?;
+        let path = url.path().trim_matches('/').to_owned();
+        if path.is_empty() {
+            return Err(Error::BadRequest {
+                reason: "the remote names a repository: scheme://host[:port]/path/to/repo".into(),
+            });
+        }
+        let mut base = url.clone();
+        base.set_path("/");
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+        let kind = req.kind.clone().unwrap_or_else(|| "docker-registry".into());
+        let row = crate::meta::replication::RegistryRow {
+            id: 0,
+            name: String::new(),
+            url: base.as_str().trim_end_matches('/').to_owned(),
+            kind,
+            credential_type: "basic".into(),
+            access_key: req.username.clone().unwrap_or_default(),
+            access_secret: String::new(),
+            insecure: req.insecure,
+            ca_certificate: String::new(),
+            description: String::new(),
+            status: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let up = Arc::new(Upstream::new(
+            &row,
+            req.password.as_deref().unwrap_or_default(),
+        )?);
+        let remote = Side::Remote(up.clone());
+        let (src, dst, src_repo, dst_repo) = if req.push {
+            (Side::Local, remote, req.local.clone(), path)
+        } else {
+            (remote, Side::Local, path, req.local.clone())
+        };
+        let tags = match req.tags {
+            Some(t) => t,
+            None => match &src {
+                Side::Local => self.list_tags(&local, None, None).await?,
+                Side::Remote(up) => up.list_tags(&src_repo).await.map_err(Error::from)?,
+            }
+            .into_iter()
+            .filter(|t| !is_cosign_tag(t))
+            .collect(),
+        };
+        let mut copier = Copier {
+            reg: self,
+            src,
+            dst,
+            override_existing: true,
+            chunked: false,
+            speed: 0,
+            stop: Arc::new(AtomicBool::new(false)),
+            copied_blobs: 0,
+            skipped_blobs: 0,
+        };
+        let lines = std::sync::Mutex::new(Vec::new());
+        let log = |line: String| lines.lock().expect("copy log lock").push(line);
+        let mut report = CopyReport::default();
+        for tag in tags {
+            if copier.copy_tag(&log, &src_repo, &dst_repo, &tag).await? {
+                report.copied.push(tag);
+            } else {
+                report.skipped.push(tag);
+            }
+        }
+        report.blobs_copied = copier.copied_blobs;
+        report.blobs_skipped = copier.skipped_blobs;
+        report.log = lines.into_inner().expect("copy log lock");
+        Ok(report)
+    }
 }

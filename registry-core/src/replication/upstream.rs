@@ -693,6 +693,26 @@ where
     )
 }
 
+/// `body` at no more than `bytes_per_sec` (0: as fast as it comes).
+pub(crate) fn pace(body: ByteStream, bytes_per_sec: u64) -> ByteStream {
+    if bytes_per_sec == 0 {
+        return body;
+    }
+    let start = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    body.then(move |chunk| {
+        if let Ok(b) = &chunk {
+            sent += b.len() as u64;
+        }
+        let due = start + std::time::Duration::from_secs_f64(sent as f64 / bytes_per_sec as f64);
+        async move {
+            tokio::time::sleep_until(due).await;
+            chunk
+        }
+    })
+    .boxed()
+}
+
 /// A manifest's media type from its body: `mediaType`, else OCI's by shape.
 pub(crate) fn media_type_of(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]

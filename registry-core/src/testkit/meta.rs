@@ -968,6 +968,77 @@ pub async fn registry_endpoints(m: &dyn MetadataStore) {
     );
     m.delete_project(p.id).await.unwrap();
     assert!(m.registry_users(row.id).await.unwrap().is_empty());
+
+    // Policies: insert, the trigger kind read out of the JSON, update, users, delete.
+    let mut policy = crate::meta::replication::PolicyRow {
+        id: 0,
+        name: "tk-policy".into(),
+        description: String::new(),
+        src_registry_id: None,
+        dest_registry_id: Some(row.id),
+        dest_namespace: "ns".into(),
+        dest_namespace_replace_count: -1,
+        trigger_spec: r#"{"type":"event_based"}"#.into(),
+        filters: "[]".into(),
+        replicate_deletion: false,
+        override_existing: true,
+        enabled: true,
+        speed: -1,
+        copy_by_chunk: false,
+        single_active_replication: false,
+        creator: "admin".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    policy.id = m.create_replication_policy(&policy).await.unwrap();
+    assert_eq!(
+        m.replication_policy(policy.id).await.unwrap().unwrap(),
+        policy
+    );
+    let on_event = m
+        .replication_policies_triggered_by("event_based")
+        .await
+        .unwrap();
+    assert!(on_event.iter().any(|p| p.id == policy.id));
+    assert!(
+        m.replication_policies_triggered_by("scheduled")
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.id != policy.id)
+    );
+    assert_eq!(
+        m.registry_users(row.id).await.unwrap(),
+        ["policy tk-policy"]
+    );
+    policy.enabled = false;
+    policy.updated_at = 2;
+    assert!(m.update_replication_policy(&policy).await.unwrap());
+    assert!(
+        m.replication_policies_triggered_by("event_based")
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.id != policy.id)
+    );
+    let all = crate::ListQuery::new()
+        .parse(&[], &[("id", false)])
+        .unwrap();
+    assert!(m.list_replication_policies(&all).await.unwrap().1 >= 1);
+    assert!(m.delete_replication_policy(policy.id).await.unwrap());
+
+    // The event cursor: a compare-and-set on a setting.
+    m.init_setting("tk-cursor", "5").await.unwrap();
+    assert!(m.swap_setting("tk-cursor", "5", "9").await.unwrap());
+    assert!(
+        !m.swap_setting("tk-cursor", "5", "12").await.unwrap(),
+        "a stale cursor loses"
+    );
+    assert_eq!(
+        m.get_setting("tk-cursor").await.unwrap().as_deref(),
+        Some("9")
+    );
+    assert!(m.last_event_id().await.unwrap() >= 0);
     assert!(
         m.all_registries()
             .await

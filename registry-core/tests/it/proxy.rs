@@ -53,6 +53,13 @@ async fn serve(
     if path.is_empty() {
         return StatusCode::OK.into_response();
     }
+    if path == "_catalog" {
+        return axum::Json(serde_json::json!({ "repositories": ["lib/app"] })).into_response();
+    }
+    if path == "lib/app/tags/list" {
+        return axum::Json(serde_json::json!({ "name": "lib/app", "tags": ["v1"] }))
+            .into_response();
+    }
     if path.starts_with("lib/app/manifests/") {
         let d = Digest::sha256_of(&up.manifest).to_string();
         headers.insert("docker-content-digest", HeaderValue::from_str(&d).unwrap());
@@ -65,7 +72,7 @@ async fn serve(
         }
         return (headers, up.manifest.clone()).into_response();
     }
-    if let Some(d) = path.strip_prefix("lib/app/blobs/") {
+    if let Some((_, d)) = path.split_once("/blobs/") {
         up.blob_gets.fetch_add(1, Ordering::SeqCst);
         if d == up.corrupt.to_string() {
             return Bytes::from_static(b"not what the digest says").into_response();
@@ -166,6 +173,18 @@ async fn a_proxy_project_pulls_through_once_and_serves_the_cache_when_upstream_f
     let m = reg.v2(&caller).get_manifest(&repo, &v1).await.unwrap();
     assert_eq!(m.content, up.manifest);
 
+    // The project keeps what was pulled in the last 7 days (Harbor's default), daily.
+    let hub = reg.project(SYS, "hub", true).await.unwrap();
+    let retention: i64 = hub.metadata["retention_id"].parse().unwrap();
+    let policy = reg.retention(SYS, retention).await.unwrap();
+    assert_eq!(policy.rules[0].template, "nDaysSinceLastPull");
+    assert_eq!(policy.rules[0].params["nDaysSinceLastPull"], 7);
+    // proxy_speed_kb must be a number.
+    let mut bad = std::collections::BTreeMap::new();
+    bad.insert("proxy_speed_kb".to_owned(), "fast".to_owned());
+    let e = reg.update_project(SYS, "hub", true, bad).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BadRequest);
+
     // Ten concurrent reads of a blob not cached yet: one upstream fetch, all get the bytes.
     let (layer_digest, layer) = up.blobs[1].clone();
     let reads = (0..10).map(|_| read_all(&reg, &caller, &repo, &layer_digest));
@@ -243,6 +262,55 @@ async fn bytes_that_do_not_match_their_digest_are_never_cached_and_writes_are_re
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+
+    // max_upstream_conn: one fetch at a time; a second blob meanwhile is a 429.
+    let mut one = std::collections::BTreeMap::new();
+    one.insert("max_upstream_conn".to_owned(), "1".to_owned());
+    reg.update_project(SYS, "hub", true, one).await.unwrap();
+    let (config_digest, config) = up.blobs[0].clone();
+    let (layer_digest, layer) = up.blobs[1].clone();
+    let (reg2, caller2, repo2, d2) = (
+        reg.clone(),
+        caller.clone(),
+        repo.clone(),
+        layer_digest.clone(),
+    );
+    let first = tokio::spawn(async move { read_all(&reg2, &caller2, &repo2, &d2).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let e = read_all(&reg, &caller, &repo, &config_digest)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TooManyRequests, "{e}");
+    assert_eq!(first.await.unwrap().unwrap(), layer);
+    assert_eq!(
+        read_all(&reg, &caller, &repo, &config_digest)
+            .await
+            .unwrap(),
+        config
+    );
+    // Cached blobs need no upstream connection.
+    assert_eq!(
+        read_all(&reg, &caller, &repo, &layer_digest).await.unwrap(),
+        layer
+    );
+
+    // proxy_speed_kb paces the upstream fetch (a lower bound: it cannot be faster).
+    let mut slow = std::collections::BTreeMap::new();
+    slow.insert("proxy_speed_kb".to_owned(), "200".to_owned());
+    reg.update_project(SYS, "hub", true, slow).await.unwrap();
+    let paced = RepoName::parse("hub/paced/app").unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        read_all(&reg, &caller, &paced, &layer_digest)
+            .await
+            .unwrap(),
+        layer
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(1200),
+        "300 KB at 200 KB/s took {took:?}"
+    );
 
     let e = reg.v2(&caller).start_upload(&repo).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Denied, "{e}");
@@ -462,8 +530,29 @@ async fn event_based_policies_start_on_a_matching_push_once_and_scheduled_ones_o
 
     // Stopped before it ran: its task never runs.
     reg.stop_replication(SYS, runs.items[0].id).await.unwrap();
-    let stopped = reg.replication_execution(SYS, runs.items[0].id).await.unwrap();
+    let stopped = reg
+        .replication_execution(SYS, runs.items[0].id)
+        .await
+        .unwrap();
     assert_eq!((stopped.status.as_str(), stopped.stopped), ("Stopped", 1));
+
+    // A label filter (local sources): only the labelled artifact goes.
+    let label: registry_core::model::Label =
+        serde_json::from_value(serde_json::json!({"name": "release", "scope": "g"})).unwrap();
+    let label = reg.create_label(SYS, label).await.unwrap();
+    reg.attach_label(SYS, "src", "app", "v1", label.id)
+        .await
+        .unwrap();
+    let mut labelled = policy_req("labelled", up, serde_json::json!({"type": "manual"}));
+    labelled.filters.push(
+        serde_json::from_value(serde_json::json!({"type": "label", "value": ["release"]})).unwrap(),
+    );
+    let lp = reg.create_replication_policy(SYS, labelled).await.unwrap();
+    let run = reg.start_replication(SYS, lp.id).await.unwrap();
+    let tasks = reg.replication_tasks(SYS, run).await.unwrap();
+    assert_eq!(tasks[0].src_resource, "src/app:[v1]");
+    reg.stop_replication(SYS, run).await.unwrap();
+    reg.delete_replication_policy(SYS, lp.id).await.unwrap();
 
     // A disabled event policy starts nothing.
     let mut off = policy_req("on-push", up, serde_json::json!({"type": "event_based"}));
@@ -524,4 +613,61 @@ async fn event_based_policies_start_on_a_matching_push_once_and_scheduled_ones_o
         .await
         .unwrap_err();
     assert_eq!(anon.code(), ErrorCode::Unauthorized);
+}
+
+#[tokio::test]
+async fn a_pull_based_policy_copies_into_a_new_project_and_records_a_replication_event() {
+    let (up, url) = start_upstream().await;
+    let (reg, _clock, endpoint) = replication_registry(&url).await;
+    let policy: registry_core::replication::ReplicationPolicyReq =
+        serde_json::from_value(serde_json::json!({
+            "name": "in",
+            "src_registry": {"id": endpoint},
+            "dest_namespace": "mirror",
+            "dest_namespace_replace_count": 1,
+            "filters": [{"type": "name", "value": "lib/**"}],
+        }))
+        .unwrap();
+    let p = reg.create_replication_policy(SYS, policy).await.unwrap();
+    let id = reg.start_replication(SYS, p.id).await.unwrap();
+    reg.run_jobs_until_idle().await.unwrap();
+    let run = reg.replication_execution(SYS, id).await.unwrap();
+    assert_eq!(
+        (run.status.as_str(), run.total, run.succeed),
+        ("Succeed", 1, 1),
+        "{run:?}"
+    );
+    let repo = RepoName::parse("mirror/app").unwrap();
+    let m = reg
+        .get_manifest(&repo, &Reference::Tag("v1".into()))
+        .await
+        .unwrap();
+    assert_eq!(m.content, up.manifest, "the digest is kept");
+    let tasks = reg.replication_tasks(SYS, id).await.unwrap();
+    let log = reg
+        .replication_task_log(SYS, id, tasks[0].id)
+        .await
+        .unwrap();
+    assert!(log.contains("copied to mirror/app:v1"), "{log}");
+
+    let mirror = reg.project(SYS, "mirror", true).await.unwrap();
+    let events = reg.metadata_store().events_after(0, 1000).await.unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.event_type == "REPLICATION")
+        .expect("a REPLICATION event");
+    assert_eq!(
+        e.project_id,
+        Some(mirror.project_id),
+        "the local side's project gets the webhook"
+    );
+    let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+    let r = &payload["replication"];
+    assert_eq!(r["job_status"], "Success");
+    assert_eq!(
+        r["successful_artifact"][0]["name_tag"],
+        "app [1 item(s) in total]"
+    );
+    assert_eq!(r["src_resource"]["registry_type"], "docker-registry");
+    assert_eq!(r["dest_resource"]["namespace"], "mirror");
 }

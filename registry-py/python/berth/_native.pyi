@@ -30,6 +30,10 @@ from .types import (
     ScanResult,
     VulnerabilityReport,
     VulndbImport,
+    RegistryEndpoint,
+    ReplicationPolicy,
+    ReplicationExecution,
+    CopyReport,
     TrustKey,
     User,
     UserPage,
@@ -414,6 +418,44 @@ class Registry:
     def import_vulndb(self, path: str | os.PathLike[str]) -> VulndbImport:
         """Import OSV advisories: a directory of OSV JSON files, one file, or OSV's all.zip."""
 
+    def create_registry(
+        self,
+        name: str,
+        url: str,
+        type: str = "docker-registry",
+        *,
+        access_key: str | None = None,
+        access_secret: str | None = None,
+        insecure: bool = False,
+    ) -> RegistryEndpoint:
+        """Register a remote registry (docker-registry, harbor or docker-hub); the secret is
+        sealed and never shown back."""
+
+    def create_proxy_project(self, name: str, registry_id: int, public: bool = False) -> Project:
+        """A proxy-cache project: pulls of name/<path> come from the registry and are kept."""
+
+    def create_replication_policy(self, policy: Mapping[str, Any]) -> ReplicationPolicy:
+        """Create a replication policy (Harbor's ReplicationPolicy JSON)."""
+
+    def start_replication(self, policy_id: int) -> int:
+        """Start a run of the policy; returns the execution id (run_jobs() runs it here)."""
+
+    def replication_execution(self, execution_id: int) -> ReplicationExecution: ...
+    def replicate(
+        self,
+        remote: str,
+        local: str,
+        *,
+        push: bool = False,
+        tags: Sequence[str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        insecure: bool = False,
+        type: str | None = None,
+    ) -> CopyReport:
+        """Copy tags from the repository at `remote` (http(s)://host/path) into `local`
+        (project/name), or the other way with push=True, now; digests are kept."""
+
     def sign(self, image: str, private_key_pem: str) -> str:
         """Sign `image` as `cosign sign --key` does (tag scheme) with an unencrypted PKCS#8 key
         (see generate_signing_key); returns the signature manifest's digest."""
@@ -622,6 +664,32 @@ class AsyncRegistry:
     async def scan(self, image: str) -> ScanResult: ...
     async def vulnerabilities(self, image: str) -> VulnerabilityReport | None: ...
     async def import_vulndb(self, path: str | os.PathLike[str]) -> VulndbImport: ...
+    async def create_registry(
+        self,
+        name: str,
+        url: str,
+        type: str = "docker-registry",
+        *,
+        access_key: str | None = None,
+        access_secret: str | None = None,
+        insecure: bool = False,
+    ) -> RegistryEndpoint: ...
+    async def create_proxy_project(self, name: str, registry_id: int, public: bool = False) -> Project: ...
+    async def create_replication_policy(self, policy: Mapping[str, Any]) -> ReplicationPolicy: ...
+    async def start_replication(self, policy_id: int) -> int: ...
+    async def replication_execution(self, execution_id: int) -> ReplicationExecution: ...
+    async def replicate(
+        self,
+        remote: str,
+        local: str,
+        *,
+        push: bool = False,
+        tags: Sequence[str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        insecure: bool = False,
+        type: str | None = None,
+    ) -> CopyReport: ...
     async def sign(self, image: str, private_key_pem: str) -> str: ...
     async def trust_keys(self, project: _ProjectRef) -> list[TrustKey]: ...
     async def add_trust_key(self, project: _ProjectRef, name: str, pem: str) -> TrustKey: ...

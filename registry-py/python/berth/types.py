@@ -15,6 +15,11 @@ __all__ = [
     "Vulnerability",
     "VulnerabilityReport",
     "VulndbImport",
+    "RegistryCredential",
+    "RegistryEndpoint",
+    "ReplicationPolicy",
+    "ReplicationExecution",
+    "CopyReport",
     "Sbom",
     "SbomPackage",
     "Accessory",
@@ -310,6 +315,80 @@ class VulndbImport(TypedDict):
     total_advisories: int
     total_rows: int
     updated_at: str
+
+
+class RegistryCredential(TypedDict):
+    type: str
+    access_key: str
+    access_secret: str
+    """`*****` when a secret is stored: it is never shown back."""
+
+
+class RegistryEndpoint(TypedDict):
+    """A remote registry replication policies and proxy-cache projects use."""
+
+    id: int
+    name: str
+    url: str
+    type: str
+    credential: RegistryCredential
+    insecure: bool
+    ca_certificate: str
+    description: str
+    status: str
+    creation_time: str
+    update_time: str
+
+
+class ReplicationPolicy(TypedDict):
+    """Harbor's ReplicationPolicy."""
+
+    id: int
+    name: str
+    description: str
+    creator: str
+    src_registry: RegistryEndpoint | None
+    dest_registry: RegistryEndpoint | None
+    dest_namespace: str
+    dest_namespace_replace_count: int
+    trigger: dict[str, Any]
+    filters: list[dict[str, Any]]
+    replicate_deletion: bool
+    deletion: bool
+    override: bool
+    enabled: bool
+    speed: int
+    copy_by_chunk: bool
+    single_active_replication: bool
+    creation_time: str
+    update_time: str
+
+
+class ReplicationExecution(TypedDict):
+    """A replication run: status InProgress, Succeed, Failed or Stopped, with task counts."""
+
+    id: int
+    policy_id: int
+    status: str
+    trigger: str
+    start_time: str
+    end_time: str | None
+    status_text: str
+    total: int
+    failed: int
+    succeed: int
+    in_progress: int
+    stopped: int
+
+
+class CopyReport(TypedDict):
+    """What replicate() copied."""
+
+    copied: list[str]
+    skipped: list[str]
+    blobs_copied: int
+    blobs_skipped: int
+    log: list[str]
 
 
 class TrustKey(TypedDict):
