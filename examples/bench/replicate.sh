@@ -98,8 +98,8 @@ log "replication A -> B: $t_rep s ($status)"
 api -X POST "http://$C/api/v2.0/projects" --data '{"project_name":"sync"}' >/dev/null
 t0=$(now)
 for r in $(seq -f 'r%02g' 0 $((REPOS - 1))); do
-    skopeo --insecure-policy sync --quiet --src docker --dest docker --src-tls-verify=false --dest-tls-verify=false \
-        --src-creds "$ADMIN" --dest-creds "$ADMIN" "$A/bench/$r" "$C/sync" >/dev/null
+    skopeo --insecure-policy sync --src docker --dest docker --src-tls-verify=false --dest-tls-verify=false \
+        --src-creds "$ADMIN" --dest-creds "$ADMIN" "$A/bench/$r" "$C/sync" >>"$WORK/sync.log" 2>&1 || { tail "$WORK/sync.log" >&2; exit 1; }
 done
 t_sync=$(secs "$t0" "$(now)")
 log "skopeo sync A -> C: $t_sync s"
