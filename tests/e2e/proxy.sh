@@ -139,6 +139,12 @@ check "the second pull asked upstream only for the tag, by HEAD (no manifest GET
 check "a push into the proxy project is refused" \
     fails_cmd sk copy --dest-tls-verify=false --dest-creds "$ADMIN" "oci:$E2E_TMP/layout:v1" "docker://$PROXY_REF:pushed"
 
+referrers=$(acurl -s -w '\n%{http_code}' "$BERTH_URL/v2/hub/lib/app/referrers/$SRC_MANIFEST")
+check "the referrers API is proxied (Distribution 2.8 has none: its tag schema, an empty index)" \
+    assert_eq "200 0" "${referrers##*$'\n'} $(jq '.manifests | length' <<<"${referrers%$'\n'*}")"
+check "... asked of the upstream" \
+    assert_contains "$(grep -E "lib/app/(referrers/|manifests/sha256-)" "$UP_LOG" | head -n 1)" "lib/app"
+
 # ---- single flight -----------------------------------------------------------------------------
 before=$(upstream_hits "/v2/lib/big/blobs/$BIG_LAYER")
 pids=()
@@ -168,6 +174,8 @@ uncached=$(acurl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' -w '
 check "an uncached tag fails with 503 UNAVAILABLE naming the upstream" \
     assert_eq 503 "${uncached##*$'\n'}"
 check "... in the OCI error envelope" assert_contains "$uncached" '"code":"UNAVAILABLE"'
+check "with the upstream stopped, referrers answer from the cache (200)" \
+    assert_eq 200 "$(http_code "$BERTH_URL/v2/hub/lib/app/referrers/$SRC_MANIFEST")"
 check "the server log names no secret" fails_cmd grep -qa "$SECRET" "$BERTH_LOG"
 
 e2e_summary proxy

@@ -296,6 +296,12 @@ impl V2<'_> {
         artifact_type: Option<&str>,
     ) -> Result<ReferrersIndex> {
         self.allow(repo, RepoAction::Pull).await?;
+        if let Some(up) = self.registry.proxy_of(repo).await? {
+            return self
+                .registry
+                .proxy_referrers(up, repo, subject, artifact_type)
+                .await;
+        }
         self.registry.referrers(repo, subject, artifact_type).await
     }
 }

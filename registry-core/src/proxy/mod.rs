@@ -13,6 +13,8 @@
 //! - **Upstream down, 429, or refusing the credentials:** a cached tag is served; an uncached
 //!   one fails with `UNAVAILABLE` (or `TOOMANYREQUESTS`) naming the cause. An upstream 404 is a
 //!   404.
+//! - **Referrers** are asked of the upstream (its referrers API, or the tag schema); the cached
+//!   ones answer when it cannot.
 //! - **Writes** (uploads, mounts, manifest pushes) into a proxy project are refused; quota
 //!   applies to what the cache stores.
 
@@ -322,6 +324,31 @@ impl Registry {
             Ok(_) => tracing::info!(repository = %repo, %digest, "proxy cache: manifest stored"),
             Err(e) => {
                 tracing::warn!(repository = %repo, %digest, error = %e, "proxy cache: manifest not stored")
+            }
+        }
+    }
+
+    /// The referrers of `subject` in a proxy-cache repository, as the upstream lists them; the
+    /// cached ones when the upstream cannot answer.
+    pub(crate) async fn proxy_referrers(
+        &self,
+        registry_id: i64,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<crate::distribution::ReferrersIndex> {
+        let up = self.upstream(registry_id).await?;
+        match up
+            .referrers(upstream_path(repo), subject, artifact_type)
+            .await
+        {
+            Ok(body) => Ok(crate::distribution::ReferrersIndex {
+                body,
+                filtered: artifact_type.is_some(),
+            }),
+            Err(e) => {
+                tracing::warn!(repository = %repo, %subject, error = %e, "upstream referrers unavailable: serving the cached ones");
+                self.referrers(repo, subject, artifact_type).await
             }
         }
     }

@@ -675,10 +675,15 @@ impl Registry {
     /// node's. Returns the executions started.
     pub async fn replicate_pending_events(&self) -> Result<usize> {
         let last = self.meta.last_event_id().await?;
-        let cursor = self
-            .meta
-            .init_setting(EVENT_CURSOR, &last.to_string())
-            .await?;
+        // Read first: the insert of the first call takes SQLite's write lock.
+        let cursor = match self.meta.get_setting(EVENT_CURSOR).await? {
+            Some(c) => c,
+            None => {
+                self.meta
+                    .init_setting(EVENT_CURSOR, &last.to_string())
+                    .await?
+            }
+        };
         let from: i64 = cursor.parse().unwrap_or(last);
         if last <= from {
             return Ok(0);

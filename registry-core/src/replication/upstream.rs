@@ -293,8 +293,8 @@ impl Upstream {
                     #[serde(default)]
                     access_token: String,
                 }
-                let body = res.bytes().await.map_err(unavailable)?;
-                let t: Token = serde_json::from_slice(&body[..body.len().min(1 << 20)])
+                let body = read_bounded(res, 1 << 20).await?;
+                let t: Token = serde_json::from_slice(&body)
                     .map_err(|e| UpstreamError::Unavailable(format!("token answer: {e}")))?;
                 let t = if t.token.is_empty() {
                     t.access_token
@@ -368,6 +368,24 @@ impl Upstream {
         }
         let media_type = media_type_of(&body);
         Ok((body, named.unwrap_or(actual), media_type))
+    }
+
+    /// The referrers of `subject` as an OCI image index (the referrers API, or the tag schema of
+    /// registries without it).
+    pub(crate) async fn referrers(
+        &self,
+        repo: &str,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> std::result::Result<Bytes, UpstreamError> {
+        let r = self.reference(repo, &subject.to_string());
+        self.client
+            .store_auth_if_needed(r.resolve_registry(), &self.auth)
+            .await;
+        let index = self.client.pull_referrers(&r, artifact_type).await?;
+        let body = serde_json::to_vec(&index)
+            .map_err(|e| UpstreamError::Unavailable(format!("referrers index: {e}")))?;
+        Ok(Bytes::from(body))
     }
 
     /// A blob as a stream, with its length when the upstream says it.
@@ -533,16 +551,7 @@ impl Upstream {
             429 => return Err(UpstreamError::RateLimited),
             code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
         }
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?;
-        if body.len() > 16 << 20 {
-            return Err(UpstreamError::Unavailable(format!(
-                "an answer of {} bytes from {url}",
-                body.len()
-            )));
-        }
+        let body = read_bounded(res, 16 << 20).await?;
         serde_json::from_slice(&body).map_err(|e| UpstreamError::Unavailable(format!("{url}: {e}")))
     }
 
@@ -629,6 +638,30 @@ impl Upstream {
             ))),
         }
     }
+}
+
+/// A response body of at most `limit` bytes, read chunk by chunk: a larger one is refused before
+/// it is buffered.
+async fn read_bounded(
+    mut res: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Bytes, UpstreamError> {
+    let too_big = || UpstreamError::Unavailable(format!("an answer of more than {limit} bytes"));
+    if res.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?
+    {
+        if buf.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// The most repositories or tags one listing takes.
