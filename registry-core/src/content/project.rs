@@ -51,6 +51,8 @@ const METADATA_KEYS: &[(&str, Option<&[&str]>)] = &[
     // upstream blob fetches at once (-1 or absent: unlimited; more answer 429).
     ("proxy_speed_kb", None),
     ("max_upstream_conn", None),
+    // Proxy-cache projects: only upstream repositories matching this doublestar pattern.
+    ("proxy_repository_filter", None),
 ];
 
 /// Project names: Harbor's rule (lower case, digits, `._-` inside), 1–255 characters.
@@ -80,6 +82,11 @@ pub fn validate_project_name(name: &str) -> Result<()> {
 }
 
 fn check_metadata(m: &BTreeMap<String, String>) -> Result<()> {
+    if let Some(v) = m.get("proxy_repository_filter")
+        && !v.is_empty()
+    {
+        crate::policy::selector::Pattern::compile(crate::policy::selector::DOUBLESTAR, v)?;
+    }
     for key in ["proxy_speed_kb", "max_upstream_conn"] {
         if let Some(v) = m.get(key)
             && v.parse::<i64>().is_err()

@@ -254,6 +254,8 @@ pub(crate) struct ProjectTrust {
     pub(crate) proxy_speed: u64,
     /// `max_upstream_conn`: upstream blob fetches at once (0: unlimited).
     pub(crate) proxy_conns: u32,
+    /// `proxy_repository_filter`: the upstream repositories the project serves.
+    pub(crate) proxy_filter: Option<crate::policy::selector::Pattern>,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -350,6 +352,7 @@ impl Registry {
                 proxy: hit.proxy,
                 proxy_speed: hit.proxy_speed,
                 proxy_conns: hit.proxy_conns,
+                proxy_filter: hit.proxy_filter.clone(),
                 ..ProjectTrust::default()
             },
             None => {
@@ -384,6 +387,16 @@ impl Registry {
                         .and_then(|(_, v)| v.parse::<i64>().ok())
                         .filter(|n| *n > 0)
                         .map_or(0, |n| n.min(u32::MAX as i64) as u32),
+                    proxy_filter: meta
+                        .iter()
+                        .find(|(k, v)| k == "proxy_repository_filter" && !v.is_empty())
+                        .and_then(|(_, v)| {
+                            crate::policy::selector::Pattern::compile(
+                                crate::policy::selector::DOUBLESTAR,
+                                v,
+                            )
+                            .ok()
+                        }),
                     ..ProjectTrust::default()
                 }
             }

@@ -144,6 +144,24 @@ impl Registry {
         }
     }
 
+    /// Refuse repositories outside the project's `proxy_repository_filter`, as if they did not
+    /// exist (cached or not).
+    async fn proxy_allows(&self, repo: &RepoName) -> Result<()> {
+        let Some(access) = self
+            .project_access(&crate::auth::Principal::System, repo.project())
+            .await?
+        else {
+            return Ok(());
+        };
+        let trust = self.project_trust(access.project.id, false).await?;
+        match &trust.proxy_filter {
+            Some(p) if !p.is_match(upstream_path(repo)) => Err(Error::NameUnknown {
+                name: repo.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuse content written into a proxy-cache project.
     pub(crate) async fn refuse_proxy_write(&self, repo: &RepoName) -> Result<()> {
         if self.proxy_of(repo).await?.is_some() {
@@ -190,6 +208,7 @@ impl Registry {
         repo: &RepoName,
         reference: &Reference,
     ) -> Result<Arc<StoredManifest>> {
+        self.proxy_allows(repo).await?;
         let path = upstream_path(repo);
         let tag = match reference {
             Reference::Digest(_) => {
@@ -337,6 +356,7 @@ impl Registry {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<crate::distribution::ReferrersIndex> {
+        self.proxy_allows(repo).await?;
         let up = self.upstream(registry_id).await?;
         match up
             .referrers(upstream_path(repo), subject, artifact_type)
@@ -361,6 +381,7 @@ impl Registry {
         digest: &Digest,
         range: Option<RangeSpec>,
     ) -> Result<BlobRead> {
+        self.proxy_allows(repo).await?;
         if self.stat_blob(repo, digest).await.is_ok() {
             return self.get_blob(repo, digest, range).await;
         }
@@ -381,6 +402,7 @@ impl Registry {
         repo: &RepoName,
         digest: &Digest,
     ) -> Result<u64> {
+        self.proxy_allows(repo).await?;
         let (first, rx) = self.join_fetch(registry_id, repo, digest).await?;
         drop(first);
         wait_fetch(rx, digest).await

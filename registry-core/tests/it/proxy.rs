@@ -240,6 +240,38 @@ async fn a_proxy_project_pulls_through_once_and_serves_the_cache_when_upstream_f
     up.mode.store(GONE, Ordering::SeqCst);
     let e = reg.v2(&caller).get_manifest(&repo, &v1).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ManifestUnknown, "{e}");
+
+    // A repository filter hides what it does not match, cached or not.
+    let filter = |v: &str| {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("proxy_repository_filter".to_owned(), v.to_owned());
+        m
+    };
+    let e = reg
+        .update_project(SYS, "hub", true, filter("[oops"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BadRequest, "{e}");
+    reg.update_project(SYS, "hub", true, filter("other/**"))
+        .await
+        .unwrap();
+    let e = reg
+        .v2(&caller)
+        .get_manifest(&repo, &by_digest)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NameUnknown, "{e}");
+    let e = read_all(&reg, &caller, &repo, &layer_digest)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NameUnknown, "{e}");
+    reg.update_project(SYS, "hub", true, filter("lib/**"))
+        .await
+        .unwrap();
+    reg.v2(&caller)
+        .get_manifest(&repo, &by_digest)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
