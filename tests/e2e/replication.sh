@@ -182,6 +182,24 @@ log "event-based replication: src/live:v7 reached Distribution after ${took}s"
 check "event-based: a skopeo push reaches Distribution within 5 s (took ${took}s)" \
     bash -c "[[ '$seen' == '$SRC_V2' && $took -le 5 ]]"
 
+# ---- deletions follow (replicate_deletion) --------------------------------------------------------
+P8=$(policy "{\"name\":\"deletions\",\"dest_registry\":{\"id\":$D2},\"trigger\":{\"type\":\"event_based\"},
+    \"replicate_deletion\":true,\"filters\":[{\"type\":\"name\",\"value\":\"src/gone\"}]}")
+sk copy --dest-tls-verify=false --dest-creds "$ADMIN" "oci:$E2E_TMP/l1:v1" "docker://$BERTH_HOST/src/gone:v1" >/dev/null 2>&1
+wait_digest() { # wait_digest REF WANT SECONDS: until REF's digest is WANT ("" = gone)
+    local end=$((SECONDS + $3))
+    while ((SECONDS < end)); do
+        [[ $(digest "$1") == "$2" ]] && return 0
+        sleep 0.2
+    done
+    echo "     $1 is $(digest "$1"), not ${2:-gone}" >&2
+    return 1
+}
+check "replicate_deletion: the pushed image reaches Distribution" wait_digest "$DIST2_HOST/src/gone:v1" "$SRC_V1" 10
+deleted=$(acurl -s -o /dev/null -w '%{http_code}' -X DELETE "$BERTH_URL/v2/src/gone/manifests/$SRC_V1")
+check "... it is deleted here (by digest, 202)" assert_eq 202 "$deleted"
+check "... and within 5 s it is gone from Distribution" wait_digest "$DIST2_HOST/src/gone:v1" "" 5
+
 # ---- resume after kill -9 ----------------------------------------------------------------------
 # 200 images (20 repositories x 10 tags, every blob unique) go to Distribution v3; the source is
 # killed with -9 a third of the way through, restarted, and the run completes without any blob

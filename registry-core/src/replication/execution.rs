@@ -101,6 +101,9 @@ struct TaskSpec {
     src: String,
     dst: String,
     tags: Vec<String>,
+    /// A deletion to replicate (`replicate_deletion`): the tag or digest deleted at the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delete: Option<String>,
 }
 
 fn harbor_status(s: &str) -> &'static str {
@@ -579,6 +582,7 @@ impl Registry {
                     src: repo,
                     dst,
                     tags,
+                    delete: None,
                 })
                 .expect("a task spec serializes"),
             );
@@ -706,14 +710,21 @@ impl Registry {
             return Ok(0);
         }
         let mut started = 0;
-        for e in events
-            .iter()
-            .filter(|e| e.event_type == crate::events::PUSH_ARTIFACT && e.success)
-        {
+        for e in events.iter().filter(|e| e.success) {
             let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
             let Some(repo) = payload["repository"].as_str() else {
                 continue;
             };
+            let deleted = match e.event_type.as_str() {
+                crate::events::PUSH_ARTIFACT => None,
+                crate::events::DELETE_ARTIFACT => payload["digest"].as_str(),
+                "DELETE_TAG" => payload["tag"].as_str(),
+                _ => continue,
+            };
+            if let Some(reference) = deleted {
+                started += self.replicate_deletion(&policies, repo, reference).await?;
+                continue;
+            }
             let tags: Vec<String> = payload["tags"]
                 .as_array()
                 .into_iter()
@@ -749,12 +760,55 @@ impl Registry {
                     src: repo.to_owned(),
                     dst,
                     tags,
+                    delete: None,
                 })
                 .expect("a task spec serializes");
                 self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
                     .await?;
                 started += 1;
             }
+        }
+        Ok(started)
+    }
+
+    /// Start a deletion task per policy with `replicate_deletion` that selects `repo` (and the
+    /// tag, when a tag was deleted).
+    async fn replicate_deletion(
+        &self,
+        policies: &[PolicyRow],
+        repo: &str,
+        reference: &str,
+    ) -> Result<usize> {
+        let mut started = 0;
+        let is_tag = !reference.contains(':');
+        for policy in policies.iter().filter(|p| p.replicate_deletion) {
+            let raw: Vec<ReplicationFilter> =
+                serde_json::from_str(&policy.filters).unwrap_or_default();
+            let Ok(filters) = Filters::compile(&raw) else {
+                continue;
+            };
+            if !filters.repo_selected(repo)
+                || (is_tag && !filters.tag_selected(reference))
+                || !self.may_start(policy, crate::jobs::EVENT).await?
+            {
+                continue;
+            }
+            let dst = dest_name(
+                repo,
+                &policy.dest_namespace,
+                policy.dest_namespace_replace_count,
+            )?;
+            let spec = serde_json::to_value(TaskSpec {
+                policy_id: policy.id,
+                src: repo.to_owned(),
+                dst,
+                tags: Vec::new(),
+                delete: Some(reference.to_owned()),
+            })
+            .expect("a task spec serializes");
+            self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
+                .await?;
+            started += 1;
         }
         Ok(started)
     }
@@ -853,6 +907,24 @@ impl Registry {
         spec: &TaskSpec,
         policy: &PolicyRow,
     ) -> Result<i64> {
+        if let Some(reference) = &spec.delete {
+            let Some(id) = policy.dest_registry_id else {
+                return Err(Error::BadRequest {
+                    reason: "deletions replicate from this registry only".into(),
+                });
+            };
+            let up = self.upstream(id).await?;
+            let gone = up
+                .delete_manifest(&spec.dst, reference)
+                .await
+                .map_err(Error::from)?;
+            ctx.log(if gone {
+                format!("{}:{reference} deleted at the destination", spec.dst)
+            } else {
+                format!("{}:{reference} was not at the destination", spec.dst)
+            });
+            return Ok(i64::from(gone));
+        }
         let (src, dst) = match (policy.src_registry_id, policy.dest_registry_id) {
             (Some(id), _) => (Side::Remote(self.upstream(id).await?), Side::Local),
             (None, Some(id)) => (Side::Local, Side::Remote(self.upstream(id).await?)),

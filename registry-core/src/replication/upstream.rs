@@ -237,21 +237,37 @@ impl Upstream {
             .base
             .join("/v2/")
             .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let res = self
+            .send_authorized(reqwest::Method::GET, url.clone(), None)
+            .await?;
+        match res.status().as_u16() {
+            200..=299 => Ok(()),
+            code @ (401 | 403) => Err(UpstreamError::Unauthorized(format!("{code} from {url}"))),
+            429 => Err(UpstreamError::RateLimited),
+            code => Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
+        }
+    }
+
+    /// Send a request with the endpoint's credentials. A `401` with a bearer challenge is
+    /// answered once: a token from the challenge's realm (for `scope`, else the challenge's own)
+    /// taken with the credentials, and the request sent again with it.
+    async fn send_authorized(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        scope: Option<&str>,
+    ) -> std::result::Result<reqwest::Response, UpstreamError> {
         let unavailable =
             |e: reqwest::Error| UpstreamError::Unavailable(e.without_url().to_string());
-        let mut req = self.http.get(url.clone());
-        if let RegistryAuth::Basic(u, p) = &self.auth {
-            req = req.basic_auth(u, Some(p));
-        }
-        if let RegistryAuth::Bearer(t) = &self.auth {
-            req = req.bearer_auth(t);
+        let mut req = self.http.request(method.clone(), url.clone());
+        match &self.auth {
+            RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
+            RegistryAuth::Bearer(t) => req = req.bearer_auth(t),
+            RegistryAuth::Anonymous => {}
         }
         let res = req.send().await.map_err(unavailable)?;
-        match res.status().as_u16() {
-            200..=299 => return Ok(()),
-            401 => {}
-            429 => return Err(UpstreamError::RateLimited),
-            code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
+        if res.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(res);
         }
         let challenge = res
             .headers()
@@ -263,7 +279,7 @@ impl Upstream {
             .strip_prefix("Bearer ")
             .or(challenge.strip_prefix("bearer "))
         else {
-            return Err(UpstreamError::Unauthorized(format!("401 from {url}")));
+            return Ok(res);
         };
         let param = |name: &str| {
             params.split(',').find_map(|kv| {
@@ -277,52 +293,86 @@ impl Upstream {
         if let Some(service) = param("service") {
             token = token.query(&[("service", service)]);
         }
+        if let Some(scope) = scope.map(str::to_owned).or_else(|| param("scope")) {
+            token = token.query(&[("scope", scope)]);
+        }
         if let RegistryAuth::Basic(u, p) = &self.auth {
             token = token.basic_auth(u, Some(p));
         }
-        let res = token.send().await.map_err(unavailable)?;
-        match res.status().as_u16() {
-            200..=299 if matches!(self.auth, RegistryAuth::Anonymous) => Ok(()),
-            200..=299 => {
-                // A token service answers anonymous callers too: the credentials count only if
-                // /v2/ then takes the token.
-                #[derive(serde::Deserialize)]
-                struct Token {
-                    #[serde(default)]
-                    token: String,
-                    #[serde(default)]
-                    access_token: String,
-                }
-                let body = read_bounded(res, 1 << 20).await?;
-                let t: Token = serde_json::from_slice(&body)
-                    .map_err(|e| UpstreamError::Unavailable(format!("token answer: {e}")))?;
-                let t = if t.token.is_empty() {
-                    t.access_token
-                } else {
-                    t.token
-                };
-                let res = self
-                    .http
-                    .get(url.clone())
-                    .bearer_auth(t)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if res.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(UpstreamError::Unauthorized(format!(
-                        "{} from {url} with the token",
-                        res.status().as_u16()
-                    )))
-                }
+        let answer = token.send().await.map_err(unavailable)?;
+        match answer.status().as_u16() {
+            200..=299 => {}
+            429 => return Err(UpstreamError::RateLimited),
+            code @ (401 | 403) => {
+                return Err(UpstreamError::Unauthorized(format!(
+                    "{code} from the token service"
+                )));
             }
+            code => {
+                return Err(UpstreamError::Unavailable(format!(
+                    "{code} from the token service"
+                )));
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: String,
+            #[serde(default)]
+            access_token: String,
+        }
+        let body = read_bounded(answer, 1 << 20).await?;
+        let t: Token = serde_json::from_slice(&body)
+            .map_err(|e| UpstreamError::Unavailable(format!("token answer: {e}")))?;
+        let t = if t.token.is_empty() {
+            t.access_token
+        } else {
+            t.token
+        };
+        self.http
+            .request(method, url)
+            .bearer_auth(t)
+            .send()
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Delete a manifest by tag or digest: `true` when it was there. A registry that deletes
+    /// by digest only (Distribution) gets the digest the tag names, which takes that manifest's
+    /// other tags with it, as in Harbor.
+    pub(crate) async fn delete_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> std::result::Result<bool, UpstreamError> {
+        let path = self.upstream_repo(repo);
+        let scope = format!("repository:{path}:delete");
+        let delete = |r: String| {
+            let url = self.base.join(&format!("/v2/{path}/manifests/{r}"));
+            let scope = scope.clone();
+            async move {
+                let url = url.map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+                self.send_authorized(reqwest::Method::DELETE, url, Some(&scope))
+                    .await
+            }
+        };
+        let mut res = delete(reference.to_owned()).await?;
+        if !reference.contains(':') && matches!(res.status().as_u16(), 400 | 405) {
+            match self.head_manifest(repo, reference).await {
+                Ok(d) => res = delete(d.to_string()).await?,
+                Err(UpstreamError::NotFound) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        match res.status().as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
             429 => Err(UpstreamError::RateLimited),
             code @ (401 | 403) => Err(UpstreamError::Unauthorized(format!(
-                "{code} from the token service"
+                "{code} deleting {path}:{reference}"
             ))),
             code => Err(UpstreamError::Unavailable(format!(
-                "{code} from the token service"
+                "{code} deleting {path}:{reference}"
             ))),
         }
     }
