@@ -19,6 +19,8 @@ S3S_FS_VERSION=0.14.1
 COSIGN_VERSION=v2.6.5
 # Distribution v3: a replication peer (tests/e2e/replication.sh) and a benchmark baseline.
 DIST3_VERSION=v3.1.2
+# crane: a second client for the proxy cache's offline pulls (tests/e2e/proxy.sh).
+CRANE_VERSION=v0.22.1
 
 need_apt=()
 for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx mmdebstrap:mmdebstrap; do
@@ -53,6 +55,13 @@ if [ ! -x "$dist3_dir/registry" ]; then
   GOBIN=$dist3_dir go install "github.com/distribution/distribution/v3/cmd/registry@$DIST3_VERSION"
 fi
 ln -sf "$dist3_dir/registry" "$tools/bin/registry-v3"
+
+crane_dir=$tools/go-crane-$CRANE_VERSION
+if [ ! -x "$crane_dir/crane" ]; then
+  echo "setup: go install crane@$CRANE_VERSION (a minute, once)"
+  GOBIN=$crane_dir go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+fi
+ln -sf "$crane_dir/crane" "$tools/bin/crane"
 
 if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
   echo "setup: cargo install s3s-fs $S3S_FS_VERSION (a few minutes, once)"

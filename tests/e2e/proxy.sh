@@ -4,7 +4,8 @@
 #     privileged callers are refused;
 #   - the first skopeo pull streams through, the second is served locally (upstream request
 #     counts from Distribution's access log);
-#   - with the upstream stopped, cached images pull with skopeo; an uncached one fails clearly;
+#   - with the upstream stopped, cached images pull with skopeo and crane; an uncached one fails
+#     clearly;
 #   - 20 concurrent GETs of one uncached 100 MiB layer make one upstream fetch;
 #   - pushes into the proxy project are refused.
 # Usage: tests/e2e/proxy.sh   (env: BERTH_BIN, E2E_KEEP_TMP)
@@ -13,7 +14,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in skopeo jq docker-registry; do
+for tool in skopeo jq docker-registry crane; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
@@ -170,6 +171,11 @@ check "with the upstream stopped, the cached image still pulls (skopeo)" \
     ok_cmd sk copy --src-tls-verify=false --src-creds "$ADMIN" "docker://$PROXY_REF:v1" "oci:$E2E_TMP/pulled3:v1"
 check "... byte for byte" \
     assert_same_file "$E2E_TMP/layout/blobs/sha256/${SRC_MANIFEST#sha256:}" "$E2E_TMP/pulled3/blobs/sha256/${SRC_MANIFEST#sha256:}"
+export DOCKER_CONFIG=$E2E_TMP/docker
+crane auth login "$BERTH_HOST" -u "$BERTH_ADMIN_USER" -p "$BERTH_ADMIN_PASSWORD" >/dev/null 2>&1
+check "... and with crane (pull to a tarball, the same manifest digest)" \
+    assert_eq "$SRC_MANIFEST" "$(crane digest --insecure "$PROXY_REF:v1" 2>&1)"
+check "... crane pulls every layer" ok_cmd crane pull --insecure "$PROXY_REF:v1" "$E2E_TMP/crane.tar"
 uncached=$(acurl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' -w '\n%{http_code}' "$BERTH_URL/v2/hub/lib/app/manifests/uncached")
 check "an uncached tag fails with 503 UNAVAILABLE naming the upstream" \
     assert_eq 503 "${uncached##*$'\n'}"

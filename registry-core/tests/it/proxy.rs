@@ -344,6 +344,29 @@ async fn bytes_that_do_not_match_their_digest_are_never_cached_and_writes_are_re
         "300 KB at 200 KB/s took {took:?}"
     );
 
+    // Quota applies to what the cache stores: a blob over the limit is not kept.
+    let endpoint = reg.project(SYS, "hub", true).await.unwrap().registry_id;
+    reg.create_project(
+        SYS,
+        ProjectReq {
+            project_name: "tiny".into(),
+            registry_id: Some(endpoint),
+            storage_limit: Some(1000),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let tiny = RepoName::parse("tiny/lib/app").unwrap();
+    let e = read_all(&reg, &caller, &tiny, &layer_digest)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("quota"), "{e}");
+    assert!(
+        reg.stat_blob(&tiny, &layer_digest).await.is_err(),
+        "nothing stored"
+    );
+
     let e = reg.v2(&caller).start_upload(&repo).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Denied, "{e}");
     let e = reg
