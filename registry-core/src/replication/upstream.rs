@@ -102,7 +102,13 @@ pub(crate) struct Upstream {
     host: String,
     base: url::Url,
     kind: String,
+    /// Bearer tokens by scope, with when they were issued (see [`TOKEN_TTL`]).
+    tokens: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
 }
+
+/// How long a token from an upstream's token service is reused (Docker's minimum lifetime is
+/// 60 s).
+const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(50);
 
 /// The PEM blocks of a bundle, one certificate each.
 fn pem_blocks(bundle: &str) -> Vec<String> {
@@ -205,6 +211,7 @@ impl Upstream {
             host,
             base,
             kind: row.kind.clone(),
+            tokens: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -257,13 +264,35 @@ impl Upstream {
         url: url::Url,
         scope: Option<&str>,
     ) -> std::result::Result<reqwest::Response, UpstreamError> {
+        self.send_with(method, url, scope, reqwest::header::HeaderMap::new())
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        scope: Option<&str>,
+        headers: reqwest::header::HeaderMap,
+    ) -> std::result::Result<reqwest::Response, UpstreamError> {
         let unavailable =
             |e: reqwest::Error| UpstreamError::Unavailable(e.without_url().to_string());
-        let mut req = self.http.request(method.clone(), url.clone());
-        match &self.auth {
-            RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
-            RegistryAuth::Bearer(t) => req = req.bearer_auth(t),
-            RegistryAuth::Anonymous => {}
+        let cached = scope.and_then(|sc| {
+            let tokens = self.tokens.lock().expect("token cache lock");
+            tokens
+                .get(sc)
+                .filter(|(_, at)| at.elapsed() < TOKEN_TTL)
+                .map(|(t, _)| t.clone())
+        });
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .headers(headers.clone());
+        match (&cached, &self.auth) {
+            (Some(t), _) => req = req.bearer_auth(t),
+            (None, RegistryAuth::Basic(u, p)) => req = req.basic_auth(u, Some(p)),
+            (None, RegistryAuth::Bearer(t)) => req = req.bearer_auth(t),
+            (None, RegistryAuth::Anonymous) => {}
         }
         let res = req.send().await.map_err(unavailable)?;
         if res.status() != reqwest::StatusCode::UNAUTHORIZED {
@@ -293,7 +322,8 @@ impl Upstream {
         if let Some(service) = param("service") {
             token = token.query(&[("service", service)]);
         }
-        if let Some(scope) = scope.map(str::to_owned).or_else(|| param("scope")) {
+        let scope = scope.map(str::to_owned).or_else(|| param("scope"));
+        if let Some(scope) = &scope {
             token = token.query(&[("scope", scope)]);
         }
         if let RegistryAuth::Basic(u, p) = &self.auth {
@@ -329,8 +359,15 @@ impl Upstream {
         } else {
             t.token
         };
+        if let Some(scope) = scope {
+            self.tokens
+                .lock()
+                .expect("token cache lock")
+                .insert(scope, (t.clone(), std::time::Instant::now()));
+        }
         self.http
             .request(method, url)
+            .headers(headers)
             .bearer_auth(t)
             .send()
             .await
@@ -395,29 +432,59 @@ impl Upstream {
         repo: &str,
         reference: &str,
     ) -> std::result::Result<(Bytes, Digest, String), UpstreamError> {
-        let r = self.reference(repo, reference);
-        let (body, digest) = self
-            .client
-            .pull_manifest_raw(&r, &self.auth, MANIFEST_TYPES)
+        let path = self.upstream_repo(repo);
+        let url = self
+            .base
+            .join(&format!("/v2/{path}/manifests/{reference}"))
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_str(&MANIFEST_TYPES.join(", "))
+                .expect("media types are header text"),
+        );
+        let scope = format!("repository:{path}:pull");
+        let res = self
+            .send_with(reqwest::Method::GET, url.clone(), Some(&scope), headers)
             .await?;
-        if body.len() > MAX_MANIFEST {
-            return Err(UpstreamError::Unavailable(format!(
-                "a manifest of {} bytes (at most {MAX_MANIFEST})",
-                body.len()
-            )));
+        match res.status().as_u16() {
+            200 => {}
+            404 => return Err(UpstreamError::NotFound),
+            429 => return Err(UpstreamError::RateLimited),
+            code @ (401 | 403) => {
+                return Err(UpstreamError::Unauthorized(format!("{code} from {url}")));
+            }
+            code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
         }
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let named = header("docker-content-digest");
+        let content_type = header("content-type");
+        // Bounded before it is buffered: a manifest is at most 4 MiB here as on push.
+        let body = read_bounded(res, MAX_MANIFEST).await?;
         let actual = Digest::sha256_of(&body);
-        let named = Digest::parse(&digest).ok();
-        if named
+        let claimed = named
+            .as_deref()
+            .or(reference.contains(':').then_some(reference))
+            .and_then(|d| Digest::parse(d).ok());
+        if claimed
             .as_ref()
             .is_some_and(|d| d.algorithm() == actual.algorithm() && d != &actual)
         {
             return Err(UpstreamError::Unavailable(format!(
-                "the manifest's digest is {actual}, the upstream said {digest}"
+                "the manifest's digest is {actual}, not {}",
+                claimed.expect("checked above")
             )));
         }
-        let media_type = media_type_of(&body);
-        Ok((body, named.unwrap_or(actual), media_type))
+        let media_type = content_type
+            .map(|c| c.split(';').next().unwrap_or_default().trim().to_owned())
+            .filter(|c| MANIFEST_TYPES.contains(&c.as_str()))
+            .unwrap_or_else(|| media_type_of(&body));
+        Ok((body, claimed.unwrap_or(actual), media_type))
     }
 
     /// The referrers of `subject` as an OCI image index (the referrers API, or the tag schema of

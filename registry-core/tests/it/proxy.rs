@@ -60,6 +60,17 @@ async fn serve(
         return axum::Json(serde_json::json!({ "name": "lib/app", "tags": ["v1"] }))
             .into_response();
     }
+    let huge = Bytes::from(vec![b' '; 5 << 20]);
+    let d = Digest::sha256_of(&huge).to_string();
+    if path == "lib/app/manifests/huge" || path == format!("lib/app/manifests/{d}") {
+        // More than the 4 MiB a manifest may have: refused before it is buffered.
+        headers.insert("docker-content-digest", HeaderValue::from_str(&d).unwrap());
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json"),
+        );
+        return (headers, huge).into_response();
+    }
     if path.starts_with("lib/app/manifests/") {
         let d = Digest::sha256_of(&up.manifest).to_string();
         headers.insert("docker-content-digest", HeaderValue::from_str(&d).unwrap());
@@ -366,6 +377,14 @@ async fn bytes_that_do_not_match_their_digest_are_never_cached_and_writes_are_re
         reg.stat_blob(&tiny, &layer_digest).await.is_err(),
         "nothing stored"
     );
+
+    let e = reg
+        .v2(&caller)
+        .get_manifest(&repo, &Reference::Tag("huge".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    assert!(e.to_string().contains("more than"), "{e}");
 
     let e = reg.v2(&caller).start_upload(&repo).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Denied, "{e}");
