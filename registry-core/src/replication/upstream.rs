@@ -495,14 +495,42 @@ impl Upstream {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> std::result::Result<Bytes, UpstreamError> {
-        let r = self.reference(repo, &subject.to_string());
-        self.client
-            .store_auth_if_needed(r.resolve_registry(), &self.auth)
-            .await;
-        let index = self.client.pull_referrers(&r, artifact_type).await?;
-        let body = serde_json::to_vec(&index)
-            .map_err(|e| UpstreamError::Unavailable(format!("referrers index: {e}")))?;
-        Ok(Bytes::from(body))
+        let path = self.upstream_repo(repo);
+        let mut url = self
+            .base
+            .join(&format!("/v2/{path}/referrers/{subject}"))
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        if let Some(t) = artifact_type {
+            url.query_pairs_mut().append_pair("artifactType", t);
+        }
+        let scope = format!("repository:{path}:pull");
+        let res = self
+            .send_authorized(reqwest::Method::GET, url.clone(), Some(&scope))
+            .await?;
+        let index = match res.status().as_u16() {
+            200 => {
+                let body = read_bounded(res, MAX_MANIFEST).await?;
+                serde_json::from_slice::<serde_json::Value>(&body)
+                    .map_err(|e| UpstreamError::Unavailable(format!("referrers index: {e}")))?
+            }
+            // No referrers API: the tag schema (`sha256-<hex>`), empty when the tag is absent.
+            404 => {
+                let tag = subject.to_string().replace(':', "-");
+                let mut index = match self.get_manifest(repo, &tag).await {
+                    Ok((body, _, _)) => serde_json::from_slice::<serde_json::Value>(&body)
+                        .unwrap_or_else(|_| empty_index()),
+                    Err(UpstreamError::NotFound) => empty_index(),
+                    Err(e) => return Err(e),
+                };
+                if let (Some(t), Some(list)) = (artifact_type, index["manifests"].as_array_mut()) {
+                    list.retain(|m| m["artifactType"].as_str() == Some(t));
+                }
+                index
+            }
+            429 => return Err(UpstreamError::RateLimited),
+            code => return Err(UpstreamError::Unavailable(format!("{code} from {url}"))),
+        };
+        Ok(Bytes::from(index.to_string()))
     }
 
     /// A blob as a stream, with its length when the upstream says it.
@@ -598,14 +626,36 @@ impl Upstream {
         &self,
         repo: &str,
     ) -> std::result::Result<Vec<String>, UpstreamError> {
-        let r = self.reference(repo, "latest");
-        all_pages(|last| async {
-            let last = last;
-            Ok(self
-                .client
-                .list_tags(&r, &self.auth, Some(PAGE), last.as_deref())
-                .await?
-                .tags)
+        let path = self.upstream_repo(repo);
+        let scope = format!("repository:{path}:pull");
+        self.registry_listing(&format!("/v2/{path}/tags/list"), &scope, "tags")
+            .await
+    }
+
+    /// Every name of a `last`-paginated registry listing (`tags/list`, `_catalog`), each page
+    /// read with a bound.
+    async fn registry_listing(
+        &self,
+        path: &str,
+        scope: &str,
+        key: &str,
+    ) -> std::result::Result<Vec<String>, UpstreamError> {
+        all_pages(|last| async move {
+            let mut url = self
+                .base
+                .join(path)
+                .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+            url.query_pairs_mut().append_pair("n", &PAGE.to_string());
+            if let Some(last) = &last {
+                url.query_pairs_mut().append_pair("last", last);
+            }
+            let v = self.get_json(url, Some(scope)).await?;
+            Ok(v[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect())
         })
         .await
     }
@@ -627,36 +677,21 @@ impl Upstream {
                 self.hub_repositories(ns).await
             }
             _ => {
-                let r = oci_client::Reference::with_tag(
-                    self.host.clone(),
-                    "catalog".into(),
-                    "latest".into(),
-                );
-                all_pages(|last| async {
-                    let last = last;
-                    Ok(self
-                        .client
-                        .catalog(&r, &self.auth, Some(PAGE), last.as_deref())
-                        .await?
-                        .repositories)
-                })
-                .await
+                self.registry_listing("/v2/_catalog", "registry:catalog:*", "repositories")
+                    .await
             }
         }
     }
 
+    /// A JSON answer of at most 16 MiB (a bearer challenge is followed for `scope`).
     async fn get_json(
         &self,
         url: url::Url,
+        scope: Option<&str>,
     ) -> std::result::Result<serde_json::Value, UpstreamError> {
-        let mut req = self.http.get(url.clone());
-        if let RegistryAuth::Basic(u, p) = &self.auth {
-            req = req.basic_auth(u, Some(p));
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| UpstreamError::Unavailable(e.without_url().to_string()))?;
+        let res = self
+            .send_authorized(reqwest::Method::GET, url.clone(), scope)
+            .await?;
         match res.status().as_u16() {
             200..=299 => {}
             401 | 403 => {
@@ -682,7 +717,7 @@ impl Upstream {
             url.query_pairs_mut()
                 .append_pair("page", &page.to_string())
                 .append_pair("page_size", "100");
-            let v = self.get_json(url).await?;
+            let v = self.get_json(url, None).await?;
             let items = v.as_array().cloned().unwrap_or_default();
             out.extend(
                 items
@@ -703,7 +738,7 @@ impl Upstream {
         ))
         .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
         loop {
-            let v = self.get_json(url).await?;
+            let v = self.get_json(url, None).await?;
             for r in v
                 .get("results")
                 .and_then(|r| r.as_array())
@@ -861,6 +896,14 @@ pub(crate) fn pace(body: ByteStream, bytes_per_sec: u64) -> ByteStream {
         }
     })
     .boxed()
+}
+
+fn empty_index() -> serde_json::Value {
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [],
+    })
 }
 
 /// A manifest's media type from its body: `mediaType`, else OCI's by shape.
