@@ -154,6 +154,47 @@ check "... copied/app:v1 has the source digest (project created there)" \
     assert_eq "$SRC_V1" "$(digest "$PEER_HOST/copied/app:v1" "$ADMIN")"
 check "... copied/app:v2 too" assert_eq "$SRC_V2" "$(digest "$PEER_HOST/copied/app:v2" "$ADMIN")"
 
+# ---- a multi-arch index is copied whole ----------------------------------------------------------
+berth_project multi
+python3 - "$BERTH_URL" "$ADMIN" >"$E2E_TMP/multi.txt" <<'PY'
+import base64, hashlib, json, sys, urllib.request
+url, creds = sys.argv[1], sys.argv[2]
+auth = "Basic " + base64.b64encode(creds.encode()).decode()
+def put(method, path, body, ctype="application/octet-stream"):
+    r = urllib.request.Request(url + path, data=body, method=method, headers={"Authorization": auth, "Content-Type": ctype})
+    urllib.request.urlopen(r, timeout=60).read()
+def digest(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+children = []
+for arch in ("amd64", "arm64"):
+    config = json.dumps({"architecture": arch, "os": "linux"}).encode()
+    layer = f"layer for {arch}".encode() * 1000
+    for b in (config, layer):
+        put("POST", f"/v2/multi/app/blobs/uploads/?digest={digest(b)}", b)
+    m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
+                    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)}]}).encode()
+    put("PUT", f"/v2/multi/app/manifests/{digest(m)}", m, "application/vnd.oci.image.manifest.v1+json")
+    children.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(m), "size": len(m),
+                     "platform": {"architecture": arch, "os": "linux"}})
+index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": children}).encode()
+put("PUT", "/v2/multi/app/manifests/all", index, "application/vnd.oci.image.index.v1+json")
+print(digest(index))
+for c in children:
+    print(c["digest"])
+PY
+mapfile -t MULTI <"$E2E_TMP/multi.txt"
+P9=$(policy "{\"name\":\"multi\",\"dest_registry\":{\"id\":$D2},\"filters\":[{\"type\":\"name\",\"value\":\"multi/**\"}]}")
+e=$(run "$P9")
+check "a multi-arch index goes to Distribution 2.8: succeeded" succeeded "$e" 1
+head_digest() { # head_digest REPO REF: the Docker-Content-Digest Distribution 2.8 answers
+    e2e_curl -s -I -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' \
+        "http://$DIST2_HOST/v2/$1/manifests/$2" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
+}
+check "... the index keeps its digest" assert_eq "${MULTI[0]}" "$(head_digest multi/app all)"
+check "... with both platform manifests" \
+    assert_eq "${MULTI[1]} ${MULTI[2]}" "$(head_digest multi/app "${MULTI[1]}") $(head_digest multi/app "${MULTI[2]}")"
+
 # ---- pull-based --------------------------------------------------------------------------------
 P4=$(policy "{\"name\":\"from-dist2\",\"src_registry\":{\"id\":$D2},\"dest_namespace\":\"pulled\",\"dest_namespace_replace_count\":1,
     \"filters\":[{\"type\":\"name\",\"value\":\"mirror/**\"},{\"type\":\"tag\",\"value\":\"v1\"}]}")
