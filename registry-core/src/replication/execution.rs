@@ -16,7 +16,8 @@
 //! - signatures and other accessories of a copied artifact follow it (the referrers of a local
 //!   source, cosign's `sha256-<hex>.sig|.att|.sbom` tags on either side);
 //! - `speed` (KB/s) paces each task's blob bytes; `copy_by_chunk` uploads remote blobs in 4 MiB
-//!   `PATCH`es instead of one `PUT`.
+//!   `PATCH`es instead of one `PUT`, each chunk retried 5 times (the upload's status tells whether a
+//!   failed one landed after all).
 //!
 //! Stopping an execution stops its pending tasks and makes running ones stop between blobs.
 

@@ -264,7 +264,7 @@ impl Upstream {
         url: url::Url,
         scope: Option<&str>,
     ) -> std::result::Result<reqwest::Response, UpstreamError> {
-        self.send_with(method, url, scope, reqwest::header::HeaderMap::new())
+        self.send_with(method, url, scope, reqwest::header::HeaderMap::new(), None)
             .await
     }
 
@@ -274,6 +274,7 @@ impl Upstream {
         url: url::Url,
         scope: Option<&str>,
         headers: reqwest::header::HeaderMap,
+        body: Option<Bytes>,
     ) -> std::result::Result<reqwest::Response, UpstreamError> {
         let unavailable =
             |e: reqwest::Error| UpstreamError::Unavailable(e.without_url().to_string());
@@ -288,6 +289,9 @@ impl Upstream {
             .http
             .request(method.clone(), url.clone())
             .headers(headers.clone());
+        if let Some(b) = &body {
+            req = req.body(b.clone());
+        }
         match (&cached, &self.auth) {
             (Some(t), _) => req = req.bearer_auth(t),
             (None, RegistryAuth::Basic(u, p)) => req = req.basic_auth(u, Some(p)),
@@ -351,8 +355,8 @@ impl Upstream {
             #[serde(default)]
             access_token: String,
         }
-        let body = read_bounded(answer, 1 << 20).await?;
-        let t: Token = serde_json::from_slice(&body)
+        let answer = read_bounded(answer, 1 << 20).await?;
+        let t: Token = serde_json::from_slice(&answer)
             .map_err(|e| UpstreamError::Unavailable(format!("token answer: {e}")))?;
         let t = if t.token.is_empty() {
             t.access_token
@@ -365,13 +369,15 @@ impl Upstream {
                 .expect("token cache lock")
                 .insert(scope, (t.clone(), std::time::Instant::now()));
         }
-        self.http
+        let mut retry = self
+            .http
             .request(method, url)
             .headers(headers)
-            .bearer_auth(t)
-            .send()
-            .await
-            .map_err(unavailable)
+            .bearer_auth(t);
+        if let Some(b) = body {
+            retry = retry.body(b);
+        }
+        retry.send().await.map_err(unavailable)
     }
 
     /// Delete a manifest by tag or digest: `true` when it was there. A registry that deletes
@@ -445,7 +451,13 @@ impl Upstream {
         );
         let scope = format!("repository:{path}:pull");
         let res = self
-            .send_with(reqwest::Method::GET, url.clone(), Some(&scope), headers)
+            .send_with(
+                reqwest::Method::GET,
+                url.clone(),
+                Some(&scope),
+                headers,
+                None,
+            )
             .await?;
         match res.status().as_u16() {
             200 => {}
@@ -586,22 +598,151 @@ impl Upstream {
             .await?;
         let stream = body.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())));
         if chunked {
-            let pushed = self
-                .client
-                .push_blob_stream_chunked(&r, rechunk(stream, CHUNK))
+            self.push_blob_chunked(repo, digest, rechunk(stream, CHUNK).boxed())
                 .await?;
-            if pushed.blob_digest != digest.to_string() {
-                return Err(UpstreamError::Unavailable(format!(
-                    "pushed {} as {digest}",
-                    pushed.blob_digest
-                )));
-            }
         } else {
             self.client
                 .push_blob_stream(&r, stream, &digest.to_string(), Some(size))
                 .await?;
         }
         Ok(())
+    }
+
+    /// Upload a blob in 4 MiB `PATCH`es. Each is retried up to [`CHUNK_ATTEMPTS`] times with
+    /// backoff from 2 s; after a failed one, the upload's status says whether the chunk landed
+    /// after all, so no byte is sent twice past what the registry holds.
+    async fn push_blob_chunked(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        mut pieces: futures::stream::BoxStream<
+            'static,
+            std::result::Result<Bytes, OciDistributionError>,
+        >,
+    ) -> std::result::Result<(), UpstreamError> {
+        let path = self.upstream_repo(repo);
+        let scope = format!("repository:{path}:pull,push");
+        let start = self
+            .base
+            .join(&format!("/v2/{path}/blobs/uploads/"))
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        let res = self
+            .send_with(
+                reqwest::Method::POST,
+                start,
+                Some(&scope),
+                Default::default(),
+                Some(Bytes::new()),
+            )
+            .await?;
+        if res.status() != reqwest::StatusCode::ACCEPTED {
+            return Err(UpstreamError::Unavailable(format!(
+                "{} starting an upload",
+                res.status()
+            )));
+        }
+        let mut location = self.location(&res)?;
+        let mut offset: u64 = 0;
+        while let Some(piece) = pieces.next().await {
+            let piece = piece.map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+            let end = offset + piece.len() as u64 - 1;
+            let mut wait = std::time::Duration::from_secs(2);
+            for attempt in 1..=CHUNK_ATTEMPTS {
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(
+                    reqwest::header::CONTENT_RANGE,
+                    reqwest::header::HeaderValue::from_str(&format!("{offset}-{end}"))
+                        .expect("digits"),
+                );
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/octet-stream"),
+                );
+                let sent = self
+                    .send_with(
+                        reqwest::Method::PATCH,
+                        location.clone(),
+                        Some(&scope),
+                        headers,
+                        Some(piece.clone()),
+                    )
+                    .await;
+                if let Ok(res) = &sent
+                    && res.status() == reqwest::StatusCode::ACCEPTED
+                {
+                    location = self.location(res)?;
+                    break;
+                }
+                // Did it land anyway? The upload's status names the last byte it holds.
+                if let Ok(st) = self
+                    .send_with(
+                        reqwest::Method::GET,
+                        location.clone(),
+                        Some(&scope),
+                        Default::default(),
+                        None,
+                    )
+                    .await
+                    && st.status() == reqwest::StatusCode::NO_CONTENT
+                    && st
+                        .headers()
+                        .get(reqwest::header::RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|r| r.rsplit('-').next()?.parse::<u64>().ok())
+                        == Some(end)
+                {
+                    location = self.location(&st)?;
+                    break;
+                }
+                if attempt == CHUNK_ATTEMPTS {
+                    let why = match sent {
+                        Ok(res) => format!("{}", res.status()),
+                        Err(e) => e.to_string(),
+                    };
+                    return Err(UpstreamError::Unavailable(format!(
+                        "bytes {offset}-{end} of {digest}: {why} after {CHUNK_ATTEMPTS} attempts"
+                    )));
+                }
+                tracing::warn!(%digest, offset, attempt, "a chunk did not land; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            offset = end + 1;
+        }
+        let mut done = location;
+        done.query_pairs_mut()
+            .append_pair("digest", &digest.to_string());
+        let res = self
+            .send_with(
+                reqwest::Method::PUT,
+                done,
+                Some(&scope),
+                Default::default(),
+                Some(Bytes::new()),
+            )
+            .await?;
+        if res.status() == reqwest::StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(UpstreamError::Unavailable(format!(
+                "{} finishing the upload of {digest}",
+                res.status()
+            )))
+        }
+    }
+
+    /// An upload's `Location`, absolute.
+    fn location(&self, res: &reqwest::Response) -> std::result::Result<url::Url, UpstreamError> {
+        let loc = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                UpstreamError::Unavailable("an upload answer without Location".into())
+            })?;
+        self.base
+            .join(loc)
+            .map_err(|e| UpstreamError::Unavailable(format!("upload location {loc:?}: {e}")))
     }
 
     pub(crate) async fn push_manifest(
@@ -841,6 +982,9 @@ where
 
 /// Bytes per PATCH of a chunked copy.
 const CHUNK: usize = 4 << 20;
+
+/// Attempts per chunk of a chunked copy (Harbor's `COPY_CHUNK_RETRY_COUNT`).
+const CHUNK_ATTEMPTS: u32 = 5;
 
 /// Regroup a byte stream into pieces of `size` bytes (the last one shorter).
 fn rechunk<S>(

@@ -31,13 +31,24 @@ struct Upstream {
     corrupt: Digest,
     blob_gets: AtomicUsize,
     manifest_gets: AtomicUsize,
+    /// Pushes into this upstream: the upload in progress, and what was stored by path.
+    upload: std::sync::Mutex<Vec<u8>>,
+    stored: std::sync::Mutex<std::collections::HashMap<String, Bytes>>,
+    /// PATCHes that fail (500) before the next one is taken.
+    failing_patches: AtomicUsize,
+    patches: AtomicUsize,
 }
 
 async fn serve(
     State(up): State<Arc<Upstream>>,
     method: Method,
     Path(path): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    body: Bytes,
 ) -> Response {
+    if let Some(r) = take_push(&up, &method, &path, query.as_deref(), body) {
+        return r;
+    }
     match up.mode.load(Ordering::SeqCst) {
         RATE_LIMITED => return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response(),
         GONE => {
@@ -101,6 +112,103 @@ async fn serve(
         .into_response()
 }
 
+/// The push side of the fake upstream, for paths outside `lib/app`: monolithic and chunked
+/// uploads (PATCHes fail while `failing_patches` counts down), upload status, blob HEADs and
+/// manifest PUTs.
+fn take_push(
+    up: &Upstream,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: Bytes,
+) -> Option<Response> {
+    if path.starts_with("lib/app/") || path.is_empty() || path == "_catalog" {
+        return None;
+    }
+    let location = |n: usize| {
+        let mut h = HeaderMap::new();
+        let repo = path.split("/blobs/").next().unwrap_or_default();
+        h.insert(
+            "location",
+            HeaderValue::from_str(&format!("/v2/{repo}/blobs/uploads/u1")).unwrap(),
+        );
+        if n > 0 {
+            h.insert(
+                "range",
+                HeaderValue::from_str(&format!("0-{}", n - 1)).unwrap(),
+            );
+        }
+        h
+    };
+    if path.ends_with("/blobs/uploads/") && method == Method::POST {
+        up.upload.lock().unwrap().clear();
+        return Some((StatusCode::ACCEPTED, location(0)).into_response());
+    }
+    if path.ends_with("/blobs/uploads/u1") {
+        let mut data = up.upload.lock().unwrap();
+        match *method {
+            Method::PATCH => {
+                up.patches.fetch_add(1, Ordering::SeqCst);
+                if up.failing_patches.load(Ordering::SeqCst) > 0 {
+                    up.failing_patches.fetch_sub(1, Ordering::SeqCst);
+                    return Some(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                }
+                data.extend_from_slice(&body);
+                return Some((StatusCode::ACCEPTED, location(data.len())).into_response());
+            }
+            Method::GET => {
+                return Some((StatusCode::NO_CONTENT, location(data.len())).into_response());
+            }
+            Method::PUT => {
+                data.extend_from_slice(&body);
+                let want = query
+                    .unwrap_or_default()
+                    .split("digest=")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .replace("%3A", ":");
+                if Digest::sha256_of(&data).to_string() != want {
+                    return Some(StatusCode::BAD_REQUEST.into_response());
+                }
+                let repo = path.split("/blobs/").next().unwrap_or_default();
+                up.stored
+                    .lock()
+                    .unwrap()
+                    .insert(format!("{repo}/blobs/{want}"), Bytes::from(data.clone()));
+                return Some(StatusCode::CREATED.into_response());
+            }
+            _ => {}
+        }
+    }
+    if method == Method::PUT && path.contains("/manifests/") {
+        up.stored.lock().unwrap().insert(path.to_owned(), body);
+        return Some(StatusCode::CREATED.into_response());
+    }
+    let found = up.stored.lock().unwrap().get(path).cloned();
+    Some(match found {
+        Some(b) if path.contains("/manifests/") => {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "docker-content-digest",
+                HeaderValue::from_str(&Digest::sha256_of(&b).to_string()).unwrap(),
+            );
+            h.insert(
+                "content-type",
+                HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json"),
+            );
+            (h, b).into_response()
+        }
+        Some(b) => b.into_response(),
+        // Blobs not pushed here: the read side answers (any repository path).
+        None if path.contains("/blobs/") => return None,
+        None => (
+            StatusCode::NOT_FOUND,
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}"#,
+        )
+            .into_response(),
+    })
+}
+
 async fn start_upstream() -> (Arc<Upstream>, String) {
     let config = Bytes::from_static(
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
@@ -123,6 +231,10 @@ async fn start_upstream() -> (Arc<Upstream>, String) {
         corrupt: Digest::sha256_of(b"the real bytes"),
         blob_gets: AtomicUsize::new(0),
         manifest_gets: AtomicUsize::new(0),
+        upload: std::sync::Mutex::new(Vec::new()),
+        stored: std::sync::Mutex::new(std::collections::HashMap::new()),
+        failing_patches: AtomicUsize::new(0),
+        patches: AtomicUsize::new(0),
     });
     let app = axum::Router::new()
         .route("/v2/", axum::routing::any(|| async { StatusCode::OK }))
@@ -744,4 +856,32 @@ async fn a_pull_based_policy_copies_into_a_new_project_and_records_a_replication
     );
     assert_eq!(r["src_resource"]["registry_type"], "docker-registry");
     assert_eq!(r["dest_resource"]["namespace"], "mirror");
+}
+
+#[tokio::test]
+async fn a_chunked_copy_retries_the_chunk_that_failed_not_the_blob() {
+    let (up, url) = start_upstream().await;
+    let (reg, _clock, endpoint) = replication_registry(&url).await;
+    push_image(&reg, "src/app", "v1").await;
+    let mut req = policy_req("chunked", endpoint, serde_json::json!({"type": "manual"}));
+    req.copy_by_chunk = true;
+    let p = reg.create_replication_policy(SYS, req).await.unwrap();
+    up.failing_patches.store(1, Ordering::SeqCst);
+    let id = reg.start_replication(SYS, p.id).await.unwrap();
+    reg.run_jobs_until_idle().await.unwrap();
+    let run = reg.replication_execution(SYS, id).await.unwrap();
+    assert_eq!(
+        (run.status.as_str(), run.succeed),
+        ("Succeed", 1),
+        "{run:?}"
+    );
+    // Two blobs of one chunk each, one PATCH failed once and was sent again: 3 PATCHes.
+    assert_eq!(up.patches.load(Ordering::SeqCst), 3);
+    let stored = up.stored.lock().unwrap();
+    assert!(
+        stored.contains_key("mirror/app/manifests/v1"),
+        "{:?}",
+        stored.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(stored.keys().filter(|k| k.contains("/blobs/")).count(), 2);
 }
