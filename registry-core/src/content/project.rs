@@ -223,8 +223,11 @@ impl Registry {
         if let Some(list) = allowlist {
             self.store_project_allowlist(row.id, &list).await?;
         }
-        if proxy.is_some() {
-            self.proxy_retention(row.id).await?;
+        if proxy.is_some()
+            && let Err(e) = self.proxy_retention(row.id).await
+        {
+            // The project is made; its admins can add the policy themselves.
+            tracing::warn!(project = row.name, error = %e, "could not give the proxy project its retention policy");
         }
         self.access_changed();
         let access = self.project_access(p, &row.name).await?;

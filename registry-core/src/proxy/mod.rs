@@ -246,10 +246,19 @@ impl Registry {
             }
             return Ok(m);
         }
-        let (body, actual, media_type) = up
-            .get_manifest(path, &digest.to_string())
-            .await
-            .map_err(|e| unavailable(repo, &digest.to_string(), e))?;
+        let (body, actual, media_type) = match up.get_manifest(path, &digest.to_string()).await {
+            Ok(m) => m,
+            Err(e) => {
+                // The HEAD answered, the GET did not: a cached tag still serves.
+                if tag.is_some()
+                    && let Ok(m) = self.get_manifest(repo, reference).await
+                {
+                    tracing::warn!(repository = %repo, error = %e, "upstream manifest unavailable: serving the cached tag");
+                    return Ok(m);
+                }
+                return Err(unavailable(repo, &digest.to_string(), e));
+            }
+        };
         if actual != digest {
             return Err(Error::Unavailable {
                 reason: format!("the upstream served {actual} for {digest}"),
