@@ -102,14 +102,26 @@ fn unavailable(repo: &RepoName, what: &str, e: UpstreamError) -> Error {
 impl Registry {
     /// The registry endpoint a proxy-cache project pulls from, if `repo`'s project is one.
     pub(crate) async fn proxy_of(&self, repo: &RepoName) -> Result<Option<i64>> {
-        // Both lookups are cached: a pull of a plain project costs no statement here.
+        Ok(self
+            .project_settings(repo)
+            .await?
+            .and_then(|(_, s)| s.proxy))
+    }
+
+    /// The id and settings of `repo`'s project, `None` when there is no such project. Both
+    /// lookups are cached: a pull of a plain project costs no statement here.
+    async fn project_settings(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Option<(i64, Arc<crate::policy::trust::ProjectTrust>)>> {
         let Some(access) = self
             .project_access(&crate::auth::Principal::System, repo.project())
             .await?
         else {
             return Ok(None);
         };
-        Ok(self.project_trust(access.project.id, false).await?.proxy)
+        let id = access.project.id;
+        Ok(Some((id, self.project_trust(id, false).await?)))
     }
 
     /// A proxy-cache project's upstream limits: its pace (`proxy_speed_kb`, in bytes per
@@ -119,14 +131,9 @@ impl Registry {
         &self,
         repo: &RepoName,
     ) -> Result<(u64, Option<tokio::sync::OwnedSemaphorePermit>)> {
-        let Some(access) = self
-            .project_access(&crate::auth::Principal::System, repo.project())
-            .await?
-        else {
+        let Some((id, trust)) = self.project_settings(repo).await? else {
             return Ok((0, None));
         };
-        let id = access.project.id;
-        let trust = self.project_trust(id, false).await?;
         if trust.proxy_conns == 0 {
             return Ok((trust.proxy_speed, None));
         }
@@ -147,13 +154,9 @@ impl Registry {
     /// Refuse repositories outside the project's `proxy_repository_filter`, as if they did not
     /// exist (cached or not).
     async fn proxy_allows(&self, repo: &RepoName) -> Result<()> {
-        let Some(access) = self
-            .project_access(&crate::auth::Principal::System, repo.project())
-            .await?
-        else {
+        let Some((_, trust)) = self.project_settings(repo).await? else {
             return Ok(());
         };
-        let trust = self.project_trust(access.project.id, false).await?;
         match &trust.proxy_filter {
             Some(p) if !p.is_match(upstream_path(repo)) => Err(Error::NameUnknown {
                 name: repo.to_string(),

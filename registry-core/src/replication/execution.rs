@@ -710,6 +710,16 @@ impl Registry {
         {
             return Ok(0);
         }
+        // Each policy's filters, compiled once for the batch (a policy whose filters no longer
+        // compile starts nothing).
+        let policies: Vec<(&PolicyRow, Filters)> = policies
+            .iter()
+            .filter_map(|p| {
+                let raw: Vec<ReplicationFilter> =
+                    serde_json::from_str(&p.filters).unwrap_or_default();
+                Some((p, Filters::compile(&raw).ok()?))
+            })
+            .collect();
         let mut started = 0;
         for e in events.iter().filter(|e| e.success) {
             let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
@@ -733,81 +743,71 @@ impl Registry {
                 .filter_map(|t| t.as_str().map(str::to_owned))
                 .filter(|t| !is_cosign_tag(t))
                 .collect();
-            for policy in &policies {
-                let raw: Vec<ReplicationFilter> =
-                    serde_json::from_str(&policy.filters).unwrap_or_default();
-                let Ok(filters) = Filters::compile(&raw) else {
-                    continue;
-                };
+            for (policy, filters) in &policies {
                 let tags: Vec<String> = tags
                     .iter()
                     .filter(|t| filters.tag_selected(t))
                     .cloned()
                     .collect();
-                let tags = self.label_selected(&filters, repo, tags).await?;
+                let tags = self.label_selected(filters, repo, tags).await?;
                 if !filters.repo_selected(repo)
                     || tags.is_empty()
                     || !self.may_start(policy, crate::jobs::EVENT).await?
                 {
                     continue;
                 }
-                let dst = dest_name(
-                    repo,
-                    &policy.dest_namespace,
-                    policy.dest_namespace_replace_count,
-                )?;
-                let spec = serde_json::to_value(TaskSpec {
-                    policy_id: policy.id,
-                    src: repo.to_owned(),
-                    dst,
-                    tags,
-                    delete: None,
-                })
-                .expect("a task spec serializes");
-                self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
-                    .await?;
+                self.start_event_task(policy, repo, tags, None).await?;
                 started += 1;
             }
         }
         Ok(started)
     }
 
+    /// Start an event-triggered execution of `policy` with one task for `repo`: a copy of
+    /// `tags`, or the deletion of `delete`.
+    async fn start_event_task(
+        &self,
+        policy: &PolicyRow,
+        repo: &str,
+        tags: Vec<String>,
+        delete: Option<String>,
+    ) -> Result<()> {
+        let dst = dest_name(
+            repo,
+            &policy.dest_namespace,
+            policy.dest_namespace_replace_count,
+        )?;
+        let spec = serde_json::to_value(TaskSpec {
+            policy_id: policy.id,
+            src: repo.to_owned(),
+            dst,
+            tags,
+            delete,
+        })
+        .expect("a task spec serializes");
+        self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
+            .await
+            .map(drop)
+    }
+
     /// Start a deletion task per policy with `replicate_deletion` that selects `repo` (and the
     /// tag, when a tag was deleted).
     async fn replicate_deletion(
         &self,
-        policies: &[PolicyRow],
+        policies: &[(&PolicyRow, Filters)],
         repo: &str,
         reference: &str,
     ) -> Result<usize> {
         let mut started = 0;
         let is_tag = !reference.contains(':');
-        for policy in policies.iter().filter(|p| p.replicate_deletion) {
-            let raw: Vec<ReplicationFilter> =
-                serde_json::from_str(&policy.filters).unwrap_or_default();
-            let Ok(filters) = Filters::compile(&raw) else {
-                continue;
-            };
+        for (policy, filters) in policies.iter().filter(|(p, _)| p.replicate_deletion) {
             if !filters.repo_selected(repo)
                 || (is_tag && !filters.tag_selected(reference))
                 || !self.may_start(policy, crate::jobs::EVENT).await?
             {
                 continue;
             }
-            let dst = dest_name(
-                repo,
-                &policy.dest_namespace,
-                policy.dest_namespace_replace_count,
-            )?;
-            let spec = serde_json::to_value(TaskSpec {
-                policy_id: policy.id,
-                src: repo.to_owned(),
-                dst,
-                tags: Vec::new(),
-                delete: Some(reference.to_owned()),
-            })
-            .expect("a task spec serializes");
-            self.start_planned(policy.id, crate::jobs::EVENT, vec![spec])
+            self.start_event_task(policy, repo, Vec::new(), Some(reference.to_owned()))
                 .await?;
             started += 1;
         }

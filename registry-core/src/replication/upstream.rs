@@ -12,6 +12,8 @@ use crate::blob::ByteStream;
 use crate::error::{Error, Result};
 use crate::meta::replication::RegistryRow;
 use crate::oci::Digest;
+// The largest manifest taken from an upstream: the same bound as a pushed one.
+use crate::oci::manifest::MAX_MANIFEST_BYTES;
 
 /// Manifest types asked of an upstream, most specific first.
 const MANIFEST_TYPES: &[&str] = &[
@@ -20,9 +22,6 @@ const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
-
-/// The largest manifest taken from an upstream (the same bound as a pushed one).
-pub(crate) const MAX_MANIFEST: usize = 4 << 20;
 
 /// How an upstream call failed, as the proxy and replication need to tell them apart.
 #[derive(Debug)]
@@ -477,7 +476,7 @@ impl Upstream {
         let named = header("docker-content-digest");
         let content_type = header("content-type");
         // Bounded before it is buffered: a manifest is at most 4 MiB here as on push.
-        let body = read_bounded(res, MAX_MANIFEST).await?;
+        let body = read_bounded(res, MAX_MANIFEST_BYTES).await?;
         let actual = Digest::sha256_of(&body);
         let claimed = named
             .as_deref()
@@ -521,7 +520,7 @@ impl Upstream {
             .await?;
         let index = match res.status().as_u16() {
             200 => {
-                let body = read_bounded(res, MAX_MANIFEST).await?;
+                let body = read_bounded(res, MAX_MANIFEST_BYTES).await?;
                 serde_json::from_slice::<serde_json::Value>(&body)
                     .map_err(|e| UpstreamError::Unavailable(format!("referrers index: {e}")))?
             }
@@ -592,15 +591,16 @@ impl Upstream {
         size: u64,
         chunked: bool,
     ) -> std::result::Result<(), UpstreamError> {
-        let r = self.reference(repo, "latest");
-        self.client
-            .auth(&r, &self.auth, oci_client::RegistryOperation::Push)
-            .await?;
         let stream = body.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())));
         if chunked {
+            // Berth's own upload: it answers the registry's challenge itself.
             self.push_blob_chunked(repo, digest, rechunk(stream, CHUNK).boxed())
                 .await?;
         } else {
+            let r = self.reference(repo, "latest");
+            self.client
+                .auth(&r, &self.auth, oci_client::RegistryOperation::Push)
+                .await?;
             self.client
                 .push_blob_stream(&r, stream, &digest.to_string(), Some(size))
                 .await?;
