@@ -90,10 +90,15 @@ t0=$(now)
 t1=$(now)
 echo "vulndb import of $OSV_RECORDS advisories: $(secs "$t0" "$t1") s"
 echo "server RSS before the scans: $(rss VmRSS) (peak so far $(rss VmHWM))"
+# Scans are jobs: each is timed from the request until its result is stored.
+sboms() { api GET /projects/bench/repositories/big/artifacts/v1/accessories | jq length; }
+scan_status() { api GET '/projects/bench/repositories/big/artifacts/v1?with_scan_overview=true' | jq -r '.scan_overview[]?.scan_status'; }
 t0=$(now)
 api POST /projects/bench/repositories/big/artifacts/v1/scan '{"scan_type":"sbom"}'
+until [[ $(sboms) -ge 1 ]]; do sleep 0.05; done
 t1=$(now)
 api POST /projects/bench/repositories/big/artifacts/v1/scan
+until [[ $(scan_status) == Success || $(scan_status) == Error ]]; do sleep 0.05; done
 t2=$(now)
 echo "SBOM: $(secs "$t0" "$t1") s; vulnerability scan: $(secs "$t1" "$t2") s"
 echo "findings: $(api GET /projects/bench/repositories/big/artifacts/v1/additions/vulnerabilities | jq '[.[] | .vulnerabilities | length] | add')"

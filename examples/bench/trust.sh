@@ -57,4 +57,8 @@ api PUT /projects/bench '{"metadata":{"content_trust_verify":"true"}}'
 run verified
 api PUT /projects/bench '{"metadata":{"enable_content_trust_cosign":"false","content_trust_verify":"false","prevent_vul":"true","severity":"low"}}'
 api POST /projects/bench/repositories/app/artifacts/v1/scan >/dev/null
+# The scan is a job: wait for its report.
+until api GET '/projects/bench/repositories/app/artifacts/v1?with_scan_overview=true' | jq -e '.scan_overview[]? | select(.scan_status == "Success")' >/dev/null; do
+  sleep 0.1
+done
 run prevent_vul

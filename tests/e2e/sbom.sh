@@ -3,7 +3,7 @@
 #
 #   1. mmdebstrap builds a Debian bookworm minbase root filesystem from Debian's packages
 #      (about 20 s), packed as a one-layer OCI image (gzip'd tar) and pushed with skopeo;
-#   2. POST …/artifacts/bookworm/scan {"scan_type":"sbom"} builds its SBOM;
+#   2. POST …/artifacts/bookworm/scan {"scan_type":"sbom"} queues a job that builds its SBOM;
 #   3. the SBOM is the image's sbom.harbor accessory, pulled over /v2 like any artifact, and its
 #      SPDX 2.3 package list (name, version, source package) equals `dpkg-query -W` on the root
 #      filesystem's own dpkg database, exactly; the CycloneDX 1.5 document lists the same;
@@ -13,6 +13,9 @@
 #      files and half as a zip, and imported with `berth vulndb import` beside the running
 #      server. A scan must find exactly the expected set with the expected severities; which
 #      versions are affected is decided independently with `dpkg --compare-versions`;
+#   4b. the security hub (/vul/summary, /vuls) counts and lists those findings; a developer
+#      cannot read it but exports its project's CVEs as CSV through a job (/export/cve);
+#      scan all scans every artifact and reports metrics; PUT /system/vulndb imports the zip;
 #   5. prevent_vul: skopeo's pull gets 412 naming the CVEs; allowlisting them lets it through;
 #      an expired allowlist blocks again; auto_scan scans a new push within 10 s, and
 #      auto_sbom_generation gives it its SBOM.
@@ -28,6 +31,33 @@ done
 e2e_init
 berth_start
 berth_project e2e || die "could not create project e2e"
+
+# wait_until SECONDS CMD...: run CMD every half second until it succeeds (scans are jobs).
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+# scan_status REPO: the artifact bookworm's vulnerability scan status.
+scan_status() {
+    curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repositories/$1/artifacts/bookworm?with_scan_overview=true" |
+        jq -r '.scan_overview[]?.scan_status' 2>/dev/null || true
+}
+scanned() { [[ $(scan_status "$1") == "$2" ]]; }
+report_id() {
+    curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repositories/$1/artifacts/bookworm?with_scan_overview=true" |
+        jq -r '.scan_overview[]?.report_id' 2>/dev/null || true
+}
+# rescanned REPO OLD_ID: a new report (another id) that succeeded.
+rescanned() { [[ $(report_id "$1") != "$2" ]] && scanned "$1" Success; }
+sbom_count() {
+    curl -sf --max-time 10 -u "$CREDS" \
+        "$BERTH_URL/api/v2.0/projects/e2e/repositories/$1/artifacts/bookworm/accessories?q=type%3Dsbom.harbor" | jq length 2>/dev/null || echo 0
+}
+has_sbom() { [[ $(sbom_count "$1") == 1 ]]; }
 CREDS="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
 
 ROOTFS=$E2E_TMP/rootfs.tar
@@ -68,7 +98,9 @@ t1=$SECONDS
 code=$(curl -s -o "$E2E_TMP/scan.out" -w '%{http_code}' --max-time 300 -u "$CREDS" -X POST \
     -H 'Content-Type: application/json' --data '{"scan_type":"sbom"}' \
     "$BERTH_URL/api/v2.0/projects/e2e/repositories/debian/artifacts/bookworm/scan")
-check "POST …/artifacts/bookworm/scan {scan_type: sbom}: 202 ($((SECONDS - t1)) s)" assert_eq 202 "$code" "status"
+check "POST …/artifacts/bookworm/scan {scan_type: sbom}: 202, queued ($((SECONDS - t1)) s)" assert_eq 202 "$code" "status"
+check "the SBOM job stores the accessory" wait_until 120 has_sbom debian
+log "SBOM built $((SECONDS - t1)) s after the request"
 check "an anonymous caller may not start a scan of the private project" \
     assert_contains " 401 404 " " $(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"scan_type":"sbom"}' \
         "$BERTH_URL/api/v2.0/projects/e2e/repositories/debian/artifacts/bookworm/scan") "
@@ -195,7 +227,9 @@ check "the import counts 10 advisories, 1 withdrawn" assert_contains "$(cat "$E2
 t1=$SECONDS
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -u "$CREDS" -X POST \
     "$BERTH_URL/api/v2.0/projects/e2e/repositories/debian/artifacts/bookworm/scan")
-check "POST …/scan (vulnerability, the default): 202 ($((SECONDS - t1)) s)" assert_eq 202 "$code" "status"
+check "POST …/scan (vulnerability, the default): 202, queued ($((SECONDS - t1)) s)" assert_eq 202 "$code" "status"
+check "the scan job finishes with Success" wait_until 120 scanned debian Success
+log "scan finished $((SECONDS - t1)) s after the request"
 REPORT=$(curl -sf --max-time 30 -u "$CREDS" \
     "$BERTH_URL/api/v2.0/projects/e2e/repositories/debian/artifacts/bookworm/additions/vulnerabilities" || echo '{}')
 jq -r '.[] | .vulnerabilities[] | "\(.id)|\(.package)|\(.severity)"' <<<"$REPORT" | sort >"$E2E_TMP/findings.txt"
@@ -210,6 +244,92 @@ ART=$(curl -sf --max-time 30 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repos
 check "the artifact's scan_overview: Success, severity Critical, total = findings" \
     assert_eq "Success Critical $(wc -l <"$E2E_TMP/findings.txt")" \
     "$(jq -r '.scan_overview[] | "\(.scan_status) \(.severity) \(.summary.total)"' <<<"$ART")" "overview"
+
+# ---- 4b. Security hub, CVE export, scan all, the vulnerability database over the API ----
+NFIND=$(wc -l <"$E2E_TMP/findings.txt")
+SUMMARY=$(curl -sf --max-time 30 -u "$CREDS" "$BERTH_URL/api/v2.0/vul/summary?with_dangerous_cve=true&with_dangerous_artifact=true" || echo '{}')
+check "/vul/summary counts every finding of the one scanned artifact" \
+    assert_eq "$NFIND 1" "$(jq -r '"\(.total_vuls) \(.scanned_cnt)"' <<<"$SUMMARY")" "total_vuls scanned_cnt"
+check "and its critical count is the report's" \
+    assert_eq "$(grep -c '|Critical$' "$E2E_TMP/findings.txt")" "$(jq -r .critical_cnt <<<"$SUMMARY")" "critical_cnt"
+check "the most dangerous CVE is the critical dpkg one" \
+    assert_eq DEBIAN-CVE-2022-1664 "$(jq -r '.dangerous_cves[0].cve_id' <<<"$SUMMARY")" "dangerous_cves[0]"
+VULS_HDR="$E2E_TMP/vuls.hdr"
+VULS=$(curl -sf --max-time 30 -D "$VULS_HDR" -u "$CREDS" "$BERTH_URL/api/v2.0/vuls?q=severity%3DHigh&page_size=100" || echo '[]')
+check "/vuls?q=severity=High lists the High findings, with tags" \
+    assert_eq "$(grep -c '|High$' "$E2E_TMP/findings.txt") bookworm" "$(jq -r 'length' <<<"$VULS") $(jq -r '.[0].tags[0]' <<<"$VULS")" "count tag"
+check "and says how many in X-Total-Count" \
+    assert_contains "$(tr -d '\r' <"$VULS_HDR" | tr 'A-Z' 'a-z')" "x-total-count: $(grep -c '|High$' "$E2E_TMP/findings.txt")"
+check "an unknown /vuls query key is a 400 in Harbor's envelope" \
+    assert_contains "$(curl -s --max-time 30 -u "$CREDS" "$BERTH_URL/api/v2.0/vuls?q=owner%3Dme")" '"code":"BAD_REQUEST"'
+
+# A developer of the project: no security hub, but its own CVE export.
+curl -sf -o /dev/null -u "$CREDS" -X POST -H 'Content-Type: application/json' \
+    --data '{"username":"dev","email":"dev@example.com","realname":"Dev","password":"Dev-pass-1"}' "$BERTH_URL/api/v2.0/users"
+curl -sf -o /dev/null -u "$CREDS" -X POST -H 'Content-Type: application/json' \
+    --data '{"role_id":2,"member_user":{"username":"dev"}}' "$BERTH_URL/api/v2.0/projects/e2e/members"
+DEV=dev:Dev-pass-1
+check "a developer may not read the security hub (403)" \
+    assert_eq 403 "$(curl -s -o /dev/null -w '%{http_code}' -u "$DEV" "$BERTH_URL/api/v2.0/vul/summary")" "status"
+check "nor upload to the vulnerability database (403)" \
+    assert_eq 403 "$(curl -s -o /dev/null -w '%{http_code}' -u "$DEV" -X PUT --data-binary '{}' "$BERTH_URL/api/v2.0/system/vulndb")" "status"
+check "nor start scan all (403)" \
+    assert_eq 403 "$(curl -s -o /dev/null -w '%{http_code}' -u "$DEV" -X POST -H 'Content-Type: application/json' \
+        --data '{"schedule":{"type":"Manual"}}' "$BERTH_URL/api/v2.0/system/scanAll/schedule")" "status"
+PID=$(curl -sf --max-time 30 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e" | jq -r .project_id)
+EXPORT=$(curl -sf --max-time 30 -u "$DEV" -X POST -H 'Content-Type: application/json' \
+    --data "{\"job_name\":\"e2e\",\"projects\":[$PID],\"repositories\":\"**\",\"tags\":\"**\",\"cveIds\":\"\"}" \
+    "$BERTH_URL/api/v2.0/export/cve" || echo '{}')
+EXPORT_ID=$(jq -r '.id // empty' <<<"$EXPORT")
+check "the developer starts a CVE export of the project: {id}" \
+    assert_eq 1 "$([[ $EXPORT_ID =~ ^[0-9]+$ ]] && echo 1 || echo 0)" "numeric id in $EXPORT"
+export_done() {
+    [[ $(curl -sf --max-time 10 -u "$DEV" "$BERTH_URL/api/v2.0/export/cve/execution/$EXPORT_ID" | jq -r '.file_present' 2>/dev/null) == true ]]
+}
+check "the export job finishes with its file" wait_until 60 export_done
+curl -sf --max-time 30 -u "$DEV" -D "$E2E_TMP/export.hdr" -o "$E2E_TMP/export.csv" "$BERTH_URL/api/v2.0/export/cve/download/$EXPORT_ID" || true
+check "the CSV has a header and one row per finding" \
+    assert_eq "$((NFIND + 1))" "$(python3 -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))))' "$E2E_TMP/export.csv" 2>/dev/null)" "rows"
+check "its CVE column is the report's CVEs" \
+    assert_eq "$(cut -d'|' -f1 "$E2E_TMP/findings.txt" | sort | sha256sum)" \
+    "$(python3 -c 'import csv,sys; print("\n".join(r[4] for r in list(csv.reader(open(sys.argv[1], newline="")))[1:]))' "$E2E_TMP/export.csv" | sort | sha256sum)" "CVE ids"
+check "it is a named attachment" assert_contains "$(cat "$E2E_TMP/export.hdr")" 'filename="e2e.csv"'
+check "the admin's export list does not show the developer's export" \
+    assert_eq 0 "$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/export/cve/executions" | jq '.items | length')" "admin's exports"
+check "an anonymous caller cannot download it" \
+    assert_contains " 401 404 " " $(curl -s -o /dev/null -w '%{http_code}' "$BERTH_URL/api/v2.0/export/cve/download/$EXPORT_ID") "
+
+# Scan all: every artifact, with metrics; then a stop.
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "$CREDS" -X POST -H 'Content-Type: application/json' \
+    --data '{"schedule":{"type":"Manual"}}' "$BERTH_URL/api/v2.0/system/scanAll/schedule")
+check "POST /system/scanAll/schedule (Manual): 201" assert_eq 201 "$code" "status"
+scan_all_done() {
+    [[ $(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/scans/all/metrics" | jq -r '"\(.ongoing) \(.trigger)"' 2>/dev/null) == "false MANUAL" ]]
+}
+check "scan all finishes" wait_until 120 scan_all_done
+METRICS=$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/scans/all/metrics" || echo '{}')
+check "its metrics: 1 artifact, 1 Success" \
+    assert_eq "1 1 1" "$(jq -r '"\(.total) \(.completed) \(.metrics.Success)"' <<<"$METRICS")" "total completed Success"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "$CREDS" -X PUT -H 'Content-Type: application/json' \
+    --data '{"schedule":{"type":"Custom","cron":"0 0 4 * * *"}}' "$BERTH_URL/api/v2.0/system/scanAll/schedule")
+check "a cron schedule for scan all: 200" assert_eq 200 "$code" "status"
+check "and it is shown" assert_eq "0 0 4 * * *" \
+    "$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/system/scanAll/schedule" | jq -r .schedule.cron)" "cron"
+check "stopping scan all when none runs: 404" \
+    assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' -u "$CREDS" -X POST "$BERTH_URL/api/v2.0/system/scanAll/stop")" "status"
+
+# The vulnerability database over the API: the same zip `berth vulndb import` read.
+ZIP=$(find "$E2E_TMP/osv/files" -name '*.zip' | head -1)
+before=$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/system/vulndb" | jq -r .updated_at)
+check "GET /system/vulndb names the last import (vulnerability-database-updated-at)" assert_contains "$before" "T"
+sleep 1
+IMPORTED=$(curl -sf --max-time 120 -u "$CREDS" -X PUT -H 'Content-Type: application/zip' --data-binary "@$ZIP" \
+    "$BERTH_URL/api/v2.0/system/vulndb" || echo '{}')
+check "PUT /system/vulndb imports an OSV zip" assert_eq 1 "$(($(jq -r '.advisories // 0' <<<"$IMPORTED") > 0))" "advisories > 0"
+check "and moves updated_at" assert_eq 1 \
+    "$([[ $(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/system/vulndb" | jq -r .updated_at) > $before ]] && echo 1 || echo 0)" "newer"
+check "a body that is not OSV is refused (400) and changes nothing" \
+    assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' -u "$CREDS" -X PUT --data-binary 'hello' "$BERTH_URL/api/v2.0/system/vulndb")" "status"
 
 # ---- 5. Prevent vulnerable images ----
 pull() { timeout 120 skopeo inspect --raw --tls-verify=false --creds "$CREDS" "docker://$BERTH_HOST/e2e/debian:bookworm" >/dev/null 2>"$E2E_TMP/pull.err"; }
@@ -237,25 +357,12 @@ check "a malformed allowlist entry is refused (400)" assert_eq 400 "$code" "stat
 # ---- auto_scan: a new push is scanned within 10 s ----
 curl -sf -o /dev/null -u "$CREDS" -X PUT -H 'Content-Type: application/json' \
     --data '{"metadata":{"auto_scan":"true","auto_sbom_generation":"true","prevent_vul":"false"}}' "$BERTH_URL/api/v2.0/projects/e2e"
+BEFORE_AUTO=$(report_id debian)
 check "skopeo pushes the image to a second repository" \
     timeout 300 skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-creds "$CREDS" \
     "oci:$E2E_TMP/layout:bookworm" "docker://$BERTH_HOST/e2e/auto:bookworm"
-status=""
-for _ in $(seq 1 20); do
-    status=$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repositories/auto/artifacts/bookworm" |
-        jq -r '.scan_overview[]?.scan_status' 2>/dev/null || true)
-    [[ $status == Success ]] && break
-    sleep 0.5
-done
-check "auto_scan: a finished report within 10 s of the push" assert_eq Success "$status" "scan_status"
-sboms=0
-for _ in $(seq 1 20); do
-    sboms=$(curl -sf --max-time 10 -u "$CREDS" \
-        "$BERTH_URL/api/v2.0/projects/e2e/repositories/auto/artifacts/bookworm/accessories?q=type%3Dsbom.harbor" | jq length 2>/dev/null || echo 0)
-    [[ $sboms == 1 ]] && break
-    sleep 0.5
-done
-check "auto_sbom_generation: the SBOM accessory within 10 s of the push" assert_eq 1 "$sboms" "sbom accessories"
+check "auto_scan: a new finished report within 10 s of the push" wait_until 10 rescanned auto "$BEFORE_AUTO"
+check "auto_sbom_generation: the SBOM accessory within 10 s of the push" wait_until 10 has_sbom auto
 check "and the artifact's sbom_overview names it" \
     assert_contains "$(curl -sf --max-time 10 -u "$CREDS" "$BERTH_URL/api/v2.0/projects/e2e/repositories/auto/artifacts/bookworm" | jq -r '.sbom_overview.sbom_digest')" "sha256:"
 

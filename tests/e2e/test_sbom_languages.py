@@ -3,7 +3,7 @@
 The image is built here from what this machine has: the test venv's site-packages (Python
 packages installed by pip), the node_modules that ship inside npm itself, and this repository's
 Cargo.lock. It is pushed through /v2 as three gzip'd layers, its SBOM is built with
-POST …/scan {"scan_type": "sbom"}, and the SPDX purls must list exactly:
+POST …/scan {"scan_type": "sbom"} (a job), and the SPDX purls must list exactly:
   - pypi: what `pip list` reports for that site-packages (names compared PEP 503-normalized);
   - npm: the name and version of every package.json directly under a node_modules directory
     (npm's own, and those it ships);
@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import tomllib
 import urllib.parse
 
@@ -108,7 +109,12 @@ def test_sbom_of_python_node_and_rust_content(admin: berthlib.Api, berth: berthl
     assert v2.put_manifest("lang/app", "v1", manifest).status_code == 201
 
     admin.ok("POST", "/projects/lang/repositories/app/artifacts/v1/scan", {"scan_type": "sbom"})
-    [acc] = admin.ok("GET", "/projects/lang/repositories/app/artifacts/v1/accessories").json()
+    # The SBOM is built by a job: wait for the accessory.
+    deadline = time.monotonic() + 120
+    while not (accs := admin.ok("GET", "/projects/lang/repositories/app/artifacts/v1/accessories").json()):
+        assert time.monotonic() < deadline, "no SBOM accessory 120 s after the request"
+        time.sleep(0.5)
+    [acc] = accs
     sbom_manifest = v2.pull("lang/app", acc["digest"]).json()
     spdx = v2.req("GET", f"/v2/lang/app/blobs/{sbom_manifest['layers'][0]['digest']}").json()
     got: dict[str, set] = {"pypi": set(), "npm": set(), "cargo": set()}

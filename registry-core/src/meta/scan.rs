@@ -33,6 +33,81 @@ pub struct ScanReportRow {
     pub end_time: Option<i64>,
 }
 
+/// One finding of a report, as the security hub reads it (see the migration
+/// `0012_scan_jobs.sql`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FindingRow {
+    pub digest: String,
+    pub registration: String,
+    pub cve_id: String,
+    pub package: String,
+    pub version: String,
+    pub fix_version: String,
+    pub severity: String,
+    /// The severity's place in [`crate::scan::vulndb::Severity`]'s order (0 None … 6 Critical).
+    pub severity_rank: i64,
+    pub score_v3: Option<f64>,
+    pub description: String,
+    /// JSON array of URLs.
+    pub links: String,
+}
+
+/// A finding where it is: the artifact's project and repository (an artifact in several
+/// repositories is listed once per repository).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PlacedFinding {
+    pub project_id: i64,
+    pub repository_id: i64,
+    pub repository_name: String,
+    #[sqlx(flatten)]
+    pub finding: FindingRow,
+}
+
+/// Filters of the security hub's vulnerability list and of CVE exports. Every field narrows;
+/// `registration` is the scanner whose reports are read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingFilter {
+    pub registration: String,
+    pub cve_id: Option<String>,
+    /// Exact severity name.
+    pub severity: Option<String>,
+    pub score_min: Option<f64>,
+    pub score_max: Option<f64>,
+    pub project_ids: Option<Vec<i64>>,
+    pub repository_name: Option<String>,
+    pub package: Option<String>,
+    pub digest: Option<String>,
+    pub tag: Option<String>,
+    pub cve_ids: Option<Vec<String>>,
+}
+
+/// The security hub's counts over the reports of one registration, per artifact (an image in
+/// two repositories counts twice, as the hub lists it twice).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HubCounts {
+    /// Severity name → findings.
+    pub by_severity: Vec<(String, i64)>,
+    pub fixable: i64,
+    pub total: i64,
+    /// Artifacts with a successful report.
+    pub scanned: i64,
+    /// Artifacts stored (accessories aside).
+    pub artifacts: i64,
+}
+
+/// An artifact's worst findings: the security hub's "dangerous artifacts" (Harbor's
+/// `DangerousArtifact`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DangerousArtifact {
+    pub project_id: i64,
+    pub repository_name: String,
+    pub digest: String,
+    pub critical_cnt: i64,
+    pub high_cnt: i64,
+    pub medium_cnt: i64,
+}
+
 /// A project's CVE allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AllowlistRow {
@@ -54,8 +129,74 @@ pub trait ScanStore: Send + Sync {
     /// How many advisories and affected-package rows the database holds.
     async fn vuln_counts(&self) -> Result<(i64, i64)>;
 
-    /// Insert or replace a report (with the pending events, in one transaction).
-    async fn put_scan_report(&self, r: &ScanReportRow) -> Result<()>;
+    /// Insert or replace a report and, when `findings` is given, replace the findings of its
+    /// (digest, registration) by them: one transaction, with the pending events.
+    async fn put_scan_report(
+        &self,
+        r: &ScanReportRow,
+        findings: Option<&[FindingRow]>,
+    ) -> Result<()>;
+
+    /// Set the status (and times) of a report, inserting a report-less row when there is none;
+    /// an existing report's content and findings stay (with the pending events).
+    async fn set_scan_status(&self, r: &ScanReportRow) -> Result<()>;
+
+    /// Up to `limit` artifacts after `after` (repository name, digest), in that order: the scan
+    /// all job's walk. Accessories (manifests with a subject) and the children of indexes in the
+    /// same repository are left out: they are scanned through what they belong to.
+    async fn scan_targets(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>>;
+
+    /// How many artifacts [`ScanStore::scan_targets`] walks.
+    async fn scan_target_count(&self) -> Result<i64>;
+
+    /// Reports of `registration` by status, among those started at or after `since` (and, with
+    /// `until`, at or before it).
+    async fn scan_status_counts(
+        &self,
+        registration: &str,
+        since: i64,
+        until: Option<i64>,
+    ) -> Result<Vec<(String, i64)>>;
+
+    /// The security hub's counts.
+    async fn hub_counts(&self, registration: &str) -> Result<HubCounts>;
+
+    /// Findings matching `f`, most severe first, then by CVE, repository and digest.
+    async fn hub_findings(
+        &self,
+        f: &FindingFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<PlacedFinding>>;
+
+    /// How many findings match `f`.
+    async fn hub_findings_count(&self, f: &FindingFilter) -> Result<i64>;
+
+    /// The artifacts with the most critical, then high, then medium findings.
+    async fn dangerous_artifacts(
+        &self,
+        registration: &str,
+        limit: i64,
+    ) -> Result<Vec<DangerousArtifact>>;
+
+    /// Store a CVE export's CSV.
+    async fn put_cve_export(
+        &self,
+        execution_id: i64,
+        owner: &str,
+        created_at: i64,
+        csv: &str,
+    ) -> Result<()>;
+
+    /// A CVE export: (owner, created_at, csv).
+    async fn cve_export(&self, execution_id: i64) -> Result<Option<(String, i64, String)>>;
+
+    /// Drop exports created before `before`; returns how many.
+    async fn trim_cve_exports(&self, before: i64) -> Result<u64>;
 
     /// The reports of `digests`, every registration and MIME type.
     async fn scan_reports(&self, digests: &[String]) -> Result<Vec<ScanReportRow>>;

@@ -126,6 +126,8 @@ pub(crate) struct JobState {
     /// This node's name in leases.
     node: String,
     wake: tokio::sync::Notify,
+    /// Worker pools running in this process ([`Registry::spawn_job_workers`]).
+    pools: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl JobState {
@@ -134,6 +136,7 @@ impl JobState {
             handlers: RwLock::new(HashMap::new()),
             node: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             wake: tokio::sync::Notify::new(),
+            pools: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         }
     }
 }
@@ -177,6 +180,8 @@ pub struct JobWorkers {
     stop: Arc<tokio::sync::Notify>,
     stopped: Arc<AtomicBool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
+    /// The registry's count of running worker pools, decremented on shutdown.
+    pools: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl JobWorkers {
@@ -187,6 +192,7 @@ impl JobWorkers {
         for h in self.handles {
             let _ = h.await;
         }
+        self.pools.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -454,6 +460,12 @@ impl Registry {
         Ok(n)
     }
 
+    /// Whether this process runs job workers. Work that must happen without them (an embedding
+    /// program that never starts workers) runs in the background instead of as a job.
+    pub fn runs_job_workers(&self) -> bool {
+        self.jobs.pools.load(Ordering::SeqCst) > 0
+    }
+
     /// Start `workers` worker loops (and the schedule ticker) on the current runtime.
     pub fn spawn_job_workers(&self, workers: usize) -> JobWorkers {
         let stop = Arc::new(tokio::sync::Notify::new());
@@ -488,10 +500,12 @@ impl Registry {
                 }
             }
         }));
+        self.jobs.pools.fetch_add(1, Ordering::SeqCst);
         JobWorkers {
             stop,
             stopped,
             handles,
+            pools: self.jobs.pools.clone(),
         }
     }
 

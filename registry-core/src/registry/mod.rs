@@ -231,6 +231,7 @@ impl RegistryBuilder {
         crate::retention::register_builtin(&reg);
         crate::audit::register_jobs(&reg);
         crate::replication::execution::register_jobs(&reg);
+        crate::scan::jobs::register_jobs(&reg);
         Ok(reg)
     }
 }

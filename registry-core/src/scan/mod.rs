@@ -17,7 +17,10 @@
 //! - [`vulndb`]: OSV advisories imported into the metadata database and matched against an
 //!   image's packages ([`Registry::import_vulndb`]);
 //! - [`report`]: scans with the built-in scanner, Harbor's reports and `scan_overview`
-//!   ([`Registry::scan`]), scan on push.
+//!   ([`Registry::scan`]);
+//! - [`jobs`]: scans as job-service tasks: a manual scan and its stop, scan on push, scan all
+//!   with its schedule and metrics, and the `SCANNING_*` events;
+//! - [`hub`]: the security hub (counts and a filtered list of every finding) and CVE export.
 //!
 //! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
 //! Not yet: rpm, Go and Rust binaries, Harbor's pluggable scanners, scan all.
@@ -27,6 +30,8 @@
 //! [`Registry::scan`]: crate::Registry::scan
 
 pub mod cvss;
+pub mod hub;
+pub mod jobs;
 pub mod layers;
 pub mod packages;
 pub mod report;

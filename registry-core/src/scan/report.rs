@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::jobs::ScanType;
 use super::packages;
 use super::vulndb::{self, Finding, Severity};
 use crate::auth::Principal;
@@ -109,6 +110,30 @@ fn vulnerability_json(f: &Finding) -> serde_json::Value {
     })
 }
 
+/// The security hub's rows of a report's findings.
+fn finding_rows(
+    digest: &str,
+    registration: &str,
+    findings: &[Finding],
+) -> Vec<crate::meta::scan::FindingRow> {
+    findings
+        .iter()
+        .map(|f| crate::meta::scan::FindingRow {
+            digest: digest.to_owned(),
+            registration: registration.to_owned(),
+            cve_id: f.id.clone(),
+            package: f.package.clone(),
+            version: f.version.clone(),
+            fix_version: f.fix_version.clone().unwrap_or_default(),
+            severity: f.severity.as_str().to_owned(),
+            severity_rank: f.severity as i64,
+            score_v3: f.record.score_v3,
+            description: f.record.summary.clone(),
+            links: serde_json::to_string(&f.record.links).expect("json serializes"),
+        })
+        .collect()
+}
+
 fn summarize(findings: &[Finding]) -> (Severity, Summary) {
     let mut s = Summary::default();
     let mut worst = Severity::None;
@@ -133,15 +158,6 @@ pub struct ScanResult {
 }
 
 impl Registry {
-    /// Scan an artifact with the built-in scanner and store its report. Needs the project's
-    /// `scan` permission (developers and up, and robots granted it).
-    pub async fn scan(&self, p: &Principal, image: &ImageRef) -> Result<ScanResult> {
-        self.require_project(p, image.repo.project(), true, R::Scan, Action::Create)
-            .await?;
-        let m = self.get_manifest(&image.repo, &image.reference).await?;
-        self.scan_manifest(&image.repo, &m, p.name()).await
-    }
-
     /// Scan `m` of `repo` (no authorization: callers decide) and store the report.
     pub(crate) async fn scan_manifest(
         &self,
@@ -257,24 +273,21 @@ impl Registry {
             end_time: Some(end),
         };
         let overview = overview_of(&row);
-        let mut event = NewEvent::new(
-            "SCANNING_COMPLETED",
-            "artifact",
-            format!("{repo}@{}", m.digest),
-            "scan",
-        )
-        .payload(serde_json::json!({
-            "repository": repo.as_str(),
-            "digest": m.digest,
-            "scan_overview": { VULN_REPORT: overview },
-        }));
-        event.operator = operator.to_owned();
-        // Webhooks are per project: the event names it.
-        event.project_id = self
-            .project_access(&Principal::System, repo.project())
-            .await?
-            .map(|a| a.project.id);
-        self.with_events(vec![event], self.meta.put_scan_report(&row))
+        let event = self
+            .scan_event(
+                "SCANNING_COMPLETED",
+                repo,
+                &m.digest,
+                operator,
+                serde_json::json!({
+                    "repository": repo.as_str(),
+                    "digest": m.digest,
+                    "scan_overview": { VULN_REPORT: overview },
+                }),
+            )
+            .await?;
+        let rows = finding_rows(&m.digest, BUILTIN, findings);
+        self.with_events(vec![event], self.meta.put_scan_report(&row, Some(&rows)))
             .await?;
         self.trust.reports.invalidate(&row.digest).await;
         tracing::info!(repository = %repo, digest = %m.digest, findings = findings.len(), severity = %worst, "scan finished");
@@ -285,10 +298,29 @@ impl Registry {
         })
     }
 
-    /// With the project's `auto_scan` on, scan a pushed image (or index) in the background,
-    /// within seconds of the push; with `auto_sbom_generation`, build an image's SBOM.
-    /// Signatures, SBOMs and other artifacts without filesystem layers are left alone. Failures
-    /// are logged; the push has succeeded already.
+    /// A scan event (`SCANNING_*`) of `repo@digest`, for the project's webhooks and the audit
+    /// log.
+    pub(crate) async fn scan_event(
+        &self,
+        kind: &str,
+        repo: &RepoName,
+        digest: &str,
+        operator: &str,
+        payload: serde_json::Value,
+    ) -> Result<NewEvent> {
+        let mut event =
+            NewEvent::new(kind, "artifact", format!("{repo}@{digest}"), "scan").payload(payload);
+        event.operator = operator.to_owned();
+        // Webhooks are per project: the event names it.
+        event.project_id = self
+            .project_access(&Principal::System, repo.project())
+            .await?
+            .map(|a| a.project.id);
+        Ok(event)
+    }
+
+    /// With the project's `auto_scan` on, scan a pushed image (or index) within seconds of the
+    /// push; with `auto_sbom_generation`, build an image's SBOM ([`Registry::queue_push_scan`]).
     pub(crate) async fn scan_on_push(
         &self,
         caller: &crate::distribution::Caller,
@@ -303,28 +335,27 @@ impl Registry {
             Ok(t) if t.auto_scan || t.auto_sbom => (t.auto_scan, t.auto_sbom),
             _ => return,
         };
-        let (reg, repo, digest) = (self.clone(), repo.clone(), digest.clone());
-        tokio::spawn(async move {
-            let result = async {
-                let m = reg.get_manifest(&repo, &Reference::Digest(digest)).await?;
-                if !crate::policy::trust::is_runnable(&m) {
-                    return Ok(());
+        // Signatures, SBOMs and other artifacts without filesystem layers are left alone.
+        let kind = match self
+            .get_manifest(repo, &Reference::Digest(digest.clone()))
+            .await
+        {
+            Ok(m) if crate::policy::trust::is_runnable(&m) => {
+                match manifest::parse(&m.content, Some(&m.media_type)) {
+                    Ok(p) => p.kind,
+                    Err(_) => return,
                 }
-                if scan {
-                    reg.scan_manifest(&repo, &m, "auto-scan").await?;
-                }
-                let image =
-                    manifest::parse(&m.content, Some(&m.media_type))?.kind == ManifestKind::Image;
-                if sbom && image {
-                    reg.build_sbom(&repo, &m).await?;
-                }
-                Ok::<(), Error>(())
             }
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(repository = %repo, error = %e, "scan on push failed");
-            }
-        });
+            _ => return,
+        };
+        if scan {
+            self.queue_push_scan(repo, digest, ScanType::Vulnerability)
+                .await;
+        }
+        // An SBOM is built for images; an index's images get theirs as they are pushed.
+        if sbom && kind == ManifestKind::Image {
+            self.queue_push_scan(repo, digest, ScanType::Sbom).await;
+        }
     }
 
     /// `scan_overview` of each of `digests` (MIME type → overview), for artifact views.

@@ -362,6 +362,15 @@ pub fn parse_osv(bytes: &[u8]) -> Result<Parsed> {
     })
 }
 
+/// The vulnerability database's state ([`crate::Registry::vulndb_status`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VulnDbStatus {
+    /// RFC 3339; absent when nothing was ever imported.
+    pub updated_at: Option<String>,
+    pub advisories: i64,
+    pub rows: i64,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportStats {
@@ -491,6 +500,17 @@ fn read_all(path: &Path, tx: &tokio::sync::mpsc::Sender<Result<Batch>>) -> Resul
     Ok(())
 }
 
+/// Removes a temporary directory when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(path = %self.0.display(), error = %e, "could not remove a temporary directory");
+        }
+    }
+}
+
 impl crate::Registry {
     /// Import OSV advisories from `path` (see the module doc). An operator's action: callers
     /// decide who may (the `berth vulndb import` command and the bindings run it as the operator).
@@ -516,11 +536,17 @@ impl crate::Registry {
             .map_err(|e| Error::internal(format!("vulnerability import: {e}")))?;
         let now =
             crate::model::time(self.now_ms()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        self.meta.set_setting(UPDATED_AT, &now).await?;
+        // An import that brought nothing does not make the database newer.
+        if stats.advisories > 0 {
+            self.meta.set_setting(UPDATED_AT, &now).await?;
+        }
         let (a, r) = self.meta.vuln_counts().await?;
         stats.total_advisories = a;
         stats.total_rows = r;
-        stats.updated_at = now;
+        stats.updated_at = match stats.advisories {
+            0 => self.vulndb_updated_at().await?.unwrap_or_default(),
+            _ => now,
+        };
         tracing::info!(
             path = %path.display(),
             advisories = stats.advisories,
@@ -530,6 +556,88 @@ impl crate::Registry {
             "vulnerability database imported"
         );
         Ok(stats)
+    }
+
+    /// Import OSV advisories uploaded through the API: an OSV zip (as OSV publishes per
+    /// ecosystem) or one OSV JSON record, at most `limit` bytes. The body goes to a temporary
+    /// file as it arrives (never whole in memory), which is removed afterwards. System
+    /// administrators (the `scanner` system resource).
+    pub async fn import_vulndb_upload(
+        &self,
+        p: &crate::auth::Principal,
+        body: crate::blob::InputStream<'_>,
+        limit: u64,
+    ) -> Result<ImportStats> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        self.require_system(
+            p,
+            crate::identity::rbac::SystemResource::Scanner,
+            crate::identity::rbac::Action::Create,
+        )?;
+        let dir = std::env::temp_dir().join(format!("berth-vulndb-{}", uuid::Uuid::new_v4()));
+        let io = |e: std::io::Error| Error::internal(format!("vulnerability upload: {e}"));
+        tokio::fs::create_dir(&dir).await.map_err(io)?;
+        let guard = RemoveOnDrop(dir.clone());
+        let part = dir.join("upload");
+        let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
+        let (mut size, mut head) = (0u64, Vec::new());
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(Error::PayloadTooLarge {
+                    what: "vulnerability database upload".into(),
+                    limit,
+                });
+            }
+            if head.len() < 4 {
+                head.extend_from_slice(&chunk[..chunk.len().min(4 - head.len())]);
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        if size == 0 {
+            return Err(Error::BadRequest {
+                reason: "the body is empty: send an OSV zip or one OSV JSON record".into(),
+            });
+        }
+        // The reader picks the format by the name: a zip by its magic, else one JSON record.
+        let named = dir.join(if head.starts_with(b"PK\x03\x04") {
+            "upload.zip"
+        } else {
+            "upload.json"
+        });
+        tokio::fs::rename(&part, &named).await.map_err(io)?;
+        let stats = self.import_vulndb(&named).await;
+        drop(guard);
+        let stats = stats?;
+        if stats.advisories == 0 {
+            return Err(Error::BadRequest {
+                reason: format!(
+                    "no OSV record in the upload ({} files skipped): send an OSV zip or one OSV JSON record",
+                    stats.skipped
+                ),
+            });
+        }
+        Ok(stats)
+    }
+
+    /// The vulnerability database's state: `updated_at` (Harbor's
+    /// `vulnerability-database-updated-at`), advisories and rows. System administrators.
+    pub async fn vulndb_status(&self, p: &crate::auth::Principal) -> Result<VulnDbStatus> {
+        self.require_system(
+            p,
+            crate::identity::rbac::SystemResource::Scanner,
+            crate::identity::rbac::Action::Read,
+        )?;
+        let (advisories, rows) = self.meta.vuln_counts().await?;
+        Ok(VulnDbStatus {
+            updated_at: self.vulndb_updated_at().await?,
+            advisories,
+            rows,
+        })
     }
 
     /// When the vulnerability database was last imported (RFC 3339), if ever.

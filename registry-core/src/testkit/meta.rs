@@ -555,10 +555,10 @@ pub async fn scanning(m: &dyn MetadataStore) {
         start_time: 1,
         end_time: Some(2),
     };
-    m.put_scan_report(&report).await.unwrap();
+    m.put_scan_report(&report, None).await.unwrap();
     report.report_id = "r2".into();
     report.severity = "None".into();
-    m.put_scan_report(&report).await.unwrap();
+    m.put_scan_report(&report, None).await.unwrap();
     let stored = m
         .scan_reports(&[report.digest.clone(), digest("never").to_string()])
         .await
@@ -568,6 +568,8 @@ pub async fn scanning(m: &dyn MetadataStore) {
         [report.clone()],
         "one report per (digest, registration, type)"
     );
+
+    scan_findings_and_exports(m).await;
 
     let p = m
         .create_project("scanned-project", None, false, &[], -1, 1)
@@ -593,6 +595,261 @@ pub async fn scanning(m: &dyn MetadataStore) {
     );
     m.delete_project(p.id).await.unwrap();
     assert!(m.cve_allowlist(p.id).await.unwrap().is_none());
+}
+
+/// Findings written with their report, the security hub's queries, scan all's walk, report
+/// states and CVE exports.
+async fn scan_findings_and_exports(m: &dyn MetadataStore) {
+    use crate::meta::scan::{FindingFilter, FindingRow, ScanReportRow};
+    super::ensure_projects(m, &["hub"]).await;
+    let project = m.project_by_name("hub").await.unwrap().unwrap().id;
+    let (web, db) = (repo("hub/web"), repo("hub/db"));
+    let image = manifest("hub-image", vec![], None);
+    let other = manifest("hub-other", vec![], None);
+    let sig = manifest("hub-sig", vec![], Some(image.digest.clone()));
+    let mut index = manifest(
+        "hub-index",
+        vec![ContentRef {
+            digest: other.digest.clone(),
+            size: 9,
+            kind: RefKind::Manifest,
+            required: true,
+        }],
+        None,
+    );
+    index.media_type = "application/vnd.oci.image.index.v1+json".into();
+    m.put_manifest(&web, &image, &["v1".into()], 1, &[])
+        .await
+        .unwrap();
+    m.put_manifest(&web, &sig, &[], 1, &[]).await.unwrap();
+    m.put_manifest(&db, &other, &[], 1, &[]).await.unwrap();
+    m.put_manifest(&db, &index, &["multi".into()], 1, &[])
+        .await
+        .unwrap();
+    // The same image in a second repository is listed there too.
+    m.put_manifest(&db, &image, &[], 1, &[]).await.unwrap();
+
+    // Scan all walks images and indexes, not accessories or an index's children.
+    let mut walked = Vec::new();
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let page = m
+            .scan_targets(after.as_ref().map(|(r, d)| (r.as_str(), d.as_str())), 2)
+            .await
+            .unwrap();
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        walked.extend(page.into_iter().filter(|(r, _)| r.starts_with("hub/")));
+        after = Some(last);
+    }
+    let mut want = vec![
+        ("hub/db".to_owned(), image.digest.to_string()),
+        ("hub/db".to_owned(), index.digest.to_string()),
+        ("hub/web".to_owned(), image.digest.to_string()),
+    ];
+    want.sort();
+    assert_eq!(walked, want);
+    assert!(m.scan_target_count().await.unwrap() >= 3);
+
+    let finding =
+        |cve: &str, package: &str, severity: &str, rank: i64, score: Option<f64>, fix: &str| {
+            FindingRow {
+                digest: image.digest.to_string(),
+                registration: "builtin".into(),
+                cve_id: cve.into(),
+                package: package.into(),
+                version: "1.0".into(),
+                fix_version: fix.into(),
+                severity: severity.into(),
+                severity_rank: rank,
+                score_v3: score,
+                description: format!("{cve} in {package}"),
+                links: "[]".into(),
+            }
+        };
+    let report = ScanReportRow {
+        digest: image.digest.to_string(),
+        registration: "builtin".into(),
+        mime_type: "application/vnd.security.vulnerability.report; version=1.1".into(),
+        report_id: "hub-1".into(),
+        status: "Success".into(),
+        severity: "Critical".into(),
+        summary: "{}".into(),
+        report: Some("{\"vulnerabilities\":[]}".into()),
+        start_time: 100,
+        end_time: Some(200),
+    };
+    let stale = [finding("CVE-OLD", "gone", "Low", 3, None, "")];
+    m.put_scan_report(&report, Some(&stale)).await.unwrap();
+    let findings = [
+        finding("CVE-H", "openssl", "High", 5, Some(7.5), "1.1"),
+        finding("CVE-C", "zlib", "Critical", 6, Some(9.8), ""),
+        finding("CVE-C", "zlib", "Critical", 6, Some(9.8), ""),
+        finding("CVE-M", "bash", "Medium", 4, None, "5.2"),
+    ];
+    m.put_scan_report(&report, Some(&findings)).await.unwrap();
+    let in_hub = |f: FindingFilter| FindingFilter {
+        registration: "builtin".into(),
+        project_ids: Some(vec![project]),
+        ..f
+    };
+    let all = m
+        .hub_findings(&in_hub(FindingFilter::default()), 0, 100)
+        .await
+        .unwrap();
+    // A new report replaces the findings; a duplicate is kept once; the image is in two
+    // repositories; most severe first.
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|f| (f.finding.cve_id.as_str(), f.repository_name.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CVE-C", "hub/db"),
+            ("CVE-C", "hub/web"),
+            ("CVE-H", "hub/db"),
+            ("CVE-H", "hub/web"),
+            ("CVE-M", "hub/db"),
+            ("CVE-M", "hub/web"),
+        ]
+    );
+    assert!(all.iter().all(|f| f.project_id == project));
+    assert_eq!(
+        m.hub_findings_count(&in_hub(FindingFilter::default()))
+            .await
+            .unwrap(),
+        6
+    );
+    let one = |f: FindingFilter| async move {
+        m.hub_findings(&in_hub(f), 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| format!("{}@{}", x.finding.cve_id, x.repository_name))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        one(FindingFilter {
+            severity: Some("High".into()),
+            repository_name: Some("hub/web".into()),
+            ..Default::default()
+        })
+        .await,
+        ["CVE-H@hub/web"]
+    );
+    assert_eq!(
+        one(FindingFilter {
+            score_min: Some(9.0),
+            tag: Some("v1".into()),
+            ..Default::default()
+        })
+        .await,
+        ["CVE-C@hub/web"]
+    );
+    assert_eq!(
+        one(FindingFilter {
+            cve_ids: Some(vec!["CVE-M".into(), "CVE-X".into()]),
+            package: Some("bash".into()),
+            digest: Some(image.digest.to_string()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert!(
+        m.hub_findings(
+            &FindingFilter {
+                registration: "builtin".into(),
+                project_ids: Some(vec![]),
+                ..Default::default()
+            },
+            0,
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    let counts = m.hub_counts("builtin").await.unwrap();
+    let sev = |name: &str| {
+        counts
+            .by_severity
+            .iter()
+            .find(|(s, _)| s == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert!(sev("Critical") >= 1 && sev("High") >= 1 && counts.fixable >= 2);
+    assert!(counts.scanned >= 1 && counts.artifacts >= 3);
+    let dangerous = m.dangerous_artifacts("builtin", 100).await.unwrap();
+    assert!(dangerous.iter().any(|d| d.repository_name == "hub/web"
+        && d.critical_cnt == 1
+        && d.high_cnt == 1
+        && d.medium_cnt == 1));
+
+    // A state change keeps the report and its findings.
+    m.set_scan_status(&ScanReportRow {
+        report_id: "hub-2".into(),
+        status: "Running".into(),
+        severity: "None".into(),
+        summary: "{}".into(),
+        report: None,
+        start_time: 300,
+        end_time: None,
+        ..report.clone()
+    })
+    .await
+    .unwrap();
+    let stored = m.scan_reports(&[image.digest.to_string()]).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (
+            stored[0].status.as_str(),
+            stored[0].severity.as_str(),
+            stored[0].report.is_some(),
+            stored[0].start_time
+        ),
+        ("Running", "Critical", true, 300)
+    );
+    assert_eq!(
+        m.scan_status_counts("builtin", 300, None).await.unwrap(),
+        [("Running".to_owned(), 1)]
+    );
+    assert!(
+        m.scan_status_counts("builtin", 301, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A state for a digest never scanned inserts a report-less row.
+    m.set_scan_status(&ScanReportRow {
+        digest: other.digest.to_string(),
+        status: "Pending".into(),
+        report: Some("ignored".into()),
+        ..report.clone()
+    })
+    .await
+    .unwrap();
+    let pending = m.scan_reports(&[other.digest.to_string()]).await.unwrap();
+    assert_eq!(
+        (pending[0].status.as_str(), pending[0].report.as_deref()),
+        ("Pending", None)
+    );
+
+    // CVE exports: stored, read, trimmed by age.
+    m.put_cve_export(41, "alice", 1000, "a,b\r\n")
+        .await
+        .unwrap();
+    m.put_cve_export(42, "bob", 5000, "c\r\n").await.unwrap();
+    assert_eq!(
+        m.cve_export(41).await.unwrap(),
+        Some(("alice".to_owned(), 1000, "a,b\r\n".to_owned()))
+    );
+    assert_eq!(m.trim_cve_exports(2000).await.unwrap(), 1);
+    assert!(m.cve_export(41).await.unwrap().is_none());
+    assert!(m.cve_export(42).await.unwrap().is_some());
 }
 
 /// Identity rows: projects with metadata and members, users and groups, robots, labels,

@@ -22,7 +22,7 @@ pub(crate) fn tgz(entries: &[(&str, &[u8])]) -> Bytes {
     Bytes::from(b.into_inner().unwrap().finish().unwrap())
 }
 
-fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
     pkgs.iter()
         .map(|(n, v)| {
             format!(
@@ -34,7 +34,7 @@ fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// An in-memory registry with one project.
-async fn registry_with(project: &str) -> Registry {
+pub(crate) async fn registry_with(project: &str) -> Registry {
     let reg = Registry::builder()
         .blobs(Arc::new(registry_core::blob::memory::MemoryBlobStore::new()))
         .meta(
@@ -175,7 +175,12 @@ async fn sbom_follows_the_layers_and_is_the_images_accessory() {
     );
 }
 
-fn osv(id: &str, package: &str, events: serde_json::Value, extra: serde_json::Value) -> Vec<u8> {
+pub(crate) fn osv(
+    id: &str,
+    package: &str,
+    events: serde_json::Value,
+    extra: serde_json::Value,
+) -> Vec<u8> {
     let mut v = serde_json::json!({
         "id": id, "modified": "2024-05-01T00:00:00Z", "aliases": [id.replace("DEBIAN-", "")],
         "summary": format!("{id} in {package}"),
@@ -188,8 +193,8 @@ fn osv(id: &str, package: &str, events: serde_json::Value, extra: serde_json::Va
     serde_json::to_vec(&v).unwrap()
 }
 
-const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
-const HIGH: &str = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H";
+pub(crate) const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+pub(crate) const HIGH: &str = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H";
 
 #[tokio::test]
 async fn vulnerability_scan_matches_osv_and_prevent_vul_blocks_pulls() {

@@ -475,47 +475,12 @@ pub async fn copy_artifact(
     Ok(created(format!("{}/{digest}", super::api_path(&uri))))
 }
 
-#[derive(Deserialize)]
-pub struct ScanReq {
-    #[serde(default)]
-    scan_type: Option<String>,
-}
-
-#[utoipa::path(post, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan", tag = "artifact", summary = "Scan an artifact with the built-in scanner: vulnerabilities (the default; the report is at …/additions/vulnerabilities), or {\"scan_type\":\"sbom\"}: its SBOM (SPDX 2.3 + CycloneDX 1.5) as an sbom.harbor accessory", request_body = serde_json::Value, responses((status = 202, description = "done: the report is stored, or the SBOM is an accessory of the artifact"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 405, description = "this scan type or artifact is not supported")))]
-pub async fn scan_artifact(
-    State(reg): State<Registry>,
-    Who(p): Who,
-    Path((project, repo, reference)): Path<(String, String, String)>,
-    body: axum::body::Bytes,
-) -> R {
-    // The body is optional (Harbor's default scan type is "vulnerability").
-    let req: ScanReq = if body.iter().all(u8::is_ascii_whitespace) {
-        ScanReq { scan_type: None }
-    } else {
-        serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
-            reason: format!("invalid JSON body: {e}"),
-        })?
-    };
-    let image = image_ref(&project, &repo, &reference)?;
-    match req.scan_type.as_deref().unwrap_or("vulnerability") {
-        "sbom" => {
-            reg.generate_sbom(&p, &image).await?;
-        }
-        "vulnerability" => {
-            reg.scan(&p, &image).await?;
-        }
-        other => {
-            return Err(Error::BadRequest {
-                reason: format!("scan_type {other:?}: vulnerability or sbom"),
-            }
-            .into());
-        }
-    }
-    Ok(StatusCode::ACCEPTED.into_response())
-}
-
 /// `<project>/<repo>` and a tag or digest as an image reference.
-fn image_ref(project: &str, repo: &str, reference: &str) -> Result<registry_core::ImageRef, Error> {
+pub(crate) fn image_ref(
+    project: &str,
+    repo: &str,
+    reference: &str,
+) -> Result<registry_core::ImageRef, Error> {
     registry_core::ImageRef::parse(&format!(
         "{project}/{}{}{reference}",
         repo_param(repo),

@@ -8,6 +8,7 @@ mod governance_audit;
 mod handlers;
 mod policies;
 mod replication;
+mod security;
 
 pub use governance::GcDefaults;
 
@@ -290,7 +291,6 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_artifacts, copy_artifact))
         .routes(routes!(get_artifact, delete_artifact))
         .routes(routes!(list_accessories))
-        .routes(routes!(scan_artifact))
         .routes(routes!(artifact_vulnerabilities))
         .routes(routes!(get_system_allowlist, put_system_allowlist))
         .routes(routes!(list_trust_keys, add_trust_key))
@@ -321,6 +321,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_label, update_label, delete_label))
         .merge(policies::routes())
         .merge(replication::routes())
+        .merge(security::routes())
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))
