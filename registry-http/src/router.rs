@@ -1,5 +1,6 @@
 //! Builds the axum application (no socket): the `/v2` distribution API, health and metrics.
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -114,8 +115,37 @@ pub(crate) async fn health(State(registry): State<Registry>) -> Response {
     }
 }
 
+/// Requests the app has started, and those whose handlers are running (a response body may
+/// still stream after its handler returns).
+static STARTED: AtomicU64 = AtomicU64::new(0);
+static RUNNING: AtomicI64 = AtomicI64::new(0);
+
+/// (requests started, requests running), over every app of this process. The `berth` binary
+/// reads it to hand freed memory back to the system once the server is quiet.
+pub fn activity() -> (u64, i64) {
+    (STARTED.load(Ordering::Relaxed), RUNNING.load(Ordering::Relaxed))
+}
+
+/// Counts a running request until dropped (also when the request is cancelled).
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        STARTED.fetch_add(1, Ordering::Relaxed);
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Request counter and latency histogram, labelled by method, route class and status.
 async fn track(req: Request, next: Next) -> Response {
+    let _running = Running::start();
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
     let class = route_class(req.uri().path());
