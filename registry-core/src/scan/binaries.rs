@@ -517,6 +517,9 @@ mod tests {
         let got = inspect(&mut &bin[..], bin.len() as u64).unwrap();
         assert_eq!(names(&got), want);
         assert!(got.iter().all(|p| p.ecosystem == "golang"));
+        let purls: Vec<String> = got.iter().map(|p| p.purl("debian")).collect();
+        assert_eq!(purls[1], "pkg:golang/golang.org/x/text@v0.3.0");
+        assert_eq!(purls[4], "pkg:golang/stdlib@1.22.1");
         let mut no_sections = bin.clone();
         no_sections[0x3c..0x3e].copy_from_slice(&[0, 0]);
         let got = inspect(&mut &no_sections[..], bin.len() as u64).unwrap();

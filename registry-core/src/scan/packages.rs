@@ -64,7 +64,13 @@ impl Package {
                 format!("{distro}/{}", enc(&self.name))
             }
             "deb" | "apk" => format!("{distro}/{}", enc(&self.name)),
-            "golang" => self.name.split('/').map(enc).collect::<Vec<_>>().join("/"),
+            "golang" => {
+                // The standard library's purl version has no `go` in front (as Syft writes it).
+                if self.name == "stdlib" {
+                    version = version.strip_prefix("go").unwrap_or(version);
+                }
+                self.name.split('/').map(enc).collect::<Vec<_>>().join("/")
+            }
             "maven" => match self.name.split_once(':') {
                 Some((group, artifact)) => format!("{}/{}", enc(group), enc(artifact)),
                 None => enc(&self.name),
