@@ -20,10 +20,10 @@ const TAG_LICENSE: u32 = 1014;
 const TAG_ARCH: u32 = 1022;
 const TAG_SOURCERPM: u32 = 1044;
 
+/// The data types of an index entry that are read: INT32, and the three kinds of text (STRING,
+/// STRING_ARRAY, I18NSTRING: the first string is taken).
 const TYPE_INT32: u32 = 4;
-const TYPE_STRING: u32 = 6;
-const TYPE_STRING_ARRAY: u32 = 8;
-const TYPE_I18NSTRING: u32 = 9;
+const TYPE_TEXT: [u32; 3] = [6, 8, 9];
 
 /// The fields of one rpm header that an SBOM uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,10 +73,7 @@ pub fn parse_header(blob: &[u8]) -> Option<Header> {
         if count == 0 {
             continue;
         }
-        let text = || match kind {
-            TYPE_STRING | TYPE_STRING_ARRAY | TYPE_I18NSTRING => string(offset),
-            _ => None,
-        };
+        let text = || TYPE_TEXT.contains(&kind).then(|| string(offset))?;
         match tag {
             TAG_NAME => h.name = text()?,
             TAG_VERSION => h.version = text()?,
@@ -204,15 +201,15 @@ pub(crate) mod tests {
     pub(crate) fn sample(name: &str, epoch: Option<u32>) -> Vec<u8> {
         let e = epoch.map(|e| e.to_be_bytes());
         let mut entries: Vec<(u32, u32, &[u8])> = vec![
-            (TAG_NAME, TYPE_STRING, name.as_bytes()),
-            (TAG_VERSION, TYPE_STRING, b"3.0.7"),
-            (TAG_RELEASE, TYPE_STRING, b"24.el9"),
-            (TAG_ARCH, TYPE_STRING, b"x86_64"),
-            (TAG_SOURCERPM, TYPE_STRING, b"openssl-3.0.7-24.el9.src.rpm"),
-            (TAG_LICENSE, TYPE_STRING, b"ASL 2.0"),
+            (TAG_NAME, TYPE_TEXT[0], name.as_bytes()),
+            (TAG_VERSION, TYPE_TEXT[0], b"3.0.7"),
+            (TAG_RELEASE, TYPE_TEXT[0], b"24.el9"),
+            (TAG_ARCH, TYPE_TEXT[0], b"x86_64"),
+            (TAG_SOURCERPM, TYPE_TEXT[0], b"openssl-3.0.7-24.el9.src.rpm"),
+            (TAG_LICENSE, TYPE_TEXT[0], b"ASL 2.0"),
             (
                 TAG_VENDOR,
-                TYPE_STRING,
+                TYPE_TEXT[0],
                 b"Rocky Enterprise Software Foundation",
             ),
         ];
@@ -273,10 +270,10 @@ pub(crate) mod tests {
         bad[8 + 8..8 + 12].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(parse_header(&bad).is_none());
         let h = header(&[
-            (TAG_NAME, TYPE_STRING, b"a"),
-            (TAG_VERSION, TYPE_STRING, b"1"),
-            (TAG_RELEASE, TYPE_STRING, b"1"),
-            (TAG_EPOCH, TYPE_STRING, b"x"),
+            (TAG_NAME, TYPE_TEXT[0], b"a"),
+            (TAG_VERSION, TYPE_TEXT[0], b"1"),
+            (TAG_RELEASE, TYPE_TEXT[0], b"1"),
+            (TAG_EPOCH, TYPE_TEXT[0], b"x"),
         ]);
         assert_eq!(parse_header(&h).unwrap().epoch, None);
         assert!(parse_header(b"").is_none() && parse_header(&[0xff; 7]).is_none());
