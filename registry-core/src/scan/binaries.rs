@@ -10,10 +10,11 @@
 //!   `{"packages": [{"name", "version", "source", …}]}`; the packages whose source is
 //!   `crates.io` are listed.
 //!
-//! An executable arrives as a tar entry that can be read once, front to back. It is copied to an
-//! anonymous temporary file (the magic is looked for on the way), then its headers and the few
-//! sections that matter are read from there, so at most a 64 KiB buffer and the extracted
-//! sections are in memory, whatever the binary's size. Every offset and size the file states
+//! An executable arrives as a tar entry that can be read once, front to back. A small one is read
+//! into memory; a larger one is copied to an anonymous temporary file (the magic is looked for
+//! on the way), then its headers and the few sections that matter are read from there, so no
+//! more than 8 MiB, a 64 KiB buffer and the extracted sections are in memory, whatever the
+//! binary's size. Every offset and size the file states
 //! is checked against the file and against a bound before anything is read or allocated.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -362,60 +363,75 @@ pub fn auditable_packages(section: &[u8]) -> Option<Vec<Package>> {
     )
 }
 
-/// The packages of an ELF executable read from `r` (`size` bytes, [`ELF_MAGIC`] first). An
-/// error is one of reading `r` or the temporary file; a file that is not an ELF file, or one
-/// that holds neither Go build information nor a `.dep-v0` section, gives none.
+/// Executables up to this size are read into memory; larger ones into a temporary file.
+const IN_MEMORY: u64 = 8 << 20;
+
+/// The packages of an ELF executable read from `r` (`size` bytes, [`ELF_MAGIC`] first). Up to
+/// [`IN_MEMORY`] bytes it is read into memory, above that into an anonymous temporary file (in
+/// `TMPDIR`, removed when closed), so a large binary never sits in memory. An error is one of
+/// reading `r` or the temporary file; a file that is not an ELF file, or one that holds neither
+/// Go build information nor a `.dep-v0` section, gives none.
 pub fn inspect(r: &mut dyn Read, size: u64) -> io::Result<Vec<Package>> {
     if size > MAX_BINARY {
         return Ok(Vec::new());
     }
-    let mut f = tempfile::tempfile()?;
-    // Copy while looking for the Go magic (16-byte aligned, as the linker places it); the
-    // last bytes of a chunk are kept to find a magic across two chunks.
+    if size <= IN_MEMORY {
+        let mut data = Vec::with_capacity(size as usize);
+        let (len, magic_at) = copy(r, &mut data)?;
+        Ok(extract(&mut io::Cursor::new(data), len, magic_at))
+    } else {
+        let mut f = tempfile::tempfile()?;
+        let (len, magic_at) = copy(r, &mut f)?;
+        Ok(extract(&mut f, len, magic_at))
+    }
+}
+
+/// Copy at most [`MAX_BINARY`] bytes of `r` to `w`, looking for the Go magic on the way (at a
+/// 16-byte aligned offset, where the linker places it): (bytes copied, the magic's offset).
+fn copy(r: &mut dyn Read, w: &mut impl Write) -> io::Result<(u64, Option<u64>)> {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut carry: Vec<u8> = Vec::with_capacity(GO_MAGIC.len());
+    // The last bytes of the previous chunk, to find a magic across two chunks.
+    let mut hay: Vec<u8> = Vec::with_capacity(buf.len() + GO_MAGIC.len());
     let mut pos = 0u64;
     let mut magic_at = None;
     let mut r = r.take(MAX_BINARY);
     loop {
         let n = r.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok((pos, magic_at));
         }
-        let chunk = &buf[..n];
-        f.write_all(chunk)?;
+        w.write_all(&buf[..n])?;
         if magic_at.is_none() {
-            let start = pos - carry.len() as u64;
-            let mut hay = std::mem::take(&mut carry);
-            hay.extend_from_slice(chunk);
-            magic_at = hay
-                .windows(GO_MAGIC.len())
-                .enumerate()
-                .filter(|(i, w)| {
-                    w[0] == 0xff && (start + *i as u64).is_multiple_of(16) && *w == GO_MAGIC
-                })
-                .map(|(i, _)| start + i as u64)
-                .next();
+            let start = pos - hay.len() as u64;
+            hay.extend_from_slice(&buf[..n]);
+            let first = ((16 - start % 16) % 16) as usize;
+            magic_at = (first..hay.len().saturating_sub(GO_MAGIC.len() - 1))
+                .step_by(16)
+                .find(|&i| hay[i..i + GO_MAGIC.len()] == GO_MAGIC[..])
+                .map(|i| start + i as u64);
             let keep = hay.len().min(GO_MAGIC.len() - 1);
-            carry = hay.split_off(hay.len() - keep);
+            hay.drain(..hay.len() - keep);
         }
         pos += n as u64;
     }
-    let len = pos;
-    let Some(elf) = parse_elf(&mut f, len) else {
-        return Ok(Vec::new());
+}
+
+/// The packages of the ELF file `f` (`len` bytes; the Go magic at `magic_at`, if seen).
+fn extract<F: Read + Seek>(f: &mut F, len: u64, magic_at: Option<u64>) -> Vec<Package> {
+    let Some(elf) = parse_elf(f, len) else {
+        return Vec::new();
     };
     let mut out = Vec::new();
     let at = elf.section(".go.buildinfo").map(|s| s.offset).or(magic_at);
-    if let Some((version, modinfo)) = at.and_then(|at| go_buildinfo(&mut f, len, &elf, at)) {
+    if let Some((version, modinfo)) = at.and_then(|at| go_buildinfo(f, len, &elf, at)) {
         out.extend(go_packages(&version, &modinfo));
     }
     if let Some(s) = elf.section(".dep-v0")
-        && let Some(data) = read_at(&mut f, len, s.offset, s.size, MAX_DEP_SECTION)
+        && let Some(data) = read_at(f, len, s.offset, s.size, MAX_DEP_SECTION)
     {
         out.extend(auditable_packages(&data).unwrap_or_default());
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -524,6 +540,28 @@ mod tests {
         no_sections[0x3c..0x3e].copy_from_slice(&[0, 0]);
         let got = inspect(&mut &no_sections[..], bin.len() as u64).unwrap();
         assert_eq!(names(&got), want);
+        // Read a few bytes at a time, the magic split across reads.
+        let got = inspect(&mut Trickle(&no_sections[..], 0), bin.len() as u64).unwrap();
+        assert_eq!(names(&got), want);
+        // Larger than IN_MEMORY: through a temporary file.
+        let padding = vec![0x90u8; (IN_MEMORY + 12345) as usize];
+        let mut big = elf(&[(".text", &padding), (".go.buildinfo", &info)]);
+        big[0x3c..0x3e].copy_from_slice(&[0, 0]);
+        let got = inspect(&mut &big[..], big.len() as u64).unwrap();
+        assert_eq!(names(&got), want);
+    }
+
+    /// A reader that gives 1 to 7 bytes per read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
     }
 
     #[test]
