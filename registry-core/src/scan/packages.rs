@@ -638,6 +638,38 @@ mod tests {
     }
 
     #[test]
+    fn reduced_files_round_trip() {
+        use super::super::layers::FileFilter;
+        let p = Package {
+            ecosystem: "rpm",
+            name: "bad\tname".into(),
+            version: "1:2-3\n".into(),
+            source: Some("src".into()),
+            arch: None,
+        };
+        let kept = reduced(std::slice::from_ref(&p));
+        let more = format!(
+            "{}\nnot\ta\tpackage\nnpm\ta\t1\t\t\n",
+            String::from_utf8_lossy(&kept)
+        );
+        let files: BTreeMap<String, Vec<u8>> = [("opt/x".to_owned(), more.into_bytes())].into();
+        let got = packages(&files);
+        assert_eq!(got.len(), 1, "only the ecosystems a reduced file can hold");
+        assert_eq!(
+            (got[0].name.as_str(), got[0].version.as_str()),
+            ("bad name", "1:2-3 ")
+        );
+        assert_eq!(got[0].source.as_deref(), Some("src"));
+        // An rpm database that is not one is kept as no packages, not as its bytes.
+        assert!(wanted("usr/lib/sysimage/rpm/rpmdb.sqlite"));
+        let kept = PackageFiles.keep("var/lib/rpm/rpmdb.sqlite", b"not sqlite".to_vec());
+        assert_eq!(kept, REDUCED.as_bytes());
+        let files: BTreeMap<String, Vec<u8>> =
+            [("var/lib/rpm/rpmdb.sqlite".to_owned(), kept)].into();
+        assert!(packages(&files).is_empty());
+    }
+
+    #[test]
     fn apk_and_purls() {
         let db = "C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n\nP:busybox-binsh\nV:1.36.1-r15\nA:x86_64\no:busybox\n";
         let files = [(APK_INSTALLED.to_owned(), db.as_bytes().to_vec())]
