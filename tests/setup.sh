@@ -22,8 +22,9 @@ COSIGN_VERSION=v2.6.5
 DIST3_VERSION=v3.1.2
 # crane: a second client for the proxy cache's offline pulls (tests/e2e/proxy.sh).
 CRANE_VERSION=v0.22.1
-# Syft: the reference SBOM tool of tests/e2e/sbom.sh and test_sbom_languages.py (a cold build
-# takes about 3 minutes on 2 cores).
+# Syft: the reference SBOM tool of tests/e2e/sbom.sh and test_sbom_languages.py (built once per
+# machine: about 7 minutes on 2 cores with empty Go caches, under 3 once the module cache holds
+# what cosign and the other Go tools above brought).
 SYFT_VERSION=v1.57.2
 # cargo-auditable: builds the Rust binary with a .dep-v0 section in test_sbom_languages.py.
 CARGO_AUDITABLE_VERSION=0.7.7
@@ -71,7 +72,7 @@ ln -sf "$crane_dir/crane" "$tools/bin/crane"
 
 syft_dir=$tools/go-syft-$SYFT_VERSION
 if [ ! -x "$syft_dir/syft" ]; then
-  echo "setup: go install syft@$SYFT_VERSION (about 3 minutes, once)"
+  echo "setup: go install syft@$SYFT_VERSION (3 to 7 minutes, once)"
   GOBIN=$syft_dir go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
 fi
 ln -sf "$syft_dir/syft" "$tools/bin/syft"
