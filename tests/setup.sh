@@ -2,10 +2,11 @@
 # Install everything the test suite needs on a fresh Debian machine (idempotent):
 # Debian packages (PostgreSQL, skopeo, podman, OpenLDAP slapd + ldap-utils, Distribution 2.8 as a
 # benchmark peer, curl, jq, wrk, nginx as the load balancer of the scale-out test, mmdebstrap
-# for a real Debian root filesystem to build an SBOM of),
+# for a real Debian root filesystem to build an SBOM of, rpm + rpmbuild for a real rpm database),
 # the OCI conformance suite (Go), the cosign CLI (Go, for tests/e2e/signing.sh), the
-# S3-compatible server s3s-fs (crates.io), and a Python virtual environment with the oras SDK and
-# pytest.
+# S3-compatible server s3s-fs (crates.io), Syft (Go, the SBOM tool Berth's SBOMs are compared
+# with), cargo-auditable (crates.io, to build a Rust binary with its dependency list), and a Python
+# virtual environment with the oras SDK and pytest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -21,9 +22,15 @@ COSIGN_VERSION=v2.6.5
 DIST3_VERSION=v3.1.2
 # crane: a second client for the proxy cache's offline pulls (tests/e2e/proxy.sh).
 CRANE_VERSION=v0.22.1
+# Syft: the reference SBOM tool of tests/e2e/sbom.sh and test_sbom_languages.py (built once per
+# machine: about 7 minutes on 2 cores with empty Go caches, under 3 once the module cache holds
+# what cosign and the other Go tools above brought).
+SYFT_VERSION=v1.57.2
+# cargo-auditable: builds the Rust binary with a .dep-v0 section in test_sbom_languages.py.
+CARGO_AUDITABLE_VERSION=0.7.7
 
 need_apt=()
-for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx mmdebstrap:mmdebstrap; do
+for pair in pg_ctlcluster:postgresql skopeo:skopeo docker-registry:docker-registry curl:curl jq:jq wrk:wrk podman:podman slapd:slapd ldapadd:ldap-utils strace:strace openssl:openssl nginx:nginx mmdebstrap:mmdebstrap rpmbuild:rpm; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -62,6 +69,19 @@ if [ ! -x "$crane_dir/crane" ]; then
   GOBIN=$crane_dir go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 fi
 ln -sf "$crane_dir/crane" "$tools/bin/crane"
+
+syft_dir=$tools/go-syft-$SYFT_VERSION
+if [ ! -x "$syft_dir/syft" ]; then
+  echo "setup: go install syft@$SYFT_VERSION (3 to 7 minutes, once)"
+  GOBIN=$syft_dir go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+fi
+ln -sf "$syft_dir/syft" "$tools/bin/syft"
+
+# (`cargo auditable --version` prints cargo's version: cargo install's own record says which.)
+if ! grep -qs "^\"cargo-auditable $CARGO_AUDITABLE_VERSION " "$tools/.crates.toml"; then
+  echo "setup: cargo install cargo-auditable $CARGO_AUDITABLE_VERSION (a minute, once)"
+  cargo install cargo-auditable --version "$CARGO_AUDITABLE_VERSION" --locked --root "$tools" --quiet
+fi
 
 if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
   echo "setup: cargo install s3s-fs $S3S_FS_VERSION (a few minutes, once)"

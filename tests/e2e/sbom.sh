@@ -7,6 +7,9 @@
 #   3. the SBOM is the image's sbom.harbor accessory, pulled over /v2 like any artifact, and its
 #      SPDX 2.3 package list (name, version, source package) equals `dpkg-query -W` on the root
 #      filesystem's own dpkg database, exactly; the CycloneDX 1.5 document lists the same;
+#      Syft (tests/setup.sh builds it) scans the same image as an OCI layout, offline, and its
+#      name+version pairs agree with Berth's on at least 99 % (both counts and the differences
+#      are printed);
 #   4. vulnerabilities: a fixture OSV database is written for that root filesystem (real
 #      advisory ids and formats; fixed versions placed above and below the installed ones,
 #      Debian "not affected" and withdrawn records, another release's advisory), half as JSON
@@ -24,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for tool in mmdebstrap skopeo jq dpkg-query python3; do
+for tool in mmdebstrap skopeo jq dpkg-query python3 syft; do
     command -v "$tool" >/dev/null || die "$tool is not installed (tests/setup.sh installs it)"
 done
 
@@ -139,6 +142,37 @@ check "the CycloneDX 1.5 document lists the same packages" \
 if ! cmp -s "$E2E_TMP/expected.txt" "$E2E_TMP/got.txt"; then
     diff "$E2E_TMP/expected.txt" "$E2E_TMP/got.txt" | head -20 >&2 || true
 fi
+
+# Syft, offline, on the same image (the OCI layout skopeo pushed).
+t1=$SECONDS
+check "syft scans the image (oci-dir, offline)" \
+    env SYFT_CHECK_FOR_APP_UPDATE=false timeout 600 syft scan "oci-dir:$E2E_TMP/layout" -q \
+    -o "spdx-json=$E2E_TMP/syft.json"
+log "syft took $((SECONDS - t1)) s"
+AGREE=$(python3 - "$E2E_TMP/spdx.json" "$E2E_TMP/syft.json" <<'PY'
+import json, sys
+def pairs(path):
+    try:
+        return {(p["name"], p.get("versionInfo", "")) for p in json.load(open(path))["packages"]
+                # Packages with a purl; not the image itself (Syft lists it as pkg:oci/…).
+                if any(r.get("referenceType") == "purl" and not r["referenceLocator"].startswith("pkg:oci/")
+                       for r in p.get("externalRefs", []))}
+    except (OSError, ValueError, KeyError):
+        return set()
+ours, syft = pairs(sys.argv[1]), pairs(sys.argv[2])
+both = len(ours & syft)
+print(f"Berth {len(ours)}, Syft {len(syft)}, both {both}", file=sys.stderr)
+for name, version in sorted(ours - syft):
+    print(f"  only Berth: {name} {version}", file=sys.stderr)
+for name, version in sorted(syft - ours):
+    print(f"  only Syft: {name} {version}", file=sys.stderr)
+# Agreement: the pairs both list, of all the pairs either lists.
+print(int(10000 * both / max(1, len(ours | syft))))
+PY
+)
+log "Berth and Syft agree on $((AGREE / 100)).$(printf '%02d' $((AGREE % 100))) % of name+version pairs"
+check "Berth's and Syft's name+version pairs agree on at least 99 %" \
+    assert_eq 1 "$((AGREE >= 9900))" "agreement >= 99 %"
 
 # ---- 4. Vulnerabilities against a fixture OSV database ----
 mkdir -p "$E2E_TMP/osv/files"

@@ -2,7 +2,11 @@
 //!
 //! Layers are applied in order. Each is streamed from the blob store through a decompressor into
 //! a tar reader on a blocking thread (no layer is held in memory); a file is kept only when the
-//! caller's filter wants its path and it is at most [`MAX_FILE`] bytes. Whiteouts of a layer
+//! caller's filter wants its path and it is at most [`MAX_FILE`] bytes. Every other regular file
+//! that starts with the ELF magic, wherever it is, is handed to the filter's
+//! [`FileFilter::executable`] as a stream (files above [`MAX_BINARY`] are skipped), and only
+//! what that returns is kept, so executables can be read for what they were built from without
+//! holding one in memory. Whiteouts of a layer
 //! hide what lower layers had: `.wh.<name>` removes `<name>` (and everything under it), and
 //! `.wh..wh..opq` empties its directory, before the layer's own files are added.
 
@@ -11,6 +15,7 @@ use std::io::Read;
 
 use futures::TryStreamExt;
 
+use super::binaries::{ELF_MAGIC, MAX_BINARY};
 use crate::error::{Error, Result};
 use crate::oci::Digest;
 use crate::registry::Registry;
@@ -51,6 +56,11 @@ pub(crate) trait FileFilter: Send + Sync {
     /// layers are read.
     fn keep(&self, _path: &str, data: Vec<u8>) -> Vec<u8> {
         data
+    }
+    /// What is kept of an ELF file the filter does not want by path, read from `r` once
+    /// (`size` bytes, the magic included); `None` keeps nothing (the default).
+    fn executable(&self, _path: &str, _r: &mut dyn Read, _size: u64) -> Option<Vec<u8>> {
+        None
     }
 }
 
@@ -121,10 +131,25 @@ fn read_layer(
         // A later entry of the same path in one layer replaces the earlier one.
         out.files.remove(&path);
         let kind = entry.header().entry_type();
-        if !kind.is_file() || !wanted.wants(&path) {
+        if !kind.is_file() {
             continue;
         }
         let size = entry.size();
+        if !wanted.wants(&path) {
+            if (64..=MAX_BINARY).contains(&size) {
+                let mut magic = [0u8; 4];
+                entry.read_exact(&mut magic)?;
+                if &magic == ELF_MAGIC
+                    && let Some(data) =
+                        wanted.executable(&path, &mut (&magic[..]).chain(&mut entry), size)
+                    && data.len() as u64 <= *budget
+                {
+                    *budget -= data.len() as u64;
+                    out.files.insert(path, data);
+                }
+            }
+            continue;
+        }
         if size > MAX_FILE || size > *budget {
             continue;
         }
@@ -236,5 +261,50 @@ pub(crate) mod tests {
         assert_eq!(budget, MAX_KEPT - 1);
         assert!(under("etc/b/c", "etc/b") && under("etc/b", "etc/b") && !under("etc/bc", "etc/b"));
         assert!(under("anything", ""));
+    }
+
+    /// Reads each ELF file it is given to the end and keeps its path and size.
+    struct Executables;
+
+    impl FileFilter for Executables {
+        fn wants(&self, path: &str) -> bool {
+            path == "etc/wanted"
+        }
+        fn executable(&self, path: &str, r: &mut dyn Read, size: u64) -> Option<Vec<u8>> {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all).ok()?;
+            assert_eq!(all.len() as u64, size);
+            assert!(all.starts_with(ELF_MAGIC));
+            Some(format!("{path} {size}").into_bytes())
+        }
+    }
+
+    #[test]
+    fn elf_files_anywhere_are_handed_to_the_filter() {
+        let mut elf = ELF_MAGIC.to_vec();
+        elf.resize(100, 7);
+        let mut budget = MAX_KEPT;
+        let l = read_layer(
+            &layer(&[
+                ("opt/app/server", Some(&elf)),
+                ("usr/bin/script", Some(&[b'#'; 100][..])),
+                ("etc/wanted", Some(&elf)),
+                ("tiny", Some(ELF_MAGIC)),
+            ])[..],
+            Compression::Gzip,
+            &Executables,
+            &mut budget,
+        )
+        .unwrap();
+        assert_eq!(
+            l.files
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.len()))
+                .collect::<Vec<_>>(),
+            [
+                ("etc/wanted", 100),
+                ("opt/app/server", "opt/app/server 100".len())
+            ]
+        );
     }
 }

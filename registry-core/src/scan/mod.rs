@@ -3,9 +3,12 @@
 //!
 //! - [`layers`]: an image's files as its layers leave them: each layer streamed from the blob
 //!   store, decompressed and read as a tar archive once, whiteouts (`.wh.<name>`,
-//!   `.wh..wh..opq`) applied in layer order; only the files a caller asks for are kept.
+//!   `.wh..wh..opq`) applied in layer order; only the files a caller asks for are kept, and
+//!   what a caller extracts from ELF executables as they stream past.
 //! - [`packages`]: package databases read from those files: dpkg's `status` and `status.d/`
-//!   (distroless), apk's `installed`, and Python, Node, Rust (Cargo.lock) and Java packages.
+//!   (distroless), apk's `installed`, rpm's SQLite database ([`rpm`]), Python, Node, Rust
+//!   (Cargo.lock) and Java packages, and the modules and crates compiled into Go and Rust
+//!   (cargo-auditable) executables ([`binaries`]).
 //! - [`sbom`]: the SBOM as SPDX 2.3 JSON and CycloneDX 1.5 JSON, stored as an `sbom.harbor`
 //!   accessory of the image ([`Registry::generate_sbom`]), so it is pulled like any artifact and
 //!   goes with the image.
@@ -23,18 +26,21 @@
 //! - [`hub`]: the security hub (counts and a filtered list of every finding) and CVE export.
 //!
 //! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
-//! Not yet: rpm, Go and Rust binaries, Harbor's pluggable scanners, scan all.
+//! Not yet: rpm's Berkeley DB and NDB databases (rpm < 4.16), Rust binaries built without
+//! cargo-auditable, Harbor's pluggable scanners, scan all.
 //!
 //! [`Registry::generate_sbom`]: crate::Registry::generate_sbom
 //! [`Registry::import_vulndb`]: crate::Registry::import_vulndb
 //! [`Registry::scan`]: crate::Registry::scan
 
+pub mod binaries;
 pub mod cvss;
 pub mod hub;
 pub mod jobs;
 pub mod layers;
 pub mod packages;
 pub mod report;
+pub mod rpm;
 pub mod sbom;
 pub mod version;
 pub mod vulndb;

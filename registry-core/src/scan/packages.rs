@@ -8,7 +8,13 @@
 //! - Rust: `Cargo.lock` (the packages from a registry, not the workspace's own);
 //! - Java: `*.jar`, `*.war`, `*.ear`: `META-INF/maven/<group>/<artifact>/pom.properties`, else
 //!   `META-INF/MANIFEST.MF`'s title and version, also of the jars nested one level down (Spring
-//!   Boot's `BOOT-INF/lib/`). A jar is reduced to those lines while its layer is read.
+//!   Boot's `BOOT-INF/lib/`). A jar is reduced to those lines while its layer is read;
+//! - rpm: `var/lib/rpm/rpmdb.sqlite` and `usr/lib/sysimage/rpm/rpmdb.sqlite` ([`super::rpm`]),
+//!   reduced to its packages while its layer is read;
+//! - Go and Rust executables anywhere in the image: Go's build information and cargo-auditable's
+//!   `.dep-v0` section ([`super::binaries`]), read from every ELF file as it streams past.
+//!
+//! A file reduced while its layer is read is kept as [`REDUCED`] and one line per package.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +23,7 @@ use serde::Serialize;
 /// A package an image holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Package {
-    /// The purl type: `deb`, `apk`, `pypi`, `npm`, `cargo`, `maven`.
+    /// The purl type: `deb`, `apk`, `rpm`, `pypi`, `npm`, `cargo`, `golang`, `maven`.
     pub ecosystem: &'static str,
     pub name: String,
     pub version: String,
@@ -39,20 +45,45 @@ impl Package {
                 })
                 .collect::<String>()
         };
-        // Distro packages are namespaced by the distro; Maven's by the group; the others have
-        // no namespace (`@scope/name` of npm keeps its scope, encoded).
+        // Distro packages are namespaced by the distro; Maven's by the group; Go's module path
+        // is its namespace and name; the others have no namespace (`@scope/name` of npm keeps
+        // its scope, encoded).
+        let mut version = self.version.as_str();
+        let mut epoch = None;
         let name = match self.ecosystem {
-            "deb" | "apk" | "rpm" => format!("{distro}/{}", enc(&self.name)),
+            "rpm" => {
+                // `epoch:version-release`: the epoch is a qualifier (as Syft and Trivy write it).
+                if let Some((e, v)) = version.split_once(':')
+                    && !e.is_empty()
+                    && e.bytes().all(|b| b.is_ascii_digit())
+                {
+                    epoch = Some(e);
+                    version = v;
+                }
+                let distro = if distro == "rhel" { "redhat" } else { distro };
+                format!("{distro}/{}", enc(&self.name))
+            }
+            "deb" | "apk" => format!("{distro}/{}", enc(&self.name)),
+            "golang" => {
+                // The standard library's purl version has no `go` in front (as Syft writes it).
+                if self.name == "stdlib" {
+                    version = version.strip_prefix("go").unwrap_or(version);
+                }
+                self.name.split('/').map(enc).collect::<Vec<_>>().join("/")
+            }
             "maven" => match self.name.split_once(':') {
                 Some((group, artifact)) => format!("{}/{}", enc(group), enc(artifact)),
                 None => enc(&self.name),
             },
             _ => enc(&self.name),
         };
-        let mut p = format!("pkg:{}/{name}@{}", self.ecosystem, enc(&self.version));
+        let mut p = format!("pkg:{}/{name}@{}", self.ecosystem, enc(version));
         let mut q = Vec::new();
         if let Some(a) = &self.arch {
             q.push(format!("arch={}", enc(a)));
+        }
+        if let Some(e) = epoch {
+            q.push(format!("epoch={e}"));
         }
         if let Some(s) = &self.source {
             q.push(format!("upstream={}", enc(s)));
@@ -77,6 +108,58 @@ pub fn wanted(path: &str) -> bool {
         || path == "Cargo.lock"
         || path.ends_with("/Cargo.lock")
         || java_archive(path)
+        || RPMDB_SQLITE.contains(&path)
+}
+
+/// Where rpm keeps its SQLite database (rpm < 4.16's Berkeley DB `Packages` is not read).
+const RPMDB_SQLITE: [&str; 2] = [
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+
+/// The first line of a file reduced to its packages while its layer was read (an rpm database,
+/// an executable); each line after it is `ecosystem\tname\tversion\tsource\tarch`.
+pub(crate) const REDUCED: &str = "\0berth-packages\n";
+
+fn reduced(packages: &[Package]) -> Vec<u8> {
+    let clean = |s: &str| s.replace(['\t', '\n'], " ");
+    let mut out = REDUCED.to_owned();
+    for p in packages {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            p.ecosystem,
+            clean(&p.name),
+            clean(&p.version),
+            clean(p.source.as_deref().unwrap_or_default()),
+            clean(p.arch.as_deref().unwrap_or_default()),
+        ));
+    }
+    out.into_bytes()
+}
+
+fn unreduce(text: &str) -> Vec<Package> {
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [eco, name, version, source, arch] = f.as_slice() else {
+                return None;
+            };
+            let ecosystem = match *eco {
+                "rpm" => "rpm",
+                "golang" => "golang",
+                "cargo" => "cargo",
+                _ => return None,
+            };
+            Some(Package {
+                ecosystem,
+                name: (*name).to_owned(),
+                version: (*version).to_owned(),
+                source: opt(source),
+                arch: opt(arch),
+            })
+        })
+        .collect()
 }
 
 fn python_metadata(path: &str) -> bool {
@@ -115,13 +198,32 @@ impl super::layers::FileFilter for PackageFiles {
     }
 
     fn keep(&self, path: &str, data: Vec<u8>) -> Vec<u8> {
-        if java_archive(path) {
+        if RPMDB_SQLITE.contains(&path) {
+            match super::rpm::sqlite_packages(&data) {
+                Ok(found) => reduced(&found),
+                Err(e) => {
+                    tracing::warn!(path, error = %e, "rpm database not read");
+                    reduced(&[])
+                }
+            }
+        } else if java_archive(path) {
             let name = path.rsplit('/').next().unwrap_or(path);
             let mut out = String::new();
             jar_coordinates(name, &data, 1, &mut out);
             out.into_bytes()
         } else {
             data
+        }
+    }
+
+    fn executable(&self, path: &str, r: &mut dyn std::io::Read, size: u64) -> Option<Vec<u8>> {
+        match super::binaries::inspect(r, size) {
+            Ok(found) if !found.is_empty() => Some(reduced(&found)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(path, error = %e, "executable not read");
+                None
+            }
         }
     }
 }
@@ -371,7 +473,9 @@ pub fn packages(files: &BTreeMap<String, Vec<u8>>) -> Vec<Package> {
     let mut out = Vec::new();
     for (path, data) in files {
         let text = String::from_utf8_lossy(data);
-        if path == DPKG_STATUS {
+        if let Some(lines) = text.strip_prefix(REDUCED) {
+            out.extend(unreduce(lines));
+        } else if path == DPKG_STATUS {
             out.extend(
                 control_paragraphs(&text)
                     .iter()
@@ -531,6 +635,38 @@ mod tests {
                 "pkg:pypi/PyYAML@6.0.1",
             ]
         );
+    }
+
+    #[test]
+    fn reduced_files_round_trip() {
+        use super::super::layers::FileFilter;
+        let p = Package {
+            ecosystem: "rpm",
+            name: "bad\tname".into(),
+            version: "1:2-3\n".into(),
+            source: Some("src".into()),
+            arch: None,
+        };
+        let kept = reduced(std::slice::from_ref(&p));
+        let more = format!(
+            "{}\nnot\ta\tpackage\nnpm\ta\t1\t\t\n",
+            String::from_utf8_lossy(&kept)
+        );
+        let files: BTreeMap<String, Vec<u8>> = [("opt/x".to_owned(), more.into_bytes())].into();
+        let got = packages(&files);
+        assert_eq!(got.len(), 1, "only the ecosystems a reduced file can hold");
+        assert_eq!(
+            (got[0].name.as_str(), got[0].version.as_str()),
+            ("bad name", "1:2-3 ")
+        );
+        assert_eq!(got[0].source.as_deref(), Some("src"));
+        // An rpm database that is not one is kept as no packages, not as its bytes.
+        assert!(wanted("usr/lib/sysimage/rpm/rpmdb.sqlite"));
+        let kept = PackageFiles.keep("var/lib/rpm/rpmdb.sqlite", b"not sqlite".to_vec());
+        assert_eq!(kept, REDUCED.as_bytes());
+        let files: BTreeMap<String, Vec<u8>> =
+            [("var/lib/rpm/rpmdb.sqlite".to_owned(), kept)].into();
+        assert!(packages(&files).is_empty());
     }
 
     #[test]

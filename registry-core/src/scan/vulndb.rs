@@ -685,7 +685,23 @@ pub fn ecosystems_for(purl_type: &str, distro: &str, version_id: Option<&str>) -
         }
         ("apk", "wolfi") => vec!["Wolfi".into()],
         ("apk", "chainguard") => vec!["Chainguard".into()],
+        // rpm distributions OSV publishes, by major release (SUSE by service pack); Fedora and
+        // CentOS have no OSV ecosystem.
+        ("rpm", "rhel") if !major(v).is_empty() => ["baseos", "appstream"]
+            .map(|repo| format!("Red Hat:enterprise_linux:{}::{repo}", major(v)))
+            .to_vec(),
+        ("rpm", "almalinux") if !major(v).is_empty() => vec![format!("AlmaLinux:{}", major(v))],
+        ("rpm", "rocky") if !major(v).is_empty() => vec![format!("Rocky Linux:{}", major(v))],
+        ("rpm", "opensuse-leap") if !v.is_empty() => vec![format!("openSUSE:Leap {v}")],
+        ("rpm", "opensuse-tumbleweed") => vec!["openSUSE:Tumbleweed".into()],
+        ("rpm", "sles") if !major(v).is_empty() => match v.split_once('.') {
+            Some((m, sp)) if sp != "0" => {
+                vec![format!("SUSE:Linux Enterprise Server {m} SP{sp}")]
+            }
+            _ => vec![format!("SUSE:Linux Enterprise Server {}", major(v))],
+        },
         // Language packages: the same wherever they are installed.
+        ("golang", _) => vec!["Go".into()],
         ("pypi", _) => vec!["PyPI".into()],
         ("npm", _) => vec!["npm".into()],
         ("cargo", _) => vec!["crates.io".into()],
@@ -694,12 +710,28 @@ pub fn ecosystems_for(purl_type: &str, distro: &str, version_id: Option<&str>) -
     }
 }
 
-/// The name advisories use for `p`: distros publish them by source package; Python names are
-/// compared normalized (PEP 503).
+/// The major release of an os-release `VERSION_ID` (`9.4` -> `9`).
+fn major(version_id: &str) -> &str {
+    version_id.split('.').next().unwrap_or_default()
+}
+
+/// The name advisories use for `p`: Debian, Ubuntu and Alpine publish them by source package,
+/// the rpm distributions by binary package; Go by module path (`stdlib` for the standard
+/// library); Python names are compared normalized (PEP 503).
 pub fn advisory_name(p: &Package) -> String {
     match p.ecosystem {
         "pypi" => pep503(&p.name),
+        "rpm" | "golang" => p.name.clone(),
         _ => p.source.clone().unwrap_or_else(|| p.name.clone()),
+    }
+}
+
+/// The version advisories state for `p`: Go's standard library is `go1.22.1` in an SBOM (as
+/// Syft names it) and `1.22.1` in OSV.
+pub fn advisory_version(p: &Package) -> &str {
+    match (p.ecosystem, p.name.as_str()) {
+        ("golang", "stdlib") => p.version.strip_prefix("go").unwrap_or(&p.version),
+        _ => &p.version,
     }
 }
 
@@ -805,7 +837,7 @@ pub fn find(
                 tracing::warn!(id = %row.id, "stored vulnerability record does not parse");
                 continue;
             };
-            let (hit, fix) = affects(scheme, &record, &p.version);
+            let (hit, fix) = affects(scheme, &record, advisory_version(p));
             if hit && seen.insert(row.id.clone()) {
                 out.push(Finding {
                     id: row.id.clone(),
@@ -996,6 +1028,55 @@ mod tests {
     }
 
     #[test]
+    fn rpm_and_go_packages_match_by_binary_name_and_version() {
+        let row = |eco: &str, name: &str, fixed: &str| VulnRow {
+            ecosystem: eco.into(),
+            package: name.into(),
+            id: format!("{eco}-{name}-{fixed}"),
+            seq: 0,
+            modified: 0,
+            record: serde_json::to_string(&record(vec![vec![
+                Event::Introduced("0".into()),
+                Event::Fixed(fixed.into()),
+            ]]))
+            .unwrap(),
+        };
+        let pkg = |eco: &'static str, name: &str, version: &str, source: Option<&str>| Package {
+            ecosystem: eco,
+            name: name.into(),
+            version: version.into(),
+            source: source.map(Into::into),
+            arch: None,
+        };
+        let packages = [
+            pkg("rpm", "openssl-libs", "1:3.0.7-24.el9", Some("openssl")),
+            pkg("golang", "stdlib", "go1.22.1", None),
+            pkg("golang", "golang.org/x/net", "v0.20.0", None),
+        ];
+        let rows = [
+            row("Rocky Linux:9", "openssl-libs", "1:3.0.7-25.el9"),
+            row("Rocky Linux:9", "openssl-libs", "1:3.0.7-20.el9"),
+            row("Rocky Linux:9", "openssl", "1:3.0.7-25.el9"),
+            row("Go", "stdlib", "1.22.2"),
+            row("Go", "golang.org/x/net", "0.23.0"),
+            row("Go", "golang.org/x/net", "0.19.0"),
+        ];
+        let names: Vec<String> = packages.iter().map(advisory_name).collect();
+        assert_eq!(names, ["openssl-libs", "stdlib", "golang.org/x/net"]);
+        let found = find(&packages, "rocky", Some("9.4"), &rows);
+        let mut ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [
+                "Go-golang.org/x/net-0.23.0",
+                "Go-stdlib-1.22.2",
+                "Rocky Linux:9-openssl-libs-1:3.0.7-25.el9"
+            ]
+        );
+    }
+
+    #[test]
     fn ecosystems_of_distros() {
         assert_eq!(ecosystems_for("deb", "debian", Some("12")), ["Debian:12"]);
         assert_eq!(
@@ -1007,5 +1088,26 @@ mod tests {
             ["Ubuntu:22.04", "Ubuntu:22.04:LTS"]
         );
         assert!(ecosystems_for("deb", "unknown", None).is_empty());
+        assert_eq!(
+            ecosystems_for("rpm", "rocky", Some("9.4")),
+            ["Rocky Linux:9"]
+        );
+        assert_eq!(
+            ecosystems_for("rpm", "rhel", Some("9.4")),
+            [
+                "Red Hat:enterprise_linux:9::baseos",
+                "Red Hat:enterprise_linux:9::appstream"
+            ]
+        );
+        assert_eq!(
+            ecosystems_for("rpm", "sles", Some("15.5")),
+            ["SUSE:Linux Enterprise Server 15 SP5"]
+        );
+        assert_eq!(
+            ecosystems_for("rpm", "opensuse-leap", Some("15.6")),
+            ["openSUSE:Leap 15.6"]
+        );
+        assert!(ecosystems_for("rpm", "fedora", Some("40")).is_empty());
+        assert_eq!(ecosystems_for("golang", "alpine", None), ["Go"]);
     }
 }

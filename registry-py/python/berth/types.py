@@ -223,7 +223,7 @@ Accessory = TypedDict(
 
 
 class SbomPackage(TypedDict):
-    #: deb or apk.
+    #: The purl type: deb, apk, rpm, pypi, npm, cargo, golang or maven.
     ecosystem: str
     name: str
     version: str
