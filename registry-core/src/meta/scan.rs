@@ -33,6 +33,24 @@ pub struct ScanReportRow {
     pub end_time: Option<i64>,
 }
 
+/// A scanner registration (see the migration `0011_scanners.sql`); `access_credential` is
+/// sealed ([`crate::registry::secrets`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScannerRow {
+    pub uuid: String,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub auth: String,
+    pub access_credential: String,
+    pub skip_cert_verify: bool,
+    pub use_internal_addr: bool,
+    pub disabled: bool,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A project's CVE allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AllowlistRow {
@@ -63,4 +81,16 @@ pub trait ScanStore: Send + Sync {
     async fn cve_allowlist(&self, project_id: i64) -> Result<Option<AllowlistRow>>;
 
     async fn set_cve_allowlist(&self, a: &AllowlistRow) -> Result<()>;
+
+    /// Insert a scanner registration; a name or uuid taken is `ALREADY_EXISTS`.
+    async fn create_scanner(&self, r: &ScannerRow) -> Result<()>;
+    async fn scanner(&self, uuid: &str) -> Result<Option<ScannerRow>>;
+    /// Every registration, by name.
+    async fn scanners(&self) -> Result<Vec<ScannerRow>>;
+    /// Replace every column but `uuid`, `is_default` and `created_at`; false when missing.
+    async fn update_scanner(&self, r: &ScannerRow) -> Result<bool>;
+    async fn delete_scanner(&self, uuid: &str) -> Result<bool>;
+    /// Make `uuid` the only default registration (`None`: no row is, so the built-in scanner
+    /// is), in one statement; false when `uuid` does not exist (nothing changes then).
+    async fn set_default_scanner(&self, uuid: Option<&str>) -> Result<bool>;
 }

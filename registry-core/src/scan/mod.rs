@@ -17,19 +17,28 @@
 //! - [`vulndb`]: OSV advisories imported into the metadata database and matched against an
 //!   image's packages ([`Registry::import_vulndb`]);
 //! - [`report`]: scans with the built-in scanner, Harbor's reports and `scan_overview`
-//!   ([`Registry::scan`]), scan on push.
+//!   ([`Registry::scan`]), scan on push;
+//! - [`scanner`]: scanner registrations (`/scanners`): Harbor's pluggable scanners, the system
+//!   default and each project's choice;
+//! - [`pluggable`]: the client of the Scanner Adapter API v1.2: a scan through a remote adapter
+//!   with a short-lived robot that may pull only the scanned repository;
+//! - [`adapter`]: the server side: Berth's built-in scanner as a v1.2 adapter
+//!   (`berth scanner serve`), which pulls the artifact from the asking registry.
 //!
 //! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
-//! Not yet: rpm, Go and Rust binaries, Harbor's pluggable scanners, scan all.
+//! Not yet: rpm, Go and Rust binaries, scan all, SBOMs through adapters.
 //!
 //! [`Registry::generate_sbom`]: crate::Registry::generate_sbom
 //! [`Registry::import_vulndb`]: crate::Registry::import_vulndb
 //! [`Registry::scan`]: crate::Registry::scan
 
+pub mod adapter;
 pub mod cvss;
 pub mod layers;
 pub mod packages;
+pub mod pluggable;
 pub mod report;
 pub mod sbom;
+pub mod scanner;
 pub mod version;
 pub mod vulndb;

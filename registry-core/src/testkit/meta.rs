@@ -490,6 +490,66 @@ pub async fn run_all(m: &dyn MetadataStore) {
     identity(m).await;
     scanning(m).await;
     registry_endpoints(m).await;
+    scanner_registrations(m).await;
+}
+
+/// Scanner registrations: insert, a taken name, update, one default at a time (and none), delete.
+pub async fn scanner_registrations(m: &dyn MetadataStore) {
+    use crate::meta::scan::ScannerRow;
+    let row = |uuid: &str, name: &str| ScannerRow {
+        uuid: uuid.into(),
+        name: name.into(),
+        description: String::new(),
+        url: "http://127.0.0.1:8081".into(),
+        auth: "Bearer".into(),
+        access_credential: "enc:v1:abc".into(),
+        skip_cert_verify: false,
+        use_internal_addr: true,
+        disabled: false,
+        is_default: false,
+        created_at: 1,
+        updated_at: 1,
+    };
+    let mut a = row("tk-scanner-a", "tk-a");
+    m.create_scanner(&a).await.unwrap();
+    m.create_scanner(&row("tk-scanner-b", "tk-b"))
+        .await
+        .unwrap();
+    let taken = m
+        .create_scanner(&row("tk-scanner-c", "tk-a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, crate::Error::AlreadyExists { .. }),
+        "{taken}"
+    );
+    assert_eq!(m.scanner("tk-scanner-a").await.unwrap().unwrap(), a);
+    a.description = "changed".into();
+    a.disabled = true;
+    a.updated_at = 2;
+    assert!(m.update_scanner(&a).await.unwrap());
+    assert_eq!(m.scanner("tk-scanner-a").await.unwrap().unwrap(), a);
+    let defaults = |rows: Vec<ScannerRow>| {
+        rows.into_iter()
+            .filter(|r| r.is_default)
+            .map(|r| r.uuid)
+            .collect::<Vec<_>>()
+    };
+    assert!(m.set_default_scanner(Some("tk-scanner-a")).await.unwrap());
+    assert!(m.set_default_scanner(Some("tk-scanner-b")).await.unwrap());
+    assert_eq!(defaults(m.scanners().await.unwrap()), ["tk-scanner-b"]);
+    assert!(!m.set_default_scanner(Some("tk-missing")).await.unwrap());
+    assert_eq!(
+        defaults(m.scanners().await.unwrap()),
+        ["tk-scanner-b"],
+        "a missing uuid changes nothing"
+    );
+    assert!(m.set_default_scanner(None).await.unwrap());
+    assert!(defaults(m.scanners().await.unwrap()).is_empty());
+    assert!(m.delete_scanner("tk-scanner-a").await.unwrap());
+    assert!(m.delete_scanner("tk-scanner-b").await.unwrap());
+    assert!(!m.delete_scanner("tk-scanner-b").await.unwrap());
+    assert!(m.scanner("tk-scanner-a").await.unwrap().is_none());
 }
 
 /// The vulnerability database (replacing advisories, the same row twice in one import), scan

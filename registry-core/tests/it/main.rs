@@ -11,6 +11,7 @@ mod policy;
 mod proxy;
 mod registry;
 mod scan;
+mod scanners;
 mod webhooks;
 
 /// The URL of an external service a test needs, from the environment. Tests that call this are
