@@ -407,4 +407,33 @@ check "a rescan under prevent_vul still works: the scanner's robot passes the po
 check "... its pull got the manifest (200 through the proxy, no 412)" \
     bash -c "grep -E '^GET /v2/e2e/app/manifests/[^ ]+ Basic [^ ]+ 200$' '$E2E_TMP/proxy.log' >/dev/null && ! grep -q ' 412$' '$E2E_TMP/proxy.log'"
 
+# ---- C: an adapter that asks for Bearer tokens (Berth's token service) instead ------------------
+C_DATA=$(e2e_mktemp scanner-c-data)
+check "C: its own vulnerability database" ok_cmd "$BERTH_BIN" vulndb import "$E2E_TMP/osv" --data-dir "$C_DATA"
+C_PORT=$(e2e_free_port)
+"$BERTH_BIN" scanner serve --listen "127.0.0.1:$C_PORT" --data-dir "$C_DATA" --registry-auth Bearer \
+    --scanner-name "Berth adapter C" >"$E2E_TMP/scanner-c.log" 2>&1 &
+OTHER_PIDS+=($!)
+wait_http "http://127.0.0.1:$C_PORT/api/v1/metadata" 30 || die "the second adapter did not start"
+C_UUID=$(acurl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' \
+    --data "{\"name\":\"c\",\"url\":\"http://127.0.0.1:$C_PORT\",\"use_internal_addr\":true}" \
+    "$BERTH_URL/api/v2.0/scanners" | tr -d '\r' | sed -n 's|^location: /api/v2.0/scanners/||Ip')
+check "C registered (no auth)" assert_contains "$C_UUID" "-"
+check "C is e2e's scanner now" assert_eq 200 "$(api_code "" PUT /projects/e2e/scanner "{\"uuid\":\"$C_UUID\"}")" status
+: >"$E2E_TMP/proxy.log"
+code=$(http_code --max-time 120 -X POST "$BERTH_URL/api/v2.0/projects/e2e/repositories/app/artifacts/v1/scan")
+check "a scan through C: 202" assert_eq 202 "$code" "status"
+VULN=$(berth_api GET /projects/e2e/repositories/app/artifacts/v1/additions/vulnerabilities)
+check "... the report is C's, with the fixture's findings" \
+    assert_eq "Berth adapter C 2" "$(jq -r '.[] | "\(.scanner.name) \(.vulnerabilities | length)"' <<<"$VULN")"
+SUB=$(awk '$1 == "GET" && $2 ~ "^/v2/e2e/app/manifests/" && $3 == "Bearer" {print $4}' "$E2E_TMP/proxy.log" | head -1 |
+    python3 -c 'import base64, json, sys; p = sys.stdin.read().strip().split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["sub"])' 2>/dev/null || true)
+check "C pulled with a token of A's token service issued to a scanner robot" assert_contains "$SUB" 'robot$e2e+scanner-'
+check "... which is gone after the scan" \
+    assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(awk '$3 == "Bearer" {print $4}' "$E2E_TMP/proxy.log" | head -1)" "$BERTH_URL/v2/e2e/app/manifests/v1")" status
+check "scan_overview follows the project's scanner: C's" \
+    assert_eq "Berth adapter C" "$(berth_api GET "/projects/e2e/repositories/app/artifacts/v1?with_scan_overview=true" | jq -r '[.scan_overview[]][0].scanner.name')"
+check "no log line carries the adapter's key or the scanner robot's secret" \
+    bash -c "! grep -qF -e '$KEY' -e '${SCANNER_CRED#*:}' '$BERTH_LOG' '$E2E_TMP/scanner.log' '$E2E_TMP/scanner-c.log'"
+
 e2e_summary scanner_adapter
