@@ -433,6 +433,17 @@ check "... which is gone after the scan" \
     assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(awk '$3 == "Bearer" {print $4}' "$E2E_TMP/proxy.log" | head -1)" "$BERTH_URL/v2/e2e/app/manifests/v1")" status
 check "scan_overview follows the project's scanner: C's" \
     assert_eq "Berth adapter C" "$(berth_api GET "/projects/e2e/repositories/app/artifacts/v1?with_scan_overview=true" | jq -r '[.scan_overview[]][0].scanner.name')"
+# ---- an adapter that is not there: the scan fails naming it ------------------------------------
+DOWN_UUID=$(acurl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' \
+    --data "{\"name\":\"down\",\"url\":\"http://127.0.0.1:$(e2e_free_port)\"}" \
+    "$BERTH_URL/api/v2.0/scanners" | tr -d '\r' | sed -n 's|^location: /api/v2.0/scanners/||Ip')
+api_code "" PUT /projects/e2e/scanner "{\"uuid\":\"$DOWN_UUID\"}" >/dev/null
+code=$(acurl -s -o "$E2E_TMP/down.json" -w '%{http_code}' --max-time 60 -X POST "$BERTH_URL/api/v2.0/projects/e2e/repositories/app/artifacts/v1/scan")
+check "a scan through an unreachable adapter: 503 naming the adapter" \
+    bash -c "[[ $code == 503 ]] && grep -q 'scanner adapter http://127.0.0.1' '$E2E_TMP/down.json'"
+check "... and leaves no robot behind" \
+    assert_not_contains "$(berth_api GET "/robots?q=Level%3Dproject,ProjectID%3D$(berth_api GET /projects/e2e | jq .project_id)")" "scanner-"
+
 check "no log line carries the adapter's key or the scanner robot's secret" \
     bash -c "! grep -qF -e '$KEY' -e '${SCANNER_CRED#*:}' '$BERTH_LOG' '$E2E_TMP/scanner.log' '$E2E_TMP/scanner-c.log'"
 
