@@ -433,6 +433,19 @@ check "... which is gone after the scan" \
     assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(awk '$3 == "Bearer" {print $4}' "$E2E_TMP/proxy.log" | head -1)" "$BERTH_URL/v2/e2e/app/manifests/v1")" status
 check "scan_overview follows the project's scanner: C's" \
     assert_eq "Berth adapter C" "$(berth_api GET "/projects/e2e/repositories/app/artifacts/v1?with_scan_overview=true" | jq -r '[.scan_overview[]][0].scanner.name')"
+# An index through an adapter: each image it lists, and the union for the index.
+SIZE=$(wc -c <"$E2E_TMP/layout/blobs/sha256/${DIGEST#sha256:}")
+INDEX=$(jq -cn --arg d "$DIGEST" --argjson s "$SIZE" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: $s, platform: {architecture: "amd64", os: "linux"}}]}')
+code=$(acurl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+    --data-binary "$INDEX" "$BERTH_URL/v2/e2e/app/manifests/multi")
+check "an index of the image is pushed (201)" assert_eq 201 "$code" status
+code=$(http_code --max-time 120 -X POST "$BERTH_URL/api/v2.0/projects/e2e/repositories/app/artifacts/multi/scan")
+check "a scan of the index through C: 202" assert_eq 202 "$code" "status"
+check "... the index's report is the union of its images' (C's, 2 findings, Critical)" \
+    assert_eq "Berth adapter C 2 Critical" \
+    "$(berth_api GET /projects/e2e/repositories/app/artifacts/multi/additions/vulnerabilities | jq -r '.[] | "\(.scanner.name) \(.vulnerabilities | length) \(.severity)"')"
+
 # ---- an adapter that is not there: the scan fails naming it ------------------------------------
 DOWN_UUID=$(acurl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' \
     --data "{\"name\":\"down\",\"url\":\"http://127.0.0.1:$(e2e_free_port)\"}" \

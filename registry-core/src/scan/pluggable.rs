@@ -51,6 +51,8 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// `Refresh-After` is honoured within these bounds.
 const MIN_POLL: Duration = Duration::from_millis(200);
 const MAX_POLL: Duration = Duration::from_secs(30);
+/// Images of an index scanned through an adapter, at most (as with the built-in scanner).
+const MAX_CHILDREN: usize = 64;
 /// A scanner robot's lifetime: the scan's timeout, rounded up.
 const ROBOT_TTL_MS: i64 = 60 * 60 * 1000;
 
@@ -382,7 +384,9 @@ impl Registry {
     }
 
     /// Scan `m` through `registration`'s adapter and store each report it gives (the first,
-    /// Berth's preferred type, is returned).
+    /// Berth's preferred type, is returned). An index is scanned through the images it lists
+    /// (each gets its reports; adapters take image manifests only) and gets the union of their
+    /// findings, as with the built-in scanner.
     pub(crate) async fn scan_through_adapter(
         &self,
         registration: &ScannerRow,
@@ -391,6 +395,72 @@ impl Registry {
         start: i64,
         operator: &str,
     ) -> Result<super::report::ScanResult> {
+        let parsed = crate::oci::manifest::parse(&m.content, Some(&m.media_type))?;
+        if parsed.kind != crate::oci::manifest::ManifestKind::Index {
+            return self
+                .scan_image_through_adapter(registration, repo, m, start, operator)
+                .await
+                .map(|(_, done)| done);
+        }
+        let mut vulnerabilities: Vec<Value> = Vec::new();
+        let mut scanner = Value::Null;
+        let mut mime = VULN_REPORT.to_owned();
+        let children = parsed
+            .refs
+            .iter()
+            .filter(|r| r.kind == crate::oci::manifest::RefKind::Manifest)
+            .take(MAX_CHILDREN);
+        for child in children {
+            let cm = self
+                .get_manifest(repo, &crate::oci::Reference::Digest(child.digest.clone()))
+                .await?;
+            if crate::oci::manifest::parse(&cm.content, Some(&cm.media_type))?.kind
+                == crate::oci::manifest::ManifestKind::Index
+            {
+                continue;
+            }
+            let (stored_as, done) = self
+                .scan_image_through_adapter(registration, repo, &cm, self.now_ms(), operator)
+                .await?;
+            scanner = done.report["scanner"].clone();
+            mime = stored_as;
+            for v in done.report["vulnerabilities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let key = |x: &Value| (x["id"].clone(), x["package"].clone(), x["version"].clone());
+                if !vulnerabilities.iter().any(|x| key(x) == key(v)) {
+                    vulnerabilities.push(v.clone());
+                }
+            }
+        }
+        let report = json!({
+            "generated_at": crate::model::time(self.now_ms()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "artifact": { "repository": repo.as_str(), "digest": m.digest, "mime_type": m.media_type },
+            "scanner": scanner,
+            "vulnerabilities": vulnerabilities,
+        });
+        self.put_report(
+            repo,
+            m,
+            (&registration.uuid, &mime),
+            report,
+            start,
+            operator,
+        )
+        .await
+    }
+
+    /// [`Registry::scan_through_adapter`] of one image: the first report's type and result.
+    async fn scan_image_through_adapter(
+        &self,
+        registration: &ScannerRow,
+        repo: &RepoName,
+        m: &StoredManifest,
+        start: i64,
+        operator: &str,
+    ) -> Result<(String, super::report::ScanResult)> {
         let stop = AtomicBool::new(false);
         let mut first = None;
         for (mime, report) in self.adapter_scan(registration, repo, m, &stop).await? {
@@ -404,7 +474,7 @@ impl Registry {
                     operator,
                 )
                 .await?;
-            first.get_or_insert(stored);
+            first.get_or_insert((mime, stored));
         }
         first.ok_or_else(|| Error::Unavailable {
             reason: format!("scanner {:?} gave no report", registration.name),

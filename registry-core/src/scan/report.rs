@@ -280,12 +280,15 @@ impl Registry {
         repo: &RepoName,
         m: &StoredManifest,
         (registration, mime): (&str, &str),
-        report: serde_json::Value,
+        mut report: serde_json::Value,
         start: i64,
         operator: &str,
     ) -> Result<ScanResult> {
         let end = self.now_ms();
         let (worst, summary) = summarize(&report);
+        if report.get("severity").is_none() {
+            report["severity"] = worst.as_str().into();
+        }
         let findings = summary.total;
         let stored = StoredSummary {
             summary,
