@@ -94,6 +94,7 @@ step "proxy cache in front of Distribution 2.8: pull-through, single flight, ups
 step "replication: push and pull with Distribution 2.8, v3 and a second Berth; filters, naming, signatures" bash tests/e2e/replication.sh
 step "SBOM of a real Debian root filesystem (mmdebstrap) vs dpkg-query and Syft" bash tests/e2e/sbom.sh
 step "SBOM of Python, Node, Rust, Go and rpm content vs pip, package.json files, Cargo.lock, go version -m, cargo metadata, rpm -qa and Syft" "$py" -m pytest -q tests/e2e/test_sbom_languages.py
+step "pluggable scanner API v1.2 both ways: berth scanner serve registered in another Berth" bash tests/e2e/scanner_adapter.sh
 step "governance: quota, GC, read-only with skopeo sqlite+fs" bash tests/e2e/test_governance.sh
 step "governance: quota, GC, read-only with skopeo postgres+s3" with_pg_s3 bash tests/e2e/test_governance.sh
 step "crash (kill -9 during upload)" bash tests/e2e/crash.sh

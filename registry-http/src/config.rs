@@ -36,6 +36,10 @@ pub struct FileSettings {
     /// The URL clients reach the registry at (`https://registry.example.com`), named in webhook
     /// payloads' `resource_url`; default: the listen address.
     pub external_url: Option<String>,
+    /// The URL this registry's own services (scanner adapters registered with
+    /// `use_internal_addr`) reach it at; default: `http(s)://` and the listen address (an
+    /// unspecified address as loopback).
+    pub internal_url: Option<String>,
     /// Job workers on this node (default 2; 0 when other nodes do the work).
     pub job_workers: Option<usize>,
     pub gc: Option<GcSettings>,
@@ -151,6 +155,7 @@ impl FileSettings {
             oidc: self.oidc.or(other.oidc),
             pull_audit: self.pull_audit.or(other.pull_audit),
             external_url: self.external_url.or(other.external_url),
+            internal_url: self.internal_url.or(other.internal_url),
             job_workers: self.job_workers.or(other.job_workers),
             max_body_bytes: self.max_body_bytes.or(other.max_body_bytes),
             body_idle_timeout_secs: self.body_idle_timeout_secs.or(other.body_idle_timeout_secs),
@@ -202,9 +207,29 @@ pub struct Settings {
 impl Settings {
     pub fn resolve(f: FileSettings) -> Result<Self, String> {
         let listen = f.listen.unwrap_or_else(|| "127.0.0.1:5000".into());
-        let listen = listen
+        let listen: SocketAddr = listen
             .parse()
             .map_err(|e| format!("listen address {listen:?}: {e}"))?;
+        let internal_url = match &f.internal_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => {
+                let ip = match listen.ip() {
+                    std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                        std::net::Ipv4Addr::LOCALHOST.into()
+                    }
+                    std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                        std::net::Ipv6Addr::LOCALHOST.into()
+                    }
+                    ip => ip,
+                };
+                let scheme = if f.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", SocketAddr::new(ip, listen.port()))
+            }
+        };
         let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("./berth-data"));
         let metadata = f
             .metadata
@@ -296,6 +321,7 @@ impl Settings {
                     .external_url
                     .as_ref()
                     .map(|u| u.trim_end_matches('/').to_owned()),
+                internal_url: Some(internal_url),
                 ..registry_core::AccessSettings::default()
             },
             auth_mode,

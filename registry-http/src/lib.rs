@@ -8,6 +8,7 @@ pub mod error;
 pub mod oci;
 pub mod oidc;
 pub mod router;
+pub mod scanner;
 pub mod tls;
 
 use std::future::Future;

@@ -26,6 +26,39 @@ enum Cmd {
         #[command(subcommand)]
         cmd: VulndbCmd,
     },
+    /// Berth's built-in scanner as a pluggable scanner (Harbor's Scanner Adapter API v1.2).
+    Scanner {
+        #[command(subcommand)]
+        cmd: ScannerCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScannerCmd {
+    /// Serve `/api/v1` (metadata, scan, report) for Harbor or another Berth to register. The
+    /// adapter keeps pulled artifacts and its vulnerability database in its own store (import
+    /// one with `berth vulndb import` and the same store options).
+    Serve(ScannerServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ScannerServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8089].
+    #[arg(long, env = "BERTH_SCANNER_LISTEN", default_value = "127.0.0.1:8089")]
+    listen: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Require this key from callers (`Authorization: Bearer <key>` or
+    /// `X-ScannerAdapter-API-Key: <key>`); register the scanner with auth `Bearer` and this key.
+    #[arg(long, env = "BERTH_SCANNER_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// How registries should let the adapter pull: Basic (robot credentials) or Bearer (a
+    /// token of the registry's token service).
+    #[arg(long, default_value = "Basic")]
+    registry_auth: String,
+    /// The scanner name the metadata and reports give [default: Berth].
+    #[arg(long)]
+    scanner_name: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -212,22 +245,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
 async fn gc(args: GcArgs) -> Result<(), String> {
     use registry_core::gc::{GcOptions, GcPhase, GcReport};
-    let file = args.store.file_settings()?;
-    let cli = FileSettings {
-        data_dir: args.store.data_dir,
-        metadata: args.store.metadata,
-        storage: args.store.storage,
+    let extra = FileSettings {
         gc: args.grace_secs.map(|s| registry_http::config::GcSettings {
             grace_secs: Some(s),
             workers: None,
         }),
         ..FileSettings::default()
     };
-    let settings = Settings::resolve(cli.or(file))?;
-    init_tracing(settings.json_logs);
-    let registry = registry_http::open_registry(&settings)
-        .await
-        .map_err(|e| format!("opening the registry: {e}"))?;
+    let (settings, registry) = open_store(args.store, extra).await?;
     let opts = GcOptions {
         dry_run: args.dry_run,
         delete_untagged: args.delete_untagged,
@@ -284,19 +309,54 @@ async fn gc(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn vulndb_import(path: PathBuf, store: StoreArgs) -> Result<(), String> {
+/// Open the store `store` names, for a command that is not the server: settings from the
+/// command line (`extra` and the store options), then the config file; logging set up.
+async fn open_store(
+    store: StoreArgs,
+    extra: FileSettings,
+) -> Result<(Settings, registry_core::Registry), String> {
     let file = store.file_settings()?;
     let cli = FileSettings {
         data_dir: store.data_dir,
         metadata: store.metadata,
         storage: store.storage,
-        ..FileSettings::default()
+        ..extra
     };
     let settings = Settings::resolve(cli.or(file))?;
     init_tracing(settings.json_logs);
     let registry = registry_http::open_registry(&settings)
         .await
         .map_err(|e| format!("opening the registry: {e}"))?;
+    Ok((settings, registry))
+}
+
+async fn scanner_serve(args: ScannerServeArgs) -> Result<(), String> {
+    let (_, registry) = open_store(args.store, FileSettings::default()).await?;
+    let adapter = registry_core::scan::adapter::ScanAdapter::new(
+        registry,
+        args.api_key,
+        &args.registry_auth,
+        args.scanner_name,
+    )
+    .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("binding {}: {e}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("binding {}: {e}", args.listen))?;
+    tracing::info!(%addr, registry_auth = adapter.auth_type(), "berth scanner adapter listening");
+    axum::serve(
+        listener,
+        registry_http::scanner::app(std::sync::Arc::new(adapter)),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))
+}
+
+async fn vulndb_import(path: PathBuf, store: StoreArgs) -> Result<(), String> {
+    let (_, registry) = open_store(store, FileSettings::default()).await?;
     let s = registry
         .import_vulndb(&path)
         .await
@@ -366,6 +426,9 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Serve(args) => serve(args).await,
             Cmd::Gc(args) => gc(args).await,
+            Cmd::Scanner {
+                cmd: ScannerCmd::Serve(args),
+            } => scanner_serve(args).await,
             Cmd::Vulndb {
                 cmd: VulndbCmd::Import { path, store },
             } => vulndb_import(path, store).await,

@@ -123,7 +123,10 @@ static RUNNING: AtomicI64 = AtomicI64::new(0);
 /// (requests started, requests running), over every app of this process. The `berth` binary
 /// reads it to hand freed memory back to the system once the server is quiet.
 pub fn activity() -> (u64, i64) {
-    (STARTED.load(Ordering::Relaxed), RUNNING.load(Ordering::Relaxed))
+    (
+        STARTED.load(Ordering::Relaxed),
+        RUNNING.load(Ordering::Relaxed),
+    )
 }
 
 /// Counts a running request until dropped (also when the request is cancelled).

@@ -1540,3 +1540,93 @@ async fn retention_over_http() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn scanner_adapter_server_and_scanner_routes() {
+    let (api, reg) = app_and_registry().await;
+    let adapter = registry_core::scan::adapter::ScanAdapter::new(
+        reg.clone(),
+        Some("k3y".into()),
+        "Bearer",
+        None,
+    )
+    .unwrap();
+    let app = registry_http::scanner::app(std::sync::Arc::new(adapter));
+    let key = [("authorization", "Bearer k3y")];
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/v1/metadata",
+        &[("authorization", "Bearer nope")],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.json()["error"]["message"].is_string(), "an ErrorResponse");
+    let r = call(&app, Method::GET, "/api/v1/metadata", &key, vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.scanner.adapter.metadata+json; version=1.1")
+    );
+    assert_eq!(
+        r.json()["properties"]["harbor.scanner-adapter/registry-authorization-type"],
+        "Bearer"
+    );
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/scan",
+        &key,
+        b"{not json".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.scanner.adapter.error+json; version=1.0")
+    );
+    let big = vec![b' '; (1 << 20) + 1];
+    let r = call(&app, Method::POST, "/api/v1/scan", &key, big).await;
+    assert!(r.status.is_client_error(), "bounded: {}", r.status);
+    let unsupported = serde_json::json!({
+        "registry": {"url": "http://127.0.0.1:1"},
+        "artifact": {"repository": "p/a", "digest": format!("sha256:{}", "0".repeat(64)),
+                     "mime_type": "application/vnd.oci.image.index.v1+json"},
+    });
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/scan",
+        &key,
+        serde_json::to_vec(&unsupported).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(&app, Method::GET, "/api/v1/scan/nope/report", &key, vec![]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The management routes are in the OpenAPI document; the built-in scanner is listed.
+    let r = call(&api, Method::GET, "/api-docs/openapi.json", &[], vec![]).await;
+    let doc = r.json();
+    for (path, method) in [
+        ("/scanners", "post"),
+        ("/scanners/{id}", "patch"),
+        ("/scanners/ping", "post"),
+        ("/projects/{project}/scanner", "put"),
+        ("/projects/{project}/scanner/candidates", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{path} {method}");
+    }
+    let r = call(&api, Method::GET, "/api/v2.0/scanners", &[], vec![]).await;
+    assert_eq!(r.json()[0]["uuid"], "builtin");
+    let r = call(
+        &api,
+        Method::GET,
+        "/api/v2.0/scanners",
+        &[("authorization", "")],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

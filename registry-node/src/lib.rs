@@ -554,6 +554,7 @@ fn robot_req(name: String, o: RobotOptions) -> Result<RobotReq, Error> {
             kind: "project".into(),
             namespace: project.clone(),
             access,
+            repository: None,
         }],
         (None, Some(_), None) => {
             return Err(Error::BadRequest {

@@ -541,6 +541,7 @@ fn robot_req(
             kind: "project".into(),
             namespace: project.clone(),
             access,
+            repository: None,
         }],
         (None, access, None) if access.is_some() => {
             return Err(Error::BadRequest {

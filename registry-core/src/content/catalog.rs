@@ -216,7 +216,7 @@ impl Registry {
             view.verification = self.signature_status(&name, repo.project_id, &view).await?;
             accessories.entry(subject).or_default().push(view);
         }
-        let mut scans = self.scan_overviews(&digests).await?;
+        let mut scans = self.scan_overviews(repo.project_id, &digests).await?;
         Ok(rows
             .into_iter()
             .map(|a| Artifact {

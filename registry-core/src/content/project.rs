@@ -435,6 +435,11 @@ impl Registry {
                 reason: "a proxy-cache project stays one; delete the project instead".into(),
             });
         }
+        if key == crate::scan::scanner::PROJECT_SCANNER_KEY {
+            return Err(Error::BadRequest {
+                reason: "a project's scanner is chosen with PUT /projects/{project}/scanner".into(),
+            });
+        }
         if !self
             .meta
             .delete_project_metadata(access.project.id, key)

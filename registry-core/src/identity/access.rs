@@ -57,6 +57,10 @@ pub struct AccessSettings {
     /// The URL clients reach the registry at (`https://registry.example.com`), when the
     /// operator configured one; otherwise the address a request came in on is reported.
     pub external_url: Option<String>,
+    /// The URL this registry's own services reach it at (`http://127.0.0.1:5000`): given to
+    /// scanner adapters whose registration sets `use_internal_addr` (and when no external URL
+    /// is configured). The server sets it from its listen address unless configured.
+    pub internal_url: Option<String>,
 }
 
 impl Default for AccessSettings {
@@ -69,6 +73,7 @@ impl Default for AccessSettings {
             trusted_proxies: Vec::new(),
             auth_mode: "db_auth".to_owned(),
             external_url: None,
+            internal_url: None,
         }
     }
 }
@@ -634,7 +639,9 @@ impl Registry {
         if action == RepoAction::Push {
             crate::registry::require_project_segment(repo)?;
         }
-        if !access.allows(ProjectResource::Repository, action.action()) {
+        // A scanner's robot pulls the one repository it was made for.
+        let scanner_pull = action == RepoAction::Pull && p.scanner_pulls(repo.as_str());
+        if !scanner_pull && !access.allows(ProjectResource::Repository, action.action()) {
             return Err(refuse(p));
         }
         if let Some(claims) = token {
@@ -767,7 +774,9 @@ impl Registry {
             ("push", Action::Push),
             ("delete", Action::Delete),
         ] {
-            if access.allows(ProjectResource::Repository, action) {
+            if access.allows(ProjectResource::Repository, action)
+                || action == Action::Pull && p.scanner_pulls(repo.as_str())
+            {
                 out.push(name.to_owned());
             }
         }

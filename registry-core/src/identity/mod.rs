@@ -68,6 +68,12 @@ pub struct RobotIdentity {
 }
 
 impl Principal {
+    /// Whether this is a robot Berth made for a pluggable scanner to pull `repo` (and nothing
+    /// else): such a pull passes the project's pull policies, as Harbor's `scanner-pull` does.
+    pub fn scanner_pulls(&self, repo: &str) -> bool {
+        matches!(self, Self::Robot(r) if r.permissions.iter().any(|rp| rp.scanner_pulls(repo)))
+    }
+
     /// The name used in tokens and audit entries.
     pub fn name(&self) -> &str {
         match self {

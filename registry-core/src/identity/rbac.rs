@@ -420,6 +420,7 @@ pub fn grantable_project(r: ProjectResource, a: Action) -> bool {
         Log => &[L],
         Project => &[R, U, D],
         Quota => &[R],
+        // scanner-pull only with a repository, which only Berth's scanner robots hold.
         Repository => &[R, U, D, L, Pull, Push],
         Robot => &[C, R, D, L],
         Sbom | Scan => &[C, R, S],
@@ -485,12 +486,20 @@ pub struct RobotPermission {
     pub kind: String,
     pub namespace: String,
     pub access: Vec<Access>,
+    /// Berth: the one repository of `namespace` this entry is limited to. Only the robots
+    /// Berth makes for a pluggable scanner's pull have it (`repository:scanner-pull`); it
+    /// cannot be granted through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 impl RobotPermission {
     /// Check the entry against the grantable catalog.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::BadRequest { reason: m });
+        if self.repository.is_some() {
+            return bad("a permission limited to one repository cannot be granted".into());
+        }
         match self.kind.as_str() {
             "system" => {
                 if self.namespace != "/" {
@@ -553,6 +562,20 @@ impl RobotPermission {
             }
         }
         p
+    }
+
+    /// Whether this entry lets a scanner pull `repo` (`repository:scanner-pull`, limited to it).
+    pub fn scanner_pulls(&self, repo: &str) -> bool {
+        self.kind == "project"
+            && self.repository.as_deref() == Some(repo)
+            && repo
+                .split_once('/')
+                .is_some_and(|(project, _)| project == self.namespace)
+            && self.access.iter().any(|a| {
+                a.resource == "repository"
+                    && a.action == Action::ScannerPull
+                    && a.effect == Effect::Allow
+            })
     }
 
     pub fn system_allows(&self, r: SystemResource, a: Action) -> Option<Effect> {

@@ -26,6 +26,27 @@ pub struct RegistryRow {
     pub updated_at: i64,
 }
 
+impl RegistryRow {
+    /// An endpoint that is not stored: for a ping, a one-off copy or a scanner adapter's pull.
+    pub fn unsaved(url: String, kind: &str, credential_type: &str, access_key: String) -> Self {
+        Self {
+            id: 0,
+            name: String::new(),
+            url,
+            kind: kind.to_owned(),
+            credential_type: credential_type.to_owned(),
+            access_key,
+            access_secret: String::new(),
+            insecure: false,
+            ca_certificate: String::new(),
+            description: String::new(),
+            status: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// A replication policy as stored (`trigger_spec` and `filters` are Harbor's JSON).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PolicyRow {

@@ -108,6 +108,24 @@ pub struct DangerousArtifact {
     pub medium_cnt: i64,
 }
 
+/// A scanner registration (see the migration `0011_scanners.sql`); `access_credential` is
+/// sealed ([`crate::registry::secrets`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScannerRow {
+    pub uuid: String,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub auth: String,
+    pub access_credential: String,
+    pub skip_cert_verify: bool,
+    pub use_internal_addr: bool,
+    pub disabled: bool,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A project's CVE allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AllowlistRow {
@@ -137,8 +155,9 @@ pub trait ScanStore: Send + Sync {
         findings: Option<&[FindingRow]>,
     ) -> Result<()>;
 
-    /// Set the status (and times) of a report, inserting a report-less row when there is none;
-    /// an existing report's content and findings stay (with the pending events).
+    /// Set the status (and times) of the reports of (digest, registration), every report type
+    /// (the state is the scan's), inserting a report-less row of `r.mime_type` when there is
+    /// none; existing reports' content and findings stay (with the pending events).
     async fn set_scan_status(&self, r: &ScanReportRow) -> Result<()>;
 
     /// Up to `limit` artifacts after `after` (repository name, digest), in that order: the scan
@@ -153,11 +172,10 @@ pub trait ScanStore: Send + Sync {
     /// How many artifacts [`ScanStore::scan_targets`] walks.
     async fn scan_target_count(&self) -> Result<i64>;
 
-    /// Reports of `registration` by status, among those started at or after `since` (and, with
-    /// `until`, at or before it).
+    /// Reports (of any registration) by status, among those started at or after `since` (and,
+    /// with `until`, at or before it).
     async fn scan_status_counts(
         &self,
-        registration: &str,
         since: i64,
         until: Option<i64>,
     ) -> Result<Vec<(String, i64)>>;
@@ -204,4 +222,16 @@ pub trait ScanStore: Send + Sync {
     async fn cve_allowlist(&self, project_id: i64) -> Result<Option<AllowlistRow>>;
 
     async fn set_cve_allowlist(&self, a: &AllowlistRow) -> Result<()>;
+
+    /// Insert a scanner registration; a name or uuid taken is `ALREADY_EXISTS`.
+    async fn create_scanner(&self, r: &ScannerRow) -> Result<()>;
+    async fn scanner(&self, uuid: &str) -> Result<Option<ScannerRow>>;
+    /// Every registration, by name.
+    async fn scanners(&self) -> Result<Vec<ScannerRow>>;
+    /// Replace every column but `uuid`, `is_default` and `created_at`; false when missing.
+    async fn update_scanner(&self, r: &ScannerRow) -> Result<bool>;
+    async fn delete_scanner(&self, uuid: &str) -> Result<bool>;
+    /// Make `uuid` the only default registration (`None`: no row is, so the built-in scanner
+    /// is), in one statement; false when `uuid` does not exist (nothing changes then).
+    async fn set_default_scanner(&self, uuid: Option<&str>) -> Result<bool>;
 }

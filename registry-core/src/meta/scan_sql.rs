@@ -8,6 +8,8 @@ macro_rules! sql_scan_store {
         /// Rows per INSERT and values per IN list: under SQLite's and PostgreSQL's bind limits.
         const VULN_CHUNK: usize = 500;
 
+        const SCANNER_COLS: &str = "uuid, name, description, url, auth, access_credential, skip_cert_verify, use_internal_addr, disabled, is_default, created_at, updated_at";
+
         #[async_trait::async_trait]
         impl $crate::meta::scan::ScanStore for $store {
             async fn replace_vulns(&self, ids: &[String], rows: &[VulnRow]) -> Result<()> {
@@ -117,15 +119,24 @@ macro_rules! sql_scan_store {
             }
 
             async fn set_scan_status(&self, r: &ScanReportRow) -> Result<()> {
-                let q = sqlx::query(
-                    "INSERT INTO scan_reports (digest, registration, mime_type, report_id, status, severity, summary, report, start_time, end_time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
-                     ON CONFLICT (digest, registration, mime_type) DO UPDATE SET report_id = excluded.report_id,
-                       status = excluded.status, start_time = excluded.start_time, end_time = excluded.end_time",
+                // The state is the scan's: every report type of (digest, registration) shows it.
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE scan_reports SET report_id = $3, status = $4, start_time = $5, end_time = $6
+                     WHERE digest = $1 AND registration = $2",
                 )
-                .bind(r.digest.clone()).bind(r.registration.clone()).bind(r.mime_type.clone()).bind(r.report_id.clone())
-                .bind(r.status.clone()).bind(r.severity.clone()).bind(r.summary.clone()).bind(r.start_time).bind(r.end_time);
-                self.write_one(q).await.map(drop)
+                .bind(&r.digest).bind(&r.registration).bind(&r.report_id).bind(&r.status).bind(r.start_time).bind(r.end_time)
+                .execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                if n == 0 {
+                    sqlx::query(
+                        "INSERT INTO scan_reports (digest, registration, mime_type, report_id, status, severity, summary, report, start_time, end_time)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
+                    )
+                    .bind(&r.digest).bind(&r.registration).bind(&r.mime_type).bind(&r.report_id)
+                    .bind(&r.status).bind(&r.severity).bind(&r.summary).bind(r.start_time).bind(r.end_time)
+                    .execute(&mut *tx).await.map_err(db_err)?;
+                }
+                commit_tx(tx).await
             }
 
             async fn scan_targets(&self, after: Option<(&str, &str)>, limit: i64) -> Result<Vec<(String, String)>> {
@@ -149,12 +160,12 @@ macro_rules! sql_scan_store {
                 Ok(n)
             }
 
-            async fn scan_status_counts(&self, registration: &str, since: i64, until: Option<i64>) -> Result<Vec<(String, i64)>> {
+            async fn scan_status_counts(&self, since: i64, until: Option<i64>) -> Result<Vec<(String, i64)>> {
                 sqlx::query_as(
-                    "SELECT status, COUNT(*) FROM scan_reports WHERE registration = $1 AND start_time >= $2 AND start_time <= $3
+                    "SELECT status, COUNT(*) FROM scan_reports WHERE start_time >= $1 AND start_time <= $2
                      GROUP BY status ORDER BY status",
                 )
-                .bind(registration).bind(since).bind(until.unwrap_or(i64::MAX))
+                .bind(since).bind(until.unwrap_or(i64::MAX))
                 .fetch_all(&self.pool).await.map_err(db_err)
             }
 
@@ -265,6 +276,62 @@ macro_rules! sql_scan_store {
                 .bind(a.project_id).bind(a.expires_at).bind(&a.items).bind(a.updated_at)
                 .execute(self.write_pool()).await.map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn create_scanner(&self, r: &ScannerRow) -> Result<()> {
+                let q = sqlx::query(
+                    "INSERT INTO scanner_registrations (uuid, name, description, url, auth, access_credential, skip_cert_verify, use_internal_addr, disabled, is_default, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(r.uuid.clone()).bind(r.name.clone()).bind(r.description.clone()).bind(r.url.clone()).bind(r.auth.clone())
+                .bind(r.access_credential.clone()).bind(r.skip_cert_verify).bind(r.use_internal_addr).bind(r.disabled)
+                .bind(r.is_default).bind(r.created_at).bind(r.updated_at);
+                q.execute(self.write_pool()).await.map_err(already(format!("scanner {:?}", r.name)))?;
+                Ok(())
+            }
+
+            async fn scanner(&self, uuid: &str) -> Result<Option<ScannerRow>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {SCANNER_COLS} FROM scanner_registrations WHERE uuid = $1")))
+                    .bind(uuid.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn scanners(&self) -> Result<Vec<ScannerRow>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {SCANNER_COLS} FROM scanner_registrations ORDER BY name")))
+                    .fetch_all(&self.pool).await.map_err(db_err)
+            }
+
+            async fn update_scanner(&self, r: &ScannerRow) -> Result<bool> {
+                let n = sqlx::query(
+                    "UPDATE scanner_registrations SET name = $2, description = $3, url = $4, auth = $5, access_credential = $6,
+                       skip_cert_verify = $7, use_internal_addr = $8, disabled = $9, updated_at = $10 WHERE uuid = $1",
+                )
+                .bind(r.uuid.clone()).bind(r.name.clone()).bind(r.description.clone()).bind(r.url.clone()).bind(r.auth.clone())
+                .bind(r.access_credential.clone()).bind(r.skip_cert_verify).bind(r.use_internal_addr).bind(r.disabled)
+                .bind(r.updated_at)
+                .execute(self.write_pool()).await.map_err(already(format!("scanner {:?}", r.name)))?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn delete_scanner(&self, uuid: &str) -> Result<bool> {
+                let n = sqlx::query("DELETE FROM scanner_registrations WHERE uuid = $1")
+                    .bind(uuid.to_owned()).execute(self.write_pool()).await.map_err(db_err)?.rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn set_default_scanner(&self, uuid: Option<&str>) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                if let Some(u) = uuid {
+                    let found: Option<(String,)> = sqlx::query_as("SELECT uuid FROM scanner_registrations WHERE uuid = $1")
+                        .bind(u.to_owned()).fetch_optional(&mut *tx).await.map_err(db_err)?;
+                    if found.is_none() {
+                        return Ok(false);
+                    }
+                }
+                sqlx::query("UPDATE scanner_registrations SET is_default = (uuid = $1)")
+                    .bind(uuid.unwrap_or_default().to_owned()).execute(&mut *tx).await.map_err(db_err)?;
+                commit_tx(tx).await?;
+                Ok(true)
             }
         }
 

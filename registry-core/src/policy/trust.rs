@@ -256,6 +256,8 @@ pub(crate) struct ProjectTrust {
     pub(crate) proxy_conns: u32,
     /// `proxy_repository_filter`: the upstream repositories the project serves.
     pub(crate) proxy_filter: Option<crate::policy::selector::Pattern>,
+    /// `projectScanner`: the scanner registration the project chose.
+    pub(crate) scanner: Option<String>,
 }
 
 /// Caches of content trust: per project settings, per subject "is it signed", and verdicts.
@@ -265,8 +267,12 @@ pub(crate) struct TrustCache {
     signed: moka::future::Cache<(String, u64, String, &'static str, String), bool>,
     /// (subject, signature manifest, key set) → verdict. Pure, so kept until evicted.
     verdicts: moka::future::Cache<(String, String, String), Verdict>,
-    /// digest → its built-in vulnerability report (`None`: not scanned), for `prevent_vul`.
-    pub(crate) reports: moka::future::Cache<String, Option<Arc<crate::meta::scan::ScanReportRow>>>,
+    /// (registration, digest) → its vulnerability report (`None`: not scanned), for
+    /// `prevent_vul`.
+    pub(crate) reports:
+        moka::future::Cache<(String, String), Option<Arc<crate::meta::scan::ScanReportRow>>>,
+    /// Every scanner registration (scan/scanner.rs), for the registration a project scans with.
+    pub(crate) scanners: moka::future::Cache<(), Arc<Vec<crate::meta::scan::ScannerRow>>>,
     /// project id (0: the system's) → CVE allowlist, for `prevent_vul`.
     pub(crate) allowlists:
         moka::future::Cache<i64, Arc<crate::policy::vulnerability::CveAllowlist>>,
@@ -291,6 +297,10 @@ impl TrustCache {
                 .build(),
             allowlists: moka::future::Cache::builder()
                 .max_capacity(10_000)
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .build(),
+            scanners: moka::future::Cache::builder()
+                .max_capacity(1)
                 .time_to_live(ttl.max(Duration::from_millis(1)))
                 .build(),
         }
@@ -353,6 +363,7 @@ impl Registry {
                 proxy_speed: hit.proxy_speed,
                 proxy_conns: hit.proxy_conns,
                 proxy_filter: hit.proxy_filter.clone(),
+                scanner: hit.scanner.clone(),
                 ..ProjectTrust::default()
             },
             None => {
@@ -397,6 +408,10 @@ impl Registry {
                             )
                             .ok()
                         }),
+                    scanner: meta
+                        .iter()
+                        .find(|(k, _)| k == crate::scan::scanner::PROJECT_SCANNER_KEY)
+                        .map(|(_, v)| v.clone()),
                     ..ProjectTrust::default()
                 }
             }
@@ -443,6 +458,10 @@ impl Registry {
         else {
             return Ok(());
         };
+        // A scanner's robot reads what it scans, vulnerable or unsigned (Harbor's scanner-pull).
+        if caller.principal.scanner_pulls(repo.as_str()) {
+            return Ok(());
+        }
         let trust = self.project_trust(access.project.id, false).await?;
         self.enforce_content_trust(caller, repo, m, &trust).await?;
         self.enforce_vulnerability(caller, repo, m, access.project.id, &trust)

@@ -206,7 +206,7 @@ const KEY_CHECK_PLAIN: &str = "berth secret key check";
 impl crate::Registry {
     /// Check that this node's key opens the database's secrets, then seal under the current key
     /// every stored secret that is plain text or sealed with a previous key: the token signing
-    /// key and webhook `Authorization` headers. Run at start; safe on several nodes at once.
+    /// key, webhook `Authorization` headers, registry endpoints' and scanner registrations' credentials. Run at start; safe on several nodes at once.
     pub async fn reseal_secrets(&self) -> Result<()> {
         let check = self
             .meta
@@ -235,6 +235,7 @@ impl crate::Registry {
         }
         resealed += self.reseal_webhook_secrets().await?;
         resealed += self.reseal_registry_secrets().await?;
+        resealed += self.reseal_scanner_secrets().await?;
         if resealed > 0 {
             tracing::info!(
                 resealed,

@@ -171,8 +171,14 @@ fn check_kind(kind: &str) -> Result<()> {
 
 /// An endpoint URL: http or https, a host, nothing after it but `/`.
 fn check_url(raw: &str) -> Result<String> {
+    check_service_url("registry url", raw, false)
+}
+
+/// A service's URL (`what` names it in errors): http or https, a host, no credentials, query
+/// or fragment; a path only when `path_ok`. Returned without a trailing `/`.
+pub(crate) fn check_service_url(what: &str, raw: &str, path_ok: bool) -> Result<String> {
     let bad = |why: &str| Error::BadRequest {
-        reason: format!("registry url {:?}: {why}", crate::units::redact_uri(raw)),
+        reason: format!("{what} {:?}: {why}", crate::units::redact_uri(raw)),
     };
     let u = url::Url::parse(raw.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(u.scheme(), "http" | "https") {
@@ -182,10 +188,17 @@ fn check_url(raw: &str) -> Result<String> {
         return Err(bad("has no host"));
     }
     if !u.username().is_empty() || u.password().is_some() {
-        return Err(bad("credentials go in `credential`, not in the url"));
+        return Err(bad("credentials go in their own field, not in the url"));
     }
-    if !u.path().trim_end_matches('/').is_empty() || u.query().is_some() || u.fragment().is_some() {
-        return Err(bad("must be scheme://host[:port] only"));
+    if !path_ok && !u.path().trim_end_matches('/').is_empty()
+        || u.query().is_some()
+        || u.fragment().is_some()
+    {
+        return Err(bad(if path_ok {
+            "must be scheme://host[:port][/path] only"
+        } else {
+            "must be scheme://host[:port] only"
+        }));
     }
     Ok(u.as_str().trim_end_matches('/').to_owned())
 }
@@ -415,21 +428,7 @@ impl Registry {
         self.require_system(p, SystemResource::Registry, Action::Read)?;
         let mut row = match req.id {
             Some(id) => self.registry_row(id).await?,
-            None => RegistryRow {
-                id: 0,
-                name: String::new(),
-                url: String::new(),
-                kind: String::new(),
-                credential_type: "basic".into(),
-                access_key: String::new(),
-                access_secret: String::new(),
-                insecure: false,
-                ca_certificate: String::new(),
-                description: String::new(),
-                status: String::new(),
-                created_at: 0,
-                updated_at: 0,
-            },
+            None => RegistryRow::unsaved(String::new(), "", "basic", String::new()),
         };
         let stored_url = row.url.clone();
         let mut secret = self.open_registry_secret(&row)?;

@@ -1185,19 +1185,13 @@ impl Registry {
         let _ = base.set_password(None);
         let kind = req.kind.clone().unwrap_or_else(|| "docker-registry".into());
         let row = crate::meta::replication::RegistryRow {
-            id: 0,
-            name: String::new(),
-            url: base.as_str().trim_end_matches('/').to_owned(),
-            kind,
-            credential_type: "basic".into(),
-            access_key: req.username.clone().unwrap_or_default(),
-            access_secret: String::new(),
             insecure: req.insecure,
-            ca_certificate: String::new(),
-            description: String::new(),
-            status: String::new(),
-            created_at: 0,
-            updated_at: 0,
+            ..crate::meta::replication::RegistryRow::unsaved(
+                base.as_str().trim_end_matches('/').to_owned(),
+                &kind,
+                "basic",
+                req.username.clone().unwrap_or_default(),
+            )
         };
         let up = Arc::new(Upstream::new(
             &row,
@@ -1244,5 +1238,49 @@ impl Registry {
         report.blobs_skipped = copier.skipped_blobs;
         report.log = lines.into_inner().expect("copy log lock");
         Ok(report)
+    }
+}
+
+impl Registry {
+    /// Copy the artifact `digest` of `src_repo` at `up` into `dst` of this registry (its blobs
+    /// streamed into the blob store, digests verified, what is here already skipped) and return
+    /// the stored manifest: the scanner adapter's pull ([`crate::scan::adapter`]).
+    pub(crate) async fn pull_artifact(
+        &self,
+        up: Arc<Upstream>,
+        src_repo: &str,
+        dst: &RepoName,
+        digest: &Digest,
+        stop: Arc<AtomicBool>,
+    ) -> Result<crate::meta::StoredManifest> {
+        let d = digest.to_string();
+        // A HEAD first: the client keeps the credentials for the blob reads that follow.
+        up.head_manifest(src_repo, &d).await?;
+        let m = up.get_manifest(src_repo, &d).await?;
+        if m.1 != *digest {
+            return Err(Error::DigestInvalid {
+                expected: d,
+                actual: m.1.to_string(),
+            });
+        }
+        let mut copier = Copier {
+            reg: self,
+            src: Side::Remote(up.clone()),
+            dst: Side::Local,
+            override_existing: true,
+            chunked: false,
+            speed: 0,
+            stop,
+            copied_blobs: 0,
+            skipped_blobs: 0,
+        };
+        let log = |line: String| tracing::debug!(line, "artifact pull");
+        copier
+            .copy_manifest(&log, src_repo, dst.as_str(), m, &d)
+            .await?;
+        tracing::info!(repository = %dst, digest = %digest, blobs = copier.copied_blobs, skipped = copier.skipped_blobs, "artifact pulled");
+        self.get_manifest(dst, &Reference::Digest(digest.clone()))
+            .await
+            .map(|m| (*m).clone())
     }
 }

@@ -935,7 +935,7 @@ impl Upstream {
 
 /// A response body of at most `limit` bytes, read chunk by chunk: a larger one is refused before
 /// it is buffered.
-async fn read_bounded(
+pub(crate) async fn read_bounded(
     mut res: reqwest::Response,
     limit: usize,
 ) -> std::result::Result<Bytes, UpstreamError> {

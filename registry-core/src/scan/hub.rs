@@ -4,7 +4,7 @@
 //! - Findings are rows written with each report ([`crate::meta::scan::FindingRow`]), so the
 //!   hub's counts and filters are SQL over an index, not a walk over report documents.
 //! - The hub (Harbor's `/vul/summary` and `/vuls`) is for system administrators, as in Harbor
-//!   (`security-hub`); it reads the reports of the built-in scanner.
+//!   (`security-hub`); it reads the reports of the system's default scanner.
 //! - A CVE export (Harbor's `/export/cve`) is a `CVE_EXPORT` job over the projects the caller
 //!   may export (`export-cve` create on each), narrowed by repository and tag globs and a CVE
 //!   list. Its CSV (at most 64 MiB) is kept for a day and only its owner, or a system
@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::report::BUILTIN;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::identity::rbac::{Action, ProjectResource as R, SystemResource};
@@ -269,7 +268,8 @@ impl Registry {
         with_artifacts: bool,
     ) -> Result<SecuritySummary> {
         self.require_system(p, SystemResource::SecurityHub, Action::Read)?;
-        let c = self.meta.hub_counts(BUILTIN).await?;
+        let registration = self.default_registration_id().await?;
+        let c = self.meta.hub_counts(&registration).await?;
         let count = |name: &str| {
             c.by_severity
                 .iter()
@@ -294,7 +294,7 @@ impl Registry {
             // Most severe first; one entry per CVE.
             let rows = self
                 .meta
-                .hub_findings(&parse_hub_query(None, BUILTIN)?, 0, 50 * DANGEROUS)
+                .hub_findings(&parse_hub_query(None, &registration)?, 0, 50 * DANGEROUS)
                 .await?;
             let mut cves: Vec<DangerousCve> = Vec::new();
             for r in rows.into_iter().map(|r| r.finding) {
@@ -318,8 +318,11 @@ impl Registry {
             out.dangerous_cves = Some(cves);
         }
         if with_artifacts {
-            out.dangerous_artifacts =
-                Some(self.meta.dangerous_artifacts(BUILTIN, DANGEROUS).await?);
+            out.dangerous_artifacts = Some(
+                self.meta
+                    .dangerous_artifacts(&registration, DANGEROUS)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -332,7 +335,8 @@ impl Registry {
         q: &ListQuery,
     ) -> Result<Page<VulnerabilityItem>> {
         self.require_system(p, SystemResource::SecurityHub, Action::List)?;
-        let filter = parse_hub_query(q.q.as_deref(), BUILTIN)?;
+        let registration = self.default_registration_id().await?;
+        let filter = parse_hub_query(q.q.as_deref(), &registration)?;
         let spec = ListQuery {
             q: None,
             sort: None,
@@ -536,7 +540,7 @@ impl Registry {
             .filter(|t| *t != "**")
             .map(|p| Pattern::compile(DOUBLESTAR, p))
             .transpose()?;
-        let mut filter = parse_hub_query(None, BUILTIN)?;
+        let mut filter = parse_hub_query(None, &self.default_registration_id().await?)?;
         filter.project_ids = Some(params.projects.clone());
         filter.cve_ids = params.cve_ids.clone();
         let names: HashMap<i64, String> = {

@@ -102,12 +102,18 @@ pub(crate) fn artifact_vendor_id(digest: &str) -> i64 {
     i64::from_str_radix(hex.get(..15).unwrap_or(hex), 16).unwrap_or(0)
 }
 
-/// The state of `digest`'s built-in report (only status and times are written over an
+/// The state of `digest`'s report by `registration` (only status and times are written over an
 /// existing report: [`crate::meta::scan::ScanStore::set_scan_status`]).
-fn state_row(digest: &str, status: &str, start: i64, end: Option<i64>) -> ScanReportRow {
+fn state_row(
+    registration: &str,
+    digest: &str,
+    status: &str,
+    start: i64,
+    end: Option<i64>,
+) -> ScanReportRow {
     ScanReportRow {
         digest: digest.to_owned(),
-        registration: BUILTIN.into(),
+        registration: registration.to_owned(),
         mime_type: VULN_REPORT.into(),
         report_id: uuid::Uuid::new_v4().to_string(),
         status: status.to_owned(),
@@ -203,7 +209,7 @@ impl Registry {
             operator: p.name().to_owned(),
         };
         if kind == ScanType::Vulnerability {
-            self.set_scan_state(&m.digest, "Pending", self.now_ms(), None)
+            self.set_scan_state(&image.repo, &m.digest, "Pending", self.now_ms(), None)
                 .await?;
         }
         let params = serde_json::to_value(&params).expect("scan params serialize");
@@ -238,6 +244,25 @@ impl Registry {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The log of the artifact's latest scan (Harbor's `GET …/scan/{report_id}/log`): what the
+    /// job did, and why it failed. Needs read on the project's scans.
+    pub async fn scan_log(&self, p: &Principal, image: &ImageRef) -> Result<String> {
+        self.require_project(p, image.repo.project(), true, R::Scan, Action::Read)
+            .await?;
+        let m = self.get_manifest(&image.repo, &image.reference).await?;
+        let q = crate::query::ListQuery::new().page(1, 1);
+        let run = self
+            .executions(SCAN_JOB, Some(artifact_vendor_id(&m.digest)), &q)
+            .await?
+            .items
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotFound {
+                what: format!("a scan of {}@{}", image.repo, m.digest),
+            })?;
+        self.execution_log(run.id).await
     }
 
     /// Scan an artifact now, in this call, with the built-in scanner, and store its report
@@ -280,7 +305,7 @@ impl Registry {
                 return Err(e);
             }
         };
-        self.set_scan_state(&m.digest, "Running", start, None)
+        self.set_scan_state(repo, &m.digest, "Running", start, None)
             .await?;
         match until_stopped(stop, self.scan_manifest(repo, &m, operator)).await {
             Some(Ok(r)) => Ok(Some(r)),
@@ -297,18 +322,32 @@ impl Registry {
         }
     }
 
-    /// Set the state of `digest`'s built-in report, keeping what it holds.
+    /// The registration `repo`'s project scans with: the one its reports are stored under.
+    async fn scan_registration(&self, repo: &RepoName) -> Result<String> {
+        Ok(self
+            .registration_for(repo)
+            .await?
+            .map_or_else(|| BUILTIN.to_owned(), |r| r.uuid))
+    }
+
+    /// Set the state of `digest`'s report (by the scanner `repo`'s project scans with),
+    /// keeping what it holds.
     async fn set_scan_state(
         &self,
+        repo: &RepoName,
         digest: &str,
         status: &str,
         start: i64,
         end: Option<i64>,
     ) -> Result<()> {
+        let registration = self.scan_registration(repo).await?;
         self.meta
-            .set_scan_status(&state_row(digest, status, start, end))
+            .set_scan_status(&state_row(&registration, digest, status, start, end))
             .await?;
-        self.trust.reports.invalidate(digest).await;
+        self.trust
+            .reports
+            .invalidate(&(registration, digest.to_owned()))
+            .await;
         Ok(())
     }
 
@@ -329,7 +368,8 @@ impl Registry {
         } else {
             "SCANNING_FAILED"
         };
-        let row = state_row(digest, status, start, Some(end));
+        let registration = self.scan_registration(repo).await?;
+        let row = state_row(&registration, digest, status, start, Some(end));
         let mut payload = serde_json::json!({
             "repository": repo.as_str(),
             "digest": digest,
@@ -343,7 +383,10 @@ impl Registry {
             .await?;
         self.with_events(vec![event], self.meta.set_scan_status(&row))
             .await?;
-        self.trust.reports.invalidate(digest).await;
+        self.trust
+            .reports
+            .invalidate(&(registration, digest.to_owned()))
+            .await;
         tracing::info!(repository = %repo, digest, status, error = error.map(|e| e.to_string()), "scan ended without a report");
         Ok(())
     }
@@ -390,7 +433,7 @@ impl Registry {
         if self.runs_job_workers() {
             let queued = async {
                 if kind == ScanType::Vulnerability {
-                    self.set_scan_state(&digest.to_string(), "Pending", self.now_ms(), None)
+                    self.set_scan_state(repo, &digest.to_string(), "Pending", self.now_ms(), None)
                         .await?;
                 }
                 let value = serde_json::to_value(&params).expect("scan params serialize");
@@ -485,7 +528,7 @@ impl Registry {
         let ongoing = matches!(run.status.as_str(), "Pending" | "Running");
         let metrics: BTreeMap<String, i64> = self
             .meta
-            .scan_status_counts(BUILTIN, run.start_time, run.end_time)
+            .scan_status_counts(run.start_time, run.end_time)
             .await?
             .into_iter()
             .filter(|(s, _)| matches!(s.as_str(), "Success" | "Error" | "Stopped"))

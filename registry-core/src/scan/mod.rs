@@ -23,24 +23,33 @@
 //!   ([`Registry::scan`]);
 //! - [`jobs`]: scans as job-service tasks: a manual scan and its stop, scan on push, scan all
 //!   with its schedule and metrics, and the `SCANNING_*` events;
-//! - [`hub`]: the security hub (counts and a filtered list of every finding) and CVE export.
+//! - [`hub`]: the security hub (counts and a filtered list of every finding) and CVE export;
+//! - [`scanner`]: scanner registrations (`/scanners`): Harbor's pluggable scanners, the system
+//!   default and each project's choice;
+//! - [`pluggable`]: the client of the Scanner Adapter API v1.2: a scan through a remote adapter
+//!   with a short-lived robot that may pull only the scanned repository;
+//! - [`adapter`]: the server side: Berth's built-in scanner as a v1.2 adapter
+//!   (`berth scanner serve`), which pulls the artifact from the asking registry.
 //!
 //! Vulnerable-image prevention and CVE allowlists are policy: [`crate::policy::vulnerability`].
 //! Not yet: rpm's Berkeley DB and NDB databases (rpm < 4.16), Rust binaries built without
-//! cargo-auditable, Harbor's pluggable scanners, scan all.
+//! cargo-auditable, SBOMs through adapters.
 //!
 //! [`Registry::generate_sbom`]: crate::Registry::generate_sbom
 //! [`Registry::import_vulndb`]: crate::Registry::import_vulndb
 //! [`Registry::scan`]: crate::Registry::scan
 
+pub mod adapter;
 pub mod binaries;
 pub mod cvss;
 pub mod hub;
 pub mod jobs;
 pub mod layers;
 pub mod packages;
+pub mod pluggable;
 pub mod report;
 pub mod rpm;
 pub mod sbom;
+pub mod scanner;
 pub mod version;
 pub mod vulndb;

@@ -35,7 +35,7 @@ const MAX_CHILDREN: usize = 64;
 
 /// The scanner that produced a report.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Scanner {
     pub name: String,
     pub vendor: String,
@@ -77,17 +77,28 @@ pub struct ScanOverview {
     pub scanner: Scanner,
 }
 
+/// What the `summary` column holds: the counts and the scanner that produced the report.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredSummary {
+    #[serde(flatten)]
+    summary: Summary,
+    #[serde(default)]
+    scanner: Option<Scanner>,
+}
+
 fn overview_of(r: &ScanReportRow) -> ScanOverview {
+    let stored: Option<StoredSummary> = serde_json::from_str(&r.summary).ok();
+    let scanner = stored.as_ref().and_then(|s| s.scanner.clone());
     ScanOverview {
         report_id: r.report_id.clone(),
         scan_status: r.status.clone(),
         severity: r.severity.clone(),
         duration: r.end_time.map_or(0, |e| (e - r.start_time).max(0) / 1000),
-        summary: serde_json::from_str(&r.summary).unwrap_or_default(),
+        summary: stored.map(|s| s.summary).unwrap_or_default(),
         start_time: crate::model::time(r.start_time),
         end_time: r.end_time.map(crate::model::time),
         complete_percent: if r.status == "Success" { 100 } else { 0 },
-        scanner: builtin_scanner(),
+        scanner: scanner.unwrap_or_else(builtin_scanner),
     }
 }
 
@@ -110,40 +121,63 @@ fn vulnerability_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-/// The security hub's rows of a report's findings.
+/// The security hub's rows of a Harbor vulnerability report's findings (the built-in
+/// scanner's or an adapter's).
 fn finding_rows(
     digest: &str,
     registration: &str,
-    findings: &[Finding],
+    report: &serde_json::Value,
 ) -> Vec<crate::meta::scan::FindingRow> {
-    findings
-        .iter()
-        .map(|f| crate::meta::scan::FindingRow {
-            digest: digest.to_owned(),
-            registration: registration.to_owned(),
-            cve_id: f.id.clone(),
-            package: f.package.clone(),
-            version: f.version.clone(),
-            fix_version: f.fix_version.clone().unwrap_or_default(),
-            severity: f.severity.as_str().to_owned(),
-            severity_rank: f.severity as i64,
-            score_v3: f.record.score_v3,
-            description: f.record.summary.clone(),
-            links: serde_json::to_string(&f.record.links).expect("json serializes"),
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    report["vulnerabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["id"].is_string() && v["package"].is_string())
+        .map(|v| {
+            let severity = v["severity"]
+                .as_str()
+                .and_then(Severity::parse)
+                .unwrap_or(Severity::Unknown);
+            crate::meta::scan::FindingRow {
+                digest: digest.to_owned(),
+                registration: registration.to_owned(),
+                cve_id: text(&v["id"]),
+                package: text(&v["package"]),
+                version: text(&v["version"]),
+                fix_version: text(&v["fix_version"]),
+                severity: severity.as_str().to_owned(),
+                severity_rank: severity as i64,
+                score_v3: v["preferred_cvss"]["score_v3"].as_f64(),
+                description: text(&v["description"]),
+                links: serde_json::to_string(
+                    &v["links"]
+                        .as_array()
+                        .map(|l| l.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                )
+                .expect("json serializes"),
+            }
         })
         .collect()
 }
 
-fn summarize(findings: &[Finding]) -> (Severity, Summary) {
+/// The worst severity and the counts of a Harbor vulnerability report (the built-in
+/// scanner's or an adapter's).
+fn summarize(report: &serde_json::Value) -> (Severity, Summary) {
     let mut s = Summary::default();
     let mut worst = Severity::None;
-    for f in findings {
+    for v in report["vulnerabilities"].as_array().into_iter().flatten() {
+        let severity = v["severity"]
+            .as_str()
+            .and_then(Severity::parse)
+            .unwrap_or(Severity::Unknown);
         s.total += 1;
-        if f.fix_version.is_some() {
+        if v["fix_version"].as_str().is_some_and(|f| !f.is_empty()) {
             s.fixable += 1;
         }
-        *s.summary.entry(f.severity.as_str().to_owned()).or_default() += 1;
-        worst = worst.max(f.severity);
+        *s.summary.entry(severity.as_str().to_owned()).or_default() += 1;
+        worst = worst.max(severity);
     }
     (worst, s)
 }
@@ -166,6 +200,11 @@ impl Registry {
         operator: &str,
     ) -> Result<ScanResult> {
         let start = self.now_ms();
+        if let Some(registration) = self.registration_for(repo).await? {
+            return self
+                .scan_through_adapter(&registration, repo, m, start, operator)
+                .await;
+        }
         let parsed = manifest::parse(&m.content, Some(&m.media_type))?;
         let findings = if parsed.kind == ManifestKind::Index {
             let children: Vec<String> = serde_json::from_slice::<serde_json::Value>(&m.content)
@@ -251,23 +290,51 @@ impl Registry {
         start: i64,
         operator: &str,
     ) -> Result<ScanResult> {
-        let end = self.now_ms();
-        let (worst, summary) = summarize(findings);
+        let worst = findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or_default();
         let report = serde_json::json!({
-            "generated_at": crate::model::time(end).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "generated_at": crate::model::time(self.now_ms()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "artifact": { "repository": repo.as_str(), "digest": m.digest, "mime_type": m.media_type },
             "scanner": builtin_scanner(),
             "severity": worst.as_str(),
             "vulnerabilities": findings.iter().map(vulnerability_json).collect::<Vec<_>>(),
         });
+        self.put_report(repo, m, (BUILTIN, VULN_REPORT), report, start, operator)
+            .await
+    }
+
+    /// Store `report` (Harbor's vulnerability report) of `m` as `(registration, MIME type)`,
+    /// with its `SCANNING_COMPLETED` event.
+    pub(crate) async fn put_report(
+        &self,
+        repo: &RepoName,
+        m: &StoredManifest,
+        (registration, mime): (&str, &str),
+        mut report: serde_json::Value,
+        start: i64,
+        operator: &str,
+    ) -> Result<ScanResult> {
+        let end = self.now_ms();
+        let (worst, summary) = summarize(&report);
+        if report.get("severity").is_none() {
+            report["severity"] = worst.as_str().into();
+        }
+        let findings = summary.total;
+        let stored = StoredSummary {
+            summary,
+            scanner: serde_json::from_value(report["scanner"].clone()).ok(),
+        };
         let row = ScanReportRow {
             digest: m.digest.clone(),
-            registration: BUILTIN.into(),
-            mime_type: VULN_REPORT.into(),
+            registration: registration.into(),
+            mime_type: mime.into(),
             report_id: uuid::Uuid::new_v4().to_string(),
             status: "Success".into(),
             severity: worst.as_str().into(),
-            summary: serde_json::to_string(&summary).expect("json serializes"),
+            summary: serde_json::to_string(&stored).expect("json serializes"),
             report: Some(report.to_string()),
             start_time: start,
             end_time: Some(end),
@@ -282,15 +349,18 @@ impl Registry {
                 serde_json::json!({
                     "repository": repo.as_str(),
                     "digest": m.digest,
-                    "scan_overview": { VULN_REPORT: overview },
+                    "scan_overview": { mime: overview },
                 }),
             )
             .await?;
-        let rows = finding_rows(&m.digest, BUILTIN, findings);
+        let rows = finding_rows(&m.digest, registration, &report);
         self.with_events(vec![event], self.meta.put_scan_report(&row, Some(&rows)))
             .await?;
-        self.trust.reports.invalidate(&row.digest).await;
-        tracing::info!(repository = %repo, digest = %m.digest, findings = findings.len(), severity = %worst, "scan finished");
+        self.trust
+            .reports
+            .invalidate(&(row.registration.clone(), row.digest.clone()))
+            .await;
+        tracing::info!(repository = %repo, digest = %m.digest, scanner = registration, findings, severity = %worst, "scan finished");
         Ok(ScanResult {
             digest: m.digest.clone(),
             overview,
@@ -358,13 +428,19 @@ impl Registry {
         }
     }
 
-    /// `scan_overview` of each of `digests` (MIME type → overview), for artifact views.
+    /// `scan_overview` of each of `digests` (MIME type → overview) by the scanner the project
+    /// scans with, for artifact views.
     pub(crate) async fn scan_overviews(
         &self,
+        project_id: i64,
         digests: &[String],
     ) -> Result<HashMap<String, BTreeMap<String, ScanOverview>>> {
+        let registration = self.registration_id(project_id).await?;
         let mut out: HashMap<String, BTreeMap<String, ScanOverview>> = HashMap::new();
         for r in self.meta.scan_reports(digests).await? {
+            if r.registration != registration {
+                continue;
+            }
             out.entry(r.digest.clone())
                 .or_default()
                 .insert(r.mime_type.clone(), overview_of(&r));
@@ -372,27 +448,42 @@ impl Registry {
         Ok(out)
     }
 
-    /// The stored built-in report of `digest`, if it was scanned.
-    pub(crate) async fn stored_report(&self, digest: &str) -> Result<Option<ScanReportRow>> {
-        Ok(self
+    /// The stored vulnerability report of `digest` by `registration`, if it was scanned.
+    pub(crate) async fn stored_report(
+        &self,
+        registration: &str,
+        digest: &str,
+    ) -> Result<Option<ScanReportRow>> {
+        let mut rows: Vec<ScanReportRow> = self
             .meta
             .scan_reports(&[digest.to_owned()])
             .await?
             .into_iter()
-            .find(|r| r.registration == BUILTIN && r.mime_type == VULN_REPORT))
+            .filter(|r| r.registration == registration)
+            .collect();
+        rows.sort_by_key(|r| {
+            super::pluggable::REPORT_TYPES
+                .iter()
+                .position(|t| *t == r.mime_type)
+                .unwrap_or(usize::MAX)
+        });
+        Ok(rows.into_iter().next())
     }
 
-    /// [`Registry::stored_report`] through the pull-policy cache (a pull under `prevent_vul`
-    /// reads no row when the report was read within the cache's lifetime).
-    pub(crate) async fn cached_report(&self, digest: &str) -> Result<Option<Arc<ScanReportRow>>> {
-        if let Some(hit) = self.trust.reports.get(digest).await {
+    /// [`Registry::stored_report`] by the scanner project `project_id` scans with, through
+    /// the pull-policy cache (a pull under `prevent_vul` reads no row when the report was read
+    /// within the cache's lifetime).
+    pub(crate) async fn cached_report(
+        &self,
+        project_id: i64,
+        digest: &str,
+    ) -> Result<Option<Arc<ScanReportRow>>> {
+        let key = (self.registration_id(project_id).await?, digest.to_owned());
+        if let Some(hit) = self.trust.reports.get(&key).await {
             return Ok(hit);
         }
-        let report = self.stored_report(digest).await?.map(Arc::new);
-        self.trust
-            .reports
-            .insert(digest.to_owned(), report.clone())
-            .await;
+        let report = self.stored_report(&key.0, digest).await?.map(Arc::new);
+        self.trust.reports.insert(key, report.clone()).await;
         Ok(report)
     }
 
@@ -403,11 +494,13 @@ impl Registry {
         p: &Principal,
         image: &ImageRef,
     ) -> Result<BTreeMap<String, serde_json::Value>> {
-        self.require_project(p, image.repo.project(), true, R::Artifact, Action::Read)
+        let access = self
+            .require_project(p, image.repo.project(), true, R::Artifact, Action::Read)
             .await?;
         let m = self.get_manifest(&image.repo, &image.reference).await?;
+        let registration = self.registration_id(access.project.id).await?;
         let mut out = BTreeMap::new();
-        if let Some(r) = self.stored_report(&m.digest).await?
+        if let Some(r) = self.stored_report(&registration, &m.digest).await?
             && let Some(report) = r.report
         {
             out.insert(

@@ -490,6 +490,66 @@ pub async fn run_all(m: &dyn MetadataStore) {
     identity(m).await;
     scanning(m).await;
     registry_endpoints(m).await;
+    scanner_registrations(m).await;
+}
+
+/// Scanner registrations: insert, a taken name, update, one default at a time (and none), delete.
+pub async fn scanner_registrations(m: &dyn MetadataStore) {
+    use crate::meta::scan::ScannerRow;
+    let row = |uuid: &str, name: &str| ScannerRow {
+        uuid: uuid.into(),
+        name: name.into(),
+        description: String::new(),
+        url: "http://127.0.0.1:8081".into(),
+        auth: "Bearer".into(),
+        access_credential: "enc:v1:abc".into(),
+        skip_cert_verify: false,
+        use_internal_addr: true,
+        disabled: false,
+        is_default: false,
+        created_at: 1,
+        updated_at: 1,
+    };
+    let mut a = row("tk-scanner-a", "tk-a");
+    m.create_scanner(&a).await.unwrap();
+    m.create_scanner(&row("tk-scanner-b", "tk-b"))
+        .await
+        .unwrap();
+    let taken = m
+        .create_scanner(&row("tk-scanner-c", "tk-a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, crate::Error::AlreadyExists { .. }),
+        "{taken}"
+    );
+    assert_eq!(m.scanner("tk-scanner-a").await.unwrap().unwrap(), a);
+    a.description = "changed".into();
+    a.disabled = true;
+    a.updated_at = 2;
+    assert!(m.update_scanner(&a).await.unwrap());
+    assert_eq!(m.scanner("tk-scanner-a").await.unwrap().unwrap(), a);
+    let defaults = |rows: Vec<ScannerRow>| {
+        rows.into_iter()
+            .filter(|r| r.is_default)
+            .map(|r| r.uuid)
+            .collect::<Vec<_>>()
+    };
+    assert!(m.set_default_scanner(Some("tk-scanner-a")).await.unwrap());
+    assert!(m.set_default_scanner(Some("tk-scanner-b")).await.unwrap());
+    assert_eq!(defaults(m.scanners().await.unwrap()), ["tk-scanner-b"]);
+    assert!(!m.set_default_scanner(Some("tk-missing")).await.unwrap());
+    assert_eq!(
+        defaults(m.scanners().await.unwrap()),
+        ["tk-scanner-b"],
+        "a missing uuid changes nothing"
+    );
+    assert!(m.set_default_scanner(None).await.unwrap());
+    assert!(defaults(m.scanners().await.unwrap()).is_empty());
+    assert!(m.delete_scanner("tk-scanner-a").await.unwrap());
+    assert!(m.delete_scanner("tk-scanner-b").await.unwrap());
+    assert!(!m.delete_scanner("tk-scanner-b").await.unwrap());
+    assert!(m.scanner("tk-scanner-a").await.unwrap().is_none());
 }
 
 /// The vulnerability database (replacing advisories, the same row twice in one import), scan
@@ -789,7 +849,18 @@ async fn scan_findings_and_exports(m: &dyn MetadataStore) {
         && d.high_cnt == 1
         && d.medium_cnt == 1));
 
-    // A state change keeps the report and its findings.
+    // A state change keeps the report and its findings, and applies to every report type of
+    // the (digest, registration).
+    m.put_scan_report(
+        &ScanReportRow {
+            mime_type: "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0"
+                .into(),
+            ..report.clone()
+        },
+        None,
+    )
+    .await
+    .unwrap();
     m.set_scan_status(&ScanReportRow {
         report_id: "hub-2".into(),
         status: "Running".into(),
@@ -803,26 +874,23 @@ async fn scan_findings_and_exports(m: &dyn MetadataStore) {
     .await
     .unwrap();
     let stored = m.scan_reports(&[image.digest.to_string()]).await.unwrap();
-    assert_eq!(stored.len(), 1);
+    assert_eq!(stored.len(), 2);
+    for r in &stored {
+        assert_eq!(
+            (
+                r.status.as_str(),
+                r.severity.as_str(),
+                r.report.is_some(),
+                r.start_time
+            ),
+            ("Running", "Critical", true, 300)
+        );
+    }
     assert_eq!(
-        (
-            stored[0].status.as_str(),
-            stored[0].severity.as_str(),
-            stored[0].report.is_some(),
-            stored[0].start_time
-        ),
-        ("Running", "Critical", true, 300)
+        m.scan_status_counts(300, None).await.unwrap(),
+        [("Running".to_owned(), 2)]
     );
-    assert_eq!(
-        m.scan_status_counts("builtin", 300, None).await.unwrap(),
-        [("Running".to_owned(), 1)]
-    );
-    assert!(
-        m.scan_status_counts("builtin", 301, None)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(m.scan_status_counts(301, None).await.unwrap().is_empty());
     // A state for a digest never scanned inserts a report-less row.
     m.set_scan_status(&ScanReportRow {
         digest: other.digest.to_string(),

@@ -12,6 +12,7 @@ mod proxy;
 mod registry;
 mod scan;
 mod scan_jobs;
+mod scanners;
 mod webhooks;
 
 /// The URL of an external service a test needs, from the environment. Tests that call this are

@@ -8,6 +8,7 @@ mod governance_audit;
 mod handlers;
 mod policies;
 mod replication;
+mod scanners;
 mod security;
 
 pub use governance::GcDefaults;
@@ -221,7 +222,7 @@ pub fn ok() -> Response {
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
         (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
         (name = "auditlog"), (name = "purge"), (name = "webhook"),
-        (name = "immutable"), (name = "retention"), (name = "registry"), (name = "replication")
+        (name = "immutable"), (name = "retention"), (name = "registry"), (name = "replication"), (name = "scanner")
     )
 )]
 struct ApiDoc;
@@ -322,6 +323,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .merge(policies::routes())
         .merge(replication::routes())
         .merge(security::routes())
+        .merge(scanners::routes())
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))

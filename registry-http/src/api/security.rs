@@ -30,6 +30,7 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<Registry> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(routes!(scan_artifact))
         .routes(routes!(stop_scan_artifact))
+        .routes(routes!(scan_log))
         .routes(routes!(
             get_scan_all_schedule,
             create_scan_all_schedule,
@@ -91,6 +92,23 @@ pub async fn stop_scan_artifact(
     reg.stop_scan(&p, &image_ref(&project, &repo, &reference)?, kind)
         .await?;
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan/{report_id}/log", tag = "scan", summary = "The log of the artifact's latest scan job (text): what it did, and why it failed", responses((status = 200, description = "text/plain"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found, not visible, or never scanned by a job")))]
+pub async fn scan_log(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference, _report_id)): Path<(String, String, String, String)>,
+) -> R {
+    let log = reg
+        .scan_log(&p, &image_ref(&project, &repo, &reference)?)
+        .await?;
+    let mut res = log.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(res)
 }
 
 #[utoipa::path(get, path = "/system/scanAll/schedule", tag = "scanAll", summary = "The scan all schedule", responses((status = 200, body = JobSchedule), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed")))]
