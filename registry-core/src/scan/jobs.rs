@@ -247,9 +247,10 @@ impl Registry {
     }
 
     /// The log of the artifact's latest scan (Harbor's `GET …/scan/{report_id}/log`): what the
-    /// job did, and why it failed. Needs read on the project's scans.
+    /// job did, and why it failed. The log names nodes and adapter URLs, so it needs the right
+    /// to start a scan (developers and up), not only to read one (anyone, in a public project).
     pub async fn scan_log(&self, p: &Principal, image: &ImageRef) -> Result<String> {
-        self.require_project(p, image.repo.project(), true, R::Scan, Action::Read)
+        self.require_project(p, image.repo.project(), true, R::Scan, Action::Create)
             .await?;
         let m = self.get_manifest(&image.repo, &image.reference).await?;
         let q = crate::query::ListQuery::new().page(1, 1);

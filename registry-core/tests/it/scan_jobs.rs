@@ -138,6 +138,12 @@ async fn a_scan_is_a_job_that_ends_with_one_event() {
         "{}",
         reg.execution_log(id).await.unwrap()
     );
+    assert!(reg.scan_log(SYS, &broken).await.unwrap().contains("zstd"));
+    assert_eq!(
+        reg.scan_log(&guest, &broken).await.unwrap_err().code(),
+        ErrorCode::Denied,
+        "a scan's log (node names, adapter URLs) is for those who may scan"
+    );
     let failed = events(&reg, "SCANNING_FAILED").await;
     assert_eq!(failed.len(), 1);
     assert!(failed[0].starts_with("jobs/zstd@sha256:"), "{failed:?}");

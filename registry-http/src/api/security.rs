@@ -94,7 +94,7 @@ pub async fn stop_scan_artifact(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan/{report_id}/log", tag = "scan", summary = "The log of the artifact's latest scan job (text): what it did, and why it failed", responses((status = 200, description = "text/plain"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found, not visible, or never scanned by a job")))]
+#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/scan/{report_id}/log", tag = "scan", summary = "The log of the artifact's latest scan job (text): what it did, and why it failed (those who may scan)", responses((status = 200, description = "text/plain"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found, not visible, or never scanned by a job")))]
 pub async fn scan_log(
     State(reg): State<Registry>,
     Who(p): Who,
