@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::report::{BUILTIN, ScanResult, VULN_REPORT};
+use super::report::{ScanResult, VULN_REPORT};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::identity::rbac::{Action, ProjectResource as R, SystemResource};
@@ -323,14 +323,6 @@ impl Registry {
         }
     }
 
-    /// The registration `repo`'s project scans with: the one its reports are stored under.
-    async fn scan_registration(&self, repo: &RepoName) -> Result<String> {
-        Ok(self
-            .registration_for(repo)
-            .await?
-            .map_or_else(|| BUILTIN.to_owned(), |r| r.uuid))
-    }
-
     /// Set the state of `digest`'s report (by the scanner `repo`'s project scans with),
     /// keeping what it holds.
     async fn set_scan_state(
@@ -341,7 +333,7 @@ impl Registry {
         start: i64,
         end: Option<i64>,
     ) -> Result<()> {
-        let registration = self.scan_registration(repo).await?;
+        let registration = self.registration_id_for(repo).await?;
         self.meta
             .set_scan_status(&state_row(&registration, digest, status, start, end))
             .await?;
@@ -369,7 +361,7 @@ impl Registry {
         } else {
             "SCANNING_FAILED"
         };
-        let registration = self.scan_registration(repo).await?;
+        let registration = self.registration_id_for(repo).await?;
         let row = state_row(&registration, digest, status, start, Some(end));
         let mut payload = serde_json::json!({
             "repository": repo.as_str(),

@@ -248,6 +248,14 @@ impl Registry {
         Ok(effective(None, &rows).map_or_else(|| BUILTIN.to_owned(), |r| r.uuid.clone()))
     }
 
+    /// [`Registry::registration_id`] of the project of `repo`.
+    pub(crate) async fn registration_id_for(&self, repo: &crate::oci::RepoName) -> Result<String> {
+        Ok(self
+            .registration_for(repo)
+            .await?
+            .map_or_else(|| BUILTIN.to_owned(), |r| r.uuid))
+    }
+
     /// The registration the project of `repo` scans with (`None`: the built-in scanner).
     pub(crate) async fn registration_for(
         &self,
