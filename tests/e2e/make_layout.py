@@ -2,6 +2,7 @@
 """Build a deterministic multi-layer OCI image layout (standard library only).
 
     python3 make_layout.py OUT_DIR [--tag v1] [--big-mib 5] [--seed 1234]
+    python3 make_layout.py OUT_DIR --layer-tar ROOTFS.tar [--tag v1]
 
 OUT_DIR gets `oci-layout`, `index.json` (one manifest, annotated with
 org.opencontainers.image.ref.name=TAG) and `blobs/sha256/<hex>` for the manifest, the config
@@ -15,6 +16,9 @@ and three gzip'd tar layers:
 The config's rootfs.diff_ids are the sha256 of each uncompressed tar. Tar headers, gzip headers
 (mtime 0, no file name) and the config's timestamps are fixed, so the same arguments always
 produce the same bytes and therefore the same digests. `skopeo copy oci:OUT_DIR:TAG …` reads it.
+
+With --layer-tar, the image has one layer instead: that tar (a root filesystem, as mmdebstrap or a
+test writes it), gzip'd at level 1, since such a tar can be large.
 
 Prints a JSON summary (manifest digest, config digest, layer digests and sizes) on stdout.
 """
@@ -83,10 +87,10 @@ def make_tar(entries: list[tuple]) -> bytes:
     return buf.getvalue()
 
 
-def gzip_bytes(data: bytes) -> bytes:
+def gzip_bytes(data: bytes, level: int = 6) -> bytes:
     out = io.BytesIO()
     # mtime=0 and an empty file name keep the gzip header fixed.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=level) as gz:
         gz.write(data)
     return out.getvalue()
 
@@ -95,12 +99,8 @@ def pseudo_random(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
 
 
-def build(out: str, tag: str, big_mib: float, seed: int) -> dict:
-    if os.path.exists(os.path.join(out, "index.json")):
-        raise SystemExit(f"{out} already holds a layout; give an empty or new directory")
-    layout = Layout(out)
-
-    tars = [
+def default_tars(tag: str, big_mib: float, seed: int) -> list[bytes]:
+    return [
         make_tar(
             [
                 ("etc", "dir", None, 0o755),
@@ -130,12 +130,18 @@ def build(out: str, tag: str, big_mib: float, seed: int) -> dict:
         ),
     ]
 
+
+def build(out: str, tag: str, tars: list[bytes], level: int = 6) -> dict:
+    if os.path.exists(os.path.join(out, "index.json")):
+        raise SystemExit(f"{out} already holds a layout; give an empty or new directory")
+    layout = Layout(out)
+
     layers = []
     diff_ids = []
     history = []
     for i, t in enumerate(tars, start=1):
         diff_ids.append("sha256:" + hashlib.sha256(t).hexdigest())
-        layers.append(layout.put(gzip_bytes(t), LAYER_TYPE))
+        layers.append(layout.put(gzip_bytes(t, level), LAYER_TYPE))
         history.append({"created": CREATED, "created_by": f"make_layout.py layer {i}"})
 
     config = {
@@ -189,8 +195,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--tag", default="v1")
     ap.add_argument("--big-mib", type=float, default=5.0, help="size of the incompressible layer's file")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--layer-tar", help="one layer: this uncompressed tar (gzip'd at level 1)")
     args = ap.parse_args(argv)
-    summary = build(args.out, args.tag, args.big_mib, args.seed)
+    if args.layer_tar:
+        with open(args.layer_tar, "rb") as f:
+            summary = build(args.out, args.tag, [f.read()], level=1)
+    else:
+        summary = build(args.out, args.tag, default_tars(args.tag, args.big_mib, args.seed))
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

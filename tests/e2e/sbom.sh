@@ -70,29 +70,8 @@ check "mmdebstrap --variant=minbase bookworm builds a root filesystem" \
 log "mmdebstrap took $((SECONDS - t0)) s"
 
 # One gzip'd layer, its config (rootfs.diff_ids) and manifest, as an OCI layout.
-python3 - "$ROOTFS" "$E2E_TMP/layout" <<'PY'
-import gzip, hashlib, json, os, shutil, sys
-rootfs, out = sys.argv[1], sys.argv[2]
-blobs = os.path.join(out, "blobs", "sha256")
-os.makedirs(blobs)
-def put(data: bytes) -> str:
-    d = hashlib.sha256(data).hexdigest()
-    with open(os.path.join(blobs, d), "wb") as f:
-        f.write(data)
-    return d
-raw = open(rootfs, "rb").read()
-layer = gzip.compress(raw, compresslevel=1, mtime=0)
-config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]}}).encode()
-manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + put(config), "size": len(config)},
-    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + put(layer), "size": len(layer)}]}).encode()
-m = put(manifest)
-json.dump({"imageLayoutVersion": "1.0.0"}, open(os.path.join(out, "oci-layout"), "w"))
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "digest": "sha256:" + m, "size": len(manifest),
-    "annotations": {"org.opencontainers.image.ref.name": "bookworm"}}]}, open(os.path.join(out, "index.json"), "w"))
-PY
+python3 "$E2E_DIR/make_layout.py" "$E2E_TMP/layout" --tag bookworm --layer-tar "$ROOTFS" >/dev/null ||
+    die "make_layout.py failed"
 check "skopeo pushes the Debian image" \
     timeout 300 skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-creds "$CREDS" \
     "oci:$E2E_TMP/layout:bookworm" "docker://$BERTH_HOST/e2e/debian:bookworm"

@@ -39,9 +39,10 @@ stop_others() {
 }
 trap 'stop_others; e2e_cleanup' EXIT
 
-# ---- the fixture: a one-layer Debian 12 image with three packages, and OSV advisories --------
+# ---- the fixture: a one-layer Debian 12 image with three packages (its tar; make_layout.py
+# makes the OCI layout), and OSV advisories ----------------------------------------------------
 python3 - "$E2E_TMP" <<'PY'
-import gzip, hashlib, io, json, os, sys, tarfile
+import io, json, os, sys, tarfile
 out = sys.argv[1]
 files = {
     "etc/os-release": b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
@@ -50,32 +51,11 @@ files = {
         for p, v, s in [("libc6", "2.36-9+deb12u3", "Source: glibc\n"), ("dpkg", "1.21.22", ""),
                         ("bash", "5.2.15-2+b2", "")]),
 }
-raw = io.BytesIO()
-with tarfile.open(fileobj=raw, mode="w") as t:
+with tarfile.open(os.path.join(out, "rootfs.tar"), mode="w") as t:
     for name, data in files.items():
         info = tarfile.TarInfo(name)
         info.size, info.mtime = len(data), 0
         t.addfile(info, io.BytesIO(data))
-raw = raw.getvalue()
-layout = os.path.join(out, "layout")
-blobs = os.path.join(layout, "blobs", "sha256")
-os.makedirs(blobs)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    open(os.path.join(blobs, d), "wb").write(data)
-    return d
-layer = gzip.compress(raw, mtime=0)
-config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]}}).encode()
-manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + put(config), "size": len(config)},
-    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + put(layer), "size": len(layer)}]}).encode()
-m = put(manifest)
-json.dump({"imageLayoutVersion": "1.0.0"}, open(os.path.join(layout, "oci-layout"), "w"))
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "digest": "sha256:" + m, "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]},
-    open(os.path.join(layout, "index.json"), "w"))
-open(os.path.join(out, "digest"), "w").write("sha256:" + m)
 osv = os.path.join(out, "osv")
 os.makedirs(osv)
 def rec(id_, pkg, events, vector):
@@ -98,7 +78,8 @@ for r in [
 open(os.path.join(out, "expected.txt"), "w").write(
     "DEBIAN-CVE-2022-1664|dpkg|Critical\nDEBIAN-CVE-2023-4911|libc6|High\n")
 PY
-DIGEST=$(cat "$E2E_TMP/digest")
+DIGEST=$(python3 "$E2E_DIR/make_layout.py" "$E2E_TMP/layout" --tag v1 --layer-tar "$E2E_TMP/rootfs.tar" | jq -r .manifest)
+[[ $DIGEST == sha256:* ]] || die "make_layout.py failed"
 
 # ---- the spec's schemas (required fields and types), as read from the v1.2 OpenAPI document ---
 cat >"$E2E_TMP/spec_check.py" <<'PY'
