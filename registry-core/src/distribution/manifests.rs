@@ -171,33 +171,7 @@ impl Registry {
         self.check_writable().await?;
         self.check_deletable(repo, reference).await?;
         let found = match reference {
-            Reference::Digest(d) => {
-                // Its hard accessories (signatures, SBOMs, and theirs) go first: a failure
-                // half-way leaves the subject, and the delete can be repeated.
-                for (a, kind, subject) in self.hard_accessories(repo, d).await?.into_iter().rev() {
-                    let event =
-                        NewEvent::new(DELETE_ARTIFACT, "artifact", format!("{repo}@{a}"), "delete")
-                            .payload(serde_json::json!({
-                                "repository": repo.as_str(), "digest": a.to_string(),
-                                "accessory": { "type": kind, "subject": subject },
-                            }));
-                    self.meta
-                        .delete_manifest(repo, &a, self.now(), std::slice::from_ref(&event))
-                        .await?;
-                }
-                let event = NewEvent::new(
-                    DELETE_ARTIFACT,
-                    "artifact",
-                    format!("{repo}@{d}"),
-                    "delete",
-                )
-                .payload(
-                    serde_json::json!({ "repository": repo.as_str(), "digest": d.to_string() }),
-                );
-                self.meta
-                    .delete_manifest(repo, d, self.now(), std::slice::from_ref(&event))
-                    .await?
-            }
+            Reference::Digest(d) => self.delete_digest(repo, d, false).await?,
             Reference::Tag(t) => {
                 let event = NewEvent::new("DELETE_TAG", "tag", format!("{repo}:{t}"), "delete")
                     .payload(serde_json::json!({ "repository": repo.as_str(), "tag": t }));
@@ -212,6 +186,65 @@ impl Registry {
             Err(Error::ManifestUnknown {
                 reference: reference.to_string(),
             })
+        }
+    }
+
+    /// Garbage collection's delete of an untagged artifact and its hard accessories: nothing
+    /// happens (`false`) when a push tagged it, or an index took it in, since it was listed.
+    pub(crate) async fn delete_collectable(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<bool> {
+        self.check_writable().await?;
+        let done = self.delete_digest(repo, digest, true).await?;
+        self.manifests_changed(repo);
+        Ok(done)
+    }
+
+    /// Delete the manifest `d` and its hard accessories (signatures, SBOMs, and theirs). A plain
+    /// delete takes the accessories first, so a failure half-way leaves the subject and the
+    /// delete can be repeated; a collectable one (`only_collectable`) takes the subject first,
+    /// because its recheck decides whether anything goes at all.
+    async fn delete_digest(
+        &self,
+        repo: &RepoName,
+        d: &Digest,
+        only_collectable: bool,
+    ) -> Result<bool> {
+        let accessories = self.hard_accessories(repo, d).await?;
+        let delete_accessories = async {
+            for (a, kind, subject) in accessories.into_iter().rev() {
+                let event =
+                    NewEvent::new(DELETE_ARTIFACT, "artifact", format!("{repo}@{a}"), "delete")
+                        .payload(serde_json::json!({
+                            "repository": repo.as_str(), "digest": a.to_string(),
+                            "accessory": { "type": kind, "subject": subject },
+                        }));
+                self.meta
+                    .delete_manifest(repo, &a, false, self.now(), std::slice::from_ref(&event))
+                    .await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let event = NewEvent::new(DELETE_ARTIFACT, "artifact", format!("{repo}@{d}"), "delete")
+            .payload(serde_json::json!({ "repository": repo.as_str(), "digest": d.to_string() }));
+        let subject = self.meta.delete_manifest(
+            repo,
+            d,
+            only_collectable,
+            self.now(),
+            std::slice::from_ref(&event),
+        );
+        if only_collectable {
+            if !subject.await? {
+                return Ok(false);
+            }
+            delete_accessories.await?;
+            Ok(true)
+        } else {
+            delete_accessories.await?;
+            subject.await
         }
     }
 

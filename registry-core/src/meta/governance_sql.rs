@@ -566,15 +566,13 @@ macro_rules! sql_governance_store {
 
             async fn gc_untagged(&self, after: Option<(String, String)>, limit: i64) -> Result<Vec<(String, String)>> {
                 let (after_repo, after_digest) = after.unwrap_or_default();
-                sqlx::query_as(
+                let sql = format!(
                     "SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id
-                     WHERE (r.name, m.digest) > ($1, $2)
-                       AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
-                       AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
-                       AND (m.subject IS NULL OR NOT EXISTS
-                            (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))
+                     WHERE (r.name, m.digest) > ($1, $2) AND {}
                      ORDER BY r.name, m.digest LIMIT $3",
-                )
+                    $crate::meta::sql::MANIFEST_COLLECTABLE
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(after_repo)
                 .bind(after_digest)
                 .bind(limit)

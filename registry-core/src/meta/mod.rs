@@ -186,11 +186,15 @@ pub trait MetadataStore:
     ) -> Result<Option<StoredManifest>>;
 
     /// Delete a manifest and the tags pointing at it, recording `events` if it existed. Returns
-    /// whether it existed.
+    /// whether it was deleted. With `only_collectable`, only while it is still what
+    /// [`GovernanceStore::gc_untagged`](governance::GovernanceStore::gc_untagged) lists (no tag,
+    /// no index of its repository lists it, its subject gone), rechecked under the project's
+    /// lock: a push that tagged it since it was listed wins.
     async fn delete_manifest(
         &self,
         repo: &RepoName,
         digest: &Digest,
+        only_collectable: bool,
         now: i64,
         events: &[NewEvent],
     ) -> Result<bool>;

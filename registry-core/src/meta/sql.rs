@@ -9,6 +9,12 @@
 /// Rows or values per set-based statement (well under SQLite's 32,766 bound parameters).
 pub(crate) const SQL_BATCH: usize = 500;
 
+/// An untagged manifest `m` that garbage collection may delete: no tag points at it, no index
+/// of its repository lists it, and, for a referrer, its subject is gone.
+pub(crate) const MANIFEST_COLLECTABLE: &str = "NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
+    AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
+    AND (m.subject IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))";
+
 /// A write transaction (on SQLite, on the one writer connection, which it holds until it ends).
 pub(crate) struct WriteTx<DB: sqlx::Database> {
     tx: sqlx::Transaction<'static, DB>,
@@ -375,11 +381,27 @@ macro_rules! sql_metadata_store {
                 Ok(row.map(|(digest, media_type, content)| StoredManifest { digest, media_type, content: content.into() }))
             }
 
-            async fn delete_manifest(&self, repo: &RepoName, digest: &Digest, now: i64, events: &[NewEvent]) -> Result<bool> {
+            async fn delete_manifest(&self, repo: &RepoName, digest: &Digest, only_collectable: bool, now: i64, events: &[NewEvent]) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let Some((repo_id, project_id)) = repo_ids(&mut tx, repo).await? else { return Ok(false) };
                 if let Some(project_id) = project_id {
                     lock_quota(&mut tx, project_id, now).await?;
+                }
+                // A push into the project takes the same lock: what this reads now is committed.
+                if only_collectable {
+                    let sql = format!(
+                        "SELECT 1 FROM manifests m WHERE m.repo_id = $1 AND m.digest = $2 AND {}",
+                        $crate::meta::sql::MANIFEST_COLLECTABLE
+                    );
+                    let still: Option<(i32,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(repo_id)
+                        .bind(digest.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if still.is_none() {
+                        return Ok(false);
+                    }
                 }
                 // The blobs this manifest references: those no other manifest of the repository
                 // references lose their link now, and the project's hold on them is released

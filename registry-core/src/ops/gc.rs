@@ -40,7 +40,7 @@ use crate::events::{Actor, with_actor};
 use crate::jobs::{JobHandler, TaskContext, exec_history};
 use crate::meta::governance::LinkKey;
 use crate::model::{ExecHistory, JobSchedule};
-use crate::oci::{Digest, Reference, RepoName};
+use crate::oci::{Digest, RepoName};
 use crate::query::{ListQuery, Page};
 use crate::registry::Registry;
 
@@ -200,9 +200,10 @@ impl Registry {
                     continue;
                 }
                 let (name, d) = (RepoName::parse(repo)?, Digest::parse(digest)?);
-                match self.delete_manifest(&name, &Reference::Digest(d)).await {
-                    Ok(()) => report.purged_manifests += 1,
-                    Err(e) if e.code() == crate::ErrorCode::ManifestUnknown => {}
+                // Rechecked as it is deleted: a push may have tagged it since this page.
+                match self.delete_collectable(&name, &d).await {
+                    Ok(true) => report.purged_manifests += 1,
+                    Ok(false) => {}
                     Err(e) => {
                         tracing::warn!(repo, digest, error = %e, "could not delete untagged artifact")
                     }

@@ -273,11 +273,83 @@ pub async fn tags_order_and_delete(m: &dyn MetadataStore) {
             .is_some()
     );
     // Deleting a manifest takes its tags.
-    assert!(m.delete_manifest(&r, &m1.digest, 9, &[]).await.unwrap());
-    assert!(!m.delete_manifest(&r, &m1.digest, 9, &[]).await.unwrap());
+    assert!(
+        m.delete_manifest(&r, &m1.digest, false, 9, &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !m.delete_manifest(&r, &m1.digest, false, 9, &[])
+            .await
+            .unwrap()
+    );
     assert_eq!(
         m.list_tags(&r, 100, None).await.unwrap().unwrap(),
         vec!["a".to_string()]
+    );
+}
+
+/// Garbage collection's delete rechecks what it listed: a manifest tagged since, or listed by
+/// an index since, stays with its tag; one still untagged goes.
+pub async fn collectable_delete_rechecks(m: &dyn MetadataStore) {
+    super::ensure_projects(m, &["gcrace"]).await;
+    let r = repo("gcrace/app");
+    let child = manifest("gcrace-child", vec![], None);
+    let loose = manifest("gcrace-loose", vec![], None);
+    for x in [&child, &loose] {
+        m.put_manifest(&r, x, &[], 1, &[]).await.unwrap();
+    }
+    let listed = m.gc_untagged(None, 100).await.unwrap();
+    let listed: Vec<&str> = listed
+        .iter()
+        .filter(|(n, _)| n == "gcrace/app")
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "both are untagged: {listed:?}");
+    // A push tags `child` (the same manifest again, with a tag) after the listing.
+    m.put_manifest(&r, &child, &["r1".into()], 2, &[])
+        .await
+        .unwrap();
+    assert!(
+        !m.delete_manifest(&r, &child.digest, true, 3, &[])
+            .await
+            .unwrap()
+    );
+    let got = m
+        .get_manifest(&r, &Reference::Tag("r1".into()))
+        .await
+        .unwrap();
+    assert_eq!(got.map(|g| g.digest), Some(child.digest.to_string()));
+    // An index that lists it keeps it too, once the tag is gone.
+    assert!(m.delete_tag(&r, "r1").await.unwrap());
+    let index = manifest(
+        "gcrace-index",
+        vec![ContentRef {
+            digest: child.digest.clone(),
+            size: 1,
+            kind: RefKind::Manifest,
+            required: true,
+        }],
+        None,
+    );
+    m.put_manifest(&r, &index, &["i".into()], 4, &[])
+        .await
+        .unwrap();
+    assert!(
+        !m.delete_manifest(&r, &child.digest, true, 5, &[])
+            .await
+            .unwrap()
+    );
+    // Still untagged and unreferenced: deleted, once.
+    assert!(
+        m.delete_manifest(&r, &loose.digest, true, 6, &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !m.delete_manifest(&r, &loose.digest, true, 7, &[])
+            .await
+            .unwrap()
     );
 }
 
@@ -318,7 +390,9 @@ pub async fn referrers(m: &dyn MetadataStore) {
             .unwrap()
             .is_empty()
     );
-    m.delete_manifest(&r, &sig.digest, 9, &[]).await.unwrap();
+    m.delete_manifest(&r, &sig.digest, false, 9, &[])
+        .await
+        .unwrap();
     assert_eq!(m.referrers(&r, &subject).await.unwrap().len(), 1);
 }
 
@@ -485,6 +559,7 @@ pub async fn run_all(m: &dyn MetadataStore) {
     put_manifest_is_atomic(m).await;
     immutable_tags_in_the_transaction(m).await;
     tags_order_and_delete(m).await;
+    collectable_delete_rechecks(m).await;
     referrers(m).await;
     catalog(m).await;
     identity(m).await;
