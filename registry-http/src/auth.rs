@@ -16,13 +16,14 @@ use registry_core::{Error, Registry};
 
 use crate::error::{ApiError, ApiResult};
 use crate::oci::Query;
+use crate::session;
 
 /// The authenticated caller of one request (core's data-plane caller).
 pub use registry_core::distribution::Caller;
 
 /// The client's address: the peer's, or what `X-Forwarded-For` says when the peer is a trusted
 /// proxy (the rule is core's).
-fn client_of(registry: &Registry, req: &Request) -> String {
+pub(crate) fn client_of(registry: &Registry, req: &Request) -> String {
     match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(c) => {
             let xff = req
@@ -64,24 +65,39 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
+/// The caller, and with a session cookie the session's CSRF token (sent back on the response).
 async fn resolve(
     registry: &Registry,
+    method: &Method,
     headers: &HeaderMap,
     client: &str,
-) -> registry_core::Result<Caller> {
+) -> registry_core::Result<(Caller, Option<String>)> {
     if let Some(creds) = basic_credentials(headers) {
         let (user, secret) = creds?;
         let principal = registry.login(&user, &secret, client).await?;
-        return Ok(Caller::new(principal));
+        return Ok((Caller::new(principal), None));
     }
     if let Some(token) = bearer(headers) {
         let (principal, claims) = registry.verify_token(token).await?;
-        return Ok(Caller {
-            claims: Some(claims),
-            ..Caller::new(principal)
-        });
+        return Ok((
+            Caller {
+                claims: Some(claims),
+                ..Caller::new(principal)
+            },
+            None,
+        ));
     }
-    Ok(Caller::anonymous())
+    // A session cookie that is unknown or has ended is no credential: the caller is anonymous.
+    if let Some(cookie) = session::cookie(headers, session::COOKIE) {
+        let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf = headers
+            .get(session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if let Some(s) = registry.session_caller(cookie, write, csrf).await? {
+            return Ok((Caller::new(s.principal), Some(s.csrf)));
+        }
+    }
+    Ok((Caller::anonymous(), None))
 }
 
 /// Middleware: resolve the caller and store it in the request's extensions.
@@ -91,8 +107,8 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let client = client_of(&registry, &req);
-    match resolve(&registry, req.headers(), &client).await {
-        Ok(mut caller) => {
+    match resolve(&registry, req.method(), req.headers(), &client).await {
+        Ok((mut caller, csrf)) => {
             caller.user_agent = req
                 .headers()
                 .get(header::USER_AGENT)
@@ -105,7 +121,11 @@ pub async fn authenticate(
             }
             let actor = Actor::new(caller.principal.name(), client);
             req.extensions_mut().insert(caller);
-            with_actor(actor, next.run(req)).await
+            let mut res = with_actor(actor, next.run(req)).await;
+            if let Some(v) = csrf.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                res.headers_mut().insert(session::CSRF_HEADER, v);
+            }
+            res
         }
         Err(e) => {
             let mut res = ApiError(e).into_response();

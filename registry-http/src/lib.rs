@@ -7,8 +7,11 @@ pub mod config;
 pub mod error;
 pub mod oci;
 pub mod oidc;
+#[cfg(feature = "portal")]
+pub mod portal;
 pub mod router;
 pub mod scanner;
+pub mod session;
 pub mod tls;
 
 use std::future::Future;

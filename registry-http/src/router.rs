@@ -73,12 +73,18 @@ pub fn app(registry: Registry, opts: AppOptions) -> Router {
     let mut r = Router::new()
         .merge(authenticated)
         .route("/health", get(health))
+        .route("/c/login", axum::routing::post(crate::session::login))
+        .route("/c/log_out", get(crate::session::log_out))
         .route("/c/oidc/login", get(crate::oidc::login))
         .route("/c/oidc/callback", get(crate::oidc::callback))
         // The API description and Swagger UI, served from the binary (no CDN).
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", openapi),
         );
+    #[cfg(feature = "portal")]
+    {
+        r = r.merge(crate::portal::routes());
+    }
     if let Some(handle) = opts.metrics {
         r = r.route("/metrics", get(move || async move { handle.render() }));
     }

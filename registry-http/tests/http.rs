@@ -12,6 +12,8 @@ use tower::ServiceExt;
 
 #[path = "http/audit.rs"]
 mod audit;
+#[path = "http/sessions.rs"]
+mod sessions;
 
 struct Res {
     status: StatusCode,

@@ -358,7 +358,7 @@ impl Registry {
         Ok(None)
     }
 
-    async fn user_principal(&self, user: &UserRow) -> Result<Principal> {
+    pub(crate) async fn user_principal(&self, user: &UserRow) -> Result<Principal> {
         Ok(Principal::User(UserIdentity {
             id: user.id,
             username: user.username.clone(),

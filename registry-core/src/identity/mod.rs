@@ -23,6 +23,7 @@ pub mod oidc;
 pub mod password;
 pub mod rbac;
 pub mod robot;
+pub mod session;
 pub mod throttle;
 pub mod token;
 pub mod user;

@@ -217,6 +217,8 @@ impl Registry {
             self.meta.set_password(user_id, &hash, self.now_ms()),
         )
         .await?;
+        // Browsers signed in with the old password sign in again.
+        self.meta.delete_user_sessions(user_id).await?;
         self.access_changed();
         Ok(())
     }

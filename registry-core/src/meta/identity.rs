@@ -23,6 +23,18 @@ pub struct ProjectRow {
     pub updated_at: i64,
 }
 
+/// A portal session (`0013_sessions.sql`): keyed by the SHA-256 of the cookie's id.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf: String,
+    pub client: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub max_until: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
@@ -205,6 +217,18 @@ pub trait IdentityStore: Send + Sync {
     async fn record_login_failure(&self, keys: &[String], now: i64, since: i64) -> Result<()>;
     /// Forget one counter (after a success).
     async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
+    // -- portal sessions
+    /// Store a new session; sessions that ended before `now` go in the same transaction.
+    async fn create_session(&self, s: &SessionRow, now: i64) -> Result<()>;
+    /// The session stored under `id_hash`, whether or not it has ended.
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>>;
+    /// Move a session's end to `expires_at`. Returns whether it still exists.
+    async fn extend_session(&self, id_hash: &str, expires_at: i64) -> Result<bool>;
+    /// End one session. Returns whether it existed.
+    async fn delete_session(&self, id_hash: &str) -> Result<bool>;
+    /// End every session of a user (password changed, user disabled). Returns how many.
+    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64>;
 
     // -- projects
     /// Create a project (with its metadata, and its owner as project admin). `AlreadyExists`

@@ -250,6 +250,51 @@ macro_rules! sql_identity_store {
                 self.write_one(q).await.map(drop)
             }
 
+            async fn create_session(&self, s: &SessionRow, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, user_id, csrf, client, created_at, expires_at, max_until)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&s.id_hash)
+                .bind(s.user_id)
+                .bind(&s.csrf)
+                .bind(&s.client)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(s.max_until)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                commit_tx(tx).await
+            }
+
+            async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
+                sqlx::query_as(
+                    "SELECT id_hash, user_id, csrf, client, created_at, expires_at, max_until FROM sessions WHERE id_hash = $1",
+                )
+                .bind(id_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn extend_session(&self, id_hash: &str, expires_at: i64) -> Result<bool> {
+                let q = sqlx::query("UPDATE sessions SET expires_at = $2 WHERE id_hash = $1").bind(id_hash.to_owned()).bind(expires_at);
+                Ok(self.write_one(q).await? > 0)
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+                let q = sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash.to_owned());
+                Ok(self.write_one(q).await? > 0)
+            }
+
+            async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
+                let q = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id);
+                self.write_one(q).await
+            }
+
             async fn create_project(&self, name: &str, owner_id: Option<i64>, public: bool, metadata: &[(String, String)], storage_limit: i64, now: i64) -> Result<ProjectRow> {
                 let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(

@@ -499,3 +499,109 @@ async fn secrets_are_sealed_at_rest_and_keys_rotate() {
     let c = open(k2.clone(), vec![]).await.unwrap();
     assert_eq!(c.verify_token(&token).await.unwrap().0, admin);
 }
+
+/// Portal sessions end after an idle hour, and 12 hours after sign-in however busy; each use
+/// moves the idle end (at most one write a minute). A deleted user's sessions are nobody.
+#[tokio::test]
+async fn sessions_expire_idle_and_absolute() {
+    use registry_core::auth::session::{SESSION_IDLE_MS, SESSION_MAX_MS};
+    let (reg, clock) = registry().await;
+    user(&reg, "sam").await;
+    let s = reg
+        .open_session("sam", "Passw0rd-x", "10.0.0.1")
+        .await
+        .unwrap();
+    let who = |r: Option<registry_core::auth::session::SessionCaller>| {
+        r.map(|c| c.principal.name().to_owned())
+    };
+    assert_eq!(
+        who(reg.session_caller(&s.cookie, false, None).await.unwrap()).as_deref(),
+        Some("sam")
+    );
+    // Writes need the token.
+    let e = reg.session_caller(&s.cookie, true, None).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Denied);
+    let e = reg
+        .session_caller(&s.cookie, true, Some("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Denied);
+    assert!(
+        reg.session_caller(&s.cookie, true, Some(&s.csrf))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Used every 50 minutes, it outlives the idle hour many times over...
+    let mut used = 0;
+    while used + 50 * 60_000 < SESSION_MAX_MS {
+        clock.advance(50 * 60_000);
+        used += 50 * 60_000;
+        assert!(
+            reg.session_caller(&s.cookie, false, None)
+                .await
+                .unwrap()
+                .is_some(),
+            "after {used} ms"
+        );
+    }
+    // ...but not its 12 hours.
+    clock.advance(SESSION_MAX_MS - used);
+    assert!(
+        reg.session_caller(&s.cookie, false, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Left alone, it ends after the idle hour.
+    let s = reg
+        .open_session("sam", "Passw0rd-x", "10.0.0.1")
+        .await
+        .unwrap();
+    clock.advance(SESSION_IDLE_MS - 1);
+    assert!(
+        reg.session_caller(&s.cookie, false, None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    clock.advance(SESSION_IDLE_MS + 1);
+    assert!(
+        reg.session_caller(&s.cookie, false, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A wrong password is the usual 401.
+    let e = reg
+        .open_session("sam", "wrong", "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unauthorized);
+
+    // A deleted user's session is no one.
+    let s = reg
+        .open_session("sam", "Passw0rd-x", "10.0.0.1")
+        .await
+        .unwrap();
+    let id = reg
+        .users(&Principal::System, &ListQuery::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .find(|u| u.username == "sam")
+        .unwrap()
+        .user_id;
+    reg.delete_user(&Principal::System, id).await.unwrap();
+    assert!(
+        reg.session_caller(&s.cookie, false, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    reg.close_session(&s.cookie).await.unwrap();
+}
