@@ -1,8 +1,9 @@
 //! OIDC sign-in for `oidc_auth` mode: `/c/oidc/login` sends the browser to the provider,
-//! `/c/oidc/callback` finishes the code flow, onboards the user and shows their CLI secret once
-//! (the password `docker login`-style clients use). Pending sign-ins are kept in this process for
+//! `/c/oidc/callback` finishes the code flow, onboards the user, shows their CLI secret once (the
+//! password `docker login`-style clients use) and opens a portal session; with `redirect_url` it
+//! returns the browser to that portal page instead. Pending sign-ins are kept in this process for
 //! ten minutes, so behind a load balancer the callback needs the node that started it (sticky
-//! sessions) — a known limit until sessions move to the database.
+//! sessions); the sessions they open are in the database and good on every node.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,17 +17,33 @@ use registry_core::{Error, Registry};
 use serde::Deserialize;
 
 use crate::api::{Body, Who};
+use crate::auth::client_of;
 use crate::error::ApiResult;
 use crate::oci::Query;
 
-fn pending() -> &'static moka::future::Cache<String, Arc<AuthRequest>> {
-    static PENDING: OnceLock<moka::future::Cache<String, Arc<AuthRequest>>> = OnceLock::new();
+/// A sign-in under way: the provider request, and the portal page to return to.
+struct Pending {
+    request: AuthRequest,
+    redirect: Option<String>,
+}
+
+fn pending() -> &'static moka::future::Cache<String, Arc<Pending>> {
+    static PENDING: OnceLock<moka::future::Cache<String, Arc<Pending>>> = OnceLock::new();
     PENDING.get_or_init(|| {
         moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(Duration::from_secs(600))
             .build()
     })
+}
+
+/// A page of this server to return to: a path, never another site (`//host`, `/\\host`).
+fn local_path(p: &str) -> Option<String> {
+    let local = p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(char::is_control);
+    local.then(|| p.to_owned())
 }
 
 fn callback_url(headers: &HeaderMap) -> String {
@@ -48,13 +65,18 @@ fn not_configured() -> Error {
     }
 }
 
-/// `GET /c/oidc/login`: redirect to the provider.
-pub async fn login(State(reg): State<Registry>, headers: HeaderMap) -> ApiResult<Response> {
+/// `GET /c/oidc/login[?redirect_url=/harbor/…]`: redirect to the provider. With `redirect_url`
+/// (the portal), the callback returns the signed-in browser there.
+pub async fn login(State(reg): State<Registry>, req: Request) -> ApiResult<Response> {
     let provider = reg.oidc().ok_or_else(not_configured)?;
-    let request = provider.authorize_url(&callback_url(&headers))?;
+    let redirect = Query::parse(req.uri().query())
+        .get("redirect_url")
+        .and_then(local_path);
+    let request = provider.authorize_url(&callback_url(req.headers()))?;
     let url = request.url.clone();
+    let state = request.state.clone();
     pending()
-        .insert(request.state.clone(), Arc::new(request))
+        .insert(state, Arc::new(Pending { request, redirect }))
         .await;
     Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
 }
@@ -75,16 +97,24 @@ pub async fn callback(State(reg): State<Registry>, req: Request) -> ApiResult<Re
             reason: "missing code".into(),
         })?
         .to_owned();
-    let pending_request = pending().remove(&state).await.ok_or(Error::Unauthorized)?;
-    let login = reg
-        .oidc_login(&provider, &pending_request, &state, &code)
+    let started = pending().remove(&state).await.ok_or(Error::Unauthorized)?;
+    let client = client_of(&reg, &req);
+    let (login, session) = reg
+        .oidc_session(&provider, &started.request, &state, &code, &client)
         .await?;
-    Ok(Json(serde_json::json!({
-        "user_id": login.user.id,
-        "username": login.user.username,
-        "cli_secret": login.cli_secret,
-    }))
-    .into_response())
+    // The browser is signed in either way; the portal goes back to its page, other callers
+    // get the user and, on a first sign-in, the CLI secret.
+    let mut res = match &started.redirect {
+        Some(page) => (StatusCode::FOUND, [(header::LOCATION, page.as_str())]).into_response(),
+        None => Json(serde_json::json!({
+            "user_id": login.user.id,
+            "username": login.user.username,
+            "cli_secret": login.cli_secret,
+        }))
+        .into_response(),
+    };
+    crate::session::attach(&mut res, req.headers(), &session);
+    Ok(res)
 }
 
 #[derive(Deserialize)]

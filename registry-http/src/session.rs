@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use registry_core::auth::session::NewSession;
 use registry_core::{Error, Registry};
 
 use crate::auth::{client_of, request_base};
@@ -86,16 +87,21 @@ pub async fn login(State(reg): State<Registry>, req: Request) -> ApiResult<Respo
     };
     let session = reg.open_session(&user, &password, &client).await?;
     let mut res = StatusCode::OK.into_response();
+    attach(&mut res, &parts.headers, &session);
+    Ok(res)
+}
+
+/// Give the browser a session just opened: its cookie and CSRF token (never cached).
+pub fn attach(res: &mut Response, request: &HeaderMap, session: &NewSession) {
     let h = res.headers_mut();
     h.insert(
         header::SET_COOKIE,
-        set_cookie(&parts.headers, &session.cookie, session.max_age_s),
+        set_cookie(request, &session.cookie, session.max_age_s),
     );
     if let Ok(v) = HeaderValue::from_str(&session.csrf) {
         h.insert(CSRF_HEADER, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
 }
 
 /// `GET /c/log_out`: end the session (if any) and clear the cookie.

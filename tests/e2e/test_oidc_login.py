@@ -45,10 +45,10 @@ def server():
         yield base, tmp
 
 
-def sign_in(base, sub):
-    """Play the browser: Berth → provider (as `sub`) → Berth's callback. Returns the JSON answer."""
-    s = requests.Session()
-    r = s.get(f"{base}/c/oidc/login", allow_redirects=False, timeout=10)
+def sign_in(base, sub, query="", session=None):
+    """Play the browser: Berth → provider (as `sub`) → Berth's callback. Returns the callback's answer."""
+    s = session or requests.Session()
+    r = s.get(f"{base}/c/oidc/login{query}", allow_redirects=False, timeout=10)
     assert r.status_code == 302, r.text
     auth_url = r.headers["location"]
     assert auth_url.startswith(ISSUER), auth_url
@@ -56,7 +56,7 @@ def sign_in(base, sub):
     assert r.status_code == 302, r.text
     callback = r.headers["location"]
     assert callback.startswith(f"{base}/c/oidc/callback?"), callback
-    r = s.get(callback, timeout=10)
+    r = s.get(callback, allow_redirects=False, timeout=10)
     return r
 
 
@@ -89,6 +89,34 @@ def test_code_flow_onboards_and_the_cli_secret_logs_in(server):
     # Secrets never reach the log.
     log = (tmp / "berth.log").read_text()
     assert secret not in log and "New-Cli-Secret-9" not in log and ADMIN[1] not in log
+
+
+def test_the_portal_signs_in_through_the_code_flow(server):
+    """With redirect_url (the portal), the callback opens a session and returns to the page."""
+    base, _ = server
+    sub, name = f"sub-{uuid.uuid4().hex[:8]}", f"pat{uuid.uuid4().hex[:6]}"
+    r = requests.put(f"{ISSUER}/users/{sub}", json={"preferred_username": name, "email": f"{name}@example.com"}, timeout=10)
+    assert r.status_code == 204
+    browser = requests.Session()
+    r = sign_in(base, sub, "?redirect_url=/harbor/projects", browser)
+    assert r.status_code == 302, r.text
+    assert r.headers["location"] == "/harbor/projects"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("sid=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+    csrf = r.headers["x-harbor-csrf-token"]
+    me = browser.get(f"{base}/api/v2.0/users/current", timeout=10)
+    assert me.status_code == 200 and me.json()["username"] == name
+    # A cookie write needs the token; with it, it goes through.
+    body = {"project_name": f"p{uuid.uuid4().hex[:6]}"}
+    assert browser.post(f"{base}/api/v2.0/projects", json=body, timeout=10).status_code == 403
+    r = browser.post(f"{base}/api/v2.0/projects", json=body, headers={"X-Harbor-CSRF-Token": csrf}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert browser.get(f"{base}/c/log_out", timeout=10).status_code == 200
+    assert browser.get(f"{base}/api/v2.0/users/current", timeout=10).status_code == 401
+    # Never back to another site: an off-site redirect_url is ignored (JSON answer instead).
+    for evil in ["//evil.example/x", "https://evil.example/", "/\\evil.example"]:
+        r = sign_in(base, sub, "?" + requests.compat.urlencode({"redirect_url": evil}))
+        assert r.status_code == 200 and r.json()["username"] == name, (evil, r.status_code)
 
 
 def test_a_forged_callback_is_refused(server):

@@ -73,12 +73,37 @@ impl Registry {
         client: &str,
     ) -> Result<NewSession> {
         let principal = self.login(username, password, client).await?;
-        let Principal::User(user) = &principal else {
+        if !matches!(principal, Principal::User(_)) {
             tracing::info!(
                 client,
                 user = username,
                 "portal sign-in refused: not a user"
             );
+            return Err(Error::Unauthorized);
+        }
+        self.start_session(principal, client).await
+    }
+
+    /// Finish an OIDC code flow ([`Registry::oidc_login`]) and open a session for the user.
+    #[cfg(feature = "oidc")]
+    pub async fn oidc_session(
+        &self,
+        provider: &crate::identity::oidc::OidcProvider,
+        pending: &crate::identity::oidc::AuthRequest,
+        returned_state: &str,
+        code: &str,
+        client: &str,
+    ) -> Result<(crate::identity::oidc::OidcLogin, NewSession)> {
+        let login = self
+            .oidc_login(provider, pending, returned_state, code)
+            .await?;
+        let principal = self.user_principal(&login.user).await?;
+        let session = self.start_session(principal, client).await?;
+        Ok((login, session))
+    }
+
+    async fn start_session(&self, principal: Principal, client: &str) -> Result<NewSession> {
+        let Principal::User(user) = &principal else {
             return Err(Error::Unauthorized);
         };
         let now = self.now_ms();
@@ -94,7 +119,7 @@ impl Registry {
             max_until: now + SESSION_MAX_MS,
         };
         self.meta.create_session(&row, now).await?;
-        tracing::info!(client, user = username, "portal session opened");
+        tracing::info!(client, user = user.username, "portal session opened");
         Ok(NewSession {
             cookie,
             csrf,
