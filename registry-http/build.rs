@@ -15,6 +15,8 @@ fn main() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("portal");
+    // Only paths that exist: cargo counts a missing one as changed, on every build.
+    println!("cargo:rerun-if-changed=build.rs");
     for f in [
         "src",
         "index.html",
@@ -23,7 +25,9 @@ fn main() {
         "build.mjs",
         "tsconfig.json",
     ] {
-        println!("cargo:rerun-if-changed=portal/{f}");
+        if dir.join(f).exists() {
+            println!("cargo:rerun-if-changed=portal/{f}");
+        }
     }
     if std::env::var_os("BERTH_PORTAL_PREBUILT").is_some() || !dir.join("package.json").exists() {
         return;
