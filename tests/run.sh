@@ -112,6 +112,10 @@ step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e
 step "fuzz smoke (6 targets x 60 s)" env FUZZ_PROFILE=dev FUZZ_TARGET_DIR="$BERTH_TOOLS/fuzz-target" bash tests/fuzz.sh 60
 step "embedding example" cargo run --locked -q -p berth-examples --bin embed
 step "embedding the router in a host app" cargo run --locked -q -p berth-examples --bin embed_router
+# The wheel and the addon are built in the dev profile, which the steps above compiled the tree
+# in: one compilation of the workspace for the whole run (a user's `pip install ./registry-py` and
+# `npm run build` stay optimized).
+export BERTH_BINDINGS_PROFILE=dev
 step "python bindings (pip install ./registry-py, pytest + oras, mypy, stubtest)" bash tests/bindings/python.sh
 step "node bindings (npm install, build, node --test, tsc, example tool)" bash tests/bindings/node.sh
 

@@ -14,8 +14,10 @@ t0=$SECONDS
 npm install --no-audit --no-fund --loglevel=error
 echo "node.sh: npm install took $((SECONDS - t0)) s"
 t1=$SECONDS
-npm run build
-echo "node.sh: npm run build took $((SECONDS - t1)) s"
+# BERTH_BINDINGS_PROFILE=dev (tests/run.sh) builds the addon in the profile the rest of the test
+# run compiled the tree in, instead of compiling it all again optimized.
+if [[ ${BERTH_BINDINGS_PROFILE:-release} == dev ]]; then npm run build:debug; else npm run build; fi
+echo "node.sh: npm run build (${BERTH_BINDINGS_PROFILE:-release}) took $((SECONDS - t1)) s"
 npm test
 npm run --silent typecheck
 node "$root/examples/node/repo-report.mjs"

@@ -20,8 +20,11 @@ pip=("$venv/bin/pip" install -q --disable-pip-version-check)
 echo "python.sh: test tools installed ($((SECONDS - t0)) s)"
 
 t1=$SECONDS
+# BERTH_BINDINGS_PROFILE=dev (tests/run.sh) builds the wheel in the profile the rest of the test
+# run compiled the tree in, instead of compiling it all again optimized.
+if [[ ${BERTH_BINDINGS_PROFILE:-release} == dev ]]; then export MATURIN_PEP517_ARGS="--profile dev"; fi
 "${pip[@]}" ./registry-py
-echo "python.sh: pip install ./registry-py took $((SECONDS - t1)) s"
+echo "python.sh: pip install ./registry-py (${BERTH_BINDINGS_PROFILE:-release}) took $((SECONDS - t1)) s"
 
 py=$venv/bin/python
 cd "$root/registry-py"   # tests import the installed package, not the source tree
