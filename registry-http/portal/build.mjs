@@ -1,0 +1,53 @@
+// Builds the portal into dist/: index.html, assets app.js and app.css (minified, no source maps).
+// The server serves index.html at / and under /harbor/, and every file of dist/ at /assets/<name>.
+// Usage: node build.mjs [--watch]
+import * as esbuild from 'esbuild';
+import { mkdirSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, 'dist');
+const watch = process.argv.includes('--watch');
+const LIMIT = 300 * 1024;
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+copyFileSync(join(root, 'src', 'index.html'), join(dist, 'index.html'));
+
+const options = {
+  entryPoints: { app: join(root, 'src', 'main.tsx') },
+  bundle: true,
+  minify: !watch,
+  sourcemap: false,
+  format: 'esm',
+  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  outdir: dist,
+  entryNames: '[name]',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+  console.log('watching src/ …');
+} else {
+  await esbuild.build(options);
+  let total = 0;
+  for (const name of ['app.js', 'app.css']) {
+    const bytes = readFileSync(join(dist, name));
+    const gz = gzipSync(bytes, { level: 9 }).length;
+    total += gz;
+    console.log(`${name.padEnd(8)} ${String(bytes.length).padStart(8)} bytes, ${String(gz).padStart(7)} bytes gzipped`);
+  }
+  console.log(`shipped JS+CSS: ${(total / 1024).toFixed(1)} KiB gzipped (limit ${LIMIT / 1024} KiB)`);
+  if (total > LIMIT) {
+    console.error('bundle over the size limit');
+    process.exit(1);
+  }
+}
