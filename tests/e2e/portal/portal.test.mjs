@@ -264,6 +264,7 @@ try {
     const digest = (await page.locator('[data-test=artifact-digest]').textContent()).trim();
     const art = await api('GET', `/projects/${PROJECT}/repositories/${encodeURIComponent(encodeURIComponent(REPO.slice(PROJECT.length + 1)))}/artifacts/${TAGS[0]}`);
     eq(art.digest, digest, 'digest');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-test=tag-row]').length === n, TAGS.length).catch(() => {});
     eq(TAGS.length, await page.locator('[data-test=tag-row]').count(), 'tag rows');
     const host = new URL(PORTAL).host;
     const docker = (await page.locator('[data-test=pull-docker]').textContent()).trim();
@@ -272,6 +273,7 @@ try {
     eq(`cosign download signature ${host}/${REPO}@${digest}`, cosign, 'cosign command');
     await adminCtx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: PORTAL });
     await page.click('[data-test=copy-podman]');
+    await page.waitForFunction(() => document.querySelector('[data-test=copy-podman]')?.textContent === 'Copied');
     const clip = await page.evaluate(() => navigator.clipboard.readText());
     assert(clip.startsWith(`podman pull ${host}/${REPO}`), `clipboard: ${clip}`);
     await shot(page, 'en-artifact');
@@ -381,8 +383,10 @@ try {
     await page.goto(`${PORTAL}/harbor/admin/audit`);
     await page.locator('[data-test=log-row]').first().waitFor();
     await page.fill('[data-test=audit-operation]', 'create');
-    await page.click('[data-test=audit-apply]');
-    await page.waitForResponse((r) => r.url().includes('/audit-logs?') && decodeURIComponent(r.url()).includes('operation=create'));
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/audit-logs?') && decodeURIComponent(r.url()).includes('operation=create')),
+      page.click('[data-test=audit-apply]'),
+    ]);
     await settle(page);
     const ops = await page.locator('[data-test=log-row] td:nth-child(4)').allTextContents();
     assert(ops.length > 0 && ops.every((o) => o.trim() === 'create'), `operations: ${ops}`);

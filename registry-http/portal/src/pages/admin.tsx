@@ -1,6 +1,6 @@
 // Administration (system admins): users, garbage collection, audit log, configuration.
 import { useState } from 'preact/hooks';
-import { API, call, get, getText, list, qValue, type AuditLog, type GcRun, type User } from '../api';
+import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
 import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
@@ -303,7 +303,28 @@ function Audit() {
   })();
   const p = usePaged<AuditLog>((page, pageSize) => list('/audit-logs', { page, pageSize, q: q || undefined, sort: '-op_time' }), [q]);
   const upd = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
-  const exportUrl = (format: string) => `${API}/audit-logs/export?${new URLSearchParams({ format, sort: '-op_time', ...(q ? { q } : {}) })}`;
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<unknown>(null);
+  // Fetched (not a plain link) so the session's headers apply and an API error is shown here.
+  const download = async (format: string) => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const res = await raw('GET', `${API}/audit-logs/export?${new URLSearchParams({ format, sort: '-op_time', ...(q ? { q } : {}) })}`);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `audit-log.${format}`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      setExportError(e);
+    } finally {
+      setExporting(false);
+    }
+  };
   return (
     <div>
       <form
@@ -336,15 +357,15 @@ function Audit() {
           <button type="submit" class="primary" data-test="audit-apply">
             {t('logs.apply')}
           </button>
-          <a class="button" href={exportUrl('csv')} download="audit-log.csv" data-test="audit-export-csv">
+          <button type="button" disabled={exporting} onClick={() => download('csv')} data-test="audit-export-csv">
             {t('logs.exportCsv')}
-          </a>
-          <a class="button" href={exportUrl('json')} download="audit-log.json" data-test="audit-export-json">
+          </button>
+          <button type="button" disabled={exporting} onClick={() => download('json')} data-test="audit-export-json">
             {t('logs.exportJson')}
-          </a>
+          </button>
         </div>
       </form>
-      <ErrorBox error={p.error} />
+      <ErrorBox error={p.error ?? exportError} />
       <Loading when={p.loading && !p.data} />
       {p.data ? <AuditTable items={p.data.items} /> : null}
       <Empty when={!!p.data && p.data.items.length === 0} />
