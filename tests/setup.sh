@@ -93,11 +93,12 @@ fi
 # the tools cache for tests/e2e/portal.sh, and the portal's dist/ built when missing or older
 # than its sources.
 PLAYWRIGHT_CORE_VERSION=1.65.2
-if [ ! -x /usr/bin/chromium ]; then
-  echo "setup: apt-get install chromium"
+# (fonts-wqy-microhei: a small CJK font, so the Chinese screenshots are legible.)
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+  echo "setup: apt-get install chromium fonts-wqy-microhei"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
 fi
 if ! grep -qs "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$tools/portal-test/node_modules/playwright-core/package.json"; then
   echo "setup: npm install playwright-core@$PLAYWRIGHT_CORE_VERSION"

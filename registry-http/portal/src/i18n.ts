@@ -72,5 +72,6 @@ export function fmtSize(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return new Intl.NumberFormat(locale(), { style: 'unit', unit: UNITS[i], unitDisplay: 'short', maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
+  if (i === 0) return `${fmtNumber(v)} B`;
+  return new Intl.NumberFormat(locale(), { style: 'unit', unit: UNITS[i], unitDisplay: 'short', maximumFractionDigits: 1 }).format(v);
 }

@@ -351,22 +351,24 @@ function Robots(props: { project: Project }) {
       {created ? (
         <Dialog title={t('robots.createdTitle')} onClose={() => setCreated(null)} test="robot-secret-dialog">
           <p>{t('robots.secretOnce')}</p>
-          <Field label={t('robots.name')}>
+          <div class="field">
+            <span class="field-label">{t('robots.name')}</span>
             <div class="copyrow">
               <code data-raw="" data-test="robot-created-name">
                 {created.name}
               </code>
               <CopyButton text={created.name} label={t('robots.copyName')} />
             </div>
-          </Field>
-          <Field label={t('robots.secret')}>
+          </div>
+          <div class="field">
+            <span class="field-label">{t('robots.secret')}</span>
             <div class="copyrow">
               <code data-raw="" data-test="robot-secret">
                 {created.secret}
               </code>
               <CopyButton text={created.secret} label={t('robots.copySecret')} test="robot-secret-copy" />
             </div>
-          </Field>
+          </div>
           <div class="actions">
             <button type="button" class="primary" onClick={() => setCreated(null)} data-test="robot-secret-close">
               {t('common.close')}
