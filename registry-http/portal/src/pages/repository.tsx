@@ -4,7 +4,8 @@ import { list, qValue, repoPath, type Artifact } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
 import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, SearchBox, shortDigest, SizeText, usePaged } from '../ui';
-import { useProject } from './project';
+import { severityName, useProject } from './project';
+import { statusName } from './admin';
 
 const TYPE_KEY: Record<string, Key> = { IMAGE: 'artifact.type.image', CHART: 'artifact.type.chart', CNAB: 'artifact.type.other' };
 
@@ -26,6 +27,20 @@ export function Labels(props: { artifact: Artifact }) {
         </span>
       ))}
     </>
+  );
+}
+
+/** The scan overview in one cell: not scanned, the status while it runs, or the count and worst severity. */
+export function ScanCell(props: { artifact: Artifact }) {
+  const o = Object.values(props.artifact.scan_overview ?? {})[0];
+  if (!o) return <span class="muted">{t('scan.none')}</span>;
+  if ((o.scan_status ?? '').toLowerCase() !== 'success') return <>{statusName(o.scan_status ?? '')}</>;
+  const total = o.summary?.total ?? 0;
+  if (!total) return <span class="ok">{t('vul.none')}</span>;
+  return (
+    <span class={`chip sev-${(o.severity ?? '').toLowerCase()}`}>
+      {t('scan.total', { n: total })} · {severityName(o.severity ?? 'unknown')}
+    </span>
   );
 }
 
@@ -74,6 +89,7 @@ export function RepositoryPage(props: { id: string; repo: string }) {
               <th scope="col">{t('artifact.tags')}</th>
               <th scope="col">{t('artifact.type')}</th>
               <th scope="col">{t('artifact.size')}</th>
+              <th scope="col">{t('vul.title')}</th>
               <th scope="col">{t('artifact.labels')}</th>
               <th scope="col">{t('artifact.pushed')}</th>
               <th scope="col">{t('artifact.pulled')}</th>
@@ -102,6 +118,9 @@ export function RepositoryPage(props: { id: string; repo: string }) {
                 <td>{artifactKind(a)}</td>
                 <td>
                   <SizeText bytes={a.size} />
+                </td>
+                <td>
+                  <ScanCell artifact={a} />
                 </td>
                 <td>
                   <Labels artifact={a} />
