@@ -208,8 +208,20 @@ try {
     await zhCtx.close();
   }
 
-  await check(`sign in as ${ADMIN}: the header shows the user`, async () => {
-    await signIn(page, ADMIN, ADMIN_PW);
+  await check(`sign in as ${ADMIN} with the keyboard only (Tab, typing, Enter; focus visible): the header shows the user`, async () => {
+    await page.goto(`${PORTAL}/harbor/projects`);
+    if (SESSIONS) {
+      await page.locator('[data-test=signin-form]').waitFor();
+      await page.focus('[data-test=signin-username]');
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      assert(outline !== 'none', `no visible focus on the username field (outline ${outline})`);
+      await page.keyboard.type(ADMIN);
+      await page.keyboard.press('Tab');
+      eq('signin-password', await page.evaluate(() => document.activeElement?.getAttribute('data-test')), 'focus after Tab');
+      await page.keyboard.type(ADMIN_PW);
+      await page.keyboard.press('Enter');
+    }
+    await page.locator('[data-test=current-user]').waitFor();
     eq(ADMIN, (await page.locator('[data-test=current-user]').textContent()).trim(), 'user');
     eq(1, await page.locator('[data-test=nav-admin]').count(), 'administration link');
   });
@@ -219,6 +231,7 @@ try {
   await check(`create project ${newProject} with the dialog: the app opens it`, async () => {
     await page.goto(`${PORTAL}/harbor/projects`);
     await page.click('[data-test=project-new]');
+    eq('project-name', await page.evaluate(() => document.activeElement?.getAttribute('data-test')), 'focus in the opened dialog');
     await page.fill('[data-test=project-name]', newProject);
     await page.click('[data-test=project-create]');
     await page.waitForURL(/\/harbor\/projects\/\d+\/repositories$/);
