@@ -437,6 +437,43 @@ try {
     assert(/username/i.test(text.split('\n')[0]) && text.split('\n').length > 2, `csv: ${text.slice(0, 200)}`);
   });
 
+  // ---- search, project configuration, profile -----------------------------------------------
+  await check(`the header search finds the project and the repository ${REPO}`, async () => {
+    await page.goto(`${PORTAL}/harbor/projects`);
+    await page.fill('[data-test=global-search]', REPO.split('/').pop());
+    await page.press('[data-test=global-search]', 'Enter');
+    await page.waitForURL(/\/harbor\/search\?q=/);
+    await page.locator('[data-test=search-repos]').waitFor();
+    const repos = (await page.locator('[data-test=search-repos] [data-raw]').allTextContents()).map((x) => x.trim());
+    assert(repos.includes(REPO), `repositories: ${repos}`);
+    await page.locator('[data-test=search-repos] a', { hasText: REPO }).click();
+    await page.locator('[data-test=artifact-row]').first().waitFor();
+  });
+  await check('saving the project configuration (public) reaches the API and the badge', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${newProjectId}/configuration`);
+    await page.check('[data-test=cfg-public]');
+    await page.click('[data-test=cfg-save]');
+    await page.locator('[data-test=cfg-saved]').waitFor();
+    eq('true', (await api('GET', `/projects/${newProject}`)).metadata.public, 'metadata.public');
+    await page.waitForFunction(() => document.querySelector('[data-test=project-access]')?.textContent === 'Public');
+  });
+  {
+    const mctx = await newContext(member, memberPw);
+    const mp = await mctx.newPage();
+    await check(`${member} changes the password on the profile page; the new one works, the old one not`, async () => {
+      await signIn(mp, member, memberPw);
+      await mp.goto(`${PORTAL}/harbor/profile`);
+      await mp.fill('[data-test=pw-old]', memberPw);
+      await mp.fill('[data-test=pw-new]', 'Member-Pass-2');
+      await mp.fill('[data-test=pw-confirm]', 'Member-Pass-2');
+      await mp.click('[data-test=pw-save]');
+      await mp.locator('[data-test=pw-saved]').waitFor();
+      const v2 = async (pw) => (await fetch(`${BERTH}/api/v2.0/users/current`, { headers: { Authorization: basic(member, pw) } })).status;
+      eq([200, 401], [await v2('Member-Pass-2'), await v2(memberPw)], 'status with the new and the old password');
+    });
+    await mctx.close();
+  }
+
   // ---- language ------------------------------------------------------------------------------
   const pages = [
     ['projects', '/harbor/projects'],

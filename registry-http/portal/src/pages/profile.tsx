@@ -85,22 +85,22 @@ export function ProfilePage(props: { user: User; onChanged: () => void }) {
           >
             <h2>{t('profile.password')}</h2>
             <Field label={t('profile.oldPassword')}>
-              <input type="password" required autoComplete="current-password" value={pw.old_password} onInput={(e) => setPw({ ...pw, old_password: (e.target as HTMLInputElement).value })} />
+              <input type="password" required autoComplete="current-password" data-test="pw-old" value={pw.old_password} onInput={(e) => setPw({ ...pw, old_password: (e.target as HTMLInputElement).value })} />
             </Field>
             <Field label={t('profile.newPassword')} hint={t('users.passwordHint')}>
-              <input type="password" required autoComplete="new-password" value={pw.new_password} onInput={(e) => setPw({ ...pw, new_password: (e.target as HTMLInputElement).value })} />
+              <input type="password" required autoComplete="new-password" data-test="pw-new" value={pw.new_password} onInput={(e) => setPw({ ...pw, new_password: (e.target as HTMLInputElement).value })} />
             </Field>
             <Field label={t('profile.confirm')}>
-              <input type="password" required autoComplete="new-password" value={pw.confirm} onInput={(e) => setPw({ ...pw, confirm: (e.target as HTMLInputElement).value })} />
+              <input type="password" required autoComplete="new-password" data-test="pw-confirm" value={pw.confirm} onInput={(e) => setPw({ ...pw, confirm: (e.target as HTMLInputElement).value })} />
             </Field>
             <ErrorBox error={pwError} />
             {pwSaved ? (
-              <p class="ok" role="status">
+              <p class="ok" role="status" data-test="pw-saved">
                 {t('profile.passwordChanged')}
               </p>
             ) : null}
             <div class="actions">
-              <button type="submit" class="primary">
+              <button type="submit" class="primary" data-test="pw-save">
                 {t('profile.change')}
               </button>
             </div>
