@@ -309,6 +309,19 @@ try {
     await shot(page, 'en-artifact');
   });
 
+  await check('add a tag on the artifact page and delete it again (both reach the API)', async () => {
+    const tagNames = async () => (await api('GET', `/projects/${PROJECT}/repositories/${encodeURIComponent(encodeURIComponent(REPO.slice(PROJECT.length + 1)))}/artifacts/${TAGS[0]}/tags`)).map((x) => x.name).sort();
+    await page.goto(artifactUrl);
+    await page.fill('[data-test=tag-new]', 'extra');
+    await page.click('[data-test=tag-add]');
+    await page.locator('[data-test=tag-row][data-name=extra]').waitFor();
+    eq([...TAGS, 'extra'].sort(), await tagNames(), 'tags after adding');
+    page.once('dialog', (d) => d.accept());
+    await page.click('[data-test=tag-row][data-name=extra] [data-test=tag-delete]');
+    await page.locator('[data-test=tag-row][data-name=extra]').waitFor({ state: 'detached' });
+    eq([...TAGS].sort(), await tagNames(), 'tags after deleting');
+  });
+
   // ---- members -------------------------------------------------------------------------------
   await check(`add user ${member} (created through the API) as a member of ${newProject}`, async () => {
     await api('POST', '/users', { username: member, email: `${member}@example.com`, realname: 'Portal Member', password: memberPw });
@@ -542,6 +555,23 @@ try {
   await check('back in English the sizes and dates follow the locale', async () => {
     await page.locator('[data-test=project-row]').first().waitFor();
     eq('Projects', (await page.locator('h1').first().textContent()).trim(), 'heading');
+  });
+
+  await check('deleting a project with repositories shows the API refusal; an empty one is deleted', async () => {
+    const pr = await api('GET', `/projects/${PROJECT}`);
+    await page.goto(`${PORTAL}/harbor/projects/${pr.project_id}/configuration`);
+    page.once('dialog', (d) => d.accept());
+    await page.click('[data-test=project-delete]');
+    await page.locator('[data-test=project-delete-error]').waitFor();
+    await api('GET', `/projects/${PROJECT}`);
+    await api('POST', '/projects', { project_name: `gone-${RUN}`, metadata: { public: 'false' } });
+    const gone = await api('GET', `/projects/gone-${RUN}`);
+    await page.goto(`${PORTAL}/harbor/projects/${gone.project_id}/configuration`);
+    page.once('dialog', (d) => d.accept());
+    await page.click('[data-test=project-delete]');
+    await page.waitForURL(/\/harbor\/projects$/);
+    const res = await fetch(`${BERTH}/api/v2.0/projects/gone-${RUN}`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
+    eq(404, res.status, 'GET of the deleted project');
   });
 
   // ---- CSRF and cookie (sessions only) -------------------------------------------------------

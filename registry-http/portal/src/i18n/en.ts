@@ -256,4 +256,14 @@ export const en = {
   'profile.change': 'Change password',
   'profile.mismatch': 'The two new passwords differ.',
   'profile.passwordChanged': 'Password changed.',
+
+  'tags.new': 'New tag',
+  'tags.add': 'Add tag',
+  'tags.deleteOf': 'Delete tag {name}',
+  'tags.confirmDelete': 'Delete the tag {name}? The artifact stays.',
+  'artifact.delete': 'Delete artifact',
+  'artifact.confirmDelete': 'Delete the artifact {digest} and all its tags? Its storage is freed by the next garbage collection.',
+  'project.delete': 'Delete project',
+  'project.deleteHint': 'Only a project without repositories can be deleted.',
+  'project.confirmDelete': 'Delete the project {name}?',
 };

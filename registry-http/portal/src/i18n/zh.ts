@@ -258,4 +258,14 @@ export const zh: Record<keyof typeof en, string> = {
   'profile.change': '修改密码',
   'profile.mismatch': '两次输入的新密码不一致。',
   'profile.passwordChanged': '密码已修改。',
+
+  'tags.new': '新标签',
+  'tags.add': '添加标签',
+  'tags.deleteOf': '删除标签 {name}',
+  'tags.confirmDelete': '确定删除标签 {name}？制品会保留。',
+  'artifact.delete': '删除制品',
+  'artifact.confirmDelete': '确定删除制品 {digest} 及其全部标签？其存储空间将在下次垃圾清理时释放。',
+  'project.delete': '删除项目',
+  'project.deleteHint': '只有不含仓库的项目才能删除。',
+  'project.confirmDelete': '确定删除项目 {name}？',
 };

@@ -1,9 +1,9 @@
 // One artifact: summary, pull commands, tags, build history, accessories, scan summary and
 // vulnerabilities.
 import { useState } from 'preact/hooks';
-import { get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
+import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
-import { BASE } from '../router';
+import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
@@ -94,6 +94,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
               </>
             ) : null}
           </dl>
+          <DeleteArtifact base={base} back={`${BASE}/projects/${props.id}/repositories/${encodeURIComponent(props.repo)}`} digest={a.digest} />
           <PullCommands repo={full} artifact={a} />
           <Tags base={base} />
           <ScanSummary artifact={a} />
@@ -103,6 +104,32 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
         </>
       ) : null}
     </section>
+  );
+}
+
+function DeleteArtifact(props: { base: string; back: string; digest: string }) {
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <div class="actions left">
+      <button
+        type="button"
+        class="danger"
+        data-test="artifact-delete"
+        onClick={async () => {
+          if (!confirm(t('artifact.confirmDelete', { digest: shortDigest(props.digest) }))) return;
+          setError(null);
+          try {
+            await call('DELETE', props.base);
+            navigate(props.back, true);
+          } catch (e) {
+            setError(e);
+          }
+        }}
+      >
+        {t('artifact.delete')}
+      </button>
+      <ErrorBox error={error} />
+    </div>
   );
 }
 
@@ -145,10 +172,35 @@ function PullCommands(props: { repo: string; artifact: Artifact }) {
 
 function Tags(props: { base: string }) {
   const p = usePaged<Tag>((page, pageSize) => list(`${props.base}/tags`, { page, pageSize, sort: 'name' }), [props.base], 10);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const act = async (f: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await f();
+      p.reload();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  };
   return (
     <section class="card" aria-labelledby="tags-title">
       <h2 id="tags-title">{t('artifact.tags')}</h2>
-      <ErrorBox error={p.error} />
+      <form
+        class="toolbar"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (await act(() => call('POST', `${props.base}/tags`, { name: name.trim() }))) setName('');
+        }}
+      >
+        <input value={name} required aria-label={t('tags.new')} placeholder={t('tags.new')} data-test="tag-new" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        <button type="submit" data-test="tag-add">
+          {t('tags.add')}
+        </button>
+      </form>
+      <ErrorBox error={p.error ?? error} />
       {p.data ? (
         <table class="list" data-test="tag-list">
           <thead>
@@ -157,11 +209,14 @@ function Tags(props: { base: string }) {
               <th scope="col">{t('artifact.pushed')}</th>
               <th scope="col">{t('artifact.pulled')}</th>
               <th scope="col">{t('artifact.immutable')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {p.data.items.map((tg) => (
-              <tr data-test="tag-row">
+              <tr data-test="tag-row" data-name={tg.name}>
                 <td>
                   <Raw>{tg.name}</Raw>
                 </td>
@@ -172,6 +227,19 @@ function Tags(props: { base: string }) {
                   <DateText value={tg.pull_time && !tg.pull_time.startsWith('0001') ? tg.pull_time : null} />
                 </td>
                 <td>{tg.immutable ? t('common.yes') : t('common.no')}</td>
+                <td class="right">
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="tag-delete"
+                    aria-label={t('tags.deleteOf', { name: tg.name })}
+                    onClick={() => {
+                      if (confirm(t('tags.confirmDelete', { name: tg.name }))) void act(() => call('DELETE', `${props.base}/tags/${encodeURIComponent(tg.name)}`));
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
-import { BASE } from '../router';
+import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
 import { PublicBadge, QuotaBar, roleName } from './projects';
 
@@ -517,6 +517,7 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
   const [trust, setTrust] = useState(md.enable_content_trust_cosign === 'true' || md.enable_content_trust === 'true');
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const [deleteError, setDeleteError] = useState<unknown>(null);
   const save = async (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -567,6 +568,29 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
       <div class="actions">
         <button type="submit" class="primary" data-test="cfg-save">
           {t('common.save')}
+        </button>
+      </div>
+      <hr />
+      <h2>{t('project.delete')}</h2>
+      <p class="muted">{t('project.deleteHint')}</p>
+      <ErrorBox error={deleteError} test="project-delete-error" />
+      <div class="actions left">
+        <button
+          type="button"
+          class="danger"
+          data-test="project-delete"
+          onClick={async () => {
+            if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
+            setDeleteError(null);
+            try {
+              await call('DELETE', `/projects/${props.project.project_id}`);
+              navigate(`${BASE}/projects`, true);
+            } catch (err) {
+              setDeleteError(err);
+            }
+          }}
+        >
+          {t('project.delete')}
         </button>
       </div>
     </form>
