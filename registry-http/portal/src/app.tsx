@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, setUnauthorizedHandler, signIn, signOut, type User } from './api';
 import { getLang, LANGS, setLang, t, type Lang } from './i18n';
 import { BASE, match, navigate, useLocation } from './router';
-import { Field, Link, Raw } from './ui';
+import { ErrorBox, Field, Link, Raw } from './ui';
 import { ProjectsPage } from './pages/projects';
 import { ProjectPage, PROJECT_TABS } from './pages/project';
 import { RepositoryPage } from './pages/repository';
@@ -34,9 +34,6 @@ export function App() {
     setUnauthorizedHandler(() => setUser(null));
     void loadUser();
   }, []);
-  useEffect(() => {
-    document.title = `Berth`;
-  }, [lang]);
 
   const changeLang = (l: Lang) => {
     setLang(l);
@@ -126,6 +123,7 @@ function SignIn(props: { onSignedIn: () => Promise<void>; lang: Lang; onLang: (l
             {error}
           </div>
         ) : null}
+        {!error && props.initialError ? <ErrorBox error={props.initialError} /> : null}
         <button type="submit" class="primary" disabled={busy} data-test="signin-submit">
           {busy ? t('signin.busy') : t('signin.submit')}
         </button>
