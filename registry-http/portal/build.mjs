@@ -12,6 +12,36 @@ const dist = join(root, 'dist');
 const watch = process.argv.includes('--watch');
 const LIMIT = 300 * 1024;
 
+// The compiler already makes zh have exactly en's keys; this checks what types cannot: every
+// string is non-empty, a translation keeps the same {placeholders}, and Chinese strings hold no
+// run of 3+ ASCII letters except product names (the browser test's rule, applied early).
+const ALLOWED_LATIN = new Set(['Berth', 'Harbor', 'Docker', 'OCI', 'CVE', 'SBOM', 'LDAP', 'OIDC', 'CSV', 'JSON', 'GC', 'cosign', 'notation', 'nydus']);
+async function checkDictionaries() {
+  const out = await esbuild.build({
+    stdin: { contents: "export { en } from './i18n/en'; export { zh } from './i18n/zh';", resolveDir: join(root, 'src'), loader: 'ts' },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    logLevel: 'silent',
+  });
+  const { en, zh } = await import('data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64'));
+  const problems = [];
+  const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+  for (const [key, text] of Object.entries(en)) {
+    const tr = zh[key];
+    if (!text.trim() || !tr?.trim()) problems.push(`${key}: empty`);
+    else if (vars(text) !== vars(tr)) problems.push(`${key}: placeholders {${vars(text)}} in en, {${vars(tr)}} in zh`);
+    for (const w of (tr ?? '').replace(/\{\w+\}/g, '').match(/[A-Za-z]{3,}/g) ?? []) if (!ALLOWED_LATIN.has(w)) problems.push(`${key}: untranslated "${w}" in zh`);
+  }
+  if (problems.length) {
+    console.error(`dictionaries:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`dictionaries: ${Object.keys(en).length} keys, en and zh agree`);
+}
+await checkDictionaries();
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 copyFileSync(join(root, 'src', 'index.html'), join(dist, 'index.html'));
