@@ -148,8 +148,8 @@ function Shell(props: { user: User; lang: Lang; onLang: (l: Lang) => void; onSig
   else if ((m = match(`${BASE}/projects/:id/:tab`, path)) && PROJECT_TABS.includes(m.tab!)) page = <ProjectPage id={m.id!} tab={m.tab!} user={props.user} />;
   else if ((m = match(`${BASE}/projects/:id/repositories/:repo`, path))) page = <RepositoryPage id={m.id!} repo={m.repo!} />;
   else if ((m = match(`${BASE}/projects/:id/repositories/:repo/artifacts/:ref`, path))) page = <ArtifactPage id={m.id!} repo={m.repo!} reference={m.ref!} />;
-  else if (admin && (m = match(`${BASE}/admin/:tab`, path)) && ADMIN_TABS.includes(m.tab!)) page = <AdminPage tab={m.tab!} />;
-  else if (admin && match(`${BASE}/admin`, path)) page = <AdminPage tab="users" />;
+  else if (admin && (m = match(`${BASE}/admin/:tab`, path)) && ADMIN_TABS.includes(m.tab!)) page = <AdminPage tab={m.tab!} me={props.user} />;
+  else if (admin && match(`${BASE}/admin`, path)) page = <AdminPage tab="users" me={props.user} />;
   else if (match(`${BASE}/search`, path)) page = <SearchPage q={loc.query.get('q') ?? ''} />;
   else if (match(`${BASE}/profile`, path)) page = <ProfilePage user={props.user} onChanged={props.onUserChanged} />;
   else if (path === '/' || path === BASE) page = null;

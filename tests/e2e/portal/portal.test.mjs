@@ -389,6 +389,26 @@ try {
     assert(secret && !html.includes(secret), 'the secret is in the page');
   });
 
+  await check('an administrator creates a user with the dialog, finds it in the list and deletes it', async () => {
+    const name = `made${RUN}`;
+    await page.goto(`${PORTAL}/harbor/admin/users`);
+    await page.click('[data-test=user-new]');
+    await page.fill('[data-test=user-username]', name);
+    await page.fill('[data-test=user-email]', `${name}@example.com`);
+    await page.fill('[data-test=user-realname]', 'Made In Browser');
+    await page.fill('[data-test=user-password]', 'Made-Pass-1');
+    await page.click('[data-test=user-create]');
+    await page.fill('[data-test=user-search]', name);
+    await page.locator(`[data-test=user-row][data-name="${name}"]`).waitFor();
+    const res = await fetch(`${BERTH}/api/v2.0/users/current`, { headers: { Authorization: basic(name, 'Made-Pass-1') } });
+    eq(200, res.status, 'the new user signs in');
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-test=user-row][data-name="${name}"] [data-test=user-delete]`);
+    await page.locator(`[data-test=user-row][data-name="${name}"]`).waitFor({ state: 'detached' });
+    const after = await fetch(`${BERTH}/api/v2.0/users/current`, { headers: { Authorization: basic(name, 'Made-Pass-1') } });
+    eq(401, after.status, 'the deleted user signs in');
+  });
+
   // ---- GC ------------------------------------------------------------------------------------
   async function gcRow(dry) {
     for (let i = 0; i < 60; i++) {

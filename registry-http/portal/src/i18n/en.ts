@@ -266,4 +266,6 @@ export const en = {
   'project.delete': 'Delete project',
   'project.deleteHint': 'Only a project without repositories can be deleted.',
   'project.confirmDelete': 'Delete the project {name}?',
+  'users.deleteOf': 'Delete {name}',
+  'users.confirmDelete': 'Delete the user {name}?',
 };

@@ -268,4 +268,6 @@ export const zh: Record<keyof typeof en, string> = {
   'project.delete': '删除项目',
   'project.deleteHint': '只有不含仓库的项目才能删除。',
   'project.confirmDelete': '确定删除项目 {name}？',
+  'users.deleteOf': '删除 {name}',
+  'users.confirmDelete': '确定删除用户 {name}？',
 };

@@ -9,7 +9,7 @@ import { AuditTable } from './project';
 export const ADMIN_TABS = ['users', 'gc', 'audit', 'config'];
 const TAB_LABEL: Record<string, Key> = { users: 'admin.tab.users', gc: 'admin.tab.gc', audit: 'admin.tab.audit', config: 'admin.tab.config' };
 
-export function AdminPage(props: { tab: string }) {
+export function AdminPage(props: { tab: string; me: User }) {
   return (
     <section>
       <h1>{t('nav.admin')}</h1>
@@ -20,7 +20,7 @@ export function AdminPage(props: { tab: string }) {
           </Link>
         ))}
       </nav>
-      {props.tab === 'users' ? <Users /> : null}
+      {props.tab === 'users' ? <Users me={props.me} /> : null}
       {props.tab === 'gc' ? <Gc /> : null}
       {props.tab === 'audit' ? <Audit /> : null}
       {props.tab === 'config' ? <Config /> : null}
@@ -28,7 +28,7 @@ export function AdminPage(props: { tab: string }) {
   );
 }
 
-function Users() {
+function Users(props: { me: User }) {
   const [creating, setCreating] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<User>((page, pageSize, q) => list('/users', { page, pageSize, q: q ? `username=~${qValue(q)}` : undefined, sort: 'username' }), []);
@@ -51,6 +51,9 @@ function Users() {
               <th scope="col">{t('users.email')}</th>
               <th scope="col">{t('users.admin')}</th>
               <th scope="col">{t('common.created')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -85,6 +88,27 @@ function Users() {
                 </td>
                 <td>
                   <DateText value={u.creation_time} />
+                </td>
+                <td class="right">
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="user-delete"
+                    disabled={u.user_id === props.me.user_id}
+                    aria-label={t('users.deleteOf', { name: u.username })}
+                    onClick={async () => {
+                      if (!confirm(t('users.confirmDelete', { name: u.username }))) return;
+                      setActionError(null);
+                      try {
+                        await call('DELETE', `/users/${u.user_id}`);
+                      } catch (err) {
+                        setActionError(err);
+                      }
+                      p.reload();
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
                 </td>
               </tr>
             ))}
