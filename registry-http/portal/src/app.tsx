@@ -1,6 +1,6 @@
 // The shell: who is signed in (GET /users/current), the sign-in form when nobody is, the header
 // (navigation, search, language, user, sign out) and the routes.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, setUnauthorizedHandler, signIn, signOut, type User } from './api';
 import { getLang, LANGS, setLang, t, type Lang } from './i18n';
 import { BASE, match, navigate, useLocation } from './router';
@@ -139,6 +139,16 @@ function Shell(props: { user: User; lang: Lang; onLang: (l: Lang) => void; onSig
   const path = loc.path.replace(/\/+$/, '') || '/';
   useEffect(() => {
     if (path === '/' || path === BASE) navigate(`${BASE}/projects`, true);
+  }, [path]);
+  // After a client-side navigation, screen readers and keyboards start at the new content.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const active = document.activeElement;
+    if (!active || active === document.body || !document.getElementById('main')?.contains(active)) document.getElementById('main')?.focus({ preventScroll: true });
   }, [path]);
 
   let page;
