@@ -322,6 +322,19 @@ try {
     eq([...TAGS].sort(), await tagNames(), 'tags after deleting');
   });
 
+  await check('scan the artifact from its page: the summary reports a finished scan and the vulnerability section loads', async () => {
+    await page.goto(artifactUrl);
+    await page.click('[data-test=scan-run]');
+    await page.waitForFunction(() => /^(Success|Error)$/i.test(document.querySelector('[data-test=scan-summary]')?.getAttribute('data-status') ?? ''), null, { timeout: 60000 });
+    eq('Success', await page.getAttribute('[data-test=scan-summary]', 'data-status'), 'scan status');
+    eq('Succeeded', (await page.locator('[data-test=scan-status]').textContent()).trim(), 'status text');
+    const art = await api('GET', `/projects/${PROJECT}/repositories/${encodeURIComponent(encodeURIComponent(REPO.slice(PROJECT.length + 1)))}/artifacts/${TAGS[0]}?with_scan_overview=true`);
+    const o = Object.values(art.scan_overview ?? {})[0];
+    eq('Success', o?.scan_status, 'scan status in the API');
+    await settle(page);
+    eq(0, await page.locator('main [role=alert]').count(), 'error boxes on the page');
+  });
+
   // ---- members -------------------------------------------------------------------------------
   await check(`add user ${member} (created through the API) as a member of ${newProject}`, async () => {
     await api('POST', '/users', { username: member, email: `${member}@example.com`, realname: 'Portal Member', password: memberPw });

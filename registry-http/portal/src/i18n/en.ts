@@ -268,4 +268,6 @@ export const en = {
   'project.confirmDelete': 'Delete the project {name}?',
   'users.deleteOf': 'Delete {name}',
   'users.confirmDelete': 'Delete the user {name}?',
+  'scan.run': 'Scan now',
+  'scan.running': 'Scanning…',
 };

@@ -270,4 +270,6 @@ export const zh: Record<keyof typeof en, string> = {
   'project.confirmDelete': '确定删除项目 {name}？',
   'users.deleteOf': '删除 {name}',
   'users.confirmDelete': '确定删除用户 {name}？',
+  'scan.run': '立即扫描',
+  'scan.running': '扫描中…',
 };

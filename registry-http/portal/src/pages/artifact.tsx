@@ -1,12 +1,13 @@
 // One artifact: summary, pull commands, tags, build history, accessories, scan summary and
 // vulnerabilities.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
+import { statusName } from './admin';
 
 const ACCESSORY_KEY: Record<string, Key> = {
   'signature.cosign': 'accessory.cosign',
@@ -97,8 +98,8 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
           <DeleteArtifact base={base} back={`${BASE}/projects/${props.id}/repositories/${encodeURIComponent(props.repo)}`} digest={a.digest} />
           <PullCommands repo={full} artifact={a} />
           <Tags base={base} />
-          <ScanSummary artifact={a} />
-          <Vulnerabilities base={base} />
+          <ScanSummary artifact={a} base={base} reload={art.reload} />
+          <Vulnerabilities base={base} key={Object.values(a.scan_overview ?? {})[0]?.end_time ?? 'none'} />
           <BuildHistory base={base} />
           <Accessories base={base} />
         </>
@@ -251,18 +252,45 @@ function Tags(props: { base: string }) {
   );
 }
 
-function ScanSummary(props: { artifact: Artifact }) {
-  const overviews = Object.values(props.artifact.scan_overview ?? {});
-  const o = overviews[0];
+const FINAL = new Set(['success', 'error', 'stopped']);
+
+function ScanSummary(props: { artifact: Artifact; base: string; reload: () => void }) {
+  const o = Object.values(props.artifact.scan_overview ?? {})[0];
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const running = busy || (!!o && !FINAL.has((o.scan_status ?? '').toLowerCase()));
+  // While a scan runs, ask for the artifact again every second.
+  useEffect(() => {
+    if (!running) return;
+    const timer = window.setTimeout(props.reload, 1000);
+    return () => window.clearTimeout(timer);
+  }, [running, props.artifact]);
+  const scan = async () => {
+    setError(null);
+    setBusy(true);
+    try {
+      await call('POST', `${props.base}/scan`);
+    } catch (e) {
+      setError(e);
+    }
+    setBusy(false);
+    props.reload();
+  };
   return (
-    <section class="card" aria-labelledby="scan-title" data-test="scan-summary">
-      <h2 id="scan-title">{t('scan.title')}</h2>
+    <section class="card" aria-labelledby="scan-title" data-test="scan-summary" data-status={o?.scan_status ?? ''}>
+      <div class="page-head">
+        <h2 id="scan-title">{t('scan.title')}</h2>
+        <button type="button" onClick={scan} disabled={running} data-test="scan-run">
+          {running ? t('scan.running') : t('scan.run')}
+        </button>
+      </div>
+      <ErrorBox error={error} />
       {!o ? (
         <p class="muted">{t('scan.none')}</p>
       ) : (
         <>
           <p>
-            {t('scan.status')}: <Raw>{o.scan_status ?? ''}</Raw> · {t('scan.severity')}: {severityName(o.severity ?? 'unknown')}
+            {t('scan.status')}: <span data-test="scan-status">{statusName(o.scan_status ?? '')}</span> · {t('scan.severity')}: {severityName(o.severity ?? 'unknown')}
             {o.end_time ? (
               <>
                 {' '}
