@@ -553,6 +553,8 @@ try {
     await page.reload();
     eq('项目', (await page.locator('h1').first().textContent()).trim(), 'heading after reload');
     eq('zh', await page.evaluate(() => localStorage.getItem('berth.lang')), 'stored choice');
+    const date = (await page.locator('[data-test=project-row] time').first().textContent()).trim();
+    assert(/^\d{4}年\d{1,2}月\d{1,2}日/.test(date), `date in Chinese: ${date}`);
   });
   for (const [name, path] of pages) {
     if (!path) {
@@ -585,9 +587,11 @@ try {
   });
   await page.goto(`${PORTAL}/harbor/projects`);
   await page.selectOption('[data-test=lang]', 'en');
-  await check('back in English the sizes and dates follow the locale', async () => {
+  await check('back in English the heading and the dates follow the locale', async () => {
     await page.locator('[data-test=project-row]').first().waitFor();
     eq('Projects', (await page.locator('h1').first().textContent()).trim(), 'heading');
+    const date = (await page.locator('[data-test=project-row] time').first().textContent()).trim();
+    assert(/^[A-Z][a-z]{2} \d{1,2}, \d{4}/.test(date), `date in English: ${date}`);
   });
 
   await check('deleting a project with repositories shows the API refusal; an empty one is deleted', async () => {
