@@ -88,6 +88,29 @@ if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
   cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --root "$tools" --quiet
 fi
 
+# ---- web portal (registry-http/portal) and its browser test ------------------------------------
+# Debian's chromium (playwright-core never downloads a browser of its own), playwright-core in
+# the tools cache for tests/e2e/portal.sh, and the portal's dist/ built when missing or older
+# than its sources.
+PLAYWRIGHT_CORE_VERSION=1.65.2
+# (fonts-wqy-microhei: a small CJK font, so the Chinese screenshots are legible.)
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+  echo "setup: apt-get install chromium fonts-wqy-microhei"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
+fi
+if ! grep -qs "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$tools/portal-test/node_modules/playwright-core/package.json"; then
+  echo "setup: npm install playwright-core@$PLAYWRIGHT_CORE_VERSION"
+  mkdir -p "$tools/portal-test"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix "$tools/portal-test" "playwright-core@$PLAYWRIGHT_CORE_VERSION"
+fi
+portal=$root/registry-http/portal
+if [ ! -f "$portal/dist/app.js" ] || [ -n "$(find "$portal/src" "$portal/build.mjs" "$portal/package.json" "$portal/package-lock.json" "$portal/tsconfig.json" -newer "$portal/dist/app.js" -print -quit)" ]; then
+  echo "setup: building the portal (npm ci && npm run build in registry-http/portal)"
+  (cd "$portal" && npm ci --silent --no-audit --no-fund && npm run build)
+fi
+
 venv=$tools/venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

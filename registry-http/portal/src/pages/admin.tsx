@@ -1,0 +1,435 @@
+// Administration (system admins): users, garbage collection, audit log, configuration.
+import { useState } from 'preact/hooks';
+import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
+import { t, type Key } from '../i18n';
+import { BASE } from '../router';
+import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
+import { AuditTable } from './project';
+
+export const ADMIN_TABS = ['users', 'gc', 'audit', 'config'];
+const TAB_LABEL: Record<string, Key> = { users: 'admin.tab.users', gc: 'admin.tab.gc', audit: 'admin.tab.audit', config: 'admin.tab.config' };
+
+export function AdminPage(props: { tab: string; me: User }) {
+  return (
+    <section>
+      <h1>{t('nav.admin')}</h1>
+      <nav class="tabs" aria-label={t('admin.tabs')}>
+        {ADMIN_TABS.map((tab) => (
+          <Link href={`${BASE}/admin/${tab}`} class={tab === props.tab ? 'tab active' : 'tab'} aria-current={tab === props.tab ? 'page' : undefined} data-test={`admin-tab-${tab}`}>
+            {t(TAB_LABEL[tab]!)}
+          </Link>
+        ))}
+      </nav>
+      {props.tab === 'users' ? <Users me={props.me} /> : null}
+      {props.tab === 'gc' ? <Gc /> : null}
+      {props.tab === 'audit' ? <Audit /> : null}
+      {props.tab === 'config' ? <Config /> : null}
+    </section>
+  );
+}
+
+function Users(props: { me: User }) {
+  const [creating, setCreating] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const p = usePaged<User>((page, pageSize, q) => list('/users', { page, pageSize, q: q ? `username=~${qValue(q)}` : undefined, sort: 'username' }), []);
+  return (
+    <div>
+      <div class="toolbar">
+        <SearchBox value={p.q} onSearch={p.setQ} label={t('users.search')} test="user-search" />
+        <button type="button" class="primary" onClick={() => setCreating(true)} data-test="user-new">
+          {t('users.new')}
+        </button>
+      </div>
+      <ErrorBox error={p.error ?? actionError} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? (
+        <table class="list" data-test="user-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('users.username')}</th>
+              <th scope="col">{t('users.realname')}</th>
+              <th scope="col">{t('users.email')}</th>
+              <th scope="col">{t('users.admin')}</th>
+              <th scope="col">{t('common.created')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.data.items.map((u) => (
+              <tr key={u.user_id} data-test="user-row" data-name={u.username}>
+                <td>
+                  <Raw>{u.username}</Raw>
+                </td>
+                <td>
+                  <Raw>{u.realname ?? ''}</Raw>
+                </td>
+                <td>
+                  <Raw>{u.email ?? ''}</Raw>
+                </td>
+                <td>
+                  <label class="check">
+                    <input
+                      type="checkbox"
+                      checked={!!u.sysadmin_flag}
+                      aria-label={t('users.adminOf', { name: u.username })}
+                      onChange={async (e) => {
+                        setActionError(null);
+                        try {
+                          await call('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: (e.target as HTMLInputElement).checked });
+                        } catch (err) {
+                          setActionError(err);
+                        }
+                        p.reload();
+                      }}
+                    />
+                  </label>
+                </td>
+                <td>
+                  <DateText value={u.creation_time} />
+                </td>
+                <td class="right">
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="user-delete"
+                    disabled={u.user_id === props.me.user_id}
+                    aria-label={t('users.deleteOf', { name: u.username })}
+                    onClick={async () => {
+                      if (!confirm(t('users.confirmDelete', { name: u.username }))) return;
+                      setActionError(null);
+                      try {
+                        await call('DELETE', `/users/${u.user_id}`);
+                      } catch (err) {
+                        setActionError(err);
+                      }
+                      p.reload();
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+      {creating ? <CreateUser onClose={() => setCreating(false)} onCreated={() => (setCreating(false), p.reload())} /> : null}
+    </div>
+  );
+}
+
+function CreateUser(props: { onClose: () => void; onCreated: () => void }) {
+  const [f, setF] = useState({ username: '', email: '', realname: '', password: '', comment: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const upd = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await call('POST', '/users', f);
+      props.onCreated();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={t('users.new')} onClose={props.onClose} test="user-dialog">
+      <form onSubmit={submit}>
+        <Field label={t('users.username')}>
+          <input required value={f.username} autoComplete="off" data-test="user-username" onInput={upd('username')} />
+        </Field>
+        <Field label={t('users.email')}>
+          <input type="email" required value={f.email} data-test="user-email" onInput={upd('email')} />
+        </Field>
+        <Field label={t('users.realname')}>
+          <input value={f.realname} data-test="user-realname" onInput={upd('realname')} />
+        </Field>
+        <Field label={t('users.password')} hint={t('users.passwordHint')}>
+          <input type="password" required autoComplete="new-password" value={f.password} data-test="user-password" onInput={upd('password')} />
+        </Field>
+        <Field label={t('users.comment')}>
+          <input value={f.comment} onInput={upd('comment')} />
+        </Field>
+        <ErrorBox error={error} />
+        <div class="actions">
+          <button type="button" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy} data-test="user-create">
+            {t('common.create')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+const STATUS_KEY: Record<string, Key> = {
+  pending: 'status.pending',
+  running: 'status.running',
+  success: 'status.success',
+  error: 'status.error',
+  stopped: 'status.stopped',
+  scheduled: 'status.pending',
+};
+export function statusName(s: string): string {
+  const k = STATUS_KEY[s.toLowerCase()];
+  return k ? t(k) : s;
+}
+
+function gcParams(run: GcRun): Record<string, unknown> {
+  try {
+    return JSON.parse(run.job_parameters || '{}') as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function Gc() {
+  const [dryRun, setDryRun] = useState(false);
+  const [untagged, setUntagged] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [logOf, setLogOf] = useState<number | null>(null);
+  const p = usePaged<GcRun>((page, pageSize) => list('/system/gc', { page, pageSize, sort: '-creation_time' }), [], 10);
+  const run = async (dry: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { dry_run: dry, delete_untagged: untagged, workers: 1 } });
+      p.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div>
+      <div class="card">
+        <label class="check">
+          <input type="checkbox" checked={untagged} data-test="gc-untagged" onChange={(e) => setUntagged((e.target as HTMLInputElement).checked)} /> {t('gc.untagged')}
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={dryRun} data-test="gc-dryrun-check" onChange={(e) => setDryRun((e.target as HTMLInputElement).checked)} /> {t('gc.dryRunLabel')}
+        </label>
+        <div class="actions left">
+          <button type="button" class="primary" disabled={busy} onClick={() => run(dryRun)} data-test="gc-run">
+            {t('gc.runNow')}
+          </button>
+          <button type="button" disabled={busy} onClick={() => run(true)} data-test="gc-dryrun">
+            {t('gc.dryRun')}
+          </button>
+          <button type="button" onClick={p.reload} data-test="gc-refresh">
+            {t('common.refresh')}
+          </button>
+        </div>
+        <ErrorBox error={error} />
+      </div>
+      <h2 class="sub">{t('gc.history')}</h2>
+      <ErrorBox error={p.error} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? (
+        <table class="list" data-test="gc-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('gc.id')}</th>
+              <th scope="col">{t('gc.trigger')}</th>
+              <th scope="col">{t('gc.mode')}</th>
+              <th scope="col">{t('gc.status')}</th>
+              <th scope="col">{t('gc.result')}</th>
+              <th scope="col">{t('common.created')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.data.items.map((r) => {
+              const ps = gcParams(r);
+              const freed = typeof ps.freed_space === 'number' ? ps.freed_space : null;
+              const blobs = ps.purged_blobs ?? ps.deleted_blobs ?? ps.blobs_deleted;
+              return (
+                <tr key={r.id} data-test="gc-row" data-status={r.job_status} data-dry-run={String(!!ps.dry_run)}>
+                  <td>
+                    <Raw>{String(r.id)}</Raw>
+                  </td>
+                  <td>{r.job_kind === 'SCHEDULE' ? t('gc.scheduled') : t('gc.manual')}</td>
+                  <td data-test="gc-mode">{ps.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
+                  <td data-test="gc-status">{statusName(r.job_status)}</td>
+                  <td>
+                    {freed != null ? (
+                      <>
+                        {t('gc.freed')} <SizeText bytes={freed} />
+                      </>
+                    ) : null}
+                    {typeof blobs === 'number' ? <> · {t('gc.blobs', { n: blobs })}</> : null}
+                  </td>
+                  <td>
+                    <DateText value={r.creation_time} />
+                  </td>
+                  <td class="right">
+                    <button type="button" class="small" data-test="gc-log" onClick={() => setLogOf(r.id)} aria-label={t('gc.logOf', { id: r.id })}>
+                      {t('gc.log')}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+      {logOf != null ? <GcLog id={logOf} onClose={() => setLogOf(null)} /> : null}
+    </div>
+  );
+}
+
+function GcLog(props: { id: number; onClose: () => void }) {
+  const l = useLoad(() => getText(`/system/gc/${props.id}/log`), [props.id]);
+  return (
+    <Dialog title={t('gc.logOf', { id: props.id })} onClose={props.onClose} test="gc-log-dialog" wide>
+      <ErrorBox error={l.error} />
+      <Loading when={l.loading} />
+      {l.data != null ? (
+        <pre class="log" data-raw="" data-test="gc-log-text" tabIndex={0}>
+          {l.data}
+        </pre>
+      ) : null}
+    </Dialog>
+  );
+}
+
+function Audit() {
+  const [f, setF] = useState({ username: '', resource: '', resource_type: '', operation: '', from: '', to: '' });
+  const [applied, setApplied] = useState(f);
+  const q = (() => {
+    const parts: string[] = [];
+    if (applied.username) parts.push(`username=~${qValue(applied.username)}`);
+    if (applied.resource) parts.push(`resource=~${qValue(applied.resource)}`);
+    if (applied.resource_type) parts.push(`resource_type=${qValue(applied.resource_type)}`);
+    if (applied.operation) parts.push(`operation=${qValue(applied.operation)}`);
+    if (applied.from || applied.to) {
+      const a = applied.from ? `${applied.from} 00:00:00` : '1970-01-01 00:00:00';
+      const b = applied.to ? `${applied.to} 23:59:59` : '9999-12-31 23:59:59';
+      parts.push(`op_time=[${a}~${b}]`);
+    }
+    return parts.join(',');
+  })();
+  const p = usePaged<AuditLog>((page, pageSize) => list('/audit-logs', { page, pageSize, q: q || undefined, sort: '-op_time' }), [q]);
+  const upd = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<unknown>(null);
+  // Fetched (not a plain link) so the session's headers apply and an API error is shown here.
+  const download = async (format: string) => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const res = await raw('GET', `${API}/audit-logs/export?${new URLSearchParams({ format, sort: '-op_time', ...(q ? { q } : {}) })}`);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `audit-log.${format}`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      setExportError(e);
+    } finally {
+      setExporting(false);
+    }
+  };
+  return (
+    <div>
+      <form
+        class="filters card"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(f);
+        }}
+        data-test="audit-filters"
+      >
+        <Field label={t('logs.user')}>
+          <input value={f.username} data-test="audit-username" onInput={upd('username')} />
+        </Field>
+        <Field label={t('logs.resource')}>
+          <input value={f.resource} onInput={upd('resource')} />
+        </Field>
+        <Field label={t('logs.resourceType')}>
+          <input value={f.resource_type} onInput={upd('resource_type')} />
+        </Field>
+        <Field label={t('logs.operation')}>
+          <input value={f.operation} data-test="audit-operation" onInput={upd('operation')} />
+        </Field>
+        <Field label={t('logs.from')}>
+          <input type="date" value={f.from} onInput={upd('from')} />
+        </Field>
+        <Field label={t('logs.to')}>
+          <input type="date" value={f.to} onInput={upd('to')} />
+        </Field>
+        <div class="actions left">
+          <button type="submit" class="primary" data-test="audit-apply">
+            {t('logs.apply')}
+          </button>
+          <button type="button" disabled={exporting} onClick={() => download('csv')} data-test="audit-export-csv">
+            {t('logs.exportCsv')}
+          </button>
+          <button type="button" disabled={exporting} onClick={() => download('json')} data-test="audit-export-json">
+            {t('logs.exportJson')}
+          </button>
+        </div>
+      </form>
+      <ErrorBox error={p.error ?? exportError} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? <AuditTable items={p.data.items} /> : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+    </div>
+  );
+}
+
+function Config() {
+  const c = useLoad(() => get<Record<string, { value: unknown; editable?: boolean }>>('/configurations'), []);
+  const entries = Object.entries(c.data ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <div>
+      <p class="muted">{t('config.readOnly')}</p>
+      <ErrorBox error={c.error} />
+      <Loading when={c.loading} />
+      {c.data ? (
+        <table class="list" data-test="config-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('config.key')}</th>
+              <th scope="col">{t('config.value')}</th>
+              <th scope="col">{t('config.editable')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map(([k, v]) => (
+              <tr>
+                <td>
+                  <code data-raw="">{k}</code>
+                </td>
+                <td>
+                  <code data-raw="">{typeof v?.value === 'string' ? v.value : JSON.stringify(v?.value ?? v)}</code>
+                </td>
+                <td>{v?.editable === false ? t('common.no') : t('common.yes')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,598 @@
+// One project: tabs for repositories, members, robot accounts, logs and configuration.
+import { useState } from 'preact/hooks';
+import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
+import { t, type Key } from '../i18n';
+import { BASE, navigate } from '../router';
+import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { PublicBadge, QuotaBar, roleName } from './projects';
+
+export const PROJECT_TABS = ['repositories', 'members', 'robots', 'logs', 'configuration'];
+const TAB_LABEL: Record<string, Key> = {
+  repositories: 'project.tab.repositories',
+  members: 'project.tab.members',
+  robots: 'project.tab.robots',
+  logs: 'project.tab.logs',
+  configuration: 'project.tab.configuration',
+};
+
+export function useProject(id: string) {
+  return useLoad(() => get<Project>(`/projects/${encodeURIComponent(id)}`), [id]);
+}
+
+export function ProjectPage(props: { id: string; tab: string; user: User }) {
+  const pr = useProject(props.id);
+  const project = pr.data;
+  return (
+    <section>
+      <nav class="crumbs" aria-label={t('nav.breadcrumbs')}>
+        <Link href={`${BASE}/projects`}>{t('nav.projects')}</Link>
+      </nav>
+      <ErrorBox error={pr.error} />
+      <Loading when={pr.loading && !project} />
+      {project ? (
+        <>
+          <div class="page-head">
+            <h1>
+              <Raw>{project.name}</Raw> <PublicBadge project={project} />
+            </h1>
+            <div class="head-quota">
+              <span class="muted">{t('projects.quota')}</span> <QuotaBar projectId={project.project_id} />
+            </div>
+          </div>
+          <nav class="tabs" aria-label={t('project.tabs')}>
+            {PROJECT_TABS.map((tab) => (
+              <Link href={`${BASE}/projects/${project.project_id}/${tab}`} class={tab === props.tab ? 'tab active' : 'tab'} aria-current={tab === props.tab ? 'page' : undefined} data-test={`tab-${tab}`}>
+                {t(TAB_LABEL[tab]!)}
+              </Link>
+            ))}
+          </nav>
+          {props.tab === 'repositories' ? <Repositories project={project} /> : null}
+          {props.tab === 'members' ? <Members project={project} user={props.user} /> : null}
+          {props.tab === 'robots' ? <Robots project={project} /> : null}
+          {props.tab === 'logs' ? <Logs project={project} /> : null}
+          {props.tab === 'configuration' ? <Configuration project={project} onSaved={pr.reload} /> : null}
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+const pname = (p: Project) => encodeURIComponent(p.name);
+
+export function repoHref(projectId: number, projectName: string, fullName: string): string {
+  const rest = fullName.startsWith(projectName + '/') ? fullName.slice(projectName.length + 1) : fullName;
+  return `${BASE}/projects/${projectId}/repositories/${encodeURIComponent(rest)}`;
+}
+
+function Repositories(props: { project: Project }) {
+  const p = usePaged<Repository>((page, pageSize, q) => list(`/projects/${pname(props.project)}/repositories`, { page, pageSize, q: q ? `name=~${qValue(q)}` : undefined, sort: 'name' }), [props.project.name]);
+  return (
+    <div>
+      <div class="toolbar">
+        <SearchBox value={p.q} onSearch={p.setQ} label={t('repos.search')} test="repo-search" />
+      </div>
+      <ErrorBox error={p.error} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? (
+        <table class="list" data-test="repo-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('repos.name')}</th>
+              <th scope="col">{t('repos.artifacts')}</th>
+              <th scope="col">{t('repos.pulls')}</th>
+              <th scope="col">{t('common.updated')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.data.items.map((r) => (
+              <tr key={r.id} data-test="repo-row" data-name={r.name}>
+                <td>
+                  <Link href={repoHref(props.project.project_id, props.project.name, r.name)} data-test="repo-link">
+                    <Raw>{r.name}</Raw>
+                  </Link>
+                </td>
+                <td>{r.artifact_count ?? 0}</td>
+                <td>{r.pull_count ?? 0}</td>
+                <td>
+                  <DateText value={r.update_time ?? r.creation_time} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+    </div>
+  );
+}
+
+const ROLES = [1, 4, 2, 3, 5];
+
+function RoleSelect(props: { value: number; onChange: (r: number) => void; label: string; test?: string }) {
+  return (
+    <select value={String(props.value)} aria-label={props.label} data-test={props.test} onChange={(e) => props.onChange(Number((e.target as HTMLSelectElement).value))}>
+      {ROLES.map((r) => (
+        <option value={String(r)}>{roleName(r)}</option>
+      ))}
+    </select>
+  );
+}
+
+function Members(props: { project: Project; user: User }) {
+  const [adding, setAdding] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const p = usePaged<Member>(
+    (page, pageSize, q) => list(`/projects/${pname(props.project)}/members`, { page, pageSize, extra: q ? { entityname: q } : undefined }),
+    [props.project.name],
+  );
+  const base = `/projects/${pname(props.project)}/members`;
+  const act = async (f: () => Promise<unknown>) => {
+    setActionError(null);
+    try {
+      await f();
+      p.reload();
+    } catch (e) {
+      setActionError(e);
+    }
+  };
+  return (
+    <div>
+      <div class="toolbar">
+        <SearchBox value={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" />
+        <button type="button" class="primary" onClick={() => setAdding(true)} data-test="member-add">
+          {t('members.add')}
+        </button>
+      </div>
+      <ErrorBox error={p.error ?? actionError} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? (
+        <table class="list" data-test="member-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('members.name')}</th>
+              <th scope="col">{t('members.type')}</th>
+              <th scope="col">{t('members.role')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.data.items.map((m) => (
+              <tr key={m.id} data-test="member-row" data-name={m.entity_name}>
+                <td>
+                  <Raw>{m.entity_name}</Raw>
+                </td>
+                <td>{m.entity_type === 'g' ? t('members.group') : t('members.user')}</td>
+                <td>
+                  <RoleSelect value={m.role_id} label={t('members.roleOf', { name: m.entity_name })} test="member-role" onChange={(r) => act(() => call('PUT', `${base}/${m.id}`, { role_id: r }))} />
+                </td>
+                <td class="right">
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="member-remove"
+                    disabled={m.entity_name === props.user.username}
+                    aria-label={t('members.removeOf', { name: m.entity_name })}
+                    onClick={() => {
+                      if (confirm(t('members.confirmRemove', { name: m.entity_name }))) void act(() => call('DELETE', `${base}/${m.id}`));
+                    }}
+                  >
+                    {t('common.remove')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+      {adding ? <AddMember project={props.project} onClose={() => setAdding(false)} onAdded={() => (setAdding(false), p.reload())} /> : null}
+    </div>
+  );
+}
+
+function AddMember(props: { project: Project; onClose: () => void; onAdded: () => void }) {
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState(2);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [hints, setHints] = useState<User[]>([]);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: username.trim() } });
+      props.onAdded();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const suggest = async (v: string) => {
+    if (v.trim().length < 2) return setHints([]);
+    try {
+      setHints(await get<User[]>(`/users/search?username=${encodeURIComponent(v.trim())}&page_size=10`));
+    } catch {
+      setHints([]);
+    }
+  };
+  return (
+    <Dialog title={t('members.add')} onClose={props.onClose} test="member-dialog">
+      <form onSubmit={submit}>
+        <Field label={t('members.username')}>
+          <input
+            required
+            value={username}
+            list="member-hints"
+            autoComplete="off"
+            data-test="member-username"
+            onInput={(e) => {
+              const v = (e.target as HTMLInputElement).value;
+              setUsername(v);
+              void suggest(v);
+            }}
+          />
+        </Field>
+        <datalist id="member-hints">
+          {hints.map((u) => (
+            <option value={u.username} />
+          ))}
+        </datalist>
+        <Field label={t('members.role')}>
+          <RoleSelect value={role} onChange={setRole} label={t('members.role')} test="member-new-role" />
+        </Field>
+        <ErrorBox error={error} />
+        <div class="actions">
+          <button type="button" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy} data-test="member-save">
+            {t('common.add')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function Robots(props: { project: Project }) {
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<RobotCreated | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const p = usePaged<Robot>(
+    (page, pageSize, q) => list('/robots', { page, pageSize, q: `Level=project,ProjectID=${props.project.project_id}${q ? `,name=~${qValue(q)}` : ''}` }),
+    [props.project.project_id],
+  );
+  return (
+    <div>
+      <div class="toolbar">
+        <SearchBox value={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" />
+        <button type="button" class="primary" onClick={() => setCreating(true)} data-test="robot-new">
+          {t('robots.new')}
+        </button>
+      </div>
+      <ErrorBox error={p.error ?? actionError} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? (
+        <table class="list" data-test="robot-list">
+          <thead>
+            <tr>
+              <th scope="col">{t('robots.name')}</th>
+              <th scope="col">{t('robots.permissions')}</th>
+              <th scope="col">{t('robots.expires')}</th>
+              <th scope="col">{t('common.created')}</th>
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.data.items.map((r) => (
+              <tr key={r.id} data-test="robot-row" data-name={r.name}>
+                <td>
+                  <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
+                </td>
+                <td>
+                  {(r.permissions ?? [])
+                    .flatMap((pm) => pm.access)
+                    .map((a) => (
+                      <span class="chip">
+                        <Raw>{`${a.resource}:${a.action}`}</Raw>
+                      </span>
+                    ))}
+                </td>
+                <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
+                <td>
+                  <DateText value={r.creation_time} />
+                </td>
+                <td class="right">
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="robot-delete"
+                    aria-label={t('robots.deleteOf', { name: r.name })}
+                    onClick={async () => {
+                      if (!confirm(t('robots.confirmDelete', { name: r.name }))) return;
+                      setActionError(null);
+                      try {
+                        await call('DELETE', `/robots/${r.id}`);
+                        p.reload();
+                      } catch (e) {
+                        setActionError(e);
+                      }
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+      {creating ? (
+        <CreateRobot
+          project={props.project}
+          onClose={() => setCreating(false)}
+          onCreated={(r) => {
+            setCreating(false);
+            setCreated(r);
+            p.reload();
+          }}
+        />
+      ) : null}
+      {created ? (
+        <Dialog title={t('robots.createdTitle')} onClose={() => setCreated(null)} test="robot-secret-dialog">
+          <p>{t('robots.secretOnce')}</p>
+          <div class="field">
+            <span class="field-label">{t('robots.name')}</span>
+            <div class="copyrow">
+              <code data-raw="" data-test="robot-created-name">
+                {created.name}
+              </code>
+              <CopyButton text={created.name} label={t('robots.copyName')} />
+            </div>
+          </div>
+          <div class="field">
+            <span class="field-label">{t('robots.secret')}</span>
+            <div class="copyrow">
+              <code data-raw="" data-test="robot-secret">
+                {created.secret}
+              </code>
+              <CopyButton text={created.secret} label={t('robots.copySecret')} test="robot-secret-copy" />
+            </div>
+          </div>
+          <div class="actions">
+            <button type="button" class="primary" onClick={() => setCreated(null)} data-test="robot-secret-close">
+              {t('common.close')}
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
+    </div>
+  );
+}
+
+function CreateRobot(props: { project: Project; onClose: () => void; onCreated: (r: RobotCreated) => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [days, setDays] = useState('-1');
+  const [pull, setPull] = useState(true);
+  const [push, setPush] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const access = [];
+    if (pull) access.push({ resource: 'repository', action: 'pull' });
+    if (push) access.push({ resource: 'repository', action: 'push' });
+    try {
+      const r = await call<RobotCreated>('POST', '/robots', {
+        name: name.trim(),
+        description,
+        level: 'project',
+        duration: Number(days) || -1,
+        permissions: [{ kind: 'project', namespace: props.project.name, access }],
+      });
+      props.onCreated(r);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={t('robots.new')} onClose={props.onClose} test="robot-dialog">
+      <form onSubmit={submit}>
+        <Field label={t('robots.name')}>
+          <input required value={name} data-test="robot-name" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field label={t('robots.description')}>
+          <input value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field label={t('robots.days')} hint={t('robots.daysHint')}>
+          <input type="number" min="-1" value={days} data-test="robot-days" onInput={(e) => setDays((e.target as HTMLInputElement).value)} />
+        </Field>
+        <fieldset>
+          <legend>{t('robots.permissions')}</legend>
+          <label class="check">
+            <input type="checkbox" checked={pull} data-test="robot-pull" onChange={(e) => setPull((e.target as HTMLInputElement).checked)} /> {t('robots.pull')}
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={push} data-test="robot-push" onChange={(e) => setPush((e.target as HTMLInputElement).checked)} /> {t('robots.push')}
+          </label>
+        </fieldset>
+        <ErrorBox error={error} />
+        <div class="actions">
+          <button type="button" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy || (!pull && !push)} data-test="robot-create">
+            {t('common.create')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function AuditTable(props: { items: AuditLog[] }) {
+  return (
+    <table class="list" data-test="log-list">
+      <thead>
+        <tr>
+          <th scope="col">{t('logs.user')}</th>
+          <th scope="col">{t('logs.resource')}</th>
+          <th scope="col">{t('logs.resourceType')}</th>
+          <th scope="col">{t('logs.operation')}</th>
+          <th scope="col">{t('logs.time')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.items.map((l) => (
+          <tr key={l.id} data-test="log-row">
+            <td>
+              <Raw>{l.username}</Raw>
+            </td>
+            <td>
+              <Raw>{l.resource}</Raw>
+            </td>
+            <td>
+              <Raw>{l.resource_type}</Raw>
+            </td>
+            <td>
+              <Raw>{l.operation}</Raw>
+            </td>
+            <td>
+              <DateText value={l.op_time} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Logs(props: { project: Project }) {
+  const p = usePaged<AuditLog>(
+    (page, pageSize, q) => list(`/projects/${pname(props.project)}/logs`, { page, pageSize, q: q ? `username=~${qValue(q)}` : undefined, sort: '-op_time' }),
+    [props.project.name],
+  );
+  return (
+    <div>
+      <div class="toolbar">
+        <SearchBox value={p.q} onSearch={p.setQ} label={t('logs.searchUser')} test="log-search" />
+      </div>
+      <ErrorBox error={p.error} />
+      <Loading when={p.loading && !p.data} />
+      {p.data ? <AuditTable items={p.data.items} /> : null}
+      <Empty when={!!p.data && p.data.items.length === 0} />
+      {p.pager}
+    </div>
+  );
+}
+
+const SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as const;
+const SEVERITY_KEY: Record<string, Key> = { none: 'severity.none', negligible: 'severity.negligible', low: 'severity.low', medium: 'severity.medium', high: 'severity.high', critical: 'severity.critical', unknown: 'severity.unknown' };
+export function severityName(s: string): string {
+  const k = SEVERITY_KEY[s.toLowerCase()];
+  return k ? t(k) : s;
+}
+
+function Configuration(props: { project: Project; onSaved: () => void }) {
+  const md = props.project.metadata ?? {};
+  const [pub, setPub] = useState(md.public === 'true');
+  const [autoScan, setAutoScan] = useState(md.auto_scan === 'true');
+  const [prevent, setPrevent] = useState(md.prevent_vul === 'true');
+  const [severity, setSeverity] = useState(md.severity || 'low');
+  const [trust, setTrust] = useState(md.enable_content_trust_cosign === 'true' || md.enable_content_trust === 'true');
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      await call('PUT', `/projects/${props.project.project_id}`, {
+        metadata: {
+          public: String(pub),
+          auto_scan: String(autoScan),
+          prevent_vul: String(prevent),
+          severity,
+          enable_content_trust_cosign: String(trust),
+        },
+      });
+      setSaved(true);
+      props.onSaved();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form class="card narrow" onSubmit={save} data-test="project-config">
+      <label class="check">
+        <input type="checkbox" checked={pub} data-test="cfg-public" onChange={(e) => setPub((e.target as HTMLInputElement).checked)} /> {t('config.public')}
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={autoScan} data-test="cfg-autoscan" onChange={(e) => setAutoScan((e.target as HTMLInputElement).checked)} /> {t('config.autoScan')}
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={prevent} data-test="cfg-prevent" onChange={(e) => setPrevent((e.target as HTMLInputElement).checked)} /> {t('config.prevent')}
+      </label>
+      <Field label={t('config.severity')}>
+        <select value={severity} disabled={!prevent} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
+          {SEVERITIES.filter((s) => s !== 'none').map((s) => (
+            <option value={s}>{severityName(s)}</option>
+          ))}
+        </select>
+      </Field>
+      <label class="check">
+        <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
+      </label>
+      <ErrorBox error={error} />
+      {saved ? (
+        <p class="ok" role="status" data-test="cfg-saved">
+          {t('common.saved')}
+        </p>
+      ) : null}
+      <div class="actions">
+        <button type="submit" class="primary" data-test="cfg-save">
+          {t('common.save')}
+        </button>
+      </div>
+      <hr />
+      <h2>{t('project.delete')}</h2>
+      <p class="muted">{t('project.deleteHint')}</p>
+      <ErrorBox error={deleteError} test="project-delete-error" />
+      <div class="actions left">
+        <button
+          type="button"
+          class="danger"
+          data-test="project-delete"
+          onClick={async () => {
+            if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
+            setDeleteError(null);
+            try {
+              await call('DELETE', `/projects/${props.project.project_id}`);
+              navigate(`${BASE}/projects`, true);
+            } catch (err) {
+              setDeleteError(err);
+            }
+          }}
+        >
+          {t('project.delete')}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,307 @@
+// Small shared components: links, raw (untranslated) text, errors, dialogs, pager, copy button,
+// search box and the paged-list hook every list uses.
+import type { AnchorHTMLAttributes, ComponentChildren, JSX } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, type Page } from './api';
+import { fmtDate, fmtSize, t } from './i18n';
+import { onLinkClick } from './router';
+
+/** User data or machine text (names, digests, commands): skipped by the untranslated-text check. */
+export function Raw(props: { children: ComponentChildren; class?: string; title?: string }) {
+  return (
+    <span data-raw="" class={props.class} title={props.title}>
+      {props.children}
+    </span>
+  );
+}
+
+export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  return <a {...props} onClick={onLinkClick} />;
+}
+
+export function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export function ErrorBox(props: { error: unknown; test?: string }) {
+  if (!props.error) return null;
+  const e = props.error;
+  const status = e instanceof ApiError && e.status ? e.status : null;
+  return (
+    <div class="error" role="alert" data-test={props.test ?? 'error'}>
+      <strong>{status === 403 ? t('error.forbidden') : status === 404 ? t('error.notFound') : t('error.title')}</strong>{' '}
+      <Raw>{messageOf(e)}</Raw>
+    </div>
+  );
+}
+
+export function DateText(props: { value?: string | null | undefined }) {
+  if (!props.value) return <span class="muted">—</span>;
+  return <time dateTime={props.value}>{fmtDate(props.value)}</time>;
+}
+
+export function SizeText(props: { bytes?: number | null | undefined }) {
+  if (props.bytes == null) return <span class="muted">—</span>;
+  return <Raw>{fmtSize(props.bytes)}</Raw>;
+}
+
+let dialogSeq = 0;
+
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; test?: string; wide?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [id] = useState(() => `dlg-${++dialogSeq}`);
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const el = ref.current;
+    const first = el?.querySelector<HTMLElement>('input, select, textarea, button:not(.dialog-close)');
+    (first ?? el)?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        props.onClose();
+      } else if (e.key === 'Tab' && el) {
+        const f = Array.from(el.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]')).filter((x) => !x.hasAttribute('disabled'));
+        if (!f.length) return;
+        const a = f[0]!;
+        const z = f[f.length - 1]!;
+        if (e.shiftKey && document.activeElement === a) {
+          e.preventDefault();
+          z.focus();
+        } else if (!e.shiftKey && document.activeElement === z) {
+          e.preventDefault();
+          a.focus();
+        }
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => {
+      document.removeEventListener('keydown', onKey, true);
+      before?.focus?.();
+    };
+  }, []);
+  return (
+    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
+      <div class={props.wide ? 'dialog wide' : 'dialog'} role="dialog" aria-modal="true" aria-labelledby={id} ref={ref} tabIndex={-1} data-test={props.test}>
+        <div class="dialog-head">
+          <h2 id={id}>{props.title}</h2>
+          <button type="button" class="dialog-close icon" aria-label={t('common.close')} onClick={props.onClose}>
+            ×
+          </button>
+        </div>
+        {props.children}
+      </div>
+    </div>
+  );
+}
+
+export function Field(props: { label: string; children: ComponentChildren; hint?: string }) {
+  return (
+    <label class="field">
+      <span class="field-label">{props.label}</span>
+      {props.children}
+      {props.hint ? <span class="hint">{props.hint}</span> : null}
+    </label>
+  );
+}
+
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.setAttribute('readonly', '');
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.appendChild(ta);
+    ta.select();
+    let ok = false;
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    ta.remove();
+    return ok;
+  }
+}
+
+export function CopyButton(props: { text: string; label: string; test?: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      type="button"
+      class="small"
+      data-test={props.test ?? 'copy'}
+      aria-label={props.label}
+      title={props.label}
+      onClick={async () => {
+        setDone(await copyText(props.text));
+        setTimeout(() => setDone(false), 1500);
+      }}
+    >
+      {done ? t('common.copied') : t('common.copy')}
+    </button>
+  );
+}
+
+export function Pager(props: { page: number; pageSize: number; total: number; onPage: (p: number) => void; onPageSize: (n: number) => void }) {
+  const pages = Math.max(1, Math.ceil(props.total / props.pageSize));
+  const from = props.total === 0 ? 0 : (props.page - 1) * props.pageSize + 1;
+  const to = Math.min(props.total, props.page * props.pageSize);
+  return (
+    <nav class="pager" aria-label={t('pager.label')} data-test="pager">
+      <span data-test="pager-range">{t('pager.range', { from, to, total: props.total })}</span>
+      <label>
+        <span>{t('pager.pageSize')}</span>{' '}
+        <select value={String(props.pageSize)} onChange={(e) => props.onPageSize(Number((e.target as HTMLSelectElement).value))}>
+          {[10, 15, 25, 50, 100].map((n) => (
+            <option value={String(n)}>{n}</option>
+          ))}
+        </select>
+      </label>
+      <button type="button" class="small" disabled={props.page <= 1} onClick={() => props.onPage(props.page - 1)} data-test="pager-prev">
+        {t('pager.prev')}
+      </button>
+      <span>{t('pager.page', { page: props.page, pages })}</span>
+      <button type="button" class="small" disabled={props.page >= pages} onClick={() => props.onPage(props.page + 1)} data-test="pager-next">
+        {t('pager.next')}
+      </button>
+    </nav>
+  );
+}
+
+export function SearchBox(props: { value: string; onSearch: (v: string) => void; label: string; test?: string }) {
+  const [v, setV] = useState(props.value);
+  const timer = useRef<number | undefined>(undefined);
+  useEffect(() => setV(props.value), [props.value]);
+  return (
+    <input
+      type="search"
+      class="search"
+      value={v}
+      aria-label={props.label}
+      placeholder={props.label}
+      data-test={props.test ?? 'search'}
+      onInput={(e) => {
+        const nv = (e.target as HTMLInputElement).value;
+        setV(nv);
+        window.clearTimeout(timer.current);
+        timer.current = window.setTimeout(() => props.onSearch(nv.trim()), 300);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') {
+          window.clearTimeout(timer.current);
+          props.onSearch(v.trim());
+        }
+      }}
+    />
+  );
+}
+
+export interface Paged<T> {
+  page: number;
+  pageSize: number;
+  q: string;
+  data: Page<T> | null;
+  error: unknown;
+  loading: boolean;
+  setPage: (p: number) => void;
+  setPageSize: (n: number) => void;
+  setQ: (q: string) => void;
+  reload: () => void;
+  pager: JSX.Element | null;
+}
+
+/** A server-paged list: fetch(page, pageSize, q) is called whenever one of them or deps change. */
+export function usePaged<T>(fetch: (page: number, pageSize: number, q: string) => Promise<Page<T>>, deps: unknown[], initialPageSize = 15): Paged<T> {
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSizeRaw] = useState(initialPageSize);
+  const [q, setQRaw] = useState('');
+  const [data, setData] = useState<Page<T> | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    fetch(page, pageSize, q).then(
+      (d) => {
+        if (!live) return;
+        setData(d);
+        setError(null);
+        setLoading(false);
+      },
+      (e) => {
+        if (!live) return;
+        setError(e);
+        setLoading(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [page, pageSize, q, tick, ...deps]);
+  const setQ = useCallback((nq: string) => {
+    setQRaw(nq);
+    setPage(1);
+  }, []);
+  const setPageSize = useCallback((n: number) => {
+    setPageSizeRaw(n);
+    setPage(1);
+  }, []);
+  const reload = useCallback(() => setTick((x) => x + 1), []);
+  const pager = data ? <Pager page={page} pageSize={pageSize} total={data.total} onPage={setPage} onPageSize={setPageSize} /> : null;
+  return { page, pageSize, q, data, error, loading, setPage, setPageSize, setQ, reload, pager };
+}
+
+/** Loads one thing; reload() fetches it again. */
+export function useLoad<T>(fetch: () => Promise<T>, deps: unknown[]): { data: T | null; error: unknown; loading: boolean; reload: () => void } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    fetch().then(
+      (d) => {
+        if (live) {
+          setData(d);
+          setError(null);
+          setLoading(false);
+        }
+      },
+      (e) => {
+        if (live) {
+          setError(e);
+          setLoading(false);
+        }
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [tick, ...deps]);
+  return { data, error, loading, reload: useCallback(() => setTick((x) => x + 1), []) };
+}
+
+export function Loading(props: { when: boolean }) {
+  return props.when ? (
+    <p class="muted" role="status">
+      {t('common.loading')}
+    </p>
+  ) : null;
+}
+
+export function Empty(props: { when: boolean }) {
+  return props.when ? <p class="muted empty">{t('common.empty')}</p> : null;
+}
+
+export function shortDigest(d: string): string {
+  const i = d.indexOf(':');
+  return i >= 0 ? d.slice(0, i + 1 + 12) : d.slice(0, 12);
+}

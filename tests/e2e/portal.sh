@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end: the web portal in headless Chromium (playwright-core driving Debian's chromium).
+# Starts berth, pushes an image with skopeo, and runs tests/e2e/portal/portal.test.mjs: sign-in,
+# projects, the pushed image, members (and the member's own session), robot secret shown once,
+# GC dry and real runs, audit log, every page in Chinese without untranslated English, sign-out,
+# and with cookie sessions the CSRF refusal and the cookie's flags.
+# The portal must be built already (registry-http/portal/dist; tests/setup.sh builds it). When
+# the berth binary does not serve the portal itself, dist is served by the portal's dev server in
+# front of berth (same paths, API forwarded) and the run says so.
+# Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
+#                               E2E_KEEP_TMP)
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PORTAL_DIR=$REPO_ROOT/registry-http/portal
+[[ -f "$PORTAL_DIR/dist/index.html" && -f "$PORTAL_DIR/dist/app.js" ]] ||
+    die "the portal is not built: $PORTAL_DIR/dist/index.html is missing (run: cd registry-http/portal && npm ci && npm run build, or tests/setup.sh)"
+command -v node >/dev/null || die "node is not installed"
+command -v skopeo >/dev/null || die "skopeo is not installed (Debian: apt-get install skopeo)"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[[ -x "$CHROMIUM" ]] || die "chromium not found at $CHROMIUM (Debian: apt-get install chromium; tests/setup.sh does it)"
+PLAYWRIGHT_CORE=${PLAYWRIGHT_CORE:-${BERTH_TOOLS:-$HOME/.cache/berth-tools}/portal-test/node_modules/playwright-core}
+[[ -f "$PLAYWRIGHT_CORE/package.json" ]] || die "playwright-core not found at $PLAYWRIGHT_CORE (tests/setup.sh installs it)"
+
+e2e_init
+berth_start
+berth_project e2e || die "could not create project e2e"
+CREDS="$BERTH_ADMIN_USER:$BERTH_ADMIN_PASSWORD"
+SHOTS=${PORTAL_SCREENSHOTS:-$E2E_TMP/screenshots}
+mkdir -p "$SHOTS"
+SHOTS=$(cd "$SHOTS" && pwd)
+
+# ---- an image to find in the portal ------------------------------------------------------------
+python3 "$E2E_DIR/make_layout.py" "$E2E_TMP/layout" --tag v1 --big-mib 1 >/dev/null
+for tag in v1 latest; do
+    check "skopeo pushes e2e/app:$tag" \
+        ok_cmd sk copy --dest-tls-verify=false --dest-creds "$CREDS" "oci:$E2E_TMP/layout:v1" "docker://$BERTH_HOST/e2e/app:$tag"
+done
+
+# ---- where the portal is served ----------------------------------------------------------------
+DEV_PID=""
+stop_dev() { if [[ -n "$DEV_PID" ]]; then kill "$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; fi; }
+serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bundle at /assets/app.js
+    local url=$1
+    e2e_curl -s --max-time 10 "$url/" | grep -q '/assets/app.js' &&
+        e2e_curl -s --max-time 10 "$url/harbor/projects/1/repositories" | grep -q '/assets/app.js' &&
+        [[ "$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/assets/app.js")" == 200 ]] &&
+        [[ "$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/assets/app.css")" == 200 ]]
+}
+if serves_portal "$BERTH_URL"; then
+    PORTAL_URL=$BERTH_URL
+    log "berth serves the portal itself"
+    check "berth serves index.html at / and under /harbor/, and the bundle under /assets/" true
+else
+    DEV_PORT=$(e2e_free_port)
+    node "$PORTAL_DIR/dev-server.mjs" --backend "$BERTH_URL" --listen "127.0.0.1:$DEV_PORT" --dist "$PORTAL_DIR/dist" >"$E2E_TMP/dev-server.log" 2>&1 &
+    DEV_PID=$!
+    wait_http "http://127.0.0.1:$DEV_PORT/" 15 || die "the portal dev server did not start: $(cat "$E2E_TMP/dev-server.log")"
+    PORTAL_URL="http://127.0.0.1:$DEV_PORT"
+    log "NOTE: $BERTH_BIN does not serve the portal (no /assets/app.js): dist is served by dev-server.mjs at $PORTAL_URL in front of it"
+    check "the dev server serves index.html at / and under /harbor/, and the bundle under /assets/" serves_portal "$PORTAL_URL"
+fi
+
+# ---- the browser -------------------------------------------------------------------------------
+browser_ok() {
+    PORTAL_URL=$PORTAL_URL BERTH_URL=$BERTH_URL ADMIN_USER=$BERTH_ADMIN_USER ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD \
+        PORTAL_PROJECT=e2e PORTAL_REPO=e2e/app PORTAL_TAGS=v1,latest PORTAL_SCREENSHOTS=$SHOTS \
+        PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
+        timeout --kill-after=10 600 node "$E2E_DIR/portal/portal.test.mjs" 2>&1 | sed 's/^/     /'
+    return "${PIPESTATUS[0]}"
+}
+check "the portal in headless Chromium: every browser check above passed" browser_ok
+stop_dev
+log "screenshots in $SHOTS"
+
+e2e_summary portal
