@@ -4,9 +4,7 @@
 # projects, the pushed image, members (and the member's own session), robot secret shown once,
 # GC dry and real runs, audit log, every page in Chinese without untranslated English, sign-out,
 # and with cookie sessions the CSRF refusal and the cookie's flags.
-# The portal must be built already (registry-http/portal/dist; tests/setup.sh builds it). When
-# the berth binary does not serve the portal itself, dist is served by the portal's dev server in
-# front of berth (same paths, API forwarded) and the run says so.
+# The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
 #                               E2E_KEEP_TMP)
 set -euo pipefail
@@ -40,8 +38,6 @@ for tag in v1 latest; do
 done
 
 # ---- where the portal is served ----------------------------------------------------------------
-DEV_PID=""
-stop_dev() { if [[ -n "$DEV_PID" ]]; then kill "$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; fi; }
 serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bundle at /assets/app.js
     local url=$1
     e2e_curl -s --max-time 10 "$url/" | grep -q '/assets/app.js' &&
@@ -49,19 +45,11 @@ serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bund
         [[ "$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/assets/app.js")" == 200 ]] &&
         [[ "$(e2e_curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/assets/app.css")" == 200 ]]
 }
-if serves_portal "$BERTH_URL"; then
-    PORTAL_URL=$BERTH_URL
-    log "berth serves the portal itself"
-    check "berth serves index.html at / and under /harbor/, and the bundle under /assets/" true
-else
-    DEV_PORT=$(e2e_free_port)
-    node "$PORTAL_DIR/dev-server.mjs" --backend "$BERTH_URL" --listen "127.0.0.1:$DEV_PORT" --dist "$PORTAL_DIR/dist" >"$E2E_TMP/dev-server.log" 2>&1 &
-    DEV_PID=$!
-    wait_http "http://127.0.0.1:$DEV_PORT/" 15 || die "the portal dev server did not start: $(cat "$E2E_TMP/dev-server.log")"
-    PORTAL_URL="http://127.0.0.1:$DEV_PORT"
-    log "NOTE: $BERTH_BIN does not serve the portal (no /assets/app.js): dist is served by dev-server.mjs at $PORTAL_URL in front of it"
-    check "the dev server serves index.html at / and under /harbor/, and the bundle under /assets/" serves_portal "$PORTAL_URL"
-fi
+# The binary serves what it embedded (registry-http/src/portal.rs): the test runs against it, never
+# a stand-in, so a binary built without its portal fails here.
+serves_portal "$BERTH_URL" || die "$BERTH_BIN does not serve the portal (no /assets/app.js): was it built without npm, or with the portal feature off?"
+PORTAL_URL=$BERTH_URL
+check "berth serves index.html at / and under /harbor/, and the bundle under /assets/" serves_portal "$BERTH_URL"
 
 # ---- the browser -------------------------------------------------------------------------------
 browser_ok() {
@@ -72,7 +60,6 @@ browser_ok() {
     return "${PIPESTATUS[0]}"
 }
 check "the portal in headless Chromium: every browser check above passed" browser_ok
-stop_dev
 log "screenshots in $SHOTS"
 
 e2e_summary portal
