@@ -176,6 +176,8 @@ const STATUS_KEY: Record<string, Key> = {
   pending: 'status.pending',
   running: 'status.running',
   success: 'status.success',
+  succeed: 'status.success',
+  failed: 'status.error',
   error: 'status.error',
   stopped: 'status.stopped',
   scheduled: 'status.pending',

@@ -7,6 +7,7 @@ import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
+import { ArtifactLabels } from './labels';
 import { statusName } from './admin';
 
 const ACCESSORY_KEY: Record<string, Key> = {
@@ -80,7 +81,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
             </dd>
             <dt>{t('artifact.labels')}</dt>
             <dd>
-              <Labels artifact={a} />
+              {project ? <ArtifactLabels base={base} artifact={a} projectId={project.project_id} reload={art.reload} /> : <Labels artifact={a} />}
             </dd>
             {a.references?.length ? (
               <>
