@@ -335,6 +335,136 @@ try {
     eq(0, await page.locator('main [role=alert]').count(), 'error boxes on the page');
   });
 
+  // ---- project policies and labels -----------------------------------------------------------
+  const proj = await api('GET', `/projects/${PROJECT}`).catch(() => null);
+  const projectId = proj?.project_id;
+  const artPath = `/projects/${PROJECT}/repositories/${encodeURIComponent(encodeURIComponent(REPO.slice(PROJECT.length + 1)))}/artifacts/${TAGS[0]}`;
+  await check('a retention rule added on the Policies tab reaches the API (the project gets its retention_id)', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${projectId}/policies`);
+    await page.locator('[data-test=retention] h2').waitFor();
+    await page.click('[data-test=retention-add]');
+    await page.selectOption('[data-test=rule-template]', 'latestPushedK');
+    await page.fill('[data-test=rule-count]', '0');
+    await page.fill('[data-test=rule-repo]', '**');
+    await page.fill('[data-test=rule-tag]', '**');
+    await page.click('[data-test=rule-save]');
+    await page.locator('[data-test=retention-rule]').waitFor();
+    const rid = (await api('GET', `/projects/${PROJECT}`)).metadata?.retention_id;
+    assert(rid, 'no retention_id in the project metadata');
+    const pol = await api('GET', `/retentions/${rid}`);
+    eq(1, pol.rules.length, 'rules');
+    eq('latestPushedK', pol.rules[0].template, 'template');
+    eq(0, pol.rules[0].params?.latestPushedK, 'count');
+  });
+  await check('a retention dry run shows its result: the repository with 1 artifact, 0 retained, 1 to delete, and a log naming the digest', async () => {
+    await page.click('[data-test=retention-dryrun]');
+    const row = page.locator('[data-test=retention-run-row]').first();
+    await row.waitFor();
+    await page.waitForFunction(() => /^(Succeeded|Failed)$/.test(document.querySelector('[data-test=retention-run-status]')?.textContent?.trim() ?? ''), null, { timeout: 60000 });
+    eq('Succeeded', (await row.locator('[data-test=retention-run-status]').textContent()).trim(), 'run status');
+    assert(/Dry run/.test(await row.textContent()), 'the run is a dry run');
+    await row.locator('[data-test=retention-run-details]').click();
+    const task = page.locator(`[data-test=retention-task][data-repo="${REPO}"]`);
+    await task.waitFor();
+    eq('1', (await task.locator('[data-test=retention-task-total]').textContent()).trim(), 'total');
+    eq('0', (await task.locator('[data-test=retention-task-retained]').textContent()).trim(), 'retained');
+    eq('1', (await task.locator('[data-test=retention-task-deleted]').textContent()).trim(), 'deleted');
+    await task.locator('[data-test=retention-task-log]').click();
+    const art = await api('GET', artPath);
+    await page.locator('[data-test=retention-log] [data-test=text-log]').waitFor();
+    const log = await page.locator('[data-test=retention-log] [data-test=text-log]').textContent();
+    assert(log.includes(art.digest), `log does not name ${art.digest}: ${log.slice(0, 300)}`);
+    await page.keyboard.press('Escape');
+    const runs = await api('GET', `/retentions/${(await api('GET', `/projects/${PROJECT}`)).metadata.retention_id}/executions`);
+    eq(true, runs[0]?.dry_run, 'dry_run in the API');
+    await api('GET', artPath); // a dry run deletes nothing
+  });
+  await check('the retention rule is deleted from the Policies tab', async () => {
+    page.once('dialog', (d) => d.accept());
+    await page.click('[data-test=retention-rule-delete]');
+    await page.locator('[data-test=retention-none]').waitFor();
+    const rid = (await api('GET', `/projects/${PROJECT}`)).metadata.retention_id;
+    eq(0, (await api('GET', `/retentions/${rid}`)).rules.length, 'rules left');
+    // A rule that keeps everything, for the screenshots and the Chinese walk.
+    await page.click('[data-test=retention-add]');
+    await page.selectOption('[data-test=rule-template]', 'always');
+    await page.click('[data-test=rule-save]');
+    await page.locator('[data-test=retention-rule]').waitFor();
+  });
+  await check('an immutable tag rule is created, disabled and enabled again (each reaches the API)', async () => {
+    await page.click('[data-test=immutable-add]');
+    await page.fill('[data-test=rule-repo]', 'app');
+    await page.fill('[data-test=rule-tag]', `rel-${RUN}-*`);
+    await page.click('[data-test=rule-save]');
+    const row = page.locator(`[data-test=immutable-row][data-tag="rel-${RUN}-*"]`);
+    await row.waitFor();
+    const rules = async () => (await api('GET', `/projects/${PROJECT}/immutabletagrules`)).filter((r) => r.tag_selectors?.[0]?.pattern === `rel-${RUN}-*`);
+    eq(1, (await rules()).length, 'rule in the API');
+    eq('app', (await rules())[0].scope_selectors.repository[0].pattern, 'repository pattern');
+    await row.locator('[data-test=immutable-enabled]').click();
+    await page.waitForFunction((t) => !document.querySelector(`[data-test=immutable-row][data-tag="${t}"] [data-test=immutable-enabled]`)?.checked, `rel-${RUN}-*`);
+    eq(true, (await rules())[0].disabled, 'disabled in the API');
+    await row.locator('[data-test=immutable-enabled]').click();
+    await page.waitForFunction((t) => document.querySelector(`[data-test=immutable-row][data-tag="${t}"] [data-test=immutable-enabled]`)?.checked, `rel-${RUN}-*`);
+    eq(false, (await rules())[0].disabled, 'enabled again in the API');
+  });
+  await check('a webhook is created with its URL, events and auth header; disabling it reaches the API; its delivery log opens', async () => {
+    const name = `hook-${RUN}`;
+    await page.click('[data-test=webhook-add]');
+    await page.locator('[data-test=webhook-dialog]').waitFor();
+    await page.fill('[data-test=webhook-name]', name);
+    await page.fill('[data-test=webhook-address]', 'http://127.0.0.1:9/hook');
+    await page.fill('[data-test=webhook-auth]', 'Bearer portal-test');
+    await page.check('[data-test=webhook-event][value=DELETE_ARTIFACT]');
+    await page.click('[data-test=webhook-save]');
+    const row = page.locator(`[data-test=webhook-row][data-name="${name}"]`);
+    await row.waitFor();
+    const find = async () => (await api('GET', `/projects/${PROJECT}/webhook/policies`)).find((w) => w.name === name);
+    const w = await find();
+    assert(w, 'webhook in the API');
+    eq('http://127.0.0.1:9/hook', w.targets[0].address, 'address');
+    eq('***', w.targets[0].auth_header, 'auth header (set, and masked by the API)');
+    eq(['DELETE_ARTIFACT', 'PUSH_ARTIFACT'], [...w.event_types].sort(), 'event types');
+    await row.locator('[data-test=webhook-enabled]').click();
+    await page.waitForFunction((n) => !document.querySelector(`[data-test=webhook-row][data-name="${n}"] [data-test=webhook-enabled]`)?.checked, name);
+    eq(false, (await find()).enabled, 'disabled in the API');
+    await row.locator('[data-test=webhook-log]').click();
+    await page.locator('[data-test=webhook-deliveries]').waitFor();
+    await settle(page);
+    eq(0, await page.locator('[data-test=webhook-deliveries] [role=alert]').count(), 'errors in the delivery log');
+    await page.keyboard.press('Escape');
+    await shot(page, 'en-policies');
+  });
+  const labelName = `lbl-${RUN}`;
+  await check('a label is created on the Labels tab (the API has it in the project scope)', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${projectId}/labels`);
+    await page.click('[data-test=label-new]');
+    await page.fill('[data-test=label-name]', labelName);
+    await page.fill('[data-test=label-description]', 'made by the browser test');
+    await page.click('[data-test=label-save]');
+    await page.locator(`[data-test=label-row][data-name="${labelName}"]`).waitFor();
+    const ls = await api('GET', `/labels?scope=p&project_id=${projectId}&page_size=100`);
+    assert(ls.some((l) => l.name === labelName), `labels: ${JSON.stringify(ls.map((l) => l.name))}`);
+    await shot(page, 'en-labels');
+  });
+  await check('the label is attached to the artifact on its page and removed again (both reach the API)', async () => {
+    assert(artifactUrl, 'artifact page not reached');
+    const labels = async () => ((await api('GET', `${artPath}?with_label=true`)).labels ?? []).map((l) => l.name);
+    await page.goto(artifactUrl);
+    await page.locator('[data-test=artifact-label-pick]').waitFor();
+    await page.selectOption('[data-test=artifact-label-pick]', { label: labelName });
+    await page.click('[data-test=artifact-label-add]');
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor();
+    eq([labelName], await labels(), 'labels in the API');
+    await page.click(`[data-test=artifact-label-remove][aria-label$="${labelName}"]`);
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor({ state: 'detached' });
+    eq([], await labels(), 'labels in the API after removing');
+    // attached again, for the screenshots
+    await page.selectOption('[data-test=artifact-label-pick]', { label: labelName });
+    await page.click('[data-test=artifact-label-add]');
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor();
+  });
+
   // ---- members -------------------------------------------------------------------------------
   await check(`add user ${member} (created through the API) as a member of ${newProject}`, async () => {
     await api('POST', '/users', { username: member, email: `${member}@example.com`, realname: 'Portal Member', password: memberPw });
@@ -528,6 +658,8 @@ try {
     ['project-robots', `/harbor/projects/${newProjectId}/robots`],
     ['project-logs', `/harbor/projects/${newProjectId}/logs`],
     ['project-configuration', `/harbor/projects/${newProjectId}/configuration`],
+    ['project-labels', `/harbor/projects/${projectId}/labels`],
+    ['project-policies', `/harbor/projects/${projectId}/policies`],
     ['repository', null],
     ['artifact', null],
     ['admin-users', '/harbor/admin/users'],
@@ -538,8 +670,8 @@ try {
     ['profile', '/harbor/profile'],
   ];
   if (artifactUrl) {
-    pages[7][1] = new URL(artifactUrl).pathname;
-    pages[6][1] = new URL(artifactUrl).pathname.replace(/\/artifacts\/[^/]+$/, '');
+    pages[9][1] = new URL(artifactUrl).pathname;
+    pages[8][1] = new URL(artifactUrl).pathname.replace(/\/artifacts\/[^/]+$/, '');
   }
   await check('the untranslated-text check finds English on an English page (it can fail)', async () => {
     await page.goto(`${PORTAL}/harbor/projects`);
@@ -570,13 +702,17 @@ try {
       await shot(page, `zh-${name}`);
     });
   }
-  await check('dialogs are translated too (new project, new robot, add member)', async () => {
+  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label)', async () => {
     const bad = [];
     for (const [path, button] of [
       ['/harbor/projects', 'project-new'],
       [`/harbor/projects/${newProjectId}/robots`, 'robot-new'],
       [`/harbor/projects/${newProjectId}/members`, 'member-add'],
       ['/harbor/admin/users', 'user-new'],
+      [`/harbor/projects/${projectId}/policies`, 'retention-add'],
+      [`/harbor/projects/${projectId}/policies`, 'immutable-add'],
+      [`/harbor/projects/${projectId}/policies`, 'webhook-add'],
+      [`/harbor/projects/${projectId}/labels`, 'label-new'],
     ]) {
       await page.goto(`${PORTAL}${path}`);
       await page.click(`[data-test=${button}]`);

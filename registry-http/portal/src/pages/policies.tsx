@@ -676,7 +676,7 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
           </select>
         </Field>
         <Field label={t('webhook.address')}>
-          <input required type="url" value={address} placeholder="https://" data-test="webhook-address" onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
+          <input required type="url" value={address} data-test="webhook-address" onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
         </Field>
         <Field label={t('webhook.authHeader')} hint={t('webhook.authHint')}>
           <input value={auth} autoComplete="off" data-test="webhook-auth" onInput={(e) => setAuth((e.target as HTMLInputElement).value)} />
