@@ -465,6 +465,19 @@ try {
     await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor();
   });
 
+  await check('the build history shows the API\'s entries as a table, or "none" when the server has no such addition (never an error)', async () => {
+    await page.goto(artifactUrl);
+    const sec = page.locator('[data-test=build-history]');
+    await sec.locator('[data-test=history-list], [data-test=history-none]').first().waitFor();
+    eq(0, await sec.locator('[role=alert]').count(), 'errors in the build history');
+    const res = await fetch(`${BERTH}/api/v2.0${artPath}/additions/build_history`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
+    if (res.status === 404) eq(1, await sec.locator('[data-test=history-none]').count(), '"none" message for a 404');
+    else {
+      const h = await res.json();
+      eq(h.length, await sec.locator('[data-test=history-row]').count(), 'history rows');
+    }
+  });
+
   // ---- members -------------------------------------------------------------------------------
   await check(`add user ${member} (created through the API) as a member of ${newProject}`, async () => {
     await api('POST', '/users', { username: member, email: `${member}@example.com`, realname: 'Portal Member', password: memberPw });
