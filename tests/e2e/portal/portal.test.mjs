@@ -402,10 +402,10 @@ try {
     eq(1, (await rules()).length, 'rule in the API');
     eq('app', (await rules())[0].scope_selectors.repository[0].pattern, 'repository pattern');
     await row.locator('[data-test=immutable-enabled]').click();
-    await page.waitForFunction((t) => !document.querySelector(`[data-test=immutable-row][data-tag="${t}"] [data-test=immutable-enabled]`)?.checked, `rel-${RUN}-*`);
+    await row.locator('label', { hasText: 'Off' }).waitFor(); // rendered from the reloaded list
     eq(true, (await rules())[0].disabled, 'disabled in the API');
     await row.locator('[data-test=immutable-enabled]').click();
-    await page.waitForFunction((t) => document.querySelector(`[data-test=immutable-row][data-tag="${t}"] [data-test=immutable-enabled]`)?.checked, `rel-${RUN}-*`);
+    await row.locator('label', { hasText: 'On' }).waitFor();
     eq(false, (await rules())[0].disabled, 'enabled again in the API');
   });
   await check('a webhook is created with its URL, events and auth header; disabling it reaches the API; its delivery log opens', async () => {
@@ -426,7 +426,7 @@ try {
     eq('***', w.targets[0].auth_header, 'auth header (set, and masked by the API)');
     eq(['DELETE_ARTIFACT', 'PUSH_ARTIFACT'], [...w.event_types].sort(), 'event types');
     await row.locator('[data-test=webhook-enabled]').click();
-    await page.waitForFunction((n) => !document.querySelector(`[data-test=webhook-row][data-name="${n}"] [data-test=webhook-enabled]`)?.checked, name);
+    await row.locator('label', { hasText: 'Off' }).waitFor();
     eq(false, (await find()).enabled, 'disabled in the API');
     await row.locator('[data-test=webhook-log]').click();
     await page.locator('[data-test=webhook-deliveries]').waitFor();
@@ -476,6 +476,89 @@ try {
       const h = await res.json();
       eq(h.length, await sec.locator('[data-test=history-row]').count(), 'history rows');
     }
+  });
+
+  // ---- administration: scanners, CVE allowlist, registries, replication, system robots ---------
+  await check('the scanners page lists the built-in scanner as default; it cannot be deleted; its connection test answers', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/scanners`);
+    const row = page.locator('[data-test=scanner-row][data-uuid=builtin]');
+    await row.waitFor();
+    eq('Yes', (await row.locator('[data-test=scanner-default]').textContent()).trim(), 'default');
+    eq(true, await row.locator('[data-test=scanner-delete]').isDisabled(), 'delete disabled');
+    await row.locator('[data-test=scanner-ping]').click();
+    await page.locator('[data-test=scanner-note]').waitFor();
+  });
+  await check('a CVE added to the system allowlist reaches the API, and removing it too', async () => {
+    const cve = `CVE-2099-${String(Date.now()).slice(-5)}`;
+    await page.fill('[data-test=allowlist-new]', cve.toLowerCase());
+    await page.click('[data-test=allowlist-add]');
+    await page.locator(`[data-test=allowlist-item][data-cve="${cve}"]`).waitFor();
+    const ids = async () => (await api('GET', '/system/CVEAllowlist')).items.map((x) => x.cve_id);
+    assert((await ids()).includes(cve), `allowlist: ${await ids()}`);
+    await page.click(`[data-test=allowlist-item][data-cve="${cve}"] [data-test=allowlist-remove]`);
+    await page.locator(`[data-test=allowlist-item][data-cve="${cve}"]`).waitFor({ state: 'detached' });
+    assert(!(await ids()).includes(cve), 'removed from the API');
+    await shot(page, 'en-scanners');
+  });
+  const regName = `self-${RUN}`;
+  await check('a registry endpoint is created with the dialog, answers its connection test, and is in the API', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/registries`);
+    await page.click('[data-test=registry-new]');
+    await page.selectOption('[data-test=registry-type]', 'docker-registry');
+    await page.fill('[data-test=registry-name]', regName);
+    await page.fill('[data-test=registry-url]', BERTH);
+    await page.fill('[data-test=registry-user]', ADMIN);
+    await page.fill('[data-test=registry-secret]', ADMIN_PW);
+    await page.check('[data-test=registry-insecure]');
+    await page.click('[data-test=registry-save]');
+    const row = page.locator(`[data-test=registry-row][data-name="${regName}"]`);
+    await row.waitFor();
+    const regs = await api('GET', '/registries');
+    assert(regs.some((r) => r.name === regName && r.url === BERTH), `registries: ${JSON.stringify(regs.map((r) => r.name))}`);
+    await row.locator('[data-test=registry-ping]').click();
+    await page.locator('[data-test=registry-note]').waitFor();
+    eq(0, await page.locator('main [role=alert]').count(), 'errors after the test');
+  });
+  await check('a pull replication rule is created from that registry and started: a run shows up', async () => {
+    const name = `mirror-${RUN}`;
+    await page.goto(`${PORTAL}/harbor/admin/replication`);
+    await page.click('[data-test=replication-new]');
+    await page.fill('[data-test=replication-name]', name);
+    await page.selectOption('[data-test=replication-mode]', 'pull');
+    await page.selectOption('[data-test=replication-registry]', { label: regName });
+    await page.fill('[data-test=replication-filter]', `${REPO}`);
+    await page.fill('[data-test=replication-dest]', newProject);
+    await page.click('[data-test=replication-save]');
+    const row = page.locator(`[data-test=replication-row][data-name="${name}"]`);
+    await row.waitFor();
+    const pol = (await api('GET', '/replication/policies')).find((p) => p.name === name);
+    assert(pol && pol.src_registry?.name === regName, `policy in the API: ${JSON.stringify(pol)}`);
+    await row.locator('[data-test=replication-start]').click();
+    await page.locator(`[data-test=replication-execution][data-policy="${pol.id}"]`).first().waitFor();
+    const ex = await api('GET', `/replication/executions?policy_id=${pol.id}`);
+    assert(ex.length >= 1, 'execution in the API');
+    await shot(page, 'en-replication');
+  });
+  await check('a system robot is created: its secret is shown once and works; deleting it reaches the API', async () => {
+    const name = `sys${RUN}`;
+    await page.goto(`${PORTAL}/harbor/admin/robots`);
+    await page.click('[data-test=sysrobot-new]');
+    await page.fill('[data-test=sysrobot-name]', name);
+    await page.click('[data-test=sysrobot-create]');
+    await page.locator('[data-test=sysrobot-secret-dialog]').waitFor();
+    const full = (await page.locator('[data-test=sysrobot-created-name]').textContent()).trim();
+    const secret = (await page.locator('[data-test=sysrobot-secret]').textContent()).trim();
+    const v2 = await fetch(`${BERTH}/v2/`, { headers: { Authorization: basic(full, secret) } });
+    eq(200, v2.status, 'GET /v2/ with the robot');
+    await page.keyboard.press('Escape');
+    const row = page.locator(`[data-test=sysrobot-row][data-name="${full}"]`);
+    await row.waitFor();
+    eq(0, await page.getByText(secret).count(), 'secret still in the page');
+    page.once('dialog', (d) => d.accept());
+    await row.locator('[data-test=sysrobot-delete]').click();
+    await row.waitFor({ state: 'detached' });
+    const left = await api('GET', `/robots?q=${encodeURIComponent('Level=system')}&page_size=100`);
+    assert(!left.some((r) => r.name === full), 'robot still in the API');
   });
 
   // ---- members -------------------------------------------------------------------------------
@@ -676,6 +759,10 @@ try {
     ['repository', null],
     ['artifact', null],
     ['admin-users', '/harbor/admin/users'],
+    ['admin-robots', '/harbor/admin/robots'],
+    ['admin-registries', '/harbor/admin/registries'],
+    ['admin-replication', '/harbor/admin/replication'],
+    ['admin-scanners', '/harbor/admin/scanners'],
     ['admin-gc', '/harbor/admin/gc'],
     ['admin-audit', '/harbor/admin/audit'],
     ['admin-config', '/harbor/admin/config'],
@@ -715,7 +802,7 @@ try {
       await shot(page, `zh-${name}`);
     });
   }
-  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label)', async () => {
+  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label, system robot, registry, replication rule)', async () => {
     const bad = [];
     for (const [path, button] of [
       ['/harbor/projects', 'project-new'],
@@ -726,6 +813,9 @@ try {
       [`/harbor/projects/${projectId}/policies`, 'immutable-add'],
       [`/harbor/projects/${projectId}/policies`, 'webhook-add'],
       [`/harbor/projects/${projectId}/labels`, 'label-new'],
+      ['/harbor/admin/robots', 'sysrobot-new'],
+      ['/harbor/admin/registries', 'registry-new'],
+      ['/harbor/admin/replication', 'replication-new'],
     ]) {
       await page.goto(`${PORTAL}${path}`);
       await page.click(`[data-test=${button}]`);
