@@ -433,6 +433,7 @@ try {
     await settle(page);
     eq(0, await page.locator('[data-test=webhook-deliveries] [role=alert]').count(), 'errors in the delivery log');
     await page.keyboard.press('Escape');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'en-policies');
   });
   const labelName = `lbl-${RUN}`;
