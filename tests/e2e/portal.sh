@@ -2,8 +2,10 @@
 # End-to-end: the web portal in headless Chromium (playwright-core driving Debian's chromium).
 # Starts berth, pushes an image with skopeo, and runs tests/e2e/portal/portal.test.mjs: sign-in,
 # projects, the pushed image, members (and the member's own session), robot secret shown once,
-# GC dry and real runs, audit log, every page in Chinese without untranslated English, sign-out,
-# and with cookie sessions the CSRF refusal and the cookie's flags.
+# GC dry and real runs, audit log, project policies (retention dry run and its result, immutable
+# rule, webhook), labels on an artifact, scanners, CVE allowlist, registries, replication, system
+# robots, every page in Chinese without untranslated English, sign-out, and with cookie sessions
+# the CSRF refusal and the cookie's flags.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
 #                               E2E_KEEP_TMP)

@@ -335,6 +335,233 @@ try {
     eq(0, await page.locator('main [role=alert]').count(), 'error boxes on the page');
   });
 
+  // ---- project policies and labels -----------------------------------------------------------
+  const proj = await api('GET', `/projects/${PROJECT}`).catch(() => null);
+  const projectId = proj?.project_id;
+  const artPath = `/projects/${PROJECT}/repositories/${encodeURIComponent(encodeURIComponent(REPO.slice(PROJECT.length + 1)))}/artifacts/${TAGS[0]}`;
+  await check('a retention rule added on the Policies tab reaches the API (the project gets its retention_id)', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${projectId}/policies`);
+    await page.locator('[data-test=retention] h2').waitFor();
+    await page.click('[data-test=retention-add]');
+    await page.selectOption('[data-test=rule-template]', 'latestPushedK');
+    await page.fill('[data-test=rule-count]', '0');
+    await page.fill('[data-test=rule-repo]', '**');
+    await page.fill('[data-test=rule-tag]', '**');
+    await page.click('[data-test=rule-save]');
+    await page.locator('[data-test=retention-rule]').waitFor();
+    const rid = (await api('GET', `/projects/${PROJECT}`)).metadata?.retention_id;
+    assert(rid, 'no retention_id in the project metadata');
+    const pol = await api('GET', `/retentions/${rid}`);
+    eq(1, pol.rules.length, 'rules');
+    eq('latestPushedK', pol.rules[0].template, 'template');
+    eq(0, pol.rules[0].params?.latestPushedK, 'count');
+  });
+  await check('a retention dry run shows its result: the repository with 1 artifact, 0 retained, 1 to delete, and a log naming the digest', async () => {
+    await page.click('[data-test=retention-dryrun]');
+    const row = page.locator('[data-test=retention-run-row]').first();
+    await row.waitFor();
+    await page.waitForFunction(() => /^(Succeeded|Failed)$/.test(document.querySelector('[data-test=retention-run-status]')?.textContent?.trim() ?? ''), null, { timeout: 60000 });
+    eq('Succeeded', (await row.locator('[data-test=retention-run-status]').textContent()).trim(), 'run status');
+    assert(/Dry run/.test(await row.textContent()), 'the run is a dry run');
+    await row.locator('[data-test=retention-run-details]').click();
+    const task = page.locator(`[data-test=retention-task][data-repo="${REPO}"]`);
+    await task.waitFor();
+    eq('1', (await task.locator('[data-test=retention-task-total]').textContent()).trim(), 'total');
+    eq('0', (await task.locator('[data-test=retention-task-retained]').textContent()).trim(), 'retained');
+    eq('1', (await task.locator('[data-test=retention-task-deleted]').textContent()).trim(), 'deleted');
+    await task.locator('[data-test=retention-task-log]').click();
+    const art = await api('GET', artPath);
+    await page.locator('[data-test=retention-log] [data-test=text-log]').waitFor();
+    const log = await page.locator('[data-test=retention-log] [data-test=text-log]').textContent();
+    assert(log.includes(art.digest), `log does not name ${art.digest}: ${log.slice(0, 300)}`);
+    await page.keyboard.press('Escape');
+    const runs = await api('GET', `/retentions/${(await api('GET', `/projects/${PROJECT}`)).metadata.retention_id}/executions`);
+    eq(true, runs[0]?.dry_run, 'dry_run in the API');
+    await api('GET', artPath); // a dry run deletes nothing
+  });
+  await check('the retention rule is deleted from the Policies tab', async () => {
+    page.once('dialog', (d) => d.accept());
+    await page.click('[data-test=retention-rule-delete]');
+    await page.locator('[data-test=retention-none]').waitFor();
+    const rid = (await api('GET', `/projects/${PROJECT}`)).metadata.retention_id;
+    eq(0, (await api('GET', `/retentions/${rid}`)).rules.length, 'rules left');
+    // A rule that keeps everything, for the screenshots and the Chinese walk.
+    await page.click('[data-test=retention-add]');
+    await page.selectOption('[data-test=rule-template]', 'always');
+    await page.click('[data-test=rule-save]');
+    await page.locator('[data-test=retention-rule]').waitFor();
+  });
+  await check('an immutable tag rule is created, disabled and enabled again (each reaches the API)', async () => {
+    await page.click('[data-test=immutable-add]');
+    await page.fill('[data-test=rule-repo]', 'app');
+    await page.fill('[data-test=rule-tag]', `rel-${RUN}-*`);
+    await page.click('[data-test=rule-save]');
+    const row = page.locator(`[data-test=immutable-row][data-tag="rel-${RUN}-*"]`);
+    await row.waitFor();
+    const rules = async () => (await api('GET', `/projects/${PROJECT}/immutabletagrules`)).filter((r) => r.tag_selectors?.[0]?.pattern === `rel-${RUN}-*`);
+    eq(1, (await rules()).length, 'rule in the API');
+    eq('app', (await rules())[0].scope_selectors.repository[0].pattern, 'repository pattern');
+    await row.locator('[data-test=immutable-enabled]').click();
+    await row.locator('label', { hasText: 'Off' }).waitFor(); // rendered from the reloaded list
+    eq(true, (await rules())[0].disabled, 'disabled in the API');
+    await row.locator('[data-test=immutable-enabled]').click();
+    await row.locator('label', { hasText: 'On' }).waitFor();
+    eq(false, (await rules())[0].disabled, 'enabled again in the API');
+  });
+  await check('a webhook is created with its URL, events and auth header; disabling it reaches the API; its delivery log opens', async () => {
+    const name = `hook-${RUN}`;
+    await page.click('[data-test=webhook-add]');
+    await page.locator('[data-test=webhook-dialog]').waitFor();
+    await page.fill('[data-test=webhook-name]', name);
+    await page.fill('[data-test=webhook-address]', 'http://127.0.0.1:9/hook');
+    await page.fill('[data-test=webhook-auth]', 'Bearer portal-test');
+    await page.check('[data-test=webhook-event][value=DELETE_ARTIFACT]');
+    await page.click('[data-test=webhook-save]');
+    const row = page.locator(`[data-test=webhook-row][data-name="${name}"]`);
+    await row.waitFor();
+    const find = async () => (await api('GET', `/projects/${PROJECT}/webhook/policies`)).find((w) => w.name === name);
+    const w = await find();
+    assert(w, 'webhook in the API');
+    eq('http://127.0.0.1:9/hook', w.targets[0].address, 'address');
+    eq('***', w.targets[0].auth_header, 'auth header (set, and masked by the API)');
+    eq(['DELETE_ARTIFACT', 'PUSH_ARTIFACT'], [...w.event_types].sort(), 'event types');
+    await row.locator('[data-test=webhook-enabled]').click();
+    await row.locator('label', { hasText: 'Off' }).waitFor();
+    eq(false, (await find()).enabled, 'disabled in the API');
+    await row.locator('[data-test=webhook-log]').click();
+    await page.locator('[data-test=webhook-deliveries]').waitFor();
+    await settle(page);
+    eq(0, await page.locator('[data-test=webhook-deliveries] [role=alert]').count(), 'errors in the delivery log');
+    await page.keyboard.press('Escape');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'en-policies');
+  });
+  const labelName = `lbl-${RUN}`;
+  await check('a label is created on the Labels tab (the API has it in the project scope)', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${projectId}/labels`);
+    await page.click('[data-test=label-new]');
+    await page.fill('[data-test=label-name]', labelName);
+    await page.fill('[data-test=label-description]', 'made by the browser test');
+    await page.click('[data-test=label-save]');
+    await page.locator(`[data-test=label-row][data-name="${labelName}"]`).waitFor();
+    const ls = await api('GET', `/labels?scope=p&project_id=${projectId}&page_size=100`);
+    assert(ls.some((l) => l.name === labelName), `labels: ${JSON.stringify(ls.map((l) => l.name))}`);
+    await shot(page, 'en-labels');
+  });
+  await check('the label is attached to the artifact on its page and removed again (both reach the API)', async () => {
+    assert(artifactUrl, 'artifact page not reached');
+    const labels = async () => ((await api('GET', `${artPath}?with_label=true`)).labels ?? []).map((l) => l.name);
+    await page.goto(artifactUrl);
+    await page.locator('[data-test=artifact-label-pick]').waitFor();
+    await page.selectOption('[data-test=artifact-label-pick]', { label: labelName });
+    await page.click('[data-test=artifact-label-add]');
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor();
+    eq([labelName], await labels(), 'labels in the API');
+    await page.click(`[data-test=artifact-label-remove][aria-label$="${labelName}"]`);
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor({ state: 'detached' });
+    eq([], await labels(), 'labels in the API after removing');
+    // attached again, for the screenshots
+    await page.selectOption('[data-test=artifact-label-pick]', { label: labelName });
+    await page.click('[data-test=artifact-label-add]');
+    await page.locator('[data-test=artifact-labels] .chip', { hasText: labelName }).waitFor();
+  });
+
+  await check('the build history shows the API\'s entries as a table, or "none" when the server has no such addition (never an error)', async () => {
+    await page.goto(artifactUrl);
+    const sec = page.locator('[data-test=build-history]');
+    await sec.locator('[data-test=history-list], [data-test=history-none]').first().waitFor();
+    eq(0, await sec.locator('[role=alert]').count(), 'errors in the build history');
+    const res = await fetch(`${BERTH}/api/v2.0${artPath}/additions/build_history`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
+    if (res.status === 404) eq(1, await sec.locator('[data-test=history-none]').count(), '"none" message for a 404');
+    else {
+      const h = await res.json();
+      eq(h.length, await sec.locator('[data-test=history-row]').count(), 'history rows');
+    }
+  });
+
+  // ---- administration: scanners, CVE allowlist, registries, replication, system robots ---------
+  await check('the scanners page lists the built-in scanner as default; it cannot be deleted; its connection test answers', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/scanners`);
+    const row = page.locator('[data-test=scanner-row][data-uuid=builtin]');
+    await row.waitFor();
+    eq('Yes', (await row.locator('[data-test=scanner-default]').textContent()).trim(), 'default');
+    eq(true, await row.locator('[data-test=scanner-delete]').isDisabled(), 'delete disabled');
+    await row.locator('[data-test=scanner-ping]').click();
+    await page.locator('[data-test=scanner-note]').waitFor();
+  });
+  await check('a CVE added to the system allowlist reaches the API, and removing it too', async () => {
+    const cve = `CVE-2099-${String(Date.now()).slice(-5)}`;
+    await page.fill('[data-test=allowlist-new]', cve.toLowerCase());
+    await page.click('[data-test=allowlist-add]');
+    await page.locator(`[data-test=allowlist-item][data-cve="${cve}"]`).waitFor();
+    const ids = async () => (await api('GET', '/system/CVEAllowlist')).items.map((x) => x.cve_id);
+    assert((await ids()).includes(cve), `allowlist: ${await ids()}`);
+    await page.click(`[data-test=allowlist-item][data-cve="${cve}"] [data-test=allowlist-remove]`);
+    await page.locator(`[data-test=allowlist-item][data-cve="${cve}"]`).waitFor({ state: 'detached' });
+    assert(!(await ids()).includes(cve), 'removed from the API');
+    await shot(page, 'en-scanners');
+  });
+  const regName = `self-${RUN}`;
+  await check('a registry endpoint is created with the dialog, answers its connection test, and is in the API', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/registries`);
+    await page.click('[data-test=registry-new]');
+    await page.selectOption('[data-test=registry-type]', 'docker-registry');
+    await page.fill('[data-test=registry-name]', regName);
+    await page.fill('[data-test=registry-url]', BERTH);
+    await page.fill('[data-test=registry-user]', ADMIN);
+    await page.fill('[data-test=registry-secret]', ADMIN_PW);
+    await page.check('[data-test=registry-insecure]');
+    await page.click('[data-test=registry-save]');
+    const row = page.locator(`[data-test=registry-row][data-name="${regName}"]`);
+    await row.waitFor();
+    const regs = await api('GET', '/registries');
+    assert(regs.some((r) => r.name === regName && r.url === BERTH), `registries: ${JSON.stringify(regs.map((r) => r.name))}`);
+    await row.locator('[data-test=registry-ping]').click();
+    await page.locator('[data-test=registry-note]').waitFor();
+    eq(0, await page.locator('main [role=alert]').count(), 'errors after the test');
+  });
+  await check('a pull replication rule is created from that registry and started: a run shows up', async () => {
+    const name = `mirror-${RUN}`;
+    await page.goto(`${PORTAL}/harbor/admin/replication`);
+    await page.click('[data-test=replication-new]');
+    await page.fill('[data-test=replication-name]', name);
+    await page.selectOption('[data-test=replication-mode]', 'pull');
+    await page.selectOption('[data-test=replication-registry]', { label: regName });
+    await page.fill('[data-test=replication-filter]', `${REPO}`);
+    await page.fill('[data-test=replication-dest]', newProject);
+    await page.click('[data-test=replication-save]');
+    const row = page.locator(`[data-test=replication-row][data-name="${name}"]`);
+    await row.waitFor();
+    const pol = (await api('GET', '/replication/policies')).find((p) => p.name === name);
+    assert(pol && pol.src_registry?.name === regName, `policy in the API: ${JSON.stringify(pol)}`);
+    await row.locator('[data-test=replication-start]').click();
+    await page.locator(`[data-test=replication-execution][data-policy="${pol.id}"]`).first().waitFor();
+    const ex = await api('GET', `/replication/executions?policy_id=${pol.id}`);
+    assert(ex.length >= 1, 'execution in the API');
+    await shot(page, 'en-replication');
+  });
+  await check('a system robot is created: its secret is shown once and works; deleting it reaches the API', async () => {
+    const name = `sys${RUN}`;
+    await page.goto(`${PORTAL}/harbor/admin/robots`);
+    await page.click('[data-test=sysrobot-new]');
+    await page.fill('[data-test=sysrobot-name]', name);
+    await page.click('[data-test=sysrobot-create]');
+    await page.locator('[data-test=sysrobot-secret-dialog]').waitFor();
+    const full = (await page.locator('[data-test=sysrobot-created-name]').textContent()).trim();
+    const secret = (await page.locator('[data-test=sysrobot-secret]').textContent()).trim();
+    const v2 = await fetch(`${BERTH}/v2/`, { headers: { Authorization: basic(full, secret) } });
+    eq(200, v2.status, 'GET /v2/ with the robot');
+    await page.keyboard.press('Escape');
+    const row = page.locator(`[data-test=sysrobot-row][data-name="${full}"]`);
+    await row.waitFor();
+    eq(0, await page.getByText(secret).count(), 'secret still in the page');
+    page.once('dialog', (d) => d.accept());
+    await row.locator('[data-test=sysrobot-delete]').click();
+    await row.waitFor({ state: 'detached' });
+    const left = await api('GET', `/robots?q=${encodeURIComponent('Level=system')}&page_size=100`);
+    assert(!left.some((r) => r.name === full), 'robot still in the API');
+  });
+
   // ---- members -------------------------------------------------------------------------------
   await check(`add user ${member} (created through the API) as a member of ${newProject}`, async () => {
     await api('POST', '/users', { username: member, email: `${member}@example.com`, realname: 'Portal Member', password: memberPw });
@@ -528,9 +755,15 @@ try {
     ['project-robots', `/harbor/projects/${newProjectId}/robots`],
     ['project-logs', `/harbor/projects/${newProjectId}/logs`],
     ['project-configuration', `/harbor/projects/${newProjectId}/configuration`],
+    ['project-labels', `/harbor/projects/${projectId}/labels`],
+    ['project-policies', `/harbor/projects/${projectId}/policies`],
     ['repository', null],
     ['artifact', null],
     ['admin-users', '/harbor/admin/users'],
+    ['admin-robots', '/harbor/admin/robots'],
+    ['admin-registries', '/harbor/admin/registries'],
+    ['admin-replication', '/harbor/admin/replication'],
+    ['admin-scanners', '/harbor/admin/scanners'],
     ['admin-gc', '/harbor/admin/gc'],
     ['admin-audit', '/harbor/admin/audit'],
     ['admin-config', '/harbor/admin/config'],
@@ -538,8 +771,8 @@ try {
     ['profile', '/harbor/profile'],
   ];
   if (artifactUrl) {
-    pages[7][1] = new URL(artifactUrl).pathname;
-    pages[6][1] = new URL(artifactUrl).pathname.replace(/\/artifacts\/[^/]+$/, '');
+    pages[9][1] = new URL(artifactUrl).pathname;
+    pages[8][1] = new URL(artifactUrl).pathname.replace(/\/artifacts\/[^/]+$/, '');
   }
   await check('the untranslated-text check finds English on an English page (it can fail)', async () => {
     await page.goto(`${PORTAL}/harbor/projects`);
@@ -570,13 +803,20 @@ try {
       await shot(page, `zh-${name}`);
     });
   }
-  await check('dialogs are translated too (new project, new robot, add member)', async () => {
+  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label, system robot, registry, replication rule)', async () => {
     const bad = [];
     for (const [path, button] of [
       ['/harbor/projects', 'project-new'],
       [`/harbor/projects/${newProjectId}/robots`, 'robot-new'],
       [`/harbor/projects/${newProjectId}/members`, 'member-add'],
       ['/harbor/admin/users', 'user-new'],
+      [`/harbor/projects/${projectId}/policies`, 'retention-add'],
+      [`/harbor/projects/${projectId}/policies`, 'immutable-add'],
+      [`/harbor/projects/${projectId}/policies`, 'webhook-add'],
+      [`/harbor/projects/${projectId}/labels`, 'label-new'],
+      ['/harbor/admin/robots', 'sysrobot-new'],
+      ['/harbor/admin/registries', 'registry-new'],
+      ['/harbor/admin/replication', 'replication-new'],
     ]) {
       await page.goto(`${PORTAL}${path}`);
       await page.click(`[data-test=${button}]`);

@@ -5,9 +5,19 @@ import { t, type Key } from '../i18n';
 import { BASE } from '../router';
 import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
+import { Registries, Replication, Scanners, SystemRobots } from './system';
 
-export const ADMIN_TABS = ['users', 'gc', 'audit', 'config'];
-const TAB_LABEL: Record<string, Key> = { users: 'admin.tab.users', gc: 'admin.tab.gc', audit: 'admin.tab.audit', config: 'admin.tab.config' };
+export const ADMIN_TABS = ['users', 'robots', 'registries', 'replication', 'scanners', 'gc', 'audit', 'config'];
+const TAB_LABEL: Record<string, Key> = {
+  users: 'admin.tab.users',
+  robots: 'admin.tab.robots',
+  registries: 'admin.tab.registries',
+  replication: 'admin.tab.replication',
+  scanners: 'admin.tab.scanners',
+  gc: 'admin.tab.gc',
+  audit: 'admin.tab.audit',
+  config: 'admin.tab.config',
+};
 
 export function AdminPage(props: { tab: string; me: User }) {
   return (
@@ -21,6 +31,10 @@ export function AdminPage(props: { tab: string; me: User }) {
         ))}
       </nav>
       {props.tab === 'users' ? <Users me={props.me} /> : null}
+      {props.tab === 'robots' ? <SystemRobots /> : null}
+      {props.tab === 'registries' ? <Registries /> : null}
+      {props.tab === 'replication' ? <Replication /> : null}
+      {props.tab === 'scanners' ? <Scanners /> : null}
       {props.tab === 'gc' ? <Gc /> : null}
       {props.tab === 'audit' ? <Audit /> : null}
       {props.tab === 'config' ? <Config /> : null}
@@ -176,6 +190,8 @@ const STATUS_KEY: Record<string, Key> = {
   pending: 'status.pending',
   running: 'status.running',
   success: 'status.success',
+  succeed: 'status.success',
+  failed: 'status.error',
   error: 'status.error',
   stopped: 'status.stopped',
   scheduled: 'status.pending',

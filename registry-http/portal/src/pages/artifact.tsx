@@ -7,6 +7,8 @@ import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
+import { ArtifactLabels } from './labels';
+import { BuildHistory, ChartAdditions, isChart } from './additions';
 import { statusName } from './admin';
 
 const ACCESSORY_KEY: Record<string, Key> = {
@@ -80,7 +82,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
             </dd>
             <dt>{t('artifact.labels')}</dt>
             <dd>
-              <Labels artifact={a} />
+              {project ? <ArtifactLabels base={base} artifact={a} projectId={project.project_id} reload={art.reload} /> : <Labels artifact={a} />}
             </dd>
             {a.references?.length ? (
               <>
@@ -100,7 +102,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
           <Tags base={base} />
           <ScanSummary artifact={a} base={base} reload={art.reload} />
           <Vulnerabilities base={base} key={Object.values(a.scan_overview ?? {})[0]?.end_time ?? 'none'} />
-          <BuildHistory base={base} />
+          {isChart(a) ? <ChartAdditions base={base} /> : <BuildHistory base={base} />}
           <Accessories base={base} />
         </>
       ) : null}
@@ -360,45 +362,6 @@ function Vulnerabilities(props: { base: string }) {
         <button type="button" onClick={() => setLimit(limit + 100)}>
           {t('common.more', { n: vulns.length - limit })}
         </button>
-      ) : null}
-    </section>
-  );
-}
-
-interface HistoryEntry {
-  created?: string;
-  created_by?: string;
-  empty_layer?: boolean;
-}
-
-function BuildHistory(props: { base: string }) {
-  const h = useLoad(() => get<HistoryEntry[]>(`${props.base}/additions/build_history`), [props.base]);
-  return (
-    <section class="card" aria-labelledby="hist-title">
-      <h2 id="hist-title">{t('history.title')}</h2>
-      {h.error ? <p class="muted">{t('history.unavailable')}</p> : null}
-      <Loading when={h.loading} />
-      {h.data && h.data.length ? (
-        <table class="list" data-test="history-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('history.created')}</th>
-              <th scope="col">{t('history.command')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {h.data.map((e) => (
-              <tr>
-                <td>
-                  <DateText value={e.created} />
-                </td>
-                <td>
-                  <code data-raw="">{e.created_by ?? ''}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
       ) : null}
     </section>
   );

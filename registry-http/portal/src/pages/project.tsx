@@ -4,12 +4,16 @@ import { call, get, list, qValue, type AuditLog, type Member, type Project, type
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { ProjectLabels } from './labels';
+import { Policies } from './policies';
 import { PublicBadge, QuotaBar, roleName } from './projects';
 
-export const PROJECT_TABS = ['repositories', 'members', 'robots', 'logs', 'configuration'];
+export const PROJECT_TABS = ['repositories', 'members', 'labels', 'policies', 'robots', 'logs', 'configuration'];
 const TAB_LABEL: Record<string, Key> = {
   repositories: 'project.tab.repositories',
   members: 'project.tab.members',
+  labels: 'project.tab.labels',
+  policies: 'project.tab.policies',
   robots: 'project.tab.robots',
   logs: 'project.tab.logs',
   configuration: 'project.tab.configuration',
@@ -48,6 +52,8 @@ export function ProjectPage(props: { id: string; tab: string; user: User }) {
           </nav>
           {props.tab === 'repositories' ? <Repositories project={project} /> : null}
           {props.tab === 'members' ? <Members project={project} user={props.user} /> : null}
+          {props.tab === 'labels' ? <ProjectLabels project={project} /> : null}
+          {props.tab === 'policies' ? <Policies project={project} onChanged={pr.reload} /> : null}
           {props.tab === 'robots' ? <Robots project={project} /> : null}
           {props.tab === 'logs' ? <Logs project={project} /> : null}
           {props.tab === 'configuration' ? <Configuration project={project} onSaved={pr.reload} /> : null}
