@@ -1,0 +1,291 @@
+//! Artifact additions over HTTP: an image's build history, a Helm chart's README.md, values.yaml
+//! and dependencies, the bounds on what is read, and who may read them.
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use super::{MT, Res, app_mem, call, manifest, push_blob};
+
+const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
+const HELM_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+fn addition_uri(project: &str, repo: &str, reference: &str, addition: &str) -> String {
+    format!("/api/v2.0/projects/{project}/repositories/{repo}/artifacts/{reference}/additions/{addition}")
+}
+
+async fn get(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Res {
+    call(app, Method::GET, uri, headers, vec![]).await
+}
+
+/// Push an image whose config is `config` as `<repo>:<tag>`.
+async fn push_image(app: &Router, repo: &str, tag: &str, config: &serde_json::Value) {
+    let config = serde_json::to_vec(config).unwrap();
+    let c = push_blob(app, repo, &config).await;
+    let layer = b"not really a layer".to_vec();
+    let l = push_blob(app, repo, &layer).await;
+    let r = call(
+        app,
+        Method::PUT,
+        &format!("/v2/{repo}/manifests/{tag}"),
+        &[MT],
+        manifest(&c, config.len(), &[(&l, layer.len())]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+}
+
+/// A chart archive as `helm package` writes it: `<name>/<file>` entries in a gzip'd tar.
+fn chart_tgz(name: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, format!("{name}/{path}"), *content)
+            .unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// Push a chart archive as the OCI artifact `helm push` makes, tagged `<repo>:<tag>`.
+async fn push_chart(app: &Router, repo: &str, tag: &str, tgz: &[u8]) {
+    let config = br#"{"name":"app","version":"1.2.3","apiVersion":"v2"}"#;
+    let c = push_blob(app, repo, config).await;
+    let l = push_blob(app, repo, tgz).await;
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": HELM_CONFIG, "digest": c, "size": config.len()},
+        "layers": [{"mediaType": HELM_CONTENT, "digest": l, "size": tgz.len()}]
+    }))
+    .unwrap();
+    let r = call(
+        app,
+        Method::PUT,
+        &format!("/v2/{repo}/manifests/{tag}"),
+        &[MT],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+}
+
+const CHART_YAML: &[u8] = b"apiVersion: v2
+name: app
+version: 1.2.3
+description: A chart with two dependencies
+dependencies:
+  - name: redis
+    version: 17.11.3
+    repository: https://charts.bitnami.com/bitnami
+    condition: redis.enabled
+  - name: common
+    version: 2.x.x
+    repository: oci://registry.example.com/charts
+";
+const VALUES: &[u8] = b"replicaCount: 2\nimage:\n  repository: nginx\n  tag: \"1.25\"\n";
+const README: &[u8] = b"# app\n\nDeploys the app.\n";
+
+#[tokio::test]
+async fn build_history_is_the_image_configs_history() {
+    let app = app_mem().await;
+    let history = json!([
+        {"created": "2024-01-01T00:00:00Z", "created_by": "/bin/sh -c #(nop) ADD file:abc in / "},
+        {"created": "2024-01-01T00:00:01Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true},
+        {"created": "2024-01-02T00:00:00Z", "created_by": "RUN apk add curl", "author": "ops@example.com", "comment": "buildkit.dockerfile.v0"}
+    ]);
+    push_image(
+        &app,
+        "p/img",
+        "v1",
+        &json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": history}),
+    )
+    .await;
+    let r = get(&app, &addition_uri("p", "img", "v1", "build_history"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(r.json(), history);
+    // Harbor upper-cases the name, so any case is the same addition.
+    let r = get(&app, &addition_uri("p", "img", "v1", "BUILD_HISTORY"), &[]).await;
+    assert_eq!(r.json(), history);
+
+    // No history: an empty list.
+    push_image(&app, "p/img", "bare", &json!({"os": "linux"})).await;
+    let r = get(&app, &addition_uri("p", "img", "bare", "build_history"), &[]).await;
+    assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
+
+    // What images do not have is Harbor's 400, an artifact that is not there a 404.
+    for name in ["readme.md", "values.yaml", "dependencies", "nope"] {
+        let r = get(&app, &addition_uri("p", "img", "v1", name), &[]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}");
+        let message = r.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("isn't supported for IMAGE"), "{message}");
+    }
+    let r = get(&app, &addition_uri("p", "img", "v9", "build_history"), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = get(&app, &addition_uri("p", "nothing", "v1", "build_history"), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_index_has_no_additions() {
+    let app = app_mem().await;
+    push_image(&app, "p/multi", "amd64", &json!({"os": "linux", "history": []})).await;
+    let child = get(&app, "/v2/p/multi/manifests/amd64", &[("accept", MT.1)]).await;
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": MT.1, "digest": child.header("docker-content-digest").unwrap(), "size": child.body.len(), "platform": {"os": "linux", "architecture": "amd64"}}]
+    }))
+    .unwrap();
+    let r = call(
+        &app,
+        Method::PUT,
+        "/v2/p/multi/manifests/all",
+        &[("content-type", "application/vnd.oci.image.index.v1+json")],
+        index,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+    let r = get(&app, &addition_uri("p", "multi", "all", "build_history"), &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json());
+}
+
+#[tokio::test]
+async fn a_helm_charts_readme_values_and_dependencies() {
+    let app = app_mem().await;
+    let tgz = chart_tgz(
+        "app",
+        &[
+            ("Chart.yaml", CHART_YAML),
+            ("values.yaml", VALUES),
+            ("templates/deployment.yaml", b"kind: Deployment\n"),
+            // A subchart's README is not the chart's.
+            ("charts/redis/README.md", b"# redis\n"),
+            ("README.md", README),
+        ],
+    );
+    push_chart(&app, "p/charts/app", "1.2.3", &tgz).await;
+
+    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "readme.md"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    assert!(r.header("content-type").unwrap().starts_with("text/markdown"));
+    assert_eq!(r.body, README);
+
+    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "values.yaml"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    assert_eq!(r.body, VALUES);
+
+    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "dependencies"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(
+        r.json(),
+        json!([
+            {"name": "redis", "version": "17.11.3", "repository": "https://charts.bitnami.com/bitnami", "condition": "redis.enabled"},
+            {"name": "common", "version": "2.x.x", "repository": "oci://registry.example.com/charts"}
+        ])
+    );
+
+    // A chart has no build history.
+    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "build_history"), &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_chart_without_the_file_is_404() {
+    let app = app_mem().await;
+    let tgz = chart_tgz("bare", &[("Chart.yaml", b"apiVersion: v2\nname: bare\nversion: 0.1.0\n")]);
+    push_chart(&app, "p/bare", "0.1.0", &tgz).await;
+    for name in ["readme.md", "values.yaml"] {
+        let r = get(&app, &addition_uri("p", "bare", "0.1.0", name), &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{name}");
+        assert_eq!(r.json()["errors"][0]["code"], "NOT_FOUND", "{:?}", r.json());
+    }
+    // No dependencies: an empty list.
+    let r = get(&app, &addition_uri("p", "bare", "0.1.0", "dependencies"), &[]).await;
+    assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
+}
+
+#[tokio::test]
+async fn chart_reads_are_bounded() {
+    let app = app_mem().await;
+    // A gzip bomb: 80 MiB of zeros (about 80 KiB packed) before the README.
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(80 << 20);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "bomb/zeros", std::io::Read::take(std::io::repeat(0), 80 << 20))
+        .unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(README.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "bomb/README.md", README).unwrap();
+    let bomb = b.into_inner().unwrap().finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    push_chart(&app, "p/bomb", "1", &bomb).await;
+    let r = get(&app, &addition_uri("p", "bomb", "1", "readme.md"), &[]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.json());
+    let message = r.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("unpacked content"), "{message}");
+
+    // A README above the per-file cap is refused before it is read.
+    let big = vec![b'#'; (1 << 20) + 1];
+    let tgz = chart_tgz("big", &[("Chart.yaml", CHART_YAML), ("README.md", &big)]);
+    push_chart(&app, "p/big", "1", &tgz).await;
+    let r = get(&app, &addition_uri("p", "big", "1", "readme.md"), &[]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.json());
+
+    // Not a gzip'd tar at all: a clean client-visible error, not a 500.
+    push_chart(&app, "p/junk", "1", b"definitely not gzip").await;
+    let r = get(&app, &addition_uri("p", "junk", "1", "readme.md"), &[]).await;
+    assert!(r.status.is_client_error(), "{} {:?}", r.status, r.json());
+}
+
+#[tokio::test]
+async fn additions_need_read_access_to_the_project() {
+    let app = app_mem().await;
+    let tgz = chart_tgz("app", &[("Chart.yaml", CHART_YAML), ("README.md", README)]);
+    push_chart(&app, "p/app", "1", &tgz).await;
+    push_image(&app, "p/img", "1", &json!({"history": [{"created_by": "x"}]})).await;
+
+    // A private project, anonymously: refused exactly as the vulnerabilities addition is.
+    let anon = [("authorization", "")];
+    let vulns = get(
+        &app,
+        "/api/v2.0/projects/p/repositories/img/artifacts/1/additions/vulnerabilities",
+        &anon,
+    )
+    .await;
+    assert!(
+        [StatusCode::UNAUTHORIZED, StatusCode::NOT_FOUND].contains(&vulns.status),
+        "{}",
+        vulns.status
+    );
+    for (repo, name) in [("app", "readme.md"), ("img", "build_history"), ("img", "nope")] {
+        let r = get(&app, &addition_uri("p", repo, "1", name), &anon).await;
+        assert_eq!(r.status, vulns.status, "{repo} {name}");
+        assert!(r.body.len() < 1000 && !r.body.windows(5).any(|w| w == b"# app"));
+    }
+
+    // A public project: anyone reads its additions.
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v2.0/projects",
+        &[("content-type", "application/json")],
+        br#"{"project_name":"open","metadata":{"public":"true"}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+    push_chart(&app, "open/app", "1", &tgz).await;
+    let r = get(&app, &addition_uri("open", "app", "1", "readme.md"), &anon).await;
+    assert_eq!((r.status, r.body.as_slice()), (StatusCode::OK, README));
+}
