@@ -512,7 +512,11 @@ pub async fn artifact_addition(
     let a = reg
         .addition(&p, &image_ref(&project, &repo, &reference)?, &addition)
         .await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, a.content_type)], a.content).into_response())
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, a.content_type)],
+        a.content,
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/system/CVEAllowlist", tag = "system", summary = "The system's CVE allowlist", responses((status = 200, body = registry_core::policy::vulnerability::CveAllowlist), (status = 401, description = "credentials needed")))]

@@ -11,7 +11,9 @@ const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 const HELM_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
 fn addition_uri(project: &str, repo: &str, reference: &str, addition: &str) -> String {
-    format!("/api/v2.0/projects/{project}/repositories/{repo}/artifacts/{reference}/additions/{addition}")
+    format!(
+        "/api/v2.0/projects/{project}/repositories/{repo}/artifacts/{reference}/additions/{addition}"
+    )
 }
 
 async fn get(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Res {
@@ -106,7 +108,11 @@ async fn build_history_is_the_image_configs_history() {
     .await;
     let r = get(&app, &addition_uri("p", "img", "v1", "build_history"), &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
-    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
     assert_eq!(r.json(), history);
     // Harbor upper-cases the name, so any case is the same addition.
     let r = get(&app, &addition_uri("p", "img", "v1", "BUILD_HISTORY"), &[]).await;
@@ -114,26 +120,45 @@ async fn build_history_is_the_image_configs_history() {
 
     // No history: an empty list.
     push_image(&app, "p/img", "bare", &json!({"os": "linux"})).await;
-    let r = get(&app, &addition_uri("p", "img", "bare", "build_history"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "img", "bare", "build_history"),
+        &[],
+    )
+    .await;
     assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
 
     // What images do not have is Harbor's 400, an artifact that is not there a 404.
     for name in ["readme.md", "values.yaml", "dependencies", "nope"] {
         let r = get(&app, &addition_uri("p", "img", "v1", name), &[]).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}");
-        let message = r.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+        let message = r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(message.contains("isn't supported for IMAGE"), "{message}");
     }
     let r = get(&app, &addition_uri("p", "img", "v9", "build_history"), &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = get(&app, &addition_uri("p", "nothing", "v1", "build_history"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "nothing", "v1", "build_history"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn an_index_has_no_additions() {
     let app = app_mem().await;
-    push_image(&app, "p/multi", "amd64", &json!({"os": "linux", "history": []})).await;
+    push_image(
+        &app,
+        "p/multi",
+        "amd64",
+        &json!({"os": "linux", "history": []}),
+    )
+    .await;
     let child = get(&app, "/v2/p/multi/manifests/amd64", &[("accept", MT.1)]).await;
     let index = serde_json::to_vec(&json!({
         "schemaVersion": 2,
@@ -150,7 +175,12 @@ async fn an_index_has_no_additions() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
-    let r = get(&app, &addition_uri("p", "multi", "all", "build_history"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "multi", "all", "build_history"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json());
 }
 
@@ -170,19 +200,42 @@ async fn a_helm_charts_readme_values_and_dependencies() {
     );
     push_chart(&app, "p/charts/app", "1.2.3", &tgz).await;
 
-    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "readme.md"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "charts%252Fapp", "1.2.3", "readme.md"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
-    assert!(r.header("content-type").unwrap().starts_with("text/markdown"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/markdown")
+    );
     assert_eq!(r.body, README);
 
-    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "values.yaml"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "charts%252Fapp", "1.2.3", "values.yaml"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     assert_eq!(r.body, VALUES);
 
-    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "dependencies"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "charts%252Fapp", "1.2.3", "dependencies"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
     assert_eq!(
         r.json(),
         json!([
@@ -192,14 +245,25 @@ async fn a_helm_charts_readme_values_and_dependencies() {
     );
 
     // A chart has no build history.
-    let r = get(&app, &addition_uri("p", "charts%252Fapp", "1.2.3", "build_history"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "charts%252Fapp", "1.2.3", "build_history"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn a_chart_without_the_file_is_404() {
     let app = app_mem().await;
-    let tgz = chart_tgz("bare", &[("Chart.yaml", b"apiVersion: v2\nname: bare\nversion: 0.1.0\n")]);
+    let tgz = chart_tgz(
+        "bare",
+        &[(
+            "Chart.yaml",
+            b"apiVersion: v2\nname: bare\nversion: 0.1.0\n",
+        )],
+    );
     push_chart(&app, "p/bare", "0.1.0", &tgz).await;
     for name in ["readme.md", "values.yaml"] {
         let r = get(&app, &addition_uri("p", "bare", "0.1.0", name), &[]).await;
@@ -207,7 +271,12 @@ async fn a_chart_without_the_file_is_404() {
         assert_eq!(r.json()["errors"][0]["code"], "NOT_FOUND", "{:?}", r.json());
     }
     // No dependencies: an empty list.
-    let r = get(&app, &addition_uri("p", "bare", "0.1.0", "dependencies"), &[]).await;
+    let r = get(
+        &app,
+        &addition_uri("p", "bare", "0.1.0", "dependencies"),
+        &[],
+    )
+    .await;
     assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
 }
 
@@ -221,8 +290,12 @@ async fn chart_reads_are_bounded() {
     h.set_entry_type(tar::EntryType::Regular);
     h.set_size(80 << 20);
     h.set_mode(0o644);
-    b.append_data(&mut h, "bomb/zeros", std::io::Read::take(std::io::repeat(0), 80 << 20))
-        .unwrap();
+    b.append_data(
+        &mut h,
+        "bomb/zeros",
+        std::io::Read::take(std::io::repeat(0), 80 << 20),
+    )
+    .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Regular);
     h.set_size(README.len() as u64);
@@ -233,7 +306,10 @@ async fn chart_reads_are_bounded() {
     push_chart(&app, "p/bomb", "1", &bomb).await;
     let r = get(&app, &addition_uri("p", "bomb", "1", "readme.md"), &[]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.json());
-    let message = r.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+    let message = r.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(message.contains("unpacked content"), "{message}");
 
     // A README above the per-file cap is refused before it is read.
@@ -254,7 +330,13 @@ async fn additions_need_read_access_to_the_project() {
     let app = app_mem().await;
     let tgz = chart_tgz("app", &[("Chart.yaml", CHART_YAML), ("README.md", README)]);
     push_chart(&app, "p/app", "1", &tgz).await;
-    push_image(&app, "p/img", "1", &json!({"history": [{"created_by": "x"}]})).await;
+    push_image(
+        &app,
+        "p/img",
+        "1",
+        &json!({"history": [{"created_by": "x"}]}),
+    )
+    .await;
 
     // A private project, anonymously: refused exactly as the vulnerabilities addition is.
     let anon = [("authorization", "")];
@@ -269,7 +351,11 @@ async fn additions_need_read_access_to_the_project() {
         "{}",
         vulns.status
     );
-    for (repo, name) in [("app", "readme.md"), ("img", "build_history"), ("img", "nope")] {
+    for (repo, name) in [
+        ("app", "readme.md"),
+        ("img", "build_history"),
+        ("img", "nope"),
+    ] {
         let r = get(&app, &addition_uri("p", repo, "1", name), &anon).await;
         assert_eq!(r.status, vulns.status, "{repo} {name}");
         assert!(r.body.len() < 1000 && !r.body.windows(5).any(|w| w == b"# app"));
