@@ -37,19 +37,32 @@ async fn push_image(app: &Router, repo: &str, tag: &str, config: &serde_json::Va
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
 }
 
-/// A chart archive as `helm package` writes it: `<name>/<file>` entries in a gzip'd tar.
-fn chart_tgz(name: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+/// A gzip'd tar of `(path, size, content)` entries, streamed from their readers.
+fn tgz_of(entries: Vec<(String, u64, Box<dyn std::io::Read>)>) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut b = tar::Builder::new(gz);
-    for (path, content) in files {
+    for (path, size, content) in entries {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(content.len() as u64);
+        h.set_size(size);
         h.set_mode(0o644);
-        b.append_data(&mut h, format!("{name}/{path}"), *content)
-            .unwrap();
+        b.append_data(&mut h, path, content).unwrap();
     }
     b.into_inner().unwrap().finish().unwrap()
+}
+
+/// A chart archive as `helm package` writes it: `<name>/<file>` entries in a gzip'd tar.
+fn chart_tgz(name: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    tgz_of(
+        files
+            .iter()
+            .map(|(path, content)| {
+                let reader: Box<dyn std::io::Read> =
+                    Box::new(std::io::Cursor::new(content.to_vec()));
+                (format!("{name}/{path}"), content.len() as u64, reader)
+            })
+            .collect(),
+    )
 }
 
 /// Push a chart archive as the OCI artifact `helm push` makes, tagged `<repo>:<tag>`.
@@ -284,24 +297,18 @@ async fn a_chart_without_the_file_is_404() {
 async fn chart_reads_are_bounded() {
     let app = app_mem().await;
     // A gzip bomb: 80 MiB of zeros (about 80 KiB packed) before the README.
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut b = tar::Builder::new(gz);
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(80 << 20);
-    h.set_mode(0o644);
-    b.append_data(
-        &mut h,
-        "bomb/zeros",
-        std::io::Read::take(std::io::repeat(0), 80 << 20),
-    )
-    .unwrap();
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(README.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, "bomb/README.md", README).unwrap();
-    let bomb = b.into_inner().unwrap().finish().unwrap();
+    let bomb = tgz_of(vec![
+        (
+            "bomb/zeros".into(),
+            80 << 20,
+            Box::new(std::io::Read::take(std::io::repeat(0), 80 << 20)),
+        ),
+        (
+            "bomb/README.md".into(),
+            README.len() as u64,
+            Box::new(README),
+        ),
+    ]);
     assert!(bomb.len() < 1 << 20, "{}", bomb.len());
     push_chart(&app, "p/bomb", "1", &bomb).await;
     let r = get(&app, &addition_uri("p", "bomb", "1", "readme.md"), &[]).await;
