@@ -56,6 +56,39 @@ const IMAGE_CONFIGS: &[&str] = &[
     "application/vnd.wasm.config.v1+json",
 ];
 
+/// The additions an artifact has, by its artifact type (for an image manifest without one, its
+/// config media type), in the order Harbor lists them.
+pub fn addition_names(artifact_type: Option<&str>) -> &'static [&'static str] {
+    match artifact_type {
+        Some(t) if IMAGE_CONFIGS.contains(&t) => &["build_history"],
+        Some(HELM_CONFIG) => &["values.yaml", "readme.md", "dependencies"],
+        _ => &[],
+    }
+}
+
+/// Harbor's `addition_links` of the artifact `digest` in `repository` (`<project>/<name>`):
+/// API paths, the repository's slashes encoded twice as Harbor's clients expect.
+pub fn addition_links(
+    repository: &str,
+    digest: &str,
+    artifact_type: Option<&str>,
+) -> std::collections::BTreeMap<String, crate::model::AdditionLink> {
+    let (project, name) = repository.split_once('/').unwrap_or(("", repository));
+    let name = name.replace('/', "%252F");
+    addition_names(artifact_type)
+        .iter()
+        .map(|a| {
+            let link = crate::model::AdditionLink {
+                href: format!(
+                    "/api/v2.0/projects/{project}/repositories/{name}/artifacts/{digest}/additions/{a}"
+                ),
+                absolute: false,
+            };
+            ((*a).to_owned(), link)
+        })
+        .collect()
+}
+
 /// An addition's body and the content type it is served with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addition {

@@ -132,6 +132,22 @@ async fn build_history_is_the_image_configs_history() {
     let r = addition(&app, "p/img:v1", "build_history", &[]).await;
     served_as(&r, "application/json");
     assert_eq!(r.json(), history);
+    let art = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/projects/p/repositories/img/artifacts/v1",
+        &[],
+        vec![],
+    )
+    .await
+    .json();
+    let href = art["addition_links"]["build_history"]["href"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        call(&app, Method::GET, href, &[], vec![]).await.json(),
+        history
+    );
     // Harbor upper-cases the name, so any case is the same addition.
     let r = addition(&app, "p/img:v1", "BUILD_HISTORY", &[]).await;
     assert_eq!(r.json(), history);
@@ -227,6 +243,32 @@ async fn a_helm_charts_readme_values_and_dependencies() {
             {"name": "common", "version": "2.x.x", "repository": "oci://registry.example.com/charts"}
         ])
     );
+
+    // The artifact links its additions as Harbor does, and every link answers.
+    let art = call(
+        &app,
+        Method::GET,
+        "/api/v2.0/projects/p/repositories/charts%252Fapp/artifacts/1.2.3",
+        &[],
+        vec![],
+    )
+    .await
+    .json();
+    let links = art["addition_links"].as_object().unwrap();
+    assert_eq!(
+        links.keys().collect::<Vec<_>>(),
+        ["dependencies", "readme.md", "values.yaml"]
+    );
+    for link in links.values() {
+        assert_eq!(link["absolute"], false);
+        let href = link["href"].as_str().unwrap();
+        assert!(
+            href.starts_with("/api/v2.0/projects/p/repositories/charts%252Fapp/artifacts/sha256:"),
+            "{href}"
+        );
+        let r = call(&app, Method::GET, href, &[], vec![]).await;
+        assert_eq!(r.status, StatusCode::OK, "{href}");
+    }
 
     // A chart has no build history.
     let r = addition(&app, "p/charts/app:1.2.3", "build_history", &[]).await;
