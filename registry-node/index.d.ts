@@ -197,6 +197,8 @@ export interface Artifact {
   accessories: Array<Accessory>
   /** For an image an index lists: the accessories of those indexes. */
   inherited_accessories: Array<Accessory>
+  /** Addition name → where to read it (build_history of an image; values.yaml, readme.md, dependencies of a chart). */
+  addition_links?: Record<string, { href: string; absolute: boolean }>
 }
 
 /** An accessory of an artifact: a signature, an SBOM, any referrer. */

@@ -10,6 +10,8 @@ use registry_http::{AppOptions, app};
 use sha2::{Digest as _, Sha256};
 use tower::ServiceExt;
 
+#[path = "http/additions.rs"]
+mod additions;
 #[path = "http/audit.rs"]
 mod audit;
 #[path = "http/sessions.rs"]

@@ -229,6 +229,11 @@ impl Registry {
                     .artifact_type
                     .clone()
                     .unwrap_or_else(|| a.media_type.clone()),
+                addition_links: crate::content::addition::addition_links(
+                    &repo.name,
+                    &a.digest,
+                    a.artifact_type.as_deref(),
+                ),
                 artifact_type: a.artifact_type,
                 size: a.size,
                 push_time: time(a.push_time),

@@ -4,11 +4,12 @@
 //! - [`project`]: projects, their metadata, members and summaries;
 //! - [`catalog`]: repositories, artifacts, tags and labels as Harbor's API lists them;
 //! - [`accessory`]: signatures, SBOMs and other artifacts that belong to a subject;
+//! - [`addition`]: Harbor's artifact additions (an image's build history; a Helm chart's
+//!   README.md, values.yaml and dependencies), read from the content on demand;
 //! - [`model`]: the serialisable views, with Harbor's field names.
-//!
-//! Additions will land here.
 
 pub mod accessory;
+pub mod addition;
 pub mod catalog;
 pub mod model;
 pub mod project;

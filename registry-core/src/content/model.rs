@@ -311,6 +311,18 @@ pub struct Artifact {
     /// The artifact's SBOM accessory, when it has one (Harbor's `sbom_overview`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sbom_overview: Option<SbomOverview>,
+    /// Addition name → where to read it: `build_history` of an image; `values.yaml`,
+    /// `readme.md` and `dependencies` of a Helm chart (absent for other types).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub addition_links: std::collections::BTreeMap<String, AdditionLink>,
+}
+
+/// Harbor's link to an addition of an artifact (a path on this server: `absolute` is false).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdditionLink {
+    pub href: String,
+    pub absolute: bool,
 }
 
 /// Harbor's `sbom_overview` of an artifact.

@@ -503,6 +503,22 @@ pub async fn artifact_vulnerabilities(
     )
 }
 
+#[utoipa::path(get, path = "/projects/{project}/repositories/{repo}/artifacts/{reference}/additions/{addition}", tag = "artifact", summary = "An addition of the artifact: build_history (images: the config's history, JSON), readme.md (text/markdown), values.yaml (text/plain) or dependencies (JSON) of a Helm chart", params(("addition" = String, Path, description = "build_history | readme.md | values.yaml | dependencies")), responses((status = 200, description = "the addition, in its content type"), (status = 400, description = "bad input, or an addition this artifact's type does not have"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible, or the chart has no such file"), (status = 413, description = "the content is larger than the server reads")))]
+pub async fn artifact_addition(
+    State(reg): State<Registry>,
+    Who(p): Who,
+    Path((project, repo, reference, addition)): Path<(String, String, String, String)>,
+) -> R {
+    let a = reg
+        .addition(&p, &image_ref(&project, &repo, &reference)?, &addition)
+        .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, a.content_type)],
+        a.content,
+    )
+        .into_response())
+}
+
 #[utoipa::path(get, path = "/system/CVEAllowlist", tag = "system", summary = "The system's CVE allowlist", responses((status = 200, body = registry_core::policy::vulnerability::CveAllowlist), (status = 401, description = "credentials needed")))]
 pub async fn get_system_allowlist(State(reg): State<Registry>, Who(p): Who) -> R {
     json(reg.system_cve_allowlist(&p).await?)

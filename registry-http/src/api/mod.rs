@@ -293,6 +293,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_artifact, delete_artifact))
         .routes(routes!(list_accessories))
         .routes(routes!(artifact_vulnerabilities))
+        .routes(routes!(artifact_addition))
         .routes(routes!(get_system_allowlist, put_system_allowlist))
         .routes(routes!(list_trust_keys, add_trust_key))
         .routes(routes!(delete_trust_key))
