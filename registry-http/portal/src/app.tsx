@@ -1,7 +1,7 @@
 // The shell: who is signed in (GET /users/current), the sign-in form when nobody is, the header
 // (navigation, search, language, user, sign out) and the routes.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, get, setUnauthorizedHandler, signIn, signOut, type User } from './api';
+import { API, ApiError, get, raw, setUnauthorizedHandler, signIn, signOut, type User } from './api';
 import { getLang, LANGS, setLang, t, type Lang } from './i18n';
 import { BASE, match, navigate, useLocation } from './router';
 import { ErrorBox, Field, Link, Raw } from './ui';
@@ -87,6 +87,16 @@ function SignIn(props: { onSignedIn: () => Promise<void>; lang: Lang; onLang: (l
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [authMode, setAuthMode] = useState<string | null>(null);
+  useEffect(() => {
+    // Anonymous: tells whether users sign in here or at the OIDC provider.
+    raw('GET', `${API}/systeminfo`, undefined, undefined, true)
+      .then((r) => r.json() as Promise<{ auth_mode?: string }>)
+      .then((info) => setAuthMode(info.auth_mode ?? null))
+      .catch(() => setAuthMode(null));
+  }, []);
+  const oidc = authMode === 'oidc_auth';
+  const here = location.pathname.startsWith(BASE) ? location.pathname + location.search : `${BASE}/projects`;
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -112,6 +122,14 @@ function SignIn(props: { onSignedIn: () => Promise<void>; lang: Lang; onLang: (l
           <LangSwitch lang={props.lang} onLang={props.onLang} />
         </div>
         <p class="muted">{t('signin.subtitle')}</p>
+        {oidc ? (
+          <>
+            <a class="button primary block" href={`/c/oidc/login?redirect_url=${encodeURIComponent(here)}`} data-test="signin-oidc">
+              {t('signin.oidc')}
+            </a>
+            <p class="muted center">{t('signin.or')}</p>
+          </>
+        ) : null}
         <Field label={t('signin.username')}>
           <input name="principal" autoComplete="username" required value={principal} data-test="signin-username" onInput={(e) => setPrincipal((e.target as HTMLInputElement).value)} />
         </Field>

@@ -5,11 +5,13 @@ import { t, type Key } from '../i18n';
 import { BASE } from '../router';
 import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
+import { Groups } from './groups';
 import { Registries, Replication, Scanners, SystemRobots } from './system';
 
-export const ADMIN_TABS = ['users', 'robots', 'registries', 'replication', 'scanners', 'gc', 'audit', 'config'];
+export const ADMIN_TABS = ['users', 'groups', 'robots', 'registries', 'replication', 'scanners', 'gc', 'audit', 'config'];
 const TAB_LABEL: Record<string, Key> = {
   users: 'admin.tab.users',
+  groups: 'admin.tab.groups',
   robots: 'admin.tab.robots',
   registries: 'admin.tab.registries',
   replication: 'admin.tab.replication',
@@ -31,6 +33,7 @@ export function AdminPage(props: { tab: string; me: User }) {
         ))}
       </nav>
       {props.tab === 'users' ? <Users me={props.me} /> : null}
+      {props.tab === 'groups' ? <Groups /> : null}
       {props.tab === 'robots' ? <SystemRobots /> : null}
       {props.tab === 'registries' ? <Registries /> : null}
       {props.tab === 'replication' ? <Replication /> : null}

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, type User } from '../api';
 import { t } from '../i18n';
-import { DateText, ErrorBox, Field, Raw } from '../ui';
+import { CopyButton, DateText, ErrorBox, Field, Raw } from '../ui';
 
 export function ProfilePage(props: { user: User; onChanged: () => void }) {
   const u = props.user;
@@ -106,7 +106,75 @@ export function ProfilePage(props: { user: User; onChanged: () => void }) {
             </div>
           </form>
         ) : null}
+        {u.source === 'oidc' ? <CliSecret user={u} /> : null}
       </div>
     </section>
+  );
+}
+
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+/** 40 characters from crypto.getRandomValues (rejection sampling: no modulo bias), with at least
+ * one upper-case letter, one lower-case letter and one digit. */
+export function randomSecret(length = 40): string {
+  for (;;) {
+    const out: string[] = [];
+    while (out.length < length) {
+      const buf = crypto.getRandomValues(new Uint8Array(length * 2));
+      for (const b of buf) {
+        if (b < 256 - (256 % ALPHABET.length) && out.length < length) out.push(ALPHABET[b % ALPHABET.length]!);
+      }
+    }
+    const s = out.join('');
+    if (/[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s)) return s;
+  }
+}
+
+function CliSecret(props: { user: User }) {
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div class="card" data-test="cli-secret">
+      <h2>{t('profile.cli')}</h2>
+      <p class="muted">{t('profile.cliHint')}</p>
+      <ErrorBox error={error} />
+      {secret ? (
+        <div role="status">
+          <p>{t('profile.cliNew')}</p>
+          <span class="copyrow">
+            <code class="secret" data-raw="" data-test="cli-secret-value">
+              {secret}
+            </code>
+            <CopyButton text={secret} label={t('profile.cliCopy')} test="cli-secret-copy" />
+          </span>
+        </div>
+      ) : null}
+      <div class="actions">
+        <button
+          type="button"
+          class="primary"
+          disabled={busy}
+          data-test="cli-secret-generate"
+          onClick={async () => {
+            if (!confirm(t('profile.cliConfirm'))) return;
+            const s = randomSecret();
+            setBusy(true);
+            setError(null);
+            setSecret(null);
+            try {
+              await call('PUT', `/users/${props.user.user_id}/cli_secret`, { secret: s });
+              setSecret(s);
+            } catch (e) {
+              setError(e);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          {t('profile.cliGenerate')}
+        </button>
+      </div>
+    </div>
   );
 }

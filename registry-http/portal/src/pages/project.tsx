@@ -6,6 +6,7 @@ import { BASE, navigate } from '../router';
 import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
+import { listGroups } from './groups';
 import { PublicBadge, QuotaBar, roleName } from './projects';
 
 export const PROJECT_TABS = ['repositories', 'members', 'labels', 'policies', 'robots', 'logs', 'configuration'];
@@ -201,17 +202,25 @@ function Members(props: { project: Project; user: User }) {
 }
 
 function AddMember(props: { project: Project; onClose: () => void; onAdded: () => void }) {
+  const [kind, setKind] = useState<'user' | 'group'>('user');
   const [username, setUsername] = useState('');
   const [role, setRole] = useState(2);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [hints, setHints] = useState<User[]>([]);
+  const [hints, setHints] = useState<string[]>([]);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    const name = username.trim();
     try {
-      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: username.trim() } });
+      if (kind === 'group') {
+        const found = (await listGroups(1, 10, name)).items.find((g) => g.group_name === name);
+        if (!found) throw new Error(t('members.noGroup', { name }));
+        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
+      } else {
+        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
+      }
       props.onAdded();
     } catch (err) {
       setError(err);
@@ -220,9 +229,10 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
     }
   };
   const suggest = async (v: string) => {
-    if (v.trim().length < 2) return setHints([]);
+    if (v.trim().length < (kind === 'group' ? 1 : 2)) return setHints([]);
     try {
-      setHints(await get<User[]>(`/users/search?username=${encodeURIComponent(v.trim())}&page_size=10`));
+      if (kind === 'group') setHints((await listGroups(1, 10, v.trim())).items.map((g) => g.group_name));
+      else setHints((await get<User[]>(`/users/search?username=${encodeURIComponent(v.trim())}&page_size=10`)).map((u) => u.username));
     } catch {
       setHints([]);
     }
@@ -230,7 +240,16 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
   return (
     <Dialog title={t('members.add')} onClose={props.onClose} test="member-dialog">
       <form onSubmit={submit}>
-        <Field label={t('members.username')}>
+        <fieldset class="inline">
+          <legend>{t('members.kind')}</legend>
+          <label class="check">
+            <input type="radio" name="member-kind" checked={kind === 'user'} data-test="member-kind-user" onChange={() => (setKind('user'), setHints([]))} /> {t('members.user')}
+          </label>
+          <label class="check">
+            <input type="radio" name="member-kind" checked={kind === 'group'} data-test="member-kind-group" onChange={() => (setKind('group'), setHints([]))} /> {t('members.group')}
+          </label>
+        </fieldset>
+        <Field label={kind === 'group' ? t('members.groupName') : t('members.username')}>
           <input
             required
             value={username}
@@ -245,8 +264,8 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
           />
         </Field>
         <datalist id="member-hints">
-          {hints.map((u) => (
-            <option value={u.username} />
+          {hints.map((h) => (
+            <option value={h} />
           ))}
         </datalist>
         <Field label={t('members.role')}>
