@@ -226,7 +226,7 @@ export interface Artifact {
   tags?: Tag[] | null;
   labels?: Label[] | null;
   accessories?: Accessory[] | null;
-  references?: { child_digest: string; platform?: { os?: string; architecture?: string } }[] | null;
+  references?: { child_digest: string; platform?: { os?: string; architecture?: string; variant?: string } | null }[] | null;
   scan_overview?: Record<string, ScanOverview> | null;
   extra_attrs?: Record<string, unknown> | null;
   annotations?: Record<string, string> | null;

@@ -233,6 +233,7 @@ function Gc() {
   };
   return (
     <div>
+      <GcSchedule />
       <div class="card">
         <label class="check">
           <input type="checkbox" checked={untagged} data-test="gc-untagged" onChange={(e) => setUntagged((e.target as HTMLInputElement).checked)} /> {t('gc.untagged')}
@@ -310,6 +311,94 @@ function Gc() {
       {p.pager}
       {logOf != null ? <GcLog id={logOf} onClose={() => setLogOf(null)} /> : null}
     </div>
+  );
+}
+
+interface JobSchedule {
+  schedule?: { type?: string; cron?: string; next_scheduled_time?: string | null } | null;
+  parameters?: Record<string, unknown>;
+}
+
+const SCHEDULE_TYPES = ['None', 'Hourly', 'Daily', 'Weekly', 'Custom'] as const;
+const SCHEDULE_KEY: Record<(typeof SCHEDULE_TYPES)[number], Key> = {
+  None: 'gc.sched.None',
+  Hourly: 'gc.sched.Hourly',
+  Daily: 'gc.sched.Daily',
+  Weekly: 'gc.sched.Weekly',
+  Custom: 'gc.sched.Custom',
+};
+
+function GcSchedule() {
+  const l = useLoad(() => get<JobSchedule>('/system/gc/schedule'), []);
+  const [form, setForm] = useState<{ type: string; cron: string; untagged: boolean; workers: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const cur = l.data;
+  const f = form ?? {
+    type: SCHEDULE_TYPES.includes((cur?.schedule?.type ?? 'None') as 'None') ? (cur?.schedule?.type ?? 'None') : 'Custom',
+    cron: cur?.schedule?.cron ?? '',
+    untagged: !!cur?.parameters?.delete_untagged,
+    workers: String(cur?.parameters?.workers ?? 1),
+  };
+  const upd = (x: Partial<typeof f>) => (setForm({ ...f, ...x }), setSaved(false));
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      await call('PUT', '/system/gc/schedule', {
+        schedule: f.type === 'Custom' ? { type: 'Custom', cron: f.cron.trim() } : { type: f.type },
+        parameters: { delete_untagged: f.untagged, workers: Math.max(1, Number(f.workers) || 1) },
+      });
+      setSaved(true);
+      setForm(null);
+      l.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const next = cur?.schedule?.next_scheduled_time;
+  return (
+    <form class="card" onSubmit={save} data-test="gc-schedule" aria-labelledby="gc-sched-title">
+      <h2 id="gc-sched-title">{t('gc.schedule')}</h2>
+      <ErrorBox error={l.error ?? error} />
+      <Loading when={l.loading && !l.data} />
+      <div class="filters">
+        <Field label={t('gc.scheduleType')}>
+          <select value={f.type} data-test="gc-schedule-type" onChange={(e) => upd({ type: (e.target as HTMLSelectElement).value })}>
+            {SCHEDULE_TYPES.map((x) => (
+              <option value={x}>{t(SCHEDULE_KEY[x])}</option>
+            ))}
+          </select>
+        </Field>
+        {f.type === 'Custom' ? (
+          <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
+            <input required value={f.cron} data-test="gc-schedule-cron" onInput={(e) => upd({ cron: (e.target as HTMLInputElement).value })} />
+          </Field>
+        ) : null}
+        <Field label={t('gc.workers')}>
+          <input type="number" min="1" max="5" value={f.workers} data-test="gc-schedule-workers" onInput={(e) => upd({ workers: (e.target as HTMLInputElement).value })} />
+        </Field>
+      </div>
+      <label class="check">
+        <input type="checkbox" checked={f.untagged} data-test="gc-schedule-untagged" onChange={(e) => upd({ untagged: (e.target as HTMLInputElement).checked })} /> {t('gc.untagged')}
+      </label>
+      {next && f.type !== 'None' ? (
+        <p class="muted" data-test="gc-schedule-next">
+          {t('gc.next')}: <DateText value={next} />
+        </p>
+      ) : null}
+      {saved ? (
+        <p class="ok" role="status" data-test="gc-schedule-saved">
+          {t('common.saved')}
+        </p>
+      ) : null}
+      <div class="actions left">
+        <button type="submit" class="primary" data-test="gc-schedule-save">
+          {t('gc.saveSchedule')}
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -417,37 +506,143 @@ function Audit() {
   );
 }
 
+type Settings = Record<string, { value: unknown; editable?: boolean }>;
+
+const AUTH_KEY: Record<string, Key> = {
+  db_auth: 'cfg.auth.db_auth',
+  ldap_auth: 'cfg.auth.ldap_auth',
+  oidc_auth: 'cfg.auth.oidc_auth',
+  http_auth: 'cfg.auth.http_auth',
+};
+/** Never shown, whatever the server sends. */
+const SECRET = /secret|password|passwd|token_key|private|credential/i;
+
 function Config() {
-  const c = useLoad(() => get<Record<string, { value: unknown; editable?: boolean }>>('/configurations'), []);
-  const entries = Object.entries(c.data ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const c = useLoad(() => get<Settings>('/configurations'), []);
+  const [changes, setChanges] = useState<Record<string, unknown>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const data = c.data ?? {};
+  const value = (k: string) => (k in changes ? changes[k] : data[k]?.value);
+  const editable = (k: string) => k in data && data[k]!.editable !== false;
+  const set = (k: string, v: unknown) => {
+    setNote(null);
+    const next = { ...changes };
+    if (JSON.stringify(v) === JSON.stringify(data[k]?.value)) delete next[k];
+    else next[k] = v;
+    setChanges(next);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setNote(null);
+    if (!Object.keys(changes).length) return setNote(t('cfg.nothingChanged'));
+    try {
+      await call('PUT', '/configurations', changes);
+      setChanges({});
+      setNote(t('common.saved'));
+      c.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const fixed = (k: string) => (editable(k) ? undefined : t('cfg.fixed'));
+  const mode = String(data.auth_mode?.value ?? '');
+  const prefix = mode === 'ldap_auth' ? 'ldap_' : mode === 'oidc_auth' ? 'oidc_' : mode === 'http_auth' ? 'http_authproxy_' : null;
+  const authFields = prefix ? Object.entries(data).filter(([k]) => k.startsWith(prefix) && !SECRET.test(k)) : [];
+  const entries = Object.entries(data)
+    .filter(([k]) => !SECRET.test(k))
+    .sort(([a], [b]) => a.localeCompare(b));
+  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
   return (
     <div>
-      <p class="muted">{t('config.readOnly')}</p>
+      <p class="muted">{t('cfg.hint')}</p>
       <ErrorBox error={c.error} />
-      <Loading when={c.loading} />
+      <Loading when={c.loading && !c.data} />
       {c.data ? (
-        <table class="list" data-test="config-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('config.key')}</th>
-              <th scope="col">{t('config.value')}</th>
-              <th scope="col">{t('config.editable')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map(([k, v]) => (
+        <>
+          <form class="card" onSubmit={save} data-test="config-form" aria-labelledby="cfg-system">
+            <h2 id="cfg-system">{t('cfg.system')}</h2>
+            <label class="check">
+              <input type="checkbox" checked={!!value('read_only')} disabled={!editable('read_only')} data-test="config-read-only" onChange={(e) => set('read_only', (e.target as HTMLInputElement).checked)} /> {t('cfg.readOnly')}
+            </label>
+            <div class="filters">
+              <Field label={t('cfg.creation')} hint={fixed('project_creation_restriction')}>
+                <select value={String(value('project_creation_restriction') ?? 'everyone')} disabled={!editable('project_creation_restriction')} data-test="config-creation" onChange={(e) => set('project_creation_restriction', (e.target as HTMLSelectElement).value)}>
+                  <option value="everyone">{t('cfg.creation.everyone')}</option>
+                  <option value="adminonly">{t('cfg.creation.adminonly')}</option>
+                </select>
+              </Field>
+              {'robot_token_duration' in data ? (
+                <Field label={t('cfg.robotDays')} hint={fixed('robot_token_duration')}>
+                  <input type="number" min="1" value={String(value('robot_token_duration') ?? '')} disabled={!editable('robot_token_duration')} data-test="config-robot-days" onInput={(e) => set('robot_token_duration', Number((e.target as HTMLInputElement).value))} />
+                </Field>
+              ) : null}
+              {'token_expiration' in data ? (
+                <Field label={t('cfg.tokenMinutes')} hint={fixed('token_expiration')}>
+                  <input type="number" min="1" value={String(value('token_expiration') ?? '')} disabled={!editable('token_expiration')} data-test="config-token-minutes" onInput={(e) => set('token_expiration', Number((e.target as HTMLInputElement).value))} />
+                </Field>
+              ) : null}
+            </div>
+            <ErrorBox error={error} test="config-error" />
+            {note ? (
+              <p class="ok" role="status" data-test="config-note">
+                {note}
+              </p>
+            ) : null}
+            <div class="actions left">
+              <button type="submit" class="primary" data-test="config-save">
+                {t('common.save')}
+              </button>
+            </div>
+          </form>
+          <section class="card" aria-labelledby="cfg-auth" data-test="config-auth">
+            <h2 id="cfg-auth">{t('cfg.auth')}</h2>
+            <p>
+              {t('cfg.authMode')}: <strong data-test="config-auth-mode">{AUTH_KEY[mode] ? t(AUTH_KEY[mode]!) : <Raw>{mode}</Raw>}</strong>
+            </p>
+            {authFields.length ? (
+              <>
+                <p class="muted">{t('cfg.authFields')}</p>
+                <dl class="facts">
+                  {authFields.map(([k, v]) => (
+                    <>
+                      <dt>
+                        <code data-raw="">{k}</code>
+                      </dt>
+                      <dd>
+                        <code data-raw="">{show(v?.value)}</code>
+                      </dd>
+                    </>
+                  ))}
+                </dl>
+              </>
+            ) : null}
+          </section>
+          <h2 class="sub">{t('cfg.all')}</h2>
+          <table class="list" data-test="config-list">
+            <thead>
               <tr>
-                <td>
-                  <code data-raw="">{k}</code>
-                </td>
-                <td>
-                  <code data-raw="">{typeof v?.value === 'string' ? v.value : JSON.stringify(v?.value ?? v)}</code>
-                </td>
-                <td>{v?.editable === false ? t('common.no') : t('common.yes')}</td>
+                <th scope="col">{t('config.key')}</th>
+                <th scope="col">{t('config.value')}</th>
+                <th scope="col">{t('config.editable')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {entries.map(([k, v]) => (
+                <tr>
+                  <td>
+                    <code data-raw="">{k}</code>
+                  </td>
+                  <td>
+                    <code data-raw="">{show(v?.value ?? v)}</code>
+                  </td>
+                  <td>{v?.editable === false ? t('common.no') : t('common.yes')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       ) : null}
     </div>
   );

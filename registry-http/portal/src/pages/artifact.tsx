@@ -97,6 +97,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
               </>
             ) : null}
           </dl>
+          {a.references?.length ? <IndexChildren projectId={props.id} repo={props.repo} base={base} artifact={a} /> : null}
           <DeleteArtifact base={base} back={`${BASE}/projects/${props.id}/repositories/${encodeURIComponent(props.repo)}`} digest={a.digest} />
           <PullCommands repo={full} artifact={a} />
           <Tags base={base} />
@@ -107,6 +108,54 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
         </>
       ) : null}
     </section>
+  );
+}
+
+type Ref = NonNullable<Artifact['references']>[number];
+
+function platformOf(p?: { os?: string; architecture?: string; variant?: string } | null): string | null {
+  if (!p || (!p.os && !p.architecture)) return null;
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** The manifests an index (manifest list) references: platform, digest (to its page), size. */
+function IndexChildren(props: { projectId: string; repo: string; base: string; artifact: Artifact }) {
+  const refs = props.artifact.references ?? [];
+  return (
+    <section class="card" aria-labelledby="children-title" data-test="index-children">
+      <h2 id="children-title">{t('artifact.children')}</h2>
+      <table class="list">
+        <thead>
+          <tr>
+            <th scope="col">{t('artifact.platform')}</th>
+            <th scope="col">{t('artifact.digest')}</th>
+            <th scope="col">{t('artifact.size')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {refs.map((r) => (
+            <ChildRow key={r.child_digest} r={r} href={`${BASE}/projects/${props.projectId}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(r.child_digest)}`} api={props.base.replace(/\/artifacts\/[^/]+$/, `/artifacts/${encodeURIComponent(r.child_digest)}`)} />
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ChildRow(props: { r: Ref; href: string; api: string }) {
+  const c = useLoad(() => get<Artifact>(props.api), [props.api]);
+  const extra = (c.data?.extra_attrs ?? {}) as { os?: string; architecture?: string; variant?: string };
+  const platform = platformOf(props.r.platform) ?? platformOf(extra);
+  return (
+    <tr data-test="index-child" data-digest={props.r.child_digest}>
+      <td data-test="index-child-platform">{platform ? <Raw>{platform}</Raw> : <span class="muted">—</span>}</td>
+      <td>
+        <Link href={props.href} data-test="index-child-link" aria-label={t('artifact.childOf', { digest: props.r.child_digest })}>
+          <code data-raw="">{shortDigest(props.r.child_digest)}</code>
+        </Link>
+      </td>
+      <td data-test="index-child-size">{c.error ? <span class="muted">—</span> : <SizeText bytes={c.data?.size} />}</td>
+    </tr>
   );
 }
 
