@@ -437,7 +437,7 @@ export const zh: Record<keyof typeof en, string> = {
   'signin.oidc': '通过 OIDC 登录',
   'signin.or': '或使用本地账户',
   'profile.cli': '命令行密钥',
-  'profile.cliHint': 'OIDC 用户在 docker 等客户端中用此密钥代替密码登录。生成新密钥后旧密钥立即失效。',
+  'profile.cliHint': 'OIDC 用户在 Docker 等客户端中用此密钥代替密码登录。生成新密钥后旧密钥立即失效。',
   'profile.cliGenerate': '生成新的命令行密钥',
   'profile.cliConfirm': '确定替换命令行密钥？使用旧密钥的客户端需要重新登录。',
   'profile.cliNew': '新的命令行密钥，只显示这一次，请立即复制。',
