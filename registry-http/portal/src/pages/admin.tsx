@@ -363,41 +363,45 @@ function GcSchedule() {
       <h2 id="gc-sched-title">{t('gc.schedule')}</h2>
       <ErrorBox error={l.error ?? error} />
       <Loading when={l.loading && !l.data} />
-      <div class="filters">
-        <Field label={t('gc.scheduleType')}>
-          <select value={f.type} data-test="gc-schedule-type" onChange={(e) => upd({ type: (e.target as HTMLSelectElement).value })}>
-            {SCHEDULE_TYPES.map((x) => (
-              <option value={x}>{t(SCHEDULE_KEY[x])}</option>
-            ))}
-          </select>
-        </Field>
-        {f.type === 'Custom' ? (
-          <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
-            <input required value={f.cron} data-test="gc-schedule-cron" onInput={(e) => upd({ cron: (e.target as HTMLInputElement).value })} />
-          </Field>
-        ) : null}
-        <Field label={t('gc.workers')}>
-          <input type="number" min="1" max="5" value={f.workers} data-test="gc-schedule-workers" onInput={(e) => upd({ workers: (e.target as HTMLInputElement).value })} />
-        </Field>
-      </div>
-      <label class="check">
-        <input type="checkbox" checked={f.untagged} data-test="gc-schedule-untagged" onChange={(e) => upd({ untagged: (e.target as HTMLInputElement).checked })} /> {t('gc.untagged')}
-      </label>
-      {next && f.type !== 'None' ? (
-        <p class="muted" data-test="gc-schedule-next">
-          {t('gc.next')}: <DateText value={next} />
-        </p>
+      {cur ? (
+        <>
+          <div class="filters">
+            <Field label={t('gc.scheduleType')}>
+              <select value={f.type} data-test="gc-schedule-type" onChange={(e) => upd({ type: (e.target as HTMLSelectElement).value })}>
+                {SCHEDULE_TYPES.map((x) => (
+                  <option value={x}>{t(SCHEDULE_KEY[x])}</option>
+                ))}
+              </select>
+            </Field>
+            {f.type === 'Custom' ? (
+              <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
+                <input required value={f.cron} data-test="gc-schedule-cron" onInput={(e) => upd({ cron: (e.target as HTMLInputElement).value })} />
+              </Field>
+            ) : null}
+            <Field label={t('gc.workers')}>
+              <input type="number" min="1" max="5" value={f.workers} data-test="gc-schedule-workers" onInput={(e) => upd({ workers: (e.target as HTMLInputElement).value })} />
+            </Field>
+          </div>
+          <label class="check">
+            <input type="checkbox" checked={f.untagged} data-test="gc-schedule-untagged" onChange={(e) => upd({ untagged: (e.target as HTMLInputElement).checked })} /> {t('gc.untagged')}
+          </label>
+          {next && f.type !== 'None' ? (
+            <p class="muted" data-test="gc-schedule-next">
+              {t('gc.next')}: <DateText value={next} />
+            </p>
+          ) : null}
+          {saved ? (
+            <p class="ok" role="status" data-test="gc-schedule-saved">
+              {t('common.saved')}
+            </p>
+          ) : null}
+          <div class="actions left">
+            <button type="submit" class="primary" data-test="gc-schedule-save">
+              {t('gc.saveSchedule')}
+            </button>
+          </div>
+        </>
       ) : null}
-      {saved ? (
-        <p class="ok" role="status" data-test="gc-schedule-saved">
-          {t('common.saved')}
-        </p>
-      ) : null}
-      <div class="actions left">
-        <button type="submit" class="primary" data-test="gc-schedule-save">
-          {t('gc.saveSchedule')}
-        </button>
-      </div>
     </form>
   );
 }
