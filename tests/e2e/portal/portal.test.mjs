@@ -976,6 +976,7 @@ try {
     await shot(page, 'en-artifact-index');
     await row.locator('[data-test=index-child-link]').click();
     await page.waitForURL((u) => decodeURIComponent(u.pathname).endsWith(`/artifacts/${childDigest}`));
+    await page.waitForFunction((d) => document.querySelector('[data-test=artifact-digest]')?.textContent.trim() === d, childDigest).catch(() => {});
     eq(childDigest, (await page.locator('[data-test=artifact-digest]').textContent()).trim(), 'the child page');
   });
 
