@@ -234,7 +234,8 @@ function Gc() {
   return (
     <div>
       <GcSchedule />
-      <div class="card">
+      <div class="card" role="group" aria-labelledby="gc-now-title">
+        <h2 id="gc-now-title">{t('gc.runNow')}</h2>
         <label class="check">
           <input type="checkbox" checked={untagged} data-test="gc-untagged" onChange={(e) => setUntagged((e.target as HTMLInputElement).checked)} /> {t('gc.untagged')}
         </label>
@@ -365,7 +366,7 @@ function GcSchedule() {
       <Loading when={l.loading && !l.data} />
       {cur ? (
         <>
-          <div class="filters">
+          <div class="sched">
             <Field label={t('gc.scheduleType')}>
               <select value={f.type} data-test="gc-schedule-type" onChange={(e) => upd({ type: (e.target as HTMLSelectElement).value })}>
                 {SCHEDULE_TYPES.map((x) => (

@@ -97,7 +97,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
               </>
             ) : null}
           </dl>
-          {a.references?.length ? <IndexChildren projectId={props.id} repo={props.repo} base={base} artifact={a} /> : null}
+          {a.references?.length ? <IndexChildren projectId={props.id} repo={props.repo} full={full} base={base} artifact={a} /> : null}
           <DeleteArtifact base={base} back={`${BASE}/projects/${props.id}/repositories/${encodeURIComponent(props.repo)}`} digest={a.digest} />
           <PullCommands repo={full} artifact={a} />
           <Tags base={base} />
@@ -119,8 +119,26 @@ function platformOf(p?: { os?: string; architecture?: string; variant?: string }
 }
 
 /** The manifests an index (manifest list) references: platform, digest (to its page), size. */
-function IndexChildren(props: { projectId: string; repo: string; base: string; artifact: Artifact }) {
+function IndexChildren(props: { projectId: string; repo: string; full: string; base: string; artifact: Artifact }) {
   const refs = props.artifact.references ?? [];
+  // When the API's references carry no platform, the index manifest itself has them (read with
+  // the same session through the registry API; a failure just leaves the platform unknown).
+  const needManifest = refs.some((r) => !platformOf(r.platform));
+  const manifest = useLoad<Record<string, string>>(async () => {
+    if (!needManifest) return {};
+    const res = await fetch(`/v2/${props.full}/manifests/${props.artifact.digest}`, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' },
+    });
+    if (!res.ok) return {};
+    const body = (await res.json()) as { manifests?: { digest: string; platform?: { os?: string; architecture?: string; variant?: string } }[] };
+    const out: Record<string, string> = {};
+    for (const m of body.manifests ?? []) {
+      const p = platformOf(m.platform);
+      if (p) out[m.digest] = p;
+    }
+    return out;
+  }, [props.artifact.digest]);
   return (
     <section class="card" aria-labelledby="children-title" data-test="index-children">
       <h2 id="children-title">{t('artifact.children')}</h2>
@@ -134,7 +152,7 @@ function IndexChildren(props: { projectId: string; repo: string; base: string; a
         </thead>
         <tbody>
           {refs.map((r) => (
-            <ChildRow key={r.child_digest} r={r} href={`${BASE}/projects/${props.projectId}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(r.child_digest)}`} api={props.base.replace(/\/artifacts\/[^/]+$/, `/artifacts/${encodeURIComponent(r.child_digest)}`)} />
+            <ChildRow key={r.child_digest} r={r} platform={manifest.data?.[r.child_digest]} href={`${BASE}/projects/${props.projectId}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(r.child_digest)}`} api={props.base.replace(/\/artifacts\/[^/]+$/, `/artifacts/${encodeURIComponent(r.child_digest)}`)} />
           ))}
         </tbody>
       </table>
@@ -142,10 +160,10 @@ function IndexChildren(props: { projectId: string; repo: string; base: string; a
   );
 }
 
-function ChildRow(props: { r: Ref; href: string; api: string }) {
+function ChildRow(props: { r: Ref; platform?: string | undefined; href: string; api: string }) {
   const c = useLoad(() => get<Artifact>(props.api), [props.api]);
   const extra = (c.data?.extra_attrs ?? {}) as { os?: string; architecture?: string; variant?: string };
-  const platform = platformOf(props.r.platform) ?? platformOf(extra);
+  const platform = platformOf(props.r.platform) ?? props.platform ?? platformOf(extra);
   return (
     <tr data-test="index-child" data-digest={props.r.child_digest}>
       <td data-test="index-child-platform">{platform ? <Raw>{platform}</Raw> : <span class="muted">—</span>}</td>
