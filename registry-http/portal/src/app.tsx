@@ -175,7 +175,7 @@ function Shell(props: { user: User; lang: Lang; onLang: (l: Lang) => void; onSig
   else if ((m = match(`${BASE}/projects/:id`, path))) page = <ProjectPage id={m.id!} tab="repositories" user={props.user} />;
   else if ((m = match(`${BASE}/projects/:id/:tab`, path)) && PROJECT_TABS.includes(m.tab!)) page = <ProjectPage id={m.id!} tab={m.tab!} user={props.user} />;
   else if ((m = match(`${BASE}/projects/:id/repositories/:repo`, path))) page = <RepositoryPage id={m.id!} repo={m.repo!} />;
-  else if ((m = match(`${BASE}/projects/:id/repositories/:repo/artifacts/:ref`, path))) page = <ArtifactPage id={m.id!} repo={m.repo!} reference={m.ref!} />;
+  else if ((m = match(`${BASE}/projects/:id/repositories/:repo/artifacts/:ref`, path))) page = <ArtifactPage key={`${m.id}/${m.repo}/${m.ref}`} id={m.id!} repo={m.repo!} reference={m.ref!} />;
   else if (admin && (m = match(`${BASE}/admin/:tab`, path)) && ADMIN_TABS.includes(m.tab!)) page = <AdminPage tab={m.tab!} me={props.user} />;
   else if (admin && match(`${BASE}/admin`, path)) page = <AdminPage tab="users" me={props.user} />;
   else if (match(`${BASE}/search`, path)) page = <SearchPage q={loc.query.get('q') ?? ''} />;
