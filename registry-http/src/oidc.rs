@@ -124,6 +124,7 @@ pub struct CliSecret {
 }
 
 /// `PUT /api/v2.0/users/{id}/cli_secret`.
+#[utoipa::path(put, path = "/users/{id}/cli_secret", tag = "user", summary = "Set an OIDC user's CLI secret ({secret}); 412 for users of other sources", request_body = serde_json::Value, responses((status = 200, description = "done"), (status = 400, description = "bad input"), (status = 401, description = "credentials needed"), (status = 403, description = "not allowed"), (status = 404, description = "not found or not visible"), (status = 412, description = "not an OIDC user")))]
 pub async fn set_cli_secret(
     State(reg): State<Registry>,
     Who(p): Who,

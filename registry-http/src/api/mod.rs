@@ -18,7 +18,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::get;
 use registry_core::{Error, ListQuery, Page, Principal, Registry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -309,7 +309,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(change_password))
         .routes(routes!(set_sysadmin))
-        .route("/users/{id}/cli_secret", put(crate::oidc::set_cli_secret))
+        .routes(routes!(crate::oidc::set_cli_secret))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group, update_group, delete_group))
         .routes(routes!(list_robots, create_robot))
