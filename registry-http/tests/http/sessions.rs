@@ -21,6 +21,39 @@ async fn sign_in(app: &Router, user: &str, password: &str) -> Res {
     .await
 }
 
+/// `GET /api/v2.0/users/current` with only a `Cookie` header.
+async fn current_user(app: &Router, cookie: &str) -> Res {
+    call(
+        app,
+        Method::GET,
+        "/api/v2.0/users/current",
+        &[ANON, ("cookie", cookie)],
+        vec![],
+    )
+    .await
+}
+
+/// Create a local user through the API (as the admin).
+async fn create_user(app: &Router, name: &str, password: &str) {
+    let body = format!(
+        r#"{{"username":"{name}","email":"{name}@example.com","realname":"{name}","password":"{password}"}}"#
+    );
+    let r = call(
+        app,
+        Method::POST,
+        "/api/v2.0/users",
+        &[("content-type", "application/json")],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
 /// `sid=…` out of a sign-in's `Set-Cookie`, and the CSRF token.
 fn session_of(res: &Res) -> (String, String) {
     let set = res.header("set-cookie").expect("a Set-Cookie header");
@@ -54,27 +87,13 @@ async fn sign_in_sets_a_strict_cookie_and_the_cookie_authenticates() {
     assert!(!set.contains("Secure"), "plain HTTP: {set}");
     let (sid, csrf) = session_of(&ok);
 
-    let me = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", &sid)],
-        vec![],
-    )
-    .await;
+    let me = current_user(&app, &sid).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["username"], "admin");
     assert_eq!(me.header("x-harbor-csrf-token"), Some(csrf.as_str()));
     // Among other cookies, quoted or not.
     let other = format!("theme=dark; {sid}; lang=zh");
-    let me = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", &other)],
-        vec![],
-    )
-    .await;
+    let me = current_user(&app, &other).await;
     assert_eq!(me.status, StatusCode::OK);
 
     // Over HTTPS the cookie is Secure.
@@ -91,14 +110,7 @@ async fn sign_in_sets_a_strict_cookie_and_the_cookie_authenticates() {
 
     // A made-up session id is no one: anonymous, and a write is refused as anonymous.
     let fake = "sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let anon = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", fake)],
-        vec![],
-    )
-    .await;
+    let anon = current_user(&app, fake).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     assert!(anon.header("x-harbor-csrf-token").is_none());
 }
@@ -173,14 +185,7 @@ async fn sign_out_ends_the_session_everywhere() {
     assert_eq!(out.status, StatusCode::OK);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     // The old cookie, replayed, is nobody.
-    let me = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", &sid)],
-        vec![],
-    )
-    .await;
+    let me = current_user(&app, &sid).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     // Signing out twice, or without a session, is fine.
     let again = call(
@@ -258,9 +263,7 @@ async fn sign_in_refuses_robots_other_origins_and_bad_forms_and_is_throttled() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // The same throttle as every password check: the right password waits too.
-    let r = call(&app, Method::POST, "/api/v2.0/users", &[json],
-        br#"{"username":"carol","email":"carol@example.com","realname":"Carol","password":"Carol-Pass-1"}"#.to_vec()).await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    create_user(&app, "carol", "Carol-Pass-1").await;
     let mut codes = Vec::new();
     for _ in 0..8 {
         codes.push(sign_in(&app, "carol", "Wrong-Pass-9").await.status.as_u16());
@@ -276,23 +279,9 @@ async fn sign_in_refuses_robots_other_origins_and_bad_forms_and_is_throttled() {
 async fn a_password_change_ends_the_users_sessions() {
     let app = app_mem().await;
     let json = ("content-type", "application/json");
-    let r = call(&app, Method::POST, "/api/v2.0/users", &[json],
-        br#"{"username":"bob","email":"bob@example.com","realname":"Bob","password":"Bob-Pass-123"}"#.to_vec()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    create_user(&app, "bob", "Bob-Pass-123").await;
     let (sid, _) = session_of(&sign_in(&app, "bob", "Bob-Pass-123").await);
-    let me = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", &sid)],
-        vec![],
-    )
-    .await;
+    let me = current_user(&app, &sid).await;
     assert_eq!(me.status, StatusCode::OK);
     let id = me.json()["user_id"].as_i64().unwrap();
     let r = call(
@@ -309,14 +298,7 @@ async fn a_password_change_ends_the_users_sessions() {
         "{}",
         String::from_utf8_lossy(&r.body)
     );
-    let me = call(
-        &app,
-        Method::GET,
-        "/api/v2.0/users/current",
-        &[ANON, ("cookie", &sid)],
-        vec![],
-    )
-    .await;
+    let me = current_user(&app, &sid).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }
 
