@@ -324,11 +324,11 @@ export function useAction() {
     }
   };
   /** A form's onSubmit: no page load, then run(f). */
-  const submit = (f: () => Promise<unknown>) => (e: Event) => {
+  const onSubmit = (f: () => Promise<unknown>) => (e: Event) => {
     e.preventDefault();
     void run(f);
   };
-  return { busy, error, setError, run, submit };
+  return { busy, error, setError, run, onSubmit };
 }
 
 /** Row actions of a list: act(f) runs f, then shows ok (as a note) and reload()s, or keeps its error. */

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useAction, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
 import { Groups } from './groups';
 import { Registries, Replication, Scanners, SystemRobots } from './system';
@@ -140,23 +140,13 @@ function Users(props: { me: User }) {
 }
 
 function CreateUser(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [f, setF] = useState({ username: '', email: '', realname: '', password: '', comment: '' });
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const upd = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/users', f);
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/users', f);
+    props.onCreated();
+  });
   return (
     <Dialog title={t('users.new')} onClose={props.onClose} test="user-dialog">
       <form onSubmit={submit}>

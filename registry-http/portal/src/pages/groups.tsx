@@ -70,11 +70,11 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
   const [name, setName] = useState(g?.group_name ?? '');
   const [type, setType] = useState(g?.group_type ?? 3);
   const [dn, setDn] = useState(g?.ldap_group_dn ?? '');
-  const { busy, error, submit } = useAction();
+  const { busy, error, onSubmit } = useAction();
   return (
     <Dialog title={g ? t('groups.renameOf', { name: g.group_name }) : t('groups.new')} onClose={props.onClose} test="group-dialog">
       <form
-        onSubmit={submit(async () => {
+        onSubmit={onSubmit(async () => {
           if (g) await call('PUT', `/usergroups/${g.id}`, { group_name: name.trim() });
           else await call('POST', '/usergroups', { group_name: name.trim(), group_type: type, ...(type === 1 ? { ldap_group_dn: dn.trim() } : {}) });
           props.onDone();

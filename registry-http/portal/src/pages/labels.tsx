@@ -64,11 +64,11 @@ function NewLabel(props: { projectId: number; onClose: () => void; onCreated: ()
   const [name, setName] = useState('');
   const [color, setColor] = useState('#2f6fde');
   const [description, setDescription] = useState('');
-  const { busy, error, submit } = useAction();
+  const { busy, error, onSubmit } = useAction();
   return (
     <Dialog title={t('labels.new')} onClose={props.onClose} test="label-dialog">
       <form
-        onSubmit={submit(async () => {
+        onSubmit={onSubmit(async () => {
           await call('POST', '/labels', { name: name.trim(), color, description, scope: 'p', project_id: props.projectId });
           props.onCreated();
         })}

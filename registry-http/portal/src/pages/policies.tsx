@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -116,20 +116,6 @@ function EventName(props: { type: string }) {
 
 const pname = (p: Project) => encodeURIComponent(p.name);
 const running = (s: string) => ['running', 'pending', 'scheduled', 'inprogress'].includes(s.toLowerCase());
-
-function useAct(reload: () => void) {
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return { error, act };
-}
 
 function patterns(r: PolicyRule) {
   const repo = r.scope_selectors?.repository?.map((s) => `${s.decoration === 'repoExcludes' ? '!' : ''}${s.pattern}`).join(', ') ?? '';
@@ -390,16 +376,12 @@ export function TextDialog(props: { title: string; url: string; onClose: () => v
 }
 
 function RuleDialog(props: { title: string; retention?: boolean; onClose: () => void; onSave: (r: PolicyRule) => Promise<void> }) {
+  const { busy, error, onSubmit } = useAction();
   const [template, setTemplate] = useState<string>('latestPushedK');
   const [n, setN] = useState('10');
   const [repo, setRepo] = useState('**');
   const [tag, setTag] = useState('**');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const tpl = props.retention ? template : 'immutable_template';
     const rule: PolicyRule = {
       action: props.retention ? 'retain' : 'immutable',
@@ -409,14 +391,8 @@ function RuleDialog(props: { title: string; retention?: boolean; onClose: () => 
       scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: repo.trim() || '**' }] },
     };
     if (!props.retention) rule.disabled = false;
-    try {
-      await props.onSave(rule);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    await props.onSave(rule);
+  });
   return (
     <Dialog title={props.title} onClose={props.onClose} test="rule-dialog">
       <form onSubmit={submit}>
@@ -635,6 +611,7 @@ function Webhooks(props: { project: Project }) {
 }
 
 function WebhookDialog(props: { project: Project; base: string; onClose: () => void; onSaved: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const ev = useLoad(() => get<{ event_type: string[]; notify_type: string[] }>(`/projects/${pname(props.project)}/webhook/events`), [props.project.name]);
   const [name, setName] = useState('');
   const [address, setAddress] = useState('');
@@ -642,26 +619,15 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
   const [auth, setAuth] = useState('');
   const [skip, setSkip] = useState(false);
   const [events, setEvents] = useState<string[]>(['PUSH_ARTIFACT']);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', props.base, {
-        name: name.trim(),
-        enabled: true,
-        event_types: events,
-        targets: [{ type, address: address.trim(), auth_header: auth, skip_cert_verify: skip, payload_format: 'Default' }],
-      });
-      props.onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', props.base, {
+      name: name.trim(),
+      enabled: true,
+      event_types: events,
+      targets: [{ type, address: address.trim(), auth_header: auth, skip_cert_verify: skip, payload_format: 'Default' }],
+    });
+    props.onSaved();
+  });
   return (
     <Dialog title={t('webhook.add')} onClose={props.onClose} test="webhook-dialog">
       <form onSubmit={submit}>

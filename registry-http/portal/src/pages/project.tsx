@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -202,32 +202,22 @@ function Members(props: { project: Project; user: User }) {
 }
 
 function AddMember(props: { project: Project; onClose: () => void; onAdded: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [kind, setKind] = useState<'user' | 'group'>('user');
   const [username, setUsername] = useState('');
   const [role, setRole] = useState(2);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [hints, setHints] = useState<string[]>([]);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const name = username.trim();
-    try {
-      if (kind === 'group') {
-        const found = (await listGroups(1, 10, name)).items.find((g) => g.group_name === name);
-        if (!found) throw new Error(t('members.noGroup', { name }));
-        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
-      } else {
-        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
-      }
-      props.onAdded();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+    if (kind === 'group') {
+      const found = (await listGroups(1, 10, name)).items.find((g) => g.group_name === name);
+      if (!found) throw new Error(t('members.noGroup', { name }));
+      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
+    } else {
+      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
     }
-  };
+    props.onAdded();
+  });
   const suggest = async (v: string) => {
     if (v.trim().length < (kind === 'group' ? 1 : 2)) return setHints([]);
     try {
@@ -406,35 +396,25 @@ function Robots(props: { project: Project }) {
 }
 
 function CreateRobot(props: { project: Project; onClose: () => void; onCreated: (r: RobotCreated) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [days, setDays] = useState('-1');
   const [pull, setPull] = useState(true);
   const [push, setPush] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const access = [];
     if (pull) access.push({ resource: 'repository', action: 'pull' });
     if (push) access.push({ resource: 'repository', action: 'push' });
-    try {
-      const r = await call<RobotCreated>('POST', '/robots', {
-        name: name.trim(),
-        description,
-        level: 'project',
-        duration: Number(days) || -1,
-        permissions: [{ kind: 'project', namespace: props.project.name, access }],
-      });
-      props.onCreated(r);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const r = await call<RobotCreated>('POST', '/robots', {
+      name: name.trim(),
+      description,
+      level: 'project',
+      duration: Number(days) || -1,
+      permissions: [{ kind: 'project', namespace: props.project.name, access }],
+    });
+    props.onCreated(r);
+  });
   return (
     <Dialog title={t('robots.new')} onClose={props.onClose} test="robot-dialog">
       <form onSubmit={submit}>

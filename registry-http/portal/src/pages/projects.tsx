@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { create, get, list, qValue, type Project, type Quota } from '../api';
 import { t } from '../i18n';
 import { BASE, navigate } from '../router';
-import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useAction, useLoad, usePaged } from '../ui';
 
 export function ProjectsPage() {
   const [creating, setCreating] = useState(false);
@@ -120,30 +120,20 @@ export function QuotaBar(props: { projectId: number }) {
 }
 
 function CreateProject(props: { onClose: () => void; onCreated: (id: string | null) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [pub, setPub] = useState(false);
   const [limit, setLimit] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const gib = limit.trim() === '' ? -1 : Math.round(Number(limit) * 1024 * 1024 * 1024);
-      const loc = await create('/projects', { project_name: name.trim(), metadata: { public: String(pub) }, storage_limit: gib });
-      let id = loc?.split('/').pop() ?? null;
-      if (!id || !/^\d+$/.test(id)) {
-        const pr = await get<Project>(`/projects/${encodeURIComponent(name.trim())}`).catch(() => null);
-        id = pr ? String(pr.project_id) : null;
-      }
-      props.onCreated(id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+  const submit = onSubmit(async () => {
+    const gib = limit.trim() === '' ? -1 : Math.round(Number(limit) * 1024 * 1024 * 1024);
+    const loc = await create('/projects', { project_name: name.trim(), metadata: { public: String(pub) }, storage_limit: gib });
+    let id = loc?.split('/').pop() ?? null;
+    if (!id || !/^\d+$/.test(id)) {
+      const pr = await get<Project>(`/projects/${encodeURIComponent(name.trim())}`).catch(() => null);
+      id = pr ? String(pr.project_id) : null;
     }
-  };
+    props.onCreated(id);
+  });
   return (
     <Dialog title={t('projects.new')} onClose={props.onClose} test="project-dialog">
       <form onSubmit={submit}>

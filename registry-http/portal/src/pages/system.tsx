@@ -3,33 +3,8 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type RobotCreated } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Loading, Note, Raw, SearchBox, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
-
-function useAct(reload: () => void) {
-  const [error, setError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const act = async (f: () => Promise<unknown>, ok?: string) => {
-    setError(null);
-    setNote(null);
-    try {
-      await f();
-      if (ok) setNote(ok);
-      reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return { error, note, act };
-}
-
-function Note(props: { text: string | null; test?: string }) {
-  return props.text ? (
-    <p class="ok" role="status" data-test={props.test ?? 'note'}>
-      {props.text}
-    </p>
-  ) : null;
-}
 
 function ActionsHead() {
   return (
@@ -156,34 +131,24 @@ export function SystemRobots() {
 }
 
 function CreateSystemRobot(props: { onClose: () => void; onCreated: (r: RobotCreated) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [days, setDays] = useState('-1');
   const [push, setPush] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const access = [{ resource: 'repository', action: 'pull' }];
     if (push) access.push({ resource: 'repository', action: 'push' });
-    try {
-      props.onCreated(
-        await call<RobotCreated>('POST', '/robots', {
-          name: name.trim(),
-          description,
-          level: 'system',
-          duration: Number(days) || -1,
-          permissions: [{ kind: 'project', namespace: '*', access }],
-        }),
-      );
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    props.onCreated(
+      await call<RobotCreated>('POST', '/robots', {
+        name: name.trim(),
+        description,
+        level: 'system',
+        duration: Number(days) || -1,
+        permissions: [{ kind: 'project', namespace: '*', access }],
+      }),
+    );
+  });
   return (
     <Dialog title={t('robots.new')} onClose={props.onClose} test="sysrobot-dialog">
       <form onSubmit={submit}>
@@ -306,6 +271,7 @@ export function Registries() {
 }
 
 function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, setError, onSubmit } = useAction();
   const adapters = useLoad(() => get<string[]>('/replication/adapters'), []);
   const [name, setName] = useState('');
   const [type, setType] = useState('docker-registry');
@@ -313,9 +279,7 @@ function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
   const [user, setUser] = useState('');
   const [secret, setSecret] = useState('');
   const [insecure, setInsecure] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const body = () => ({
     name: name.trim(),
     type,
@@ -323,19 +287,10 @@ function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
     insecure,
     credential: user || secret ? { type: 'basic', access_key: user, access_secret: secret } : null,
   });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/registries', body());
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/registries', body());
+    props.onCreated();
+  });
   const test = async () => {
     setError(null);
     setNote(null);
@@ -539,38 +494,28 @@ function ReplicationRuns(props: { policyId: number | null }) {
 }
 
 function CreateReplication(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const regs = useLoad(() => list<Registry>('/registries', { page: 1, pageSize: 100 }), []);
   const [name, setName] = useState('');
   const [mode, setMode] = useState<'pull' | 'push'>('pull');
   const [registry, setRegistry] = useState('');
   const [filter, setFilter] = useState('');
   const [dest, setDest] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const items = regs.data?.items ?? [];
   const regId = Number(registry || items[0]?.id || 0);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/replication/policies', {
-        name: name.trim(),
-        enabled: true,
-        src_registry: mode === 'pull' ? { id: regId } : null,
-        dest_registry: mode === 'push' ? { id: regId } : null,
-        dest_namespace: dest.trim(),
-        filters: filter.trim() ? [{ type: 'name', value: filter.trim() }] : [],
-        trigger: { type: 'manual' },
-        override: true,
-      });
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/replication/policies', {
+      name: name.trim(),
+      enabled: true,
+      src_registry: mode === 'pull' ? { id: regId } : null,
+      dest_registry: mode === 'push' ? { id: regId } : null,
+      dest_namespace: dest.trim(),
+      filters: filter.trim() ? [{ type: 'name', value: filter.trim() }] : [],
+      trigger: { type: 'manual' },
+      override: true,
+    });
+    props.onCreated();
+  });
   return (
     <Dialog title={t('replication.new')} onClose={props.onClose} test="replication-dialog">
       <form onSubmit={submit}>
