@@ -360,12 +360,13 @@ export function Note(props: { text: string | null; test?: string }) {
 }
 
 /** A small danger button that asks before it runs onConfirmed. */
-export function DeleteButton(props: { test: string; label: string; confirm: string; onConfirmed: () => unknown; text?: string }) {
+export function DeleteButton(props: { test: string; label: string; confirm: string; onConfirmed: () => unknown; text?: string; disabled?: boolean }) {
   return (
     <button
       type="button"
       class="small danger"
       data-test={props.test}
+      disabled={props.disabled}
       aria-label={props.label}
       onClick={() => {
         if (confirm(props.confirm)) void props.onConfirmed();
@@ -415,14 +416,14 @@ export function ListTable<T>(props: { test?: string; cols: Columns; items: T[]; 
   );
 }
 
-/** A server-paged list: errors, loading, the table (or "empty") and the pager. */
-export function PagedTable<T>(props: { p: Paged<T>; error?: unknown; test?: string; cols: Columns; row: (item: T, i: number) => JSX.Element; empty?: JSX.Element }) {
+/** A server-paged list: errors, loading, the table (or "empty"; both with always) and the pager. */
+export function PagedTable<T>(props: { p: Paged<T>; error?: unknown; test?: string; cols: Columns; row: (item: T, i: number) => JSX.Element; empty?: JSX.Element; always?: boolean }) {
   const { p } = props;
   return (
     <>
       <ErrorBox error={p.error ?? props.error} />
       <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? <ListTable test={props.test} cols={props.cols} items={p.data.items} row={props.row} /> : null}
+      {p.data && (props.always || p.data.items.length) ? <ListTable test={props.test} cols={props.cols} items={p.data.items} row={props.row} /> : null}
       {p.data && !p.data.items.length ? (props.empty ?? <Empty when />) : null}
       {p.pager}
     </>
