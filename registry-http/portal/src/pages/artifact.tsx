@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
 import { ArtifactLabels } from './labels';
@@ -298,17 +298,12 @@ function Tags(props: { base: string }) {
                 </td>
                 <td>{tg.immutable ? t('common.yes') : t('common.no')}</td>
                 <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="tag-delete"
-                    aria-label={t('tags.deleteOf', { name: tg.name })}
-                    onClick={() => {
-                      if (confirm(t('tags.confirmDelete', { name: tg.name }))) void act(() => call('DELETE', `${props.base}/tags/${encodeURIComponent(tg.name)}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
+                  <DeleteButton
+                    test="tag-delete"
+                    label={t('tags.deleteOf', { name: tg.name })}
+                    confirm={t('tags.confirmDelete', { name: tg.name })}
+                    onConfirmed={() => act(() => call('DELETE', `${props.base}/tags/${encodeURIComponent(tg.name)}`))}
+                  />
                 </td>
               </tr>
             ))}

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, ErrorBox, Field, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -199,17 +199,12 @@ function Retention(props: { project: Project; onChanged: () => void }) {
                     <code data-raw="">{p.tag}</code>
                   </td>
                   <td class="right">
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="retention-rule-delete"
-                      aria-label={t('retention.deleteRule', { n: i + 1 })}
-                      onClick={() => {
-                        if (confirm(t('retention.confirmDeleteRule'))) void act(() => save(policy.rules.filter((_, j) => j !== i)));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
+                    <DeleteButton
+                      test="retention-rule-delete"
+                      label={t('retention.deleteRule', { n: i + 1 })}
+                      confirm={t('retention.confirmDeleteRule')}
+                      onConfirmed={() => act(() => save(policy.rules.filter((_, j) => j !== i)))}
+                    />
                   </td>
                 </tr>
               );
@@ -317,44 +312,26 @@ function RetentionTasks(props: { base: string }) {
   const [log, setLog] = useState<RetentionTask | null>(null);
   return (
     <div data-test="retention-tasks">
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('repos.name')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.total')}</th>
-              <th scope="col">{t('retention.retained')}</th>
-              <th scope="col">{t('retention.deleted')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((x) => (
-              <tr data-test="retention-task" data-repo={x.repository}>
-                <td>
-                  <Raw>{x.repository}</Raw>
-                </td>
-                <td>{statusName(x.status)}</td>
-                <td data-test="retention-task-total">{x.total}</td>
-                <td data-test="retention-task-retained">{x.retained}</td>
-                <td data-test="retention-task-deleted">{Math.max(0, x.total - x.retained)}</td>
-                <td class="right">
-                  <button type="button" class="small" data-test="retention-task-log" onClick={() => setLog(x)}>
-                    {t('gc.log')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && !p.data.items.length} />
-      {p.pager}
+      <PagedTable
+        p={p}
+        cols={['repos.name', 'gc.status', 'retention.total', 'retention.retained', 'retention.deleted', null]}
+        row={(x) => (
+          <tr data-test="retention-task" data-repo={x.repository}>
+            <td>
+              <Raw>{x.repository}</Raw>
+            </td>
+            <td>{statusName(x.status)}</td>
+            <td data-test="retention-task-total">{x.total}</td>
+            <td data-test="retention-task-retained">{x.retained}</td>
+            <td data-test="retention-task-deleted">{Math.max(0, x.total - x.retained)}</td>
+            <td class="right">
+              <button type="button" class="small" data-test="retention-task-log" onClick={() => setLog(x)}>
+                {t('gc.log')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {log ? <TextDialog title={t('retention.logOf', { repo: log.repository })} url={`${props.base}/${log.id}`} onClose={() => setLog(null)} test="retention-log" /> : null}
     </div>
   );
@@ -480,17 +457,12 @@ function ImmutableRules(props: { project: Project }) {
                     </label>
                   </td>
                   <td class="right">
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="immutable-delete"
-                      aria-label={t('immutable.deleteOf', { pattern: pt.tag })}
-                      onClick={() => {
-                        if (confirm(t('immutable.confirmDelete'))) void act(() => call('DELETE', `${base}/${r.id}`));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
+                    <DeleteButton
+                      test="immutable-delete"
+                      label={t('immutable.deleteOf', { pattern: pt.tag })}
+                      confirm={t('immutable.confirmDelete')}
+                      onConfirmed={() => act(() => call('DELETE', `${base}/${r.id}`))}
+                    />
                   </td>
                 </tr>
               );
@@ -580,17 +552,12 @@ function Webhooks(props: { project: Project }) {
                   <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
                     {t('webhook.deliveries')}
                   </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="webhook-delete"
-                    aria-label={t('webhook.deleteOf', { name: w.name })}
-                    onClick={() => {
-                      if (confirm(t('webhook.confirmDelete', { name: w.name }))) void act(() => call('DELETE', `${base}/${w.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
+                  <DeleteButton
+                    test="webhook-delete"
+                    label={t('webhook.deleteOf', { name: w.name })}
+                    confirm={t('webhook.confirmDelete', { name: w.name })}
+                    onConfirmed={() => act(() => call('DELETE', `${base}/${w.id}`))}
+                  />
                 </td>
               </tr>
             ))}

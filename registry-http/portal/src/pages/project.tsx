@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -75,41 +75,27 @@ function Repositories(props: { project: Project }) {
   const p = usePaged<Repository>((page, pageSize, q) => list(`/projects/${pname(props.project)}/repositories`, { page, pageSize, q: q ? `name=~${qValue(q)}` : undefined, sort: 'name' }), [props.project.name]);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('repos.search')} test="repo-search" />
-      </div>
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="repo-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('repos.name')}</th>
-              <th scope="col">{t('repos.artifacts')}</th>
-              <th scope="col">{t('repos.pulls')}</th>
-              <th scope="col">{t('common.updated')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr key={r.id} data-test="repo-row" data-name={r.name}>
-                <td>
-                  <Link href={repoHref(props.project.project_id, props.project.name, r.name)} data-test="repo-link">
-                    <Raw>{r.name}</Raw>
-                  </Link>
-                </td>
-                <td>{r.artifact_count ?? 0}</td>
-                <td>{r.pull_count ?? 0}</td>
-                <td>
-                  <DateText value={r.update_time ?? r.creation_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('repos.search')} test="repo-search" />
+      <PagedTable
+        p={p}
+        always
+        test="repo-list"
+        cols={['repos.name', 'repos.artifacts', 'repos.pulls', 'common.updated']}
+        row={(r) => (
+          <tr key={r.id} data-test="repo-row" data-name={r.name}>
+            <td>
+              <Link href={repoHref(props.project.project_id, props.project.name, r.name)} data-test="repo-link">
+                <Raw>{r.name}</Raw>
+              </Link>
+            </td>
+            <td>{r.artifact_count ?? 0}</td>
+            <td>{r.pull_count ?? 0}</td>
+            <td>
+              <DateText value={r.update_time ?? r.creation_time} />
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }
@@ -145,57 +131,35 @@ function Members(props: { project: Project; user: User }) {
   };
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" />
-        <button type="button" class="primary" onClick={() => setAdding(true)} data-test="member-add">
-          {t('members.add')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? actionError} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="member-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('members.name')}</th>
-              <th scope="col">{t('members.type')}</th>
-              <th scope="col">{t('members.role')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((m) => (
-              <tr key={m.id} data-test="member-row" data-name={m.entity_name}>
-                <td>
-                  <Raw>{m.entity_name}</Raw>
-                </td>
-                <td>{m.entity_type === 'g' ? t('members.group') : t('members.user')}</td>
-                <td>
-                  <RoleSelect value={m.role_id} label={t('members.roleOf', { name: m.entity_name })} test="member-role" onChange={(r) => act(() => call('PUT', `${base}/${m.id}`, { role_id: r }))} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="member-remove"
-                    disabled={m.entity_name === props.user.username}
-                    aria-label={t('members.removeOf', { name: m.entity_name })}
-                    onClick={() => {
-                      if (confirm(t('members.confirmRemove', { name: m.entity_name }))) void act(() => call('DELETE', `${base}/${m.id}`));
-                    }}
-                  >
-                    {t('common.remove')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" newLabel={t('members.add')} newTest="member-add" onNew={() => setAdding(true)} />
+      <PagedTable
+        p={p}
+        error={actionError}
+        always
+        test="member-list"
+        cols={['members.name', 'members.type', 'members.role', null]}
+        row={(m) => (
+          <tr key={m.id} data-test="member-row" data-name={m.entity_name}>
+            <td>
+              <Raw>{m.entity_name}</Raw>
+            </td>
+            <td>{m.entity_type === 'g' ? t('members.group') : t('members.user')}</td>
+            <td>
+              <RoleSelect value={m.role_id} label={t('members.roleOf', { name: m.entity_name })} test="member-role" onChange={(r) => act(() => call('PUT', `${base}/${m.id}`, { role_id: r }))} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="member-remove"
+                disabled={m.entity_name === props.user.username}
+                label={t('members.removeOf', { name: m.entity_name })}
+                confirm={t('members.confirmRemove', { name: m.entity_name })}
+                text={t('common.remove')}
+                onConfirmed={() => act(() => call('DELETE', `${base}/${m.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {adding ? <AddMember project={props.project} onClose={() => setAdding(false)} onAdded={() => (setAdding(false), p.reload())} /> : null}
     </div>
   );
@@ -285,73 +249,54 @@ function Robots(props: { project: Project }) {
   );
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" />
-        <button type="button" class="primary" onClick={() => setCreating(true)} data-test="robot-new">
-          {t('robots.new')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? actionError} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="robot-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('robots.name')}</th>
-              <th scope="col">{t('robots.permissions')}</th>
-              <th scope="col">{t('robots.expires')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr key={r.id} data-test="robot-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
-                </td>
-                <td>
-                  {(r.permissions ?? [])
-                    .flatMap((pm) => pm.access)
-                    .map((a) => (
-                      <span class="chip">
-                        <Raw>{`${a.resource}:${a.action}`}</Raw>
-                      </span>
-                    ))}
-                </td>
-                <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="robot-delete"
-                    aria-label={t('robots.deleteOf', { name: r.name })}
-                    onClick={async () => {
-                      if (!confirm(t('robots.confirmDelete', { name: r.name }))) return;
-                      setActionError(null);
-                      try {
-                        await call('DELETE', `/robots/${r.id}`);
-                        p.reload();
-                      } catch (e) {
-                        setActionError(e);
-                      }
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" newLabel={t('robots.new')} newTest="robot-new" onNew={() => setCreating(true)} />
+      <PagedTable
+        p={p}
+        error={actionError}
+        always
+        test="robot-list"
+        cols={['robots.name', 'robots.permissions', 'robots.expires', 'common.created', null]}
+        row={(r) => (
+          <tr key={r.id} data-test="robot-row" data-name={r.name}>
+            <td>
+              <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
+            </td>
+            <td>
+              {(r.permissions ?? [])
+                .flatMap((pm) => pm.access)
+                .map((a) => (
+                  <span class="chip">
+                    <Raw>{`${a.resource}:${a.action}`}</Raw>
+                  </span>
+                ))}
+            </td>
+            <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
+            <td>
+              <DateText value={r.creation_time} />
+            </td>
+            <td class="right">
+              <button
+                type="button"
+                class="small danger"
+                data-test="robot-delete"
+                aria-label={t('robots.deleteOf', { name: r.name })}
+                onClick={async () => {
+                  if (!confirm(t('robots.confirmDelete', { name: r.name }))) return;
+                  setActionError(null);
+                  try {
+                    await call('DELETE', `/robots/${r.id}`);
+                    p.reload();
+                  } catch (e) {
+                    setActionError(e);
+                  }
+                }}
+              >
+                {t('common.delete')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {creating ? (
         <CreateRobot
           project={props.project}
@@ -494,9 +439,7 @@ function Logs(props: { project: Project }) {
   );
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('logs.searchUser')} test="log-search" />
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('logs.searchUser')} test="log-search" />
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data ? <AuditTable items={p.data.items} /> : null}

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { create, get, list, qValue, type Project, type Quota } from '../api';
 import { t } from '../i18n';
 import { BASE, navigate } from '../router';
-import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useAction, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, ErrorBox, Field, Link, ListToolbar, PagedTable, Raw, SizeText, useAction, useLoad, usePaged } from '../ui';
 
 export function ProjectsPage() {
   const [creating, setCreating] = useState(false);
@@ -17,49 +17,33 @@ export function ProjectsPage() {
           {t('projects.new')}
         </button>
       </div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('projects.search')} test="project-search" />
-      </div>
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="project-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('projects.name')}</th>
-              <th scope="col">{t('projects.access')}</th>
-              <th scope="col">{t('projects.role')}</th>
-              <th scope="col">{t('projects.repos')}</th>
-              <th scope="col">{t('projects.quota')}</th>
-              <th scope="col">{t('common.created')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((pr) => (
-              <tr key={pr.project_id} data-test="project-row" data-name={pr.name}>
-                <td>
-                  <Link href={`${BASE}/projects/${pr.project_id}/repositories`} data-test="project-link">
-                    <Raw>{pr.name}</Raw>
-                  </Link>
-                </td>
-                <td>
-                  <PublicBadge project={pr} />
-                </td>
-                <td>{pr.current_user_role_id ? roleName(pr.current_user_role_id) : <span class="muted">—</span>}</td>
-                <td data-test="project-repo-count">{pr.repo_count ?? 0}</td>
-                <td>
-                  <QuotaBar projectId={pr.project_id} />
-                </td>
-                <td>
-                  <DateText value={pr.creation_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('projects.search')} test="project-search" />
+      <PagedTable
+        p={p}
+        always
+        test="project-list"
+        cols={['projects.name', 'projects.access', 'projects.role', 'projects.repos', 'projects.quota', 'common.created']}
+        row={(pr) => (
+          <tr key={pr.project_id} data-test="project-row" data-name={pr.name}>
+            <td>
+              <Link href={`${BASE}/projects/${pr.project_id}/repositories`} data-test="project-link">
+                <Raw>{pr.name}</Raw>
+              </Link>
+            </td>
+            <td>
+              <PublicBadge project={pr} />
+            </td>
+            <td>{pr.current_user_role_id ? roleName(pr.current_user_role_id) : <span class="muted">—</span>}</td>
+            <td data-test="project-repo-count">{pr.repo_count ?? 0}</td>
+            <td>
+              <QuotaBar projectId={pr.project_id} />
+            </td>
+            <td>
+              <DateText value={pr.creation_time} />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? (
         <CreateProject
           onClose={() => setCreating(false)}

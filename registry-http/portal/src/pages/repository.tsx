@@ -3,7 +3,7 @@
 import { list, qValue, repoPath, type Artifact } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, SearchBox, shortDigest, SizeText, usePaged } from '../ui';
+import { CopyButton, DateText, Empty, ErrorBox, Link, ListToolbar, Loading, Raw, shortDigest, SizeText, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { statusName } from './admin';
 
@@ -76,9 +76,7 @@ export function RepositoryPage(props: { id: string; repo: string }) {
         <Raw>{full}</Raw>
       </h1>
       <h2 class="sub">{t('repo.artifacts')}</h2>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('repo.searchTag')} test="artifact-search" />
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('repo.searchTag')} test="artifact-search" />
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data && project ? (

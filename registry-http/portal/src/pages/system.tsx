@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type RobotCreated } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Loading, Note, Raw, SearchBox, useAct, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 function ActionsHead() {
@@ -40,65 +40,42 @@ export function SystemRobots() {
   const [created, setCreated] = useState<RobotCreated | null>(null);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('robots.search')} test="sysrobot-search" />
-        <button type="button" class="primary" data-test="sysrobot-new" onClick={() => setCreating(true)}>
-          {t('robots.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('robots.search')} test="sysrobot-search" newLabel={t('robots.new')} newTest="sysrobot-new" onNew={() => setCreating(true)} />
       <p class="muted">{t('sysrobots.hint')}</p>
-      <ErrorBox error={p.error ?? error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list" data-test="sysrobot-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('robots.name')}</th>
-              <th scope="col">{t('robots.permissions')}</th>
-              <th scope="col">{t('robots.expires')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <ActionsHead />
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="sysrobot-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>
-                  {(r.permissions ?? []).flatMap((x) =>
-                    x.access.map((a) => (
-                      <span class="chip">
-                        <Raw>{`${x.namespace === '*' ? '*' : x.namespace}: ${a.resource} ${a.action}`}</Raw>
-                      </span>
-                    )),
-                  )}
-                </td>
-                <td>{!r.expires_at || r.expires_at < 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="sysrobot-delete"
-                    aria-label={t('robots.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('robots.confirmDelete', { name: r.name }))) void act(() => call('DELETE', `/robots/${r.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && !p.data.items.length} />
-      {p.pager}
+      <PagedTable
+        p={p}
+        error={error}
+        test="sysrobot-list"
+        cols={['robots.name', 'robots.permissions', 'robots.expires', 'common.created', null]}
+        row={(r) => (
+          <tr data-test="sysrobot-row" data-name={r.name}>
+            <td>
+              <Raw>{r.name}</Raw>
+            </td>
+            <td>
+              {(r.permissions ?? []).flatMap((x) =>
+                x.access.map((a) => (
+                  <span class="chip">
+                    <Raw>{`${x.namespace === '*' ? '*' : x.namespace}: ${a.resource} ${a.action}`}</Raw>
+                  </span>
+                )),
+              )}
+            </td>
+            <td>{!r.expires_at || r.expires_at < 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
+            <td>
+              <DateText value={r.creation_time} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="sysrobot-delete"
+                label={t('robots.deleteOf', { name: r.name })}
+                confirm={t('robots.confirmDelete', { name: r.name })}
+                onConfirmed={() => act(() => call('DELETE', `/robots/${r.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? <CreateSystemRobot onClose={() => setCreating(false)} onCreated={(r) => (setCreating(false), setCreated(r), p.reload())} /> : null}
       {created ? (
         <Dialog title={t('robots.createdTitle')} onClose={() => setCreated(null)} test="sysrobot-secret-dialog">
@@ -203,12 +180,7 @@ export function Registries() {
   const [creating, setCreating] = useState(false);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('registries.search')} test="registry-search" />
-        <button type="button" class="primary" data-test="registry-new" onClick={() => setCreating(true)}>
-          {t('registries.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('registries.search')} test="registry-search" newLabel={t('registries.new')} newTest="registry-new" onNew={() => setCreating(true)} />
       <ErrorBox error={p.error ?? error} />
       <Note text={note} test="registry-note" />
       <Loading when={p.loading && !p.data} />
@@ -246,17 +218,12 @@ export function Registries() {
                   <button type="button" class="small" data-test="registry-ping" aria-label={t('registries.pingOf', { name: r.name })} onClick={() => void act(() => call('POST', '/registries/ping', { id: r.id }), t('registries.pingOk', { name: r.name }))}>
                     {t('registries.ping')}
                   </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="registry-delete"
-                    aria-label={t('registries.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('registries.confirmDelete', { name: r.name }))) void act(() => call('DELETE', `/registries/${r.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
+                  <DeleteButton
+                    test="registry-delete"
+                    label={t('registries.deleteOf', { name: r.name })}
+                    confirm={t('registries.confirmDelete', { name: r.name })}
+                    onConfirmed={() => act(() => call('DELETE', `/registries/${r.id}`))}
+                  />
                 </td>
               </tr>
             ))}
@@ -380,12 +347,7 @@ export function Replication() {
   const [selected, setSelected] = useState<number | null>(null);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('replication.search')} test="replication-search" />
-        <button type="button" class="primary" data-test="replication-new" onClick={() => setCreating(true)}>
-          {t('replication.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('replication.search')} test="replication-search" newLabel={t('replication.new')} newTest="replication-new" onNew={() => setCreating(true)} />
       <ErrorBox error={p.error ?? error} />
       <Note text={note} test="replication-note" />
       <Loading when={p.loading && !p.data} />
@@ -426,17 +388,12 @@ export function Replication() {
                   <button type="button" class="small" aria-pressed={selected === r.id} data-test="replication-runs" onClick={() => setSelected(selected === r.id ? null : r.id)}>
                     {t('replication.runs')}
                   </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="replication-delete"
-                    aria-label={t('replication.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('replication.confirmDelete', { name: r.name }))) void act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
+                  <DeleteButton
+                    test="replication-delete"
+                    label={t('replication.deleteOf', { name: r.name })}
+                    confirm={t('replication.confirmDelete', { name: r.name })}
+                    onConfirmed={() => act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()))}
+                  />
                 </td>
               </tr>
             ))}
