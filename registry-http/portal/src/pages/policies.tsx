@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, DeleteButton, Dialog, ErrorBox, Field, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -175,42 +175,33 @@ function Retention(props: { project: Project; onChanged: () => void }) {
       <ErrorBox error={pol.error ?? error} />
       <Loading when={pol.loading && !policy} />
       {policy && policy.rules.length ? (
-        <table class="list" data-test="retention-rules">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.rule')}</th>
-              <th scope="col">{t('policy.repos')}</th>
-              <th scope="col">{t('policy.tags')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {policy.rules.map((r, i) => {
-              const p = patterns(r);
-              return (
-                <tr data-test="retention-rule">
-                  <td>{ruleText(r)}</td>
-                  <td>
-                    <code data-raw="">{p.repo}</code>
-                  </td>
-                  <td>
-                    <code data-raw="">{p.tag}</code>
-                  </td>
-                  <td class="right">
-                    <DeleteButton
-                      test="retention-rule-delete"
-                      label={t('retention.deleteRule', { n: i + 1 })}
-                      confirm={t('retention.confirmDeleteRule')}
-                      onConfirmed={() => act(() => save(policy.rules.filter((_, j) => j !== i)))}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ListTable
+          test="retention-rules"
+          cols={['retention.rule', 'policy.repos', 'policy.tags', null]}
+          items={policy.rules}
+          row={(r, i) => {
+            const p = patterns(r);
+            return (
+              <tr data-test="retention-rule">
+                <td>{ruleText(r)}</td>
+                <td>
+                  <code data-raw="">{p.repo}</code>
+                </td>
+                <td>
+                  <code data-raw="">{p.tag}</code>
+                </td>
+                <td class="right">
+                  <DeleteButton
+                    test="retention-rule-delete"
+                    label={t('retention.deleteRule', { n: i + 1 })}
+                    confirm={t('retention.confirmDeleteRule')}
+                    onConfirmed={() => act(() => save(policy.rules.filter((_, j) => j !== i)))}
+                  />
+                </td>
+              </tr>
+            );
+          }}
+        />
       ) : !pol.loading ? (
         <p class="muted" data-test="retention-none">
           {t('retention.none')}
@@ -259,47 +250,36 @@ function RetentionRuns(props: { policyId: number }) {
       <h3>{t('retention.runs')}</h3>
       <ErrorBox error={p.error} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="retention-runs">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('retention.mode')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.trigger')}</th>
-              <th scope="col">{t('retention.started')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((e) => (
-              <>
-                <tr data-test="retention-run-row" data-id={String(e.id)}>
-                  <td>{e.id}</td>
-                  <td>{e.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
-                  <td data-test="retention-run-status">{statusName(e.status)}</td>
-                  <td>{e.trigger === 'SCHEDULE' ? t('retention.scheduled') : t('retention.manual')}</td>
-                  <td>
-                    <DateText value={e.start_time} />
-                  </td>
-                  <td class="right">
-                    <button type="button" class="small" aria-expanded={open === e.id} data-test="retention-run-details" onClick={() => setOpen(open === e.id ? null : e.id)}>
-                      {t('retention.details')}
-                    </button>
+        <ListTable
+          test="retention-runs"
+          cols={['retention.runId', 'retention.mode', 'gc.status', 'retention.trigger', 'retention.started', null]}
+          items={p.data.items}
+          row={(e) => (
+            <>
+              <tr data-test="retention-run-row" data-id={String(e.id)}>
+                <td>{e.id}</td>
+                <td>{e.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
+                <td data-test="retention-run-status">{statusName(e.status)}</td>
+                <td>{e.trigger === 'SCHEDULE' ? t('retention.scheduled') : t('retention.manual')}</td>
+                <td>
+                  <DateText value={e.start_time} />
+                </td>
+                <td class="right">
+                  <button type="button" class="small" aria-expanded={open === e.id} data-test="retention-run-details" onClick={() => setOpen(open === e.id ? null : e.id)}>
+                    {t('retention.details')}
+                  </button>
+                </td>
+              </tr>
+              {open === e.id ? (
+                <tr>
+                  <td colSpan={6}>
+                    <RetentionTasks base={`${base}/${e.id}/tasks`} />
                   </td>
                 </tr>
-                {open === e.id ? (
-                  <tr>
-                    <td colSpan={6}>
-                      <RetentionTasks base={`${base}/${e.id}/tasks`} />
-                    </td>
-                  </tr>
-                ) : null}
-              </>
-            ))}
-          </tbody>
-        </table>
+              ) : null}
+            </>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('retention.noRuns')}</p> : null}
       {p.pager}
@@ -423,52 +403,43 @@ function ImmutableRules(props: { project: Project }) {
       <ErrorBox error={p.error ?? error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="immutable-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('policy.repos')}</th>
-              <th scope="col">{t('policy.tags')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => {
-              const pt = patterns(r);
-              return (
-                <tr data-test="immutable-row" data-tag={pt.tag} data-id={String(r.id)}>
-                  <td>
-                    <code data-raw="">{pt.repo}</code>
-                  </td>
-                  <td>
-                    <code data-raw="">{pt.tag}</code>
-                  </td>
-                  <td>
-                    <label>
-                      <input
-                        type="checkbox"
-                        checked={!r.disabled}
-                        data-test="immutable-enabled"
-                        onChange={() => void act(() => call('PUT', `${base}/${r.id}`, { ...r, disabled: !r.disabled }))}
-                      />{' '}
-                      {r.disabled ? t('policy.off') : t('policy.on')}
-                    </label>
-                  </td>
-                  <td class="right">
-                    <DeleteButton
-                      test="immutable-delete"
-                      label={t('immutable.deleteOf', { pattern: pt.tag })}
-                      confirm={t('immutable.confirmDelete')}
-                      onConfirmed={() => act(() => call('DELETE', `${base}/${r.id}`))}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ListTable
+          test="immutable-list"
+          cols={['policy.repos', 'policy.tags', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(r) => {
+            const pt = patterns(r);
+            return (
+              <tr data-test="immutable-row" data-tag={pt.tag} data-id={String(r.id)}>
+                <td>
+                  <code data-raw="">{pt.repo}</code>
+                </td>
+                <td>
+                  <code data-raw="">{pt.tag}</code>
+                </td>
+                <td>
+                  <label>
+                    <input
+                      type="checkbox"
+                      checked={!r.disabled}
+                      data-test="immutable-enabled"
+                      onChange={() => void act(() => call('PUT', `${base}/${r.id}`, { ...r, disabled: !r.disabled }))}
+                    />{' '}
+                    {r.disabled ? t('policy.off') : t('policy.on')}
+                  </label>
+                </td>
+                <td class="right">
+                  <DeleteButton
+                    test="immutable-delete"
+                    label={t('immutable.deleteOf', { pattern: pt.tag })}
+                    confirm={t('immutable.confirmDelete')}
+                    onConfirmed={() => act(() => call('DELETE', `${base}/${r.id}`))}
+                  />
+                </td>
+              </tr>
+            );
+          }}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('immutable.none')}</p> : null}
       {p.pager}
@@ -506,63 +477,53 @@ function Webhooks(props: { project: Project }) {
       <ErrorBox error={p.error ?? error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="webhook-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('webhook.name')}</th>
-              <th scope="col">{t('webhook.address')}</th>
-              <th scope="col">{t('webhook.events')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
+        <ListTable
+          test="webhook-list"
+          cols={['webhook.name', 'webhook.address', 'webhook.events', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(w) => (
+            <tr data-test="webhook-row" data-name={w.name}>
+              <td>
+                <Raw>{w.name}</Raw>
+              </td>
+              <td>
+                {w.targets.map((x) => (
+                  <div>
+                    <code data-raw="">{x.address}</code>
+                  </div>
+                ))}
+              </td>
+              <td>
+                {w.event_types.map((e) => (
+                  <EventName type={e} />
+                ))}
+              </td>
+              <td>
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={w.enabled}
+                    data-test="webhook-enabled"
+                    aria-label={t('webhook.enabledOf', { name: w.name })}
+                    onChange={() => void act(() => call('PUT', `${base}/${w.id}`, { ...w, enabled: !w.enabled }))}
+                  />{' '}
+                  {w.enabled ? t('policy.on') : t('policy.off')}
+                </label>
+              </td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
+                  {t('webhook.deliveries')}
+                </button>{' '}
+                <DeleteButton
+                  test="webhook-delete"
+                  label={t('webhook.deleteOf', { name: w.name })}
+                  confirm={t('webhook.confirmDelete', { name: w.name })}
+                  onConfirmed={() => act(() => call('DELETE', `${base}/${w.id}`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((w) => (
-              <tr data-test="webhook-row" data-name={w.name}>
-                <td>
-                  <Raw>{w.name}</Raw>
-                </td>
-                <td>
-                  {w.targets.map((x) => (
-                    <div>
-                      <code data-raw="">{x.address}</code>
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  {w.event_types.map((e) => (
-                    <EventName type={e} />
-                  ))}
-                </td>
-                <td>
-                  <label>
-                    <input
-                      type="checkbox"
-                      checked={w.enabled}
-                      data-test="webhook-enabled"
-                      aria-label={t('webhook.enabledOf', { name: w.name })}
-                      onChange={() => void act(() => call('PUT', `${base}/${w.id}`, { ...w, enabled: !w.enabled }))}
-                    />{' '}
-                    {w.enabled ? t('policy.on') : t('policy.off')}
-                  </label>
-                </td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
-                    {t('webhook.deliveries')}
-                  </button>{' '}
-                  <DeleteButton
-                    test="webhook-delete"
-                    label={t('webhook.deleteOf', { name: w.name })}
-                    confirm={t('webhook.confirmDelete', { name: w.name })}
-                    onConfirmed={() => act(() => call('DELETE', `${base}/${w.id}`))}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('webhook.none')}</p> : null}
       {p.pager}
@@ -657,45 +618,34 @@ function Deliveries(props: { base: string; name: string; onClose: () => void }) 
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('webhook.event')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.started')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((x) => (
-              <>
-                <tr data-test="delivery-row">
-                  <td>{x.id}</td>
-                  <td>{typeof x.extra_attrs?.['event_type'] === 'string' ? <EventName type={x.extra_attrs['event_type']} /> : <span class="muted">—</span>}</td>
-                  <td>{statusName(x.status)}</td>
-                  <td>
-                    <DateText value={x.start_time} />
-                  </td>
-                  <td class="right">
-                    <button type="button" class="small" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? null : x.id)}>
-                      {t('retention.details')}
-                    </button>
+        <ListTable
+          cols={['retention.runId', 'webhook.event', 'gc.status', 'retention.started', null]}
+          items={p.data.items}
+          row={(x) => (
+            <>
+              <tr data-test="delivery-row">
+                <td>{x.id}</td>
+                <td>{typeof x.extra_attrs?.['event_type'] === 'string' ? <EventName type={x.extra_attrs['event_type']} /> : <span class="muted">—</span>}</td>
+                <td>{statusName(x.status)}</td>
+                <td>
+                  <DateText value={x.start_time} />
+                </td>
+                <td class="right">
+                  <button type="button" class="small" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? null : x.id)}>
+                    {t('retention.details')}
+                  </button>
+                </td>
+              </tr>
+              {open === x.id ? (
+                <tr>
+                  <td colSpan={5}>
+                    <DeliveryTasks base={`${props.base}/${x.id}/tasks`} />
                   </td>
                 </tr>
-                {open === x.id ? (
-                  <tr>
-                    <td colSpan={5}>
-                      <DeliveryTasks base={`${props.base}/${x.id}/tasks`} />
-                    </td>
-                  </tr>
-                ) : null}
-              </>
-            ))}
-          </tbody>
-        </table>
+              ) : null}
+            </>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('webhook.noDeliveries')}</p> : null}
       {p.pager}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, PagedTable, Raw, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -397,38 +397,30 @@ function CreateRobot(props: { project: Project; onClose: () => void; onCreated: 
 
 export function AuditTable(props: { items: AuditLog[] }) {
   return (
-    <table class="list" data-test="log-list">
-      <thead>
-        <tr>
-          <th scope="col">{t('logs.user')}</th>
-          <th scope="col">{t('logs.resource')}</th>
-          <th scope="col">{t('logs.resourceType')}</th>
-          <th scope="col">{t('logs.operation')}</th>
-          <th scope="col">{t('logs.time')}</th>
+    <ListTable
+      test="log-list"
+      cols={['logs.user', 'logs.resource', 'logs.resourceType', 'logs.operation', 'logs.time']}
+      items={props.items}
+      row={(l) => (
+        <tr key={l.id} data-test="log-row">
+          <td>
+            <Raw>{l.username}</Raw>
+          </td>
+          <td>
+            <Raw>{l.resource}</Raw>
+          </td>
+          <td>
+            <Raw>{l.resource_type}</Raw>
+          </td>
+          <td>
+            <Raw>{l.operation}</Raw>
+          </td>
+          <td>
+            <DateText value={l.op_time} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {props.items.map((l) => (
-          <tr key={l.id} data-test="log-row">
-            <td>
-              <Raw>{l.username}</Raw>
-            </td>
-            <td>
-              <Raw>{l.resource}</Raw>
-            </td>
-            <td>
-              <Raw>{l.resource_type}</Raw>
-            </td>
-            <td>
-              <Raw>{l.operation}</Raw>
-            </td>
-            <td>
-              <DateText value={l.op_time} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 

@@ -3,16 +3,8 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type RobotCreated } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
-
-function ActionsHead() {
-  return (
-    <th scope="col">
-      <span class="sr-only">{t('common.actions')}</span>
-    </th>
-  );
-}
 
 function Health(props: { value?: string | undefined }) {
   const v = (props.value ?? '').toLowerCase();
@@ -185,50 +177,41 @@ export function Registries() {
       <Note text={note} test="registry-note" />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="registry-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('registries.name')}</th>
-              <th scope="col">{t('registries.type')}</th>
-              <th scope="col">{t('registries.url')}</th>
-              <th scope="col">{t('registries.status')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <ActionsHead />
+        <ListTable
+          test="registry-list"
+          cols={['registries.name', 'registries.type', 'registries.url', 'registries.status', 'common.created', null]}
+          items={p.data.items}
+          row={(r) => (
+            <tr data-test="registry-row" data-name={r.name}>
+              <td>
+                <Raw>{r.name}</Raw>
+              </td>
+              <td>
+                <Raw>{r.type}</Raw>
+              </td>
+              <td>
+                <code data-raw="">{r.url}</code>
+              </td>
+              <td data-test="registry-status">
+                <Health value={r.status} />
+              </td>
+              <td>
+                <DateText value={r.creation_time} />
+              </td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="registry-ping" aria-label={t('registries.pingOf', { name: r.name })} onClick={() => void act(() => call('POST', '/registries/ping', { id: r.id }), t('registries.pingOk', { name: r.name }))}>
+                  {t('registries.ping')}
+                </button>{' '}
+                <DeleteButton
+                  test="registry-delete"
+                  label={t('registries.deleteOf', { name: r.name })}
+                  confirm={t('registries.confirmDelete', { name: r.name })}
+                  onConfirmed={() => act(() => call('DELETE', `/registries/${r.id}`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="registry-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>
-                  <Raw>{r.type}</Raw>
-                </td>
-                <td>
-                  <code data-raw="">{r.url}</code>
-                </td>
-                <td data-test="registry-status">
-                  <Health value={r.status} />
-                </td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="registry-ping" aria-label={t('registries.pingOf', { name: r.name })} onClick={() => void act(() => call('POST', '/registries/ping', { id: r.id }), t('registries.pingOk', { name: r.name }))}>
-                    {t('registries.ping')}
-                  </button>{' '}
-                  <DeleteButton
-                    test="registry-delete"
-                    label={t('registries.deleteOf', { name: r.name })}
-                    confirm={t('registries.confirmDelete', { name: r.name })}
-                    onConfirmed={() => act(() => call('DELETE', `/registries/${r.id}`))}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -352,53 +335,44 @@ export function Replication() {
       <Note text={note} test="replication-note" />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="replication-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('replication.name')}</th>
-              <th scope="col">{t('replication.mode')}</th>
-              <th scope="col">{t('replication.registry')}</th>
-              <th scope="col">{t('replication.filter')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <ActionsHead />
+        <ListTable
+          test="replication-list"
+          cols={['replication.name', 'replication.mode', 'replication.registry', 'replication.filter', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(r) => (
+            <tr data-test="replication-row" data-name={r.name}>
+              <td>
+                <Raw>{r.name}</Raw>
+              </td>
+              <td>{r.src_registry ? t('replication.pull') : t('replication.push')}</td>
+              <td>
+                <Raw>{(r.src_registry ?? r.dest_registry)?.name ?? ''}</Raw>
+              </td>
+              <td>
+                {(r.filters ?? []).map((f) => (
+                  <span class="chip">
+                    <Raw>{`${f.type}: ${String(f.value)}`}</Raw>
+                  </span>
+                ))}
+              </td>
+              <td>{r.enabled ? t('policy.on') : t('policy.off')}</td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="replication-start" onClick={() => void act(async () => (await call('POST', '/replication/executions', { policy_id: r.id }), setSelected(r.id)), t('replication.started'))}>
+                  {t('replication.start')}
+                </button>{' '}
+                <button type="button" class="small" aria-pressed={selected === r.id} data-test="replication-runs" onClick={() => setSelected(selected === r.id ? null : r.id)}>
+                  {t('replication.runs')}
+                </button>{' '}
+                <DeleteButton
+                  test="replication-delete"
+                  label={t('replication.deleteOf', { name: r.name })}
+                  confirm={t('replication.confirmDelete', { name: r.name })}
+                  onConfirmed={() => act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="replication-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>{r.src_registry ? t('replication.pull') : t('replication.push')}</td>
-                <td>
-                  <Raw>{(r.src_registry ?? r.dest_registry)?.name ?? ''}</Raw>
-                </td>
-                <td>
-                  {(r.filters ?? []).map((f) => (
-                    <span class="chip">
-                      <Raw>{`${f.type}: ${String(f.value)}`}</Raw>
-                    </span>
-                  ))}
-                </td>
-                <td>{r.enabled ? t('policy.on') : t('policy.off')}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="replication-start" onClick={() => void act(async () => (await call('POST', '/replication/executions', { policy_id: r.id }), setSelected(r.id)), t('replication.started'))}>
-                    {t('replication.start')}
-                  </button>{' '}
-                  <button type="button" class="small" aria-pressed={selected === r.id} data-test="replication-runs" onClick={() => setSelected(selected === r.id ? null : r.id)}>
-                    {t('replication.runs')}
-                  </button>{' '}
-                  <DeleteButton
-                    test="replication-delete"
-                    label={t('replication.deleteOf', { name: r.name })}
-                    confirm={t('replication.confirmDelete', { name: r.name })}
-                    onConfirmed={() => act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()))}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -419,30 +393,22 @@ function ReplicationRuns(props: { policyId: number | null }) {
       <h2 id="repl-runs">{t('replication.executions')}</h2>
       <ErrorBox error={p.error} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="replication-executions">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.trigger')}</th>
-              <th scope="col">{t('replication.progress')}</th>
-              <th scope="col">{t('retention.started')}</th>
+        <ListTable
+          test="replication-executions"
+          cols={['retention.runId', 'gc.status', 'retention.trigger', 'replication.progress', 'retention.started']}
+          items={p.data.items}
+          row={(e) => (
+            <tr data-test="replication-execution" data-policy={String(e.policy_id)}>
+              <td>{e.id}</td>
+              <td data-test="replication-execution-status">{statusName(e.status)}</td>
+              <td>{e.trigger === 'manual' || e.trigger === 'MANUAL' ? t('retention.manual') : e.trigger === 'scheduled' ? t('retention.scheduled') : t('replication.event')}</td>
+              <td>{t('replication.counts', { ok: e.succeed, failed: e.failed, total: e.total })}</td>
+              <td>
+                <DateText value={e.start_time} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((e) => (
-              <tr data-test="replication-execution" data-policy={String(e.policy_id)}>
-                <td>{e.id}</td>
-                <td data-test="replication-execution-status">{statusName(e.status)}</td>
-                <td>{e.trigger === 'manual' || e.trigger === 'MANUAL' ? t('retention.manual') : e.trigger === 'scheduled' ? t('retention.scheduled') : t('replication.event')}</td>
-                <td>{t('replication.counts', { ok: e.succeed, failed: e.failed, total: e.total })}</td>
-                <td>
-                  <DateText value={e.start_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -542,58 +508,50 @@ export function Scanners() {
         <Note text={note} test="scanner-note" />
         <Loading when={p.loading && !p.data} />
         {p.data && p.data.items.length ? (
-          <table class="list" data-test="scanner-list">
-            <thead>
-              <tr>
-                <th scope="col">{t('scanners.name')}</th>
-                <th scope="col">{t('scanners.vendor')}</th>
-                <th scope="col">{t('scanners.health')}</th>
-                <th scope="col">{t('scanners.default')}</th>
-                <ActionsHead />
+          <ListTable
+            test="scanner-list"
+            cols={['scanners.name', 'scanners.vendor', 'scanners.health', 'scanners.default', null]}
+            items={p.data.items}
+            row={(s) => (
+              <tr data-test="scanner-row" data-uuid={s.uuid}>
+                <td>
+                  <Raw>{s.name}</Raw> {s.builtin ? <span class="badge">{t('scanners.builtin')}</span> : null}
+                  {s.url ? (
+                    <div>
+                      <code data-raw="">{s.url}</code>
+                    </div>
+                  ) : null}
+                </td>
+                <td>
+                  <Raw>{[s.vendor, s.version].filter(Boolean).join(' ')}</Raw>
+                </td>
+                <td>
+                  <Health value={s.health} />
+                </td>
+                <td data-test="scanner-default">{s.is_default ? t('common.yes') : t('common.no')}</td>
+                <td class="right nowrap">
+                  <button type="button" class="small" data-test="scanner-ping" aria-label={t('scanners.pingOf', { name: s.name })} onClick={() => void act(() => get(`/scanners/${encodeURIComponent(s.uuid)}/metadata`), t('registries.pingOk', { name: s.name }))}>
+                    {t('registries.ping')}
+                  </button>{' '}
+                  <button type="button" class="small" data-test="scanner-make-default" disabled={!!s.is_default} onClick={() => void act(() => call('PATCH', `/scanners/${encodeURIComponent(s.uuid)}`, { is_default: true }))}>
+                    {t('scanners.makeDefault')}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="scanner-delete"
+                    disabled={!!s.builtin}
+                    title={s.builtin ? t('scanners.builtinHint') : undefined}
+                    onClick={() => {
+                      if (confirm(t('scanners.confirmDelete', { name: s.name }))) void act(() => call('DELETE', `/scanners/${encodeURIComponent(s.uuid)}`));
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {p.data.items.map((s) => (
-                <tr data-test="scanner-row" data-uuid={s.uuid}>
-                  <td>
-                    <Raw>{s.name}</Raw> {s.builtin ? <span class="badge">{t('scanners.builtin')}</span> : null}
-                    {s.url ? (
-                      <div>
-                        <code data-raw="">{s.url}</code>
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    <Raw>{[s.vendor, s.version].filter(Boolean).join(' ')}</Raw>
-                  </td>
-                  <td>
-                    <Health value={s.health} />
-                  </td>
-                  <td data-test="scanner-default">{s.is_default ? t('common.yes') : t('common.no')}</td>
-                  <td class="right nowrap">
-                    <button type="button" class="small" data-test="scanner-ping" aria-label={t('scanners.pingOf', { name: s.name })} onClick={() => void act(() => get(`/scanners/${encodeURIComponent(s.uuid)}/metadata`), t('registries.pingOk', { name: s.name }))}>
-                      {t('registries.ping')}
-                    </button>{' '}
-                    <button type="button" class="small" data-test="scanner-make-default" disabled={!!s.is_default} onClick={() => void act(() => call('PATCH', `/scanners/${encodeURIComponent(s.uuid)}`, { is_default: true }))}>
-                      {t('scanners.makeDefault')}
-                    </button>{' '}
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="scanner-delete"
-                      disabled={!!s.builtin}
-                      title={s.builtin ? t('scanners.builtinHint') : undefined}
-                      onClick={() => {
-                        if (confirm(t('scanners.confirmDelete', { name: s.name }))) void act(() => call('DELETE', `/scanners/${encodeURIComponent(s.uuid)}`));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
         {p.pager}
       </section>
