@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
 import { ArtifactLabels } from './labels';
@@ -236,18 +236,7 @@ function PullCommands(props: { repo: string; artifact: Artifact }) {
 function Tags(props: { base: string }) {
   const p = usePaged<Tag>((page, pageSize) => list(`${props.base}/tags`, { page, pageSize, sort: 'name' }), [props.base], 10);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      p.reload();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    }
-  };
+  const { error, act } = useAct(p.reload);
   return (
     <section class="card" aria-labelledby="tags-title">
       <h2 id="tags-title">{t('artifact.tags')}</h2>

@@ -107,16 +107,7 @@ export function ArtifactLabels(props: { base: string; artifact: Artifact; projec
     return [...pl.items, ...gl.items];
   }, [props.projectId]);
   const [pick, setPick] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      props.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+  const { error, act } = useAct(props.reload);
   const choices = (avail.data ?? []).filter((l) => !attached.some((a) => a.id === l.id));
   return (
     <div data-test="artifact-labels">

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, PagedTable, Raw, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -114,21 +114,12 @@ function RoleSelect(props: { value: number; onChange: (r: number) => void; label
 
 function Members(props: { project: Project; user: User }) {
   const [adding, setAdding] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<Member>(
     (page, pageSize, q) => list(`/projects/${pname(props.project)}/members`, { page, pageSize, extra: q ? { entityname: q } : undefined }),
     [props.project.name],
   );
+  const { error: actionError, act } = useAct(p.reload);
   const base = `/projects/${pname(props.project)}/members`;
-  const act = async (f: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
-      await f();
-      p.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  };
   return (
     <div>
       <ListToolbar q={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" newLabel={t('members.add')} newTest="member-add" onNew={() => setAdding(true)} />
@@ -242,11 +233,11 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
 function Robots(props: { project: Project }) {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<RobotCreated | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<Robot>(
     (page, pageSize, q) => list('/robots', { page, pageSize, q: `Level=project,ProjectID=${props.project.project_id}${q ? `,name=~${qValue(q)}` : ''}` }),
     [props.project.project_id],
   );
+  const { error: actionError, act } = useAct(p.reload);
   return (
     <div>
       <ListToolbar q={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" newLabel={t('robots.new')} newTest="robot-new" onNew={() => setCreating(true)} />
@@ -275,24 +266,12 @@ function Robots(props: { project: Project }) {
               <DateText value={r.creation_time} />
             </td>
             <td class="right">
-              <button
-                type="button"
-                class="small danger"
-                data-test="robot-delete"
-                aria-label={t('robots.deleteOf', { name: r.name })}
-                onClick={async () => {
-                  if (!confirm(t('robots.confirmDelete', { name: r.name }))) return;
-                  setActionError(null);
-                  try {
-                    await call('DELETE', `/robots/${r.id}`);
-                    p.reload();
-                  } catch (e) {
-                    setActionError(e);
-                  }
-                }}
-              >
-                {t('common.delete')}
-              </button>
+              <DeleteButton
+                test="robot-delete"
+                label={t('robots.deleteOf', { name: r.name })}
+                confirm={t('robots.confirmDelete', { name: r.name })}
+                onConfirmed={() => act(() => call('DELETE', `/robots/${r.id}`))}
+              />
             </td>
           </tr>
         )}
