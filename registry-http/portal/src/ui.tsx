@@ -429,3 +429,20 @@ export function PagedTable<T>(props: { p: Paged<T>; error?: unknown; test?: stri
     </>
   );
 }
+
+/** A dialog form's foot: its error, Cancel, and the submit button (disabled while busy). */
+export function DialogActions(props: { error: unknown; busy: boolean; onCancel: () => void; label: string; test?: string }) {
+  return (
+    <>
+      <ErrorBox error={props.error} />
+      <div class="actions">
+        <button type="button" onClick={props.onCancel}>
+          {t('common.cancel')}
+        </button>
+        <button type="submit" class="primary" disabled={props.busy} data-test={props.test}>
+          {props.label}
+        </button>
+      </div>
+    </>
+  );
+}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, Note, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
 import { Groups } from './groups';
 import { Registries, Replication, Scanners, SystemRobots } from './system';
@@ -128,15 +128,7 @@ function CreateUser(props: { onClose: () => void; onCreated: () => void }) {
         <Field label={t('users.comment')}>
           <input value={f.comment} onInput={upd('comment')} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="user-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="user-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -320,11 +312,7 @@ function GcSchedule() {
               {t('gc.next')}: <DateText value={next} />
             </p>
           ) : null}
-          {saved ? (
-            <p class="ok" role="status" data-test="gc-schedule-saved">
-              {t('common.saved')}
-            </p>
-          ) : null}
+          <Note text={saved ? t('common.saved') : null} test="gc-schedule-saved" />
           <div class="actions left">
             <button type="submit" class="primary" data-test="gc-schedule-save">
               {t('gc.saveSchedule')}

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, list, qValue } from '../api';
 import { t } from '../i18n';
-import { DeleteButton, Dialog, ErrorBox, Field, ListToolbar, PagedTable, Raw, useAct, useAction, usePaged } from '../ui';
+import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, usePaged } from '../ui';
 
 export interface UserGroup {
   id: number;
@@ -101,15 +101,7 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
             ) : null}
           </>
         )}
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="group-save">
-            {g ? t('common.save') : t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="group-save" label={g ? t('common.save') : t('common.create')} />
       </form>
     </Dialog>
   );

@@ -3,7 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { call, list, type Artifact, type Label, type Project } from '../api';
 import { t } from '../i18n';
-import { DateText, DeleteButton, Dialog, ErrorBox, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 
 interface FullLabel extends Label {
   description?: string;
@@ -82,15 +82,7 @@ function NewLabel(props: { projectId: number; onClose: () => void; onCreated: ()
         <Field label={t('labels.description')}>
           <input value={description} data-test="label-description" onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="label-save">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="label-save" label={t('common.create')} />
       </form>
     </Dialog>
   );

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, DeleteButton, Dialog, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -375,15 +375,7 @@ function RuleDialog(props: { title: string; retention?: boolean; onClose: () => 
         <Field label={t('policy.tags')} hint={t('policy.patternHint')}>
           <input required value={tag} data-test="rule-tag" onInput={(e) => setTag((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="rule-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="rule-save" label={t('common.add')} />
       </form>
     </Dialog>
   );
@@ -596,15 +588,7 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
             </label>
           ))}
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || !events.length} data-test="webhook-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || !events.length} onCancel={props.onClose} test="webhook-save" label={t('common.add')} />
       </form>
     </Dialog>
   );

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, type User } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, ErrorBox, Field, Raw } from '../ui';
+import { CopyButton, DateText, ErrorBox, Field, Note, Raw } from '../ui';
 
 export function ProfilePage(props: { user: User; onChanged: () => void }) {
   const u = props.user;
@@ -94,11 +94,7 @@ export function ProfilePage(props: { user: User; onChanged: () => void }) {
               <input type="password" required autoComplete="new-password" data-test="pw-confirm" value={pw.confirm} onInput={(e) => setPw({ ...pw, confirm: (e.target as HTMLInputElement).value })} />
             </Field>
             <ErrorBox error={pwError} />
-            {pwSaved ? (
-              <p class="ok" role="status" data-test="pw-saved">
-                {t('profile.passwordChanged')}
-              </p>
-            ) : null}
+            <Note text={pwSaved ? t('profile.passwordChanged') : null} test="pw-saved" />
             <div class="actions">
               <button type="submit" class="primary" data-test="pw-save">
                 {t('profile.change')}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -216,15 +216,7 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
         <Field label={t('members.role')}>
           <RoleSelect value={role} onChange={setRole} label={t('members.role')} test="member-new-role" />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="member-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="member-save" label={t('common.add')} />
       </form>
     </Dialog>
   );
@@ -360,15 +352,7 @@ function CreateRobot(props: { project: Project; onClose: () => void; onCreated: 
             <input type="checkbox" checked={push} data-test="robot-push" onChange={(e) => setPush((e.target as HTMLInputElement).checked)} /> {t('robots.push')}
           </label>
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || (!pull && !push)} data-test="robot-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || (!pull && !push)} onCancel={props.onClose} test="robot-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -479,11 +463,7 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
         <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
       </label>
       <ErrorBox error={error} />
-      {saved ? (
-        <p class="ok" role="status" data-test="cfg-saved">
-          {t('common.saved')}
-        </p>
-      ) : null}
+      <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
       <div class="actions">
         <button type="submit" class="primary" data-test="cfg-save">
           {t('common.save')}

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { create, get, list, qValue, type Project, type Quota } from '../api';
 import { t } from '../i18n';
 import { BASE, navigate } from '../router';
-import { DateText, Dialog, ErrorBox, Field, Link, ListToolbar, PagedTable, Raw, SizeText, useAction, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, DialogActions, Field, Link, ListToolbar, PagedTable, Raw, SizeText, useAction, useLoad, usePaged } from '../ui';
 
 export function ProjectsPage() {
   const [creating, setCreating] = useState(false);
@@ -130,15 +130,7 @@ function CreateProject(props: { onClose: () => void; onCreated: (id: string | nu
         <Field label={t('projects.limit')} hint={t('projects.limitHint')}>
           <input type="number" min="0" step="any" value={limit} data-test="project-limit" onInput={(e) => setLimit((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="project-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="project-create" label={t('common.create')} />
       </form>
     </Dialog>
   );

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type RobotCreated } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, DeleteButton, Dialog, Empty, ErrorBox, Field, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 function Health(props: { value?: string | undefined }) {
@@ -139,15 +139,7 @@ function CreateSystemRobot(props: { onClose: () => void; onCreated: (r: RobotCre
             <input type="checkbox" checked={push} data-test="sysrobot-push" onChange={(e) => setPush((e.target as HTMLInputElement).checked)} /> {t('robots.push')}
           </label>
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="sysrobot-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="sysrobot-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -467,15 +459,7 @@ function CreateReplication(props: { onClose: () => void; onCreated: () => void }
         <Field label={t('replication.destNamespace')} hint={t('replication.destHint')}>
           <input value={dest} data-test="replication-dest" onInput={(e) => setDest((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || !regId} data-test="replication-save">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || !regId} onCancel={props.onClose} test="replication-save" label={t('common.create')} />
       </form>
     </Dialog>
   );
