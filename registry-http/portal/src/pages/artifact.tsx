@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
 import { ArtifactLabels } from './labels';
@@ -292,8 +292,7 @@ const FINAL = new Set(['success', 'error', 'stopped']);
 
 function ScanSummary(props: { artifact: Artifact; base: string; reload: () => void }) {
   const o = Object.values(props.artifact.scan_overview ?? {})[0];
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const running = busy || (!!o && !FINAL.has((o.scan_status ?? '').toLowerCase()));
   // While a scan runs, ask for the artifact again every second.
   useEffect(() => {
@@ -302,14 +301,7 @@ function ScanSummary(props: { artifact: Artifact; base: string; reload: () => vo
     return () => window.clearTimeout(timer);
   }, [running, props.artifact]);
   const scan = async () => {
-    setError(null);
-    setBusy(true);
-    try {
-      await call('POST', `${props.base}/scan`);
-    } catch (e) {
-      setError(e);
-    }
-    setBusy(false);
+    await run(() => call('POST', `${props.base}/scan`));
     props.reload();
   };
   return (
