@@ -1,9 +1,9 @@
 // Small shared components: links, raw (untranslated) text, errors, dialogs, pager, copy button,
-// search box and the paged-list hook every list uses.
+// search box, list tables, the paged-list hook every list uses and the action hooks.
 import type { AnchorHTMLAttributes, ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Page } from './api';
-import { fmtDate, fmtSize, t } from './i18n';
+import { fmtDate, fmtSize, t, type Key } from './i18n';
 import { onLinkClick } from './router';
 
 /** User data or machine text (names, digests, commands): skipped by the untranslated-text check. */
@@ -304,4 +304,145 @@ export function Empty(props: { when: boolean }) {
 export function shortDigest(d: string): string {
   const i = d.indexOf(':');
   return i >= 0 ? d.slice(0, i + 1 + 12) : d.slice(0, 12);
+}
+
+/** Runs an action such as a dialog's submit: busy while it runs, its error kept for an ErrorBox. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (f: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      return true;
+    } catch (err) {
+      setError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  /** A form's onSubmit: no page load, then run(f). */
+  const onSubmit = (f: () => Promise<unknown>) => (e: Event) => {
+    e.preventDefault();
+    void run(f);
+  };
+  return { busy, error, setError, run, onSubmit };
+}
+
+/** Row actions of a list: act(f) runs f, then shows ok (as a note) and reload()s, or keeps its error. */
+export function useAct(reload: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const act = async (f: () => Promise<unknown>, ok?: string): Promise<boolean> => {
+    setError(null);
+    setNote(null);
+    try {
+      await f();
+      if (ok) setNote(ok);
+      reload();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  };
+  return { error, setError, note, act };
+}
+
+export function Note(props: { text: string | null; test?: string }) {
+  return props.text ? (
+    <p class="ok" role="status" data-test={props.test ?? 'note'}>
+      {props.text}
+    </p>
+  ) : null;
+}
+
+/** A small danger button that asks before it runs onConfirmed. */
+export function DeleteButton(props: { test: string; label: string; confirm: string; onConfirmed: () => unknown; text?: string; disabled?: boolean }) {
+  return (
+    <button
+      type="button"
+      class="small danger"
+      data-test={props.test}
+      disabled={props.disabled}
+      aria-label={props.label}
+      onClick={() => {
+        if (confirm(props.confirm)) void props.onConfirmed();
+      }}
+    >
+      {props.text ?? t('common.delete')}
+    </button>
+  );
+}
+
+/** The toolbar above a list: its search box and a "new" button. */
+export function ListToolbar(props: { q: string; onSearch: (q: string) => void; label: string; test: string; newLabel?: string; newTest?: string; onNew?: () => void; children?: ComponentChildren }) {
+  return (
+    <div class="toolbar">
+      <SearchBox value={props.q} onSearch={props.onSearch} label={props.label} test={props.test} />
+      {props.children}
+      {props.onNew ? (
+        <button type="button" class="primary" data-test={props.newTest} onClick={props.onNew}>
+          {props.newLabel}
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** Column headers: a key is translated; null is the (unlabelled) actions column. */
+export type Columns = (Key | null)[];
+
+export function ListTable<T>(props: { test?: string; cols: Columns; items: T[]; row: (item: T, i: number) => JSX.Element }) {
+  return (
+    <table class="list" data-test={props.test}>
+      <thead>
+        <tr>
+          {props.cols.map((c) =>
+            c ? (
+              <th scope="col">{t(c)}</th>
+            ) : (
+              <th scope="col">
+                <span class="sr-only">{t('common.actions')}</span>
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{props.items.map(props.row)}</tbody>
+    </table>
+  );
+}
+
+/** A server-paged list: errors, loading, the table (or "empty"; both with always) and the pager. */
+export function PagedTable<T>(props: { p: Paged<T>; error?: unknown; test?: string; cols: Columns; row: (item: T, i: number) => JSX.Element; empty?: JSX.Element; always?: boolean }) {
+  const { p } = props;
+  return (
+    <>
+      <ErrorBox error={p.error ?? props.error} />
+      <Loading when={p.loading && !p.data} />
+      {p.data && (props.always || p.data.items.length) ? <ListTable test={props.test} cols={props.cols} items={p.data.items} row={props.row} /> : null}
+      {p.data && !p.data.items.length ? (props.empty ?? <Empty when />) : null}
+      {p.pager}
+    </>
+  );
+}
+
+/** A dialog form's foot: its error, Cancel, and the submit button (disabled while busy). */
+export function DialogActions(props: { error: unknown; busy: boolean; onCancel: () => void; label: string; test?: string }) {
+  return (
+    <>
+      <ErrorBox error={props.error} />
+      <div class="actions">
+        <button type="button" onClick={props.onCancel}>
+          {t('common.cancel')}
+        </button>
+        <button type="submit" class="primary" disabled={props.busy} data-test={props.test}>
+          {props.label}
+        </button>
+      </div>
+    </>
+  );
 }

@@ -2,7 +2,7 @@
 // charts. The server may not have an addition (404): that reads as "none", never as an error.
 import { ApiError, get, getText, type Artifact } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, ErrorBox, Loading, Raw, useLoad } from '../ui';
+import { DateText, ErrorBox, ListTable, Loading, Raw, useLoad } from '../ui';
 
 const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
 
@@ -42,32 +42,25 @@ export function BuildHistory(props: { base: string }) {
         </p>
       ) : null}
       {h.data && h.data.length ? (
-        <table class="list" data-test="history-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('history.created')}</th>
-              <th scope="col">{t('history.command')}</th>
-              <th scope="col">{t('history.layer')}</th>
-              <th scope="col">{t('history.comment')}</th>
+        <ListTable
+          test="history-list"
+          cols={['history.created', 'history.command', 'history.layer', 'history.comment']}
+          items={h.data}
+          row={(e) => (
+            <tr data-test="history-row">
+              <td class="nowrap">
+                <DateText value={e.created} />
+              </td>
+              <td>
+                <code data-raw="" class="wrap">
+                  {e.created_by ?? ''}
+                </code>
+              </td>
+              <td>{e.empty_layer ? t('history.emptyLayer') : t('history.newLayer')}</td>
+              <td>{e.comment ? <Raw>{e.comment}</Raw> : <span class="muted">—</span>}</td>
             </tr>
-          </thead>
-          <tbody>
-            {h.data.map((e) => (
-              <tr data-test="history-row">
-                <td class="nowrap">
-                  <DateText value={e.created} />
-                </td>
-                <td>
-                  <code data-raw="" class="wrap">
-                    {e.created_by ?? ''}
-                  </code>
-                </td>
-                <td>{e.empty_layer ? t('history.emptyLayer') : t('history.newLayer')}</td>
-                <td>{e.comment ? <Raw>{e.comment}</Raw> : <span class="muted">—</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
     </section>
   );
@@ -106,30 +99,23 @@ function Dependencies(props: { base: string }) {
       <Loading when={d.loading} />
       {!d.loading && !d.error && !d.data?.length ? <p class="muted">{t('chart.noDependencies')}</p> : null}
       {d.data && d.data.length ? (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('chart.depName')}</th>
-              <th scope="col">{t('chart.depVersion')}</th>
-              <th scope="col">{t('chart.depRepository')}</th>
+        <ListTable
+          cols={['chart.depName', 'chart.depVersion', 'chart.depRepository']}
+          items={d.data}
+          row={(x) => (
+            <tr data-test="dependency-row">
+              <td>
+                <Raw>{x.name}</Raw>
+              </td>
+              <td>
+                <Raw>{x.version ?? ''}</Raw>
+              </td>
+              <td>
+                <Raw>{x.repository ?? ''}</Raw>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {d.data.map((x) => (
-              <tr data-test="dependency-row">
-                <td>
-                  <Raw>{x.name}</Raw>
-                </td>
-                <td>
-                  <Raw>{x.version ?? ''}</Raw>
-                </td>
-                <td>
-                  <Raw>{x.repository ?? ''}</Raw>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
     </section>
   );

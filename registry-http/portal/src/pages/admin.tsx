@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, Note, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
 import { Groups } from './groups';
 import { Registries, Replication, Scanners, SystemRobots } from './system';
@@ -47,116 +47,69 @@ export function AdminPage(props: { tab: string; me: User }) {
 
 function Users(props: { me: User }) {
   const [creating, setCreating] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<User>((page, pageSize, q) => list('/users', { page, pageSize, q: q ? `username=~${qValue(q)}` : undefined, sort: 'username' }), []);
+  const { error, act } = useAct(p.reload);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('users.search')} test="user-search" />
-        <button type="button" class="primary" onClick={() => setCreating(true)} data-test="user-new">
-          {t('users.new')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? actionError} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="user-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('users.username')}</th>
-              <th scope="col">{t('users.realname')}</th>
-              <th scope="col">{t('users.email')}</th>
-              <th scope="col">{t('users.admin')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((u) => (
-              <tr key={u.user_id} data-test="user-row" data-name={u.username}>
-                <td>
-                  <Raw>{u.username}</Raw>
-                </td>
-                <td>
-                  <Raw>{u.realname ?? ''}</Raw>
-                </td>
-                <td>
-                  <Raw>{u.email ?? ''}</Raw>
-                </td>
-                <td>
-                  <label class="check">
-                    <input
-                      type="checkbox"
-                      checked={!!u.sysadmin_flag}
-                      aria-label={t('users.adminOf', { name: u.username })}
-                      onChange={async (e) => {
-                        setActionError(null);
-                        try {
-                          await call('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: (e.target as HTMLInputElement).checked });
-                        } catch (err) {
-                          setActionError(err);
-                        }
-                        p.reload();
-                      }}
-                    />
-                  </label>
-                </td>
-                <td>
-                  <DateText value={u.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="user-delete"
-                    disabled={u.user_id === props.me.user_id}
-                    aria-label={t('users.deleteOf', { name: u.username })}
-                    onClick={async () => {
-                      if (!confirm(t('users.confirmDelete', { name: u.username }))) return;
-                      setActionError(null);
-                      try {
-                        await call('DELETE', `/users/${u.user_id}`);
-                      } catch (err) {
-                        setActionError(err);
-                      }
-                      p.reload();
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('users.search')} test="user-search" newLabel={t('users.new')} newTest="user-new" onNew={() => setCreating(true)} />
+      <PagedTable
+        p={p}
+        error={error}
+        always
+        test="user-list"
+        cols={['users.username', 'users.realname', 'users.email', 'users.admin', 'common.created', null]}
+        row={(u) => (
+          <tr key={u.user_id} data-test="user-row" data-name={u.username}>
+            <td>
+              <Raw>{u.username}</Raw>
+            </td>
+            <td>
+              <Raw>{u.realname ?? ''}</Raw>
+            </td>
+            <td>
+              <Raw>{u.email ?? ''}</Raw>
+            </td>
+            <td>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={!!u.sysadmin_flag}
+                  aria-label={t('users.adminOf', { name: u.username })}
+                  onChange={async (e) => {
+                    // on failure too: the box shows the stored flag again
+                    if (!(await act(() => call('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: (e.target as HTMLInputElement).checked })))) p.reload();
+                  }}
+                />
+              </label>
+            </td>
+            <td>
+              <DateText value={u.creation_time} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="user-delete"
+                disabled={u.user_id === props.me.user_id}
+                label={t('users.deleteOf', { name: u.username })}
+                confirm={t('users.confirmDelete', { name: u.username })}
+                onConfirmed={() => act(() => call('DELETE', `/users/${u.user_id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? <CreateUser onClose={() => setCreating(false)} onCreated={() => (setCreating(false), p.reload())} /> : null}
     </div>
   );
 }
 
 function CreateUser(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [f, setF] = useState({ username: '', email: '', realname: '', password: '', comment: '' });
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const upd = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/users', f);
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/users', f);
+    props.onCreated();
+  });
   return (
     <Dialog title={t('users.new')} onClose={props.onClose} test="user-dialog">
       <form onSubmit={submit}>
@@ -175,15 +128,7 @@ function CreateUser(props: { onClose: () => void; onCreated: () => void }) {
         <Field label={t('users.comment')}>
           <input value={f.comment} onInput={upd('comment')} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="user-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="user-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -215,22 +160,15 @@ function gcParams(run: GcRun): Record<string, unknown> {
 function Gc() {
   const [dryRun, setDryRun] = useState(false);
   const [untagged, setUntagged] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [logOf, setLogOf] = useState<number | null>(null);
   const p = usePaged<GcRun>((page, pageSize) => list('/system/gc', { page, pageSize, sort: '-creation_time' }), [], 10);
-  const run = async (dry: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const action = useAction();
+  const { busy, error } = action;
+  const run = (dry: boolean) =>
+    action.run(async () => {
       await call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { dry_run: dry, delete_untagged: untagged, workers: 1 } });
       p.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div>
       <GcSchedule />
@@ -256,60 +194,43 @@ function Gc() {
         <ErrorBox error={error} />
       </div>
       <h2 class="sub">{t('gc.history')}</h2>
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="gc-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('gc.id')}</th>
-              <th scope="col">{t('gc.trigger')}</th>
-              <th scope="col">{t('gc.mode')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('gc.result')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
+      <PagedTable
+        p={p}
+        always
+        test="gc-list"
+        cols={['gc.id', 'gc.trigger', 'gc.mode', 'gc.status', 'gc.result', 'common.created', null]}
+        row={(r) => {
+          const ps = gcParams(r);
+          const freed = typeof ps.freed_space === 'number' ? ps.freed_space : null;
+          const blobs = ps.purged_blobs ?? ps.deleted_blobs ?? ps.blobs_deleted;
+          return (
+            <tr key={r.id} data-test="gc-row" data-status={r.job_status} data-dry-run={String(!!ps.dry_run)}>
+              <td>
+                <Raw>{String(r.id)}</Raw>
+              </td>
+              <td>{r.job_kind === 'SCHEDULE' ? t('gc.scheduled') : t('gc.manual')}</td>
+              <td data-test="gc-mode">{ps.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
+              <td data-test="gc-status">{statusName(r.job_status)}</td>
+              <td>
+                {freed != null ? (
+                  <>
+                    {t('gc.freed')} <SizeText bytes={freed} />
+                  </>
+                ) : null}
+                {typeof blobs === 'number' ? <> · {t('gc.blobs', { n: blobs })}</> : null}
+              </td>
+              <td>
+                <DateText value={r.creation_time} />
+              </td>
+              <td class="right">
+                <button type="button" class="small" data-test="gc-log" onClick={() => setLogOf(r.id)} aria-label={t('gc.logOf', { id: r.id })}>
+                  {t('gc.log')}
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => {
-              const ps = gcParams(r);
-              const freed = typeof ps.freed_space === 'number' ? ps.freed_space : null;
-              const blobs = ps.purged_blobs ?? ps.deleted_blobs ?? ps.blobs_deleted;
-              return (
-                <tr key={r.id} data-test="gc-row" data-status={r.job_status} data-dry-run={String(!!ps.dry_run)}>
-                  <td>
-                    <Raw>{String(r.id)}</Raw>
-                  </td>
-                  <td>{r.job_kind === 'SCHEDULE' ? t('gc.scheduled') : t('gc.manual')}</td>
-                  <td data-test="gc-mode">{ps.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
-                  <td data-test="gc-status">{statusName(r.job_status)}</td>
-                  <td>
-                    {freed != null ? (
-                      <>
-                        {t('gc.freed')} <SizeText bytes={freed} />
-                      </>
-                    ) : null}
-                    {typeof blobs === 'number' ? <> · {t('gc.blobs', { n: blobs })}</> : null}
-                  </td>
-                  <td>
-                    <DateText value={r.creation_time} />
-                  </td>
-                  <td class="right">
-                    <button type="button" class="small" data-test="gc-log" onClick={() => setLogOf(r.id)} aria-label={t('gc.logOf', { id: r.id })}>
-                      {t('gc.log')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+          );
+        }}
+      />
       {logOf != null ? <GcLog id={logOf} onClose={() => setLogOf(null)} /> : null}
     </div>
   );
@@ -391,11 +312,7 @@ function GcSchedule() {
               {t('gc.next')}: <DateText value={next} />
             </p>
           ) : null}
-          {saved ? (
-            <p class="ok" role="status" data-test="gc-schedule-saved">
-              {t('common.saved')}
-            </p>
-          ) : null}
+          <Note text={saved ? t('common.saved') : null} test="gc-schedule-saved" />
           <div class="actions left">
             <button type="submit" class="primary" data-test="gc-schedule-save">
               {t('gc.saveSchedule')}

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, shortDigest, SizeText, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
 import { ArtifactLabels } from './labels';
@@ -142,20 +142,13 @@ function IndexChildren(props: { projectId: string; repo: string; full: string; b
   return (
     <section class="card" aria-labelledby="children-title" data-test="index-children">
       <h2 id="children-title">{t('artifact.children')}</h2>
-      <table class="list">
-        <thead>
-          <tr>
-            <th scope="col">{t('artifact.platform')}</th>
-            <th scope="col">{t('artifact.digest')}</th>
-            <th scope="col">{t('artifact.size')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {refs.map((r) => (
-            <ChildRow key={r.child_digest} r={r} platform={manifest.data?.[r.child_digest]} href={`${BASE}/projects/${props.projectId}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(r.child_digest)}`} api={props.base.replace(/\/artifacts\/[^/]+$/, `/artifacts/${encodeURIComponent(r.child_digest)}`)} />
-          ))}
-        </tbody>
-      </table>
+      <ListTable
+        cols={['artifact.platform', 'artifact.digest', 'artifact.size']}
+        items={refs}
+        row={(r) => (
+          <ChildRow key={r.child_digest} r={r} platform={manifest.data?.[r.child_digest]} href={`${BASE}/projects/${props.projectId}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(r.child_digest)}`} api={props.base.replace(/\/artifacts\/[^/]+$/, `/artifacts/${encodeURIComponent(r.child_digest)}`)} />
+        )}
+      />
     </section>
   );
 }
@@ -243,18 +236,7 @@ function PullCommands(props: { repo: string; artifact: Artifact }) {
 function Tags(props: { base: string }) {
   const p = usePaged<Tag>((page, pageSize) => list(`${props.base}/tags`, { page, pageSize, sort: 'name' }), [props.base], 10);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      p.reload();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    }
-  };
+  const { error, act } = useAct(p.reload);
   return (
     <section class="card" aria-labelledby="tags-title">
       <h2 id="tags-title">{t('artifact.tags')}</h2>
@@ -272,48 +254,33 @@ function Tags(props: { base: string }) {
       </form>
       <ErrorBox error={p.error ?? error} />
       {p.data ? (
-        <table class="list" data-test="tag-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('artifact.tag')}</th>
-              <th scope="col">{t('artifact.pushed')}</th>
-              <th scope="col">{t('artifact.pulled')}</th>
-              <th scope="col">{t('artifact.immutable')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
+        <ListTable
+          test="tag-list"
+          cols={['artifact.tag', 'artifact.pushed', 'artifact.pulled', 'artifact.immutable', null]}
+          items={p.data.items}
+          row={(tg) => (
+            <tr data-test="tag-row" data-name={tg.name}>
+              <td>
+                <Raw>{tg.name}</Raw>
+              </td>
+              <td>
+                <DateText value={tg.push_time} />
+              </td>
+              <td>
+                <DateText value={tg.pull_time && !tg.pull_time.startsWith('0001') ? tg.pull_time : null} />
+              </td>
+              <td>{tg.immutable ? t('common.yes') : t('common.no')}</td>
+              <td class="right">
+                <DeleteButton
+                  test="tag-delete"
+                  label={t('tags.deleteOf', { name: tg.name })}
+                  confirm={t('tags.confirmDelete', { name: tg.name })}
+                  onConfirmed={() => act(() => call('DELETE', `${props.base}/tags/${encodeURIComponent(tg.name)}`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((tg) => (
-              <tr data-test="tag-row" data-name={tg.name}>
-                <td>
-                  <Raw>{tg.name}</Raw>
-                </td>
-                <td>
-                  <DateText value={tg.push_time} />
-                </td>
-                <td>
-                  <DateText value={tg.pull_time && !tg.pull_time.startsWith('0001') ? tg.pull_time : null} />
-                </td>
-                <td>{tg.immutable ? t('common.yes') : t('common.no')}</td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="tag-delete"
-                    aria-label={t('tags.deleteOf', { name: tg.name })}
-                    onClick={() => {
-                      if (confirm(t('tags.confirmDelete', { name: tg.name }))) void act(() => call('DELETE', `${props.base}/tags/${encodeURIComponent(tg.name)}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && p.data.items.length === 0} />
       {p.pager}
@@ -325,8 +292,7 @@ const FINAL = new Set(['success', 'error', 'stopped']);
 
 function ScanSummary(props: { artifact: Artifact; base: string; reload: () => void }) {
   const o = Object.values(props.artifact.scan_overview ?? {})[0];
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const running = busy || (!!o && !FINAL.has((o.scan_status ?? '').toLowerCase()));
   // While a scan runs, ask for the artifact again every second.
   useEffect(() => {
@@ -335,14 +301,7 @@ function ScanSummary(props: { artifact: Artifact; base: string; reload: () => vo
     return () => window.clearTimeout(timer);
   }, [running, props.artifact]);
   const scan = async () => {
-    setError(null);
-    setBusy(true);
-    try {
-      await call('POST', `${props.base}/scan`);
-    } catch (e) {
-      setError(e);
-    }
-    setBusy(false);
+    await run(() => call('POST', `${props.base}/scan`));
     props.reload();
   };
   return (
@@ -394,36 +353,28 @@ function Vulnerabilities(props: { base: string }) {
       <Loading when={v.loading} />
       {!v.loading && !v.error && vulns.length === 0 ? <p class="muted">{t('vul.none')}</p> : null}
       {vulns.length ? (
-        <table class="list" data-test="vul-list">
-          <thead>
+        <ListTable
+          test="vul-list"
+          cols={['vul.id', 'vul.severity', 'vul.package', 'vul.version', 'vul.fixed']}
+          items={vulns.slice(0, limit)}
+          row={(x) => (
             <tr>
-              <th scope="col">{t('vul.id')}</th>
-              <th scope="col">{t('vul.severity')}</th>
-              <th scope="col">{t('vul.package')}</th>
-              <th scope="col">{t('vul.version')}</th>
-              <th scope="col">{t('vul.fixed')}</th>
+              <td>
+                <Raw>{x.id}</Raw>
+              </td>
+              <td>{severityName(x.severity)}</td>
+              <td>
+                <Raw>{x.package}</Raw>
+              </td>
+              <td>
+                <Raw>{x.version}</Raw>
+              </td>
+              <td>
+                <Raw>{x.fix_version ?? ''}</Raw>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {vulns.slice(0, limit).map((x) => (
-              <tr>
-                <td>
-                  <Raw>{x.id}</Raw>
-                </td>
-                <td>{severityName(x.severity)}</td>
-                <td>
-                  <Raw>{x.package}</Raw>
-                </td>
-                <td>
-                  <Raw>{x.version}</Raw>
-                </td>
-                <td>
-                  <Raw>{x.fix_version ?? ''}</Raw>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       {vulns.length > limit ? (
         <button type="button" onClick={() => setLimit(limit + 100)}>
@@ -441,34 +392,26 @@ function Accessories(props: { base: string }) {
       <h2 id="acc-title">{t('accessory.title')}</h2>
       <ErrorBox error={p.error} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="accessory-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('accessory.type')}</th>
-              <th scope="col">{t('artifact.digest')}</th>
-              <th scope="col">{t('artifact.size')}</th>
-              <th scope="col">{t('accessory.verification')}</th>
-              <th scope="col">{t('common.created')}</th>
+        <ListTable
+          test="accessory-list"
+          cols={['accessory.type', 'artifact.digest', 'artifact.size', 'accessory.verification', 'common.created']}
+          items={p.data.items}
+          row={(x) => (
+            <tr data-test="accessory-row">
+              <td>{ACCESSORY_KEY[x.type] ? t(ACCESSORY_KEY[x.type]!) : <Raw>{x.type}</Raw>}</td>
+              <td>
+                <Raw title={x.digest}>{shortDigest(x.digest)}</Raw> <CopyButton text={x.digest} label={t('artifact.copyDigest')} />
+              </td>
+              <td>
+                <SizeText bytes={x.size} />
+              </td>
+              <td>{x.verification ? <Raw>{x.verification}</Raw> : <span class="muted">—</span>}</td>
+              <td>
+                <DateText value={x.creation_time} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((x) => (
-              <tr data-test="accessory-row">
-                <td>{ACCESSORY_KEY[x.type] ? t(ACCESSORY_KEY[x.type]!) : <Raw>{x.type}</Raw>}</td>
-                <td>
-                  <Raw title={x.digest}>{shortDigest(x.digest)}</Raw> <CopyButton text={x.digest} label={t('artifact.copyDigest')} />
-                </td>
-                <td>
-                  <SizeText bytes={x.size} />
-                </td>
-                <td>{x.verification ? <Raw>{x.verification}</Raw> : <span class="muted">—</span>}</td>
-                <td>
-                  <DateText value={x.creation_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       {p.data && p.data.items.length === 0 ? <p class="muted">{t('accessory.none')}</p> : null}
       {p.pager}

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, list, qValue } from '../api';
 import { t } from '../i18n';
-import { Dialog, Empty, ErrorBox, Field, Loading, Raw, SearchBox, usePaged } from '../ui';
+import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, usePaged } from '../ui';
 
 export interface UserGroup {
   id: number;
@@ -25,71 +25,40 @@ export function listGroups(page: number, pageSize: number, name: string) {
 
 export function Groups() {
   const p = usePaged<UserGroup>((page, pageSize, q) => listGroups(page, pageSize, q), []);
-  const [error, setError] = useState<unknown>(null);
+  const { error, act } = useAct(p.reload);
   const [creating, setCreating] = useState(false);
   const [renaming, setRenaming] = useState<UserGroup | null>(null);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('groups.search')} test="group-search" />
-        <button type="button" class="primary" data-test="group-new" onClick={() => setCreating(true)}>
-          {t('groups.new')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list" data-test="group-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('groups.name')}</th>
-              <th scope="col">{t('groups.type')}</th>
-              <th scope="col">{t('groups.dn')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((g) => (
-              <tr key={g.id} data-test="group-row" data-name={g.group_name}>
-                <td>
-                  <Raw>{g.group_name}</Raw>
-                </td>
-                <td>
-                  <Raw>{typeName(g.group_type)}</Raw>
-                </td>
-                <td>{g.ldap_group_dn ? <code data-raw="">{g.ldap_group_dn}</code> : <span class="muted">—</span>}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="group-rename" aria-label={t('groups.renameOf', { name: g.group_name })} onClick={() => setRenaming(g)}>
-                    {t('groups.rename')}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="group-delete"
-                    aria-label={t('groups.deleteOf', { name: g.group_name })}
-                    onClick={async () => {
-                      if (!confirm(t('groups.confirmDelete', { name: g.group_name }))) return;
-                      setError(null);
-                      try {
-                        await call('DELETE', `/usergroups/${g.id}`);
-                      } catch (e) {
-                        setError(e);
-                      }
-                      p.reload();
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && !p.data.items.length} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('groups.search')} test="group-search" newLabel={t('groups.new')} newTest="group-new" onNew={() => setCreating(true)} />
+      <PagedTable
+        p={p}
+        error={error}
+        test="group-list"
+        cols={['groups.name', 'groups.type', 'groups.dn', null]}
+        row={(g) => (
+          <tr key={g.id} data-test="group-row" data-name={g.group_name}>
+            <td>
+              <Raw>{g.group_name}</Raw>
+            </td>
+            <td>
+              <Raw>{typeName(g.group_type)}</Raw>
+            </td>
+            <td>{g.ldap_group_dn ? <code data-raw="">{g.ldap_group_dn}</code> : <span class="muted">—</span>}</td>
+            <td class="right nowrap">
+              <button type="button" class="small" data-test="group-rename" aria-label={t('groups.renameOf', { name: g.group_name })} onClick={() => setRenaming(g)}>
+                {t('groups.rename')}
+              </button>{' '}
+              <DeleteButton
+                test="group-delete"
+                label={t('groups.deleteOf', { name: g.group_name })}
+                confirm={t('groups.confirmDelete', { name: g.group_name })}
+                onConfirmed={() => act(() => call('DELETE', `/usergroups/${g.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? <GroupDialog onClose={() => setCreating(false)} onDone={() => (setCreating(false), p.reload())} /> : null}
       {renaming ? <GroupDialog group={renaming} onClose={() => setRenaming(null)} onDone={() => (setRenaming(null), p.reload())} /> : null}
     </div>
@@ -101,25 +70,16 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
   const [name, setName] = useState(g?.group_name ?? '');
   const [type, setType] = useState(g?.group_type ?? 3);
   const [dn, setDn] = useState(g?.ldap_group_dn ?? '');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (g) await call('PUT', `/usergroups/${g.id}`, { group_name: name.trim() });
-      else await call('POST', '/usergroups', { group_name: name.trim(), group_type: type, ...(type === 1 ? { ldap_group_dn: dn.trim() } : {}) });
-      props.onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, onSubmit } = useAction();
   return (
     <Dialog title={g ? t('groups.renameOf', { name: g.group_name }) : t('groups.new')} onClose={props.onClose} test="group-dialog">
-      <form onSubmit={submit}>
+      <form
+        onSubmit={onSubmit(async () => {
+          if (g) await call('PUT', `/usergroups/${g.id}`, { group_name: name.trim() });
+          else await call('POST', '/usergroups', { group_name: name.trim(), group_type: type, ...(type === 1 ? { ldap_group_dn: dn.trim() } : {}) });
+          props.onDone();
+        })}
+      >
         <Field label={g ? t('groups.newName') : t('groups.name')}>
           <input required value={name} data-test="group-name" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </Field>
@@ -141,15 +101,7 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
             ) : null}
           </>
         )}
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="group-save">
-            {g ? t('common.save') : t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="group-save" label={g ? t('common.save') : t('common.create')} />
       </form>
     </Dialog>
   );

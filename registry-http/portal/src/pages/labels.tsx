@@ -3,7 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { call, list, type Artifact, type Label, type Project } from '../api';
 import { t } from '../i18n';
-import { DateText, Dialog, ErrorBox, Field, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 
 interface FullLabel extends Label {
   description?: string;
@@ -15,66 +15,36 @@ export function ProjectLabels(props: { project: Project }) {
   const pid = props.project.project_id;
   const p = usePaged<FullLabel>((page, pageSize, q) => list('/labels', { page, pageSize, extra: { scope: 'p', project_id: String(pid), ...(q ? { name: q } : {}) } }), [pid]);
   const [creating, setCreating] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { error, act } = useAct(p.reload);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('labels.search')} test="label-search" />
-        <button type="button" class="primary" data-test="label-new" onClick={() => setCreating(true)}>
-          {t('labels.new')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list" data-test="label-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('labels.name')}</th>
-              <th scope="col">{t('labels.description')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((l) => (
-              <tr data-test="label-row" data-name={l.name}>
-                <td>
-                  <LabelChip label={l} />
-                </td>
-                <td>{l.description ? <Raw>{l.description}</Raw> : <span class="muted">—</span>}</td>
-                <td>
-                  <DateText value={l.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="label-delete"
-                    aria-label={t('labels.deleteOf', { name: l.name })}
-                    onClick={async () => {
-                      if (!confirm(t('labels.confirmDelete', { name: l.name }))) return;
-                      setError(null);
-                      try {
-                        await call('DELETE', `/labels/${l.id}`);
-                        p.reload();
-                      } catch (e) {
-                        setError(e);
-                      }
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {p.data && !p.data.items.length ? <p class="muted">{t('labels.none')}</p> : null}
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('labels.search')} test="label-search" newLabel={t('labels.new')} newTest="label-new" onNew={() => setCreating(true)} />
+      <PagedTable
+        p={p}
+        error={error}
+        test="label-list"
+        cols={['labels.name', 'labels.description', 'common.created', null]}
+        empty={<p class="muted">{t('labels.none')}</p>}
+        row={(l) => (
+          <tr data-test="label-row" data-name={l.name}>
+            <td>
+              <LabelChip label={l} />
+            </td>
+            <td>{l.description ? <Raw>{l.description}</Raw> : <span class="muted">—</span>}</td>
+            <td>
+              <DateText value={l.creation_time} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="label-delete"
+                label={t('labels.deleteOf', { name: l.name })}
+                confirm={t('labels.confirmDelete', { name: l.name })}
+                onConfirmed={() => act(() => call('DELETE', `/labels/${l.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? <NewLabel projectId={pid} onClose={() => setCreating(false)} onCreated={() => (setCreating(false), p.reload())} /> : null}
     </div>
   );
@@ -94,24 +64,15 @@ function NewLabel(props: { projectId: number; onClose: () => void; onCreated: ()
   const [name, setName] = useState('');
   const [color, setColor] = useState('#2f6fde');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/labels', { name: name.trim(), color, description, scope: 'p', project_id: props.projectId });
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, onSubmit } = useAction();
   return (
     <Dialog title={t('labels.new')} onClose={props.onClose} test="label-dialog">
-      <form onSubmit={submit}>
+      <form
+        onSubmit={onSubmit(async () => {
+          await call('POST', '/labels', { name: name.trim(), color, description, scope: 'p', project_id: props.projectId });
+          props.onCreated();
+        })}
+      >
         <Field label={t('labels.name')}>
           <input required value={name} data-test="label-name" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </Field>
@@ -121,15 +82,7 @@ function NewLabel(props: { projectId: number; onClose: () => void; onCreated: ()
         <Field label={t('labels.description')}>
           <input value={description} data-test="label-description" onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="label-save">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="label-save" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -146,16 +99,7 @@ export function ArtifactLabels(props: { base: string; artifact: Artifact; projec
     return [...pl.items, ...gl.items];
   }, [props.projectId]);
   const [pick, setPick] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      props.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+  const { error, act } = useAct(props.reload);
   const choices = (avail.data ?? []).filter((l) => !attached.some((a) => a.id === l.id));
   return (
     <div data-test="artifact-labels">

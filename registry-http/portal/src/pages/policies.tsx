@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -117,20 +117,6 @@ function EventName(props: { type: string }) {
 const pname = (p: Project) => encodeURIComponent(p.name);
 const running = (s: string) => ['running', 'pending', 'scheduled', 'inprogress'].includes(s.toLowerCase());
 
-function useAct(reload: () => void) {
-  const [error, setError] = useState<unknown>(null);
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return { error, act };
-}
-
 function patterns(r: PolicyRule) {
   const repo = r.scope_selectors?.repository?.map((s) => `${s.decoration === 'repoExcludes' ? '!' : ''}${s.pattern}`).join(', ') ?? '';
   const tag = r.tag_selectors?.map((s) => `${s.decoration === 'excludes' ? '!' : ''}${s.pattern}`).join(', ') ?? '';
@@ -189,47 +175,33 @@ function Retention(props: { project: Project; onChanged: () => void }) {
       <ErrorBox error={pol.error ?? error} />
       <Loading when={pol.loading && !policy} />
       {policy && policy.rules.length ? (
-        <table class="list" data-test="retention-rules">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.rule')}</th>
-              <th scope="col">{t('policy.repos')}</th>
-              <th scope="col">{t('policy.tags')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {policy.rules.map((r, i) => {
-              const p = patterns(r);
-              return (
-                <tr data-test="retention-rule">
-                  <td>{ruleText(r)}</td>
-                  <td>
-                    <code data-raw="">{p.repo}</code>
-                  </td>
-                  <td>
-                    <code data-raw="">{p.tag}</code>
-                  </td>
-                  <td class="right">
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="retention-rule-delete"
-                      aria-label={t('retention.deleteRule', { n: i + 1 })}
-                      onClick={() => {
-                        if (confirm(t('retention.confirmDeleteRule'))) void act(() => save(policy.rules.filter((_, j) => j !== i)));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ListTable
+          test="retention-rules"
+          cols={['retention.rule', 'policy.repos', 'policy.tags', null]}
+          items={policy.rules}
+          row={(r, i) => {
+            const p = patterns(r);
+            return (
+              <tr data-test="retention-rule">
+                <td>{ruleText(r)}</td>
+                <td>
+                  <code data-raw="">{p.repo}</code>
+                </td>
+                <td>
+                  <code data-raw="">{p.tag}</code>
+                </td>
+                <td class="right">
+                  <DeleteButton
+                    test="retention-rule-delete"
+                    label={t('retention.deleteRule', { n: i + 1 })}
+                    confirm={t('retention.confirmDeleteRule')}
+                    onConfirmed={() => act(() => save(policy.rules.filter((_, j) => j !== i)))}
+                  />
+                </td>
+              </tr>
+            );
+          }}
+        />
       ) : !pol.loading ? (
         <p class="muted" data-test="retention-none">
           {t('retention.none')}
@@ -278,47 +250,36 @@ function RetentionRuns(props: { policyId: number }) {
       <h3>{t('retention.runs')}</h3>
       <ErrorBox error={p.error} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="retention-runs">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('retention.mode')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.trigger')}</th>
-              <th scope="col">{t('retention.started')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((e) => (
-              <>
-                <tr data-test="retention-run-row" data-id={String(e.id)}>
-                  <td>{e.id}</td>
-                  <td>{e.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
-                  <td data-test="retention-run-status">{statusName(e.status)}</td>
-                  <td>{e.trigger === 'SCHEDULE' ? t('retention.scheduled') : t('retention.manual')}</td>
-                  <td>
-                    <DateText value={e.start_time} />
-                  </td>
-                  <td class="right">
-                    <button type="button" class="small" aria-expanded={open === e.id} data-test="retention-run-details" onClick={() => setOpen(open === e.id ? null : e.id)}>
-                      {t('retention.details')}
-                    </button>
+        <ListTable
+          test="retention-runs"
+          cols={['retention.runId', 'retention.mode', 'gc.status', 'retention.trigger', 'retention.started', null]}
+          items={p.data.items}
+          row={(e) => (
+            <>
+              <tr data-test="retention-run-row" data-id={String(e.id)}>
+                <td>{e.id}</td>
+                <td>{e.dry_run ? t('gc.modeDry') : t('gc.modeReal')}</td>
+                <td data-test="retention-run-status">{statusName(e.status)}</td>
+                <td>{e.trigger === 'SCHEDULE' ? t('retention.scheduled') : t('retention.manual')}</td>
+                <td>
+                  <DateText value={e.start_time} />
+                </td>
+                <td class="right">
+                  <button type="button" class="small" aria-expanded={open === e.id} data-test="retention-run-details" onClick={() => setOpen(open === e.id ? null : e.id)}>
+                    {t('retention.details')}
+                  </button>
+                </td>
+              </tr>
+              {open === e.id ? (
+                <tr>
+                  <td colSpan={6}>
+                    <RetentionTasks base={`${base}/${e.id}/tasks`} />
                   </td>
                 </tr>
-                {open === e.id ? (
-                  <tr>
-                    <td colSpan={6}>
-                      <RetentionTasks base={`${base}/${e.id}/tasks`} />
-                    </td>
-                  </tr>
-                ) : null}
-              </>
-            ))}
-          </tbody>
-        </table>
+              ) : null}
+            </>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('retention.noRuns')}</p> : null}
       {p.pager}
@@ -331,44 +292,26 @@ function RetentionTasks(props: { base: string }) {
   const [log, setLog] = useState<RetentionTask | null>(null);
   return (
     <div data-test="retention-tasks">
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('repos.name')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.total')}</th>
-              <th scope="col">{t('retention.retained')}</th>
-              <th scope="col">{t('retention.deleted')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((x) => (
-              <tr data-test="retention-task" data-repo={x.repository}>
-                <td>
-                  <Raw>{x.repository}</Raw>
-                </td>
-                <td>{statusName(x.status)}</td>
-                <td data-test="retention-task-total">{x.total}</td>
-                <td data-test="retention-task-retained">{x.retained}</td>
-                <td data-test="retention-task-deleted">{Math.max(0, x.total - x.retained)}</td>
-                <td class="right">
-                  <button type="button" class="small" data-test="retention-task-log" onClick={() => setLog(x)}>
-                    {t('gc.log')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && !p.data.items.length} />
-      {p.pager}
+      <PagedTable
+        p={p}
+        cols={['repos.name', 'gc.status', 'retention.total', 'retention.retained', 'retention.deleted', null]}
+        row={(x) => (
+          <tr data-test="retention-task" data-repo={x.repository}>
+            <td>
+              <Raw>{x.repository}</Raw>
+            </td>
+            <td>{statusName(x.status)}</td>
+            <td data-test="retention-task-total">{x.total}</td>
+            <td data-test="retention-task-retained">{x.retained}</td>
+            <td data-test="retention-task-deleted">{Math.max(0, x.total - x.retained)}</td>
+            <td class="right">
+              <button type="button" class="small" data-test="retention-task-log" onClick={() => setLog(x)}>
+                {t('gc.log')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {log ? <TextDialog title={t('retention.logOf', { repo: log.repository })} url={`${props.base}/${log.id}`} onClose={() => setLog(null)} test="retention-log" /> : null}
     </div>
   );
@@ -390,16 +333,12 @@ export function TextDialog(props: { title: string; url: string; onClose: () => v
 }
 
 function RuleDialog(props: { title: string; retention?: boolean; onClose: () => void; onSave: (r: PolicyRule) => Promise<void> }) {
+  const { busy, error, onSubmit } = useAction();
   const [template, setTemplate] = useState<string>('latestPushedK');
   const [n, setN] = useState('10');
   const [repo, setRepo] = useState('**');
   const [tag, setTag] = useState('**');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const tpl = props.retention ? template : 'immutable_template';
     const rule: PolicyRule = {
       action: props.retention ? 'retain' : 'immutable',
@@ -409,14 +348,8 @@ function RuleDialog(props: { title: string; retention?: boolean; onClose: () => 
       scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: repo.trim() || '**' }] },
     };
     if (!props.retention) rule.disabled = false;
-    try {
-      await props.onSave(rule);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    await props.onSave(rule);
+  });
   return (
     <Dialog title={props.title} onClose={props.onClose} test="rule-dialog">
       <form onSubmit={submit}>
@@ -442,15 +375,7 @@ function RuleDialog(props: { title: string; retention?: boolean; onClose: () => 
         <Field label={t('policy.tags')} hint={t('policy.patternHint')}>
           <input required value={tag} data-test="rule-tag" onInput={(e) => setTag((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="rule-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="rule-save" label={t('common.add')} />
       </form>
     </Dialog>
   );
@@ -470,57 +395,43 @@ function ImmutableRules(props: { project: Project }) {
       <ErrorBox error={p.error ?? error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="immutable-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('policy.repos')}</th>
-              <th scope="col">{t('policy.tags')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => {
-              const pt = patterns(r);
-              return (
-                <tr data-test="immutable-row" data-tag={pt.tag} data-id={String(r.id)}>
-                  <td>
-                    <code data-raw="">{pt.repo}</code>
-                  </td>
-                  <td>
-                    <code data-raw="">{pt.tag}</code>
-                  </td>
-                  <td>
-                    <label>
-                      <input
-                        type="checkbox"
-                        checked={!r.disabled}
-                        data-test="immutable-enabled"
-                        onChange={() => void act(() => call('PUT', `${base}/${r.id}`, { ...r, disabled: !r.disabled }))}
-                      />{' '}
-                      {r.disabled ? t('policy.off') : t('policy.on')}
-                    </label>
-                  </td>
-                  <td class="right">
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="immutable-delete"
-                      aria-label={t('immutable.deleteOf', { pattern: pt.tag })}
-                      onClick={() => {
-                        if (confirm(t('immutable.confirmDelete'))) void act(() => call('DELETE', `${base}/${r.id}`));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ListTable
+          test="immutable-list"
+          cols={['policy.repos', 'policy.tags', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(r) => {
+            const pt = patterns(r);
+            return (
+              <tr data-test="immutable-row" data-tag={pt.tag} data-id={String(r.id)}>
+                <td>
+                  <code data-raw="">{pt.repo}</code>
+                </td>
+                <td>
+                  <code data-raw="">{pt.tag}</code>
+                </td>
+                <td>
+                  <label>
+                    <input
+                      type="checkbox"
+                      checked={!r.disabled}
+                      data-test="immutable-enabled"
+                      onChange={() => void act(() => call('PUT', `${base}/${r.id}`, { ...r, disabled: !r.disabled }))}
+                    />{' '}
+                    {r.disabled ? t('policy.off') : t('policy.on')}
+                  </label>
+                </td>
+                <td class="right">
+                  <DeleteButton
+                    test="immutable-delete"
+                    label={t('immutable.deleteOf', { pattern: pt.tag })}
+                    confirm={t('immutable.confirmDelete')}
+                    onConfirmed={() => act(() => call('DELETE', `${base}/${r.id}`))}
+                  />
+                </td>
+              </tr>
+            );
+          }}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('immutable.none')}</p> : null}
       {p.pager}
@@ -558,68 +469,53 @@ function Webhooks(props: { project: Project }) {
       <ErrorBox error={p.error ?? error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="webhook-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('webhook.name')}</th>
-              <th scope="col">{t('webhook.address')}</th>
-              <th scope="col">{t('webhook.events')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
+        <ListTable
+          test="webhook-list"
+          cols={['webhook.name', 'webhook.address', 'webhook.events', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(w) => (
+            <tr data-test="webhook-row" data-name={w.name}>
+              <td>
+                <Raw>{w.name}</Raw>
+              </td>
+              <td>
+                {w.targets.map((x) => (
+                  <div>
+                    <code data-raw="">{x.address}</code>
+                  </div>
+                ))}
+              </td>
+              <td>
+                {w.event_types.map((e) => (
+                  <EventName type={e} />
+                ))}
+              </td>
+              <td>
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={w.enabled}
+                    data-test="webhook-enabled"
+                    aria-label={t('webhook.enabledOf', { name: w.name })}
+                    onChange={() => void act(() => call('PUT', `${base}/${w.id}`, { ...w, enabled: !w.enabled }))}
+                  />{' '}
+                  {w.enabled ? t('policy.on') : t('policy.off')}
+                </label>
+              </td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
+                  {t('webhook.deliveries')}
+                </button>{' '}
+                <DeleteButton
+                  test="webhook-delete"
+                  label={t('webhook.deleteOf', { name: w.name })}
+                  confirm={t('webhook.confirmDelete', { name: w.name })}
+                  onConfirmed={() => act(() => call('DELETE', `${base}/${w.id}`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((w) => (
-              <tr data-test="webhook-row" data-name={w.name}>
-                <td>
-                  <Raw>{w.name}</Raw>
-                </td>
-                <td>
-                  {w.targets.map((x) => (
-                    <div>
-                      <code data-raw="">{x.address}</code>
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  {w.event_types.map((e) => (
-                    <EventName type={e} />
-                  ))}
-                </td>
-                <td>
-                  <label>
-                    <input
-                      type="checkbox"
-                      checked={w.enabled}
-                      data-test="webhook-enabled"
-                      aria-label={t('webhook.enabledOf', { name: w.name })}
-                      onChange={() => void act(() => call('PUT', `${base}/${w.id}`, { ...w, enabled: !w.enabled }))}
-                    />{' '}
-                    {w.enabled ? t('policy.on') : t('policy.off')}
-                  </label>
-                </td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
-                    {t('webhook.deliveries')}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="webhook-delete"
-                    aria-label={t('webhook.deleteOf', { name: w.name })}
-                    onClick={() => {
-                      if (confirm(t('webhook.confirmDelete', { name: w.name }))) void act(() => call('DELETE', `${base}/${w.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('webhook.none')}</p> : null}
       {p.pager}
@@ -635,6 +531,7 @@ function Webhooks(props: { project: Project }) {
 }
 
 function WebhookDialog(props: { project: Project; base: string; onClose: () => void; onSaved: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const ev = useLoad(() => get<{ event_type: string[]; notify_type: string[] }>(`/projects/${pname(props.project)}/webhook/events`), [props.project.name]);
   const [name, setName] = useState('');
   const [address, setAddress] = useState('');
@@ -642,26 +539,15 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
   const [auth, setAuth] = useState('');
   const [skip, setSkip] = useState(false);
   const [events, setEvents] = useState<string[]>(['PUSH_ARTIFACT']);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', props.base, {
-        name: name.trim(),
-        enabled: true,
-        event_types: events,
-        targets: [{ type, address: address.trim(), auth_header: auth, skip_cert_verify: skip, payload_format: 'Default' }],
-      });
-      props.onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', props.base, {
+      name: name.trim(),
+      enabled: true,
+      event_types: events,
+      targets: [{ type, address: address.trim(), auth_header: auth, skip_cert_verify: skip, payload_format: 'Default' }],
+    });
+    props.onSaved();
+  });
   return (
     <Dialog title={t('webhook.add')} onClose={props.onClose} test="webhook-dialog">
       <form onSubmit={submit}>
@@ -702,15 +588,7 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
             </label>
           ))}
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || !events.length} data-test="webhook-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || !events.length} onCancel={props.onClose} test="webhook-save" label={t('common.add')} />
       </form>
     </Dialog>
   );
@@ -724,45 +602,34 @@ function Deliveries(props: { base: string; name: string; onClose: () => void }) 
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('webhook.event')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.started')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((x) => (
-              <>
-                <tr data-test="delivery-row">
-                  <td>{x.id}</td>
-                  <td>{typeof x.extra_attrs?.['event_type'] === 'string' ? <EventName type={x.extra_attrs['event_type']} /> : <span class="muted">—</span>}</td>
-                  <td>{statusName(x.status)}</td>
-                  <td>
-                    <DateText value={x.start_time} />
-                  </td>
-                  <td class="right">
-                    <button type="button" class="small" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? null : x.id)}>
-                      {t('retention.details')}
-                    </button>
+        <ListTable
+          cols={['retention.runId', 'webhook.event', 'gc.status', 'retention.started', null]}
+          items={p.data.items}
+          row={(x) => (
+            <>
+              <tr data-test="delivery-row">
+                <td>{x.id}</td>
+                <td>{typeof x.extra_attrs?.['event_type'] === 'string' ? <EventName type={x.extra_attrs['event_type']} /> : <span class="muted">—</span>}</td>
+                <td>{statusName(x.status)}</td>
+                <td>
+                  <DateText value={x.start_time} />
+                </td>
+                <td class="right">
+                  <button type="button" class="small" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? null : x.id)}>
+                    {t('retention.details')}
+                  </button>
+                </td>
+              </tr>
+              {open === x.id ? (
+                <tr>
+                  <td colSpan={5}>
+                    <DeliveryTasks base={`${props.base}/${x.id}/tasks`} />
                   </td>
                 </tr>
-                {open === x.id ? (
-                  <tr>
-                    <td colSpan={5}>
-                      <DeliveryTasks base={`${props.base}/${x.id}/tasks`} />
-                    </td>
-                  </tr>
-                ) : null}
-              </>
-            ))}
-          </tbody>
-        </table>
+              ) : null}
+            </>
+          )}
+        />
       ) : null}
       {p.data && !p.data.items.length ? <p class="muted">{t('webhook.noDeliveries')}</p> : null}
       {p.pager}

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, type User } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, ErrorBox, Field, Raw } from '../ui';
+import { CopyButton, DateText, ErrorBox, Field, Note, Raw, useAction } from '../ui';
 
 export function ProfilePage(props: { user: User; onChanged: () => void }) {
   const u = props.user;
@@ -94,11 +94,7 @@ export function ProfilePage(props: { user: User; onChanged: () => void }) {
               <input type="password" required autoComplete="new-password" data-test="pw-confirm" value={pw.confirm} onInput={(e) => setPw({ ...pw, confirm: (e.target as HTMLInputElement).value })} />
             </Field>
             <ErrorBox error={pwError} />
-            {pwSaved ? (
-              <p class="ok" role="status" data-test="pw-saved">
-                {t('profile.passwordChanged')}
-              </p>
-            ) : null}
+            <Note text={pwSaved ? t('profile.passwordChanged') : null} test="pw-saved" />
             <div class="actions">
               <button type="submit" class="primary" data-test="pw-save">
                 {t('profile.change')}
@@ -132,8 +128,7 @@ export function randomSecret(length = 40): string {
 
 function CliSecret(props: { user: User }) {
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   return (
     <div class="card" data-test="cli-secret">
       <h2>{t('profile.cli')}</h2>
@@ -159,17 +154,11 @@ function CliSecret(props: { user: User }) {
           onClick={async () => {
             if (!confirm(t('profile.cliConfirm'))) return;
             const s = randomSecret();
-            setBusy(true);
-            setError(null);
             setSecret(null);
-            try {
+            await run(async () => {
               await call('PUT', `/users/${props.user.user_id}/cli_secret`, { secret: s });
               setSecret(s);
-            } catch (e) {
-              setError(e);
-            } finally {
-              setBusy(false);
-            }
+            });
           }}
         >
           {t('profile.cliGenerate')}

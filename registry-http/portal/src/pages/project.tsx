@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { ProjectLabels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
@@ -75,41 +75,27 @@ function Repositories(props: { project: Project }) {
   const p = usePaged<Repository>((page, pageSize, q) => list(`/projects/${pname(props.project)}/repositories`, { page, pageSize, q: q ? `name=~${qValue(q)}` : undefined, sort: 'name' }), [props.project.name]);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('repos.search')} test="repo-search" />
-      </div>
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="repo-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('repos.name')}</th>
-              <th scope="col">{t('repos.artifacts')}</th>
-              <th scope="col">{t('repos.pulls')}</th>
-              <th scope="col">{t('common.updated')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr key={r.id} data-test="repo-row" data-name={r.name}>
-                <td>
-                  <Link href={repoHref(props.project.project_id, props.project.name, r.name)} data-test="repo-link">
-                    <Raw>{r.name}</Raw>
-                  </Link>
-                </td>
-                <td>{r.artifact_count ?? 0}</td>
-                <td>{r.pull_count ?? 0}</td>
-                <td>
-                  <DateText value={r.update_time ?? r.creation_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('repos.search')} test="repo-search" />
+      <PagedTable
+        p={p}
+        always
+        test="repo-list"
+        cols={['repos.name', 'repos.artifacts', 'repos.pulls', 'common.updated']}
+        row={(r) => (
+          <tr key={r.id} data-test="repo-row" data-name={r.name}>
+            <td>
+              <Link href={repoHref(props.project.project_id, props.project.name, r.name)} data-test="repo-link">
+                <Raw>{r.name}</Raw>
+              </Link>
+            </td>
+            <td>{r.artifact_count ?? 0}</td>
+            <td>{r.pull_count ?? 0}</td>
+            <td>
+              <DateText value={r.update_time ?? r.creation_time} />
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }
@@ -128,106 +114,65 @@ function RoleSelect(props: { value: number; onChange: (r: number) => void; label
 
 function Members(props: { project: Project; user: User }) {
   const [adding, setAdding] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<Member>(
     (page, pageSize, q) => list(`/projects/${pname(props.project)}/members`, { page, pageSize, extra: q ? { entityname: q } : undefined }),
     [props.project.name],
   );
+  const { error: actionError, act } = useAct(p.reload);
   const base = `/projects/${pname(props.project)}/members`;
-  const act = async (f: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
-      await f();
-      p.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  };
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" />
-        <button type="button" class="primary" onClick={() => setAdding(true)} data-test="member-add">
-          {t('members.add')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? actionError} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="member-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('members.name')}</th>
-              <th scope="col">{t('members.type')}</th>
-              <th scope="col">{t('members.role')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((m) => (
-              <tr key={m.id} data-test="member-row" data-name={m.entity_name}>
-                <td>
-                  <Raw>{m.entity_name}</Raw>
-                </td>
-                <td>{m.entity_type === 'g' ? t('members.group') : t('members.user')}</td>
-                <td>
-                  <RoleSelect value={m.role_id} label={t('members.roleOf', { name: m.entity_name })} test="member-role" onChange={(r) => act(() => call('PUT', `${base}/${m.id}`, { role_id: r }))} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="member-remove"
-                    disabled={m.entity_name === props.user.username}
-                    aria-label={t('members.removeOf', { name: m.entity_name })}
-                    onClick={() => {
-                      if (confirm(t('members.confirmRemove', { name: m.entity_name }))) void act(() => call('DELETE', `${base}/${m.id}`));
-                    }}
-                  >
-                    {t('common.remove')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('members.search')} test="member-search" newLabel={t('members.add')} newTest="member-add" onNew={() => setAdding(true)} />
+      <PagedTable
+        p={p}
+        error={actionError}
+        always
+        test="member-list"
+        cols={['members.name', 'members.type', 'members.role', null]}
+        row={(m) => (
+          <tr key={m.id} data-test="member-row" data-name={m.entity_name}>
+            <td>
+              <Raw>{m.entity_name}</Raw>
+            </td>
+            <td>{m.entity_type === 'g' ? t('members.group') : t('members.user')}</td>
+            <td>
+              <RoleSelect value={m.role_id} label={t('members.roleOf', { name: m.entity_name })} test="member-role" onChange={(r) => act(() => call('PUT', `${base}/${m.id}`, { role_id: r }))} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="member-remove"
+                disabled={m.entity_name === props.user.username}
+                label={t('members.removeOf', { name: m.entity_name })}
+                confirm={t('members.confirmRemove', { name: m.entity_name })}
+                text={t('common.remove')}
+                onConfirmed={() => act(() => call('DELETE', `${base}/${m.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {adding ? <AddMember project={props.project} onClose={() => setAdding(false)} onAdded={() => (setAdding(false), p.reload())} /> : null}
     </div>
   );
 }
 
 function AddMember(props: { project: Project; onClose: () => void; onAdded: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [kind, setKind] = useState<'user' | 'group'>('user');
   const [username, setUsername] = useState('');
   const [role, setRole] = useState(2);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [hints, setHints] = useState<string[]>([]);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const name = username.trim();
-    try {
-      if (kind === 'group') {
-        const found = (await listGroups(1, 10, name)).items.find((g) => g.group_name === name);
-        if (!found) throw new Error(t('members.noGroup', { name }));
-        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
-      } else {
-        await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
-      }
-      props.onAdded();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+    if (kind === 'group') {
+      const found = (await listGroups(1, 10, name)).items.find((g) => g.group_name === name);
+      if (!found) throw new Error(t('members.noGroup', { name }));
+      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
+    } else {
+      await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
     }
-  };
+    props.onAdded();
+  });
   const suggest = async (v: string) => {
     if (v.trim().length < (kind === 'group' ? 1 : 2)) return setHints([]);
     try {
@@ -271,15 +216,7 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
         <Field label={t('members.role')}>
           <RoleSelect value={role} onChange={setRole} label={t('members.role')} test="member-new-role" />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="member-save">
-            {t('common.add')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="member-save" label={t('common.add')} />
       </form>
     </Dialog>
   );
@@ -288,80 +225,49 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
 function Robots(props: { project: Project }) {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<RobotCreated | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
   const p = usePaged<Robot>(
     (page, pageSize, q) => list('/robots', { page, pageSize, q: `Level=project,ProjectID=${props.project.project_id}${q ? `,name=~${qValue(q)}` : ''}` }),
     [props.project.project_id],
   );
+  const { error: actionError, act } = useAct(p.reload);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" />
-        <button type="button" class="primary" onClick={() => setCreating(true)} data-test="robot-new">
-          {t('robots.new')}
-        </button>
-      </div>
-      <ErrorBox error={p.error ?? actionError} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="robot-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('robots.name')}</th>
-              <th scope="col">{t('robots.permissions')}</th>
-              <th scope="col">{t('robots.expires')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('common.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr key={r.id} data-test="robot-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
-                </td>
-                <td>
-                  {(r.permissions ?? [])
-                    .flatMap((pm) => pm.access)
-                    .map((a) => (
-                      <span class="chip">
-                        <Raw>{`${a.resource}:${a.action}`}</Raw>
-                      </span>
-                    ))}
-                </td>
-                <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="robot-delete"
-                    aria-label={t('robots.deleteOf', { name: r.name })}
-                    onClick={async () => {
-                      if (!confirm(t('robots.confirmDelete', { name: r.name }))) return;
-                      setActionError(null);
-                      try {
-                        await call('DELETE', `/robots/${r.id}`);
-                        p.reload();
-                      } catch (e) {
-                        setActionError(e);
-                      }
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('robots.search')} test="robot-search" newLabel={t('robots.new')} newTest="robot-new" onNew={() => setCreating(true)} />
+      <PagedTable
+        p={p}
+        error={actionError}
+        always
+        test="robot-list"
+        cols={['robots.name', 'robots.permissions', 'robots.expires', 'common.created', null]}
+        row={(r) => (
+          <tr key={r.id} data-test="robot-row" data-name={r.name}>
+            <td>
+              <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
+            </td>
+            <td>
+              {(r.permissions ?? [])
+                .flatMap((pm) => pm.access)
+                .map((a) => (
+                  <span class="chip">
+                    <Raw>{`${a.resource}:${a.action}`}</Raw>
+                  </span>
+                ))}
+            </td>
+            <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
+            <td>
+              <DateText value={r.creation_time} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="robot-delete"
+                label={t('robots.deleteOf', { name: r.name })}
+                confirm={t('robots.confirmDelete', { name: r.name })}
+                onConfirmed={() => act(() => call('DELETE', `/robots/${r.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? (
         <CreateRobot
           project={props.project}
@@ -406,35 +312,25 @@ function Robots(props: { project: Project }) {
 }
 
 function CreateRobot(props: { project: Project; onClose: () => void; onCreated: (r: RobotCreated) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [days, setDays] = useState('-1');
   const [pull, setPull] = useState(true);
   const [push, setPush] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const access = [];
     if (pull) access.push({ resource: 'repository', action: 'pull' });
     if (push) access.push({ resource: 'repository', action: 'push' });
-    try {
-      const r = await call<RobotCreated>('POST', '/robots', {
-        name: name.trim(),
-        description,
-        level: 'project',
-        duration: Number(days) || -1,
-        permissions: [{ kind: 'project', namespace: props.project.name, access }],
-      });
-      props.onCreated(r);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const r = await call<RobotCreated>('POST', '/robots', {
+      name: name.trim(),
+      description,
+      level: 'project',
+      duration: Number(days) || -1,
+      permissions: [{ kind: 'project', namespace: props.project.name, access }],
+    });
+    props.onCreated(r);
+  });
   return (
     <Dialog title={t('robots.new')} onClose={props.onClose} test="robot-dialog">
       <form onSubmit={submit}>
@@ -456,15 +352,7 @@ function CreateRobot(props: { project: Project; onClose: () => void; onCreated: 
             <input type="checkbox" checked={push} data-test="robot-push" onChange={(e) => setPush((e.target as HTMLInputElement).checked)} /> {t('robots.push')}
           </label>
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || (!pull && !push)} data-test="robot-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || (!pull && !push)} onCancel={props.onClose} test="robot-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -472,38 +360,30 @@ function CreateRobot(props: { project: Project; onClose: () => void; onCreated: 
 
 export function AuditTable(props: { items: AuditLog[] }) {
   return (
-    <table class="list" data-test="log-list">
-      <thead>
-        <tr>
-          <th scope="col">{t('logs.user')}</th>
-          <th scope="col">{t('logs.resource')}</th>
-          <th scope="col">{t('logs.resourceType')}</th>
-          <th scope="col">{t('logs.operation')}</th>
-          <th scope="col">{t('logs.time')}</th>
+    <ListTable
+      test="log-list"
+      cols={['logs.user', 'logs.resource', 'logs.resourceType', 'logs.operation', 'logs.time']}
+      items={props.items}
+      row={(l) => (
+        <tr key={l.id} data-test="log-row">
+          <td>
+            <Raw>{l.username}</Raw>
+          </td>
+          <td>
+            <Raw>{l.resource}</Raw>
+          </td>
+          <td>
+            <Raw>{l.resource_type}</Raw>
+          </td>
+          <td>
+            <Raw>{l.operation}</Raw>
+          </td>
+          <td>
+            <DateText value={l.op_time} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {props.items.map((l) => (
-          <tr key={l.id} data-test="log-row">
-            <td>
-              <Raw>{l.username}</Raw>
-            </td>
-            <td>
-              <Raw>{l.resource}</Raw>
-            </td>
-            <td>
-              <Raw>{l.resource_type}</Raw>
-            </td>
-            <td>
-              <Raw>{l.operation}</Raw>
-            </td>
-            <td>
-              <DateText value={l.op_time} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
@@ -514,9 +394,7 @@ function Logs(props: { project: Project }) {
   );
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('logs.searchUser')} test="log-search" />
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('logs.searchUser')} test="log-search" />
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data ? <AuditTable items={p.data.items} /> : null}
@@ -585,11 +463,7 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
         <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
       </label>
       <ErrorBox error={error} />
-      {saved ? (
-        <p class="ok" role="status" data-test="cfg-saved">
-          {t('common.saved')}
-        </p>
-      ) : null}
+      <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
       <div class="actions">
         <button type="submit" class="primary" data-test="cfg-save">
           {t('common.save')}

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { create, get, list, qValue, type Project, type Quota } from '../api';
 import { t } from '../i18n';
 import { BASE, navigate } from '../router';
-import { DateText, Dialog, Empty, ErrorBox, Field, Link, Loading, Raw, SearchBox, SizeText, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, DialogActions, Field, Link, ListToolbar, PagedTable, Raw, SizeText, useAction, useLoad, usePaged } from '../ui';
 
 export function ProjectsPage() {
   const [creating, setCreating] = useState(false);
@@ -17,49 +17,33 @@ export function ProjectsPage() {
           {t('projects.new')}
         </button>
       </div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('projects.search')} test="project-search" />
-      </div>
-      <ErrorBox error={p.error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data ? (
-        <table class="list" data-test="project-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('projects.name')}</th>
-              <th scope="col">{t('projects.access')}</th>
-              <th scope="col">{t('projects.role')}</th>
-              <th scope="col">{t('projects.repos')}</th>
-              <th scope="col">{t('projects.quota')}</th>
-              <th scope="col">{t('common.created')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((pr) => (
-              <tr key={pr.project_id} data-test="project-row" data-name={pr.name}>
-                <td>
-                  <Link href={`${BASE}/projects/${pr.project_id}/repositories`} data-test="project-link">
-                    <Raw>{pr.name}</Raw>
-                  </Link>
-                </td>
-                <td>
-                  <PublicBadge project={pr} />
-                </td>
-                <td>{pr.current_user_role_id ? roleName(pr.current_user_role_id) : <span class="muted">—</span>}</td>
-                <td data-test="project-repo-count">{pr.repo_count ?? 0}</td>
-                <td>
-                  <QuotaBar projectId={pr.project_id} />
-                </td>
-                <td>
-                  <DateText value={pr.creation_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && p.data.items.length === 0} />
-      {p.pager}
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('projects.search')} test="project-search" />
+      <PagedTable
+        p={p}
+        always
+        test="project-list"
+        cols={['projects.name', 'projects.access', 'projects.role', 'projects.repos', 'projects.quota', 'common.created']}
+        row={(pr) => (
+          <tr key={pr.project_id} data-test="project-row" data-name={pr.name}>
+            <td>
+              <Link href={`${BASE}/projects/${pr.project_id}/repositories`} data-test="project-link">
+                <Raw>{pr.name}</Raw>
+              </Link>
+            </td>
+            <td>
+              <PublicBadge project={pr} />
+            </td>
+            <td>{pr.current_user_role_id ? roleName(pr.current_user_role_id) : <span class="muted">—</span>}</td>
+            <td data-test="project-repo-count">{pr.repo_count ?? 0}</td>
+            <td>
+              <QuotaBar projectId={pr.project_id} />
+            </td>
+            <td>
+              <DateText value={pr.creation_time} />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? (
         <CreateProject
           onClose={() => setCreating(false)}
@@ -120,30 +104,20 @@ export function QuotaBar(props: { projectId: number }) {
 }
 
 function CreateProject(props: { onClose: () => void; onCreated: (id: string | null) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [pub, setPub] = useState(false);
   const [limit, setLimit] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const gib = limit.trim() === '' ? -1 : Math.round(Number(limit) * 1024 * 1024 * 1024);
-      const loc = await create('/projects', { project_name: name.trim(), metadata: { public: String(pub) }, storage_limit: gib });
-      let id = loc?.split('/').pop() ?? null;
-      if (!id || !/^\d+$/.test(id)) {
-        const pr = await get<Project>(`/projects/${encodeURIComponent(name.trim())}`).catch(() => null);
-        id = pr ? String(pr.project_id) : null;
-      }
-      props.onCreated(id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+  const submit = onSubmit(async () => {
+    const gib = limit.trim() === '' ? -1 : Math.round(Number(limit) * 1024 * 1024 * 1024);
+    const loc = await create('/projects', { project_name: name.trim(), metadata: { public: String(pub) }, storage_limit: gib });
+    let id = loc?.split('/').pop() ?? null;
+    if (!id || !/^\d+$/.test(id)) {
+      const pr = await get<Project>(`/projects/${encodeURIComponent(name.trim())}`).catch(() => null);
+      id = pr ? String(pr.project_id) : null;
     }
-  };
+    props.onCreated(id);
+  });
   return (
     <Dialog title={t('projects.new')} onClose={props.onClose} test="project-dialog">
       <form onSubmit={submit}>
@@ -156,15 +130,7 @@ function CreateProject(props: { onClose: () => void; onCreated: (id: string | nu
         <Field label={t('projects.limit')} hint={t('projects.limitHint')}>
           <input type="number" min="0" step="any" value={limit} data-test="project-limit" onInput={(e) => setLimit((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="project-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="project-create" label={t('common.create')} />
       </form>
     </Dialog>
   );

@@ -3,7 +3,7 @@
 import { list, qValue, repoPath, type Artifact } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { CopyButton, DateText, Empty, ErrorBox, Link, Loading, Raw, SearchBox, shortDigest, SizeText, usePaged } from '../ui';
+import { CopyButton, DateText, Empty, ErrorBox, Link, ListTable, ListToolbar, Loading, Raw, shortDigest, SizeText, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { statusName } from './admin';
 
@@ -76,65 +76,52 @@ export function RepositoryPage(props: { id: string; repo: string }) {
         <Raw>{full}</Raw>
       </h1>
       <h2 class="sub">{t('repo.artifacts')}</h2>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('repo.searchTag')} test="artifact-search" />
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('repo.searchTag')} test="artifact-search" />
       <ErrorBox error={p.error} />
       <Loading when={p.loading && !p.data} />
       {p.data && project ? (
-        <table class="list" data-test="artifact-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('artifact.digest')}</th>
-              <th scope="col">{t('artifact.tags')}</th>
-              <th scope="col">{t('artifact.type')}</th>
-              <th scope="col">{t('artifact.size')}</th>
-              <th scope="col">{t('vul.title')}</th>
-              <th scope="col">{t('artifact.labels')}</th>
-              <th scope="col">{t('artifact.pushed')}</th>
-              <th scope="col">{t('artifact.pulled')}</th>
+        <ListTable
+          test="artifact-list"
+          cols={['artifact.digest', 'artifact.tags', 'artifact.type', 'artifact.size', 'vul.title', 'artifact.labels', 'artifact.pushed', 'artifact.pulled']}
+          items={p.data.items}
+          row={(a) => (
+            <tr key={a.id} data-test="artifact-row" data-digest={a.digest}>
+              <td class="nowrap">
+                <Link href={`${BASE}/projects/${project.project_id}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(a.digest)}`} data-test="artifact-link">
+                  <Raw title={a.digest}>{shortDigest(a.digest)}</Raw>
+                </Link>{' '}
+                <CopyButton text={a.digest} label={t('artifact.copyDigest')} test="digest-copy" />
+              </td>
+              <td data-test="artifact-tags">
+                {(a.tags ?? []).length ? (
+                  (a.tags ?? []).map((tg) => (
+                    <span class="chip" data-test="tag">
+                      <Raw>{tg.name}</Raw>
+                    </span>
+                  ))
+                ) : (
+                  <span class="muted">{t('artifact.untagged')}</span>
+                )}
+              </td>
+              <td>{artifactKind(a)}</td>
+              <td>
+                <SizeText bytes={a.size} />
+              </td>
+              <td>
+                <ScanCell artifact={a} />
+              </td>
+              <td>
+                <Labels artifact={a} />
+              </td>
+              <td>
+                <DateText value={a.push_time} />
+              </td>
+              <td>
+                <DateText value={a.pull_time && !a.pull_time.startsWith('0001') ? a.pull_time : null} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((a) => (
-              <tr key={a.id} data-test="artifact-row" data-digest={a.digest}>
-                <td class="nowrap">
-                  <Link href={`${BASE}/projects/${project.project_id}/repositories/${encodeURIComponent(props.repo)}/artifacts/${encodeURIComponent(a.digest)}`} data-test="artifact-link">
-                    <Raw title={a.digest}>{shortDigest(a.digest)}</Raw>
-                  </Link>{' '}
-                  <CopyButton text={a.digest} label={t('artifact.copyDigest')} test="digest-copy" />
-                </td>
-                <td data-test="artifact-tags">
-                  {(a.tags ?? []).length ? (
-                    (a.tags ?? []).map((tg) => (
-                      <span class="chip" data-test="tag">
-                        <Raw>{tg.name}</Raw>
-                      </span>
-                    ))
-                  ) : (
-                    <span class="muted">{t('artifact.untagged')}</span>
-                  )}
-                </td>
-                <td>{artifactKind(a)}</td>
-                <td>
-                  <SizeText bytes={a.size} />
-                </td>
-                <td>
-                  <ScanCell artifact={a} />
-                </td>
-                <td>
-                  <Labels artifact={a} />
-                </td>
-                <td>
-                  <DateText value={a.push_time} />
-                </td>
-                <td>
-                  <DateText value={a.pull_time && !a.pull_time.startsWith('0001') ? a.pull_time : null} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && p.data.items.length === 0} />
       {p.pager}

@@ -3,41 +3,8 @@
 import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type RobotCreated } from '../api';
 import { t } from '../i18n';
-import { CopyButton, DateText, Dialog, Empty, ErrorBox, Field, Loading, Raw, SearchBox, useLoad, usePaged } from '../ui';
+import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
-
-function useAct(reload: () => void) {
-  const [error, setError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const act = async (f: () => Promise<unknown>, ok?: string) => {
-    setError(null);
-    setNote(null);
-    try {
-      await f();
-      if (ok) setNote(ok);
-      reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return { error, note, act };
-}
-
-function Note(props: { text: string | null; test?: string }) {
-  return props.text ? (
-    <p class="ok" role="status" data-test={props.test ?? 'note'}>
-      {props.text}
-    </p>
-  ) : null;
-}
-
-function ActionsHead() {
-  return (
-    <th scope="col">
-      <span class="sr-only">{t('common.actions')}</span>
-    </th>
-  );
-}
 
 function Health(props: { value?: string | undefined }) {
   const v = (props.value ?? '').toLowerCase();
@@ -65,65 +32,42 @@ export function SystemRobots() {
   const [created, setCreated] = useState<RobotCreated | null>(null);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('robots.search')} test="sysrobot-search" />
-        <button type="button" class="primary" data-test="sysrobot-new" onClick={() => setCreating(true)}>
-          {t('robots.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('robots.search')} test="sysrobot-search" newLabel={t('robots.new')} newTest="sysrobot-new" onNew={() => setCreating(true)} />
       <p class="muted">{t('sysrobots.hint')}</p>
-      <ErrorBox error={p.error ?? error} />
-      <Loading when={p.loading && !p.data} />
-      {p.data && p.data.items.length ? (
-        <table class="list" data-test="sysrobot-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('robots.name')}</th>
-              <th scope="col">{t('robots.permissions')}</th>
-              <th scope="col">{t('robots.expires')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <ActionsHead />
-            </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="sysrobot-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>
-                  {(r.permissions ?? []).flatMap((x) =>
-                    x.access.map((a) => (
-                      <span class="chip">
-                        <Raw>{`${x.namespace === '*' ? '*' : x.namespace}: ${a.resource} ${a.action}`}</Raw>
-                      </span>
-                    )),
-                  )}
-                </td>
-                <td>{!r.expires_at || r.expires_at < 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right">
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="sysrobot-delete"
-                    aria-label={t('robots.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('robots.confirmDelete', { name: r.name }))) void act(() => call('DELETE', `/robots/${r.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Empty when={!!p.data && !p.data.items.length} />
-      {p.pager}
+      <PagedTable
+        p={p}
+        error={error}
+        test="sysrobot-list"
+        cols={['robots.name', 'robots.permissions', 'robots.expires', 'common.created', null]}
+        row={(r) => (
+          <tr data-test="sysrobot-row" data-name={r.name}>
+            <td>
+              <Raw>{r.name}</Raw>
+            </td>
+            <td>
+              {(r.permissions ?? []).flatMap((x) =>
+                x.access.map((a) => (
+                  <span class="chip">
+                    <Raw>{`${x.namespace === '*' ? '*' : x.namespace}: ${a.resource} ${a.action}`}</Raw>
+                  </span>
+                )),
+              )}
+            </td>
+            <td>{!r.expires_at || r.expires_at < 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
+            <td>
+              <DateText value={r.creation_time} />
+            </td>
+            <td class="right">
+              <DeleteButton
+                test="sysrobot-delete"
+                label={t('robots.deleteOf', { name: r.name })}
+                confirm={t('robots.confirmDelete', { name: r.name })}
+                onConfirmed={() => act(() => call('DELETE', `/robots/${r.id}`))}
+              />
+            </td>
+          </tr>
+        )}
+      />
       {creating ? <CreateSystemRobot onClose={() => setCreating(false)} onCreated={(r) => (setCreating(false), setCreated(r), p.reload())} /> : null}
       {created ? (
         <Dialog title={t('robots.createdTitle')} onClose={() => setCreated(null)} test="sysrobot-secret-dialog">
@@ -156,34 +100,24 @@ export function SystemRobots() {
 }
 
 function CreateSystemRobot(props: { onClose: () => void; onCreated: (r: RobotCreated) => void }) {
+  const { busy, error, onSubmit } = useAction();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [days, setDays] = useState('-1');
   const [push, setPush] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     const access = [{ resource: 'repository', action: 'pull' }];
     if (push) access.push({ resource: 'repository', action: 'push' });
-    try {
-      props.onCreated(
-        await call<RobotCreated>('POST', '/robots', {
-          name: name.trim(),
-          description,
-          level: 'system',
-          duration: Number(days) || -1,
-          permissions: [{ kind: 'project', namespace: '*', access }],
-        }),
-      );
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    props.onCreated(
+      await call<RobotCreated>('POST', '/robots', {
+        name: name.trim(),
+        description,
+        level: 'system',
+        duration: Number(days) || -1,
+        permissions: [{ kind: 'project', namespace: '*', access }],
+      }),
+    );
+  });
   return (
     <Dialog title={t('robots.new')} onClose={props.onClose} test="sysrobot-dialog">
       <form onSubmit={submit}>
@@ -205,15 +139,7 @@ function CreateSystemRobot(props: { onClose: () => void; onCreated: (r: RobotCre
             <input type="checkbox" checked={push} data-test="sysrobot-push" onChange={(e) => setPush((e.target as HTMLInputElement).checked)} /> {t('robots.push')}
           </label>
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="sysrobot-create">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="sysrobot-create" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -238,65 +164,46 @@ export function Registries() {
   const [creating, setCreating] = useState(false);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('registries.search')} test="registry-search" />
-        <button type="button" class="primary" data-test="registry-new" onClick={() => setCreating(true)}>
-          {t('registries.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('registries.search')} test="registry-search" newLabel={t('registries.new')} newTest="registry-new" onNew={() => setCreating(true)} />
       <ErrorBox error={p.error ?? error} />
       <Note text={note} test="registry-note" />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="registry-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('registries.name')}</th>
-              <th scope="col">{t('registries.type')}</th>
-              <th scope="col">{t('registries.url')}</th>
-              <th scope="col">{t('registries.status')}</th>
-              <th scope="col">{t('common.created')}</th>
-              <ActionsHead />
+        <ListTable
+          test="registry-list"
+          cols={['registries.name', 'registries.type', 'registries.url', 'registries.status', 'common.created', null]}
+          items={p.data.items}
+          row={(r) => (
+            <tr data-test="registry-row" data-name={r.name}>
+              <td>
+                <Raw>{r.name}</Raw>
+              </td>
+              <td>
+                <Raw>{r.type}</Raw>
+              </td>
+              <td>
+                <code data-raw="">{r.url}</code>
+              </td>
+              <td data-test="registry-status">
+                <Health value={r.status} />
+              </td>
+              <td>
+                <DateText value={r.creation_time} />
+              </td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="registry-ping" aria-label={t('registries.pingOf', { name: r.name })} onClick={() => void act(() => call('POST', '/registries/ping', { id: r.id }), t('registries.pingOk', { name: r.name }))}>
+                  {t('registries.ping')}
+                </button>{' '}
+                <DeleteButton
+                  test="registry-delete"
+                  label={t('registries.deleteOf', { name: r.name })}
+                  confirm={t('registries.confirmDelete', { name: r.name })}
+                  onConfirmed={() => act(() => call('DELETE', `/registries/${r.id}`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="registry-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>
-                  <Raw>{r.type}</Raw>
-                </td>
-                <td>
-                  <code data-raw="">{r.url}</code>
-                </td>
-                <td data-test="registry-status">
-                  <Health value={r.status} />
-                </td>
-                <td>
-                  <DateText value={r.creation_time} />
-                </td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="registry-ping" aria-label={t('registries.pingOf', { name: r.name })} onClick={() => void act(() => call('POST', '/registries/ping', { id: r.id }), t('registries.pingOk', { name: r.name }))}>
-                    {t('registries.ping')}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="registry-delete"
-                    aria-label={t('registries.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('registries.confirmDelete', { name: r.name }))) void act(() => call('DELETE', `/registries/${r.id}`));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -306,6 +213,7 @@ export function Registries() {
 }
 
 function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, setError, onSubmit } = useAction();
   const adapters = useLoad(() => get<string[]>('/replication/adapters'), []);
   const [name, setName] = useState('');
   const [type, setType] = useState('docker-registry');
@@ -313,9 +221,7 @@ function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
   const [user, setUser] = useState('');
   const [secret, setSecret] = useState('');
   const [insecure, setInsecure] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const body = () => ({
     name: name.trim(),
     type,
@@ -323,19 +229,10 @@ function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
     insecure,
     credential: user || secret ? { type: 'basic', access_key: user, access_secret: secret } : null,
   });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/registries', body());
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/registries', body());
+    props.onCreated();
+  });
   const test = async () => {
     setError(null);
     setNote(null);
@@ -425,68 +322,49 @@ export function Replication() {
   const [selected, setSelected] = useState<number | null>(null);
   return (
     <div>
-      <div class="toolbar">
-        <SearchBox value={p.q} onSearch={p.setQ} label={t('replication.search')} test="replication-search" />
-        <button type="button" class="primary" data-test="replication-new" onClick={() => setCreating(true)}>
-          {t('replication.new')}
-        </button>
-      </div>
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('replication.search')} test="replication-search" newLabel={t('replication.new')} newTest="replication-new" onNew={() => setCreating(true)} />
       <ErrorBox error={p.error ?? error} />
       <Note text={note} test="replication-note" />
       <Loading when={p.loading && !p.data} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="replication-list">
-          <thead>
-            <tr>
-              <th scope="col">{t('replication.name')}</th>
-              <th scope="col">{t('replication.mode')}</th>
-              <th scope="col">{t('replication.registry')}</th>
-              <th scope="col">{t('replication.filter')}</th>
-              <th scope="col">{t('policy.enabled')}</th>
-              <ActionsHead />
+        <ListTable
+          test="replication-list"
+          cols={['replication.name', 'replication.mode', 'replication.registry', 'replication.filter', 'policy.enabled', null]}
+          items={p.data.items}
+          row={(r) => (
+            <tr data-test="replication-row" data-name={r.name}>
+              <td>
+                <Raw>{r.name}</Raw>
+              </td>
+              <td>{r.src_registry ? t('replication.pull') : t('replication.push')}</td>
+              <td>
+                <Raw>{(r.src_registry ?? r.dest_registry)?.name ?? ''}</Raw>
+              </td>
+              <td>
+                {(r.filters ?? []).map((f) => (
+                  <span class="chip">
+                    <Raw>{`${f.type}: ${String(f.value)}`}</Raw>
+                  </span>
+                ))}
+              </td>
+              <td>{r.enabled ? t('policy.on') : t('policy.off')}</td>
+              <td class="right nowrap">
+                <button type="button" class="small" data-test="replication-start" onClick={() => void act(async () => (await call('POST', '/replication/executions', { policy_id: r.id }), setSelected(r.id)), t('replication.started'))}>
+                  {t('replication.start')}
+                </button>{' '}
+                <button type="button" class="small" aria-pressed={selected === r.id} data-test="replication-runs" onClick={() => setSelected(selected === r.id ? null : r.id)}>
+                  {t('replication.runs')}
+                </button>{' '}
+                <DeleteButton
+                  test="replication-delete"
+                  label={t('replication.deleteOf', { name: r.name })}
+                  confirm={t('replication.confirmDelete', { name: r.name })}
+                  onConfirmed={() => act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((r) => (
-              <tr data-test="replication-row" data-name={r.name}>
-                <td>
-                  <Raw>{r.name}</Raw>
-                </td>
-                <td>{r.src_registry ? t('replication.pull') : t('replication.push')}</td>
-                <td>
-                  <Raw>{(r.src_registry ?? r.dest_registry)?.name ?? ''}</Raw>
-                </td>
-                <td>
-                  {(r.filters ?? []).map((f) => (
-                    <span class="chip">
-                      <Raw>{`${f.type}: ${String(f.value)}`}</Raw>
-                    </span>
-                  ))}
-                </td>
-                <td>{r.enabled ? t('policy.on') : t('policy.off')}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-test="replication-start" onClick={() => void act(async () => (await call('POST', '/replication/executions', { policy_id: r.id }), setSelected(r.id)), t('replication.started'))}>
-                    {t('replication.start')}
-                  </button>{' '}
-                  <button type="button" class="small" aria-pressed={selected === r.id} data-test="replication-runs" onClick={() => setSelected(selected === r.id ? null : r.id)}>
-                    {t('replication.runs')}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    class="small danger"
-                    data-test="replication-delete"
-                    aria-label={t('replication.deleteOf', { name: r.name })}
-                    onClick={() => {
-                      if (confirm(t('replication.confirmDelete', { name: r.name }))) void act(async () => (await call('DELETE', `/replication/policies/${r.id}`), p.reload()));
-                    }}
-                  >
-                    {t('common.delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -507,30 +385,22 @@ function ReplicationRuns(props: { policyId: number | null }) {
       <h2 id="repl-runs">{t('replication.executions')}</h2>
       <ErrorBox error={p.error} />
       {p.data && p.data.items.length ? (
-        <table class="list" data-test="replication-executions">
-          <thead>
-            <tr>
-              <th scope="col">{t('retention.runId')}</th>
-              <th scope="col">{t('gc.status')}</th>
-              <th scope="col">{t('retention.trigger')}</th>
-              <th scope="col">{t('replication.progress')}</th>
-              <th scope="col">{t('retention.started')}</th>
+        <ListTable
+          test="replication-executions"
+          cols={['retention.runId', 'gc.status', 'retention.trigger', 'replication.progress', 'retention.started']}
+          items={p.data.items}
+          row={(e) => (
+            <tr data-test="replication-execution" data-policy={String(e.policy_id)}>
+              <td>{e.id}</td>
+              <td data-test="replication-execution-status">{statusName(e.status)}</td>
+              <td>{e.trigger === 'manual' || e.trigger === 'MANUAL' ? t('retention.manual') : e.trigger === 'scheduled' ? t('retention.scheduled') : t('replication.event')}</td>
+              <td>{t('replication.counts', { ok: e.succeed, failed: e.failed, total: e.total })}</td>
+              <td>
+                <DateText value={e.start_time} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {p.data.items.map((e) => (
-              <tr data-test="replication-execution" data-policy={String(e.policy_id)}>
-                <td>{e.id}</td>
-                <td data-test="replication-execution-status">{statusName(e.status)}</td>
-                <td>{e.trigger === 'manual' || e.trigger === 'MANUAL' ? t('retention.manual') : e.trigger === 'scheduled' ? t('retention.scheduled') : t('replication.event')}</td>
-                <td>{t('replication.counts', { ok: e.succeed, failed: e.failed, total: e.total })}</td>
-                <td>
-                  <DateText value={e.start_time} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <Empty when={!!p.data && !p.data.items.length} />
       {p.pager}
@@ -539,38 +409,28 @@ function ReplicationRuns(props: { policyId: number | null }) {
 }
 
 function CreateReplication(props: { onClose: () => void; onCreated: () => void }) {
+  const { busy, error, onSubmit } = useAction();
   const regs = useLoad(() => list<Registry>('/registries', { page: 1, pageSize: 100 }), []);
   const [name, setName] = useState('');
   const [mode, setMode] = useState<'pull' | 'push'>('pull');
   const [registry, setRegistry] = useState('');
   const [filter, setFilter] = useState('');
   const [dest, setDest] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const items = regs.data?.items ?? [];
   const regId = Number(registry || items[0]?.id || 0);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await call('POST', '/replication/policies', {
-        name: name.trim(),
-        enabled: true,
-        src_registry: mode === 'pull' ? { id: regId } : null,
-        dest_registry: mode === 'push' ? { id: regId } : null,
-        dest_namespace: dest.trim(),
-        filters: filter.trim() ? [{ type: 'name', value: filter.trim() }] : [],
-        trigger: { type: 'manual' },
-        override: true,
-      });
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    await call('POST', '/replication/policies', {
+      name: name.trim(),
+      enabled: true,
+      src_registry: mode === 'pull' ? { id: regId } : null,
+      dest_registry: mode === 'push' ? { id: regId } : null,
+      dest_namespace: dest.trim(),
+      filters: filter.trim() ? [{ type: 'name', value: filter.trim() }] : [],
+      trigger: { type: 'manual' },
+      override: true,
+    });
+    props.onCreated();
+  });
   return (
     <Dialog title={t('replication.new')} onClose={props.onClose} test="replication-dialog">
       <form onSubmit={submit}>
@@ -599,15 +459,7 @@ function CreateReplication(props: { onClose: () => void; onCreated: () => void }
         <Field label={t('replication.destNamespace')} hint={t('replication.destHint')}>
           <input value={dest} data-test="replication-dest" onInput={(e) => setDest((e.target as HTMLInputElement).value)} />
         </Field>
-        <ErrorBox error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || !regId} data-test="replication-save">
-            {t('common.create')}
-          </button>
-        </div>
+        <DialogActions error={error} busy={busy || !regId} onCancel={props.onClose} test="replication-save" label={t('common.create')} />
       </form>
     </Dialog>
   );
@@ -640,58 +492,50 @@ export function Scanners() {
         <Note text={note} test="scanner-note" />
         <Loading when={p.loading && !p.data} />
         {p.data && p.data.items.length ? (
-          <table class="list" data-test="scanner-list">
-            <thead>
-              <tr>
-                <th scope="col">{t('scanners.name')}</th>
-                <th scope="col">{t('scanners.vendor')}</th>
-                <th scope="col">{t('scanners.health')}</th>
-                <th scope="col">{t('scanners.default')}</th>
-                <ActionsHead />
+          <ListTable
+            test="scanner-list"
+            cols={['scanners.name', 'scanners.vendor', 'scanners.health', 'scanners.default', null]}
+            items={p.data.items}
+            row={(s) => (
+              <tr data-test="scanner-row" data-uuid={s.uuid}>
+                <td>
+                  <Raw>{s.name}</Raw> {s.builtin ? <span class="badge">{t('scanners.builtin')}</span> : null}
+                  {s.url ? (
+                    <div>
+                      <code data-raw="">{s.url}</code>
+                    </div>
+                  ) : null}
+                </td>
+                <td>
+                  <Raw>{[s.vendor, s.version].filter(Boolean).join(' ')}</Raw>
+                </td>
+                <td>
+                  <Health value={s.health} />
+                </td>
+                <td data-test="scanner-default">{s.is_default ? t('common.yes') : t('common.no')}</td>
+                <td class="right nowrap">
+                  <button type="button" class="small" data-test="scanner-ping" aria-label={t('scanners.pingOf', { name: s.name })} onClick={() => void act(() => get(`/scanners/${encodeURIComponent(s.uuid)}/metadata`), t('registries.pingOk', { name: s.name }))}>
+                    {t('registries.ping')}
+                  </button>{' '}
+                  <button type="button" class="small" data-test="scanner-make-default" disabled={!!s.is_default} onClick={() => void act(() => call('PATCH', `/scanners/${encodeURIComponent(s.uuid)}`, { is_default: true }))}>
+                    {t('scanners.makeDefault')}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    class="small danger"
+                    data-test="scanner-delete"
+                    disabled={!!s.builtin}
+                    title={s.builtin ? t('scanners.builtinHint') : undefined}
+                    onClick={() => {
+                      if (confirm(t('scanners.confirmDelete', { name: s.name }))) void act(() => call('DELETE', `/scanners/${encodeURIComponent(s.uuid)}`));
+                    }}
+                  >
+                    {t('common.delete')}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {p.data.items.map((s) => (
-                <tr data-test="scanner-row" data-uuid={s.uuid}>
-                  <td>
-                    <Raw>{s.name}</Raw> {s.builtin ? <span class="badge">{t('scanners.builtin')}</span> : null}
-                    {s.url ? (
-                      <div>
-                        <code data-raw="">{s.url}</code>
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    <Raw>{[s.vendor, s.version].filter(Boolean).join(' ')}</Raw>
-                  </td>
-                  <td>
-                    <Health value={s.health} />
-                  </td>
-                  <td data-test="scanner-default">{s.is_default ? t('common.yes') : t('common.no')}</td>
-                  <td class="right nowrap">
-                    <button type="button" class="small" data-test="scanner-ping" aria-label={t('scanners.pingOf', { name: s.name })} onClick={() => void act(() => get(`/scanners/${encodeURIComponent(s.uuid)}/metadata`), t('registries.pingOk', { name: s.name }))}>
-                      {t('registries.ping')}
-                    </button>{' '}
-                    <button type="button" class="small" data-test="scanner-make-default" disabled={!!s.is_default} onClick={() => void act(() => call('PATCH', `/scanners/${encodeURIComponent(s.uuid)}`, { is_default: true }))}>
-                      {t('scanners.makeDefault')}
-                    </button>{' '}
-                    <button
-                      type="button"
-                      class="small danger"
-                      data-test="scanner-delete"
-                      disabled={!!s.builtin}
-                      title={s.builtin ? t('scanners.builtinHint') : undefined}
-                      onClick={() => {
-                        if (confirm(t('scanners.confirmDelete', { name: s.name }))) void act(() => call('DELETE', `/scanners/${encodeURIComponent(s.uuid)}`));
-                      }}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
         {p.pager}
       </section>
