@@ -130,7 +130,7 @@ impl Registry {
 
     /// The caller behind a session cookie, or `None` when the session does not exist or has
     /// ended (the request is then anonymous). `write` says the request changes something: it
-    /// must then present the session's CSRF token (`csrf`), or it is refused (`Forbidden`).
+    /// must then present the session's CSRF token (`csrf`), or it is refused (`Denied`, 403).
     pub async fn session_caller(
         &self,
         cookie: &str,
