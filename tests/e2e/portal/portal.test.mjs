@@ -461,6 +461,27 @@ try {
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=retention-rule]').waitFor();
   });
+  await check('the retention schedule: a custom cron reaches the API, survives a reload, and is cleared again', async () => {
+    const rid = (await api('GET', `/projects/${PROJECT}`)).metadata.retention_id;
+    const cron = '0 30 2 * * 3';
+    await page.selectOption('[data-test=retention-schedule-type]', 'Custom');
+    await page.fill('[data-test=retention-schedule-cron]', cron);
+    await page.click('[data-test=retention-schedule-save]');
+    await page.locator('[data-test=retention-schedule-saved]').waitFor();
+    const pol = await api('GET', `/retentions/${rid}`);
+    eq('Schedule', pol.trigger?.kind, 'trigger kind');
+    eq(cron, pol.trigger?.settings?.cron, 'cron in the API');
+    eq(1, pol.rules.length, 'the rules are kept');
+    await page.reload();
+    await page.locator('[data-test=retention-schedule-current]').waitFor();
+    eq('Custom', await page.locator('[data-test=retention-schedule-type]').inputValue(), 'type after a reload');
+    eq(cron, await page.locator('[data-test=retention-schedule-cron]').inputValue(), 'cron after a reload');
+    await page.selectOption('[data-test=retention-schedule-type]', 'None');
+    await page.click('[data-test=retention-schedule-save]');
+    await page.locator('[data-test=retention-schedule-saved]').waitFor();
+    eq('', (await api('GET', `/retentions/${rid}`)).trigger?.settings?.cron ?? '', 'cron cleared in the API');
+    eq(0, await page.locator('[data-test=retention-schedule-current]').count(), 'no schedule shown');
+  });
   await check('an immutable tag rule is created, disabled and enabled again (each reaches the API)', async () => {
     await page.click('[data-test=immutable-add]');
     await page.fill('[data-test=rule-repo]', 'app');
@@ -1037,6 +1058,12 @@ try {
       await shot(page, `zh-${name}`);
     });
   }
+  await check('the retention schedule with a custom cron is translated too', async () => {
+    await page.goto(`${PORTAL}/harbor/projects/${projectId}/policies`);
+    await page.selectOption('[data-test=retention-schedule-type]', 'Custom');
+    await page.locator('[data-test=retention-schedule-cron]').waitFor();
+    eq([], await untranslated(page), 'untranslated words');
+  });
   await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label, system robot, registry, replication rule, group)', async () => {
     const bad = [];
     for (const [path, button] of [

@@ -488,4 +488,7 @@ export const en = {
   'artifact.children': 'Manifests in this index',
   'artifact.platform': 'Platform',
   'artifact.childOf': 'Open {digest}',
+  'retention.schedule': 'Schedule',
+  'retention.saveSchedule': 'Save schedule',
+  'retention.currentCron': 'Runs on the schedule',
 };

@@ -490,4 +490,7 @@ export const zh: Record<keyof typeof en, string> = {
   'artifact.children': '此索引包含的清单',
   'artifact.platform': '平台',
   'artifact.childOf': '打开 {digest}',
+  'retention.schedule': '定时执行',
+  'retention.saveSchedule': '保存定时',
+  'retention.currentCron': '按此定时运行',
 };

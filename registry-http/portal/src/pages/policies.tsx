@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -218,6 +218,7 @@ function Retention(props: { project: Project; onChanged: () => void }) {
           {t('retention.runNow')}
         </button>
       </div>
+      {policy ? <RetentionSchedule policy={policy} onSaved={pol.reload} key={`sched-${policy.id}`} /> : null}
       {policy ? <RetentionRuns policyId={policy.id} key={`${policy.id}-${runs}`} /> : null}
       {adding ? (
         <RuleDialog
@@ -232,6 +233,63 @@ function Retention(props: { project: Project; onChanged: () => void }) {
         />
       ) : null}
     </section>
+  );
+}
+
+const RETENTION_CRON: Record<string, string> = { Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
+const RETENTION_SCHEDULES = ['None', 'Daily', 'Weekly', 'Custom'] as const;
+const RETENTION_SCHEDULE_KEY: Record<(typeof RETENTION_SCHEDULES)[number], Key> = {
+  None: 'gc.sched.None',
+  Daily: 'gc.sched.Daily',
+  Weekly: 'gc.sched.Weekly',
+  Custom: 'gc.sched.Custom',
+};
+
+/** The policy's trigger: no cron (manual runs only), daily, weekly or a custom cron; PUT with the whole policy. */
+function RetentionSchedule(props: { policy: RetentionPolicy; onSaved: () => void }) {
+  const cur = props.policy.trigger?.settings?.cron?.trim() ?? '';
+  const initial = !cur ? 'None' : Object.keys(RETENTION_CRON).find((k) => RETENTION_CRON[k] === cur) ?? 'Custom';
+  const [type, setType] = useState<string>(initial);
+  const [cron, setCron] = useState(cur);
+  const [saved, setSaved] = useState(false);
+  const { busy, error, onSubmit } = useAction();
+  const submit = onSubmit(async () => {
+    setSaved(false);
+    const c = type === 'Custom' ? cron.trim() : (RETENTION_CRON[type] ?? '');
+    await call('PUT', `/retentions/${props.policy.id}`, { ...props.policy, trigger: { ...props.policy.trigger, kind: 'Schedule', settings: { ...props.policy.trigger?.settings, cron: c } } });
+    setSaved(true);
+    props.onSaved();
+  });
+  return (
+    <form onSubmit={submit} data-test="retention-schedule" aria-labelledby="ret-sched-title">
+      <h3 id="ret-sched-title">{t('retention.schedule')}</h3>
+      <ErrorBox error={error} />
+      <div class="sched">
+        <Field label={t('gc.scheduleType')}>
+          <select value={type} data-test="retention-schedule-type" onChange={(e) => (setType((e.target as HTMLSelectElement).value), setSaved(false))}>
+            {RETENTION_SCHEDULES.map((x) => (
+              <option value={x}>{t(RETENTION_SCHEDULE_KEY[x])}</option>
+            ))}
+          </select>
+        </Field>
+        {type === 'Custom' ? (
+          <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
+            <input required value={cron} data-test="retention-schedule-cron" onInput={(e) => (setCron((e.target as HTMLInputElement).value), setSaved(false))} />
+          </Field>
+        ) : null}
+      </div>
+      {cur ? (
+        <p class="muted" data-test="retention-schedule-current">
+          {t('retention.currentCron')}: <code data-raw="">{cur}</code>
+        </p>
+      ) : null}
+      <Note text={saved ? t('common.saved') : null} test="retention-schedule-saved" />
+      <div class="actions left">
+        <button type="submit" class="primary" disabled={busy} data-test="retention-schedule-save">
+          {t('retention.saveSchedule')}
+        </button>
+      </div>
+    </form>
   );
 }
 
