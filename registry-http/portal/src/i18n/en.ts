@@ -491,4 +491,12 @@ export const en = {
   'retention.schedule': 'Schedule',
   'retention.saveSchedule': 'Save schedule',
   'retention.currentCron': 'Runs on the schedule',
+  'config.allowlist': 'CVE allowlist',
+  'config.reuseAllowlist': 'Use the system CVE allowlist',
+  'config.projectCves': "This project's CVE allowlist",
+  'config.projectCvesHint': 'CVE identifiers, separated by commas. Saving replaces the list stored for this project.',
+  'config.scanner': 'Vulnerability scanner',
+  'config.scannerChoice': 'Scanner for this project',
+  'config.scannerCurrent': 'In use',
+  'config.scannerSave': 'Use this scanner',
 };

@@ -493,4 +493,12 @@ export const zh: Record<keyof typeof en, string> = {
   'retention.schedule': '定时执行',
   'retention.saveSchedule': '保存定时',
   'retention.currentCron': '按此定时运行',
+  'config.allowlist': 'CVE 白名单',
+  'config.reuseAllowlist': '使用系统的 CVE 白名单',
+  'config.projectCves': '本项目的 CVE 白名单',
+  'config.projectCvesHint': 'CVE 编号，以逗号分隔。保存会替换本项目已存储的列表。',
+  'config.scanner': '漏洞扫描器',
+  'config.scannerChoice': '本项目使用的扫描器',
+  'config.scannerCurrent': '当前使用',
+  'config.scannerSave': '使用此扫描器',
 };
