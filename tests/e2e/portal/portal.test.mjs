@@ -499,6 +499,22 @@ try {
     await row.locator('label', { hasText: 'On' }).waitFor();
     eq(false, (await rules())[0].disabled, 'enabled again in the API');
   });
+  await check('an immutable tag rule is edited in a dialog prefilled from its row (PUT of the whole rule)', async () => {
+    const row = page.locator(`[data-test=immutable-row][data-tag="rel-${RUN}-*"]`);
+    const before = (await api('GET', `/projects/${PROJECT}/immutabletagrules`)).find((r) => r.tag_selectors?.[0]?.pattern === `rel-${RUN}-*`);
+    await row.locator('[data-test=immutable-edit]').click();
+    await page.locator('[data-test=rule-dialog]').waitFor();
+    eq('app', await page.locator('[data-test=rule-repo]').inputValue(), 'repository pattern prefilled');
+    eq(`rel-${RUN}-*`, await page.locator('[data-test=rule-tag]').inputValue(), 'tag pattern prefilled');
+    await page.fill('[data-test=rule-tag]', `rel-${RUN}-v*`);
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith(`/immutabletagrules/${before.id}`)), page.click('[data-test=rule-save]')]);
+    eq('immutable', JSON.parse(req.postData()).action, 'the whole rule is sent');
+    await page.locator(`[data-test=immutable-row][data-tag="rel-${RUN}-v*"]`).waitFor();
+    const after = (await api('GET', `/projects/${PROJECT}/immutabletagrules`)).find((r) => r.id === before.id);
+    eq(`rel-${RUN}-v*`, after?.tag_selectors?.[0]?.pattern, 'tag pattern in the API');
+    eq('app', after.scope_selectors.repository[0].pattern, 'repository pattern kept');
+    eq(false, !!after.disabled, 'still enabled');
+  });
   await check('a webhook is created with its URL, events and auth header; disabling it reaches the API; its delivery log opens', async () => {
     const name = `hook-${RUN}`;
     await page.click('[data-test=webhook-add]');
@@ -526,6 +542,33 @@ try {
     await page.keyboard.press('Escape');
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'en-policies');
+  });
+  await check('a webhook is edited in a dialog prefilled from its row; a new address asks for the auth header again; the PUT keeps the state', async () => {
+    const name = `hook-${RUN}`;
+    const row = page.locator(`[data-test=webhook-row][data-name="${name}"]`);
+    const find = async () => (await api('GET', `/projects/${PROJECT}/webhook/policies`)).find((w) => w.name === name);
+    const before = await find();
+    await row.locator('[data-test=webhook-edit]').click();
+    await page.locator('[data-test=webhook-dialog]').waitFor();
+    eq(name, await page.locator('[data-test=webhook-name]').inputValue(), 'name prefilled');
+    eq('http://127.0.0.1:9/hook', await page.locator('[data-test=webhook-address]').inputValue(), 'address prefilled');
+    eq(true, await page.locator('[data-test=webhook-event][value=DELETE_ARTIFACT]').isChecked(), 'events prefilled');
+    await page.fill('[data-test=webhook-address]', 'http://127.0.0.1:9/hook2');
+    await page.uncheck('[data-test=webhook-event][value=DELETE_ARTIFACT]');
+    eq('***', await page.locator('[data-test=webhook-auth]').inputValue(), 'masked auth header prefilled');
+    await page.click('[data-test=webhook-save]'); // a new address needs the header again
+    await page.locator('[data-test=webhook-dialog] [role=alert]').waitFor();
+    await page.fill('[data-test=webhook-auth]', 'Bearer portal-test-2');
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith(`/webhook/policies/${before.id}`)), page.click('[data-test=webhook-save]')]);
+    eq(before.id, JSON.parse(req.postData()).id, 'the whole policy is sent');
+    await page.locator('[data-test=webhook-dialog]').waitFor({ state: 'detached' });
+    await row.locator('code', { hasText: 'hook2' }).waitFor();
+    const w = await find();
+    eq(before.id, w.id, 'same policy');
+    eq('http://127.0.0.1:9/hook2', w.targets[0].address, 'address in the API');
+    eq(['PUSH_ARTIFACT'], w.event_types, 'event types in the API');
+    eq('***', w.targets[0].auth_header, 'auth header set (masked by the API)');
+    eq(false, w.enabled, 'still disabled');
   });
   const labelName = `lbl-${RUN}`;
   await check('a label is created on the Labels tab (the API has it in the project scope)', async () => {
@@ -1106,7 +1149,7 @@ try {
     await page.locator('[data-test=retention-schedule-cron]').waitFor();
     eq([], await untranslated(page), 'untranslated words');
   });
-  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, label, system robot, registry, replication rule, group)', async () => {
+  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, editing an immutability rule and a webhook, label, system robot, registry, replication rule, group)', async () => {
     const bad = [];
     for (const [path, button] of [
       ['/harbor/projects', 'project-new'],
@@ -1116,6 +1159,8 @@ try {
       [`/harbor/projects/${projectId}/policies`, 'retention-add'],
       [`/harbor/projects/${projectId}/policies`, 'immutable-add'],
       [`/harbor/projects/${projectId}/policies`, 'webhook-add'],
+      [`/harbor/projects/${projectId}/policies`, 'immutable-edit'],
+      [`/harbor/projects/${projectId}/policies`, 'webhook-edit'],
       [`/harbor/projects/${projectId}/labels`, 'label-new'],
       ['/harbor/admin/robots', 'sysrobot-new'],
       ['/harbor/admin/registries', 'registry-new'],

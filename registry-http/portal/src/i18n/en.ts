@@ -499,4 +499,10 @@ export const en = {
   'config.scannerChoice': 'Scanner for this project',
   'config.scannerCurrent': 'In use',
   'config.scannerSave': 'Use this scanner',
+  'common.edit': 'Edit',
+  'immutable.edit': 'Edit immutability rule',
+  'immutable.editOf': 'Edit the rule for {pattern}',
+  'webhook.edit': 'Edit webhook',
+  'webhook.editOf': 'Edit webhook {name}',
+  'webhook.authAgain': 'The address changed: enter the authorization header again (the stored one is only kept for the same address), or clear it.',
 };

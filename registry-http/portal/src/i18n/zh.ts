@@ -501,4 +501,10 @@ export const zh: Record<keyof typeof en, string> = {
   'config.scannerChoice': '本项目使用的扫描器',
   'config.scannerCurrent': '当前使用',
   'config.scannerSave': '使用此扫描器',
+  'common.edit': '编辑',
+  'immutable.edit': '编辑不可变规则',
+  'immutable.editOf': '编辑 {pattern} 的规则',
+  'webhook.edit': '编辑网络钩子',
+  'webhook.editOf': '编辑网络钩子 {name}',
+  'webhook.authAgain': '地址已更改：请重新输入认证头（已存储的认证头只对原地址保留），或将其清空。',
 };
