@@ -456,70 +456,70 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
   };
   return (
     <>
-    <form class="card narrow" onSubmit={save} data-test="project-config">
-      <label class="check">
-        <input type="checkbox" checked={pub} data-test="cfg-public" onChange={(e) => setPub((e.target as HTMLInputElement).checked)} /> {t('config.public')}
-      </label>
-      <label class="check">
-        <input type="checkbox" checked={autoScan} data-test="cfg-autoscan" onChange={(e) => setAutoScan((e.target as HTMLInputElement).checked)} /> {t('config.autoScan')}
-      </label>
-      <label class="check">
-        <input type="checkbox" checked={prevent} data-test="cfg-prevent" onChange={(e) => setPrevent((e.target as HTMLInputElement).checked)} /> {t('config.prevent')}
-      </label>
-      <Field label={t('config.severity')}>
-        <select value={severity} disabled={!prevent} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
-          {SEVERITIES.filter((s) => s !== 'none').map((s) => (
-            <option value={s}>{severityName(s)}</option>
-          ))}
-        </select>
-      </Field>
-      <label class="check">
-        <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
-      </label>
-      <fieldset data-test="cfg-allowlist">
-        <legend>{t('config.allowlist')}</legend>
+      <form class="card narrow" onSubmit={save} data-test="project-config">
         <label class="check">
-          <input type="checkbox" checked={reuse} data-test="cfg-reuse-allowlist" onChange={(e) => setReuse((e.target as HTMLInputElement).checked)} /> {t('config.reuseAllowlist')}
+          <input type="checkbox" checked={pub} data-test="cfg-public" onChange={(e) => setPub((e.target as HTMLInputElement).checked)} /> {t('config.public')}
         </label>
-        {!reuse ? (
-          <Field label={t('config.projectCves')} hint={props.project.cve_allowlist ? t('allowlist.cveIds') : t('config.projectCvesHint')}>
-            <input value={cves} data-test="cfg-cves" onInput={(e) => (setCves((e.target as HTMLInputElement).value), setCvesEdited(true))} />
-          </Field>
-        ) : null}
-      </fieldset>
-      <ErrorBox error={error} />
-      <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
-      <div class="actions">
-        <button type="submit" class="primary" data-test="cfg-save">
-          {t('common.save')}
-        </button>
-      </div>
-    </form>
-    <ProjectScanner project={props.project} />
-    <section class="card narrow" aria-labelledby="project-delete-title">
-      <h2 id="project-delete-title">{t('project.delete')}</h2>
-      <p class="muted">{t('project.deleteHint')}</p>
-      <ErrorBox error={deleteError} test="project-delete-error" />
-      <div class="actions left">
-        <button
-          type="button"
-          class="danger"
-          data-test="project-delete"
-          onClick={async () => {
-            if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
-            setDeleteError(null);
-            try {
-              await call('DELETE', `/projects/${props.project.project_id}`);
-              navigate(`${BASE}/projects`, true);
-            } catch (err) {
-              setDeleteError(err);
-            }
-          }}
-        >
-          {t('project.delete')}
-        </button>
-      </div>
-    </section>
+        <label class="check">
+          <input type="checkbox" checked={autoScan} data-test="cfg-autoscan" onChange={(e) => setAutoScan((e.target as HTMLInputElement).checked)} /> {t('config.autoScan')}
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={prevent} data-test="cfg-prevent" onChange={(e) => setPrevent((e.target as HTMLInputElement).checked)} /> {t('config.prevent')}
+        </label>
+        <Field label={t('config.severity')}>
+          <select value={severity} disabled={!prevent} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
+            {SEVERITIES.filter((s) => s !== 'none').map((s) => (
+              <option value={s}>{severityName(s)}</option>
+            ))}
+          </select>
+        </Field>
+        <label class="check">
+          <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
+        </label>
+        <fieldset data-test="cfg-allowlist">
+          <legend>{t('config.allowlist')}</legend>
+          <label class="check">
+            <input type="checkbox" checked={reuse} data-test="cfg-reuse-allowlist" onChange={(e) => setReuse((e.target as HTMLInputElement).checked)} /> {t('config.reuseAllowlist')}
+          </label>
+          {!reuse ? (
+            <Field label={t('config.projectCves')} hint={props.project.cve_allowlist ? t('allowlist.cveIds') : t('config.projectCvesHint')}>
+              <input value={cves} data-test="cfg-cves" onInput={(e) => (setCves((e.target as HTMLInputElement).value), setCvesEdited(true))} />
+            </Field>
+          ) : null}
+        </fieldset>
+        <ErrorBox error={error} />
+        <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
+        <div class="actions">
+          <button type="submit" class="primary" data-test="cfg-save">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+      <ProjectScanner project={props.project} />
+      <section class="card narrow" aria-labelledby="project-delete-title">
+        <h2 id="project-delete-title">{t('project.delete')}</h2>
+        <p class="muted">{t('project.deleteHint')}</p>
+        <ErrorBox error={deleteError} test="project-delete-error" />
+        <div class="actions left">
+          <button
+            type="button"
+            class="danger"
+            data-test="project-delete"
+            onClick={async () => {
+              if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
+              setDeleteError(null);
+              try {
+                await call('DELETE', `/projects/${props.project.project_id}`);
+                navigate(`${BASE}/projects`, true);
+              } catch (err) {
+                setDeleteError(err);
+              }
+            }}
+          >
+            {t('project.delete')}
+          </button>
+        </div>
+      </section>
     </>
   );
 }
