@@ -2,10 +2,11 @@
 # End-to-end: the web portal in headless Chromium (playwright-core driving Debian's chromium).
 # Starts berth, pushes an image with skopeo, and runs tests/e2e/portal/portal.test.mjs: sign-in,
 # projects, the pushed image, members (and the member's own session), robot secret shown once,
-# GC dry and real runs, audit log, project policies (retention dry run and its result, immutable
-# rule, webhook), labels on an artifact, scanners, CVE allowlist, registries, replication, system
-# robots, the OIDC sign-in link and CLI secret (with rewritten systeminfo and user answers), groups
-# and a group member, the GC schedule, read-only mode from the configuration page, an index's
+# GC dry and real runs, audit log, project policies (retention dry run and its result, retention
+# schedule, immutable rule and webhook with their editing), the project's scanner and CVE
+# allowlist, labels on an artifact, scanners, CVE allowlist, registries, replication, system robots,
+# the OIDC sign-in link and CLI secret (with rewritten systeminfo and user answers), groups and a
+# group member, the GC schedule, read-only mode from the configuration page, an index's
 # children, every page in Chinese without untranslated English, sign-out, and with cookie sessions
 # the CSRF refusal and the cookie's flags.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).

@@ -159,6 +159,7 @@ export interface Project {
   creation_time?: string;
   current_user_role_id?: number;
   metadata?: Record<string, string>;
+  cve_allowlist?: { items?: { cve_id: string }[]; expires_at?: number | null };
 }
 
 export interface Quota {

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -218,6 +218,7 @@ function Retention(props: { project: Project; onChanged: () => void }) {
           {t('retention.runNow')}
         </button>
       </div>
+      {policy ? <RetentionSchedule policy={policy} onSaved={pol.reload} key={`sched-${policy.id}`} /> : null}
       {policy ? <RetentionRuns policyId={policy.id} key={`${policy.id}-${runs}`} /> : null}
       {adding ? (
         <RuleDialog
@@ -232,6 +233,63 @@ function Retention(props: { project: Project; onChanged: () => void }) {
         />
       ) : null}
     </section>
+  );
+}
+
+const RETENTION_CRON: Record<string, string> = { Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
+const RETENTION_SCHEDULES = ['None', 'Daily', 'Weekly', 'Custom'] as const;
+const RETENTION_SCHEDULE_KEY: Record<(typeof RETENTION_SCHEDULES)[number], Key> = {
+  None: 'gc.sched.None',
+  Daily: 'gc.sched.Daily',
+  Weekly: 'gc.sched.Weekly',
+  Custom: 'gc.sched.Custom',
+};
+
+/** The policy's trigger: no cron (manual runs only), daily, weekly or a custom cron; PUT with the whole policy. */
+function RetentionSchedule(props: { policy: RetentionPolicy; onSaved: () => void }) {
+  const cur = props.policy.trigger?.settings?.cron?.trim() ?? '';
+  const initial = !cur ? 'None' : Object.keys(RETENTION_CRON).find((k) => RETENTION_CRON[k] === cur) ?? 'Custom';
+  const [type, setType] = useState<string>(initial);
+  const [cron, setCron] = useState(cur);
+  const [saved, setSaved] = useState(false);
+  const { busy, error, onSubmit } = useAction();
+  const submit = onSubmit(async () => {
+    setSaved(false);
+    const c = type === 'Custom' ? cron.trim() : (RETENTION_CRON[type] ?? '');
+    await call('PUT', `/retentions/${props.policy.id}`, { ...props.policy, trigger: { ...props.policy.trigger, kind: 'Schedule', settings: { ...props.policy.trigger?.settings, cron: c } } });
+    setSaved(true);
+    props.onSaved();
+  });
+  return (
+    <form onSubmit={submit} data-test="retention-schedule" aria-labelledby="ret-sched-title">
+      <h3 id="ret-sched-title">{t('retention.schedule')}</h3>
+      <ErrorBox error={error} />
+      <div class="sched">
+        <Field label={t('gc.scheduleType')}>
+          <select value={type} data-test="retention-schedule-type" onChange={(e) => (setType((e.target as HTMLSelectElement).value), setSaved(false))}>
+            {RETENTION_SCHEDULES.map((x) => (
+              <option value={x}>{t(RETENTION_SCHEDULE_KEY[x])}</option>
+            ))}
+          </select>
+        </Field>
+        {type === 'Custom' ? (
+          <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
+            <input required value={cron} data-test="retention-schedule-cron" onInput={(e) => (setCron((e.target as HTMLInputElement).value), setSaved(false))} />
+          </Field>
+        ) : null}
+      </div>
+      {cur ? (
+        <p class="muted" data-test="retention-schedule-current">
+          {t('retention.currentCron')}: <code data-raw="">{cur}</code>
+        </p>
+      ) : null}
+      <Note text={saved ? t('common.saved') : null} test="retention-schedule-saved" />
+      <div class="actions left">
+        <button type="submit" class="primary" disabled={busy} data-test="retention-schedule-save">
+          {t('retention.saveSchedule')}
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -332,22 +390,24 @@ export function TextDialog(props: { title: string; url: string; onClose: () => v
   );
 }
 
-function RuleDialog(props: { title: string; retention?: boolean; onClose: () => void; onSave: (r: PolicyRule) => Promise<void> }) {
+function RuleDialog(props: { title: string; retention?: boolean; initial?: PolicyRule; submitLabel?: string; onClose: () => void; onSave: (r: PolicyRule) => Promise<void> }) {
   const { busy, error, onSubmit } = useAction();
-  const [template, setTemplate] = useState<string>('latestPushedK');
-  const [n, setN] = useState('10');
-  const [repo, setRepo] = useState('**');
-  const [tag, setTag] = useState('**');
+  const init = props.initial;
+  const [template, setTemplate] = useState<string>(init?.template ?? 'latestPushedK');
+  const [n, setN] = useState(init?.params?.[init.template] != null ? String(init.params[init.template]) : '10');
+  const [repo, setRepo] = useState(init?.scope_selectors?.repository?.[0]?.pattern ?? '**');
+  const [tag, setTag] = useState(init?.tag_selectors?.[0]?.pattern ?? '**');
   const submit = onSubmit(async () => {
     const tpl = props.retention ? template : 'immutable_template';
     const rule: PolicyRule = {
+      ...init,
       action: props.retention ? 'retain' : 'immutable',
       template: tpl,
       params: props.retention && tpl !== 'always' ? { [tpl]: Number(n) } : {},
-      tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: tag.trim() || '**' }],
-      scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: repo.trim() || '**' }] },
+      tag_selectors: [{ kind: 'doublestar', decoration: 'matches', ...init?.tag_selectors?.[0], pattern: tag.trim() || '**' }, ...(init?.tag_selectors?.slice(1) ?? [])],
+      scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', ...init?.scope_selectors?.repository?.[0], pattern: repo.trim() || '**' }, ...(init?.scope_selectors?.repository?.slice(1) ?? [])] },
     };
-    if (!props.retention) rule.disabled = false;
+    if (!props.retention) rule.disabled = init?.disabled ?? false;
     await props.onSave(rule);
   });
   return (
@@ -375,7 +435,7 @@ function RuleDialog(props: { title: string; retention?: boolean; onClose: () => 
         <Field label={t('policy.tags')} hint={t('policy.patternHint')}>
           <input required value={tag} data-test="rule-tag" onInput={(e) => setTag((e.target as HTMLInputElement).value)} />
         </Field>
-        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="rule-save" label={t('common.add')} />
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="rule-save" label={props.submitLabel ?? t('common.add')} />
       </form>
     </Dialog>
   );
@@ -388,6 +448,7 @@ function ImmutableRules(props: { project: Project }) {
   const p = usePaged<PolicyRule>((page, pageSize) => list(base, { page, pageSize }), [base], 10);
   const { error, act } = useAct(p.reload);
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<PolicyRule | null>(null);
   return (
     <section class="card" aria-labelledby="imm-title" data-test="immutable">
       <h2 id="imm-title">{t('immutable.title')}</h2>
@@ -420,7 +481,10 @@ function ImmutableRules(props: { project: Project }) {
                     {r.disabled ? t('policy.off') : t('policy.on')}
                   </label>
                 </td>
-                <td class="right">
+                <td class="right nowrap">
+                  <button type="button" class="small" data-test="immutable-edit" aria-label={t('immutable.editOf', { pattern: pt.tag })} onClick={() => setEditing(r)}>
+                    {t('common.edit')}
+                  </button>{' '}
                   <DeleteButton
                     test="immutable-delete"
                     label={t('immutable.deleteOf', { pattern: pt.tag })}
@@ -451,6 +515,19 @@ function ImmutableRules(props: { project: Project }) {
           }}
         />
       ) : null}
+      {editing ? (
+        <RuleDialog
+          title={t('immutable.edit')}
+          initial={editing}
+          submitLabel={t('common.save')}
+          onClose={() => setEditing(null)}
+          onSave={async (r) => {
+            await call('PUT', `${base}/${editing.id}`, r);
+            setEditing(null);
+            p.reload();
+          }}
+        />
+      ) : null}
     </section>
   );
 }
@@ -463,6 +540,7 @@ function Webhooks(props: { project: Project }) {
   const { error, act } = useAct(p.reload);
   const [adding, setAdding] = useState(false);
   const [log, setLog] = useState<WebhookPolicy | null>(null);
+  const [editing, setEditing] = useState<WebhookPolicy | null>(null);
   return (
     <section class="card" aria-labelledby="wh-title" data-test="webhooks">
       <h2 id="wh-title">{t('webhook.title')}</h2>
@@ -506,6 +584,9 @@ function Webhooks(props: { project: Project }) {
                 <button type="button" class="small" data-test="webhook-log" onClick={() => setLog(w)}>
                   {t('webhook.deliveries')}
                 </button>{' '}
+                <button type="button" class="small" data-test="webhook-edit" aria-label={t('webhook.editOf', { name: w.name })} onClick={() => setEditing(w)}>
+                  {t('common.edit')}
+                </button>{' '}
                 <DeleteButton
                   test="webhook-delete"
                   label={t('webhook.deleteOf', { name: w.name })}
@@ -525,31 +606,42 @@ function Webhooks(props: { project: Project }) {
         </button>
       </div>
       {adding ? <WebhookDialog project={props.project} base={base} onClose={() => setAdding(false)} onSaved={() => (setAdding(false), p.reload())} /> : null}
+      {editing ? <WebhookDialog project={props.project} base={base} initial={editing} onClose={() => setEditing(null)} onSaved={() => (setEditing(null), p.reload())} /> : null}
       {log ? <Deliveries base={`${base}/${log.id}/executions`} name={log.name} onClose={() => setLog(null)} /> : null}
     </section>
   );
 }
 
-function WebhookDialog(props: { project: Project; base: string; onClose: () => void; onSaved: () => void }) {
+const MASKED = '***';
+
+/** Adds a webhook policy, or edits `initial` (PUT of the whole policy; the masked auth header sent back keeps the stored one). */
+function WebhookDialog(props: { project: Project; base: string; initial?: WebhookPolicy; onClose: () => void; onSaved: () => void }) {
   const { busy, error, onSubmit } = useAction();
   const ev = useLoad(() => get<{ event_type: string[]; notify_type: string[] }>(`/projects/${pname(props.project)}/webhook/events`), [props.project.name]);
-  const [name, setName] = useState('');
-  const [address, setAddress] = useState('');
-  const [type, setType] = useState('http');
-  const [auth, setAuth] = useState('');
-  const [skip, setSkip] = useState(false);
-  const [events, setEvents] = useState<string[]>(['PUSH_ARTIFACT']);
+  const init = props.initial;
+  const target = init?.targets[0];
+  const [name, setName] = useState(init?.name ?? '');
+  const [address, setAddress] = useState(target?.address ?? '');
+  const [type, setType] = useState(target?.type ?? 'http');
+  const [auth, setAuth] = useState(target?.auth_header ?? '');
+  const [skip, setSkip] = useState(!!target?.skip_cert_verify);
+  const [events, setEvents] = useState<string[]>(init?.event_types ?? ['PUSH_ARTIFACT']);
   const submit = onSubmit(async () => {
-    await call('POST', props.base, {
+    // The server keeps a stored header sent back masked only for the same address and type.
+    if (target && auth === MASKED && (address.trim() !== target.address || type !== (target.type ?? 'http'))) throw new Error(t('webhook.authAgain'));
+    const body = {
+      ...init,
       name: name.trim(),
-      enabled: true,
+      enabled: init?.enabled ?? true,
       event_types: events,
-      targets: [{ type, address: address.trim(), auth_header: auth, skip_cert_verify: skip, payload_format: 'Default' }],
-    });
+      targets: [{ payload_format: 'Default', ...target, type, address: address.trim(), auth_header: auth, skip_cert_verify: skip }, ...(init?.targets.slice(1) ?? [])],
+    };
+    if (init) await call('PUT', `${props.base}/${init.id}`, body);
+    else await call('POST', props.base, body);
     props.onSaved();
   });
   return (
-    <Dialog title={t('webhook.add')} onClose={props.onClose} test="webhook-dialog">
+    <Dialog title={init ? t('webhook.edit') : t('webhook.add')} onClose={props.onClose} test="webhook-dialog">
       <form onSubmit={submit}>
         <Field label={t('webhook.name')}>
           <input required value={name} data-test="webhook-name" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
@@ -588,7 +680,7 @@ function WebhookDialog(props: { project: Project; base: string; onClose: () => v
             </label>
           ))}
         </fieldset>
-        <DialogActions error={error} busy={busy || !events.length} onCancel={props.onClose} test="webhook-save" label={t('common.add')} />
+        <DialogActions error={error} busy={busy || !events.length} onCancel={props.onClose} test="webhook-save" label={init ? t('common.save') : t('common.add')} />
       </form>
     </Dialog>
   );

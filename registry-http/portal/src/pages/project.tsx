@@ -418,6 +418,9 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
   const [prevent, setPrevent] = useState(md.prevent_vul === 'true');
   const [severity, setSeverity] = useState(md.severity || 'low');
   const [trust, setTrust] = useState(md.enable_content_trust_cosign === 'true' || md.enable_content_trust === 'true');
+  const [reuse, setReuse] = useState(md.reuse_sys_cve_allowlist !== 'false');
+  const [cves, setCves] = useState((props.project.cve_allowlist?.items ?? []).map((x) => x.cve_id).join(', '));
+  const [cvesEdited, setCvesEdited] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [deleteError, setDeleteError] = useState<unknown>(null);
@@ -433,7 +436,17 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
           prevent_vul: String(prevent),
           severity,
           enable_content_trust_cosign: String(trust),
+          reuse_sys_cve_allowlist: String(reuse),
         },
+        // The project's own list only when it was edited or read: the server may not report it.
+        ...(cvesEdited || props.project.cve_allowlist
+          ? {
+              cve_allowlist: {
+                ...props.project.cve_allowlist,
+                items: [...new Set(cves.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter(Boolean))].map((cve_id) => ({ cve_id })),
+              },
+            }
+          : {}),
       });
       setSaved(true);
       props.onSaved();
@@ -442,54 +455,123 @@ function Configuration(props: { project: Project; onSaved: () => void }) {
     }
   };
   return (
-    <form class="card narrow" onSubmit={save} data-test="project-config">
-      <label class="check">
-        <input type="checkbox" checked={pub} data-test="cfg-public" onChange={(e) => setPub((e.target as HTMLInputElement).checked)} /> {t('config.public')}
-      </label>
-      <label class="check">
-        <input type="checkbox" checked={autoScan} data-test="cfg-autoscan" onChange={(e) => setAutoScan((e.target as HTMLInputElement).checked)} /> {t('config.autoScan')}
-      </label>
-      <label class="check">
-        <input type="checkbox" checked={prevent} data-test="cfg-prevent" onChange={(e) => setPrevent((e.target as HTMLInputElement).checked)} /> {t('config.prevent')}
-      </label>
-      <Field label={t('config.severity')}>
-        <select value={severity} disabled={!prevent} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
-          {SEVERITIES.filter((s) => s !== 'none').map((s) => (
-            <option value={s}>{severityName(s)}</option>
-          ))}
-        </select>
-      </Field>
-      <label class="check">
-        <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
-      </label>
-      <ErrorBox error={error} />
-      <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
+    <>
+      <form class="card narrow" onSubmit={save} data-test="project-config">
+        <label class="check">
+          <input type="checkbox" checked={pub} data-test="cfg-public" onChange={(e) => setPub((e.target as HTMLInputElement).checked)} /> {t('config.public')}
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={autoScan} data-test="cfg-autoscan" onChange={(e) => setAutoScan((e.target as HTMLInputElement).checked)} /> {t('config.autoScan')}
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={prevent} data-test="cfg-prevent" onChange={(e) => setPrevent((e.target as HTMLInputElement).checked)} /> {t('config.prevent')}
+        </label>
+        <Field label={t('config.severity')}>
+          <select value={severity} disabled={!prevent} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
+            {SEVERITIES.filter((s) => s !== 'none').map((s) => (
+              <option value={s}>{severityName(s)}</option>
+            ))}
+          </select>
+        </Field>
+        <label class="check">
+          <input type="checkbox" checked={trust} data-test="cfg-trust" onChange={(e) => setTrust((e.target as HTMLInputElement).checked)} /> {t('config.trust')}
+        </label>
+        <fieldset data-test="cfg-allowlist">
+          <legend>{t('config.allowlist')}</legend>
+          <label class="check">
+            <input type="checkbox" checked={reuse} data-test="cfg-reuse-allowlist" onChange={(e) => setReuse((e.target as HTMLInputElement).checked)} /> {t('config.reuseAllowlist')}
+          </label>
+          {!reuse ? (
+            <Field label={t('config.projectCves')} hint={props.project.cve_allowlist ? t('allowlist.cveIds') : t('config.projectCvesHint')}>
+              <input value={cves} data-test="cfg-cves" onInput={(e) => (setCves((e.target as HTMLInputElement).value), setCvesEdited(true))} />
+            </Field>
+          ) : null}
+        </fieldset>
+        <ErrorBox error={error} />
+        <Note text={saved ? t('common.saved') : null} test="cfg-saved" />
+        <div class="actions">
+          <button type="submit" class="primary" data-test="cfg-save">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+      <ProjectScanner project={props.project} />
+      <section class="card narrow" aria-labelledby="project-delete-title">
+        <h2 id="project-delete-title">{t('project.delete')}</h2>
+        <p class="muted">{t('project.deleteHint')}</p>
+        <ErrorBox error={deleteError} test="project-delete-error" />
+        <div class="actions left">
+          <button
+            type="button"
+            class="danger"
+            data-test="project-delete"
+            onClick={async () => {
+              if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
+              setDeleteError(null);
+              try {
+                await call('DELETE', `/projects/${props.project.project_id}`);
+                navigate(`${BASE}/projects`, true);
+              } catch (err) {
+                setDeleteError(err);
+              }
+            }}
+          >
+            {t('project.delete')}
+          </button>
+        </div>
+      </section>
+    </>
+  );
+}
+
+interface ScannerChoice {
+  uuid: string;
+  name: string;
+  is_default?: boolean;
+  builtin?: boolean;
+}
+
+/** The project's vulnerability scanner: one of the candidates, saved with PUT /projects/{p}/scanner. */
+function ProjectScanner(props: { project: Project }) {
+  const base = `/projects/${encodeURIComponent(props.project.name)}/scanner`;
+  const cur = useLoad(() => get<ScannerChoice | null>(base), [base]);
+  const cands = useLoad(() => list<ScannerChoice>(`${base}/candidates`, { page: 1, pageSize: 100 }), [base]);
+  const [uuid, setUuid] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const { busy, error, onSubmit } = useAction();
+  const chosen = uuid ?? cur.data?.uuid ?? '';
+  const submit = onSubmit(async () => {
+    setSaved(false);
+    await call('PUT', base, { uuid: chosen });
+    setSaved(true);
+    setUuid(null);
+    cur.reload();
+  });
+  return (
+    <form class="card narrow" onSubmit={submit} data-test="project-scanner" aria-labelledby="project-scanner-title">
+      <h2 id="project-scanner-title">{t('config.scanner')}</h2>
+      <ErrorBox error={cur.error ?? cands.error ?? error} />
+      <Loading when={cands.loading && !cands.data} />
+      {cands.data ? (
+        <Field label={t('config.scannerChoice')}>
+          <select value={chosen} data-test="cfg-scanner" onChange={(e) => (setUuid((e.target as HTMLSelectElement).value), setSaved(false))}>
+            {cands.data.items.map((x) => (
+              <option value={x.uuid} data-raw="">
+                {x.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+      ) : null}
+      {cur.data ? (
+        <p class="muted" data-test="cfg-scanner-current">
+          {t('config.scannerCurrent')}: <Raw>{cur.data.name}</Raw>
+        </p>
+      ) : null}
+      <Note text={saved ? t('common.saved') : null} test="cfg-scanner-saved" />
       <div class="actions">
-        <button type="submit" class="primary" data-test="cfg-save">
-          {t('common.save')}
-        </button>
-      </div>
-      <hr />
-      <h2>{t('project.delete')}</h2>
-      <p class="muted">{t('project.deleteHint')}</p>
-      <ErrorBox error={deleteError} test="project-delete-error" />
-      <div class="actions left">
-        <button
-          type="button"
-          class="danger"
-          data-test="project-delete"
-          onClick={async () => {
-            if (!confirm(t('project.confirmDelete', { name: props.project.name }))) return;
-            setDeleteError(null);
-            try {
-              await call('DELETE', `/projects/${props.project.project_id}`);
-              navigate(`${BASE}/projects`, true);
-            } catch (err) {
-              setDeleteError(err);
-            }
-          }}
-        >
-          {t('project.delete')}
+        <button type="submit" class="primary" disabled={busy || !chosen} data-test="cfg-scanner-save">
+          {t('config.scannerSave')}
         </button>
       </div>
     </form>
