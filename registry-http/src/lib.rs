@@ -50,7 +50,7 @@ pub async fn open_registry(settings: &Settings) -> registry_core::Result<Registr
                 .map(config::ldap_config)
                 .transpose()?
                 .unwrap_or_default();
-            b = b.authenticator(std::sync::Arc::new(
+            b = b.ldap(std::sync::Arc::new(
                 registry_core::auth::ldap::LdapAuthenticator::new(cfg)?,
             ));
         }

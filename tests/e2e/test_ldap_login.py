@@ -8,6 +8,8 @@ BERTH_TEST_LDAP_BIND_PASSWORD and the server binary (BERTH_BIN, default target/d
 """
 
 import os
+import socket
+import threading
 
 import pytest
 import requests
@@ -42,6 +44,108 @@ def base():
         yield url
         text = (tmp / "berth.log").read_text()
         assert "Alice-pw-1" not in text and os.environ["BERTH_TEST_LDAP_BIND_PASSWORD"] not in text, "a password reached the log"
+
+
+def _capture_one_connection():
+    """A TCP listener that records what the first client sends (an LDAP bind, here)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    got = bytearray()
+
+    def serve():
+        srv.settimeout(10)
+        try:
+            conn, _ = srv.accept()
+            conn.settimeout(2)
+            with conn:
+                while len(got) < 4096:
+                    chunk = conn.recv(1024)
+                    if not chunk:
+                        break
+                    got.extend(chunk)
+        except OSError:
+            pass
+        finally:
+            srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv.getsockname()[1], got, t
+
+
+# Runs first: bob is imported before he ever signs in (the tests below sign him in).
+def test_the_directory_api_pings_searches_and_imports(base):
+    ok = requests.post(f"{base}/api/v2.0/ldap/ping", auth=ADMIN, timeout=20)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["success"] is True, ok.json()
+    down = requests.post(f"{base}/api/v2.0/ldap/ping", json={"ldap_url": "ldap://127.0.0.1:1", "ldap_connection_timeout": 2}, auth=ADMIN, timeout=20)
+    assert down.status_code == 200 and down.json()["success"] is False and down.json()["message"], down.text
+    bad = requests.post(f"{base}/api/v2.0/ldap/ping", json={"ldap_url": "http://x", "ldap_scope": 2}, auth=ADMIN, timeout=20)
+    assert bad.status_code == 200 and bad.json()["success"] is False, bad.text
+    assert requests.post(f"{base}/api/v2.0/ldap/ping", json={"ldap_scope": 9}, auth=ADMIN, timeout=20).status_code == 400
+    assert requests.post(f"{base}/api/v2.0/ldap/ping", json={"nope": 1}, auth=ADMIN, timeout=20).status_code == 400
+
+    # Testing another address never sends it the stored search password.
+    port, got, t = _capture_one_connection()
+    r = requests.post(f"{base}/api/v2.0/ldap/ping", json={"ldap_url": f"ldap://127.0.0.1:{port}", "ldap_connection_timeout": 2}, auth=ADMIN, timeout=20)
+    t.join(15)
+    assert r.status_code == 200 and r.json()["success"] is False, r.text
+    assert os.environ["BERTH_TEST_LDAP_BIND_DN"].encode() in bytes(got), "the bind reached the listener"
+    assert os.environ["BERTH_TEST_LDAP_BIND_PASSWORD"].encode() not in bytes(got), "the stored password went to another server"
+
+    users = requests.get(f"{base}/api/v2.0/ldap/users/search", params={"username": "a"}, auth=ADMIN, timeout=20)
+    assert users.status_code == 200, users.text
+    by_name = {u["username"]: u for u in users.json()}
+    assert {"alice", "carol", "dave"} <= set(by_name) and "bob" not in by_name, by_name
+    assert (by_name["alice"]["email"], by_name["alice"]["realname"]) == ("alice@berth.test", "Alice Liddell")
+    star = requests.get(f"{base}/api/v2.0/ldap/users/search", params={"username": "*"}, auth=ADMIN, timeout=20)
+    assert star.status_code == 200 and star.json() == [], "a filter metacharacter matches literally"
+
+    groups = requests.get(f"{base}/api/v2.0/ldap/groups/search", params={"groupname": "dev"}, auth=ADMIN, timeout=20).json()
+    assert [(g["group_name"], g["group_type"], g["ldap_group_dn"].lower()) for g in groups] == [("devs", 1, f"cn=devs,ou=groups,{BASE}".lower())]
+    admins = requests.get(f"{base}/api/v2.0/ldap/groups/search", params={"groupdn": f"cn=berth-admins,ou=groups,{BASE}"}, auth=ADMIN, timeout=20).json()
+    assert [g["group_name"] for g in admins] == ["berth-admins"]
+
+    imp = requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": ["bob", "zelda"]}, auth=ADMIN, timeout=20)
+    assert imp.status_code == 404, imp.text
+    assert [f["uid"] for f in imp.json()] == ["zelda"], imp.json()
+    bob = requests.get(f"{base}/api/v2.0/users/search", params={"username": "bob"}, auth=ADMIN, timeout=10).json()
+    assert [u["username"] for u in bob] == ["bob"], bob
+    full = requests.get(f"{base}/api/v2.0/users/{bob[0]['user_id']}", auth=ADMIN, timeout=10).json()
+    assert (full["source"], full["email"], full["realname"]) == ("ldap", "bob@berth.test", "Bob Builder")
+    again = requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": ["bob"]}, auth=ADMIN, timeout=20)
+    assert again.status_code == 404 and again.json()[0]["uid"] == "bob"
+    taken = requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": ["admin"]}, auth=ADMIN, timeout=20)
+    assert taken.status_code == 404 and taken.json()[0]["uid"] == "admin", "a local user's name is not taken over"
+    assert requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": []}, auth=ADMIN, timeout=20).status_code == 400
+    assert requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": [f"u{i}" for i in range(101)]}, auth=ADMIN, timeout=20).status_code == 400
+
+    # The least rights: a directory user who is no administrator gets none of it.
+    alice = ("alice", "Alice-pw-1")
+    assert requests.post(f"{base}/api/v2.0/ldap/ping", auth=alice, timeout=20).status_code == 403
+    assert requests.get(f"{base}/api/v2.0/ldap/users/search", auth=alice, timeout=20).status_code == 403
+    assert requests.get(f"{base}/api/v2.0/ldap/groups/search", auth=alice, timeout=20).status_code == 403
+    assert requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": ["dave"]}, auth=alice, timeout=20).status_code == 403
+    assert requests.post(f"{base}/api/v2.0/ldap/ping", timeout=20).status_code == 401
+
+    # The settings are shown, the password never.
+    cfg = requests.get(f"{base}/api/v2.0/configurations", auth=ADMIN, timeout=10).json()
+    assert cfg["ldap_url"] == {"value": URL, "editable": False}
+    assert cfg["ldap_uid"]["value"] == "uid" and cfg["ldap_search_password_set"]["value"] is True
+    assert os.environ["BERTH_TEST_LDAP_BIND_PASSWORD"] not in str(cfg)
+
+
+def test_a_server_without_ldap_says_so():
+    with berth_server("", ADMIN[1]) as (url, _tmp):
+        r = requests.get(f"{url}/api/v2.0/ldap/users/search", auth=ADMIN, timeout=10)
+        assert r.status_code == 412 and "does not use LDAP" in r.json()["errors"][0]["message"], r.text
+        r = requests.post(f"{url}/api/v2.0/ldap/ping", auth=ADMIN, timeout=10)
+        assert r.status_code == 400 and "ldap_url" in r.json()["errors"][0]["message"], r.text
+        r = requests.post(f"{url}/api/v2.0/ldap/ping", json={"ldap_url": URL, "ldap_base_dn": f"ou=people,{BASE}", "ldap_search_dn": os.environ["BERTH_TEST_LDAP_BIND_DN"], "ldap_search_password": os.environ["BERTH_TEST_LDAP_BIND_PASSWORD"]}, auth=ADMIN, timeout=20)
+        assert r.status_code == 200 and r.json()["success"] is True, "settings can be tried before they are configured"
+        r = requests.post(f"{url}/api/v2.0/ldap/ping", json={"ldap_url": URL, "ldap_base_dn": f"ou=people,{BASE}", "ldap_search_dn": os.environ["BERTH_TEST_LDAP_BIND_DN"], "ldap_search_password": "wrong"}, auth=ADMIN, timeout=20)
+        assert r.status_code == 200 and r.json()["success"] is False, r.text
 
 
 def test_directory_users_log_in_and_admins_come_from_the_admin_group(base):

@@ -29,6 +29,10 @@ pub struct Project {
     pub togglable: bool,
     pub creation_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
+    /// The project's own CVE allowlist (used when its `reuse_sys_cve_allowlist` metadata is
+    /// not `true`); in the answer for one project, not in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cve_allowlist: Option<crate::policy::vulnerability::CveAllowlist>,
 }
 
 /// `POST /projects`.

@@ -162,6 +162,7 @@ impl Registry {
             togglable: true,
             creation_time: time(row.created_at),
             update_time: time(row.updated_at),
+            cve_allowlist: None,
         })
     }
 
@@ -238,7 +239,9 @@ impl Registry {
     pub async fn project(&self, p: &Principal, name_or_id: &str, is_name: bool) -> Result<Project> {
         let access = self.visible_project(p, name_or_id, is_name).await?;
         let row = self.fresh_project(&access).await?;
-        self.project_view(row, Some(&access)).await
+        let mut project = self.project_view(row, Some(&access)).await?;
+        project.cve_allowlist = Some(self.stored_project_allowlist(project.project_id).await?);
+        Ok(project)
     }
 
     /// The project row as stored now (the cached access may predate a push).

@@ -39,6 +39,15 @@ pub enum LdapScope {
 }
 
 impl LdapScope {
+    /// Harbor's numeric setting.
+    pub fn harbor(self) -> i64 {
+        match self {
+            Self::Base => 0,
+            Self::OneLevel => 1,
+            Self::Subtree => 2,
+        }
+    }
+
     /// From Harbor's numeric setting.
     pub fn from_harbor(n: i64) -> Result<Self> {
         match n {
@@ -644,14 +653,35 @@ impl LdapAuthenticator {
     }
 
     async fn login(&self, username: &str, password: &str) -> Result<Option<ExternalIdentity>> {
+        self.identity(username, Some(password)).await
+    }
+
+    /// The directory's account for `username` with its groups, as a login would onboard it,
+    /// without its password (`/ldap/users/import`). `None` when the directory does not know the
+    /// name or several entries carry it.
+    pub async fn lookup(&self, username: &str) -> Result<Option<ExternalIdentity>> {
+        if username.is_empty() || username.contains('\0') {
+            return Ok(None);
+        }
+        self.identity(username, None).await
+    }
+
+    /// Find the user's entry, check the password when one is given, read the groups.
+    async fn identity(
+        &self,
+        username: &str,
+        password: Option<&str>,
+    ) -> Result<Option<ExternalIdentity>> {
         let mut ldap = self.search_conn().await?;
         let Some(entry) = self.find_user(&mut ldap, username).await? else {
             let _ = ldap.unbind().await;
             return Ok(None);
         };
-        if !self.password_binds(&entry.dn, password).await? {
-            let _ = ldap.unbind().await;
-            return Ok(None);
+        if let Some(password) = password {
+            if !self.password_binds(&entry.dn, password).await? {
+                let _ = ldap.unbind().await;
+                return Ok(None);
+            }
         }
         let groups = self.groups_of(&mut ldap, &entry, username).await;
         let _ = ldap.unbind().await;

@@ -17,6 +17,8 @@ use crate::error::Result;
 
 pub mod access;
 #[cfg(feature = "ldap")]
+pub mod directory;
+#[cfg(feature = "ldap")]
 pub mod ldap;
 #[cfg(feature = "oidc")]
 pub mod oidc;

@@ -18,7 +18,7 @@ impl Registry {
         self.require_system(p, SystemResource::Configuration, Action::Read)?;
         let s = self.access_settings();
         let fixed = |v: Value| json!({ "value": v, "editable": false });
-        Ok(json!({
+        let mut all = json!({
             "read_only": { "value": self.is_read_only().await?, "editable": true },
             "auth_mode": fixed(s.auth_mode.clone().into()),
             "external_url": fixed(s.external_url.clone().unwrap_or_default().into()),
@@ -30,7 +30,69 @@ impl Registry {
             "token_expiration": fixed((s.token_ttl.as_secs() / 60).into()),
             "quota_per_project_enable": fixed(true.into()),
             "storage_per_project": fixed((-1).into()),
-        }))
+        });
+        if let Some(o) = all.as_object_mut() {
+            for (k, v) in self.identity_settings() {
+                o.insert(k.into(), fixed(v));
+            }
+        }
+        Ok(all)
+    }
+
+    /// The LDAP and OIDC settings this server runs with, under Harbor's keys. Passwords and
+    /// client secrets are never returned: `*_set` says whether one is configured.
+    fn identity_settings(&self) -> Vec<(&'static str, Value)> {
+        #[allow(unused_mut)]
+        let mut out: Vec<(&'static str, Value)> = Vec::new();
+        #[cfg(feature = "ldap")]
+        if let Some(d) = &self.ldap {
+            let c = d.config();
+            out.extend([
+                ("ldap_url", c.url.clone().into()),
+                ("ldap_search_dn", c.search_dn.clone().into()),
+                (
+                    "ldap_search_password_set",
+                    (!c.search_password.is_empty()).into(),
+                ),
+                ("ldap_base_dn", c.base_dn.clone().into()),
+                ("ldap_filter", c.filter.clone().into()),
+                ("ldap_uid", c.uid_attribute.clone().into()),
+                ("ldap_scope", c.scope.harbor().into()),
+                ("ldap_timeout", c.timeout.as_secs().into()),
+                ("ldap_verify_cert", c.verify_cert.into()),
+                ("ldap_group_base_dn", c.group_base_dn.clone().into()),
+                ("ldap_group_search_filter", c.group_filter.clone().into()),
+                (
+                    "ldap_group_attribute_name",
+                    c.group_name_attribute.clone().into(),
+                ),
+                ("ldap_group_search_scope", c.group_scope.harbor().into()),
+                ("ldap_group_admin_dn", c.group_admin_dn.clone().into()),
+                (
+                    "ldap_group_membership_attribute",
+                    c.membership_attribute.clone().into(),
+                ),
+            ]);
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(provider) = &self.oidc {
+            let c = provider.config();
+            out.extend([
+                ("oidc_name", c.name.clone().into()),
+                ("oidc_endpoint", c.endpoint.clone().into()),
+                ("oidc_client_id", c.client_id.clone().into()),
+                (
+                    "oidc_client_secret_set",
+                    (!c.client_secret.is_empty()).into(),
+                ),
+                ("oidc_scope", c.scope.clone().into()),
+                ("oidc_groups_claim", c.groups_claim.clone().into()),
+                ("oidc_admin_group", c.admin_group.clone().into()),
+                ("oidc_user_claim", c.user_claim.clone().into()),
+                ("oidc_verify_cert", c.verify_cert.into()),
+            ]);
+        }
+        out
     }
 
     /// Harbor's `/systeminfo`: what a client or the portal needs to know about this registry.

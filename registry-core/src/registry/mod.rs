@@ -104,6 +104,8 @@ pub struct RegistryBuilder {
     gc_grace_ms: i64,
     #[cfg(feature = "oidc")]
     oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
+    #[cfg(feature = "ldap")]
+    ldap: Option<Arc<crate::auth::ldap::LdapAuthenticator>>,
 }
 
 impl Default for RegistryBuilder {
@@ -121,6 +123,8 @@ impl Default for RegistryBuilder {
             gc_grace_ms: crate::gc::DEFAULT_GRACE_MS,
             #[cfg(feature = "oidc")]
             oidc: None,
+            #[cfg(feature = "ldap")]
+            ldap: None,
         }
     }
 }
@@ -188,6 +192,15 @@ impl RegistryBuilder {
         self
     }
 
+    /// The LDAP directory users log in with (Harbor's `ldap_auth`): added as an authenticator,
+    /// and kept for the directory's own API (`/ldap/ping`, user and group search, import).
+    #[cfg(feature = "ldap")]
+    pub fn ldap(mut self, directory: Arc<crate::auth::ldap::LdapAuthenticator>) -> Self {
+        self.authenticators.push(directory.clone());
+        self.ldap = Some(directory);
+        self
+    }
+
     /// The grace period garbage collection runs with (default 2 hours). A blob HEAD answered
     /// "exists" re-touches its link when the link is older than half of it (at most a minute),
     /// and a run keeps links untouched for its grace plus that interval, so a HEAD protects its
@@ -226,6 +239,8 @@ impl RegistryBuilder {
             link_touch_ms: LINK_TOUCH_INTERVAL_MS.min(self.gc_grace_ms / 2),
             #[cfg(feature = "oidc")]
             oidc: self.oidc,
+            #[cfg(feature = "ldap")]
+            ldap: self.ldap,
         };
         crate::gc::register_builtin(&reg);
         crate::retention::register_builtin(&reg);
@@ -257,6 +272,8 @@ pub struct Registry {
     pub(crate) link_touch_ms: i64,
     #[cfg(feature = "oidc")]
     pub(crate) oidc: Option<Arc<crate::auth::oidc::OidcProvider>>,
+    #[cfg(feature = "ldap")]
+    pub(crate) ldap: Option<Arc<crate::auth::ldap::LdapAuthenticator>>,
 }
 
 /// How long a node may act on a stale read-only setting changed by another node.

@@ -366,6 +366,27 @@ Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.d
         .await
         .unwrap();
     assert_eq!(pull().await.unwrap(), pushed.digest.to_string());
+    // The project's answer carries the list (Harbor's `cve_allowlist`), for a guest too.
+    let shown = reg.project(&guest, "vul", true).await.unwrap();
+    let list = shown
+        .cve_allowlist
+        .expect("one project's answer has its allowlist");
+    assert_eq!(
+        list.items
+            .iter()
+            .map(|i| i.cve_id.as_str())
+            .collect::<Vec<_>>(),
+        ["CVE-2022-1664"]
+    );
+    assert!(
+        reg.projects(SYS, &Default::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|p| p.cve_allowlist.is_none()),
+        "lists leave it out"
+    );
     reg.set_project_cve_allowlist(SYS, "vul", true, allow(Some(1)))
         .await
         .unwrap();

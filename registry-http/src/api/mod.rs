@@ -6,6 +6,7 @@
 mod governance;
 mod governance_audit;
 mod handlers;
+mod ldap;
 mod policies;
 mod replication;
 mod scanners;
@@ -81,7 +82,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                     })
                 }
             })?;
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+        // No body at all reads as `null`: an optional body (`Body<Option<T>>`) may be left out,
+        // and a required one is refused as missing.
+        let body: &[u8] = if bytes.trim_ascii().is_empty() {
+            b"null"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(body).map(Body).map_err(|e| {
             ApiError(Error::BadRequest {
                 reason: format!("invalid JSON body: {e}"),
             })
@@ -222,7 +230,7 @@ pub fn ok() -> Response {
         (name = "project"), (name = "member"), (name = "repository"), (name = "artifact"), (name = "label"),
         (name = "user"), (name = "usergroup"), (name = "robot"), (name = "search"), (name = "system"), (name = "quota"), (name = "gc"),
         (name = "auditlog"), (name = "purge"), (name = "webhook"),
-        (name = "immutable"), (name = "retention"), (name = "registry"), (name = "replication"), (name = "scanner")
+        (name = "immutable"), (name = "retention"), (name = "registry"), (name = "replication"), (name = "scanner"), (name = "ldap")
     )
 )]
 struct ApiDoc;
@@ -325,6 +333,7 @@ pub fn router() -> (Router<Registry>, utoipa::openapi::OpenApi) {
         .merge(replication::routes())
         .merge(security::routes())
         .merge(scanners::routes())
+        .merge(ldap::routes())
         .routes(routes!(governance::list_quotas))
         .routes(routes!(governance::get_quota, governance::update_quota))
         .routes(routes!(governance::gc_history))
