@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, type ApiError } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, Dialog, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { ScheduleCard } from './schedule';
 import { Health } from './system';
 
@@ -230,19 +230,11 @@ function ScannerDialog(props: { scanner: Scanner | null; onClose: () => void; on
         <label class="check">
           <input type="checkbox" checked={f.internal} data-test="scanner-internal" onChange={upd('internal')} /> {t('scanners.internal')}
         </label>
-        <ErrorBox error={error} test="scanner-dialog-error" />
-        <Note text={note} test="scanner-test-ok" />
-        <div class="actions">
+        <DialogActions error={error} errorTest="scanner-dialog-error" note={note} noteTest="scanner-test-ok" busy={busy} onCancel={props.onClose} test="scanner-save" label={old ? t('common.save') : t('common.create')}>
           <button type="button" data-test="scanner-test" onClick={() => void test()} disabled={!f.url.trim()}>
             {t('registries.ping')}
           </button>
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="scanner-save">
-            {old ? t('common.save') : t('common.create')}
-          </button>
-        </div>
+        </DialogActions>
       </form>
     </Dialog>
   );

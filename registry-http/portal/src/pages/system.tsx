@@ -269,19 +269,11 @@ function CreateRegistry(props: { onClose: () => void; onCreated: () => void }) {
         <label class="check">
           <input type="checkbox" checked={insecure} data-test="registry-insecure" onChange={(e) => setInsecure((e.target as HTMLInputElement).checked)} /> {t('registries.insecure')}
         </label>
-        <ErrorBox error={error} />
-        <Note text={note} />
-        <div class="actions">
+        <DialogActions error={error} note={note} busy={busy} onCancel={props.onClose} test="registry-save" label={t('common.create')}>
           <button type="button" data-test="registry-test" onClick={() => void test()} disabled={!url.trim()}>
             {t('registries.ping')}
           </button>
-          <button type="button" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy} data-test="registry-save">
-            {t('common.create')}
-          </button>
-        </div>
+        </DialogActions>
       </form>
     </Dialog>
   );
