@@ -8,7 +8,9 @@
 # the OIDC sign-in link and CLI secret (with rewritten systeminfo and user answers), groups and a
 # group member, the GC schedule, read-only mode from the configuration page, an index's
 # children, every page in Chinese without untranslated English, sign-out, and with cookie sessions
-# the CSRF refusal and the cookie's flags.
+# the CSRF refusal and the cookie's flags; administration of scanners (an external one, a
+# `berth scanner serve` started here, registered, tested, edited, disabled, made default and
+# deleted), scan all (now, progress, schedule), project quotas and global labels.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
 #                               E2E_KEEP_TMP)
@@ -42,6 +44,23 @@ for tag in v1 latest; do
         ok_cmd sk copy --dest-tls-verify=false --dest-creds "$CREDS" "oci:$E2E_TMP/layout:v1" "docker://$BERTH_HOST/e2e/app:$tag"
 done
 
+# ---- a scanner adapter to register in the portal ------------------------------------------------
+# `berth scanner serve` (Harbor's Scanner Adapter API) with its own data dir and an API key: the
+# browser registers it on the scanners page. When it does not start, the browser test registers
+# an unreachable address instead (and skips the adapter's metadata).
+SCANNER_URL="" SCANNER_KEY=""
+SCANNER_PORT=$(e2e_free_port)
+SCANNER_KEY="portal-scan-$RANDOM$RANDOM"
+"$BERTH_BIN" scanner serve --listen "127.0.0.1:$SCANNER_PORT" --data-dir "$(e2e_mktemp scanner-data)" \
+    --api-key "$SCANNER_KEY" >"$E2E_TMP/scanner.log" 2>&1 &
+if wait_http "http://127.0.0.1:$SCANNER_PORT/api/v1/metadata" 30; then
+    SCANNER_URL="http://127.0.0.1:$SCANNER_PORT"
+    log "scanner adapter at $SCANNER_URL"
+else
+    log "berth scanner serve did not start (log: $E2E_TMP/scanner.log); the browser registers an unreachable scanner only"
+    SCANNER_KEY=""
+fi
+
 # ---- where the portal is served ----------------------------------------------------------------
 serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bundle at /assets/app.js
     local url=$1
@@ -60,6 +79,7 @@ check "berth serves index.html at / and under /harbor/, and the bundle under /as
 browser_ok() {
     PORTAL_URL=$PORTAL_URL BERTH_URL=$BERTH_URL ADMIN_USER=$BERTH_ADMIN_USER ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD \
         PORTAL_PROJECT=e2e PORTAL_REPO=e2e/app PORTAL_TAGS=v1,latest PORTAL_SCREENSHOTS=$SHOTS \
+        PORTAL_SCANNER_URL=$SCANNER_URL PORTAL_SCANNER_KEY=$SCANNER_KEY \
         PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
         timeout --kill-after=10 600 node "$E2E_DIR/portal/portal.test.mjs" 2>&1 | sed 's/^/     /'
     return "${PIPESTATUS[0]}"

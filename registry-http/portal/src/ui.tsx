@@ -430,12 +430,14 @@ export function PagedTable<T>(props: { p: Paged<T>; error?: unknown; test?: stri
   );
 }
 
-/** A dialog form's foot: its error, Cancel, and the submit button (disabled while busy). */
-export function DialogActions(props: { error: unknown; busy: boolean; onCancel: () => void; label: string; test?: string }) {
+/** A dialog form's foot: its error (and a note), more buttons (children), Cancel, and the submit button (disabled while busy). */
+export function DialogActions(props: { error: unknown; busy: boolean; onCancel: () => void; label: string; test?: string; errorTest?: string; note?: string | null; noteTest?: string; children?: ComponentChildren }) {
   return (
     <>
-      <ErrorBox error={props.error} />
+      <ErrorBox error={props.error} test={props.errorTest} />
+      <Note text={props.note ?? null} test={props.noteTest} />
       <div class="actions">
+        {props.children}
         <button type="button" onClick={props.onCancel}>
           {t('common.cancel')}
         </button>

@@ -1085,6 +1085,199 @@ try {
     eq(childDigest, (await page.locator('[data-test=artifact-digest]').textContent()).trim(), 'the child page');
   });
 
+  // ---- scanners, scan all, quotas, global labels (portal-5a) --------------------------------
+  // PORTAL_SCANNER_URL/PORTAL_SCANNER_KEY: a `berth scanner serve` that portal.sh starts (optional).
+  const SCANNER_URL = process.env.PORTAL_SCANNER_URL ?? '';
+  const SCANNER_KEY = process.env.PORTAL_SCANNER_KEY ?? '';
+  const DEAD_URL = 'http://127.0.0.1:9'; // the discard port: nothing answers HTTP there
+  const scannerName = `ext-${RUN}`;
+  const storedScanner = async () => (await api('GET', '/scanners')).find((s) => s.name === scannerName || s.name === `${scannerName}-renamed`);
+  const originalDefault = (await api('GET', '/scanners')).find((s) => s.is_default)?.uuid ?? 'builtin';
+  await check('New scanner: "Test connection" to an address where nothing listens shows the server\'s error and stores nothing', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/scanners`);
+    await page.locator('[data-test=scanner-row]').first().waitFor();
+    await page.click('[data-test=scanner-new]');
+    await page.fill('[data-test=scanner-name]', scannerName);
+    await page.fill('[data-test=scanner-url]', DEAD_URL);
+    await page.click('[data-test=scanner-test]');
+    const err = page.locator('[data-test=scanner-dialog-error]');
+    await err.waitFor();
+    assert(/127\.0\.0\.1:9/.test(await err.textContent()), `error names the address: ${await err.textContent()}`);
+    eq(0, await page.locator('[data-test=scanner-test-ok]').count(), 'success note');
+    eq(undefined, await storedScanner(), 'scanner stored by a test');
+  });
+  await check(`a scanner is registered with the dialog (${SCANNER_URL ? 'berth scanner serve, API key: the test answers' : 'unreachable address: no adapter was started'}) and stored as entered`, async () => {
+    if (SCANNER_URL) {
+      await page.fill('[data-test=scanner-url]', SCANNER_URL);
+      await page.selectOption('[data-test=scanner-auth]', 'X-ScannerAdapter-API-Key');
+      await page.fill('[data-test=scanner-credential]', 'wrong-key');
+      await page.click('[data-test=scanner-test]');
+      await page.locator('[data-test=scanner-dialog-error]').waitFor();
+      await page.fill('[data-test=scanner-credential]', SCANNER_KEY);
+      await page.click('[data-test=scanner-test]');
+      await page.locator('[data-test=scanner-test-ok]').waitFor();
+      eq(0, await page.locator('[data-test=scanner-dialog-error]').count(), 'error after a good test');
+    }
+    await page.fill('[data-test=scanner-description]', 'registered in the browser test');
+    await page.check('[data-test=scanner-skip-verify]');
+    await shot(page, 'en-scanner-dialog');
+    await page.click('[data-test=scanner-save]');
+    await page.locator(`[data-test=scanner-row][data-name="${scannerName}"]`).waitFor();
+    const s = await storedScanner();
+    assert(s, 'not in the API');
+    eq(
+      [SCANNER_URL || DEAD_URL, SCANNER_URL ? 'X-ScannerAdapter-API-Key' : '', SCANNER_URL ? '*****' : '', true, 'registered in the browser test', false],
+      [s.url, s.auth, s.access_credential, s.skip_certVerify, s.description, s.is_default],
+      'url, auth, credential, skip_certVerify, description, default',
+    );
+  });
+  if (SCANNER_URL) {
+    await check("the scanner's details show the adapter's metadata (name, vendor, version, capabilities) as the API gives them", async () => {
+      const s = await storedScanner();
+      const meta = await api('GET', `/scanners/${s.uuid}/metadata`);
+      await page.click(`[data-test=scanner-row][data-name="${scannerName}"] [data-test=scanner-metadata]`);
+      const dlg = page.locator('[data-test=scanner-metadata-dialog]');
+      await dlg.locator('[data-test=scanner-meta-name]').waitFor();
+      eq([meta.scanner.name, meta.scanner.vendor, meta.scanner.version], [(await dlg.locator('[data-test=scanner-meta-name]').textContent()).trim(), (await dlg.locator('[data-test=scanner-meta-vendor]').textContent()).trim(), (await dlg.locator('[data-test=scanner-meta-version]').textContent()).trim()], 'name, vendor, version');
+      eq(meta.capabilities.length, await dlg.locator('[data-test=scanner-capabilities] tbody tr').count(), 'capabilities');
+      await shot(page, 'en-scanner-metadata');
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'detached' });
+    });
+  } else skip("the scanner's details show the adapter's metadata", 'no scanner adapter (PORTAL_SCANNER_URL unset)');
+  await check('editing the scanner: the dialog is prefilled; the new name reaches the API, the address and credential are kept', async () => {
+    const before = await storedScanner();
+    await page.click(`[data-test=scanner-row][data-name="${scannerName}"] [data-test=scanner-edit]`);
+    eq([before.url, before.auth], [await page.inputValue('[data-test=scanner-url]'), await page.inputValue('[data-test=scanner-auth]')], 'prefilled url and auth');
+    eq(scannerName, await page.inputValue('[data-test=scanner-name]'), 'prefilled name');
+    await page.fill('[data-test=scanner-name]', `${scannerName}-renamed`);
+    await page.click('[data-test=scanner-save]');
+    await page.locator(`[data-test=scanner-row][data-name="${scannerName}-renamed"]`).waitFor();
+    const s = await api('GET', `/scanners/${before.uuid}`);
+    eq([`${scannerName}-renamed`, before.url, before.auth, before.access_credential], [s.name, s.url, s.auth, s.access_credential], 'name, url, auth, credential');
+    // The stored key still works: the server reaches the adapter with it.
+    if (SCANNER_URL) await api('GET', `/scanners/${before.uuid}/metadata`);
+  });
+  await check('the scanner is disabled and enabled again (checked in the API each time)', async () => {
+    const row = page.locator(`[data-test=scanner-row][data-name="${scannerName}-renamed"]`);
+    const uuid = (await storedScanner()).uuid;
+    await row.locator('[data-test=scanner-toggle]').click();
+    await page.waitForFunction((u) => document.querySelector(`[data-test=scanner-row][data-uuid="${u}"] [data-test=scanner-state]`)?.textContent.trim() === 'Off', uuid);
+    eq(true, (await api('GET', `/scanners/${uuid}`)).disabled, 'disabled');
+    await row.locator('[data-test=scanner-toggle]').click();
+    await page.waitForFunction((u) => document.querySelector(`[data-test=scanner-row][data-uuid="${u}"] [data-test=scanner-state]`)?.textContent.trim() === 'On', uuid);
+    eq(false, (await api('GET', `/scanners/${uuid}`)).disabled, 'enabled');
+  });
+  await check('set as default: the new scanner becomes the default in the API, then the original default again', async () => {
+    const uuid = (await storedScanner()).uuid;
+    try {
+      await page.click(`[data-test=scanner-row][data-uuid="${uuid}"] [data-test=scanner-make-default]`);
+      await page.waitForFunction((u) => document.querySelector(`[data-test=scanner-row][data-uuid="${u}"] [data-test=scanner-default]`)?.textContent.trim() === 'Yes', uuid);
+      eq([uuid], (await api('GET', '/scanners')).filter((s) => s.is_default).map((s) => s.uuid), 'default after setting it');
+      await page.click(`[data-test=scanner-row][data-uuid="${originalDefault}"] [data-test=scanner-make-default]`);
+      await page.waitForFunction((u) => document.querySelector(`[data-test=scanner-row][data-uuid="${u}"] [data-test=scanner-default]`)?.textContent.trim() === 'Yes', originalDefault);
+      eq([originalDefault], (await api('GET', '/scanners')).filter((s) => s.is_default).map((s) => s.uuid), 'default after setting it back');
+    } finally {
+      await api('PATCH', `/scanners/${originalDefault}`, { is_default: true }).catch(() => {});
+    }
+  });
+  await check("editing the built-in scanner shows the server's refusal; it stays unchanged", async () => {
+    const before = await api('GET', '/scanners/builtin');
+    await page.click('[data-test=scanner-row][data-uuid=builtin] [data-test=scanner-edit]');
+    await page.fill('[data-test=scanner-name]', `changed-${RUN}`);
+    await page.fill('[data-test=scanner-url]', DEAD_URL);
+    await page.click('[data-test=scanner-save]');
+    await page.locator('[data-test=scanner-dialog] [role=alert]').waitFor();
+    await page.keyboard.press('Escape');
+    eq(before.name, (await api('GET', '/scanners/builtin')).name, 'built-in name');
+  });
+  await check('deleting the registered scanner reaches the API', async () => {
+    const uuid = (await storedScanner()).uuid;
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-test=scanner-row][data-uuid="${uuid}"] [data-test=scanner-delete]`);
+    await page.locator(`[data-test=scanner-row][data-uuid="${uuid}"]`).waitFor({ state: 'detached' });
+    eq(undefined, await storedScanner(), 'scanner left in the API');
+  });
+  await check('scan all: "Scan now" starts one; its metrics (total, completed, by status) appear on the page as the API has them', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/vulnerability`);
+    await page.locator('[data-test=scanall-metrics]').waitFor();
+    // The POST must be the page's own (a scan all from earlier would show metrics too).
+    const started = page.waitForResponse((r) => r.url().endsWith('/api/v2.0/system/scanAll/schedule') && r.request().method() === 'POST');
+    await page.click('[data-test=scanall-now]');
+    eq({ schedule: { type: 'Manual' } }, (await started).request().postDataJSON(), 'request body');
+    eq(201, (await started).status(), 'status of the POST');
+    await page.locator('[data-test=scanall-note]').waitFor();
+    await page.waitForFunction(() => {
+      const m = document.querySelector('[data-test=scanall-metrics]');
+      return m && Number(m.dataset.total) > 0 && m.dataset.ongoing === 'false' && m.dataset.completed === m.dataset.total;
+    }, null, { timeout: 60000 });
+    const m = await api('GET', '/scans/all/metrics');
+    const el = page.locator('[data-test=scanall-metrics]');
+    eq([String(m.total), String(m.completed)], [await el.getAttribute('data-total'), await el.getAttribute('data-completed')], 'total and completed');
+    assert(m.total >= 1 && m.trigger === 'MANUAL', `metrics: ${JSON.stringify(m)}`);
+    eq(Object.keys(m.metrics).sort(), (await page.locator('[data-test=scanall-status]').evaluateAll((xs) => xs.map((x) => x.dataset.status))).sort(), 'statuses');
+    await shot(page, 'en-vulnerability');
+  });
+  await check('scan all schedule: Daily reaches the API (with a next run shown), then None again', async () => {
+    await page.selectOption('[data-test=scanall-schedule-type]', 'Daily');
+    await page.click('[data-test=scanall-schedule-save]');
+    await page.locator('[data-test=scanall-schedule-saved]').waitFor();
+    eq('Daily', (await api('GET', '/system/scanAll/schedule')).schedule?.type, 'type after Daily');
+    await page.locator('[data-test=scanall-schedule-next]').waitFor();
+    await page.selectOption('[data-test=scanall-schedule-type]', 'None');
+    await page.click('[data-test=scanall-schedule-save]');
+    await page.waitForFunction(async () => (await (await fetch('/api/v2.0/system/scanAll/schedule')).json()).schedule?.type === 'None');
+    eq('None', (await api('GET', '/system/scanAll/schedule')).schedule?.type ?? 'None', 'type after None');
+  });
+  await check(`quotas: ${PROJECT}'s storage limit set to 2 GiB in the page is 2147483648 in the API, then unlimited (-1)`, async () => {
+    const pr = await api('GET', `/projects/${PROJECT}`);
+    const quota = async () => (await api('GET', `/quotas?reference=project&reference_id=${pr.project_id}`))[0];
+    await page.goto(`${PORTAL}/harbor/admin/quotas`);
+    const row = page.locator(`[data-test=quota-row][data-project="${PROJECT}"]`);
+    await row.waitFor();
+    eq(`/harbor/projects/${pr.project_id}/repositories`, await row.locator('[data-test=quota-project]').getAttribute('href'), 'link to the project');
+    await row.locator('[data-test=quota-edit]').click();
+    await page.uncheck('[data-test=quota-unlimited]');
+    await page.fill('[data-test=quota-limit]', '2');
+    await page.selectOption('[data-test=quota-unit]', 'GiB');
+    await page.click('[data-test=quota-save]');
+    await page.locator('[data-test=quota-dialog]').waitFor({ state: 'detached' });
+    eq(2147483648, (await quota()).hard.storage, 'hard.storage');
+    await page.waitForFunction((p) => /GB|GiB/.test(document.querySelector(`[data-test=quota-row][data-project="${p}"] [data-test=quota-meter]`)?.textContent ?? ''), PROJECT);
+    await shot(page, 'en-quotas');
+    await row.locator('[data-test=quota-edit]').click();
+    eq(['2', 'GiB'], [await page.inputValue('[data-test=quota-limit]'), await page.inputValue('[data-test=quota-unit]')], 'prefilled limit');
+    await page.check('[data-test=quota-unlimited]');
+    await page.click('[data-test=quota-save]');
+    await page.locator('[data-test=quota-dialog]').waitFor({ state: 'detached' });
+    eq(-1, (await quota()).hard.storage, 'hard.storage after unlimited');
+  });
+  await check('global labels: created, edited and deleted with the page (checked in /labels?scope=g each time)', async () => {
+    const name = `global-${RUN}`;
+    const stored = async () => (await api('GET', `/labels?scope=g&name=${encodeURIComponent('global-')}&page_size=100`)).filter((l) => l.name.startsWith(name));
+    await page.goto(`${PORTAL}/harbor/admin/labels`);
+    await page.click('[data-test=label-new]');
+    await page.fill('[data-test=label-name]', name);
+    await page.fill('[data-test=label-description]', 'for every project');
+    await page.click('[data-test=label-save]');
+    await page.locator(`[data-test=label-row][data-name="${name}"]`).waitFor();
+    let ls = await stored();
+    eq([[name, 'g', 'for every project']], ls.map((l) => [l.name, l.scope, l.description]), 'after create');
+    await page.click(`[data-test=label-row][data-name="${name}"] [data-test=label-edit]`);
+    eq(name, await page.inputValue('[data-test=label-name]'), 'prefilled name');
+    await page.fill('[data-test=label-name]', `${name}-2`);
+    await page.fill('[data-test=label-description]', 'edited');
+    await page.click('[data-test=label-save]');
+    await page.locator(`[data-test=label-row][data-name="${name}-2"]`).waitFor();
+    ls = await stored();
+    eq([[ls[0]?.id, `${name}-2`, 'g', 'edited']], ls.map((l) => [l.id, l.name, l.scope, l.description]), 'after edit');
+    await shot(page, 'en-labels-global');
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-test=label-row][data-name="${name}-2"] [data-test=label-delete]`);
+    await page.locator(`[data-test=label-row][data-name="${name}-2"]`).waitFor({ state: 'detached' });
+    eq([], await stored(), 'after delete');
+  });
+
   // ---- language ------------------------------------------------------------------------------
   const pages = [
     ['projects', '/harbor/projects'],
@@ -1103,6 +1296,9 @@ try {
     ['admin-registries', '/harbor/admin/registries'],
     ['admin-replication', '/harbor/admin/replication'],
     ['admin-scanners', '/harbor/admin/scanners'],
+    ['admin-vulnerability', '/harbor/admin/vulnerability'],
+    ['admin-quotas', '/harbor/admin/quotas'],
+    ['admin-labels', '/harbor/admin/labels'],
     ['admin-gc', '/harbor/admin/gc'],
     ['admin-audit', '/harbor/admin/audit'],
     ['admin-config', '/harbor/admin/config'],
@@ -1149,7 +1345,7 @@ try {
     await page.locator('[data-test=retention-schedule-cron]').waitFor();
     eq([], await untranslated(page), 'untranslated words');
   });
-  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, editing an immutability rule and a webhook, label, system robot, registry, replication rule, group)', async () => {
+  await check('dialogs are translated too (new project, new robot, add member, new user, retention and immutability rules, webhook, editing an immutability rule and a webhook, label, system robot, registry, replication rule, group, new scanner, scanner details, project quota, global label)', async () => {
     const bad = [];
     for (const [path, button] of [
       ['/harbor/projects', 'project-new'],
@@ -1166,6 +1362,10 @@ try {
       ['/harbor/admin/registries', 'registry-new'],
       ['/harbor/admin/replication', 'replication-new'],
       ['/harbor/admin/groups', 'group-new'],
+      ['/harbor/admin/scanners', 'scanner-new'],
+      ['/harbor/admin/scanners', 'scanner-metadata'],
+      ['/harbor/admin/quotas', 'quota-edit'],
+      ['/harbor/admin/labels', 'label-new'],
     ]) {
       await page.goto(`${PORTAL}${path}`);
       await page.click(`[data-test=${button}]`);

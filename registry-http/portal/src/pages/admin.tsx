@@ -1,14 +1,19 @@
-// Administration (system admins): users, garbage collection, audit log, configuration.
+// Administration (system admins): users, garbage collection, audit log, configuration, and the tabs
+// of the other administration pages.
 import { useState } from 'preact/hooks';
 import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, Note, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
+import { ScheduleCard, type ScheduleParams } from './schedule';
 import { Groups } from './groups';
-import { Registries, Replication, Scanners, SystemRobots } from './system';
+import { Registries, Replication, SystemRobots } from './system';
+import { ScanAll, Scanners } from './scanners';
+import { Quotas } from './quotas';
+import { Labels } from './labels';
 
-export const ADMIN_TABS = ['users', 'groups', 'robots', 'registries', 'replication', 'scanners', 'gc', 'audit', 'config'];
+export const ADMIN_TABS = ['users', 'groups', 'robots', 'registries', 'replication', 'scanners', 'vulnerability', 'quotas', 'labels', 'gc', 'audit', 'config'];
 const TAB_LABEL: Record<string, Key> = {
   users: 'admin.tab.users',
   groups: 'admin.tab.groups',
@@ -16,6 +21,9 @@ const TAB_LABEL: Record<string, Key> = {
   registries: 'admin.tab.registries',
   replication: 'admin.tab.replication',
   scanners: 'admin.tab.scanners',
+  vulnerability: 'admin.tab.vulnerability',
+  quotas: 'admin.tab.quotas',
+  labels: 'admin.tab.labels',
   gc: 'admin.tab.gc',
   audit: 'admin.tab.audit',
   config: 'admin.tab.config',
@@ -38,6 +46,9 @@ export function AdminPage(props: { tab: string; me: User }) {
       {props.tab === 'registries' ? <Registries /> : null}
       {props.tab === 'replication' ? <Replication /> : null}
       {props.tab === 'scanners' ? <Scanners /> : null}
+      {props.tab === 'vulnerability' ? <ScanAll /> : null}
+      {props.tab === 'quotas' ? <Quotas /> : null}
+      {props.tab === 'labels' ? <Labels /> : null}
       {props.tab === 'gc' ? <Gc /> : null}
       {props.tab === 'audit' ? <Audit /> : null}
       {props.tab === 'config' ? <Config /> : null}
@@ -171,7 +182,7 @@ function Gc() {
     });
   return (
     <div>
-      <GcSchedule />
+      <ScheduleCard path="/system/gc/schedule" title={t('gc.schedule')} test="gc-schedule" params={GC_PARAMS} />
       <div class="card" role="group" aria-labelledby="gc-now-title">
         <h2 id="gc-now-title">{t('gc.runNow')}</h2>
         <label class="check">
@@ -236,93 +247,21 @@ function Gc() {
   );
 }
 
-interface JobSchedule {
-  schedule?: { type?: string; cron?: string; next_scheduled_time?: string | null } | null;
-  parameters?: Record<string, unknown>;
-}
-
-const SCHEDULE_TYPES = ['None', 'Hourly', 'Daily', 'Weekly', 'Custom'] as const;
-const SCHEDULE_KEY: Record<(typeof SCHEDULE_TYPES)[number], Key> = {
-  None: 'gc.sched.None',
-  Hourly: 'gc.sched.Hourly',
-  Daily: 'gc.sched.Daily',
-  Weekly: 'gc.sched.Weekly',
-  Custom: 'gc.sched.Custom',
+/** The GC job's own parameters on its schedule: workers and whether untagged artifacts go too. */
+const GC_PARAMS: ScheduleParams<{ untagged: boolean; workers: string }> = {
+  read: (ps) => ({ untagged: !!ps.delete_untagged, workers: String(ps.workers ?? 1) }),
+  body: (p) => ({ delete_untagged: p.untagged, workers: Math.max(1, Number(p.workers) || 1) }),
+  fields: (p, upd) => (
+    <>
+      <Field label={t('gc.workers')}>
+        <input type="number" min="1" max="5" value={p.workers} data-test="gc-schedule-workers" onInput={(e) => upd({ workers: (e.target as HTMLInputElement).value })} />
+      </Field>
+      <label class="check">
+        <input type="checkbox" checked={p.untagged} data-test="gc-schedule-untagged" onChange={(e) => upd({ untagged: (e.target as HTMLInputElement).checked })} /> {t('gc.untagged')}
+      </label>
+    </>
+  ),
 };
-
-function GcSchedule() {
-  const l = useLoad(() => get<JobSchedule>('/system/gc/schedule'), []);
-  const [form, setForm] = useState<{ type: string; cron: string; untagged: boolean; workers: string } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
-  const cur = l.data;
-  const f = form ?? {
-    type: SCHEDULE_TYPES.includes((cur?.schedule?.type ?? 'None') as 'None') ? (cur?.schedule?.type ?? 'None') : 'Custom',
-    cron: cur?.schedule?.cron ?? '',
-    untagged: !!cur?.parameters?.delete_untagged,
-    workers: String(cur?.parameters?.workers ?? 1),
-  };
-  const upd = (x: Partial<typeof f>) => (setForm({ ...f, ...x }), setSaved(false));
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    setSaved(false);
-    try {
-      await call('PUT', '/system/gc/schedule', {
-        schedule: f.type === 'Custom' ? { type: 'Custom', cron: f.cron.trim() } : { type: f.type },
-        parameters: { delete_untagged: f.untagged, workers: Math.max(1, Number(f.workers) || 1) },
-      });
-      setSaved(true);
-      setForm(null);
-      l.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const next = cur?.schedule?.next_scheduled_time;
-  return (
-    <form class="card" onSubmit={save} data-test="gc-schedule" aria-labelledby="gc-sched-title">
-      <h2 id="gc-sched-title">{t('gc.schedule')}</h2>
-      <ErrorBox error={l.error ?? error} />
-      <Loading when={l.loading && !l.data} />
-      {cur ? (
-        <>
-          <div class="sched">
-            <Field label={t('gc.scheduleType')}>
-              <select value={f.type} data-test="gc-schedule-type" onChange={(e) => upd({ type: (e.target as HTMLSelectElement).value })}>
-                {SCHEDULE_TYPES.map((x) => (
-                  <option value={x}>{t(SCHEDULE_KEY[x])}</option>
-                ))}
-              </select>
-            </Field>
-            {f.type === 'Custom' ? (
-              <Field label={t('gc.cron')} hint={t('gc.cronHint')}>
-                <input required value={f.cron} data-test="gc-schedule-cron" onInput={(e) => upd({ cron: (e.target as HTMLInputElement).value })} />
-              </Field>
-            ) : null}
-            <Field label={t('gc.workers')}>
-              <input type="number" min="1" max="5" value={f.workers} data-test="gc-schedule-workers" onInput={(e) => upd({ workers: (e.target as HTMLInputElement).value })} />
-            </Field>
-          </div>
-          <label class="check">
-            <input type="checkbox" checked={f.untagged} data-test="gc-schedule-untagged" onChange={(e) => upd({ untagged: (e.target as HTMLInputElement).checked })} /> {t('gc.untagged')}
-          </label>
-          {next && f.type !== 'None' ? (
-            <p class="muted" data-test="gc-schedule-next">
-              {t('gc.next')}: <DateText value={next} />
-            </p>
-          ) : null}
-          <Note text={saved ? t('common.saved') : null} test="gc-schedule-saved" />
-          <div class="actions left">
-            <button type="submit" class="primary" data-test="gc-schedule-save">
-              {t('gc.saveSchedule')}
-            </button>
-          </div>
-        </>
-      ) : null}
-    </form>
-  );
-}
 
 function GcLog(props: { id: number; onClose: () => void }) {
   const l = useLoad(() => getText(`/system/gc/${props.id}/log`), [props.id]);

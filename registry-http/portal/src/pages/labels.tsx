@@ -1,7 +1,8 @@
-// Labels: a project's own labels (create, delete), and attaching labels to an artifact.
+// Labels: a project's own labels and the global ones (create, edit, delete), and attaching labels
+// to an artifact.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { call, list, type Artifact, type Label, type Project } from '../api';
+import { call, list, type Artifact, type Label } from '../api';
 import { t } from '../i18n';
 import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 
@@ -11,20 +12,22 @@ interface FullLabel extends Label {
   creation_time?: string;
 }
 
-export function ProjectLabels(props: { project: Project }) {
-  const pid = props.project.project_id;
-  const p = usePaged<FullLabel>((page, pageSize, q) => list('/labels', { page, pageSize, extra: { scope: 'p', project_id: String(pid), ...(q ? { name: q } : {}) } }), [pid]);
-  const [creating, setCreating] = useState(false);
+/** The labels of one scope: a project's own (projectId given, `scope=p`) or the global ones (`scope=g`). */
+export function Labels(props: { projectId?: number | undefined }) {
+  const pid = props.projectId;
+  const scope: Record<string, string> = pid == null ? { scope: 'g' } : { scope: 'p', project_id: String(pid) };
+  const p = usePaged<FullLabel>((page, pageSize, q) => list('/labels', { page, pageSize, extra: { ...scope, ...(q ? { name: q } : {}) } }), [pid]);
+  const [editing, setEditing] = useState<FullLabel | 'new' | null>(null);
   const { error, act } = useAct(p.reload);
   return (
     <div>
-      <ListToolbar q={p.q} onSearch={p.setQ} label={t('labels.search')} test="label-search" newLabel={t('labels.new')} newTest="label-new" onNew={() => setCreating(true)} />
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('labels.search')} test="label-search" newLabel={t('labels.new')} newTest="label-new" onNew={() => setEditing('new')} />
       <PagedTable
         p={p}
         error={error}
         test="label-list"
         cols={['labels.name', 'labels.description', 'common.created', null]}
-        empty={<p class="muted">{t('labels.none')}</p>}
+        empty={<p class="muted">{pid == null ? t('labels.noneGlobal') : t('labels.none')}</p>}
         row={(l) => (
           <tr data-test="label-row" data-name={l.name}>
             <td>
@@ -34,7 +37,10 @@ export function ProjectLabels(props: { project: Project }) {
             <td>
               <DateText value={l.creation_time} />
             </td>
-            <td class="right">
+            <td class="right nowrap">
+              <button type="button" class="small" data-test="label-edit" aria-label={t('labels.editOf', { name: l.name })} onClick={() => setEditing(l)}>
+                {t('common.edit')}
+              </button>{' '}
               <DeleteButton
                 test="label-delete"
                 label={t('labels.deleteOf', { name: l.name })}
@@ -45,7 +51,7 @@ export function ProjectLabels(props: { project: Project }) {
           </tr>
         )}
       />
-      {creating ? <NewLabel projectId={pid} onClose={() => setCreating(false)} onCreated={() => (setCreating(false), p.reload())} /> : null}
+      {editing ? <LabelDialog projectId={pid} label={editing === 'new' ? null : editing} onClose={() => setEditing(null)} onSaved={() => (setEditing(null), p.reload())} /> : null}
     </div>
   );
 }
@@ -60,17 +66,22 @@ export function LabelChip(props: { label: Label; children?: ComponentChildren })
   );
 }
 
-function NewLabel(props: { projectId: number; onClose: () => void; onCreated: () => void }) {
-  const [name, setName] = useState('');
-  const [color, setColor] = useState('#2f6fde');
-  const [description, setDescription] = useState('');
+/** Creates a label in the scope (projectId or global), or edits one (PUT of the whole label). */
+function LabelDialog(props: { projectId?: number | undefined; label: FullLabel | null; onClose: () => void; onSaved: () => void }) {
+  const old = props.label;
+  const [name, setName] = useState(old?.name ?? '');
+  const [color, setColor] = useState(old?.color || '#2f6fde');
+  const [description, setDescription] = useState(old?.description ?? '');
   const { busy, error, onSubmit } = useAction();
+  const scope = props.projectId == null ? { scope: 'g' } : { scope: 'p', project_id: props.projectId };
   return (
-    <Dialog title={t('labels.new')} onClose={props.onClose} test="label-dialog">
+    <Dialog title={old ? t('labels.edit') : t('labels.new')} onClose={props.onClose} test="label-dialog">
       <form
         onSubmit={onSubmit(async () => {
-          await call('POST', '/labels', { name: name.trim(), color, description, scope: 'p', project_id: props.projectId });
-          props.onCreated();
+          const body = { name: name.trim(), color, description };
+          if (old) await call('PUT', `/labels/${old.id}`, { ...old, ...body });
+          else await call('POST', '/labels', { ...body, ...scope });
+          props.onSaved();
         })}
       >
         <Field label={t('labels.name')}>
@@ -82,7 +93,7 @@ function NewLabel(props: { projectId: number; onClose: () => void; onCreated: ()
         <Field label={t('labels.description')}>
           <input value={description} data-test="label-description" onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
         </Field>
-        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="label-save" label={t('common.create')} />
+        <DialogActions error={error} busy={busy} onCancel={props.onClose} test="label-save" label={old ? t('common.save') : t('common.create')} />
       </form>
     </Dialog>
   );

@@ -4,7 +4,7 @@ import { call, get, list, qValue, type AuditLog, type Member, type Project, type
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
 import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
-import { ProjectLabels } from './labels';
+import { Labels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
 import { PublicBadge, QuotaBar, roleName } from './projects';
@@ -53,7 +53,7 @@ export function ProjectPage(props: { id: string; tab: string; user: User }) {
           </nav>
           {props.tab === 'repositories' ? <Repositories project={project} /> : null}
           {props.tab === 'members' ? <Members project={project} user={props.user} /> : null}
-          {props.tab === 'labels' ? <ProjectLabels project={project} /> : null}
+          {props.tab === 'labels' ? <Labels projectId={project.project_id} /> : null}
           {props.tab === 'policies' ? <Policies project={project} onChanged={pr.reload} /> : null}
           {props.tab === 'robots' ? <Robots project={project} /> : null}
           {props.tab === 'logs' ? <Logs project={project} /> : null}

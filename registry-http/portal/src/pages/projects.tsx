@@ -88,8 +88,13 @@ export function QuotaBar(props: { projectId: number }) {
   const q = useLoad(() => get<Quota[]>(`/quotas?reference=project&reference_id=${props.projectId}&page_size=1`), [props.projectId]);
   const quota = q.data?.[0];
   if (q.error || !quota) return <span class="muted">—</span>;
-  const used = quota.used?.storage ?? 0;
-  const hard = quota.hard?.storage ?? -1;
+  return <QuotaMeter quota={quota} />;
+}
+
+/** Storage used of the limit, as a bar and as text (an unlimited quota has no bar to fill). */
+export function QuotaMeter(props: { quota: Quota }) {
+  const used = props.quota.used?.storage ?? 0;
+  const hard = props.quota.hard?.storage ?? -1;
   const pct = hard > 0 ? Math.min(100, (used / hard) * 100) : 0;
   return (
     <div class="quota" data-test="quota">
