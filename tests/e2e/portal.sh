@@ -46,20 +46,15 @@ done
 
 # ---- a scanner adapter to register in the portal ------------------------------------------------
 # `berth scanner serve` (Harbor's Scanner Adapter API) with its own data dir and an API key: the
-# browser registers it on the scanners page. When it does not start, the browser test registers
-# an unreachable address instead (and skips the adapter's metadata).
-SCANNER_URL="" SCANNER_KEY=""
+# browser registers it on the scanners page.
 SCANNER_PORT=$(e2e_free_port)
 SCANNER_KEY="portal-scan-$RANDOM$RANDOM"
 "$BERTH_BIN" scanner serve --listen "127.0.0.1:$SCANNER_PORT" --data-dir "$(e2e_mktemp scanner-data)" \
     --api-key "$SCANNER_KEY" >"$E2E_TMP/scanner.log" 2>&1 &
-if wait_http "http://127.0.0.1:$SCANNER_PORT/api/v1/metadata" 30; then
-    SCANNER_URL="http://127.0.0.1:$SCANNER_PORT"
-    log "scanner adapter at $SCANNER_URL"
-else
-    log "berth scanner serve did not start (log: $E2E_TMP/scanner.log); the browser registers an unreachable scanner only"
-    SCANNER_KEY=""
-fi
+wait_http "http://127.0.0.1:$SCANNER_PORT/api/v1/metadata" 30 ||
+    die "berth scanner serve did not start (log: $E2E_TMP/scanner.log)"
+SCANNER_URL="http://127.0.0.1:$SCANNER_PORT"
+log "scanner adapter at $SCANNER_URL"
 
 # ---- where the portal is served ----------------------------------------------------------------
 serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bundle at /assets/app.js

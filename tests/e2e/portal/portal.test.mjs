@@ -1086,9 +1086,9 @@ try {
   });
 
   // ---- scanners, scan all, quotas, global labels (portal-5a) --------------------------------
-  // PORTAL_SCANNER_URL/PORTAL_SCANNER_KEY: a `berth scanner serve` that portal.sh starts (optional).
-  const SCANNER_URL = process.env.PORTAL_SCANNER_URL ?? '';
-  const SCANNER_KEY = process.env.PORTAL_SCANNER_KEY ?? '';
+  // PORTAL_SCANNER_URL/PORTAL_SCANNER_KEY: the `berth scanner serve` that portal.sh starts.
+  const SCANNER_URL = env('PORTAL_SCANNER_URL');
+  const SCANNER_KEY = env('PORTAL_SCANNER_KEY');
   const DEAD_URL = 'http://127.0.0.1:9'; // the discard port: nothing answers HTTP there
   const scannerName = `ext-${RUN}`;
   const storedScanner = async () => (await api('GET', '/scanners')).find((s) => s.name === scannerName || s.name === `${scannerName}-renamed`);
