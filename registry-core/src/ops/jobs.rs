@@ -377,6 +377,12 @@ impl Registry {
         let (status, message, retry_at) = match &result {
             Ok(()) if ctx.stopped() => ("Stopped", "stopped on request".to_owned(), None),
             Ok(()) => ("Success", String::new(), None),
+            // A handler that gives up because it was stopped (between two blobs, …) was stopped,
+            // not failed.
+            Err(e) if ctx.stopped() => {
+                ctx.log(format_args!("stopped on request: {e}"));
+                ("Stopped", "stopped on request".to_owned(), None)
+            }
             Err(e) if task.attempts < task.max_attempts && !ctx.stopped() => {
                 let at = now + backoff_ms(task.attempts);
                 ctx.log(format_args!("failed: {e}; retrying in {} ms", at - now));

@@ -802,6 +802,50 @@ impl JobHandler for Flaky {
     }
 }
 
+/// Waits until its execution is stopped, then gives up with an error, as a copy between two
+/// blobs does.
+struct GivesUpWhenStopped;
+
+#[async_trait::async_trait]
+impl JobHandler for GivesUpWhenStopped {
+    async fn run(&self, _reg: &Registry, task: &mut TaskContext) -> registry_core::Result<()> {
+        for _ in 0..600 {
+            if task.stopped() {
+                return Err(registry_core::Error::Conflict {
+                    reason: "the execution was stopped".into(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_task_that_gives_up_on_a_stop_ends_stopped_not_failed() {
+    let env = sqlite_fs(Arc::new(registry_core::clock::SystemClock)).await;
+    let reg = env.reg.clone();
+    reg.register_job("GIVES_UP", Arc::new(GivesUpWhenStopped));
+    let id = reg
+        .start_execution("GIVES_UP", 1, "MANUAL", serde_json::json!({}))
+        .await
+        .unwrap();
+    let worker = {
+        let reg = reg.clone();
+        tokio::spawn(async move { reg.run_jobs_until_idle().await })
+    };
+    while reg.execution(id).await.unwrap().status != "Running" {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    reg.stop_execution(id).await.unwrap();
+    // The running task learns of the stop at its next lease renewal (a third of the lease).
+    assert_eq!(worker.await.unwrap().unwrap(), 1);
+    assert_eq!(reg.execution(id).await.unwrap().status, "Stopped");
+    let task = &reg.execution_tasks(id).await.unwrap()[0];
+    assert_eq!(task.status, "Stopped");
+    assert!(task.log.contains("stopped on request"), "{}", task.log);
+}
+
 async fn jobs_scenario(a: &Registry, b: &Registry, clock: &FakeClock) {
     // Retries with backoff.
     let runs = Arc::new(AtomicUsize::new(0));
