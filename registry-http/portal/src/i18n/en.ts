@@ -506,6 +506,9 @@ export const en = {
   'webhook.editOf': 'Edit webhook {name}',
   'webhook.authAgain': 'The address changed: enter the authorization header again (the stored one is only kept for the same address), or clear it.',
   // ---- replication complete, configuration forms, groups by auth mode (portal-5b) ----
+  'registries.edit': 'Edit registry endpoint',
+  'replication.edit': 'Edit replication rule',
+  'replication.logTitle': 'Log of task {id}',
   'registries.description': 'Description',
   'registries.editOf': 'Edit registry {name}',
   'registries.secretKept': 'Leave empty to keep the stored secret.',

@@ -508,6 +508,9 @@ export const zh: Record<keyof typeof en, string> = {
   'webhook.editOf': '编辑网络钩子 {name}',
   'webhook.authAgain': '地址已更改：请重新输入认证头（已存储的认证头只对原地址保留），或将其清空。',
   // ---- replication complete, configuration forms, groups by auth mode (portal-5b) ----
+  'registries.edit': '编辑仓库端点',
+  'replication.edit': '编辑复制规则',
+  'replication.logTitle': '任务 {id} 的日志',
   'registries.description': '描述',
   'registries.editOf': '编辑仓库端点 {name}',
   'registries.secretKept': '留空则保留已保存的密钥。',

@@ -137,7 +137,7 @@ function RegistryDialog(props: { registry?: Registry | undefined; onClose: () =>
     }
   };
   return (
-    <Dialog title={r ? t('registries.editOf', { name: r.name }) : t('registries.new')} onClose={props.onClose} test="registry-dialog">
+    <Dialog title={r ? t('registries.edit') : t('registries.new')} onClose={props.onClose} test="registry-dialog">
       <form onSubmit={submit}>
         <Field label={t('registries.type')}>
           <select value={f.type} disabled={!!r} data-test="registry-type" onChange={(e) => upd({ type: val(e) })}>
@@ -424,7 +424,7 @@ function ReplicationTasks(props: { execution: ReplicationExecution }) {
           </tr>
         )}
       />
-      {log ? <TextDialog title={t('replication.logOf', { name: log.src_resource })} url={`${base}/${log.id}/log`} live={isRunning(log.status)} onClose={() => setLog(null)} test="replication-log" /> : null}
+      {log ? <TextDialog title={t('replication.logTitle', { id: log.id })} url={`${base}/${log.id}/log`} live={isRunning(log.status)} onClose={() => setLog(null)} test="replication-log" /> : null}
     </div>
   );
 }
@@ -467,7 +467,9 @@ function PolicyDialog(props: { policy?: ReplicationPolicy | undefined; onClose: 
     single: !!r?.single_active_replication,
   });
   const upd = (x: Partial<typeof f>) => setF({ ...f, ...x });
-  const items = regs.data?.items ?? [];
+  // Until the registries are loaded, the policy's own registry is the one choice.
+  const own = r?.src_registry ?? r?.dest_registry;
+  const items: { id: number; name?: string }[] = regs.data?.items ?? (own ? [own] : []);
   const regId = Number(f.registry || items[0]?.id || 0);
   const submit = onSubmit(async () => {
     const filters: Filter[] = [];
@@ -500,7 +502,7 @@ function PolicyDialog(props: { policy?: ReplicationPolicy | undefined; onClose: 
     props.onSaved();
   });
   return (
-    <Dialog title={r ? t('replication.editOf', { name: r.name }) : t('replication.new')} onClose={props.onClose} test="replication-dialog" wide>
+    <Dialog title={r ? t('replication.edit') : t('replication.new')} onClose={props.onClose} test="replication-dialog" wide>
       <form onSubmit={submit}>
         <div class="filters">
           <Field label={t('replication.name')}>
@@ -519,7 +521,7 @@ function PolicyDialog(props: { policy?: ReplicationPolicy | undefined; onClose: 
             <select required value={String(regId || '')} data-test="replication-registry" onChange={(e) => upd({ registry: val(e) })}>
               {items.map((x) => (
                 <option value={String(x.id)} data-raw="">
-                  {x.name}
+                  {x.name ?? x.id}
                 </option>
               ))}
             </select>
