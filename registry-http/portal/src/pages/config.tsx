@@ -8,7 +8,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { call, get } from '../api';
 import { t, type Key } from '../i18n';
-import { ErrorBox, Field, Loading, Note, Raw, useLoad } from '../ui';
+import { ErrorBox, Field, Loading, Note, Raw, useAction, useLoad } from '../ui';
 
 type Settings = Record<string, { value: unknown; editable?: boolean }>;
 
@@ -130,7 +130,7 @@ function SettingField(props: { s: S; spec: Spec }) {
   const k = spec.key;
   const test = spec.test ?? `config-${k}`;
   const disabled = s.fixed(k);
-  const hint = disabled ? t('cfg.fixed') : spec.hint ? t(spec.hint) : !(k in s.data) ? t('cfg.unreported') : undefined;
+  const hint = disabled ? t('cfg.fixed') : spec.hint ? t(spec.hint) : undefined;
   const v = s.value(k);
   const str = (e: Event) => (e.target as HTMLInputElement).value;
   if (spec.kind === 'bool')
@@ -202,8 +202,14 @@ function SettingsForm(props: { s: S; specs: Spec[]; title: Key; test: string; ch
 
 function Fields(props: { s: S; specs: Spec[] }) {
   const bools = props.specs.filter((x) => x.kind === 'bool');
+  const unreported = props.specs.filter((x) => !(x.key in props.s.data)).length;
   return (
     <>
+      {unreported ? (
+        <p class="muted" data-test="config-unreported">
+          {unreported === props.specs.length ? t('cfg.unreportedAll') : t('cfg.unreported', { n: unreported })}
+        </p>
+      ) : null}
       <div class="filters wide-fields">
         {props.specs
           .filter((x) => x.kind !== 'bool')
@@ -220,15 +226,12 @@ function Fields(props: { s: S; specs: Spec[] }) {
 
 /** POST /ldap/ping with the form's LDAP settings: Harbor answers {success, message}. */
 function LdapPing(props: { s: S }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [ok, setOk] = useState<string | null>(null);
-  const ping = async () => {
+  const ping = () => {
     const v = props.s.value;
-    setBusy(true);
-    setError(null);
     setOk(null);
-    try {
+    void run(async () => {
       const body: Record<string, unknown> = {
         ldap_url: v('ldap_url') ?? '',
         ldap_search_dn: v('ldap_search_dn') ?? '',
@@ -242,17 +245,13 @@ function LdapPing(props: { s: S }) {
       const pw = props.s.changes.ldap_search_password;
       if (pw) body.ldap_search_password = pw;
       const r = await call<{ success?: boolean; message?: string } | undefined>('POST', '/ldap/ping', body);
-      if (r && r.success === false) setError(new Error(r.message || t('cfg.ldap.pingFailed')));
-      else setOk(r?.message ? `${t('cfg.ldap.pingOk')} ${r.message}` : t('cfg.ldap.pingOk'));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+      if (r && r.success === false) throw new Error(r.message || t('cfg.ldap.pingFailed'));
+      setOk(r?.message ? `${t('cfg.ldap.pingOk')} ${r.message}` : t('cfg.ldap.pingOk'));
+    });
   };
   return (
     <div>
-      <button type="button" disabled={busy || !props.s.value('ldap_url')} data-test="config-ldap-ping" onClick={() => void ping()}>
+      <button type="button" disabled={busy || !props.s.value('ldap_url')} data-test="config-ldap-ping" onClick={ping}>
         {t('cfg.ldap.ping')}
       </button>
       <ErrorBox error={error} test="config-ldap-ping-error" />

@@ -266,7 +266,7 @@ export function Replication() {
         p={p}
         error={error}
         test="replication-list"
-        cols={['replication.name', 'replication.mode', 'replication.registry', 'replication.filter', 'replication.trigger', 'policy.enabled', null]}
+        cols={['replication.name', 'replication.mode', 'replication.registry', 'replication.filters', 'replication.trigger', 'policy.enabled', null]}
         row={(r) => (
           <tr data-test="replication-row" data-name={r.name} data-id={String(r.id)}>
             <td>
@@ -400,7 +400,7 @@ function ReplicationTasks(props: { execution: ReplicationExecution }) {
     <div data-test="replication-tasks">
       <PagedTable
         p={p}
-        cols={['replication.source', 'replication.destination', 'replication.operation', 'gc.status', 'retention.started', null]}
+        cols={['replication.srcResource', 'replication.dstResource', 'replication.operation', 'gc.status', 'retention.started', null]}
         row={(x) => (
           <tr data-test="replication-task" data-id={String(x.id)} data-status={x.status}>
             <td>
@@ -426,6 +426,18 @@ function ReplicationTasks(props: { execution: ReplicationExecution }) {
       />
       {log ? <TextDialog title={t('replication.logTitle', { id: log.id })} url={`${base}/${log.id}/log`} live={isRunning(log.status)} onClose={() => setLog(null)} test="replication-log" /> : null}
     </div>
+  );
+}
+
+/** A filter's decoration: matching or excluding. */
+function Decoration(props: { label: Key; test: string; excludes: boolean; onChange: (excludes: boolean) => void }) {
+  return (
+    <Field label={t(props.label)}>
+      <select value={props.excludes ? 'excludes' : 'matches'} data-test={props.test} onChange={(e) => props.onChange(val(e) === 'excludes')}>
+        <option value="matches">{t('replication.matches')}</option>
+        <option value="excludes">{t('replication.excludes')}</option>
+      </select>
+    </Field>
   );
 }
 
@@ -537,21 +549,11 @@ function PolicyDialog(props: { policy?: ReplicationPolicy | undefined; onClose: 
             <Field label={t('replication.tagFilter')} hint={t('replication.tagHint')}>
               <input value={f.tag} data-test="replication-tag" onInput={(e) => upd({ tag: val(e) })} />
             </Field>
-            <Field label={t('replication.tagDecoration')}>
-              <select value={f.tagExcludes ? 'excludes' : 'matches'} data-test="replication-tag-decoration" onChange={(e) => upd({ tagExcludes: val(e) === 'excludes' })}>
-                <option value="matches">{t('replication.matches')}</option>
-                <option value="excludes">{t('replication.excludes')}</option>
-              </select>
-            </Field>
+            <Decoration label="replication.tagDecoration" test="replication-tag-decoration" excludes={f.tagExcludes} onChange={(x) => upd({ tagExcludes: x })} />
             <Field label={t('replication.labelFilter')} hint={t('replication.labelHint')}>
               <input value={f.label} data-test="replication-label" onInput={(e) => upd({ label: val(e) })} />
             </Field>
-            <Field label={t('replication.labelDecoration')}>
-              <select value={f.labelExcludes ? 'excludes' : 'matches'} data-test="replication-label-decoration" onChange={(e) => upd({ labelExcludes: val(e) === 'excludes' })}>
-                <option value="matches">{t('replication.matches')}</option>
-                <option value="excludes">{t('replication.excludes')}</option>
-              </select>
-            </Field>
+            <Decoration label="replication.labelDecoration" test="replication-label-decoration" excludes={f.labelExcludes} onChange={(x) => upd({ labelExcludes: x })} />
             <Field label={t('replication.resource')}>
               <select value={f.resource} data-test="replication-resource" onChange={(e) => upd({ resource: val(e) })}>
                 <option value="">{t('replication.resource.all')}</option>
