@@ -7,10 +7,16 @@
 # allowlist, labels on an artifact, scanners, CVE allowlist, registries, replication, system robots,
 # the OIDC sign-in link and CLI secret (with rewritten systeminfo and user answers), groups and a
 # group member, the GC schedule, read-only mode from the configuration page, an index's
-# children, every page in Chinese without untranslated English, sign-out, and with cookie sessions
-# the CSRF refusal and the cookie's flags; administration of scanners (an external one, a
-# `berth scanner serve` started here, registered, tested, edited, disabled, made default and
-# deleted), scan all (now, progress, schedule), project quotas and global labels.
+# children, editing a registry endpoint, a push replication rule (name and tag filters, a new
+# project as destination) created, edited, replicated to Berth itself (the run succeeds, a task's
+# log, the destination holds the selected tag only) and deleted, stopping a run (a rule limited in
+# bandwidth), the configuration forms (robot lifetime, LDAP address and base DN: stored and
+# restored, or the server's refusal shown), the LDAP test button against an unreachable server,
+# an LDAP group by default under LDAP authentication; administration of scanners (an external
+# one, a `berth scanner serve` started here, registered, tested, edited, disabled, made default
+# and deleted), scan all (now, progress, schedule), project quotas and global labels; every page
+# in Chinese without untranslated English, sign-out, and with cookie sessions the CSRF refusal and
+# the cookie's flags.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
 #                               E2E_KEEP_TMP)

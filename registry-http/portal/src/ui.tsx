@@ -2,9 +2,9 @@
 // search box, list tables, the paged-list hook every list uses and the action hooks.
 import type { AnchorHTMLAttributes, ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type Page } from './api';
+import { ApiError, type Page, type Project } from './api';
 import { fmtDate, fmtSize, t, type Key } from './i18n';
-import { onLinkClick } from './router';
+import { BASE, onLinkClick } from './router';
 
 /** User data or machine text (names, digests, commands): skipped by the untranslated-text check. */
 export function Raw(props: { children: ComponentChildren; class?: string; title?: string }) {
@@ -17,6 +17,32 @@ export function Raw(props: { children: ComponentChildren; class?: string; title?
 
 export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
   return <a {...props} onClick={onLinkClick} />;
+}
+
+/** Projects › the project › the repository (each given part, once the project is loaded). */
+export function Breadcrumbs(props: { project?: Project | null; repo?: string }) {
+  const { project, repo } = props;
+  return (
+    <nav class="crumbs" aria-label={t('nav.breadcrumbs')}>
+      <Link href={`${BASE}/projects`}>{t('nav.projects')}</Link>
+      {project ? (
+        <>
+          {' › '}
+          <Link href={`${BASE}/projects/${project.project_id}/repositories`}>
+            <Raw>{project.name}</Raw>
+          </Link>
+          {repo !== undefined ? (
+            <>
+              {' › '}
+              <Link href={`${BASE}/projects/${project.project_id}/repositories/${encodeURIComponent(repo)}`}>
+                <Raw>{repo}</Raw>
+              </Link>
+            </>
+          ) : null}
+        </>
+      ) : null}
+    </nav>
+  );
 }
 
 export function messageOf(e: unknown): string {
@@ -287,6 +313,15 @@ export function useLoad<T>(fetch: () => Promise<T>, deps: unknown[]): { data: T 
     };
   }, [tick, ...deps]);
   return { data, error, loading, reload: useCallback(() => setTick((x) => x + 1), []) };
+}
+
+/** While active, calls reload every ms (after each change of deps): lists of running jobs. */
+export function usePoll(active: boolean, reload: () => void, deps: unknown[], ms = 1500): void {
+  useEffect(() => {
+    if (!active) return;
+    const h = window.setTimeout(reload, ms);
+    return () => window.clearTimeout(h);
+  }, [active, ...deps]);
 }
 
 export function Loading(props: { when: boolean }) {

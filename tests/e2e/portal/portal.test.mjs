@@ -899,7 +899,7 @@ try {
   try {
     await check('read-only mode is switched on in the configuration page (the API has read_only)', async () => {
       await page.goto(`${PORTAL}/harbor/admin/config`);
-      eq('Local database', (await page.locator('[data-test=config-auth-mode]').textContent()).trim(), 'auth mode shown');
+      eq('db_auth', await page.inputValue('[data-test=config-auth-mode]'), 'auth mode shown');
       eq(false, await page.locator('[data-test=config-read-only]').isChecked(), 'read_only before');
       const [req] = await Promise.all([
         page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/api/v2.0/configurations')),
@@ -1278,6 +1278,205 @@ try {
     eq([], await stored(), 'after delete');
   });
 
+  // ---- replication complete, registry editing, configuration forms, LDAP test (portal-5b) ----
+  const replDest = `repl-${RUN}`;
+  await api('POST', '/projects', { project_name: replDest, metadata: { public: 'false' } }).catch(() => {});
+  const regId = (await api('GET', '/registries?page_size=100')).find((r) => r.name === regName)?.id;
+  await check('a registry endpoint is edited in its prefilled dialog; the API keeps the change and the stored secret', async () => {
+    assert(regId, `registry ${regName} from the earlier check`);
+    await page.goto(`${PORTAL}/harbor/admin/registries`);
+    await page.click(`[data-test=registry-row][data-name="${regName}"] [data-test=registry-edit]`);
+    eq(regName, await page.inputValue('[data-test=registry-name]'), 'prefilled name');
+    eq(BERTH, await page.inputValue('[data-test=registry-url]'), 'prefilled address');
+    eq('', await page.inputValue('[data-test=registry-secret]'), 'the secret is never shown');
+    await page.fill('[data-test=registry-description]', `edited ${RUN}`);
+    await page.click('[data-test=registry-test]');
+    await page.locator('[data-test=registry-dialog] [data-test=note]').waitFor();
+    await page.click('[data-test=registry-save]');
+    await page.locator('[data-test=registry-dialog]').waitFor({ state: 'detached' });
+    const r = await api('GET', `/registries/${regId}`);
+    eq([`edited ${RUN}`, BERTH, ADMIN], [r.description, r.url, r.credential?.access_key], 'description, address, user in the API');
+    await api('POST', '/registries/ping', { id: regId });
+    await shot(page, 'en-registries');
+  });
+  const pushName = `push-${RUN}`;
+  let pushId = null;
+  await check('a push replication rule with a name and a tag filter to a new project is created in the dialog', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/replication`);
+    await page.click('[data-test=replication-new]');
+    await page.fill('[data-test=replication-name]', pushName);
+    await page.fill('[data-test=replication-description]', 'to a new project');
+    await page.selectOption('[data-test=replication-mode]', 'push');
+    await page.selectOption('[data-test=replication-registry]', { label: regName });
+    await page.fill('[data-test=replication-filter]', `${PROJECT}/**`);
+    await page.fill('[data-test=replication-tag]', 'v1');
+    await page.fill('[data-test=replication-dest]', replDest);
+    await page.selectOption('[data-test=replication-trigger]', 'scheduled');
+    await page.fill('[data-test=replication-cron]', '0 0 3 * * *');
+    await page.click('[data-test=replication-save]');
+    await page.locator(`[data-test=replication-row][data-name="${pushName}"]`).waitFor();
+    const pol = (await api('GET', `/replication/policies?q=${encodeURIComponent(`name=${pushName}`)}`)).find((p) => p.name === pushName);
+    assert(pol, 'policy in the API');
+    pushId = pol.id;
+    eq([null, regName, replDest, -1, 'to a new project'], [pol.src_registry, pol.dest_registry?.name, pol.dest_namespace, pol.dest_namespace_replace_count, pol.description], 'sides, namespace, flattening, description');
+    eq(['scheduled', '0 0 3 * * *'], [pol.trigger.type, pol.trigger.trigger_settings?.cron], 'trigger');
+    eq([{ type: 'name', value: `${PROJECT}/**` }, { type: 'tag', value: 'v1', decoration: 'matches' }], pol.filters, 'filters');
+  });
+  await check('editing the rule (prefilled) changes its tag filter and trigger in the API, and keeps the rest', async () => {
+    await page.click(`[data-test=replication-row][data-name="${pushName}"] [data-test=replication-edit]`);
+    eq(['v1', `${PROJECT}/**`, replDest, 'scheduled'], [await page.inputValue('[data-test=replication-tag]'), await page.inputValue('[data-test=replication-filter]'), await page.inputValue('[data-test=replication-dest]'), await page.inputValue('[data-test=replication-trigger]')], 'prefilled');
+    await page.fill('[data-test=replication-tag]', 'latest');
+    await page.selectOption('[data-test=replication-tag-decoration]', 'excludes');
+    await page.selectOption('[data-test=replication-trigger]', 'manual');
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith(`/replication/policies/${pushId}`)), page.click('[data-test=replication-save]')]);
+    assert(req, 'PUT sent');
+    await page.locator('[data-test=replication-dialog]').waitFor({ state: 'detached' });
+    const pol = await api('GET', `/replication/policies/${pushId}`);
+    eq([{ type: 'name', value: `${PROJECT}/**` }, { type: 'tag', value: 'latest', decoration: 'excludes' }], pol.filters, 'filters after editing');
+    eq(['manual', pushName, replDest, regName, true], [pol.trigger.type, pol.name, pol.dest_namespace, pol.dest_registry?.name, pol.enabled], 'the rest');
+  });
+  await check('Replicate runs the rule: the run ends Succeeded, its task log has text, the destination project has v1 but not latest', async () => {
+    const row = page.locator(`[data-test=replication-row][data-name="${pushName}"]`);
+    await row.locator('[data-test=replication-start]').click();
+    const run = page.locator(`[data-test=replication-execution][data-policy="${pushId}"]`).first();
+    await run.waitFor();
+    await page.locator(`[data-test=replication-execution][data-policy="${pushId}"][data-status=Succeed]`).first().waitFor({ timeout: 30000 });
+    const exs = await api('GET', `/replication/executions?policy_id=${pushId}`);
+    eq(['Succeed', 1, 1], [exs[0].status, exs[0].succeed, exs[0].total], 'execution in the API');
+    eq('Succeeded', (await run.locator('[data-test=replication-execution-status]').textContent()).trim(), 'status shown');
+    await run.locator('[data-test=replication-tasks-toggle]').click();
+    await page.locator('[data-test=replication-task]').first().waitFor();
+    await page.locator('[data-test=replication-task-log]').first().click();
+    await page.locator('[data-test=replication-log] [data-test=text-log]').waitFor();
+    const log = await page.locator('[data-test=replication-log] [data-test=text-log]').textContent();
+    assert(/copied/.test(log), `log: ${log.slice(0, 200)}`);
+    await shot(page, 'en-replication-log');
+    await page.keyboard.press('Escape');
+    const arts = await api('GET', `/projects/${replDest}/repositories/app/artifacts?with_tag=true`);
+    const tags = arts.flatMap((a) => (a.tags ?? []).map((x) => x.name));
+    assert(tags.includes('v1') && !tags.includes('latest'), `tags replicated (v1, not the excluded latest): ${tags}`);
+    await shot(page, 'en-replication');
+  });
+  await check('deleting the rule reaches the API', async () => {
+    page.once('dialog', (d) => d.accept());
+    await page.click(`[data-test=replication-row][data-name="${pushName}"] [data-test=replication-delete]`);
+    await page.locator(`[data-test=replication-row][data-name="${pushName}"]`).waitFor({ state: 'detached' });
+    const res = await fetch(`${BERTH}/api/v2.0/replication/policies/${pushId}`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
+    eq(404, res.status, 'GET of the deleted policy');
+  });
+  await check('Stop on a running run sends PUT /replication/executions/{id}, answered 200; the run ends stopped (or had finished)', async () => {
+    const name = `slow-${RUN}`;
+    await page.click('[data-test=replication-new]');
+    await page.fill('[data-test=replication-name]', name);
+    await page.selectOption('[data-test=replication-registry]', { label: regName });
+    await page.fill('[data-test=replication-filter]', `${PROJECT}/**`);
+    await page.fill('[data-test=replication-dest]', replDest);
+    await page.selectOption('[data-test=replication-flatten]', '0');
+    await page.fill('[data-test=replication-speed]', '150');
+    await page.click('[data-test=replication-save]');
+    const row = page.locator(`[data-test=replication-row][data-name="${name}"]`);
+    await row.waitFor();
+    const pol = (await api('GET', `/replication/policies?q=${encodeURIComponent(`name=${name}`)}`)).find((p) => p.name === name);
+    eq([150, 0], [pol.speed, pol.dest_namespace_replace_count], 'speed and flattening in the API');
+    await row.locator('[data-test=replication-start]').click();
+    const stop = page.locator(`[data-test=replication-execution][data-policy="${pol.id}"] [data-test=replication-stop]`).first();
+    await stop.waitFor();
+    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'PUT' && /\/replication\/executions\/\d+$/.test(r.url())), stop.click()]);
+    eq(200, res.status(), 'PUT answered');
+    const exId = Number(res.url().split('/').pop());
+    let ex = null;
+    for (let i = 0; i < 60; i++) {
+      ex = await api('GET', `/replication/executions/${exId}`);
+      if (ex.status !== 'InProgress') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // A running task learns of the stop at its next lease renewal, so a short copy may finish first.
+    assert(ex.status === 'Stopped' || ex.status === 'Succeed', `execution after Stop: ${JSON.stringify(ex)}`);
+    await page.locator(`[data-test=replication-execution][data-id="${exId}"]:not([data-status=InProgress])`).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await row.locator('[data-test=replication-delete]').click();
+    await row.waitFor({ state: 'detached' });
+  });
+  await check('configuration: changing the robot lifetime sends only that key; stored (then set back) or the server\'s refusal is shown', async () => {
+    const before = await api('GET', '/configurations');
+    await page.goto(`${PORTAL}/harbor/admin/config`);
+    const field = page.locator('[data-test=config-robot-days]');
+    eq(before.robot_token_duration?.editable === false, await field.isDisabled(), 'disabled exactly when the API says not editable');
+    if (before.robot_token_duration?.editable === false) return;
+    const old = before.robot_token_duration?.value ?? 30;
+    await field.fill(String(old + 1));
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/api/v2.0/configurations')), page.click('[data-test=config-save]')]);
+    eq({ robot_token_duration: old + 1 }, req.postDataJSON(), 'only the changed key is sent');
+    await page.locator('[data-test=config-note], [data-test=config-error]').first().waitFor();
+    const after = await api('GET', '/configurations');
+    if ('robot_token_duration' in before) {
+      eq(old + 1, after.robot_token_duration?.value, 'stored');
+      await field.fill(String(old));
+      await page.click('[data-test=config-save]');
+      await page.locator('[data-test=config-note]').waitFor();
+      eq(old, (await api('GET', '/configurations')).robot_token_duration?.value, 'set back');
+    } else {
+      const msg = await page.locator('[data-test=config-error]').textContent();
+      assert(/robot_token_duration/.test(msg), `the server's refusal shown: ${msg}`);
+      assert(!('robot_token_duration' in after), 'nothing stored');
+    }
+  });
+  await check('configuration: the authentication mode follows the API (disabled when not editable); LDAP address and base DN are saved (or refused, shown) and restored', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/config`);
+    const before = await api('GET', '/configurations');
+    eq(before.auth_mode.value, await page.inputValue('[data-test=config-auth-mode]'), 'mode shown');
+    eq(before.auth_mode.editable === false, await page.locator('[data-test=config-auth-mode]').isDisabled(), 'mode disabled when the API says not editable');
+    const details = page.locator('[data-test=config-ldap]');
+    if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+    await page.fill('[data-test=config-ldap_url]', 'ldap://127.0.0.1:1');
+    await page.fill('[data-test=config-ldap_base_dn]', 'dc=example,dc=com');
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/api/v2.0/configurations')), page.click('[data-test=config-auth-save]')]);
+    eq({ ldap_url: 'ldap://127.0.0.1:1', ldap_base_dn: 'dc=example,dc=com' }, req.postDataJSON(), 'only the changed keys are sent');
+    await page.locator('[data-test=config-auth-note], [data-test=config-auth-error]').first().waitFor();
+    const after = await api('GET', '/configurations');
+    if (before.ldap_url?.editable) {
+      eq(['ldap://127.0.0.1:1', 'dc=example,dc=com'], [after.ldap_url?.value, after.ldap_base_dn?.value], 'stored');
+      await api('PUT', '/configurations', { ldap_url: before.ldap_url.value ?? '', ldap_base_dn: before.ldap_base_dn?.value ?? '' });
+      eq(before.ldap_url.value, (await api('GET', '/configurations')).ldap_url?.value, 'restored');
+    } else {
+      const msg = await page.locator('[data-test=config-auth-error]').textContent();
+      assert(/ldap_url|ldap_base_dn/.test(msg), `the server's refusal shown: ${msg}`);
+      eq(before.ldap_url?.value, after.ldap_url?.value, 'nothing stored');
+    }
+    await shot(page, 'en-config-auth');
+  });
+  await check('Test LDAP server posts the form\'s LDAP settings to /ldap/ping; an unreachable server shows an error', async () => {
+    const [req] = await Promise.all([page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v2.0/ldap/ping')), page.click('[data-test=config-ldap-ping]')]);
+    const body = req.postDataJSON();
+    eq(['ldap://127.0.0.1:1', 'dc=example,dc=com'], [body.ldap_url, body.ldap_base_dn], 'sent settings');
+    assert(!('ldap_search_password' in body), 'no password sent when none was typed');
+    const err = page.locator('[data-test=config-ldap-ping-error]');
+    await err.waitFor();
+    assert((await err.textContent()).trim().length > 5, 'an error message');
+  });
+  await check('with LDAP authentication a new group is an LDAP group by default and its DN is stored', async () => {
+    await page.route('**/api/v2.0/systeminfo', async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json()), auth_mode: 'ldap_auth' } });
+    });
+    try {
+      await page.goto(`${PORTAL}/harbor/admin/groups`);
+      await page.click('[data-test=group-new]');
+      await page.locator('[data-test=group-mode-hint]').waitFor();
+      eq('1', await page.inputValue('[data-test=group-type]'), 'type by default');
+      const name = `ldapg-${RUN}`;
+      await page.fill('[data-test=group-name]', name);
+      await page.fill('[data-test=group-dn]', `cn=${name},dc=example,dc=com`);
+      await page.click('[data-test=group-save]');
+      await page.locator(`[data-test=group-row][data-name="${name}"]`).waitFor();
+      const gs = await api('GET', `/usergroups?q=${encodeURIComponent(`group_name=~${name}`)}`);
+      eq([[name, 1, `cn=${name},dc=example,dc=com`]], gs.map((g) => [g.group_name, g.group_type, g.ldap_group_dn]), 'group in the API');
+      await api('DELETE', `/usergroups/${gs[0].id}`);
+    } finally {
+      await page.unroute('**/api/v2.0/systeminfo');
+    }
+  });
+
   // ---- language ------------------------------------------------------------------------------
   const pages = [
     ['projects', '/harbor/projects'],
@@ -1361,6 +1560,8 @@ try {
       ['/harbor/admin/robots', 'sysrobot-new'],
       ['/harbor/admin/registries', 'registry-new'],
       ['/harbor/admin/replication', 'replication-new'],
+      ['/harbor/admin/replication', 'replication-edit'],
+      ['/harbor/admin/registries', 'registry-edit'],
       ['/harbor/admin/groups', 'group-new'],
       ['/harbor/admin/scanners', 'scanner-new'],
       ['/harbor/admin/scanners', 'scanner-metadata'],
@@ -1372,6 +1573,25 @@ try {
       await page.locator('[role=dialog]').waitFor();
       bad.push(...(await untranslated(page)));
     }
+    eq([], bad, 'untranslated words');
+  });
+  await check('in Chinese: a replication run with its tasks and a task log, and the LDAP and OIDC settings are translated (portal-5b)', async () => {
+    await page.goto(`${PORTAL}/harbor/admin/replication`);
+    await page.locator('[data-test=replication-execution]').first().waitFor();
+    await page.locator('[data-test=replication-tasks-toggle]').first().click();
+    await page.locator('[data-test=replication-task]').first().waitFor();
+    const bad = await untranslated(page);
+    await shot(page, 'zh-replication-runs');
+    await page.locator('[data-test=replication-task-log]').first().click();
+    await page.locator('[data-test=replication-log] [data-test=text-log]').waitFor();
+    bad.push(...(await untranslated(page)));
+    await page.goto(`${PORTAL}/harbor/admin/config`);
+    for (const d of ['config-ldap', 'config-oidc']) {
+      const el = page.locator(`[data-test=${d}]`);
+      if (!(await el.evaluate((x) => x.open))) await el.locator('summary').click();
+    }
+    bad.push(...(await untranslated(page)));
+    await shot(page, 'zh-config-auth');
     eq([], bad, 'untranslated words');
   });
   await page.goto(`${PORTAL}/harbor/projects`);

@@ -1,14 +1,15 @@
-// Administration (system admins): users, garbage collection, audit log, configuration, and the tabs
-// of the other administration pages.
+// Administration (system admins): the tabs, users, garbage collection and the audit log.
 import { useState } from 'preact/hooks';
-import { API, call, get, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
+import { API, call, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
 import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
 import { ScheduleCard, type ScheduleParams } from './schedule';
 import { Groups } from './groups';
-import { Registries, Replication, SystemRobots } from './system';
+import { SystemRobots } from './system';
+import { Registries, Replication } from './replication';
+import { Config } from './config';
 import { ScanAll, Scanners } from './scanners';
 import { Quotas } from './quotas';
 import { Labels } from './labels';
@@ -153,6 +154,8 @@ const STATUS_KEY: Record<string, Key> = {
   failed: 'status.error',
   error: 'status.error',
   stopped: 'status.stopped',
+  inprogress: 'status.running',
+  in_progress: 'status.running',
   scheduled: 'status.pending',
 };
 export function statusName(s: string): string {
@@ -363,148 +366,6 @@ function Audit() {
       {p.data ? <AuditTable items={p.data.items} /> : null}
       <Empty when={!!p.data && p.data.items.length === 0} />
       {p.pager}
-    </div>
-  );
-}
-
-type Settings = Record<string, { value: unknown; editable?: boolean }>;
-
-const AUTH_KEY: Record<string, Key> = {
-  db_auth: 'cfg.auth.db_auth',
-  ldap_auth: 'cfg.auth.ldap_auth',
-  oidc_auth: 'cfg.auth.oidc_auth',
-  http_auth: 'cfg.auth.http_auth',
-};
-/** Never shown, whatever the server sends. */
-const SECRET = /secret|password|passwd|token_key|private|credential/i;
-
-function Config() {
-  const c = useLoad(() => get<Settings>('/configurations'), []);
-  const [changes, setChanges] = useState<Record<string, unknown>>({});
-  const [error, setError] = useState<unknown>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const data = c.data ?? {};
-  const value = (k: string) => (k in changes ? changes[k] : data[k]?.value);
-  const editable = (k: string) => k in data && data[k]!.editable !== false;
-  const set = (k: string, v: unknown) => {
-    setNote(null);
-    const next = { ...changes };
-    if (JSON.stringify(v) === JSON.stringify(data[k]?.value)) delete next[k];
-    else next[k] = v;
-    setChanges(next);
-  };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    setNote(null);
-    if (!Object.keys(changes).length) return setNote(t('cfg.nothingChanged'));
-    try {
-      await call('PUT', '/configurations', changes);
-      setChanges({});
-      setNote(t('common.saved'));
-      c.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const fixed = (k: string) => (editable(k) ? undefined : t('cfg.fixed'));
-  const mode = String(data.auth_mode?.value ?? '');
-  const prefix = mode === 'ldap_auth' ? 'ldap_' : mode === 'oidc_auth' ? 'oidc_' : mode === 'http_auth' ? 'http_authproxy_' : null;
-  const authFields = prefix ? Object.entries(data).filter(([k]) => k.startsWith(prefix) && !SECRET.test(k)) : [];
-  const entries = Object.entries(data)
-    .filter(([k]) => !SECRET.test(k))
-    .sort(([a], [b]) => a.localeCompare(b));
-  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-  return (
-    <div>
-      <p class="muted">{t('cfg.hint')}</p>
-      <ErrorBox error={c.error} />
-      <Loading when={c.loading && !c.data} />
-      {c.data ? (
-        <>
-          <form class="card" onSubmit={save} data-test="config-form" aria-labelledby="cfg-system">
-            <h2 id="cfg-system">{t('cfg.system')}</h2>
-            <label class="check">
-              <input type="checkbox" checked={!!value('read_only')} disabled={!editable('read_only')} data-test="config-read-only" onChange={(e) => set('read_only', (e.target as HTMLInputElement).checked)} /> {t('cfg.readOnly')}
-            </label>
-            <div class="filters">
-              <Field label={t('cfg.creation')} hint={fixed('project_creation_restriction')}>
-                <select value={String(value('project_creation_restriction') ?? 'everyone')} disabled={!editable('project_creation_restriction')} data-test="config-creation" onChange={(e) => set('project_creation_restriction', (e.target as HTMLSelectElement).value)}>
-                  <option value="everyone">{t('cfg.creation.everyone')}</option>
-                  <option value="adminonly">{t('cfg.creation.adminonly')}</option>
-                </select>
-              </Field>
-              {'robot_token_duration' in data ? (
-                <Field label={t('cfg.robotDays')} hint={fixed('robot_token_duration')}>
-                  <input type="number" min="1" value={String(value('robot_token_duration') ?? '')} disabled={!editable('robot_token_duration')} data-test="config-robot-days" onInput={(e) => set('robot_token_duration', Number((e.target as HTMLInputElement).value))} />
-                </Field>
-              ) : null}
-              {'token_expiration' in data ? (
-                <Field label={t('cfg.tokenMinutes')} hint={fixed('token_expiration')}>
-                  <input type="number" min="1" value={String(value('token_expiration') ?? '')} disabled={!editable('token_expiration')} data-test="config-token-minutes" onInput={(e) => set('token_expiration', Number((e.target as HTMLInputElement).value))} />
-                </Field>
-              ) : null}
-            </div>
-            <ErrorBox error={error} test="config-error" />
-            {note ? (
-              <p class="ok" role="status" data-test="config-note">
-                {note}
-              </p>
-            ) : null}
-            <div class="actions left">
-              <button type="submit" class="primary" data-test="config-save">
-                {t('common.save')}
-              </button>
-            </div>
-          </form>
-          <section class="card" aria-labelledby="cfg-auth" data-test="config-auth">
-            <h2 id="cfg-auth">{t('cfg.auth')}</h2>
-            <p>
-              {t('cfg.authMode')}: <strong data-test="config-auth-mode">{AUTH_KEY[mode] ? t(AUTH_KEY[mode]!) : <Raw>{mode}</Raw>}</strong>
-            </p>
-            {authFields.length ? (
-              <>
-                <p class="muted">{t('cfg.authFields')}</p>
-                <dl class="facts">
-                  {authFields.map(([k, v]) => (
-                    <>
-                      <dt>
-                        <code data-raw="">{k}</code>
-                      </dt>
-                      <dd>
-                        <code data-raw="">{show(v?.value)}</code>
-                      </dd>
-                    </>
-                  ))}
-                </dl>
-              </>
-            ) : null}
-          </section>
-          <h2 class="sub">{t('cfg.all')}</h2>
-          <table class="list" data-test="config-list">
-            <thead>
-              <tr>
-                <th scope="col">{t('config.key')}</th>
-                <th scope="col">{t('config.value')}</th>
-                <th scope="col">{t('config.editable')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map(([k, v]) => (
-                <tr>
-                  <td>
-                    <code data-raw="">{k}</code>
-                  </td>
-                  <td>
-                    <code data-raw="">{show(v?.value ?? v)}</code>
-                  </td>
-                  <td>{v?.editable === false ? t('common.no') : t('common.yes')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      ) : null}
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, get, list, repoPath, type Accessory, type Artifact, type Tag, type Vulnerability } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
+import { Breadcrumbs, CopyButton, DateText, DeleteButton, Empty, ErrorBox, Link, ListTable, Loading, Raw, shortDigest, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { artifactKind, Labels } from './repository';
 import { ArtifactLabels } from './labels';
@@ -33,20 +33,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
   const a = art.data;
   return (
     <section>
-      <nav class="crumbs" aria-label={t('nav.breadcrumbs')}>
-        <Link href={`${BASE}/projects`}>{t('nav.projects')}</Link> ›{' '}
-        {project ? (
-          <>
-            <Link href={`${BASE}/projects/${project.project_id}/repositories`}>
-              <Raw>{project.name}</Raw>
-            </Link>{' '}
-            ›{' '}
-            <Link href={`${BASE}/projects/${project.project_id}/repositories/${encodeURIComponent(props.repo)}`}>
-              <Raw>{props.repo}</Raw>
-            </Link>
-          </>
-        ) : null}
-      </nav>
+      <Breadcrumbs project={project} repo={props.repo} />
       <ErrorBox error={pr.error ?? art.error} />
       <h1>
         <Raw title={props.reference}>{`${full}@${shortDigest(props.reference)}`}</Raw>

@@ -1,8 +1,8 @@
 // Administration → Groups: user groups (LDAP, HTTP, OIDC) that can be project members.
 import { useState } from 'preact/hooks';
-import { call, list, qValue } from '../api';
+import { call, get, list, qValue } from '../api';
 import { t } from '../i18n';
-import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, usePaged } from '../ui';
+import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 
 export interface UserGroup {
   id: number;
@@ -18,6 +18,8 @@ export const GROUP_TYPES: [number, string][] = [
   [3, 'OIDC'],
 ];
 const typeName = (n: number) => GROUP_TYPES.find(([k]) => k === n)?.[1] ?? String(n);
+/** The group type that goes with an authentication mode (LDAP groups under ldap_auth, …). */
+const MODE_TYPE: Record<string, number> = { ldap_auth: 1, http_auth: 2, oidc_auth: 3 };
 
 export function listGroups(page: number, pageSize: number, name: string) {
   return list<UserGroup>('/usergroups', { page, pageSize, q: name ? `group_name=~${qValue(name)}` : undefined });
@@ -68,7 +70,11 @@ export function Groups() {
 function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: () => void }) {
   const g = props.group;
   const [name, setName] = useState(g?.group_name ?? '');
-  const [type, setType] = useState(g?.group_type ?? 3);
+  // The default type follows the server's authentication mode (/systeminfo): LDAP asks for the DN.
+  const info = useLoad(() => get<{ auth_mode?: string }>('/systeminfo'), []);
+  const mode = info.data?.auth_mode ?? '';
+  const [chosen, setType] = useState<number | null>(g?.group_type ?? null);
+  const type = chosen ?? MODE_TYPE[mode] ?? 3;
   const [dn, setDn] = useState(g?.ldap_group_dn ?? '');
   const { busy, error, onSubmit } = useAction();
   return (
@@ -85,6 +91,11 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
         </Field>
         {g ? null : (
           <>
+            {MODE_TYPE[mode] ? (
+              <p class="muted" data-test="group-mode-hint">
+                {t('groups.modeHint', { mode: typeName(MODE_TYPE[mode]!) })}
+              </p>
+            ) : null}
             <Field label={t('groups.type')}>
               <select value={String(type)} data-test="group-type" onChange={(e) => setType(Number((e.target as HTMLSelectElement).value))}>
                 {GROUP_TYPES.map(([k, v]) => (

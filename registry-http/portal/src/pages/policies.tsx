@@ -1,9 +1,9 @@
 // A project's policies: tag retention (rules, dry run and run, executions with their tasks and
 // logs), immutable tag rules, and webhooks (with their delivery log).
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { call, create, get, getText, list, type Project } from '../api';
 import { t, type Key } from '../i18n';
-import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, ErrorBox, Field, ListTable, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged, usePoll } from '../ui';
 import { statusName } from './admin';
 
 export interface Selector {
@@ -298,11 +298,7 @@ function RetentionRuns(props: { policyId: number }) {
   const p = usePaged<RetentionExecution>((page, pageSize) => list(base, { page, pageSize }), [base], 10);
   const [open, setOpen] = useState<number | null>(null);
   const busy = !!p.data?.items.some((e) => running(e.status));
-  useEffect(() => {
-    if (!busy) return;
-    const h = window.setTimeout(p.reload, 1500);
-    return () => window.clearTimeout(h);
-  }, [busy, p.data]);
+  usePoll(busy, p.reload, [p.data]);
   return (
     <div>
       <h3>{t('retention.runs')}</h3>
@@ -375,12 +371,14 @@ function RetentionTasks(props: { base: string }) {
   );
 }
 
-export function TextDialog(props: { title: string; url: string; onClose: () => void; test?: string }) {
+/** A log as preformatted text; live: asked for again while the job still runs. */
+export function TextDialog(props: { title: string; url: string; onClose: () => void; test?: string; live?: boolean }) {
   const l = useLoad(() => getText(props.url), [props.url]);
+  usePoll(!!props.live && !l.loading, l.reload, [l.data], 2000);
   return (
     <Dialog title={props.title} onClose={props.onClose} test={props.test} wide>
       <ErrorBox error={l.error} />
-      <Loading when={l.loading} />
+      <Loading when={l.loading && l.data == null} />
       {l.data != null ? (
         <pre class="log" data-raw="" data-test="text-log">
           {l.data}

@@ -3,11 +3,12 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { CopyButton, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { Breadcrumbs, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
 import { Labels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
 import { PublicBadge, QuotaBar, roleName } from './projects';
+import { neverByDuration, RobotRow, RobotSecret } from '../robots';
 
 export const PROJECT_TABS = ['repositories', 'members', 'labels', 'policies', 'robots', 'logs', 'configuration'];
 const TAB_LABEL: Record<string, Key> = {
@@ -29,9 +30,7 @@ export function ProjectPage(props: { id: string; tab: string; user: User }) {
   const project = pr.data;
   return (
     <section>
-      <nav class="crumbs" aria-label={t('nav.breadcrumbs')}>
-        <Link href={`${BASE}/projects`}>{t('nav.projects')}</Link>
-      </nav>
+      <Breadcrumbs />
       <ErrorBox error={pr.error} />
       <Loading when={pr.loading && !project} />
       {project ? (
@@ -239,34 +238,7 @@ function Robots(props: { project: Project }) {
         always
         test="robot-list"
         cols={['robots.name', 'robots.permissions', 'robots.expires', 'common.created', null]}
-        row={(r) => (
-          <tr key={r.id} data-test="robot-row" data-name={r.name}>
-            <td>
-              <Raw>{r.name}</Raw> {r.disable ? <span class="badge private">{t('robots.disabled')}</span> : null}
-            </td>
-            <td>
-              {(r.permissions ?? [])
-                .flatMap((pm) => pm.access)
-                .map((a) => (
-                  <span class="chip">
-                    <Raw>{`${a.resource}:${a.action}`}</Raw>
-                  </span>
-                ))}
-            </td>
-            <td>{r.duration === -1 || !r.expires_at || r.expires_at <= 0 ? t('robots.never') : <DateText value={new Date(r.expires_at * 1000).toISOString()} />}</td>
-            <td>
-              <DateText value={r.creation_time} />
-            </td>
-            <td class="right">
-              <DeleteButton
-                test="robot-delete"
-                label={t('robots.deleteOf', { name: r.name })}
-                confirm={t('robots.confirmDelete', { name: r.name })}
-                onConfirmed={() => act(() => call('DELETE', `/robots/${r.id}`))}
-              />
-            </td>
-          </tr>
-        )}
+        row={(r) => <RobotRow robot={r} test="robot" never={neverByDuration} access={(_, a) => `${a.resource}:${a.action}`} act={act} />}
       />
       {creating ? (
         <CreateRobot
@@ -279,34 +251,7 @@ function Robots(props: { project: Project }) {
           }}
         />
       ) : null}
-      {created ? (
-        <Dialog title={t('robots.createdTitle')} onClose={() => setCreated(null)} test="robot-secret-dialog">
-          <p>{t('robots.secretOnce')}</p>
-          <div class="field">
-            <span class="field-label">{t('robots.name')}</span>
-            <div class="copyrow">
-              <code data-raw="" data-test="robot-created-name">
-                {created.name}
-              </code>
-              <CopyButton text={created.name} label={t('robots.copyName')} />
-            </div>
-          </div>
-          <div class="field">
-            <span class="field-label">{t('robots.secret')}</span>
-            <div class="copyrow">
-              <code data-raw="" data-test="robot-secret">
-                {created.secret}
-              </code>
-              <CopyButton text={created.secret} label={t('robots.copySecret')} test="robot-secret-copy" />
-            </div>
-          </div>
-          <div class="actions">
-            <button type="button" class="primary" onClick={() => setCreated(null)} data-test="robot-secret-close">
-              {t('common.close')}
-            </button>
-          </div>
-        </Dialog>
-      ) : null}
+      {created ? <RobotSecret created={created} test="robot" onClose={() => setCreated(null)} /> : null}
     </div>
   );
 }

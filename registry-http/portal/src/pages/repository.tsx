@@ -3,7 +3,7 @@
 import { list, qValue, repoPath, type Artifact } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { CopyButton, DateText, Empty, ErrorBox, Link, ListTable, ListToolbar, Loading, Raw, shortDigest, SizeText, usePaged } from '../ui';
+import { Breadcrumbs, CopyButton, DateText, Empty, ErrorBox, Link, ListTable, ListToolbar, Loading, Raw, shortDigest, SizeText, usePaged } from '../ui';
 import { severityName, useProject } from './project';
 import { statusName } from './admin';
 
@@ -63,14 +63,7 @@ export function RepositoryPage(props: { id: string; repo: string }) {
   );
   return (
     <section>
-      <nav class="crumbs" aria-label={t('nav.breadcrumbs')}>
-        <Link href={`${BASE}/projects`}>{t('nav.projects')}</Link> ›{' '}
-        {project ? (
-          <Link href={`${BASE}/projects/${project.project_id}/repositories`}>
-            <Raw>{project.name}</Raw>
-          </Link>
-        ) : null}
-      </nav>
+      <Breadcrumbs project={project} />
       <ErrorBox error={pr.error} />
       <h1>
         <Raw>{full}</Raw>
