@@ -85,15 +85,20 @@ serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bund
 serves_portal "$BERTH_URL" || die "$BERTH_BIN does not serve the portal (no /assets/app.js): was it built without npm, or with the portal feature off?"
 PORTAL_URL=$BERTH_URL
 check "berth serves index.html at / and under /harbor/, and the bundle under /assets/" serves_portal "$BERTH_URL"
-# PORTAL_DEV_SERVER=1: the browser checks run against this tree's dist/ served by dev-server.mjs in
-# front of berth (portal changes tested without rebuilding the binary). CI leaves it unset.
-if [[ "${PORTAL_DEV_SERVER:-0}" == 1 ]]; then
+# PORTAL_DEV_SERVER=1: the browser uses this tree's dist/ served by dev-server.mjs in front of each
+# berth (portal changes tested without rebuilding the binary). CI leaves it unset.
+portal_front() { # portal_front BERTH_URL: sets FRONT_URL, where the browser opens the portal
+    FRONT_URL=$1
+    [[ "${PORTAL_DEV_SERVER:-0}" == 1 ]] || return 0
+    local dev_host
     dev_host=127.0.0.1:$(e2e_free_port)
-    node "$PORTAL_DIR/dev-server.mjs" --backend "$BERTH_URL" --listen "$dev_host" >"$E2E_TMP/dev-server.log" 2>&1 &
-    wait_http "http://$dev_host/" 30 || die "dev-server.mjs did not answer (log: $E2E_TMP/dev-server.log)"
-    PORTAL_URL=http://$dev_host
-    log "the browser uses $PORTAL_DIR/dist through dev-server.mjs at $PORTAL_URL"
-fi
+    node "$PORTAL_DIR/dev-server.mjs" --backend "$1" --listen "$dev_host" >"$E2E_TMP/dev-server.$dev_host.log" 2>&1 &
+    wait_http "http://$dev_host/" 30 || die "dev-server.mjs did not answer (log: $E2E_TMP/dev-server.$dev_host.log)"
+    FRONT_URL=http://$dev_host
+    log "the browser uses $PORTAL_DIR/dist through dev-server.mjs at $FRONT_URL (backend $1)"
+}
+portal_front "$BERTH_URL"
+PORTAL_URL=$FRONT_URL
 
 # ---- the browser -------------------------------------------------------------------------------
 browser_ok() {
@@ -118,6 +123,8 @@ OIDC_PID=""
 OIDC_DATA=$(e2e_mktemp oidc-berth)
 OIDC_HOST=127.0.0.1:$(e2e_free_port)
 OIDC_BERTH_URL=http://$OIDC_HOST
+portal_front "$OIDC_BERTH_URL" # Berth's OIDC callback is on the host the browser uses
+OIDC_PORTAL_URL=$FRONT_URL
 stop_oidc_side() { # the second berth, and the provider when this script started it
     if [[ -n "$OIDC_PID" ]]; then
         kill -TERM "$OIDC_PID" 2>/dev/null || true
@@ -127,10 +134,10 @@ stop_oidc_side() { # the second berth, and the provider when this script started
     if declare -F stop_services >/dev/null; then stop_services; fi
 }
 trap 'stop_oidc_side; e2e_cleanup' EXIT
-# Berth's client at the provider (its redirect URI is this berth's callback). auth_mode goes in
+# Berth's client at the provider (its redirect URI is the callback on the portal's host). auth_mode goes in
 # the configuration file: it cannot change at run time.
 client=$(e2e_curl -sf --max-time 10 -X POST "$BERTH_TEST_OIDC_URL/oauth2/clients" -H 'Content-Type: application/json' \
-    -d "{\"redirect_uris\":[\"$OIDC_BERTH_URL/c/oidc/callback\"]}") || die "the OIDC provider refused the client registration"
+    -d "{\"redirect_uris\":[\"$OIDC_PORTAL_URL/c/oidc/callback\"]}") || die "the OIDC provider refused the client registration"
 printf '%s\n' 'auth_mode = "oidc_auth"' '[oidc]' "endpoint = \"$BERTH_TEST_OIDC_URL\"" \
     "client_id = \"$(jq -r .client_id <<<"$client")\"" "client_secret = \"$(jq -r .client_secret <<<"$client")\"" \
     'scope = "openid,profile,email"' >"$OIDC_DATA/berth.toml"
@@ -149,7 +156,7 @@ oidc_ready() { # the second berth answers, in oidc_auth mode
 }
 check "a second berth answers in oidc_auth mode against the provider at $BERTH_TEST_OIDC_URL" oidc_ready
 oidc_browser_ok() {
-    OIDC_BERTH_URL=$OIDC_BERTH_URL OIDC_ISSUER=$BERTH_TEST_OIDC_URL ADMIN_USER=$BERTH_ADMIN_USER \
+    OIDC_PORTAL_URL=$OIDC_PORTAL_URL OIDC_BERTH_URL=$OIDC_BERTH_URL OIDC_ISSUER=$BERTH_TEST_OIDC_URL ADMIN_USER=$BERTH_ADMIN_USER \
         ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD PORTAL_SCREENSHOTS=$SHOTS PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
         timeout --kill-after=10 300 node "$E2E_DIR/portal/oidc.test.mjs" 2>&1 | sed 's/^/     /'
     return "${PIPESTATUS[0]}"

@@ -1,7 +1,8 @@
 // Browser test of the portal's OIDC sign-in against a real OpenID Connect provider (the
 // oidc-provider-mock server process of tests/lib/oidc.sh) and a Berth in oidc_auth mode, in
 // headless Chromium. Run by tests/e2e/portal.sh, which starts both and sets:
-//   OIDC_BERTH_URL  the Berth in oidc_auth mode (it serves the portal itself)
+//   OIDC_PORTAL_URL where the browser opens the portal: that Berth, or the dev server in front of it
+//   OIDC_BERTH_URL  the Berth in oidc_auth mode (API calls made by the test)
 //   OIDC_ISSUER     the provider (BERTH_TEST_OIDC_URL); its client for Berth is registered already
 //   ADMIN_USER, ADMIN_PASSWORD  that Berth's local administrator
 //   PORTAL_SCREENSHOTS, PLAYWRIGHT_CORE, CHROMIUM  as for portal.test.mjs
@@ -10,6 +11,7 @@
 // then used as the Basic password on /v2/), sign-out. Prints "portal oidc: N passed, M failed".
 import { RUN, apiClient, assert, basic, check, env, eq, launchBrowser, newContext, shot, signIn, summary, untranslated } from './lib.mjs';
 
+const PORTAL = env('OIDC_PORTAL_URL').replace(/\/$/, '');
 const BERTH = env('OIDC_BERTH_URL').replace(/\/$/, '');
 const ISSUER = env('OIDC_ISSUER').replace(/\/$/, '');
 const ADMIN = env('ADMIN_USER', 'admin');
@@ -21,7 +23,7 @@ const name = `oidc${RUN}`;
 const email = `${name}@example.com`;
 const status = async (path, auth) => (await fetch(`${BERTH}${path}`, { headers: auth ? { Authorization: basic(...auth) } : {} })).status;
 
-console.log(`# portal ${BERTH} (oidc_auth), provider ${ISSUER}`);
+console.log(`# portal ${PORTAL}, berth ${BERTH} (oidc_auth), provider ${ISSUER}`);
 const browser = await launchBrowser();
 const ctx = await newContext(browser);
 const page = await ctx.newPage();
@@ -38,7 +40,7 @@ try {
 
   // ---- the sign-in page ----------------------------------------------------------------------
   await check('the sign-in page offers "Sign in with OIDC" to /c/oidc/login with the current path, and keeps the local form', async () => {
-    await page.goto(`${BERTH}/harbor/profile`);
+    await page.goto(`${PORTAL}/harbor/profile`);
     const link = page.locator('[data-test=signin-oidc]');
     await link.waitFor();
     eq('Sign in with OIDC', (await link.textContent()).trim(), 'link text');
@@ -50,7 +52,7 @@ try {
     const zc = await newContext(browser, 'zh-CN');
     try {
       const zp = await zc.newPage();
-      await zp.goto(`${BERTH}/harbor/profile`);
+      await zp.goto(`${PORTAL}/harbor/profile`);
       await zp.locator('[data-test=signin-oidc]').waitFor();
       eq([], await untranslated(zp), 'untranslated words');
       await shot(zp, 'zh-signin-oidc');
@@ -64,18 +66,18 @@ try {
     await page.click('[data-test=signin-oidc]');
     await page.waitForURL((u) => u.href.startsWith(`${ISSUER}/oauth2/authorize?`));
     const q = new URL(page.url()).searchParams;
-    eq(`${BERTH}/c/oidc/callback`, q.get('redirect_uri'), 'redirect_uri sent to the provider');
+    eq(`${PORTAL}/c/oidc/callback`, q.get('redirect_uri'), 'redirect_uri sent to the provider');
     assert(q.get('state') && q.get('nonce'), `state and nonce: ${page.url()}`);
     await page.fill('input[name=sub]', sub);
     await page.click('button:has-text("Authorize")');
-    await page.waitForURL((u) => u.origin === BERTH && u.pathname === '/harbor/profile');
+    await page.waitForURL((u) => u.origin === PORTAL && u.pathname === '/harbor/profile');
     await page.locator('[data-test=current-user]').waitFor();
     eq(name, (await page.locator('[data-test=current-user]').textContent()).trim(), 'header user');
     eq(0, await page.locator('[data-test=nav-admin]').count(), 'administration link');
   });
   let sid = null;
   await check('the session is an HttpOnly, SameSite sid cookie; with it the API knows the OIDC user', async () => {
-    sid = (await ctx.cookies(BERTH)).find((c) => c.name === 'sid');
+    sid = (await ctx.cookies(PORTAL)).find((c) => c.name === 'sid');
     assert(sid, 'no sid cookie');
     eq(true, sid.httpOnly, 'httpOnly');
     assert(sid.sameSite === 'Lax' || sid.sameSite === 'Strict', `sameSite ${sid.sameSite}`);
@@ -89,7 +91,7 @@ try {
   // ---- the CLI secret ------------------------------------------------------------------------
   let secret = null;
   await check('the profile page shows the CLI secret section; a generated secret is strong, sent once to PUT /users/{id}/cli_secret, shown with a copy button', async () => {
-    await page.goto(`${BERTH}/harbor/profile`);
+    await page.goto(`${PORTAL}/harbor/profile`);
     const card = page.locator('[data-test=cli-secret]');
     await card.waitFor();
     eq('CLI secret', (await card.locator('h2').textContent()).trim(), 'section heading');
@@ -106,7 +108,7 @@ try {
     eq(1, puts.length, 'PUT requests');
     eq(secret, puts[0].postDataJSON().secret, 'secret shown = secret sent');
     assert(secret.length >= 32 && /[A-Z]/.test(secret) && /[a-z]/.test(secret) && /[0-9]/.test(secret), `weak secret ${secret}`);
-    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BERTH });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: PORTAL });
     await page.click('[data-test=cli-secret-copy]');
     await page.waitForFunction(() => document.querySelector('[data-test=cli-secret-copy]')?.textContent === 'Copied');
     eq(secret, await page.evaluate(() => navigator.clipboard.readText()), 'clipboard');
@@ -156,9 +158,9 @@ try {
     const lp = await lc.newPage();
     lp.on('dialog', (d) => d.accept());
     await check(`the local ${ADMIN} still signs in with the form in oidc_auth mode; the profile has no CLI secret section`, async () => {
-      await signIn(lp, BERTH, ADMIN, ADMIN_PW);
+      await signIn(lp, PORTAL, ADMIN, ADMIN_PW);
       eq(ADMIN, (await lp.locator('[data-test=current-user]').textContent()).trim(), 'header user');
-      await lp.goto(`${BERTH}/harbor/profile`);
+      await lp.goto(`${PORTAL}/harbor/profile`);
       await lp.locator('main h1').first().waitFor();
       eq(0, await lp.locator('[data-test=cli-secret]').count(), 'CLI secret section for a local user');
     });
