@@ -106,7 +106,7 @@ step "scale-out: three nodes behind nginx (kill -9, schedules, GC under load)" w
 step "LDAP sign-in through berth serve (slapd)" "$py" -m pytest -q tests/e2e/test_ldap_login.py
 step "OIDC sign-in through berth serve (OIDC provider)" "$py" -m pytest -q tests/e2e/test_oidc_login.py
 step "berth serve contract (config, env, logs, metrics, SIGTERM)" bash tests/e2e/serve.sh
-step "portal in headless Chromium (sign-in, projects, members, robots, GC, audit, zh, CSRF)" bash tests/e2e/portal.sh
+step "portal in headless Chromium (sign-in, projects, members, robots, GC, audit, Helm chart, zh, CSRF, OIDC code flow)" bash tests/e2e/portal.sh
 # Every fuzz target for 60 s on its committed corpus (tests/fuzz.sh; fuzz/README.md). An
 # unoptimized build (about 4 minutes cold on 2 cores, against 20 for the release build the long
 # runs use), kept in the tools cache so later runs rebuild only what changed.

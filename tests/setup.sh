@@ -5,8 +5,9 @@
 # for a real Debian root filesystem to build an SBOM of, rpm + rpmbuild for a real rpm database),
 # the OCI conformance suite (Go), the cosign CLI (Go, for tests/e2e/signing.sh), the
 # S3-compatible server s3s-fs (crates.io), Syft (Go, the SBOM tool Berth's SBOMs are compared
-# with), cargo-auditable (crates.io, to build a Rust binary with its dependency list), and a Python
-# virtual environment with the oras SDK and pytest.
+# with), helm (Go, for the Helm chart of tests/e2e/portal.sh), cargo-auditable (crates.io, to
+# build a Rust binary with its dependency list), and a Python virtual environment with the oras
+# SDK and pytest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -26,6 +27,8 @@ CRANE_VERSION=v0.22.1
 # machine: about 7 minutes on 2 cores with empty Go caches, under 3 once the module cache holds
 # what cosign and the other Go tools above brought).
 SYFT_VERSION=v1.57.2
+# helm: packages and pushes the Helm chart of the portal's browser test (tests/e2e/portal.sh).
+HELM_VERSION=v4.3.2
 # cargo-auditable: builds the Rust binary with a .dep-v0 section in test_sbom_languages.py.
 CARGO_AUDITABLE_VERSION=0.7.7
 
@@ -76,6 +79,13 @@ if [ ! -x "$syft_dir/syft" ]; then
   GOBIN=$syft_dir go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
 fi
 ln -sf "$syft_dir/syft" "$tools/bin/syft"
+
+helm_dir=$tools/go-helm-$HELM_VERSION
+if [ ! -x "$helm_dir/helm" ]; then
+  echo "setup: go install helm@$HELM_VERSION (a few minutes, once)"
+  GOBIN=$helm_dir go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+fi
+ln -sf "$helm_dir/helm" "$tools/bin/helm"
 
 # (`cargo auditable --version` prints cargo's version: cargo install's own record says which.)
 if ! grep -qs "^\"cargo-auditable $CARGO_AUDITABLE_VERSION " "$tools/.crates.toml"; then

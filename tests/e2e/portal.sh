@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # End-to-end: the web portal in headless Chromium (playwright-core driving Debian's chromium).
-# Starts berth, pushes an image with skopeo, and runs tests/e2e/portal/portal.test.mjs: sign-in,
-# projects, the pushed image, members (and the member's own session), robot secret shown once,
-# GC dry and real runs, audit log, project policies (retention dry run and its result, retention
-# schedule, immutable rule and webhook with their editing), the project's scanner and CVE
-# allowlist, labels on an artifact, scanners, CVE allowlist, registries, replication, system robots,
-# the OIDC sign-in link and CLI secret (with rewritten systeminfo and user answers), groups and a
-# group member, the GC schedule, read-only mode from the configuration page, an index's
-# children, editing a registry endpoint, a push replication rule (name and tag filters, a new
-# project as destination) created, edited, replicated to Berth itself (the run succeeds, a task's
-# log, the destination holds the selected tag only) and deleted, stopping a run (a rule limited in
-# bandwidth), the configuration forms (robot lifetime, LDAP address and base DN: stored and
-# restored, or the server's refusal shown), the LDAP test button against an unreachable server,
-# an LDAP group by default under LDAP authentication; administration of scanners (an external
-# one, a `berth scanner serve` started here, registered, tested, edited, disabled, made default
-# and deleted), scan all (now, progress, schedule), project quotas and global labels; every page
-# in Chinese without untranslated English, sign-out, and with cookie sessions the CSRF refusal and
-# the cookie's flags.
+# Starts berth, pushes an image with skopeo and a Helm chart with helm, starts a scanner adapter
+# (`berth scanner serve`), and runs tests/e2e/portal/portal.test.mjs: sign-in (cookie sessions are
+# required: a server without them fails, nothing is skipped), projects, the pushed image, members
+# (and the member's own session), robot secret shown once, GC dry and real runs, audit log,
+# project policies (retention dry run and its result, retention schedule, immutable rule and
+# webhook with their editing), the project's scanner and CVE allowlist, labels on an artifact,
+# CVE allowlist, system robots, groups and a group member, the GC schedule, read-only mode from the
+# configuration page, an index's children, the Helm chart's page (type, README, values,
+# dependencies, the helm pull command, each against the API's additions); administration of
+# scanners (the adapter registered, tested, edited, disabled, made default and deleted), scan all
+# (now, progress, schedule), project quotas and global labels; registries and replication (an
+# endpoint edited; a push rule with name and tag filters created, edited, replicated to Berth
+# itself with its task log, and deleted; a run stopped); the configuration forms (robot lifetime,
+# LDAP settings: stored and restored, or the server's refusal shown), the LDAP test button, an
+# LDAP group by default under LDAP authentication; every page in Chinese without untranslated
+# English, the CSRF refusal and the cookie's flags, sign-out.
+# Then a second berth in oidc_auth mode against a real OIDC provider (oidc-provider-mock, from
+# tests/lib/oidc.sh; BERTH_TEST_OIDC_URL when tests/run.sh started it, else started here) and
+# tests/e2e/portal/oidc.test.mjs: the whole code flow in the browser (the "Sign in with OIDC"
+# link, the provider's authorization form, back signed in with an HttpOnly sid cookie), the
+# profile's CLI secret generated and used as the Basic password on /v2/, sign-out, and a local
+# user's refused CLI secret shown on the page. Shared helpers: tests/e2e/portal/lib.mjs.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
-#                               E2E_KEEP_TMP)
+#                               BERTH_TEST_OIDC_URL, PORTAL_DEV_SERVER=1, E2E_KEEP_TMP; helm and jq on PATH:
+#                               tests/setup.sh installs them)
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -34,6 +40,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [[ -x "$CHROMIUM" ]] || die "chromium not found at $CHROMIUM (Debian: apt-get install chromium; tests/setup.sh does it)"
 PLAYWRIGHT_CORE=${PLAYWRIGHT_CORE:-${BERTH_TOOLS:-$HOME/.cache/berth-tools}/portal-test/node_modules/playwright-core}
 [[ -f "$PLAYWRIGHT_CORE/package.json" ]] || die "playwright-core not found at $PLAYWRIGHT_CORE (tests/setup.sh installs it)"
+command -v helm >/dev/null || die "helm is not installed (tests/setup.sh installs it into \$BERTH_TOOLS/bin)"
+command -v jq >/dev/null || die "jq is not installed (Debian: apt-get install jq)"
 
 e2e_init
 berth_start
@@ -62,6 +70,26 @@ wait_http "http://127.0.0.1:$SCANNER_PORT/api/v1/metadata" 30 ||
 SCANNER_URL="http://127.0.0.1:$SCANNER_PORT"
 log "scanner adapter at $SCANNER_URL"
 
+# ---- a Helm chart, packaged and pushed with helm ------------------------------------------------
+# README with a heading, values with a few keys, one dependency (vendored under charts/, as
+# `helm package` wants it). helm's config, cache and registry login stay in the temp root.
+export HELM_CONFIG_HOME=$E2E_TMP/helm/config HELM_CACHE_HOME=$E2E_TMP/helm/cache HELM_DATA_HOME=$E2E_TMP/helm/data
+CHART_DIR=$E2E_TMP/chart/berth-demo
+mkdir -p "$CHART_DIR/charts/redis"
+printf '%s\n' 'apiVersion: v2' 'name: berth-demo' "description: The chart of the portal's browser test" 'version: 0.1.0' \
+    'appVersion: "1.0"' 'dependencies:' '  - name: redis' '    version: 1.2.3' '    repository: https://charts.example.com/stable' \
+    >"$CHART_DIR/Chart.yaml"
+printf '%s\n' 'apiVersion: v2' 'name: redis' 'version: 1.2.3' >"$CHART_DIR/charts/redis/Chart.yaml"
+printf '%s\n' 'replicaCount: 2' 'image:' '  repository: nginx' '  tag: stable' 'service:' '  port: 8080' >"$CHART_DIR/values.yaml"
+printf '%s\n' '# Berth demo chart' '' 'A chart pushed by the portal test.' >"$CHART_DIR/README.md"
+check "helm packages the chart berth-demo 0.1.0" ok_cmd helm package "$CHART_DIR" --destination "$E2E_TMP/chart"
+check "helm registry login to berth" ok_cmd helm registry login "$BERTH_HOST" --plain-http \
+    --username "$BERTH_ADMIN_USER" --password-stdin <<<"$BERTH_ADMIN_PASSWORD"
+check "helm pushes the chart to oci://$BERTH_HOST/e2e" \
+    ok_cmd helm push "$E2E_TMP/chart/berth-demo-0.1.0.tgz" "oci://$BERTH_HOST/e2e" --plain-http
+check "helm pulls it back (the portal's pull command, over plain HTTP)" \
+    ok_cmd helm pull "oci://$BERTH_HOST/e2e/berth-demo" --version 0.1.0 --plain-http --destination "$(e2e_mktemp pulled)"
+
 # ---- where the portal is served ----------------------------------------------------------------
 serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bundle at /assets/app.js
     local url=$1
@@ -75,17 +103,83 @@ serves_portal() { # serves_portal URL: index.html at / and /harbor/…, the bund
 serves_portal "$BERTH_URL" || die "$BERTH_BIN does not serve the portal (no /assets/app.js): was it built without npm, or with the portal feature off?"
 PORTAL_URL=$BERTH_URL
 check "berth serves index.html at / and under /harbor/, and the bundle under /assets/" serves_portal "$BERTH_URL"
+# PORTAL_DEV_SERVER=1: the browser uses this tree's dist/ served by dev-server.mjs in front of each
+# berth (portal changes tested without rebuilding the binary). CI leaves it unset.
+portal_front() { # portal_front BERTH_URL: sets FRONT_URL, where the browser opens the portal
+    FRONT_URL=$1
+    [[ "${PORTAL_DEV_SERVER:-0}" == 1 ]] || return 0
+    local dev_host
+    dev_host=127.0.0.1:$(e2e_free_port)
+    node "$PORTAL_DIR/dev-server.mjs" --backend "$1" --listen "$dev_host" >"$E2E_TMP/dev-server.$dev_host.log" 2>&1 &
+    wait_http "http://$dev_host/" 30 || die "dev-server.mjs did not answer (log: $E2E_TMP/dev-server.$dev_host.log)"
+    FRONT_URL=http://$dev_host
+    log "the browser uses $PORTAL_DIR/dist through dev-server.mjs at $FRONT_URL (backend $1)"
+}
+portal_front "$BERTH_URL"
+PORTAL_URL=$FRONT_URL
 
 # ---- the browser -------------------------------------------------------------------------------
 browser_ok() {
     PORTAL_URL=$PORTAL_URL BERTH_URL=$BERTH_URL ADMIN_USER=$BERTH_ADMIN_USER ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD \
-        PORTAL_PROJECT=e2e PORTAL_REPO=e2e/app PORTAL_TAGS=v1,latest PORTAL_SCREENSHOTS=$SHOTS \
-        PORTAL_SCANNER_URL=$SCANNER_URL PORTAL_SCANNER_KEY=$SCANNER_KEY \
+        PORTAL_PROJECT=e2e PORTAL_REPO=e2e/app PORTAL_TAGS=v1,latest PORTAL_CHART=e2e/berth-demo:0.1.0 \
+        PORTAL_SCANNER_URL=$SCANNER_URL PORTAL_SCANNER_KEY=$SCANNER_KEY PORTAL_SCREENSHOTS=$SHOTS \
         PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
         timeout --kill-after=10 600 node "$E2E_DIR/portal/portal.test.mjs" 2>&1 | sed 's/^/     /'
     return "${PIPESTATUS[0]}"
 }
 check "the portal in headless Chromium: every browser check above passed" browser_ok
+
+# ---- OIDC: a real provider and a second berth in oidc_auth mode ---------------------------------
+if [[ -z "${BERTH_TEST_OIDC_URL:-}" ]]; then
+    export BERTH_SERVICES_DIR=$E2E_TMP/services
+    mkdir -p "$BERTH_SERVICES_DIR"
+    # shellcheck source=../lib/oidc.sh
+    source "$REPO_ROOT/tests/lib/oidc.sh"
+    start_oidc || die "the OIDC provider did not start (tests/lib/oidc.sh)"
+fi
+OIDC_PID=""
+OIDC_DATA=$(e2e_mktemp oidc-berth)
+OIDC_HOST=127.0.0.1:$(e2e_free_port)
+OIDC_BERTH_URL=http://$OIDC_HOST
+portal_front "$OIDC_BERTH_URL" # Berth's OIDC callback is on the host the browser uses
+OIDC_PORTAL_URL=$FRONT_URL
+stop_oidc_side() { # the second berth, and the provider when this script started it
+    if [[ -n "$OIDC_PID" ]]; then
+        kill -TERM "$OIDC_PID" 2>/dev/null || true
+        wait "$OIDC_PID" 2>/dev/null || true
+    fi
+    OIDC_PID=""
+    if declare -F stop_services >/dev/null; then stop_services; fi
+}
+trap 'stop_oidc_side; e2e_cleanup' EXIT
+# Berth's client at the provider (its redirect URI is the callback on the portal's host). auth_mode goes in
+# the configuration file: it cannot change at run time.
+client=$(e2e_curl -sf --max-time 10 -X POST "$BERTH_TEST_OIDC_URL/oauth2/clients" -H 'Content-Type: application/json' \
+    -d "{\"redirect_uris\":[\"$OIDC_PORTAL_URL/c/oidc/callback\"]}") || die "the OIDC provider refused the client registration"
+printf '%s\n' 'auth_mode = "oidc_auth"' '[oidc]' "endpoint = \"$BERTH_TEST_OIDC_URL\"" \
+    "client_id = \"$(jq -r .client_id <<<"$client")\"" "client_secret = \"$(jq -r .client_secret <<<"$client")\"" \
+    'scope = "openid,profile,email"' >"$OIDC_DATA/berth.toml"
+BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --config "$OIDC_DATA/berth.toml" --listen "$OIDC_HOST" \
+    --data-dir "$OIDC_DATA/data" >"$E2E_TMP/berth-oidc.log" 2>&1 &
+OIDC_PID=$!
+oidc_ready() { # the second berth answers, in oidc_auth mode
+    local i
+    for ((i = 0; i < 150; i++)); do
+        [[ "$(e2e_curl -s --max-time 2 "$OIDC_BERTH_URL/api/v2.0/systeminfo" | jq -r .auth_mode 2>/dev/null)" == oidc_auth ]] && return 0
+        kill -0 "$OIDC_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$E2E_TMP/berth-oidc.log" >&2
+    return 1
+}
+check "a second berth answers in oidc_auth mode against the provider at $BERTH_TEST_OIDC_URL" oidc_ready
+oidc_browser_ok() {
+    OIDC_PORTAL_URL=$OIDC_PORTAL_URL OIDC_BERTH_URL=$OIDC_BERTH_URL OIDC_ISSUER=$BERTH_TEST_OIDC_URL ADMIN_USER=$BERTH_ADMIN_USER \
+        ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD PORTAL_SCREENSHOTS=$SHOTS PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
+        timeout --kill-after=10 300 node "$E2E_DIR/portal/oidc.test.mjs" 2>&1 | sed 's/^/     /'
+    return "${PIPESTATUS[0]}"
+}
+check "the OIDC code flow in headless Chromium: every browser check above passed" oidc_browser_ok
 log "screenshots in $SHOTS"
 
 e2e_summary portal

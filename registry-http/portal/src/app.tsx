@@ -127,7 +127,7 @@ function SignIn(props: { onSignedIn: () => Promise<void>; lang: Lang; onLang: (l
             <a class="button primary block" href={`/c/oidc/login?redirect_url=${encodeURIComponent(here)}`} data-test="signin-oidc">
               {t('signin.oidc')}
             </a>
-            <p class="muted center">{t('signin.or')}</p>
+            <p class="muted signin-or">{t('signin.or')}</p>
           </>
         ) : null}
         <Field label={t('signin.username')}>

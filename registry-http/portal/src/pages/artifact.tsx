@@ -50,7 +50,7 @@ export function ArtifactPage(props: { id: string; repo: string; reference: strin
               <CopyButton text={a.digest} label={t('artifact.copyDigest')} />
             </dd>
             <dt>{t('artifact.type')}</dt>
-            <dd>{artifactKind(a)}</dd>
+            <dd data-test="artifact-type">{artifactKind(a)}</dd>
             <dt>{t('artifact.mediaType')}</dt>
             <dd>
               <Raw>{a.manifest_media_type ?? a.media_type ?? ''}</Raw>
@@ -188,12 +188,15 @@ function PullCommands(props: { repo: string; artifact: Artifact }) {
   const tag = props.artifact.tags?.[0]?.name;
   const byTag = tag ? `${ref}:${tag}` : `${ref}@${props.artifact.digest}`;
   const byDigest = `${ref}@${props.artifact.digest}`;
-  const cmds: [string, string][] = [
-    ['docker', `docker pull ${byTag}`],
-    ['podman', `podman pull ${byTag}`],
-    ['oras', `oras pull ${byTag}`],
-    ['cosign', `cosign download signature ${byDigest}`],
-  ];
+  // A Helm chart is pulled with helm (docker and podman refuse its config type); helm names the
+  // version with --version, or takes the digest in the reference.
+  const pull: [string, string][] = isChart(props.artifact)
+    ? [['helm', `helm pull oci://${ref}${tag ? ` --version ${tag}` : `@${props.artifact.digest}`}`]]
+    : [
+        ['docker', `docker pull ${byTag}`],
+        ['podman', `podman pull ${byTag}`],
+      ];
+  const cmds: [string, string][] = [...pull, ['oras', `oras pull ${byTag}`], ['cosign', `cosign download signature ${byDigest}`]];
   return (
     <section class="card" aria-labelledby="pull-title">
       <h2 id="pull-title">{t('artifact.pull')}</h2>

@@ -96,7 +96,7 @@ export function RepositoryPage(props: { id: string; repo: string }) {
                   <span class="muted">{t('artifact.untagged')}</span>
                 )}
               </td>
-              <td>{artifactKind(a)}</td>
+              <td data-test="artifact-type">{artifactKind(a)}</td>
               <td>
                 <SizeText bytes={a.size} />
               </td>
