@@ -1129,7 +1129,7 @@ try {
     await page.fill('[data-test=replication-description]', 'to a new project');
     await page.selectOption('[data-test=replication-mode]', 'push');
     await page.selectOption('[data-test=replication-registry]', { label: regName });
-    await page.fill('[data-test=replication-filter]', `${PROJECT}/**`);
+    await page.fill('[data-test=replication-filter]', REPO);
     await page.fill('[data-test=replication-tag]', 'v1');
     await page.fill('[data-test=replication-dest]', replDest);
     await page.selectOption('[data-test=replication-trigger]', 'scheduled');
@@ -1141,11 +1141,11 @@ try {
     pushId = pol.id;
     eq([null, regName, replDest, -1, 'to a new project'], [pol.src_registry, pol.dest_registry?.name, pol.dest_namespace, pol.dest_namespace_replace_count, pol.description], 'sides, namespace, flattening, description');
     eq(['scheduled', '0 0 3 * * *'], [pol.trigger.type, pol.trigger.trigger_settings?.cron], 'trigger');
-    eq([{ type: 'name', value: `${PROJECT}/**` }, { type: 'tag', value: 'v1', decoration: 'matches' }], pol.filters, 'filters');
+    eq([{ type: 'name', value: REPO }, { type: 'tag', value: 'v1', decoration: 'matches' }], pol.filters, 'filters');
   });
   await check('editing the rule (prefilled) changes its tag filter and trigger in the API, and keeps the rest', async () => {
     await page.click(`[data-test=replication-row][data-name="${pushName}"] [data-test=replication-edit]`);
-    eq(['v1', `${PROJECT}/**`, replDest, 'scheduled'], [await page.inputValue('[data-test=replication-tag]'), await page.inputValue('[data-test=replication-filter]'), await page.inputValue('[data-test=replication-dest]'), await page.inputValue('[data-test=replication-trigger]')], 'prefilled');
+    eq(['v1', REPO, replDest, 'scheduled'], [await page.inputValue('[data-test=replication-tag]'), await page.inputValue('[data-test=replication-filter]'), await page.inputValue('[data-test=replication-dest]'), await page.inputValue('[data-test=replication-trigger]')], 'prefilled');
     await page.fill('[data-test=replication-tag]', 'latest');
     await page.selectOption('[data-test=replication-tag-decoration]', 'excludes');
     await page.selectOption('[data-test=replication-trigger]', 'manual');
@@ -1153,7 +1153,7 @@ try {
     assert(req, 'PUT sent');
     await page.locator('[data-test=replication-dialog]').waitFor({ state: 'detached' });
     const pol = await api('GET', `/replication/policies/${pushId}`);
-    eq([{ type: 'name', value: `${PROJECT}/**` }, { type: 'tag', value: 'latest', decoration: 'excludes' }], pol.filters, 'filters after editing');
+    eq([{ type: 'name', value: REPO }, { type: 'tag', value: 'latest', decoration: 'excludes' }], pol.filters, 'filters after editing');
     eq(['manual', pushName, replDest, regName, true], [pol.trigger.type, pol.name, pol.dest_namespace, pol.dest_registry?.name, pol.enabled], 'the rest');
   });
   await check('Replicate runs the rule: the run ends Succeeded, its task log has text, the destination project has v1 but not latest', async () => {
