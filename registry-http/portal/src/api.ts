@@ -12,6 +12,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** The parsed JSON body, when it had one (some answers carry details, not an error envelope). */
+    public body?: unknown,
   ) {
     super(message);
   }
@@ -38,11 +40,13 @@ function remember(res: Response): void {
 async function errorOf(res: Response): Promise<ApiError> {
   let code = String(res.status);
   let message = res.statusText || `HTTP ${res.status}`;
+  let parsed: unknown;
   try {
     const text = await res.text();
     try {
-      const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      const e = body.errors?.[0];
+      parsed = JSON.parse(text);
+      const body = parsed as { errors?: { code?: string; message?: string }[] };
+      const e = body?.errors?.[0];
       if (e) {
         code = e.code ?? code;
         message = e.message ?? message;
@@ -53,7 +57,7 @@ async function errorOf(res: Response): Promise<ApiError> {
   } catch {
     /* no body */
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, parsed);
 }
 
 export async function raw(method: Method, url: string, body?: BodyInit, contentType?: string, quiet401 = false): Promise<Response> {
@@ -134,6 +138,35 @@ export async function signOut(): Promise<void> {
     await raw('GET', '/c/log_out', undefined, undefined, true);
   } finally {
     csrfToken = null;
+  }
+}
+
+// ---- LDAP (system administrators; 412 when the server does not use LDAP) ---------------------------
+
+export interface LdapUser {
+  username: string;
+  realname?: string;
+  email?: string;
+}
+
+/** A directory group (id 0: not a Berth group yet). */
+export interface LdapGroup {
+  group_name: string;
+  ldap_group_dn: string;
+}
+
+export const searchLdapUsers = (username: string) => get<LdapUser[]>(`/ldap/users/search?username=${encodeURIComponent(username)}`);
+
+export const searchLdapGroups = (by: 'groupname' | 'groupdn', v: string) => get<LdapGroup[]>(`/ldap/groups/search?${by}=${encodeURIComponent(v)}`);
+
+/** Imports directory users; returns the ones that were not imported (404 lists them, the others were). */
+export async function importLdapUsers(uids: string[]): Promise<{ uid: string; error: string }[]> {
+  try {
+    await call('POST', '/ldap/users/import', { ldap_uid_list: uids });
+    return [];
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && Array.isArray(e.body)) return e.body as { uid: string; error: string }[];
+    throw e;
   }
 }
 

@@ -62,9 +62,10 @@ export function fmtDate(iso: string | number): string {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
-const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte', 'petabyte'] as const;
+/** IEC symbols: sizes are counted in powers of 1024. */
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
-/** Bytes in the largest unit under 1024 of it, in the locale's digits and unit style. */
+/** Bytes in the largest binary unit under 1024 of it: the number in the locale's digits (at most one decimal), then the IEC symbol. */
 export function fmtSize(bytes: number): string {
   let v = bytes;
   let i = 0;
@@ -72,6 +73,5 @@ export function fmtSize(bytes: number): string {
     v /= 1024;
     i++;
   }
-  if (i === 0) return `${fmtNumber(v)} B`;
-  return new Intl.NumberFormat(locale(), { style: 'unit', unit: UNITS[i], unitDisplay: 'short', maximumFractionDigits: 1 }).format(v);
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(v)} ${UNITS[i]}`;
 }

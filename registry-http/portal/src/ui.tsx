@@ -2,7 +2,7 @@
 // search box, list tables, the paged-list hook every list uses and the action hooks.
 import type { AnchorHTMLAttributes, ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type Page, type Project } from './api';
+import { ApiError, get, type Page, type Project } from './api';
 import { fmtDate, fmtSize, t, type Key } from './i18n';
 import { BASE, onLinkClick } from './router';
 
@@ -313,6 +313,12 @@ export function useLoad<T>(fetch: () => Promise<T>, deps: unknown[]): { data: T 
     };
   }, [tick, ...deps]);
   return { data, error, loading, reload: useCallback(() => setTick((x) => x + 1), []) };
+}
+
+/** The server's authentication mode (`auth_mode` of `/systeminfo`; '' until it is known). */
+export function useAuthMode(): string {
+  const info = useLoad(() => get<{ auth_mode?: string }>('/systeminfo'), []);
+  return info.data?.auth_mode ?? '';
 }
 
 /** While active, calls reload every ms (after each change of deps): lists of running jobs. */

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { API, call, getText, list, qValue, raw, type AuditLog, type GcRun, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE } from '../router';
-import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, SizeText, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListToolbar, Loading, PagedTable, Raw, SizeText, useAct, useAction, useAuthMode, useLoad, usePaged } from '../ui';
 import { AuditTable } from './project';
 import { ScheduleCard, type ScheduleParams } from './schedule';
 import { Groups } from './groups';
@@ -13,6 +13,7 @@ import { Config } from './config';
 import { ScanAll, Scanners } from './scanners';
 import { Quotas } from './quotas';
 import { Labels } from './labels';
+import { LdapImport } from './ldap';
 
 export const ADMIN_TABS = ['users', 'groups', 'robots', 'registries', 'replication', 'scanners', 'vulnerability', 'quotas', 'labels', 'gc', 'audit', 'config'];
 const TAB_LABEL: Record<string, Key> = {
@@ -59,11 +60,19 @@ export function AdminPage(props: { tab: string; me: User }) {
 
 function Users(props: { me: User }) {
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const ldap = useAuthMode() === 'ldap_auth';
   const p = usePaged<User>((page, pageSize, q) => list('/users', { page, pageSize, q: q ? `username=~${qValue(q)}` : undefined, sort: 'username' }), []);
   const { error, act } = useAct(p.reload);
   return (
     <div>
-      <ListToolbar q={p.q} onSearch={p.setQ} label={t('users.search')} test="user-search" newLabel={t('users.new')} newTest="user-new" onNew={() => setCreating(true)} />
+      <ListToolbar q={p.q} onSearch={p.setQ} label={t('users.search')} test="user-search" newLabel={t('users.new')} newTest="user-new" onNew={() => setCreating(true)}>
+        {ldap ? (
+          <button type="button" data-test="ldap-import" onClick={() => setImporting(true)}>
+            {t('ldap.importTitle')}
+          </button>
+        ) : null}
+      </ListToolbar>
       <PagedTable
         p={p}
         error={error}
@@ -110,6 +119,15 @@ function Users(props: { me: User }) {
         )}
       />
       {creating ? <CreateUser onClose={() => setCreating(false)} onCreated={() => (setCreating(false), p.reload())} /> : null}
+      {importing ? (
+        <LdapImport
+          onClose={() => setImporting(false)}
+          onImported={(all) => {
+            if (all) setImporting(false);
+            p.reload();
+          }}
+        />
+      ) : null}
     </div>
   );
 }

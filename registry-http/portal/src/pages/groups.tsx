@@ -1,8 +1,9 @@
 // Administration → Groups: user groups (LDAP, HTTP, OIDC) that can be project members.
 import { useState } from 'preact/hooks';
-import { call, get, list, qValue } from '../api';
+import { call, list, qValue } from '../api';
 import { t } from '../i18n';
-import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { DeleteButton, Dialog, DialogActions, Field, ListToolbar, PagedTable, Raw, useAct, useAction, useAuthMode, usePaged } from '../ui';
+import { checkLdapGroupDn, LdapGroupSearch } from './ldap';
 
 export interface UserGroup {
   id: number;
@@ -70,19 +71,24 @@ export function Groups() {
 function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: () => void }) {
   const g = props.group;
   const [name, setName] = useState(g?.group_name ?? '');
-  // The default type follows the server's authentication mode (/systeminfo): LDAP asks for the DN.
-  const info = useLoad(() => get<{ auth_mode?: string }>('/systeminfo'), []);
-  const mode = info.data?.auth_mode ?? '';
+  // The default type follows the server's authentication mode (/systeminfo): LDAP asks for the DN,
+  // and then the directory can be searched; a DN typed by hand is looked up there before saving.
+  const mode = useAuthMode();
   const [chosen, setType] = useState<number | null>(g?.group_type ?? null);
   const type = chosen ?? MODE_TYPE[mode] ?? 3;
   const [dn, setDn] = useState(g?.ldap_group_dn ?? '');
+  const [pickedDn, setPickedDn] = useState<string | null>(null);
+  const directory = !g && type === 1 && mode === 'ldap_auth';
   const { busy, error, onSubmit } = useAction();
   return (
     <Dialog title={g ? t('groups.renameOf', { name: g.group_name }) : t('groups.new')} onClose={props.onClose} test="group-dialog">
       <form
         onSubmit={onSubmit(async () => {
           if (g) await call('PUT', `/usergroups/${g.id}`, { group_name: name.trim() });
-          else await call('POST', '/usergroups', { group_name: name.trim(), group_type: type, ...(type === 1 ? { ldap_group_dn: dn.trim() } : {}) });
+          else {
+            if (directory && dn.trim() !== pickedDn) await checkLdapGroupDn(dn.trim());
+            await call('POST', '/usergroups', { group_name: name.trim(), group_type: type, ...(type === 1 ? { ldap_group_dn: dn.trim() } : {}) });
+          }
           props.onDone();
         })}
       >
@@ -105,6 +111,15 @@ function GroupDialog(props: { group?: UserGroup; onClose: () => void; onDone: ()
                 ))}
               </select>
             </Field>
+            {directory ? (
+              <LdapGroupSearch
+                onPick={(x) => {
+                  setName(x.group_name);
+                  setDn(x.ldap_group_dn);
+                  setPickedDn(x.ldap_group_dn);
+                }}
+              />
+            ) : null}
             {type === 1 ? (
               <Field label={t('groups.dn')} hint={t('groups.dnHint')}>
                 <input required value={dn} data-test="group-dn" onInput={(e) => setDn((e.target as HTMLInputElement).value)} />

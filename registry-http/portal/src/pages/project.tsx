@@ -3,10 +3,11 @@ import { useState } from 'preact/hooks';
 import { call, get, list, qValue, type AuditLog, type Member, type Project, type Repository, type Robot, type RobotCreated, type User } from '../api';
 import { t, type Key } from '../i18n';
 import { BASE, navigate } from '../router';
-import { Breadcrumbs, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useLoad, usePaged } from '../ui';
+import { Breadcrumbs, DateText, DeleteButton, Dialog, DialogActions, Empty, ErrorBox, Field, Link, ListTable, ListToolbar, Loading, Note, PagedTable, Raw, useAct, useAction, useAuthMode, useLoad, usePaged } from '../ui';
 import { Labels } from './labels';
 import { Policies } from './policies';
 import { listGroups } from './groups';
+import { directoryNames, importIfInDirectory } from './ldap';
 import { PublicBadge, QuotaBar, roleName } from './projects';
 import { neverByDuration, RobotRow, RobotSecret } from '../robots';
 
@@ -161,6 +162,8 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
   const [username, setUsername] = useState('');
   const [role, setRole] = useState(2);
   const [hints, setHints] = useState<string[]>([]);
+  // Under LDAP a directory user who never signed in is suggested too, and imported before being added.
+  const ldap = useAuthMode() === 'ldap_auth';
   const submit = onSubmit(async () => {
     const name = username.trim();
     if (kind === 'group') {
@@ -168,6 +171,7 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
       if (!found) throw new Error(t('members.noGroup', { name }));
       await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_group: { id: found.id } });
     } else {
+      if (ldap) await importIfInDirectory(name);
       await call('POST', `/projects/${pname(props.project)}/members`, { role_id: role, member_user: { username: name } });
     }
     props.onAdded();
@@ -176,7 +180,11 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
     if (v.trim().length < (kind === 'group' ? 1 : 2)) return setHints([]);
     try {
       if (kind === 'group') setHints((await listGroups(1, 10, v.trim())).items.map((g) => g.group_name));
-      else setHints((await get<User[]>(`/users/search?username=${encodeURIComponent(v.trim())}&page_size=10`)).map((u) => u.username));
+      else {
+        const local = (await get<User[]>(`/users/search?username=${encodeURIComponent(v.trim())}&page_size=10`)).map((u) => u.username);
+        const dir = ldap ? await directoryNames(v.trim()) : [];
+        setHints([...new Set([...local, ...dir])].slice(0, 10));
+      }
     } catch {
       setHints([]);
     }
@@ -193,7 +201,7 @@ function AddMember(props: { project: Project; onClose: () => void; onAdded: () =
             <input type="radio" name="member-kind" checked={kind === 'group'} data-test="member-kind-group" onChange={() => (setKind('group'), setHints([]))} /> {t('members.group')}
           </label>
         </fieldset>
-        <Field label={kind === 'group' ? t('members.groupName') : t('members.username')}>
+        <Field label={kind === 'group' ? t('members.groupName') : t('members.username')} hint={ldap && kind === 'user' ? t('ldap.memberHint') : undefined}>
           <input
             required
             value={username}
