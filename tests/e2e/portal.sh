@@ -180,6 +180,60 @@ oidc_browser_ok() {
     return "${PIPESTATUS[0]}"
 }
 check "the OIDC code flow in headless Chromium: every browser check above passed" oidc_browser_ok
+# ---- LDAP: a real directory and a third berth in ldap_auth mode ---------------------------------
+if [[ -z "${BERTH_TEST_LDAP_URL:-}" ]]; then
+    export BERTH_SERVICES_DIR=$E2E_TMP/services
+    mkdir -p "$BERTH_SERVICES_DIR"
+    # shellcheck source=../lib/ldap.sh
+    source "$REPO_ROOT/tests/lib/ldap.sh"
+    start_ldap || die "the LDAP server did not start (tests/lib/ldap.sh)"
+fi
+LDAP_PID=""
+LDAP_DATA=$(e2e_mktemp ldap-berth)
+LDAP_HOST=127.0.0.1:$(e2e_free_port)
+LDAP_BERTH_URL=http://$LDAP_HOST
+portal_front "$LDAP_BERTH_URL"
+LDAP_PORTAL_URL=$FRONT_URL
+stop_ldap_side() { # the third berth (the directory stops with stop_services, in stop_oidc_side)
+    if [[ -n "$LDAP_PID" ]]; then
+        kill -TERM "$LDAP_PID" 2>/dev/null || true
+        wait "$LDAP_PID" 2>/dev/null || true
+    fi
+    LDAP_PID=""
+}
+trap 'stop_ldap_side; stop_oidc_side; e2e_cleanup' EXIT
+# auth_mode and [ldap] go in the configuration file (as in tests/e2e/test_ldap_login.py).
+printf '%s\n' 'auth_mode = "ldap_auth"' '[ldap]' "url = \"$BERTH_TEST_LDAP_URL\"" \
+    "search_dn = \"$BERTH_TEST_LDAP_BIND_DN\"" "search_password = \"$BERTH_TEST_LDAP_BIND_PASSWORD\"" \
+    "base_dn = \"ou=people,$BERTH_TEST_LDAP_BASE_DN\"" 'uid = "uid"' 'filter = "(objectClass=inetOrgPerson)"' \
+    "group_base_dn = \"ou=groups,$BERTH_TEST_LDAP_BASE_DN\"" 'group_search_filter = "(objectClass=groupOfNames)"' \
+    "group_admin_dn = \"cn=berth-admins,ou=groups,$BERTH_TEST_LDAP_BASE_DN\"" >"$LDAP_DATA/berth.toml"
+BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --config "$LDAP_DATA/berth.toml" --listen "$LDAP_HOST" \
+    --data-dir "$LDAP_DATA/data" >"$E2E_TMP/berth-ldap.log" 2>&1 &
+LDAP_PID=$!
+ldap_ready() { # the third berth answers, in ldap_auth mode
+    local i
+    for ((i = 0; i < 150; i++)); do
+        [[ "$(e2e_curl -s --max-time 2 "$LDAP_BERTH_URL/api/v2.0/systeminfo" | jq -r .auth_mode 2>/dev/null)" == ldap_auth ]] && return 0
+        kill -0 "$LDAP_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$E2E_TMP/berth-ldap.log" >&2
+    return 1
+}
+check "a third berth answers in ldap_auth mode against the directory at $BERTH_TEST_LDAP_URL" ldap_ready
+ldap_browser_ok() {
+    LDAP_PORTAL_URL=$LDAP_PORTAL_URL LDAP_BERTH_URL=$LDAP_BERTH_URL LDAP_URL=$BERTH_TEST_LDAP_URL \
+        LDAP_BASE_DN=$BERTH_TEST_LDAP_BASE_DN LDAP_BIND_DN=$BERTH_TEST_LDAP_BIND_DN ADMIN_USER=$BERTH_ADMIN_USER \
+        ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD PORTAL_SCREENSHOTS=$SHOTS PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
+        timeout --kill-after=10 300 node "$E2E_DIR/portal/ldap.test.mjs" 2>&1 | sed 's/^/     /'
+    return "${PIPESTATUS[0]}"
+}
+check "the portal against a real LDAP directory in headless Chromium: every browser check above passed" ldap_browser_ok
+ldap_log_clean() { # neither the search password nor alice's reached the log
+    ! grep -qF -e "$BERTH_TEST_LDAP_BIND_PASSWORD" -e Alice-pw-1 "$E2E_TMP/berth-ldap.log"
+}
+check "the ldap_auth berth's log has neither the search password nor alice's" ldap_log_clean
 log "screenshots in $SHOTS"
 
 e2e_summary portal

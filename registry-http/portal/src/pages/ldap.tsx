@@ -10,7 +10,7 @@ import { Dialog, DialogActions, Empty, ErrorBox, Field, ListTable, Raw, useActio
 function DirectorySearch(props: { label: string; test: string; busy: boolean; onSearch: (q: string) => void }) {
   const [q, setQ] = useState('');
   return (
-    <div class="toolbar">
+    <div class="toolbar end">
       <Field label={props.label}>
         <input
           type="search"
