@@ -12,19 +12,29 @@
 # scanners (the adapter registered, tested, edited, disabled, made default and deleted), scan all
 # (now, progress, schedule), project quotas and global labels; registries and replication (an
 # endpoint edited; a push rule with name and tag filters created, edited, replicated to Berth
-# itself with its task log, and deleted; a run stopped); the configuration forms (robot lifetime,
-# LDAP settings: stored and restored, or the server's refusal shown), the LDAP test button, an
-# LDAP group by default under LDAP authentication; every page in Chinese without untranslated
-# English, the CSRF refusal and the cookie's flags, sign-out.
+# itself with its task log, and deleted; a run stopped); the configuration page as the server
+# reports it (unreported settings absent, fixed ones disabled with the hint, no Save on the
+# authentication form, the LDAP/OIDC notes), "Test LDAP server" against ldap://127.0.0.1:1 showing
+# the {success:false} message, no LDAP import or directory search without LDAP; every page in
+# Chinese without untranslated English, the CSRF refusal and the cookie's flags, sign-out.
 # Then a second berth in oidc_auth mode against a real OIDC provider (oidc-provider-mock, from
 # tests/lib/oidc.sh; BERTH_TEST_OIDC_URL when tests/run.sh started it, else started here) and
 # tests/e2e/portal/oidc.test.mjs: the whole code flow in the browser (the "Sign in with OIDC"
 # link, the provider's authorization form, back signed in with an HttpOnly sid cookie), the
 # profile's CLI secret generated and used as the Basic password on /v2/, sign-out, and a local
-# user's refused CLI secret shown on the page. Shared helpers: tests/e2e/portal/lib.mjs.
+# user's refused CLI secret shown on the page.
+# Then a third berth in ldap_auth mode against a real OpenLDAP (slapd from tests/lib/ldap.sh;
+# BERTH_TEST_LDAP_URL and its companions when tests/run.sh started it, else started here) and
+# tests/e2e/portal/ldap.test.mjs: the LDAP settings shown read-only with the password as set, "Test
+# LDAP server" with the prefilled settings (the configured password) and with a wrong one, dave
+# imported from the Users page (source ldap) and the reason shown when imported again, the group devs
+# found in the directory and created with its DN, a hand-typed unknown DN refused, bob imported when
+# added as a member, the pages in Chinese, and alice signing in with her LDAP password; then that
+# berth's log must hold neither password. Shared helpers: tests/e2e/portal/lib.mjs.
 # The berth binary must embed the portal (cargo's build of registry-http runs npm; see build.rs).
 # Usage: tests/e2e/portal.sh   (env: BERTH_BIN, PORTAL_SCREENSHOTS=DIR, CHROMIUM, PLAYWRIGHT_CORE,
-#                               BERTH_TEST_OIDC_URL, PORTAL_DEV_SERVER=1, E2E_KEEP_TMP; helm and jq on PATH:
+#                               BERTH_TEST_OIDC_URL, BERTH_TEST_LDAP_URL (with _BASE_DN, _BIND_DN,
+#                               _BIND_PASSWORD), PORTAL_DEV_SERVER=1, E2E_KEEP_TMP; helm and jq on PATH:
 #                               tests/setup.sh installs them)
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-// Shared pieces of the portal's browser tests (portal.test.mjs, oidc.test.mjs): the checks and
+// Shared pieces of the portal's browser tests (portal.test.mjs, oidc.test.mjs, ldap.test.mjs): the checks and
 // their summary, Chromium, API calls with Basic credentials, and the page helpers (settle, the
 // untranslated-text check, screenshots).
 //   PLAYWRIGHT_CORE     (optional) path to playwright-core's package directory

@@ -1099,7 +1099,7 @@ try {
     eq([], await stored(), 'after delete');
   });
 
-  // ---- replication complete, registry editing, configuration forms, LDAP test (portal-5b) ----
+  // ---- replication complete, registry editing (portal-5b) ----
   const replDest = `repl-${RUN}`;
   await api('POST', '/projects', { project_name: replDest, metadata: { public: 'false' } }).catch(() => {});
   const regId = (await api('GET', '/registries?page_size=100')).find((r) => r.name === regName)?.id;
@@ -1218,76 +1218,6 @@ try {
     await row.locator('[data-test=replication-delete]').click();
     await row.waitFor({ state: 'detached' });
   });
-  await check('configuration: a setting the server does not report is not shown; token_expiration (reported, not editable) is disabled with the hint; Save only on the system form', async () => {
-    const before = await api('GET', '/configurations');
-    await page.goto(`${PORTAL}/harbor/admin/config`);
-    await page.locator('[data-test=config-form]').waitFor();
-    const byKey = { session_timeout: 'config-session_timeout', robot_token_duration: 'config-robot-days', robot_name_prefix: 'config-robot_name_prefix', audit_log_forward_endpoint: 'config-audit_log_forward_endpoint', skip_audit_log_database: 'config-skip_audit_log_database', self_registration: 'config-self_registration', token_expiration: 'config-token-minutes' };
-    const shown = {};
-    for (const [k, test] of Object.entries(byKey)) shown[k] = (await page.locator(`[data-test=${test}]`).count()) === 1;
-    eq(Object.fromEntries(Object.keys(byKey).map((k) => [k, k in before])), shown, 'fields shown exactly for the reported keys');
-    assert(!('robot_token_duration' in before), 'this server reports robot_token_duration: the check of an unreported key needs another key');
-    assert(before.token_expiration && before.token_expiration.editable === false, `token_expiration in the API: ${JSON.stringify(before.token_expiration)}`);
-    const token = page.locator('[data-test=config-token-minutes]');
-    eq(true, await token.isDisabled(), 'token_expiration disabled');
-    eq(String(before.token_expiration.value), await token.inputValue(), 'token_expiration value');
-    eq('set in the server configuration', (await page.locator('label.field', { has: token }).locator('.hint').textContent()).trim(), 'hint');
-    eq(1, await page.locator('[data-test=config-save]').count(), 'Save on the system form (read_only is editable)');
-  });
-  await check('configuration: the authentication mode as reported (disabled, hint), no Save on the authentication form; without LDAP and OIDC a note says where they are set', async () => {
-    const before = await api('GET', '/configurations');
-    const mode = page.locator('[data-test=config-auth-mode]');
-    eq(before.auth_mode.value, await mode.inputValue(), 'mode shown');
-    eq(true, before.auth_mode.editable === false && (await mode.isDisabled()), 'mode disabled (the API says not editable)');
-    eq('set in the server configuration', (await page.locator('label.field', { has: mode }).locator('.hint').textContent()).trim(), 'hint');
-    assert(Object.keys(before).every((k) => !/^(auth_mode|ldap_|oidc_)/.test(k) || before[k].editable === false), 'an authentication key is editable in the API');
-    eq(0, await page.locator('[data-test=config-auth-save]').count(), 'Save on the authentication form');
-    for (const [d, key, section] of [['config-ldap', 'ldap_url', '[ldap]'], ['config-oidc', 'oidc_endpoint', '[oidc]']]) {
-      const el = page.locator(`[data-test=${d}]`);
-      if (!(await el.evaluate((x) => x.open))) await el.locator('summary').click();
-      const note = (await page.locator(`[data-test=${d}-note]`).textContent()).trim();
-      assert(note.includes(section) && note.includes('auth_mode'), `${d} note: ${note}`);
-      eq(0, await page.locator(`[data-test=config-${key}]`).count(), `${key} field on a server that does not report it`);
-    }
-    await shot(page, 'en-config-auth');
-  });
-  await check('Test LDAP server with ldap://127.0.0.1:1 posts the settings as LdapConf (no password typed, none sent); the 200 {success:false} shows as an error with its message', async () => {
-    eq('', await page.inputValue('[data-test=config-ldap-try-url]'), 'URL prefilled from nothing');
-    await page.fill('[data-test=config-ldap-try-url]', 'ldap://127.0.0.1:1');
-    await page.fill('[data-test=config-ldap-try-base-dn]', 'dc=example,dc=com');
-    await page.fill('[data-test=config-ldap-try-uid]', 'uid');
-    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v2.0/ldap/ping')), page.click('[data-test=config-ldap-ping]')]);
-    const body = res.request().postDataJSON();
-    eq(['ldap://127.0.0.1:1', 'dc=example,dc=com', 'uid', 2, 5, true], [body.ldap_url, body.ldap_base_dn, body.ldap_uid, body.ldap_scope, body.ldap_connection_timeout, body.ldap_verify_cert], 'sent settings');
-    assert(!('ldap_search_password' in body), 'a password was sent though none was typed');
-    eq(200, res.status(), 'status');
-    const answer = await res.json();
-    eq(false, answer.success, 'success in the answer');
-    const err = (await page.locator('[data-test=config-ldap-ping-error]').textContent()).trim();
-    assert(answer.message?.trim() && err.includes(answer.message.trim()), `error shown: ${err}; answer: ${answer.message}`);
-    eq(0, await page.locator('[data-test=config-ldap-ping-ok]').count(), 'a success note');
-  });
-  await check('without LDAP: no "Import from LDAP" on the Users page (the API answers 412), no directory search in the new-group dialog, and an LDAP group keeps the DN typed', async () => {
-    const res = await fetch(`${BERTH}/api/v2.0/ldap/users/search?username=a`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
-    eq(412, res.status, 'GET /ldap/users/search');
-    await page.goto(`${PORTAL}/harbor/admin/users`);
-    await page.locator('[data-test=user-row]').first().waitFor();
-    eq(0, await page.locator('[data-test=ldap-import]').count(), 'Import from LDAP button');
-    await page.goto(`${PORTAL}/harbor/admin/groups`);
-    await page.click('[data-test=group-new]');
-    await page.selectOption('[data-test=group-type]', '1');
-    await page.locator('[data-test=group-dn]').waitFor();
-    eq(0, await page.locator('[data-test=ldap-group-finder]').count(), 'directory search');
-    const name = `ldapg-${RUN}`;
-    await page.fill('[data-test=group-name]', name);
-    await page.fill('[data-test=group-dn]', `cn=${name},dc=example,dc=com`);
-    await page.click('[data-test=group-save]');
-    await page.locator(`[data-test=group-row][data-name="${name}"]`).waitFor();
-    const gs = await api('GET', `/usergroups?q=${encodeURIComponent(`group_name=~${name}`)}`);
-    eq([[name, 1, `cn=${name},dc=example,dc=com`]], gs.map((g) => [g.group_name, g.group_type, g.ldap_group_dn]), 'group in the API');
-    await api('DELETE', `/usergroups/${gs[0].id}`);
-  });
-
   // ---- a Helm chart pushed with helm: type, README, values, dependencies, helm pull (portal-5c) ----
   let chartUrl = null;
   {
@@ -1355,6 +1285,77 @@ try {
       await shot(page, 'en-artifact-chart');
     });
   }
+
+  // ---- configuration as the server reports it, LDAP test and groups without LDAP (portal-5d) ----
+  await check('configuration: a setting the server does not report is not shown; token_expiration (reported, not editable) is disabled with the hint; Save only on the system form', async () => {
+    const before = await api('GET', '/configurations');
+    await page.goto(`${PORTAL}/harbor/admin/config`);
+    await page.locator('[data-test=config-form]').waitFor();
+    const byKey = { session_timeout: 'config-session_timeout', robot_token_duration: 'config-robot-days', robot_name_prefix: 'config-robot_name_prefix', audit_log_forward_endpoint: 'config-audit_log_forward_endpoint', skip_audit_log_database: 'config-skip_audit_log_database', self_registration: 'config-self_registration', token_expiration: 'config-token-minutes' };
+    const shown = {};
+    for (const [k, test] of Object.entries(byKey)) shown[k] = (await page.locator(`[data-test=${test}]`).count()) === 1;
+    eq(Object.fromEntries(Object.keys(byKey).map((k) => [k, k in before])), shown, 'fields shown exactly for the reported keys');
+    assert(Object.keys(byKey).some((k) => !(k in before)), 'the server reports every one of these keys: the check of an unreported key needs another one');
+    assert(before.token_expiration && before.token_expiration.editable === false, `token_expiration in the API: ${JSON.stringify(before.token_expiration)}`);
+    const token = page.locator('[data-test=config-token-minutes]');
+    eq(true, await token.isDisabled(), 'token_expiration disabled');
+    eq(String(before.token_expiration.value), await token.inputValue(), 'token_expiration value');
+    eq('set in the server configuration', (await page.locator('label.field', { has: token }).locator('.hint').textContent()).trim(), 'hint');
+    eq(1, await page.locator('[data-test=config-save]').count(), 'Save on the system form (read_only is editable)');
+  });
+  await check('configuration: the authentication mode as reported (disabled, hint), no Save on the authentication form; without LDAP and OIDC a note says where they are set', async () => {
+    const before = await api('GET', '/configurations');
+    const mode = page.locator('[data-test=config-auth-mode]');
+    eq(before.auth_mode.value, await mode.inputValue(), 'mode shown');
+    eq(true, before.auth_mode.editable === false && (await mode.isDisabled()), 'mode disabled (the API says not editable)');
+    eq('set in the server configuration', (await page.locator('label.field', { has: mode }).locator('.hint').textContent()).trim(), 'hint');
+    assert(Object.keys(before).every((k) => !/^(auth_mode|ldap_|oidc_)/.test(k) || before[k].editable === false), 'an authentication key is editable in the API');
+    eq(0, await page.locator('[data-test=config-auth-save]').count(), 'Save on the authentication form');
+    for (const [d, key, section] of [['config-ldap', 'ldap_url', '[ldap]'], ['config-oidc', 'oidc_endpoint', '[oidc]']]) {
+      const el = page.locator(`[data-test=${d}]`);
+      if (!(await el.evaluate((x) => x.open))) await el.locator('summary').click();
+      const note = (await page.locator(`[data-test=${d}-note]`).textContent()).trim();
+      assert(note.includes(section) && note.includes('auth_mode'), `${d} note: ${note}`);
+      eq(0, await page.locator(`[data-test=config-${key}]`).count(), `${key} field on a server that does not report it`);
+    }
+    await shot(page, 'en-config-auth');
+  });
+  await check('Test LDAP server with ldap://127.0.0.1:1 posts the settings as LdapConf (no password typed, none sent); the 200 {success:false} shows as an error with its message', async () => {
+    eq('', await page.inputValue('[data-test=config-ldap-try-url]'), 'URL prefilled from nothing');
+    await page.fill('[data-test=config-ldap-try-url]', 'ldap://127.0.0.1:1');
+    await page.fill('[data-test=config-ldap-try-base-dn]', 'dc=example,dc=com');
+    await page.fill('[data-test=config-ldap-try-uid]', 'uid');
+    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v2.0/ldap/ping')), page.click('[data-test=config-ldap-ping]')]);
+    const body = res.request().postDataJSON();
+    eq(['ldap://127.0.0.1:1', 'dc=example,dc=com', 'uid', 2, 5, true], [body.ldap_url, body.ldap_base_dn, body.ldap_uid, body.ldap_scope, body.ldap_connection_timeout, body.ldap_verify_cert], 'sent settings');
+    assert(!('ldap_search_password' in body), 'a password was sent though none was typed');
+    eq(200, res.status(), 'status');
+    const answer = await res.json();
+    eq(false, answer.success, 'success in the answer');
+    const err = (await page.locator('[data-test=config-ldap-ping-error]').textContent()).trim();
+    assert(answer.message?.trim() && err.includes(answer.message.trim()), `error shown: ${err}; answer: ${answer.message}`);
+    eq(0, await page.locator('[data-test=config-ldap-ping-ok]').count(), 'a success note');
+  });
+  await check('without LDAP: no "Import from LDAP" on the Users page (the API answers 412), no directory search in the new-group dialog, and an LDAP group keeps the DN typed', async () => {
+    const res = await fetch(`${BERTH}/api/v2.0/ldap/users/search?username=a`, { headers: { Authorization: basic(ADMIN, ADMIN_PW) } });
+    eq(412, res.status, 'GET /ldap/users/search');
+    await page.goto(`${PORTAL}/harbor/admin/users`);
+    await page.locator('[data-test=user-row]').first().waitFor();
+    eq(0, await page.locator('[data-test=ldap-import]').count(), 'Import from LDAP button');
+    await page.goto(`${PORTAL}/harbor/admin/groups`);
+    await page.click('[data-test=group-new]');
+    await page.selectOption('[data-test=group-type]', '1');
+    await page.locator('[data-test=group-dn]').waitFor();
+    eq(0, await page.locator('[data-test=ldap-group-finder]').count(), 'directory search');
+    const name = `ldapg-${RUN}`;
+    await page.fill('[data-test=group-name]', name);
+    await page.fill('[data-test=group-dn]', `cn=${name},dc=example,dc=com`);
+    await page.click('[data-test=group-save]');
+    await page.locator(`[data-test=group-row][data-name="${name}"]`).waitFor();
+    const gs = await api('GET', `/usergroups?q=${encodeURIComponent(`group_name=~${name}`)}`);
+    eq([[name, 1, `cn=${name},dc=example,dc=com`]], gs.map((g) => [g.group_name, g.group_type, g.ldap_group_dn]), 'group in the API');
+    await api('DELETE', `/usergroups/${gs[0].id}`);
+  });
 
   // ---- language ------------------------------------------------------------------------------
   const pages = [

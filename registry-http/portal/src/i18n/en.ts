@@ -659,7 +659,7 @@ export const en = {
   'cfg.ldap.inFile': "This server does not use LDAP. LDAP is set in the server's configuration file: {mode} and an {section} section.",
   'cfg.oidc.inFile': "This server does not use OIDC. OIDC is set in the server's configuration file: {mode} and an {section} section.",
   'cfg.ldap.try': 'Settings to test',
-  'cfg.ldap.tryHint': 'Prefilled with the settings in use; nothing is saved. Left empty, the password is the configured one, which the server uses only with the configured address and search DN.',
+  'cfg.ldap.tryHint': 'Prefilled with the settings the server reports; nothing is saved. Left empty, the password is the configured one, which the server uses only with the configured address and search DN.',
   'cfg.ldap.tryPassword': 'the configured one',
   'ldap.search': 'Search',
   'ldap.importTitle': 'Import from LDAP',

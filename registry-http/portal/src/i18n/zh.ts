@@ -661,7 +661,7 @@ export const zh: Record<keyof typeof en, string> = {
   'cfg.ldap.inFile': '此服务器未使用 LDAP。LDAP 在服务器的配置文件中设置：{mode}，以及 {section} 一节。',
   'cfg.oidc.inFile': '此服务器未使用 OIDC。OIDC 在服务器的配置文件中设置：{mode}，以及 {section} 一节。',
   'cfg.ldap.try': '要测试的设置',
-  'cfg.ldap.tryHint': '已预填当前使用的设置，不会保存任何内容。密码留空时使用已配置的密码，服务器仅在已配置的地址和搜索 DN 下使用它。',
+  'cfg.ldap.tryHint': '已预填服务器报告的设置，不会保存任何内容。密码留空时使用已配置的密码，服务器仅在已配置的地址和搜索 DN 下使用它。',
   'cfg.ldap.tryPassword': '使用已配置的密码',
   'ldap.search': '搜索',
   'ldap.importTitle': '从 LDAP 导入',
