@@ -121,6 +121,22 @@ def test_the_directory_api_pings_searches_and_imports(base):
     assert requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": []}, auth=ADMIN, timeout=20).status_code == 400
     assert requests.post(f"{base}/api/v2.0/ldap/users/import", json={"ldap_uid_list": [f"u{i}" for i in range(101)]}, auth=ADMIN, timeout=20).status_code == 400
 
+    # An LDAP group must exist in the directory, as a group and as a project member.
+    for dn in [f"cn=nosuch,ou=groups,{BASE}", ""]:
+        r = requests.post(f"{base}/api/v2.0/usergroups", json={"group_name": "ghosts", "group_type": 1, "ldap_group_dn": dn}, auth=ADMIN, timeout=20)
+        assert r.status_code == 400, r.text
+    requests.post(f"{base}/api/v2.0/projects", json={"project_name": "ghostteam"}, auth=ADMIN, timeout=10).raise_for_status()
+    r = requests.post(
+        f"{base}/api/v2.0/projects/ghostteam/members",
+        json={"role_id": 2, "member_group": {"group_name": "ghosts", "group_type": 1, "ldap_group_dn": f"cn=nosuch,ou=groups,{BASE}"}},
+        headers={"X-Is-Resource-Name": "true"},
+        auth=ADMIN,
+        timeout=20,
+    )
+    assert r.status_code == 400 and "not found in the directory" in r.text, r.text
+    groups = requests.get(f"{base}/api/v2.0/usergroups", params={"q": "group_name=ghosts"}, auth=ADMIN, timeout=10).json()
+    assert groups == [], "nothing stored"
+
     # The least rights: a directory user who is no administrator gets none of it.
     alice = ("alice", "Alice-pw-1")
     assert requests.post(f"{base}/api/v2.0/ldap/ping", auth=alice, timeout=20).status_code == 403

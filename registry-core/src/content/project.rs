@@ -510,6 +510,9 @@ impl Registry {
                         match self.meta.find_group(kind, &name, &dn).await? {
                             Some(found) => Some(found),
                             None if !name.is_empty() || !dn.is_empty() => {
+                                if kind == 1 {
+                                    self.check_ldap_group_dn(&dn).await?;
+                                }
                                 let name = if name.is_empty() { dn.clone() } else { name };
                                 Some(
                                     self.meta

@@ -60,6 +60,9 @@ pub(crate) fn user_view(u: UserRow) -> User {
     }
 }
 
+/// Harbor's group type of LDAP groups.
+const GROUP_TYPE_LDAP: i64 = 1;
+
 impl Registry {
     /// Create a local user (system admins; anyone when self-registration is on).
     pub async fn create_user(&self, p: &Principal, req: UserCreate) -> Result<User> {
@@ -303,11 +306,33 @@ impl Registry {
                         .into(),
             });
         }
+        if group_type == GROUP_TYPE_LDAP {
+            self.check_ldap_group_dn(ldap_dn).await?;
+        }
         Ok(Self::group_view(
             self.meta
                 .create_group(name, group_type, ldap_dn, self.now_ms())
                 .await?,
         ))
+    }
+
+    /// An LDAP group needs its DN, and on a server that uses LDAP the directory must know it
+    /// (as Harbor checks when such a group is created or added to a project).
+    pub(crate) async fn check_ldap_group_dn(&self, dn: &str) -> Result<()> {
+        if dn.trim().is_empty() {
+            return Err(Error::BadRequest {
+                reason: "an LDAP group (group_type 1) needs its ldap_group_dn".into(),
+            });
+        }
+        #[cfg(feature = "ldap")]
+        if let Some(directory) = &self.ldap {
+            if directory.group_by_dn(dn.trim()).await?.is_none() {
+                return Err(Error::BadRequest {
+                    reason: format!("LDAP group DN {dn:?} is not found in the directory"),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub async fn user_group(&self, p: &Principal, id: i64) -> Result<UserGroup> {
