@@ -139,50 +139,63 @@ browser_ok() {
 }
 check "the portal in headless Chromium: every browser check above passed" browser_ok
 
-# ---- OIDC: a real provider and a second berth in oidc_auth mode ---------------------------------
-if [[ -z "${BERTH_TEST_OIDC_URL:-}" ]]; then
+# ---- berths of their own for OIDC and LDAP -------------------------------------------------------
+# auth_mode and its section go in a configuration file: they cannot change at run time.
+SIDE_PIDS=()
+stop_sides() { # the side berths, and the services (provider, directory) this script started
+    local pid
+    for pid in "${SIDE_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SIDE_PIDS=()
+    if declare -F stop_services >/dev/null; then stop_services; fi
+}
+trap 'stop_sides; e2e_cleanup' EXIT
+side_address() { # a free address for the next side berth: sets SIDE_HOST, SIDE_URL and SIDE_PORTAL
+    SIDE_HOST=127.0.0.1:$(e2e_free_port)
+    SIDE_URL=http://$SIDE_HOST
+    portal_front "$SIDE_URL"
+    SIDE_PORTAL=$FRONT_URL
+}
+side_start() { # side_start NAME MODE TOML: berth serve on SIDE_HOST with TOML, until systeminfo says MODE
+    local name=$1 mode=$2 toml=$3 data pid i
+    data=$(e2e_mktemp "$name-berth")
+    printf '%s\n' "$toml" >"$data/berth.toml"
+    BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --config "$data/berth.toml" --listen "$SIDE_HOST" \
+        --data-dir "$data/data" >"$E2E_TMP/berth-$name.log" 2>&1 &
+    pid=$!
+    SIDE_PIDS+=("$pid")
+    for ((i = 0; i < 150; i++)); do
+        [[ "$(e2e_curl -s --max-time 2 "$SIDE_URL/api/v2.0/systeminfo" | jq -r .auth_mode 2>/dev/null)" == "$mode" ]] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$E2E_TMP/berth-$name.log" >&2
+    return 1
+}
+services_here() { # use the services of this script's own (when tests/run.sh did not start them)
     export BERTH_SERVICES_DIR=$E2E_TMP/services
     mkdir -p "$BERTH_SERVICES_DIR"
+}
+
+# ---- OIDC: a real provider and a second berth in oidc_auth mode ---------------------------------
+if [[ -z "${BERTH_TEST_OIDC_URL:-}" ]]; then
+    services_here
     # shellcheck source=../lib/oidc.sh
     source "$REPO_ROOT/tests/lib/oidc.sh"
     start_oidc || die "the OIDC provider did not start (tests/lib/oidc.sh)"
 fi
-OIDC_PID=""
-OIDC_DATA=$(e2e_mktemp oidc-berth)
-OIDC_HOST=127.0.0.1:$(e2e_free_port)
-OIDC_BERTH_URL=http://$OIDC_HOST
-portal_front "$OIDC_BERTH_URL" # Berth's OIDC callback is on the host the browser uses
-OIDC_PORTAL_URL=$FRONT_URL
-stop_oidc_side() { # the second berth, and the provider when this script started it
-    if [[ -n "$OIDC_PID" ]]; then
-        kill -TERM "$OIDC_PID" 2>/dev/null || true
-        wait "$OIDC_PID" 2>/dev/null || true
-    fi
-    OIDC_PID=""
-    if declare -F stop_services >/dev/null; then stop_services; fi
-}
-trap 'stop_oidc_side; e2e_cleanup' EXIT
-# Berth's client at the provider (its redirect URI is the callback on the portal's host). auth_mode goes in
-# the configuration file: it cannot change at run time.
+side_address # Berth's OIDC callback is on the host the browser uses
+OIDC_BERTH_URL=$SIDE_URL OIDC_PORTAL_URL=$SIDE_PORTAL
+# Berth's client at the provider (its redirect URI is the callback on the portal's host).
 client=$(e2e_curl -sf --max-time 10 -X POST "$BERTH_TEST_OIDC_URL/oauth2/clients" -H 'Content-Type: application/json' \
     -d "{\"redirect_uris\":[\"$OIDC_PORTAL_URL/c/oidc/callback\"]}") || die "the OIDC provider refused the client registration"
-printf '%s\n' 'auth_mode = "oidc_auth"' '[oidc]' "endpoint = \"$BERTH_TEST_OIDC_URL\"" \
+OIDC_TOML=$(printf '%s\n' 'auth_mode = "oidc_auth"' '[oidc]' "endpoint = \"$BERTH_TEST_OIDC_URL\"" \
     "client_id = \"$(jq -r .client_id <<<"$client")\"" "client_secret = \"$(jq -r .client_secret <<<"$client")\"" \
-    'scope = "openid,profile,email"' >"$OIDC_DATA/berth.toml"
-BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --config "$OIDC_DATA/berth.toml" --listen "$OIDC_HOST" \
-    --data-dir "$OIDC_DATA/data" >"$E2E_TMP/berth-oidc.log" 2>&1 &
-OIDC_PID=$!
-oidc_ready() { # the second berth answers, in oidc_auth mode
-    local i
-    for ((i = 0; i < 150; i++)); do
-        [[ "$(e2e_curl -s --max-time 2 "$OIDC_BERTH_URL/api/v2.0/systeminfo" | jq -r .auth_mode 2>/dev/null)" == oidc_auth ]] && return 0
-        kill -0 "$OIDC_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    cat "$E2E_TMP/berth-oidc.log" >&2
-    return 1
-}
-check "a second berth answers in oidc_auth mode against the provider at $BERTH_TEST_OIDC_URL" oidc_ready
+    'scope = "openid,profile,email"')
+check "a second berth answers in oidc_auth mode against the provider at $BERTH_TEST_OIDC_URL" \
+    side_start oidc oidc_auth "$OIDC_TOML"
 oidc_browser_ok() {
     OIDC_PORTAL_URL=$OIDC_PORTAL_URL OIDC_BERTH_URL=$OIDC_BERTH_URL OIDC_ISSUER=$BERTH_TEST_OIDC_URL ADMIN_USER=$BERTH_ADMIN_USER \
         ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD PORTAL_SCREENSHOTS=$SHOTS PLAYWRIGHT_CORE=$PLAYWRIGHT_CORE CHROMIUM=$CHROMIUM \
@@ -190,48 +203,24 @@ oidc_browser_ok() {
     return "${PIPESTATUS[0]}"
 }
 check "the OIDC code flow in headless Chromium: every browser check above passed" oidc_browser_ok
+
 # ---- LDAP: a real directory and a third berth in ldap_auth mode ---------------------------------
 if [[ -z "${BERTH_TEST_LDAP_URL:-}" ]]; then
-    export BERTH_SERVICES_DIR=$E2E_TMP/services
-    mkdir -p "$BERTH_SERVICES_DIR"
+    services_here
     # shellcheck source=../lib/ldap.sh
     source "$REPO_ROOT/tests/lib/ldap.sh"
     start_ldap || die "the LDAP server did not start (tests/lib/ldap.sh)"
 fi
-LDAP_PID=""
-LDAP_DATA=$(e2e_mktemp ldap-berth)
-LDAP_HOST=127.0.0.1:$(e2e_free_port)
-LDAP_BERTH_URL=http://$LDAP_HOST
-portal_front "$LDAP_BERTH_URL"
-LDAP_PORTAL_URL=$FRONT_URL
-stop_ldap_side() { # the third berth (the directory stops with stop_services, in stop_oidc_side)
-    if [[ -n "$LDAP_PID" ]]; then
-        kill -TERM "$LDAP_PID" 2>/dev/null || true
-        wait "$LDAP_PID" 2>/dev/null || true
-    fi
-    LDAP_PID=""
-}
-trap 'stop_ldap_side; stop_oidc_side; e2e_cleanup' EXIT
-# auth_mode and [ldap] go in the configuration file (as in tests/e2e/test_ldap_login.py).
-printf '%s\n' 'auth_mode = "ldap_auth"' '[ldap]' "url = \"$BERTH_TEST_LDAP_URL\"" \
+side_address
+LDAP_BERTH_URL=$SIDE_URL LDAP_PORTAL_URL=$SIDE_PORTAL
+# As in tests/e2e/test_ldap_login.py.
+LDAP_TOML=$(printf '%s\n' 'auth_mode = "ldap_auth"' '[ldap]' "url = \"$BERTH_TEST_LDAP_URL\"" \
     "search_dn = \"$BERTH_TEST_LDAP_BIND_DN\"" "search_password = \"$BERTH_TEST_LDAP_BIND_PASSWORD\"" \
     "base_dn = \"ou=people,$BERTH_TEST_LDAP_BASE_DN\"" 'uid = "uid"' 'filter = "(objectClass=inetOrgPerson)"' \
     "group_base_dn = \"ou=groups,$BERTH_TEST_LDAP_BASE_DN\"" 'group_search_filter = "(objectClass=groupOfNames)"' \
-    "group_admin_dn = \"cn=berth-admins,ou=groups,$BERTH_TEST_LDAP_BASE_DN\"" >"$LDAP_DATA/berth.toml"
-BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD "$BERTH_BIN" serve --config "$LDAP_DATA/berth.toml" --listen "$LDAP_HOST" \
-    --data-dir "$LDAP_DATA/data" >"$E2E_TMP/berth-ldap.log" 2>&1 &
-LDAP_PID=$!
-ldap_ready() { # the third berth answers, in ldap_auth mode
-    local i
-    for ((i = 0; i < 150; i++)); do
-        [[ "$(e2e_curl -s --max-time 2 "$LDAP_BERTH_URL/api/v2.0/systeminfo" | jq -r .auth_mode 2>/dev/null)" == ldap_auth ]] && return 0
-        kill -0 "$LDAP_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    cat "$E2E_TMP/berth-ldap.log" >&2
-    return 1
-}
-check "a third berth answers in ldap_auth mode against the directory at $BERTH_TEST_LDAP_URL" ldap_ready
+    "group_admin_dn = \"cn=berth-admins,ou=groups,$BERTH_TEST_LDAP_BASE_DN\"")
+check "a third berth answers in ldap_auth mode against the directory at $BERTH_TEST_LDAP_URL" \
+    side_start ldap ldap_auth "$LDAP_TOML"
 ldap_browser_ok() {
     LDAP_PORTAL_URL=$LDAP_PORTAL_URL LDAP_BERTH_URL=$LDAP_BERTH_URL LDAP_URL=$BERTH_TEST_LDAP_URL \
         LDAP_BASE_DN=$BERTH_TEST_LDAP_BASE_DN LDAP_BIND_DN=$BERTH_TEST_LDAP_BIND_DN ADMIN_USER=$BERTH_ADMIN_USER \

@@ -677,11 +677,11 @@ impl LdapAuthenticator {
             let _ = ldap.unbind().await;
             return Ok(None);
         };
-        if let Some(password) = password {
-            if !self.password_binds(&entry.dn, password).await? {
-                let _ = ldap.unbind().await;
-                return Ok(None);
-            }
+        if let Some(password) = password
+            && !self.password_binds(&entry.dn, password).await?
+        {
+            let _ = ldap.unbind().await;
+            return Ok(None);
         }
         let groups = self.groups_of(&mut ldap, &entry, username).await;
         let _ = ldap.unbind().await;

@@ -325,12 +325,12 @@ impl Registry {
             });
         }
         #[cfg(feature = "ldap")]
-        if let Some(directory) = &self.ldap {
-            if directory.group_by_dn(dn.trim()).await?.is_none() {
-                return Err(Error::BadRequest {
-                    reason: format!("LDAP group DN {dn:?} is not found in the directory"),
-                });
-            }
+        if let Some(directory) = &self.ldap
+            && directory.group_by_dn(dn.trim()).await?.is_none()
+        {
+            return Err(Error::BadRequest {
+                reason: format!("LDAP group DN {dn:?} is not found in the directory"),
+            });
         }
         Ok(())
     }

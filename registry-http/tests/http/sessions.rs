@@ -115,6 +115,18 @@ async fn sign_in_sets_a_strict_cookie_and_the_cookie_authenticates() {
     assert!(anon.header("x-harbor-csrf-token").is_none());
 }
 
+/// `POST /api/v2.0/projects` with these headers.
+async fn create_project(app: &Router, headers: &[(&str, &str)], name: &str) -> Res {
+    call(
+        app,
+        Method::POST,
+        "/api/v2.0/projects",
+        headers,
+        project(name),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn cookie_writes_need_the_csrf_token_and_basic_writes_do_not() {
     let app = app_mem().await;
@@ -125,14 +137,7 @@ async fn cookie_writes_need_the_csrf_token_and_basic_writes_do_not() {
         if let Some(t) = token {
             headers.push(("x-harbor-csrf-token", t));
         }
-        let r = call(
-            &app,
-            Method::POST,
-            "/api/v2.0/projects",
-            &headers,
-            project("csrf1"),
-        )
-        .await;
+        let r = create_project(&app, &headers, "csrf1").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{label}");
         assert!(String::from_utf8_lossy(&r.body).contains("CSRF"), "{label}");
         // A /v2 write with the cookie is refused the same way.
@@ -149,24 +154,15 @@ async fn cookie_writes_need_the_csrf_token_and_basic_writes_do_not() {
     let gone = call(&app, Method::GET, "/api/v2.0/projects/csrf1", &[], vec![]).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "nothing was created");
 
-    let r = call(
+    let r = create_project(
         &app,
-        Method::POST,
-        "/api/v2.0/projects",
         &[ANON, json, ("cookie", &sid), ("x-harbor-csrf-token", &csrf)],
-        project("csrf1"),
+        "csrf1",
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
     // Basic callers carry their own credentials: no token needed.
-    let r = call(
-        &app,
-        Method::POST,
-        "/api/v2.0/projects",
-        &[json],
-        project("csrf2"),
-    )
-    .await;
+    let r = create_project(&app, &[json], "csrf2").await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
 
