@@ -316,22 +316,26 @@ impl Registry {
         ))
     }
 
-    /// An LDAP group needs its DN, and on a server that uses LDAP the directory must know it
-    /// (as Harbor checks when such a group is created or added to a project).
+    /// On a server that uses LDAP, an LDAP group needs a DN the directory knows (Harbor checks
+    /// the same when such a group is created or added to a project). Without a directory, a
+    /// group of type LDAP is a named group, as before.
     pub(crate) async fn check_ldap_group_dn(&self, dn: &str) -> Result<()> {
-        if dn.trim().is_empty() {
-            return Err(Error::BadRequest {
-                reason: "an LDAP group (group_type 1) needs its ldap_group_dn".into(),
-            });
-        }
         #[cfg(feature = "ldap")]
-        if let Some(directory) = &self.ldap
-            && directory.group_by_dn(dn.trim()).await?.is_none()
-        {
-            return Err(Error::BadRequest {
-                reason: format!("LDAP group DN {dn:?} is not found in the directory"),
-            });
+        if let Some(directory) = &self.ldap {
+            let dn = dn.trim();
+            if dn.is_empty() {
+                return Err(Error::BadRequest {
+                    reason: "an LDAP group (group_type 1) needs its ldap_group_dn".into(),
+                });
+            }
+            if directory.group_by_dn(dn).await?.is_none() {
+                return Err(Error::BadRequest {
+                    reason: format!("LDAP group DN {dn:?} is not found in the directory"),
+                });
+            }
         }
+        #[cfg(not(feature = "ldap"))]
+        let _ = dn;
         Ok(())
     }
 
