@@ -506,11 +506,11 @@ impl Registry {
                     None => {
                         let name = g.group_name.unwrap_or_default();
                         let dn = g.ldap_group_dn.unwrap_or_default();
-                        let kind = g.group_type.unwrap_or(1);
+                        let kind = g.group_type.unwrap_or(crate::auth::GROUP_TYPE_LDAP);
                         match self.meta.find_group(kind, &name, &dn).await? {
                             Some(found) => Some(found),
                             None if !name.is_empty() || !dn.is_empty() => {
-                                if kind == 1 {
+                                if kind == crate::auth::GROUP_TYPE_LDAP {
                                     self.check_ldap_group_dn(&dn).await?;
                                 }
                                 let name = if name.is_empty() { dn.clone() } else { name };

@@ -17,11 +17,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
 
+pub use super::GROUP_TYPE_LDAP;
 use super::{Authenticator, ExternalGroup, ExternalIdentity};
 use crate::error::{Error, Result};
 
-/// LDAP group type in `user_groups.group_type`.
-pub const GROUP_TYPE_LDAP: i64 = 1;
 /// Result code for wrong credentials.
 const RC_INVALID_CREDENTIALS: u32 = 49;
 /// Result codes that still carry usable entries (size / time limit exceeded).

@@ -108,6 +108,9 @@ impl Principal {
     }
 }
 
+/// LDAP group type in `user_groups.group_type`.
+pub const GROUP_TYPE_LDAP: i64 = 1;
+
 /// A group as an external directory reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalGroup {

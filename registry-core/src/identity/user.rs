@@ -60,9 +60,6 @@ pub(crate) fn user_view(u: UserRow) -> User {
     }
 }
 
-/// Harbor's group type of LDAP groups.
-const GROUP_TYPE_LDAP: i64 = 1;
-
 impl Registry {
     /// Create a local user (system admins; anyone when self-registration is on).
     pub async fn create_user(&self, p: &Principal, req: UserCreate) -> Result<User> {
@@ -306,7 +303,7 @@ impl Registry {
                         .into(),
             });
         }
-        if group_type == GROUP_TYPE_LDAP {
+        if group_type == crate::auth::GROUP_TYPE_LDAP {
             self.check_ldap_group_dn(ldap_dn).await?;
         }
         Ok(Self::group_view(

@@ -383,7 +383,7 @@ impl Registry {
                 ctx.log(format_args!("stopped on request: {e}"));
                 ("Stopped", "stopped on request".to_owned(), None)
             }
-            Err(e) if task.attempts < task.max_attempts && !ctx.stopped() => {
+            Err(e) if task.attempts < task.max_attempts => {
                 let at = now + backoff_ms(task.attempts);
                 ctx.log(format_args!("failed: {e}; retrying in {} ms", at - now));
                 ("Pending", e.to_string(), Some(at))
