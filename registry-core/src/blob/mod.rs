@@ -87,6 +87,29 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
         Ok((size, hasher))
     }
 
+    /// Stage the whole content of a blob from one stream under a new upload `id` (nothing is
+    /// staged under it), hashing it into `hasher`, for [`BlobStore::commit_whole`] to publish
+    /// once core has checked the digest. On failure core drops it with [`BlobStore::abort`].
+    ///
+    /// A store may keep small content in memory instead of staging it (the object store does:
+    /// one `PUT` then publishes it, where staging costs a listing, a `PUT`, a copy and a
+    /// delete). By default the content is appended at offset 0.
+    async fn stage_whole(
+        &self,
+        id: &str,
+        data: InputStream<'_>,
+        hasher: Hasher,
+    ) -> Result<(Whole, Hasher)> {
+        let (size, hasher) = self.append_hashed(id, 0, data, hasher).await?;
+        Ok((Whole { size, held: None }, hasher))
+    }
+
+    /// Publish content [`BlobStore::stage_whole`] staged as blob `digest`, then drop its
+    /// staging data. By default: [`BlobStore::commit`].
+    async fn commit_whole(&self, id: &str, whole: Whole, digest: &Digest) -> Result<()> {
+        self.commit(id, whole.size, digest).await
+    }
+
     /// Read back the first `size` staged bytes of upload `id`.
     async fn read_staged(&self, id: &str, size: u64) -> Result<ByteStream>;
 
@@ -99,6 +122,13 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
 
     /// Upload ids that have staging data, for purging abandoned sessions.
     async fn list_uploads(&self) -> Result<Vec<String>>;
+}
+
+/// Content staged by [`BlobStore::stage_whole`]: its size, and the bytes themselves when the
+/// store held them in memory rather than staging them.
+pub struct Whole {
+    pub size: u64,
+    pub held: Option<Vec<Bytes>>,
 }
 
 /// Check that an upload id is safe to use as one path segment (letters, digits, `-`).

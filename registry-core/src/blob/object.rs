@@ -17,9 +17,9 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
-use super::{BlobStore, ByteStream, InputStream};
+use super::{BlobStore, ByteStream, HashingStream, InputStream, Whole};
 use crate::error::{Error, Result};
-use crate::oci::Digest;
+use crate::oci::{Digest, Hasher};
 
 /// Parts are cut at this size (S3 requires ≥ 5 MiB for all but the last).
 const PART: usize = 8 << 20;
@@ -135,28 +135,29 @@ impl ObjectBlobStore {
         Ok(chunks)
     }
 
+    /// Write `data` to `key`: one plain `PUT` when it ends within [`PART`] bytes, else a
+    /// multipart upload.
     async fn put_stream(&self, key: &Path, data: InputStream<'_>) -> Result<u64> {
-        let mut buffered: Vec<Bytes> = Vec::new();
-        let mut len = 0usize;
-        // Small content: one plain PUT.
-        while len <= PART {
-            match data.next().await {
-                Some(chunk) => {
-                    let chunk = chunk?;
-                    len += chunk.len();
-                    buffered.push(chunk);
-                }
-                None => {
-                    if len > 0 {
-                        self.store
-                            .put(key, PutPayload::from_iter(buffered))
-                            .await
-                            .map_err(|e| self.err(e))?;
-                    }
-                    return Ok(len as u64);
-                }
+        let (head, len, ended) = read_head(data).await?;
+        if ended {
+            if len > 0 {
+                self.store
+                    .put(key, PutPayload::from_iter(head))
+                    .await
+                    .map_err(|e| self.err(e))?;
             }
+            return Ok(len as u64);
         }
+        self.put_multipart(key, head, data).await
+    }
+
+    /// A multipart upload of `head` (already read from `data`) and the rest of `data`.
+    async fn put_multipart(
+        &self,
+        key: &Path,
+        head: Vec<Bytes>,
+        data: InputStream<'_>,
+    ) -> Result<u64> {
         let upload = self
             .store
             .put_multipart(key)
@@ -164,7 +165,7 @@ impl ObjectBlobStore {
             .map_err(|e| self.err(e))?;
         let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut total = 0u64;
-        for b in buffered {
+        for b in head {
             total += b.len() as u64;
             w.put(b);
         }
@@ -190,6 +191,34 @@ impl ObjectBlobStore {
                 Err(e)
             }
         }
+    }
+
+    /// The one chunk [`BlobStore::stage_whole`] writes when content does not fit in memory.
+    fn whole_key(&self, id: &str) -> Result<Path> {
+        Ok(self.upload_dir(id)?.join(format!("{:020}", 0).as_str()))
+    }
+
+    /// Publish `size` bytes of one staged object as `digest`. A small blob is copied without
+    /// asking first (a copy over the same content changes nothing and costs what the `HEAD`
+    /// would); a large one is copied only when the blob does not exist yet.
+    async fn publish_object(&self, from: &Path, size: u64, digest: &Digest) -> Result<()> {
+        if size > PART as u64 && self.stat(digest).await?.is_some() {
+            return Ok(());
+        }
+        self.store
+            .copy(from, &self.blob_key(digest))
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    async fn delete_chunks(&self, chunks: &[Chunk]) -> Result<()> {
+        for c in chunks {
+            match self.store.delete(&c.path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        Ok(())
     }
 
     fn range_stream(&self, path: Path, range: Range<u64>) -> ByteStream {
@@ -301,17 +330,52 @@ impl BlobStore for ObjectBlobStore {
         Ok(stream::iter(parts).flatten().boxed())
     }
 
+    async fn stage_whole(
+        &self,
+        id: &str,
+        data: InputStream<'_>,
+        hasher: Hasher,
+    ) -> Result<(Whole, Hasher)> {
+        let key = self.whole_key(id)?;
+        let mut hashing = HashingStream::new(data, hasher);
+        let (head, len, ended) = read_head(&mut hashing).await?;
+        let (size, held) = if ended {
+            (len as u64, Some(head))
+        } else {
+            (self.put_multipart(&key, head, &mut hashing).await?, None)
+        };
+        let hasher = hashing.finish().expect("a hashing stream keeps its hasher");
+        Ok((Whole { size, held }, hasher))
+    }
+
+    async fn commit_whole(&self, id: &str, whole: Whole, digest: &Digest) -> Result<()> {
+        match whole.held {
+            // Content-addressed: writing the same bytes over an existing blob changes nothing.
+            Some(bytes) => self
+                .store
+                .put(&self.blob_key(digest), PutPayload::from_iter(bytes))
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err(e)),
+            None => {
+                let key = self.whole_key(id)?;
+                self.publish_object(&key, whole.size, digest).await?;
+                match self.store.delete(&key).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(self.err(e)),
+                }
+            }
+        }
+    }
+
     async fn commit(&self, id: &str, size: u64, digest: &Digest) -> Result<()> {
-        let target = self.blob_key(digest);
-        if self.stat(digest).await?.is_none() {
-            let chunks = self.chunks(id).await?;
-            let single = chunks.len() == 1 && chunks[0].start == 0 && chunks[0].size == size;
-            if single {
-                self.store
-                    .copy(&chunks[0].path, &target)
-                    .await
-                    .map_err(|e| self.err(e))?;
-            } else if size == 0 {
+        let chunks = self.chunks(id).await?;
+        let single = chunks.len() == 1 && chunks[0].start == 0 && chunks[0].size == size;
+        if single {
+            self.publish_object(&chunks[0].path, size, digest).await?;
+        } else if self.stat(digest).await?.is_none() {
+            let target = self.blob_key(digest);
+            if size == 0 {
                 self.store
                     .put(&target, PutPayload::default())
                     .await
@@ -327,17 +391,11 @@ impl BlobStore for ObjectBlobStore {
                 }
             }
         }
-        self.abort(id).await
+        self.delete_chunks(&chunks).await
     }
 
     async fn abort(&self, id: &str) -> Result<()> {
-        for c in self.chunks(id).await? {
-            match self.store.delete(&c.path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(self.err(e)),
-            }
-        }
-        Ok(())
+        self.delete_chunks(&self.chunks(id).await?).await
     }
 
     async fn list_uploads(&self) -> Result<Vec<String>> {
@@ -355,4 +413,22 @@ impl BlobStore for ObjectBlobStore {
         ids.dedup();
         Ok(ids)
     }
+}
+
+/// Read `data` into memory until it ends or passes [`PART`] bytes: the chunks read, their total
+/// length, and whether the stream ended.
+async fn read_head(data: InputStream<'_>) -> Result<(Vec<Bytes>, usize, bool)> {
+    let mut head = Vec::new();
+    let mut len = 0usize;
+    while len <= PART {
+        match data.next().await {
+            Some(chunk) => {
+                let chunk = chunk?;
+                len += chunk.len();
+                head.push(chunk);
+            }
+            None => return Ok((head, len, true)),
+        }
+    }
+    Ok((head, len, false))
 }

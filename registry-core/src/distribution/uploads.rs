@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::blob::{ByteStream, HashingStream};
+use crate::blob::{ByteStream, HashingStream, Whole};
 use crate::error::{Error, Result};
 use crate::meta::UploadSession;
 use crate::oci::{Algorithm, Digest, Hasher, RepoName};
@@ -16,6 +16,28 @@ use crate::registry::{GC_WAIT, MONOLITHIC_PREFIX, Registry};
 fn check_start(s: &UploadSession, start: Option<u64>) -> Result<()> {
     match start {
         Some(start) if start != s.size => Err(Error::RangeInvalid { offset: s.size }),
+        _ => Ok(()),
+    }
+}
+
+/// The body, counted and cut off past its declared length.
+fn bounded(body: ByteStream, length: Option<u64>) -> HashingStream<ByteStream> {
+    let hs = HashingStream::counting(body);
+    match length {
+        Some(len) => hs.with_limit(len),
+        None => hs,
+    }
+}
+
+/// A body shorter than its declared length is refused.
+fn check_length(hs: &HashingStream<ByteStream>, length: Option<u64>) -> Result<()> {
+    match length {
+        Some(len) if hs.bytes_seen() != len => Err(Error::SizeInvalid {
+            reason: format!(
+                "Content-Length was {len} but {} bytes arrived",
+                hs.bytes_seen()
+            ),
+        }),
         _ => Ok(()),
     }
 }
@@ -79,24 +101,12 @@ impl Registry {
         hasher: Hasher,
         length: Option<u64>,
     ) -> Result<(u64, Hasher)> {
-        let mut hs = HashingStream::counting(body);
-        if let Some(len) = length {
-            hs = hs.with_limit(len);
-        }
+        let mut hs = bounded(body, length);
         let (size, hasher) = self
             .blobs
             .append_hashed(id, offset, &mut hs, hasher)
             .await?;
-        if let Some(len) = length
-            && hs.bytes_seen() != len
-        {
-            return Err(Error::SizeInvalid {
-                reason: format!(
-                    "Content-Length was {len} but {} bytes arrived",
-                    hs.bytes_seen()
-                ),
-            });
-        }
+        check_length(&hs, length)?;
         Ok((size, hasher))
     }
 
@@ -158,7 +168,7 @@ impl Registry {
                 actual: actual.to_string(),
             });
         }
-        self.publish(repo, &s.id, s.size, digest).await?;
+        self.publish(repo, &s.id, s.size, digest, None).await?;
         self.meta.delete_upload(&s.id).await?;
         Ok(s.size)
     }
@@ -169,12 +179,16 @@ impl Registry {
     /// deleting the same digest, this waits until it is done, so the deletion cannot remove
     /// the bytes just written. Refused by the quota, the published bytes stay unlinked and go
     /// at the next garbage collection after the grace period.
+    /// `whole` is what [`BlobStore::stage_whole`] staged, for a blob that came in one stream.
+    ///
+    /// [`BlobStore::stage_whole`]: crate::blob::BlobStore::stage_whole
     async fn publish(
         &self,
         repo: &RepoName,
         staging_id: &str,
         size: u64,
         digest: &Digest,
+        whole: Option<Whole>,
     ) -> Result<()> {
         let waited = std::time::Instant::now();
         while !self
@@ -189,7 +203,10 @@ impl Registry {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.blobs.commit(staging_id, size, digest).await?;
+        match whole {
+            Some(whole) => self.blobs.commit_whole(staging_id, whole, digest).await?,
+            None => self.blobs.commit(staging_id, size, digest).await?,
+        }
         let linked = self
             .meta
             .link_new_blob(repo, digest, size, self.now())
@@ -230,9 +247,12 @@ impl Registry {
             uuid::Uuid::new_v4().simple()
         );
         let result = async {
-            let (size, hasher) = self
-                .stage(&id, 0, body, Hasher::new(digest.algorithm()), length)
+            let mut hs = bounded(body, length);
+            let (whole, hasher) = self
+                .blobs
+                .stage_whole(&id, &mut hs, Hasher::new(digest.algorithm()))
                 .await?;
+            check_length(&hs, length)?;
             let actual = hasher.finish();
             if &actual != digest {
                 return Err(Error::DigestInvalid {
@@ -240,7 +260,8 @@ impl Registry {
                     actual: actual.to_string(),
                 });
             }
-            self.publish(repo, &id, size, digest).await?;
+            let size = whole.size;
+            self.publish(repo, &id, size, digest, Some(whole)).await?;
             Ok(size)
         }
         .await;

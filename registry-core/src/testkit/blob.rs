@@ -6,7 +6,7 @@ use futures::stream;
 use super::{chunks, data};
 use crate::blob::{BlobStore, collect};
 use crate::error::ErrorCode;
-use crate::oci::Digest;
+use crate::oci::{Algorithm, Digest, Hasher};
 
 fn uid(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::new_v4().simple())
@@ -166,6 +166,39 @@ pub async fn large_blob(store: &dyn BlobStore) {
     store.delete(&d).await.unwrap();
 }
 
+/// Whole blobs in one stream ([`BlobStore::stage_whole`] then [`BlobStore::commit_whole`]):
+/// empty, small, and past one multipart part; hashed on the way, published intact, nothing left
+/// staged, and publishing over an existing blob is fine.
+pub async fn whole_blobs(store: &dyn BlobStore) {
+    for (seed, len) in [(20, 0), (21, 5_000), (22, 9 * 1024 * 1024 + 7)] {
+        let bytes = data(seed, len);
+        let d = Digest::sha256_of(&bytes);
+        for round in 0..2 {
+            let id = uid("whole");
+            let mut s = stream::iter(chunks(&bytes, 64 * 1024 + 1));
+            let (whole, hasher) = store
+                .stage_whole(&id, &mut s, Hasher::new(Algorithm::Sha256))
+                .await
+                .unwrap();
+            assert_eq!(whole.size, len as u64);
+            assert_eq!(hasher.finish(), d, "len {len}: hash of the streamed bytes");
+            store.commit_whole(&id, whole, &d).await.unwrap();
+            assert_eq!(
+                store.stat(&d).await.unwrap(),
+                Some(len as u64),
+                "round {round}"
+            );
+            let back = read_all(store, &d, None).await;
+            assert!(back == bytes, "len {len}: content differs");
+            assert!(
+                !store.list_uploads().await.unwrap().contains(&id),
+                "len {len}: staging left behind"
+            );
+        }
+        store.delete(&d).await.unwrap();
+    }
+}
+
 /// `list` shows published blobs (for GC); deleting a missing blob reports false.
 pub async fn list_and_delete(store: &dyn BlobStore) {
     let mut want = Vec::new();
@@ -203,6 +236,7 @@ pub async fn run_all(store: &dyn BlobStore) {
     commit_existing_is_idempotent(store).await;
     empty_blob(store).await;
     large_blob(store).await;
+    whole_blobs(store).await;
     list_and_delete(store).await;
     hostile_upload_ids(store).await;
 }
