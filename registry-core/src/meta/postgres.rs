@@ -19,8 +19,17 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// Metadata in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
+    /// Reads, and single-statement writes.
     pool: PgPool,
+    /// Write transactions. Their own pool: transactions that change one project's holdings
+    /// queue on its quota row, and on a shared pool a burst of pushes into one project held
+    /// every connection while it waited, so pulls waited too (500 clients: pulls p50 1 s).
+    writer: PgPool,
 }
+
+/// Connections for reads per node, and for write transactions (see [`PostgresStore::writer`]).
+const READ_CONNECTIONS: u32 = 16;
+const WRITE_CONNECTIONS: u32 = 8;
 
 impl PostgresStore {
     /// Connect to `url` (`postgres://user@host:port/db`) and run the embedded migrations.
@@ -31,38 +40,46 @@ impl PostgresStore {
             source: format!("{}: {e}", crate::units::redact_uri(url)).into(),
         };
         let opts = PgConnectOptions::from_str(url).map_err(context)?;
-        let pool = PgPoolOptions::new()
-            // No JIT compilation: Berth's statements are short, and PostgreSQL decides to
-            // compile from cost estimates, which a scan under a LIMIT inflates. A repository
-            // search over 100,000 names spent 15 ms compiling to run for 14 ms.
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(conn, "SET jit = off")
-                        .await
-                        .map(drop)
+        let pool_options = || {
+            PgPoolOptions::new()
+                // No JIT compilation: Berth's statements are short, and PostgreSQL decides to
+                // compile from cost estimates, which a scan under a LIMIT inflates. A repository
+                // search over 100,000 names spent 15 ms compiling to run for 14 ms.
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, "SET jit = off")
+                            .await
+                            .map(drop)
+                    })
                 })
-            })
-            .max_connections(16)
+        };
+        let pool = pool_options()
+            .max_connections(READ_CONNECTIONS)
             // While the database is away, requests wait this long, then answer 503.
             .acquire_timeout(std::time::Duration::from_secs(8))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(context)?;
         MIGRATOR.run(&pool).await.map_err(|e| Error::Metadata {
             backend: "postgres",
             source: Box::new(e),
         })?;
-        Ok(Self { pool })
+        // Writers also queue behind each other here, so they may wait longer than readers.
+        let writer = pool_options()
+            .max_connections(WRITE_CONNECTIONS)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect_lazy_with(opts);
+        Ok(Self { pool, writer })
     }
 
     /// PostgreSQL takes row locks itself; there is no process-wide writer lock.
-    /// Writes outside transactions: any connection (row locks order concurrent writers).
+    /// Writes outside transactions: any write connection (row locks order concurrent writers).
     fn write_pool(&self) -> &PgPool {
-        &self.pool
+        &self.writer
     }
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        Ok(WriteTx::new(self.pool.begin().await.map_err(db_err)?))
+        Ok(WriteTx::new(self.writer.begin().await.map_err(db_err)?))
     }
 }
 
