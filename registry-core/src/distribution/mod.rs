@@ -12,6 +12,7 @@
 pub mod access;
 pub mod blobs;
 pub mod image;
+pub(crate) mod links;
 pub mod manifests;
 pub mod uploads;
 

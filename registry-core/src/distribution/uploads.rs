@@ -207,10 +207,12 @@ impl Registry {
             Some(whole) => self.blobs.commit_whole(staging_id, whole, digest).await?,
             None => self.blobs.commit(staging_id, size, digest).await?,
         }
-        let linked = self
-            .meta
-            .link_new_blob(repo, digest, size, self.now())
-            .await;
+        let link = crate::meta::NewBlobLink {
+            repo: repo.clone(),
+            digest: digest.clone(),
+            size,
+        };
+        let linked = self.links.link(&self.meta, &self.clock, link).await;
         if let Err(e) = &linked {
             self.quota_refused(e).await;
         }

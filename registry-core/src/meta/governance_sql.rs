@@ -692,8 +692,23 @@ macro_rules! sql_governance_store {
                     qb.push_bind(cutoff).push(" AND b.digest IN ");
                     push_list(&mut qb, chunk);
                     qb.push(" AND ").push(BLOB_UNREFERENCED).push(" RETURNING digest, size");
-                    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    let mut rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                     commit_tx(tx).await?;
+                    // A link that committed while the claim waited for its row lock is not in
+                    // the claim's snapshot (PostgreSQL rechecks only the row itself); a new
+                    // statement sees it, and gives such blobs back before anything is deleted.
+                    // Links after the claim see `deleting` and are refused.
+                    if !rows.is_empty() {
+                        let digests: Vec<String> = rows.iter().map(|(d, _)| d.clone()).collect();
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs AS b SET state = 'live' WHERE b.state = 'deleting' AND b.digest IN ");
+                        push_list(&mut qb, &digests);
+                        qb.push(" AND NOT (").push(BLOB_UNREFERENCED).push(") RETURNING digest");
+                        let back: Vec<(String,)> = qb.build_query_as().fetch_all(self.write_pool()).await.map_err(db_err)?;
+                        if !back.is_empty() {
+                            tracing::info!(blobs = back.len(), "garbage collection gave back blobs linked while it claimed them");
+                            rows.retain(|(d, _)| !back.iter().any(|(b,)| b == d));
+                        }
+                    }
                     claimed.extend(rows);
                 }
                 Ok(claimed)

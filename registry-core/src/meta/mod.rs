@@ -94,6 +94,14 @@ pub struct Referrer {
     pub annotations: Option<String>,
 }
 
+/// A published blob to link, for [`MetadataStore::link_new_blobs`].
+#[derive(Debug, Clone)]
+pub struct NewBlobLink {
+    pub repo: RepoName,
+    pub digest: Digest,
+    pub size: u64,
+}
+
 /// The metadata store behind a [`crate::Registry`].
 ///
 /// # Contract
@@ -116,6 +124,16 @@ pub trait MetadataStore:
 {
     /// Backend name for errors and metrics (`"sqlite"`, `"postgres"`).
     fn name(&self) -> &'static str;
+
+    /// Link several published blobs of one project's repositories in one transaction, each as
+    /// [`MetadataStore::link_new_blob`] would: `Ok(true)` when all are linked. `Ok(false)`
+    /// links none: one of them could not be (its blob was collected meanwhile, or the quota
+    /// cannot hold them all), and the caller links them one at a time, for each its own answer.
+    /// By default `Ok(false)`.
+    async fn link_new_blobs(&self, links: &[NewBlobLink], now: i64) -> Result<bool> {
+        let _ = (links, now);
+        Ok(false)
+    }
 
     /// Link a published blob, whose row [`governance::GovernanceStore::claim_blob`] created
     /// before the bytes were published, to `repo` (creating the repository row), charging the

@@ -79,6 +79,54 @@ macro_rules! sql_metadata_store {
                 commit_tx(tx).await
             }
 
+            async fn link_new_blobs(&self, links: &[$crate::meta::NewBlobLink], now: i64) -> Result<bool> {
+                use std::collections::{BTreeMap, BTreeSet};
+                let Some(first) = links.first() else { return Ok(true) };
+                if links.len() > SQL_BATCH / 4 || links.iter().any(|l| l.repo.project() != first.repo.project()) {
+                    return Ok(false);
+                }
+                // The locks in link_new_blob's order: quota row, repositories, blobs.
+                let mut tx = self.begin_write().await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, &first.repo, now).await?;
+                let mut repo_ids: BTreeMap<&str, i64> = BTreeMap::new();
+                for l in links {
+                    if !repo_ids.contains_key(l.repo.as_str()) {
+                        repo_ids.insert(l.repo.as_str(), ensure_repo(&mut *tx, &l.repo, now).await?);
+                    }
+                }
+                // Each digest once: one statement must not touch a row twice.
+                let sizes: BTreeMap<String, i64> = links.iter().map(|l| (l.digest.to_string(), l.size as i64)).collect();
+                let pairs: BTreeSet<(i64, String)> = links.iter().map(|l| (repo_ids[l.repo.as_str()], l.digest.to_string())).collect();
+                let digests: Vec<String> = sizes.keys().cloned().collect();
+                let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs SET state = 'live', last_touched = ");
+                qb.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
+                push_list(&mut qb, &digests);
+                let claimed = qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                if claimed != digests.len() as u64 {
+                    return Ok(false);
+                }
+                let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) ");
+                qb.push_values(&pairs, |mut row, (repo_id, digest)| {
+                    row.push_bind(*repo_id).push_bind(digest.as_str()).push_bind(now).push_bind(now);
+                });
+                qb.push(" ON CONFLICT (repo_id, digest) DO UPDATE SET last_touched = excluded.last_touched");
+                qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                let mut qb = sqlx::QueryBuilder::<Db>::new("INSERT INTO project_blobs (project_id, digest, size, created_at) ");
+                qb.push_values(&sizes, |mut row, (digest, size)| {
+                    row.push_bind(project_id).push_bind(digest.as_str()).push_bind(*size).push_bind(now);
+                });
+                qb.push(" ON CONFLICT DO NOTHING RETURNING size");
+                let held: Vec<(i64,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                let added: i64 = held.iter().map(|(s,)| s).sum();
+                let (hard, used) = quota;
+                if hard >= 0 && used + added > hard {
+                    return Ok(false);
+                }
+                charge(&mut tx, project_id, quota, added, now).await?;
+                commit_tx(tx).await?;
+                Ok(true)
+            }
+
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
                 let mut tx = self.begin_write().await?;
                 let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;

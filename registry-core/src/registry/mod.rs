@@ -231,6 +231,7 @@ impl RegistryBuilder {
                 self.previous_secret_keys,
             )),
             proxy: Arc::new(crate::proxy::ProxyState::new()),
+            links: Arc::default(),
             read_only: Arc::new(
                 moka::future::Cache::builder()
                     .time_to_live(READ_ONLY_TTL)
@@ -265,6 +266,8 @@ pub struct Registry {
     pub(crate) audit: Arc<crate::audit::AuditState>,
     pub(crate) secrets: Arc<secrets::SecretBox>,
     pub(crate) proxy: Arc<crate::proxy::ProxyState>,
+    /// Blob links waiting to be written together (group commit).
+    pub(crate) links: Arc<crate::distribution::links::LinkQueue>,
     /// The `read_only` setting, re-read at most every [`READ_ONLY_TTL`].
     read_only: Arc<moka::future::Cache<(), bool>>,
     /// How stale a link may be before a HEAD touches it again (ms; see

@@ -120,6 +120,77 @@ pub async fn blob_links_and_mounts(m: &dyn MetadataStore) {
     );
 }
 
+/// Blob links written together (group commit): all or none, each digest charged once, and the
+/// stored usage equal to a recount.
+pub async fn batched_blob_links(m: &dyn MetadataStore) {
+    use crate::meta::NewBlobLink;
+    super::ensure_projects(m, &["batch"]).await;
+    let project = m.project_by_name("batch").await.unwrap().unwrap().id;
+    let (a, b) = (repo("batch/a"), repo("batch/b"));
+    let (d1, d2, d3) = (digest("batch-1"), digest("batch-2"), digest("batch-3"));
+    for (d, size) in [(&d1, 10), (&d2, 20), (&d3, 30)] {
+        m.claim_blob(&d.to_string(), size, 1).await.unwrap();
+    }
+    let l = |r: &RepoName, d: &Digest, size| NewBlobLink {
+        repo: r.clone(),
+        digest: d.clone(),
+        size,
+    };
+    let used = || async { m.quota_by_project(project).await.unwrap().unwrap() };
+    let recounted = || async {
+        let audit = m.quota_check().await.unwrap();
+        let row = audit.iter().find(|q| q.project_id == project).unwrap();
+        assert_eq!(row.stored, row.recount, "stored usage equals a recount");
+    };
+
+    // d1 twice into a (two clients pushing one layer), into b as well, and d2 into b.
+    let batch = [
+        l(&a, &d1, 10),
+        l(&a, &d1, 10),
+        l(&b, &d1, 10),
+        l(&b, &d2, 20),
+    ];
+    assert!(m.link_new_blobs(&batch, 2).await.unwrap());
+    assert_eq!(m.repo_blob(&a, &d1).await.unwrap(), Some(10));
+    assert_eq!(m.repo_blob(&b, &d1).await.unwrap(), Some(10));
+    assert_eq!(m.repo_blob(&b, &d2).await.unwrap(), Some(20));
+    assert_eq!(m.repo_blob(&a, &d2).await.unwrap(), None);
+    assert_eq!(used().await.used, 30, "each digest charged once");
+    recounted().await;
+
+    // One blob of the batch was collected meanwhile (no row): nothing is linked.
+    let gone = digest("batch-gone");
+    let batch = [l(&a, &d3, 30), l(&a, &gone, 5)];
+    assert!(!m.link_new_blobs(&batch, 3).await.unwrap());
+    assert_eq!(m.repo_blob(&a, &d3).await.unwrap(), None, "all or none");
+    assert_eq!(used().await.used, 30);
+
+    // A quota that cannot hold the batch: nothing is linked; one at a time, the link that does
+    // not fit is refused as it always was.
+    let q = used().await;
+    assert!(m.set_quota_hard(q.id, 50, 4).await.unwrap());
+    let batch = [l(&a, &d3, 30), l(&b, &d2, 20)];
+    assert!(!m.link_new_blobs(&batch, 5).await.unwrap());
+    assert_eq!(m.repo_blob(&a, &d3).await.unwrap(), None);
+    let refused = m.link_new_blob(&a, &d3, 30, 5).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Denied, "{refused}");
+    assert!(m.set_quota_hard(q.id, -1, 6).await.unwrap());
+    assert!(m.link_new_blobs(&batch, 7).await.unwrap());
+    assert_eq!(m.repo_blob(&a, &d3).await.unwrap(), Some(30));
+    assert_eq!(used().await.used, 60);
+    recounted().await;
+
+    // Links of two projects are never written together.
+    super::ensure_projects(m, &["batch2"]).await;
+    let other = repo("batch2/x");
+    assert!(
+        !m.link_new_blobs(&[l(&a, &d1, 10), l(&other, &d1, 10)], 8)
+            .await
+            .unwrap()
+    );
+    assert_eq!(m.repo_blob(&other, &d1).await.unwrap(), None);
+}
+
 /// Upload sessions: create, read, compare-and-set progress, stale listing, delete.
 pub async fn upload_sessions(m: &dyn MetadataStore) {
     let id = uuid::Uuid::new_v4().to_string();
@@ -555,6 +626,7 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
 pub async fn run_all(m: &dyn MetadataStore) {
     artifact_pages(m).await;
     blob_links_and_mounts(m).await;
+    batched_blob_links(m).await;
     upload_sessions(m).await;
     put_manifest_is_atomic(m).await;
     immutable_tags_in_the_transaction(m).await;

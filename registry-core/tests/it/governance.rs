@@ -439,6 +439,75 @@ async fn quota_exactness(reg: Registry) {
     );
 }
 
+/// Many blobs pushed at once into one project, whose links are written together (group
+/// commit): every push gets its own answer, exactly the blobs that fit under the limit are
+/// linked, and the stored usage equals a recount.
+async fn concurrent_blob_pushes(reg: Registry) {
+    project(&reg, "many", 20 * 1000).await;
+    let repo = RepoName::parse("many/app").unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..32u64 {
+        let (reg, repo) = (reg.clone(), repo.clone());
+        // Two pushes of each of 16 blobs of 1,000 bytes, then 16 more: 32 for room for 20.
+        tasks.push(tokio::spawn(async move {
+            let seed = i % 16;
+            let bytes = Bytes::from(data(9_000 + seed, 1000));
+            (seed, reg.push_blob_bytes(&repo, bytes).await)
+        }));
+    }
+    for i in 32..48u64 {
+        let (reg, repo) = (reg.clone(), repo.clone());
+        tasks.push(tokio::spawn(async move {
+            let bytes = Bytes::from(data(9_000 + i, 1000));
+            (i, reg.push_blob_bytes(&repo, bytes).await)
+        }));
+    }
+    let (mut linked, mut refused) = (BTreeMap::new(), BTreeMap::new());
+    for t in tasks {
+        let (seed, r) = t.await.unwrap();
+        let d = Digest::sha256_of(&data(9_000 + seed, 1000));
+        match r {
+            Ok(pushed) => {
+                assert_eq!(pushed, d);
+                linked.insert(seed, d);
+            }
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::Denied, "blob {seed}: {e}");
+                refused.insert(seed, d);
+            }
+        }
+    }
+    let store = reg.metadata_store();
+    for d in linked.values() {
+        assert_eq!(store.repo_blob(&repo, d).await.unwrap(), Some(1000));
+    }
+    for (seed, d) in &refused {
+        assert!(
+            !linked.contains_key(seed),
+            "blob {seed} both linked and refused"
+        );
+        assert_eq!(store.repo_blob(&repo, d).await.unwrap(), None);
+    }
+    assert_eq!(linked.len(), 20, "exactly the blobs that fit: {linked:?}");
+    assert_eq!(used(&reg, "many").await, 20 * 1000);
+    assert_quotas_exact(&reg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_blob_pushes_sqlite_fs() {
+    let env = sqlite_fs(Arc::new(SystemClock)).await;
+    concurrent_blob_pushes(env.reg.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
+async fn concurrent_blob_pushes_postgres_s3() {
+    let Some(env) = pg_s3(Arc::new(SystemClock)).await else {
+        return;
+    };
+    concurrent_blob_pushes(env.reg.clone()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn quota_exactness_sqlite_fs() {
     let env = sqlite_fs(Arc::new(SystemClock)).await;
