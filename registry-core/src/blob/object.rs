@@ -7,6 +7,9 @@
 //! copy when the upload is one chunk, else by streaming the chunks into one multipart upload;
 //! either way the object appears atomically, and small chunks never meet S3's 5 MiB part minimum
 //! because parts are cut from the concatenated stream.
+//!
+//! A blob that arrives in one stream ([`BlobStore::stage_whole`]) is not staged at all when it
+//! fits in one part: it is held in memory while core hashes it and published with one `PUT`.
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -64,7 +64,7 @@ impl LinkQueue {
         let project = link.repo.project().to_owned();
         let (done, answer) = oneshot::channel();
         let start = {
-            let mut waiting = self.waiting.lock().expect("link queue lock");
+            let mut waiting = self.lock();
             let start = !waiting.contains_key(&project);
             waiting
                 .entry(project.clone())
@@ -87,20 +87,48 @@ impl LinkQueue {
 
     /// Write the project's queued links until none is left.
     async fn drain(&self, meta: &Arc<dyn MetadataStore>, clock: &Arc<dyn Clock>, project: &str) {
+        // Should this task end early (a panic), the project's queue goes with it: the waiting
+        // pushes get an error instead of waiting for good, and the next link starts a new task.
+        let mut guard = Draining {
+            queue: self,
+            project,
+            ended: false,
+        };
         loop {
             let batch: Vec<Pending> = {
-                let mut waiting = self.waiting.lock().expect("link queue lock");
+                let mut waiting = self.lock();
                 let Some(queue) = waiting.get_mut(project) else {
                     return;
                 };
                 if queue.is_empty() {
+                    // Under the same lock as the check: a link queued after it starts a new task.
                     waiting.remove(project);
+                    guard.ended = true;
                     return;
                 }
                 let n = queue.len().min(MAX_BATCH);
                 queue.drain(..n).collect()
             };
             write(meta, clock, batch).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Pending>>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Removes a project's queue when the task draining it ends before emptying it.
+struct Draining<'a> {
+    queue: &'a LinkQueue,
+    project: &'a str,
+    ended: bool,
+}
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.queue.lock().remove(self.project);
         }
     }
 }
