@@ -83,13 +83,14 @@ pg-restart)
   ) &
   pusher=$!
   sleep 1
-  # Down for twelve seconds (longer than the pool's 8 s wait), then back with its options.
+  # Down for 25 seconds (longer than the write pool's 20 s wait; reads wait 8 s), then back with
+  # its options.
   pg=/usr/lib/postgresql/15/bin
   opts=$(cut -d' ' -f2- "$BERTH_PG_DATA/postmaster.opts")
   runuser -u postgres -- "$pg/pg_ctl" -D "$BERTH_PG_DATA" -m fast -w stop >/dev/null
-  sleep 12
+  sleep 25
   runuser -u postgres -- "$pg/pg_ctl" -D "$BERTH_PG_DATA" -l "$BERTH_PG_DATA/../log" -w start -o "$opts" >/dev/null
-  log "PostgreSQL restarted after a 12 s outage"
+  log "PostgreSQL restarted after a 25 s outage"
   wait "$pusher"
   log "statuses: $(cut -d' ' -f2 "$E2E_TMP/codes" | sort | uniq -c | tr '\n' ' ')"
   bad=$(awk '$2 != 201 && !($2 ~ /^5/ && $3 == "UNKNOWN" || $2 ~ /^5/ && $3 == "UNAVAILABLE")' "$E2E_TMP/codes")

@@ -67,7 +67,7 @@ impl PostgresStore {
         // Writers also queue behind each other here, so they may wait longer than readers.
         let writer = pool_options()
             .max_connections(WRITE_CONNECTIONS)
-            .acquire_timeout(std::time::Duration::from_secs(30))
+            .acquire_timeout(std::time::Duration::from_secs(20))
             .connect_lazy_with(opts);
         Ok(Self { pool, writer })
     }
