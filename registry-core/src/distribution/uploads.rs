@@ -179,6 +179,7 @@ impl Registry {
     /// deleting the same digest, this waits until it is done, so the deletion cannot remove
     /// the bytes just written. Refused by the quota, the published bytes stay unlinked and go
     /// at the next garbage collection after the grace period.
+    ///
     /// `whole` is what [`BlobStore::stage_whole`] staged, for a blob that came in one stream.
     ///
     /// [`BlobStore::stage_whole`]: crate::blob::BlobStore::stage_whole

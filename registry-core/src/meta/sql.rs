@@ -118,11 +118,11 @@ macro_rules! sql_metadata_store {
                 qb.push(" ON CONFLICT DO NOTHING RETURNING size");
                 let held: Vec<(i64,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                 let added: i64 = held.iter().map(|(s,)| s).sum();
-                let (hard, used) = quota;
-                if hard >= 0 && used + added > hard {
-                    return Ok(false);
+                // Past the limit: nothing is linked, and each link gets its own answer alone.
+                match charge(&mut tx, project_id, quota, added, now).await {
+                    Err(Error::QuotaExceeded { .. }) => return Ok(false),
+                    other => other?,
                 }
-                charge(&mut tx, project_id, quota, added, now).await?;
                 commit_tx(tx).await?;
                 Ok(true)
             }

@@ -446,20 +446,13 @@ async fn concurrent_blob_pushes(reg: Registry) {
     project(&reg, "many", 20 * 1000).await;
     let repo = RepoName::parse("many/app").unwrap();
     let mut tasks = Vec::new();
-    for i in 0..32u64 {
+    // Two pushes of each of 16 blobs of 1,000 bytes, then 16 more: 32 for room for 20.
+    for i in 0..48u64 {
+        let seed = if i < 32 { i % 16 } else { i };
         let (reg, repo) = (reg.clone(), repo.clone());
-        // Two pushes of each of 16 blobs of 1,000 bytes, then 16 more: 32 for room for 20.
         tasks.push(tokio::spawn(async move {
-            let seed = i % 16;
             let bytes = Bytes::from(data(9_000 + seed, 1000));
             (seed, reg.push_blob_bytes(&repo, bytes).await)
-        }));
-    }
-    for i in 32..48u64 {
-        let (reg, repo) = (reg.clone(), repo.clone());
-        tasks.push(tokio::spawn(async move {
-            let bytes = Bytes::from(data(9_000 + i, 1000));
-            (i, reg.push_blob_bytes(&repo, bytes).await)
         }));
     }
     let (mut linked, mut refused) = (BTreeMap::new(), BTreeMap::new());
