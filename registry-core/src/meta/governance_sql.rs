@@ -294,7 +294,7 @@ macro_rules! sql_governance_store {
                     "UPDATE events SET notify_pending = FALSE WHERE notify_pending AND NOT EXISTS
                      (SELECT 1 FROM webhook_policies w WHERE w.enabled AND w.project_id = events.project_id)",
                 );
-                Ok(q.execute(self.write_pool()).await.map_err(db_err)?.rows_affected())
+                Ok(q.execute(&mut *self.write_conn().await?).await.map_err(db_err)?.rows_affected())
             }
 
             async fn mark_notified(&self, ids: &[i64]) -> Result<()> {
@@ -305,7 +305,7 @@ macro_rules! sql_governance_store {
                         list.push_bind(*id);
                     }
                     qb.push(")");
-                    qb.build().execute(self.write_pool()).await.map_err(db_err)?;
+                    qb.build().execute(&mut *self.write_conn().await?).await.map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -356,7 +356,7 @@ macro_rules! sql_governance_store {
                 .bind(until)
                 .bind(log)
                 .bind(now)
-                .fetch_optional(self.write_pool())
+                .fetch_optional(&mut *self.write_conn().await?)
                 .await
                 .map_err(db_err)?;
                 Ok(row.map(|(s,)| s))
@@ -703,7 +703,7 @@ macro_rules! sql_governance_store {
                         let mut qb = sqlx::QueryBuilder::<Db>::new("UPDATE blobs AS b SET state = 'live' WHERE b.state = 'deleting' AND b.digest IN ");
                         push_list(&mut qb, &digests);
                         qb.push(" AND NOT (").push(BLOB_UNREFERENCED).push(") RETURNING digest");
-                        let back: Vec<(String,)> = qb.build_query_as().fetch_all(self.write_pool()).await.map_err(db_err)?;
+                        let back: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *self.write_conn().await?).await.map_err(db_err)?;
                         if !back.is_empty() {
                             tracing::info!(blobs = back.len(), "garbage collection gave back blobs linked while it claimed them");
                             rows.retain(|(d, _)| !back.iter().any(|(b,)| b == d));

@@ -485,7 +485,7 @@ macro_rules! sql_identity_store {
                 )
                 .bind(name.to_owned()).bind(group_type).bind(ldap_dn.to_owned()).bind(now);
                 let (id,) = {
-                    q.fetch_one(self.write_pool()).await.map_err(already(format!("group {name}")))?
+                    q.fetch_one(&mut *self.write_conn().await?).await.map_err(already(format!("group {name}")))?
                 };
                 self.group_by_id(id).await?.ok_or_else(|| Error::internal("created group vanished"))
             }
@@ -627,7 +627,7 @@ macro_rules! sql_identity_store {
                 )
                 .bind(l.name.clone()).bind(l.description.clone()).bind(l.color.clone()).bind(l.scope.clone())
                 .bind(l.project_id).bind(l.created_at);
-                let (id,) = q.fetch_one(self.write_pool()).await.map_err(already(format!("label {}", l.name)))?;
+                let (id,) = q.fetch_one(&mut *self.write_conn().await?).await.map_err(already(format!("label {}", l.name)))?;
                 Ok(id)
             }
 
@@ -646,7 +646,7 @@ macro_rules! sql_identity_store {
             async fn update_label(&self, l: &LabelRow) -> Result<bool> {
                 let q = sqlx::query("UPDATE labels SET name = $2, description = $3, color = $4, updated_at = $5 WHERE id = $1")
                     .bind(l.id).bind(l.name.clone()).bind(l.description.clone()).bind(l.color.clone()).bind(l.updated_at);
-                let n = q.execute(self.write_pool()).await.map_err(already(format!("label {}", l.name)))?.rows_affected();
+                let n = q.execute(&mut *self.write_conn().await?).await.map_err(already(format!("label {}", l.name)))?.rows_affected();
                 Ok(n > 0)
             }
 
@@ -658,7 +658,7 @@ macro_rules! sql_identity_store {
             async fn attach_label(&self, label_id: i64, repo_id: i64, digest: &str, now: i64) -> Result<()> {
                 let q = sqlx::query("INSERT INTO artifact_labels (label_id, repo_id, digest, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(label_id).bind(repo_id).bind(digest.to_owned()).bind(now);
-                q.execute(self.write_pool()).await.map_err(already("the label on this artifact".to_owned()))?;
+                q.execute(&mut *self.write_conn().await?).await.map_err(already("the label on this artifact".to_owned()))?;
                 Ok(())
             }
 

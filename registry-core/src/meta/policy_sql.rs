@@ -43,7 +43,7 @@ macro_rules! sql_policy_store {
                      WHERE id = $1 AND project_id = $2",
                 )
                 .bind(r.id).bind(r.project_id).bind(r.priority).bind(r.disabled).bind(r.selectors.clone()).bind(r.fingerprint.clone()).bind(r.updated_at);
-                Ok(q.execute(self.write_pool()).await.map_err(duplicate_rule)?.rows_affected() > 0)
+                Ok(q.execute(&mut *self.write_conn().await?).await.map_err(duplicate_rule)?.rows_affected() > 0)
             }
 
             async fn delete_immutable_rule(&self, project_id: i64, id: i64) -> Result<bool> {
@@ -144,7 +144,7 @@ macro_rules! sql_policy_store {
                 )
                 .bind(t.execution_id).bind(t.repository.clone()).bind(t.status.clone()).bind(t.total).bind(t.retained)
                 .bind(t.start_time).bind(t.end_time).bind(t.log.clone());
-                let (id,) = q.fetch_one(self.write_pool()).await.map_err(db_err)?;
+                let (id,) = q.fetch_one(&mut *self.write_conn().await?).await.map_err(db_err)?;
                 Ok(id)
             }
 
@@ -171,7 +171,7 @@ macro_rules! sql_policy_store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(k.project_id).bind(&k.name).bind(&k.kind).bind(&k.algorithm).bind(&k.pem).bind(&k.fingerprint).bind(k.created_at)
-                .fetch_one(self.write_pool())
+                .fetch_one(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| match &e {
                     sqlx::Error::Database(d) if d.is_unique_violation() => Error::AlreadyExists { what: "this key in the project".into() },
@@ -189,7 +189,7 @@ macro_rules! sql_policy_store {
 
             async fn delete_trust_key(&self, project_id: i64, id: i64) -> Result<bool> {
                 Ok(sqlx::query("DELETE FROM trust_keys WHERE project_id = $1 AND id = $2")
-                    .bind(project_id).bind(id).execute(self.write_pool()).await.map_err(db_err)?.rows_affected() > 0)
+                    .bind(project_id).bind(id).execute(&mut *self.write_conn().await?).await.map_err(db_err)?.rows_affected() > 0)
             }
 
             async fn repo_inventory(&self, repo_id: i64) -> Result<RepoInventory> {

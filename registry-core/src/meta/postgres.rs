@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-use super::sql::WriteTx;
+use super::sql::{WriteConn, WriteTx};
 
 use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
 use crate::error::{Error, Result};
@@ -74,12 +74,15 @@ impl PostgresStore {
 
     /// PostgreSQL takes row locks itself; there is no process-wide writer lock.
     /// Writes outside transactions: any write connection (row locks order concurrent writers).
-    fn write_pool(&self) -> &PgPool {
-        &self.writer
+    async fn write_conn(&self) -> Result<WriteConn<Db>> {
+        Ok(WriteConn::Pool(
+            self.writer.acquire().await.map_err(db_err)?,
+        ))
     }
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        Ok(WriteTx::new(self.writer.begin().await.map_err(db_err)?))
+        let conn = self.write_conn().await?;
+        WriteTx::begin(conn, None).await.map_err(db_err)
     }
 }
 

@@ -274,7 +274,7 @@ macro_rules! sql_scan_store {
                      ON CONFLICT (project_id) DO UPDATE SET expires_at = excluded.expires_at, items = excluded.items, updated_at = excluded.updated_at",
                 )
                 .bind(a.project_id).bind(a.expires_at).bind(&a.items).bind(a.updated_at)
-                .execute(self.write_pool()).await.map_err(db_err)?;
+                .execute(&mut *self.write_conn().await?).await.map_err(db_err)?;
                 Ok(())
             }
 
@@ -286,7 +286,7 @@ macro_rules! sql_scan_store {
                 .bind(r.uuid.clone()).bind(r.name.clone()).bind(r.description.clone()).bind(r.url.clone()).bind(r.auth.clone())
                 .bind(r.access_credential.clone()).bind(r.skip_cert_verify).bind(r.use_internal_addr).bind(r.disabled)
                 .bind(r.is_default).bind(r.created_at).bind(r.updated_at);
-                q.execute(self.write_pool()).await.map_err(already(format!("scanner {:?}", r.name)))?;
+                q.execute(&mut *self.write_conn().await?).await.map_err(already(format!("scanner {:?}", r.name)))?;
                 Ok(())
             }
 
@@ -308,14 +308,14 @@ macro_rules! sql_scan_store {
                 .bind(r.uuid.clone()).bind(r.name.clone()).bind(r.description.clone()).bind(r.url.clone()).bind(r.auth.clone())
                 .bind(r.access_credential.clone()).bind(r.skip_cert_verify).bind(r.use_internal_addr).bind(r.disabled)
                 .bind(r.updated_at)
-                .execute(self.write_pool()).await.map_err(already(format!("scanner {:?}", r.name)))?
+                .execute(&mut *self.write_conn().await?).await.map_err(already(format!("scanner {:?}", r.name)))?
                 .rows_affected();
                 Ok(n > 0)
             }
 
             async fn delete_scanner(&self, uuid: &str) -> Result<bool> {
                 let n = sqlx::query("DELETE FROM scanner_registrations WHERE uuid = $1")
-                    .bind(uuid.to_owned()).execute(self.write_pool()).await.map_err(db_err)?.rows_affected();
+                    .bind(uuid.to_owned()).execute(&mut *self.write_conn().await?).await.map_err(db_err)?.rows_affected();
                 Ok(n > 0)
             }
 

@@ -3,7 +3,7 @@
 //! Both dialects accept `$n` placeholders, `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, so
 //! one text serves both; the schema (DDL) is per backend under `migrations/`. The implementation
 //! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
-//! `write_pool()` and `begin_write()` (SQLite writes through its one writer connection and takes
+//! `write_conn()` and `begin_write()` (SQLite writes through its one writer connection and takes
 //! the write lock up front with `BEGIN IMMEDIATE`).
 
 /// Rows or values per set-based statement (well under SQLite's 32,766 bound parameters).
@@ -15,36 +15,90 @@ pub(crate) const MANIFEST_COLLECTABLE: &str = "NOT EXISTS (SELECT 1 FROM tags t 
     AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
     AND (m.subject IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))";
 
+/// A connection for writes outside transactions: from a pool, or the one SQLite writer
+/// connection, held until dropped.
+pub(crate) enum WriteConn<DB: sqlx::Database> {
+    Pool(sqlx::pool::PoolConnection<DB>),
+    Own(tokio::sync::OwnedMutexGuard<DB::Connection>),
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteConn<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Self::Pool(c) => c,
+            Self::Own(c) => c,
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteConn<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Self::Pool(c) => c,
+            Self::Own(c) => c,
+        }
+    }
+}
+
 /// A write transaction (on SQLite, on the one writer connection, which it holds until it ends).
+///
+/// On a connection of its own (not pooled), the transaction is begun and ended here, as
+/// `sqlx::Transaction` does it: one dropped unfinished (an error, or a cancelled request) has
+/// its `ROLLBACK` queued on the connection before the next holder's first statement.
 pub(crate) struct WriteTx<DB: sqlx::Database> {
-    tx: sqlx::Transaction<'static, DB>,
+    conn: WriteConn<DB>,
+    /// `BEGIN` was sent and no `COMMIT` acknowledged.
+    open: bool,
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
-    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>) -> Self {
-        Self { tx }
+    /// Begin a transaction on `conn` with `statement` (`None`: the backend's plain `BEGIN`).
+    pub(crate) async fn begin(
+        conn: WriteConn<DB>,
+        statement: Option<&'static str>,
+    ) -> Result<Self, sqlx::Error> {
+        use sqlx_core::transaction::TransactionManager as _;
+        let mut tx = Self { conn, open: true };
+        // Open before the await: a BEGIN sent and then cancelled is still rolled back on drop
+        // (a rollback outside a transaction does nothing).
+        <DB::TransactionManager>::begin(&mut tx.conn, statement.map(sqlx::SqlStr::from_static))
+            .await?;
+        Ok(tx)
     }
 
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        use sqlx_core::transaction::TransactionManager as _;
+        <DB::TransactionManager>::commit(&mut self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl<DB: sqlx::Database> Drop for WriteTx<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            use sqlx_core::transaction::TransactionManager as _;
+            <DB::TransactionManager>::start_rollback(&mut self.conn);
+        }
     }
 }
 
 impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &DB::Connection {
-        &self.tx
+        &self.conn
     }
 }
 
 impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
 /// Implement [`super::MetadataStore`] for a struct with a `pool` field (reads), a
-/// `write_pool()` (writes outside transactions) and a `begin_write()`.
+/// `write_conn()` (writes outside transactions) and a `begin_write()`.
 macro_rules! sql_metadata_store {
     ($store:ty, $name:literal) => {
         use $crate::meta::sql::SQL_BATCH;
@@ -577,7 +631,7 @@ macro_rules! sql_metadata_store {
                     commit_tx(tx).await?;
                     return Ok(id);
                 }
-                let (id,) = q.fetch_one(self.write_pool()).await.map_err(on_err)?;
+                let (id,) = q.fetch_one(&mut *self.write_conn().await?).await.map_err(on_err)?;
                 Ok(id)
             }
 
@@ -597,7 +651,7 @@ macro_rules! sql_metadata_store {
                     }
                     return Ok(n);
                 }
-                Ok(q.execute(self.write_pool()).await.map_err(db_err)?.rows_affected())
+                Ok(q.execute(&mut *self.write_conn().await?).await.map_err(db_err)?.rows_affected())
             }
         }
 

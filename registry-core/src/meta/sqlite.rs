@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sqlx::{Sqlite, SqlitePool};
 
-use super::sql::WriteTx;
+use super::sql::{WriteConn, WriteTx};
 
 use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
 use crate::error::{Error, Result};
@@ -25,18 +25,33 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// SQLite has one writer at a time, so the store has one writer connection: every write and
 /// write transaction queues for it (in order), instead of meeting the others in SQLite's busy
 /// handler, whose sleeps grow to 100 ms per retry. Its page cache stays warm, since no other
-/// connection writes. Reads use a pool of their own connections, which WAL mode lets run beside
-/// the writer. One process owns the file (several nodes use PostgreSQL); the busy timeout still
-/// covers anything else that opens it.
+/// connection writes. It sits behind a mutex rather than in a pool of one: a pool checks a
+/// connection it gets back with a round trip to the connection's thread, from a task of its
+/// own, before the next writer may have it, and that wait was part of every write.
+///
+/// Reads use a pool of their own connections, which WAL mode lets run beside the writer. One
+/// process owns the file (several nodes use PostgreSQL); the busy timeout still covers anything
+/// else that opens it.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: SqlitePool,
+    writer: Writer,
     /// For `memory://`: a connection that is never used, so the in-memory database lives as long
     /// as the store even when the pool replaces its connection (a query cancelled mid-flight
     /// closes it, and the last connection closing would drop the database).
     _anchor: Option<Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
 }
+
+/// The writer connection: its own (a file), or the one pooled connection (`memory://`).
+#[derive(Debug, Clone)]
+enum Writer {
+    Own(Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>),
+    Pool(SqlitePool),
+}
+
+/// How long a write waits for the writer connection; a long garbage collection pass may keep
+/// one waiting a while.
+const WRITER_WAIT: Duration = Duration::from_secs(120);
 
 impl SqliteStore {
     /// Open (creating if missing) the database at `url` (`sqlite://…` or a plain path) and run
@@ -72,33 +87,30 @@ impl SqliteStore {
             backend: "sqlite",
             source: Box::new(e),
         })?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            // Writers queue here; a long garbage collection pass may keep one waiting a while.
-            .acquire_timeout(Duration::from_secs(120))
-            .connect_with(opts)
-            .await
-            .map_err(db_err)?;
+        let writer = sqlx::ConnectOptions::connect(&opts).await.map_err(db_err)?;
         Ok(Self {
             pool,
-            writer,
+            writer: Writer::Own(Arc::new(tokio::sync::Mutex::new(writer))),
             _anchor: None,
         })
     }
 
-    /// Writes outside transactions go through the writer connection too.
-    fn write_pool(&self) -> &SqlitePool {
-        &self.writer
+    /// The writer connection, for writes outside transactions too; held until dropped.
+    async fn write_conn(&self) -> Result<WriteConn<Db>> {
+        match &self.writer {
+            Writer::Own(conn) => tokio::time::timeout(WRITER_WAIT, conn.clone().lock_owned())
+                .await
+                .map(WriteConn::Own)
+                .map_err(|_| db_err(sqlx::Error::PoolTimedOut)),
+            Writer::Pool(pool) => Ok(WriteConn::Pool(pool.acquire().await.map_err(db_err)?)),
+        }
     }
 
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
-        let tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        let conn = self.write_conn().await?;
+        WriteTx::begin(conn, Some("BEGIN IMMEDIATE"))
             .await
-            .map_err(db_err)?;
-        Ok(WriteTx::new(tx))
+            .map_err(db_err)
     }
 }
 
@@ -137,9 +149,87 @@ impl SqliteStore {
         })?;
         // One connection reads and writes.
         Ok(Self {
-            writer: pool.clone(),
+            writer: Writer::Pool(pool.clone()),
             pool,
             _anchor: Some(Arc::new(tokio::sync::Mutex::new(anchor))),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx_core::transaction::TransactionManager as _;
+
+    async fn settings(store: &SqliteStore) -> Vec<String> {
+        sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'wtx-%' ORDER BY key")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn write(store: &SqliteStore, key: String) -> Result<()> {
+        let mut tx = store.begin_write().await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, 'x')")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// The writer connection outlives every transaction on it: one dropped unfinished, or
+    /// cancelled at any await, leaves nothing behind and the connection ready for the next.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unfinished_write_transactions_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+
+        let mut tx = store.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO settings (key, value) VALUES ('wtx-dropped', 'x')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        write(&store, "wtx-a".into()).await.unwrap();
+        assert_eq!(settings(&store).await, ["wtx-a"]);
+
+        // Cancelled after 0, 1, 2… polls: before BEGIN, between statements, around COMMIT.
+        let mut committed = Vec::new();
+        for polls in 0..12 {
+            let key = format!("wtx-c{polls:02}");
+            let mut fut = std::pin::pin!(write(&store, key.clone()));
+            let mut done = None;
+            for _ in 0..polls {
+                match futures::poll!(fut.as_mut()) {
+                    std::task::Poll::Ready(r) => {
+                        done = Some(r);
+                        break;
+                    }
+                    std::task::Poll::Pending => tokio::task::yield_now().await,
+                }
+            }
+            if let Some(r) = done {
+                r.unwrap();
+                committed.push(key);
+            }
+        }
+        write(&store, "wtx-z".into()).await.unwrap();
+        let keys = settings(&store).await;
+        // Each cancelled one either committed whole (its COMMIT had been sent) or left nothing.
+        for key in &committed {
+            assert!(keys.contains(key), "{key} committed but missing: {keys:?}");
+        }
+        assert!(keys.contains(&"wtx-z".to_owned()) && !keys.contains(&"wtx-dropped".to_owned()));
+        let mut conn = store.write_conn().await.unwrap();
+        let depth = <Db as sqlx::Database>::TransactionManager::get_transaction_depth(&conn);
+        assert_eq!(depth, 0, "no transaction left open on the writer");
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM settings WHERE key = 'wtx-z'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
     }
 }
