@@ -43,6 +43,10 @@ pub struct SqliteStore {
 }
 
 /// The writer connection: its own (a file), or the one pooled connection (`memory://`).
+///
+/// Unlike a pool, the mutex does not replace a connection whose thread died (a panic inside
+/// sqlx): writes would then fail until the process restarts. Checking for that on every write
+/// is the round trip this avoids.
 #[derive(Debug, Clone)]
 enum Writer {
     Own(Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>),
