@@ -10,6 +10,7 @@
 macro_rules! sql_governance_store {
     ($store:ty) => {
         use $crate::meta::governance::*;
+        use $crate::meta::sql::Batch;
 
         const QUOTA_COLS: &str = "q.id, q.project_id, p.name AS project_name, q.hard, q.used, q.created_at, q.updated_at";
         const EXECUTION_COLS: &str = "id, vendor_type, vendor_id, trigger_kind, params, status, status_message, extra_attrs,
@@ -52,32 +53,56 @@ macro_rules! sql_governance_store {
         /// does: one statement when the quota row exists, as it does once the project has held
         /// anything. `NameUnknown` when there is no such project.
         pub(crate) async fn lock_project_quota(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName, now: i64) -> Result<(i64, (i64, i64))> {
-            let row: Option<(i64, i64, i64)> = sqlx::query_as(
-                "UPDATE quotas SET hard = hard WHERE project_id = (SELECT id FROM projects WHERE name = $1) RETURNING project_id, hard, used",
-            )
-            .bind(repo.project())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            if let Some((project_id, hard, used)) = row {
-                return Ok((project_id, (hard, used)));
+            let mut b = Batch::new();
+            push_lock_project_quota(&mut b, repo);
+            let done = b.run(&mut *conn).await.map_err(db_err)?;
+            if let Some(locked) = locked_quota(&done[0])? {
+                return Ok(locked);
             }
             let project_id = project_of(&mut *conn, repo).await?.ok_or_else(|| $crate::meta::no_project(repo))?;
             Ok((project_id, lock_quota(conn, project_id, now).await?))
         }
 
+        /// [`lock_project_quota`]'s statement, first in a batch: read its result with
+        /// [`locked_quota`].
+        pub(crate) fn push_lock_project_quota(b: &mut Batch<Db>, repo: &RepoName) {
+            b.push("UPDATE quotas SET hard = hard WHERE project_id = (SELECT id FROM projects WHERE name = ")
+                .push_bind(repo.project())
+                .push(") RETURNING project_id, hard, used");
+        }
+
+        /// The project and its locked quota `(hard, used)`, or `None` when the project or its
+        /// quota row does not exist ([`lock_project_quota`] tells which, and creates the row).
+        pub(crate) fn locked_quota(done: &$crate::meta::sql::Done<Db>) -> Result<Option<(i64, (i64, i64))>> {
+            use sqlx::Row as _;
+            let Some(row) = done.rows.first() else { return Ok(None) };
+            let get = |i: usize| row.try_get::<i64, _>(i).map_err(db_err);
+            Ok(Some((get(0)?, (get(1)?, get(2)?))))
+        }
+
         /// Record that the project holds `digest`; the bytes added to its usage (0 if it held it).
         pub(crate) async fn hold_digest(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, digest: &str, size: i64, now: i64) -> Result<i64> {
-            let n = sqlx::query("INSERT INTO project_blobs (project_id, digest, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(project_id)
-                .bind(digest)
-                .bind(size)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            Ok(if n > 0 { size } else { 0 })
+            let mut b = Batch::new();
+            push_hold(&mut b, project_id, digest, size, now);
+            let done = b.run(conn).await.map_err(db_err)?;
+            Ok(if done[0].affected > 0 { size } else { 0 })
+        }
+
+        /// [`hold_digest`] for the project of `repo` (by its first segment), as the next
+        /// statement of a batch: it changed a row if the project did not hold the digest yet,
+        /// and none when there is no such project.
+        pub(crate) fn push_hold_in(b: &mut Batch<Db>, repo: &RepoName, digest: &str, size: i64, now: i64) {
+            let q = b.push("INSERT INTO project_blobs (project_id, digest, size, created_at) SELECT id, ");
+            q.push_bind(digest).push(", ").push_bind(size).push(", ").push_bind(now);
+            q.push(" FROM projects WHERE name = ").push_bind(repo.project()).push(" ON CONFLICT DO NOTHING");
+        }
+
+        /// [`hold_digest`] as the next statement of a batch: it changed a row if the project did
+        /// not hold the digest yet.
+        pub(crate) fn push_hold(b: &mut Batch<Db>, project_id: i64, digest: &str, size: i64, now: i64) {
+            let q = b.push("INSERT INTO project_blobs (project_id, digest, size, created_at) VALUES (");
+            q.push_bind(project_id).push(", ").push_bind(digest).push(", ").push_bind(size).push(", ").push_bind(now);
+            q.push(") ON CONFLICT DO NOTHING");
         }
 
         /// Forget the project's hold on those of `digests` none of its repositories links or
@@ -128,13 +153,23 @@ macro_rules! sql_governance_store {
         }
 
         pub(crate) async fn insert_events_in(conn: &mut <Db as sqlx::Database>::Connection, events: &[NewEvent], project_id: Option<i64>, now: i64) -> Result<()> {
+            let mut b = Batch::new();
+            push_events(&mut b, events, project_id, now);
+            if !b.is_empty() {
+                b.run(conn).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        /// [`insert_events_in`] as the next statements of a batch (none for no events).
+        pub(crate) fn push_events(b: &mut Batch<Db>, events: &[NewEvent], project_id: Option<i64>, now: i64) {
             // Ten values a row: 1,000 rows stay well under either backend's bound-parameter
             // limit (SQLite 32,766; PostgreSQL 65,535).
             for chunk in events.chunks(1000) {
-                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                let q = b.push(
                     "INSERT INTO events (event_type, resource_type, resource, operation, project_id, operator, remote_addr, success, payload, created_at) ",
                 );
-                qb.push_values(chunk, |mut row, e| {
+                q.push_values(chunk, |mut row, e| {
                     row.push_bind(e.event_type.clone())
                         .push_bind(e.resource_type.clone())
                         .push_bind(e.resource.clone())
@@ -146,15 +181,24 @@ macro_rules! sql_governance_store {
                         .push_bind(e.payload.clone())
                         .push_bind(now);
                 });
-                qb.build().execute(&mut *conn).await.map_err(db_err)?;
             }
-            Ok(())
         }
 
         /// Charge `added` bytes to a project whose quota row [`lock_quota`] returned as
         /// `(hard, used)`: refuse with `QuotaExceeded` past the limit (the caller's transaction
         /// then rolls back), and record `QUOTA_WARNING` when usage crosses 85 % of it.
         pub(crate) async fn charge(conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, quota: (i64, i64), added: i64, now: i64) -> Result<()> {
+            let mut b = Batch::new();
+            charge_in(&mut b, conn, project_id, quota, added, now).await?;
+            if !b.is_empty() {
+                b.run(conn).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        /// [`charge`] with its writes added to a batch, which the caller runs: the refusal is
+        /// decided here, before anything is sent.
+        pub(crate) async fn charge_in(b: &mut Batch<Db>, conn: &mut <Db as sqlx::Database>::Connection, project_id: i64, quota: (i64, i64), added: i64, now: i64) -> Result<()> {
             let (hard, used) = quota;
             if added <= 0 {
                 return Ok(());
@@ -167,10 +211,11 @@ macro_rules! sql_governance_store {
                     .map_err(db_err)?;
                 return Err(Error::QuotaExceeded { project, hard, used, adding: added });
             }
-            adjust_quota(conn, project_id, added, now).await?;
+            b.push("UPDATE quotas SET used = used + ").push_bind(added).push(", updated_at = ").push_bind(now)
+                .push(" WHERE project_id = ").push_bind(project_id);
             if $crate::meta::governance::crosses_warning(hard, used, used + added) {
                 let e = $crate::meta::governance::warning_event(project_id, hard, used + added);
-                insert_events_in(conn, &[e], Some(project_id), now).await?;
+                push_events(b, &[e], Some(project_id), now);
             }
             Ok(())
         }
