@@ -84,6 +84,11 @@ impl PostgresStore {
         let conn = self.write_conn().await?;
         WriteTx::begin(conn, None).await.map_err(db_err)
     }
+
+    async fn begin_batched(&self) -> Result<WriteTx<Db>> {
+        let conn = self.write_conn().await?;
+        WriteTx::begin_batched(conn, None).await.map_err(db_err)
+    }
 }
 
 /// Row locking for job claims: nodes skip rows another node holds.

@@ -15,11 +15,42 @@ pub(crate) const MANIFEST_COLLECTABLE: &str = "NOT EXISTS (SELECT 1 FROM tags t 
     AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = m.repo_id AND mr.child_digest = m.digest)
     AND (m.subject IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))";
 
+/// The one SQLite writer connection, and whether a transaction begun on it inside a batch may
+/// still be open.
+#[derive(Debug)]
+pub(crate) struct Exclusive<C> {
+    pub(crate) conn: C,
+    /// A transaction whose `BEGIN` went out inside a batch ([`WriteTx::batch`]) did not commit:
+    /// the next holder rolls it back before anything else ([`WriteConn::own`]).
+    pub(crate) unfinished: bool,
+}
+
 /// A connection for writes outside transactions: from a pool, or the one SQLite writer
 /// connection, held until dropped.
 pub(crate) enum WriteConn<DB: sqlx::Database> {
     Pool(sqlx::pool::PoolConnection<DB>),
-    Own(tokio::sync::OwnedMutexGuard<DB::Connection>),
+    Own(tokio::sync::OwnedMutexGuard<Exclusive<DB::Connection>>),
+}
+
+impl<DB: sqlx::Database> WriteConn<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    /// The writer connection, once any transaction a previous holder left unfinished is rolled
+    /// back. A failed `ROLLBACK` (there was nothing to roll back: the `BEGIN` never went out, or
+    /// the database ended the transaction itself) is not an error; should one really be left
+    /// open, the next `BEGIN` fails and leaves the mark for the next holder again.
+    pub(crate) async fn own(
+        mut conn: tokio::sync::OwnedMutexGuard<Exclusive<DB::Connection>>,
+    ) -> Self {
+        if conn.unfinished {
+            if let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut conn.conn).await {
+                tracing::debug!(error = %e, "rolling back a transaction left unfinished");
+            }
+            conn.unfinished = false;
+        }
+        Self::Own(conn)
+    }
 }
 
 impl<DB: sqlx::Database> std::ops::Deref for WriteConn<DB> {
@@ -27,7 +58,7 @@ impl<DB: sqlx::Database> std::ops::Deref for WriteConn<DB> {
     fn deref(&self) -> &DB::Connection {
         match self {
             Self::Pool(c) => c,
-            Self::Own(c) => c,
+            Self::Own(c) => &c.conn,
         }
     }
 }
@@ -36,35 +67,108 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteConn<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
         match self {
             Self::Pool(c) => c,
-            Self::Own(c) => c,
+            Self::Own(c) => &mut c.conn,
         }
     }
 }
 
 /// A write transaction (on SQLite, on the one writer connection, which it holds until it ends).
 ///
-/// On a connection of its own (not pooled), the transaction is begun and ended here, as
-/// `sqlx::Transaction` does it: one dropped unfinished (an error, or a cancelled request) has
-/// its `ROLLBACK` queued on the connection before the next holder's first statement.
+/// Begun with [`WriteTx::begin`], the transaction is begun and ended as `sqlx::Transaction`
+/// does it: one dropped unfinished (an error, or a cancelled request) has its `ROLLBACK`
+/// queued on the connection before the next holder's first statement.
+///
+/// Begun with [`WriteTx::begin_batched`] on the SQLite writer connection, its `BEGIN` goes out
+/// with the first batch ([`WriteTx::batch`]) and its `COMMIT` with the last
+/// ([`WriteTx::commit_with`]): two round trips fewer. One that does not commit leaves the
+/// connection marked, and the next holder rolls it back ([`WriteConn::own`]). Elsewhere (a
+/// pool) it is begun as with `begin`.
 pub(crate) struct WriteTx<DB: sqlx::Database> {
     conn: WriteConn<DB>,
-    /// `BEGIN` was sent and no `COMMIT` acknowledged.
+    /// `BEGIN` was sent through sqlx and no `COMMIT` acknowledged.
     open: bool,
+    /// The `BEGIN` statement of a batched transaction, until a batch takes it.
+    deferred: Option<&'static str>,
+    /// The transaction's `BEGIN` goes or went out inside a batch.
+    batched: bool,
 }
 
-impl<DB: sqlx::Database> WriteTx<DB> {
+impl<DB: sqlx::Database> WriteTx<DB>
+where
+    DB::QueryResult: RowsAffected,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
     /// Begin a transaction on `conn` with `statement` (`None`: the backend's plain `BEGIN`).
     pub(crate) async fn begin(
         conn: WriteConn<DB>,
         statement: Option<&'static str>,
     ) -> Result<Self, sqlx::Error> {
         use sqlx_core::transaction::TransactionManager as _;
-        let mut tx = Self { conn, open: true };
+        let mut tx = Self {
+            conn,
+            open: true,
+            deferred: None,
+            batched: false,
+        };
         // Open before the await: a BEGIN sent and then cancelled is still rolled back on drop
         // (a rollback outside a transaction does nothing).
         <DB::TransactionManager>::begin(&mut tx.conn, statement.map(sqlx::SqlStr::from_static))
             .await?;
         Ok(tx)
+    }
+
+    /// A transaction whose statements all go through batches: on the SQLite writer connection,
+    /// `statement` goes out with the first one ([`WriteTx::batch`]).
+    pub(crate) async fn begin_batched(
+        conn: WriteConn<DB>,
+        statement: Option<&'static str>,
+    ) -> Result<Self, sqlx::Error> {
+        match conn {
+            WriteConn::Own(_) => Ok(Self {
+                conn,
+                open: false,
+                deferred: Some(statement.unwrap_or("BEGIN")),
+                batched: true,
+            }),
+            WriteConn::Pool(_) => Self::begin(conn, statement).await,
+        }
+    }
+
+    /// A batch for this transaction; the first of a batched transaction also begins it.
+    pub(crate) fn batch(&mut self) -> Batch<DB> {
+        let mut b = Batch::new();
+        if let Some(begin) = self.deferred.take() {
+            // Marked before it can go out: a cancelled or failed batch leaves it to roll back.
+            if let WriteConn::Own(c) = &mut self.conn {
+                c.unfinished = true;
+            }
+            b.push(begin);
+            b.hidden = 1;
+        }
+        b
+    }
+
+    /// Run `last` (the transaction's last statements) and commit: on the SQLite writer
+    /// connection in a batched transaction, `COMMIT` goes out with them.
+    pub(crate) async fn commit_with(mut self, last: Batch<DB>) -> Result<(), sqlx::Error> {
+        if !self.batched {
+            if !last.is_empty() {
+                last.run(&mut self.conn).await?;
+            }
+            return self.commit().await;
+        }
+        let mut last = match self.deferred {
+            // Nothing went out yet: this batch begins the transaction too.
+            Some(_) => self.batch().append(last),
+            None => last,
+        };
+        last.push("COMMIT");
+        last.run(&mut self.conn).await?;
+        if let WriteConn::Own(c) = &mut self.conn {
+            c.unfinished = false;
+        }
+        Ok(())
     }
 
     pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
@@ -93,6 +197,10 @@ impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
 
 impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
+        debug_assert!(
+            self.deferred.is_none(),
+            "a statement before the batch that begins the transaction"
+        );
         &mut self.conn
     }
 }
@@ -112,6 +220,8 @@ pub(crate) struct Batch<DB: sqlx::Database> {
     queries: Vec<sqlx::QueryBuilder<DB>>,
     one_query: bool,
     statements: usize,
+    /// Leading statements whose results are not returned (a transaction's `BEGIN`).
+    hidden: usize,
 }
 
 /// What one statement of a [`Batch`] returned.
@@ -148,7 +258,16 @@ where
             queries: Vec::new(),
             one_query: DB::NAME == "SQLite",
             statements: 0,
+            hidden: 0,
         }
+    }
+
+    /// This batch, then the statements of `rest` (which has no hidden ones), as a query of
+    /// their own: query builders do not merge.
+    fn append(mut self, rest: Self) -> Self {
+        self.queries.extend(rest.queries);
+        self.statements += rest.statements;
+        self
     }
 
     /// Start the next statement with `sql`; continue it on the builder returned. Its result is
@@ -167,11 +286,11 @@ where
 
     /// Statements so far: the position of the next one's result.
     pub(crate) fn len(&self) -> usize {
-        self.statements
+        self.statements - self.hidden
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.statements == 0
+        self.len() == 0
     }
 
     /// Run the statements in order: each one's rows and the number of rows it changed.
@@ -198,12 +317,14 @@ where
                 out.len()
             )));
         }
+        out.drain(..self.hidden);
         Ok(out)
     }
 }
 
 /// Implement [`super::MetadataStore`] for a struct with a `pool` field (reads), a
-/// `write_conn()` (writes outside transactions) and a `begin_write()`.
+/// `write_conn()` (writes outside transactions), a `begin_write()` and a `begin_batched()`
+/// (a transaction whose statements all go through [`Batch`]es).
 macro_rules! sql_metadata_store {
     ($store:ty, $name:literal) => {
         use $crate::meta::sql::SQL_BATCH;
@@ -215,7 +336,7 @@ macro_rules! sql_metadata_store {
             }
 
             async fn link_new_blob(&self, repo: &RepoName, digest: &Digest, size: u64, now: i64) -> Result<()> {
-                // The batched form first: four round trips instead of eight. When it cannot link
+                // The batched form first: two round trips instead of eight. When it cannot link
                 // the blob, this transaction finds out why.
                 let link = $crate::meta::NewBlobLink { repo: repo.clone(), digest: digest.clone(), size };
                 if self.link_new_blobs(std::slice::from_ref(&link), now).await? {
@@ -251,10 +372,11 @@ macro_rules! sql_metadata_store {
                     return Ok(false);
                 }
                 use sqlx::Row as _;
-                // Four round trips: BEGIN, the checks, the links with the charge, COMMIT. The
-                // checks take the locks in link_new_blob's order: quota row, repositories, blobs.
-                let mut tx = self.begin_write().await?;
-                let mut checks = $crate::meta::sql::Batch::<Db>::new();
+                // Two round trips to the SQLite writer: BEGIN with the checks, the links with the
+                // charge and COMMIT. The checks take the locks in link_new_blob's order: quota
+                // row, repositories, blobs.
+                let mut tx = self.begin_batched().await?;
+                let mut checks = tx.batch();
                 push_lock_project_quota(&mut checks, &first.repo);
                 let repos: BTreeSet<&RepoName> = links.iter().map(|l| &l.repo).collect();
                 for repo in &repos {
@@ -444,9 +566,9 @@ macro_rules! sql_metadata_store {
 
             async fn put_manifest(&self, repo: &RepoName, m: &ManifestRecord, tags: &[String], now: i64, events: &[NewEvent]) -> Result<()> {
                 use sqlx::Row as _;
-                // Four round trips to the database however many references and tags it has:
-                // BEGIN, the checks, the rows, COMMIT.
-                let mut tx = self.begin_write().await?;
+                // Two round trips to the SQLite writer however many references and tags it has:
+                // BEGIN with the checks, the rows with COMMIT.
+                let mut tx = self.begin_batched().await?;
                 let required = |kind: RefKind| -> Vec<String> {
                     let set: std::collections::BTreeSet<String> =
                         m.refs.iter().filter(|r| r.required && r.kind == kind).map(|r| r.digest.to_string()).collect();
@@ -460,7 +582,7 @@ macro_rules! sql_metadata_store {
                 // locks them against garbage collection dropping them before this commits;
                 // updating the blobs rescues any that collection marked but has not started
                 // deleting. Last, the project's hold on the manifest, which decides the charge.
-                let mut checks = $crate::meta::sql::Batch::<Db>::new();
+                let mut checks = tx.batch();
                 push_lock_project_quota(&mut checks, repo);
                 push_ensure_repo(&mut checks, repo, now);
                 for chunk in blobs.chunks(SQL_BATCH) {
@@ -579,17 +701,20 @@ macro_rules! sql_metadata_store {
                         .push_bind(link.kind).push(", ").push_bind(link.via).push(", ").push_bind(now);
                     q.push(") ON CONFLICT (repo_id, digest) DO NOTHING");
                 }
-                // The charge, refused before anything is sent if over the quota, and the events.
+                // The charge, refused before anything is sent if over the quota, and the events;
+                // with the commit, unless a protected tag must be seen created first.
                 charge_in(&mut rows, &mut tx, project_id, quota, added, now).await?;
                 push_events(&mut rows, events, Some(project_id), now);
-                push_outbox(&mut rows);
+                if m.immutable_tags.is_empty() {
+                    return commit_with(tx, rows).await;
+                }
                 let done = rows.run(&mut tx).await.map_err(db_err)?;
                 for (k, (_, refusal)) in m.immutable_tags.iter().enumerate() {
                     if done[first_protected + k].affected == 0 {
                         return Err(Error::PreconditionFailed { reason: refusal.clone() });
                     }
                 }
-                tx.commit().await.map_err(db_err)
+                commit_tx(tx).await
             }
 
             async fn get_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<StoredManifest>> {
@@ -838,22 +963,13 @@ macro_rules! sql_metadata_store {
             commit_with(tx, $crate::meta::sql::Batch::new()).await
         }
 
-        /// Add the events pending in this task ([`$crate::meta::outbox`]) to a transaction's
-        /// last batch.
-        fn push_outbox(last: &mut $crate::meta::sql::Batch<Db>) {
-            if let Some((events, now)) = $crate::meta::outbox::take() {
-                push_events(last, &events, None, now);
-            }
-        }
-
         /// Run a transaction's last statements (with the events pending in this task) in one
         /// batch, and commit.
-        async fn commit_with(mut tx: $crate::meta::sql::WriteTx<Db>, mut last: $crate::meta::sql::Batch<Db>) -> Result<()> {
-            push_outbox(&mut last);
-            if !last.is_empty() {
-                last.run(&mut tx).await.map_err(db_err)?;
+        async fn commit_with(tx: $crate::meta::sql::WriteTx<Db>, mut last: $crate::meta::sql::Batch<Db>) -> Result<()> {
+            if let Some((events, now)) = $crate::meta::outbox::take() {
+                push_events(&mut last, &events, None, now);
             }
-            tx.commit().await.map_err(db_err)
+            tx.commit_with(last).await.map_err(db_err)
         }
 
         /// A database that cannot be reached is `UNAVAILABLE` (503: clients retry); anything

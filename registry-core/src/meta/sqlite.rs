@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sqlx::{Sqlite, SqlitePool};
 
-use super::sql::{WriteConn, WriteTx};
+use super::sql::{Exclusive, WriteConn, WriteTx};
 
 use super::{ManifestRecord, Referrer, StoredManifest, UploadSession};
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ pub struct SqliteStore {
 /// is the round trip this avoids.
 #[derive(Debug, Clone)]
 enum Writer {
-    Own(Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>),
+    Own(Arc<tokio::sync::Mutex<Exclusive<sqlx::SqliteConnection>>>),
     Pool(SqlitePool),
 }
 
@@ -94,7 +94,10 @@ impl SqliteStore {
         let writer = sqlx::ConnectOptions::connect(&opts).await.map_err(db_err)?;
         Ok(Self {
             pool,
-            writer: Writer::Own(Arc::new(tokio::sync::Mutex::new(writer))),
+            writer: Writer::Own(Arc::new(tokio::sync::Mutex::new(Exclusive {
+                conn: writer,
+                unfinished: false,
+            }))),
             _anchor: None,
         })
     }
@@ -102,10 +105,12 @@ impl SqliteStore {
     /// The writer connection, for writes outside transactions too; held until dropped.
     async fn write_conn(&self) -> Result<WriteConn<Db>> {
         match &self.writer {
-            Writer::Own(conn) => tokio::time::timeout(WRITER_WAIT, conn.clone().lock_owned())
-                .await
-                .map(WriteConn::Own)
-                .map_err(|_| db_err(sqlx::Error::PoolTimedOut)),
+            Writer::Own(conn) => {
+                let conn = tokio::time::timeout(WRITER_WAIT, conn.clone().lock_owned())
+                    .await
+                    .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
+                Ok(WriteConn::own(conn).await)
+            }
             Writer::Pool(pool) => Ok(WriteConn::Pool(pool.acquire().await.map_err(db_err)?)),
         }
     }
@@ -113,6 +118,15 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<WriteTx<Db>> {
         let conn = self.write_conn().await?;
         WriteTx::begin(conn, Some("BEGIN IMMEDIATE"))
+            .await
+            .map_err(db_err)
+    }
+
+    /// A transaction whose statements all go through batches: its `BEGIN` and `COMMIT` go out
+    /// with the first and the last ([`WriteTx::begin_batched`]).
+    async fn begin_batched(&self) -> Result<WriteTx<Db>> {
+        let conn = self.write_conn().await?;
+        WriteTx::begin_batched(conn, Some("BEGIN IMMEDIATE"))
             .await
             .map_err(db_err)
     }
@@ -163,6 +177,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt as _;
     use sqlx_core::transaction::TransactionManager as _;
 
     async fn settings(store: &SqliteStore) -> Vec<String> {
@@ -180,6 +195,22 @@ mod tests {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+
+    /// Two rows in a batched transaction: `BEGIN` with the first, `COMMIT` with the second.
+    async fn write_batched(store: &SqliteStore, key: String) -> Result<()> {
+        let mut tx = store.begin_batched().await?;
+        let mut first = tx.batch();
+        first
+            .push("INSERT INTO settings (key, value) VALUES (")
+            .push_bind(key.clone())
+            .push(", 'x')");
+        first.run(&mut tx).await.map_err(db_err)?;
+        let mut last = super::super::sql::Batch::new();
+        last.push("INSERT INTO settings (key, value) VALUES (")
+            .push_bind(format!("{key}-2"))
+            .push(", 'x')");
+        tx.commit_with(last).await.map_err(db_err)
     }
 
     /// The writer connection outlives every transaction on it: one dropped unfinished, or
@@ -200,24 +231,43 @@ mod tests {
         write(&store, "wtx-a".into()).await.unwrap();
         assert_eq!(settings(&store).await, ["wtx-a"]);
 
-        // Cancelled after 0, 1, 2… polls: before BEGIN, between statements, around COMMIT.
+        // A batched one dropped after its first batch: the next holder rolls it back.
+        let mut tx = store.begin_batched().await.unwrap();
+        let mut b = tx.batch();
+        b.push("INSERT INTO settings (key, value) VALUES ('wtx-dropped-b', 'x')");
+        b.run(&mut tx).await.unwrap();
+        drop(tx);
+        write(&store, "wtx-b".into()).await.unwrap();
+        assert_eq!(settings(&store).await, ["wtx-a", "wtx-b"]);
+
+        // Cancelled after 0, 1, 2… polls: before BEGIN, between statements, around COMMIT;
+        // either kind of transaction.
         let mut committed = Vec::new();
-        for polls in 0..12 {
-            let key = format!("wtx-c{polls:02}");
-            let mut fut = std::pin::pin!(write(&store, key.clone()));
-            let mut done = None;
-            for _ in 0..polls {
-                match futures::poll!(fut.as_mut()) {
-                    std::task::Poll::Ready(r) => {
-                        done = Some(r);
-                        break;
+        for batched in [false, true] {
+            for polls in 0..16 {
+                let key = format!("wtx-c{}{polls:02}", u8::from(batched));
+                let mut fut = if batched {
+                    write_batched(&store, key.clone()).boxed()
+                } else {
+                    write(&store, key.clone()).boxed()
+                };
+                let mut done = None;
+                for _ in 0..polls {
+                    match futures::poll!(fut.as_mut()) {
+                        std::task::Poll::Ready(r) => {
+                            done = Some(r);
+                            break;
+                        }
+                        // Time for the connection's thread to answer between polls.
+                        std::task::Poll::Pending => {
+                            tokio::time::sleep(std::time::Duration::from_micros(100)).await;
+                        }
                     }
-                    std::task::Poll::Pending => tokio::task::yield_now().await,
                 }
-            }
-            if let Some(r) = done {
-                r.unwrap();
-                committed.push(key);
+                if let Some(r) = done {
+                    r.unwrap();
+                    committed.push(key);
+                }
             }
         }
         write(&store, "wtx-z".into()).await.unwrap();
@@ -227,9 +277,32 @@ mod tests {
             assert!(keys.contains(key), "{key} committed but missing: {keys:?}");
         }
         assert!(keys.contains(&"wtx-z".to_owned()) && !keys.contains(&"wtx-dropped".to_owned()));
+        // A batched one: both rows or neither.
+        for key in keys
+            .iter()
+            .filter(|k| k.starts_with("wtx-c1") && !k.ends_with("-2"))
+        {
+            assert!(
+                keys.contains(&format!("{key}-2")),
+                "{key} without its second row: {keys:?}"
+            );
+        }
+        assert!(
+            keys.iter().any(|k| k.starts_with("wtx-c1")),
+            "no batched write finished: {keys:?}"
+        );
+        assert!(
+            keys.iter().any(|k| k.starts_with("wtx-c0")),
+            "no plain write finished: {keys:?}"
+        );
         let mut conn = store.write_conn().await.unwrap();
         let depth = <Db as sqlx::Database>::TransactionManager::get_transaction_depth(&conn);
         assert_eq!(depth, 0, "no transaction left open on the writer");
+        // Nor one begun inside a batch: BEGIN would fail inside a transaction.
+        sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
+            .execute(&mut *conn)
+            .await
+            .expect("no transaction left open on the writer");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM settings WHERE key = 'wtx-z'")
             .fetch_one(&mut *conn)
             .await
