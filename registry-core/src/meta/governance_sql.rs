@@ -19,6 +19,9 @@ macro_rules! sql_governance_store {
             lease_owner, lease_until, stop_requested, extra_attrs, log, creation_time, start_time, update_time, end_time";
         const EVENT_COLS: &str = "id, event_type, resource_type, resource, operation, project_id, operator, remote_addr,
             success, payload, created_at";
+        /// Ten values a row: 1,000 rows stay well under either backend's bound-parameter limit
+        /// (SQLite 32,766; PostgreSQL 65,535).
+        const EVENTS_PER_STATEMENT: usize = 1000;
         /// A blob is referenced while a repository links it or a manifest lists it.
         const BLOB_UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM repo_blobs rb WHERE rb.digest = b.digest)
             AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.child_digest = b.digest)";
@@ -88,13 +91,17 @@ macro_rules! sql_governance_store {
             Ok(if done[0].affected > 0 { size } else { 0 })
         }
 
-        /// [`hold_digest`] for the project of `repo` (by its first segment), as the next
-        /// statement of a batch: it changed a row if the project did not hold the digest yet,
-        /// and none when there is no such project.
-        pub(crate) fn push_hold_in(b: &mut Batch<Db>, repo: &RepoName, digest: &str, size: i64, now: i64) {
-            let q = b.push("INSERT INTO project_blobs (project_id, digest, size, created_at) SELECT id, ");
-            q.push_bind(digest).push(", ").push_bind(size).push(", ").push_bind(now);
-            q.push(" FROM projects WHERE name = ").push_bind(repo.project()).push(" ON CONFLICT DO NOTHING");
+        /// [`hold_digest`] of `digests` (digest, size) for the project of `repo` (by its first
+        /// segment), as the next statement of a batch: one row returned per digest the project
+        /// did not hold yet (`digest, size`), none when there is no such project.
+        pub(crate) fn push_hold_in(b: &mut Batch<Db>, repo: &RepoName, digests: &[(&str, i64)], now: i64) {
+            let q = b.push("INSERT INTO project_blobs (project_id, digest, size, created_at) ");
+            for (k, (digest, size)) in digests.iter().enumerate() {
+                q.push(if k == 0 { "SELECT id, " } else { " UNION ALL SELECT id, " });
+                q.push_bind(*digest).push(", ").push_bind(*size).push(", ").push_bind(now);
+                q.push(" FROM projects WHERE name = ").push_bind(repo.project());
+            }
+            q.push(" ON CONFLICT DO NOTHING RETURNING digest, size");
         }
 
         /// [`hold_digest`] as the next statement of a batch: it changed a row if the project did
@@ -153,19 +160,21 @@ macro_rules! sql_governance_store {
         }
 
         pub(crate) async fn insert_events_in(conn: &mut <Db as sqlx::Database>::Connection, events: &[NewEvent], project_id: Option<i64>, now: i64) -> Result<()> {
-            let mut b = Batch::new();
-            push_events(&mut b, events, project_id, now);
-            if !b.is_empty() {
-                b.run(conn).await.map_err(db_err)?;
+            // A query per chunk: the statement of a full chunk is prepared once and cached,
+            // where one query of all the chunks would be cached anew for every count of events
+            // (a flush of pull entries, up to 4,096 of them, would hold megabytes each).
+            for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+                let mut b = Batch::new();
+                push_events(&mut b, chunk, project_id, now);
+                b.run(&mut *conn).await.map_err(db_err)?;
             }
             Ok(())
         }
 
-        /// [`insert_events_in`] as the next statements of a batch (none for no events).
+        /// [`insert_events_in`] as the next statements of a batch (none for no events), for
+        /// the few events of one change.
         pub(crate) fn push_events(b: &mut Batch<Db>, events: &[NewEvent], project_id: Option<i64>, now: i64) {
-            // Ten values a row: 1,000 rows stay well under either backend's bound-parameter
-            // limit (SQLite 32,766; PostgreSQL 65,535).
-            for chunk in events.chunks(1000) {
+            for chunk in events.chunks(EVENTS_PER_STATEMENT) {
                 let q = b.push(
                     "INSERT INTO events (event_type, resource_type, resource, operation, project_id, operator, remote_addr, success, payload, created_at) ",
                 );

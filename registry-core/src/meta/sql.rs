@@ -388,10 +388,9 @@ macro_rules! sql_metadata_store {
                 let q = checks.push("UPDATE blobs SET state = 'live', last_touched = ");
                 q.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
                 push_list(q, &digests);
-                let first_hold = checks.len();
-                for (digest, size) in &sizes {
-                    push_hold_in(&mut checks, &first.repo, digest, *size, now);
-                }
+                let held = checks.len();
+                let holds: Vec<(&str, i64)> = sizes.iter().map(|(d, s)| (d.as_str(), *s)).collect();
+                push_hold_in(&mut checks, &first.repo, &holds, now);
                 let done = checks.run(&mut tx).await.map_err(db_err)?;
                 // No quota row yet (link_new_blob makes it), or a blob garbage collection took
                 // meanwhile: each link alone, with its own answer.
@@ -404,7 +403,7 @@ macro_rules! sql_metadata_store {
                     let row = done[1 + k].rows.first().ok_or_else(|| $crate::meta::no_project(repo))?;
                     repo_ids.insert(repo.as_str(), row.try_get(0).map_err(db_err)?);
                 }
-                let added: i64 = sizes.values().zip(&done[first_hold..]).filter(|(_, d)| d.affected > 0).map(|(s, _)| s).sum();
+                let added: i64 = done[held].rows.iter().map(|r| r.try_get::<i64, _>(1)).sum::<std::result::Result<_, _>>().map_err(db_err)?;
                 let pairs: BTreeSet<(i64, String)> = links.iter().map(|l| (repo_ids[l.repo.as_str()], l.digest.to_string())).collect();
                 let mut last = $crate::meta::sql::Batch::<Db>::new();
                 let q = last.push("INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) ");
@@ -601,7 +600,7 @@ macro_rules! sql_metadata_store {
                     push_list(q, chunk);
                 }
                 let held = checks.len();
-                push_hold_in(&mut checks, repo, &digest, m.content.len() as i64, now);
+                push_hold_in(&mut checks, repo, &[(digest.as_str(), m.content.len() as i64)], now);
                 let done = checks.run(&mut tx).await.map_err(db_err)?;
                 let Some((project_id, quota)) = locked_quota(&done[0])? else {
                     // No quota row (every project gets one when it is created) or no project:
