@@ -216,6 +216,12 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
 ///
 /// A statement that fails stops the batch; the ones before it have run, so batches belong
 /// inside a transaction that the error then rolls back.
+///
+/// This relies on sqlx's SQLite driver preparing every statement of a query and binding the
+/// arguments across them (it does so for migrations). sqlx deprecated `Query::fetch_many` for
+/// that use (launchbadge/sqlx#3108); `run` calls `Executor::fetch_many`, and should a later
+/// sqlx stop running the statements after the first, `run` fails on the count of results and
+/// the store tests and `sql_counts` fail with it.
 pub(crate) struct Batch<DB: sqlx::Database> {
     queries: Vec<sqlx::QueryBuilder<DB>>,
     one_query: bool,
