@@ -406,8 +406,7 @@ macro_rules! sql_metadata_store {
                 }
                 let mut repo_ids: BTreeMap<&str, i64> = BTreeMap::new();
                 for (k, repo) in repos.iter().enumerate() {
-                    let row = done[1 + k].rows.first().ok_or_else(|| $crate::meta::no_project(repo))?;
-                    repo_ids.insert(repo.as_str(), row.try_get(0).map_err(db_err)?);
+                    repo_ids.insert(repo.as_str(), ensured_repo(&done[1 + k], repo)?);
                 }
                 let added: i64 = done[held].rows.iter().map(|r| r.try_get::<i64, _>(1)).sum::<std::result::Result<_, _>>().map_err(db_err)?;
                 let pairs: BTreeSet<(i64, String)> = links.iter().map(|l| (repo_ids[l.repo.as_str()], l.digest.to_string())).collect();
@@ -617,10 +616,7 @@ macro_rules! sql_metadata_store {
                     tx.commit().await.map_err(db_err)?;
                     return self.put_manifest(repo, m, tags, now, events).await;
                 };
-                let repo_id: i64 = match done[1].rows.first() {
-                    Some(row) => row.try_get(0).map_err(db_err)?,
-                    None => return Err($crate::meta::no_project(repo)),
-                };
+                let repo_id = ensured_repo(&done[1], repo)?;
                 let found = |i: usize| -> Result<Vec<(String,)>> {
                     done[i].rows.iter().map(|r| r.try_get(0).map(|d| (d,))).collect::<std::result::Result<_, _>>().map_err(db_err)
                 };
@@ -989,33 +985,31 @@ macro_rules! sql_metadata_store {
             }
         }
 
-        /// [`ensure_repo`] as the next statement of a batch: returns the repository's id, or no
-        /// row when its project does not exist.
+        /// [`ensure_repo`] as the next statement of a batch; read its result with
+        /// [`ensured_repo`].
         fn push_ensure_repo(b: &mut $crate::meta::sql::Batch<Db>, repo: &RepoName, now: i64) {
+            // The repository joins the project named by its first segment, which must exist:
+            // a project deleted concurrently leaves no row to insert from, never an orphan.
             let q = b.push("INSERT INTO repositories (name, project_id, created_at, updated_at) SELECT ");
             q.push_bind(repo.as_str()).push(", p.id, ").push_bind(now).push(", ").push_bind(now)
                 .push(" FROM projects p WHERE p.name = ").push_bind(repo.project())
                 .push(" ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id");
         }
 
-        async fn ensure_repo<'c, E>(conn: E, repo: &RepoName, now: i64) -> Result<i64>
-        where
-            E: sqlx::Executor<'c, Database = Db>,
-        {
-            // The repository joins the project named by its first segment, which must exist:
-            // a project deleted concurrently leaves no row to insert from, never an orphan.
-            let row: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO repositories (name, project_id, created_at, updated_at)
-                 SELECT $1, p.id, $2, $2 FROM projects p WHERE p.name = $3
-                 ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
-            )
-            .bind(repo.as_str())
-            .bind(now)
-            .bind(repo.project())
-            .fetch_optional(conn)
-            .await
-            .map_err(db_err)?;
-            row.map(|(id,)| id).ok_or_else(|| $crate::meta::no_project(repo))
+        /// The id [`push_ensure_repo`]'s statement returned; `NameUnknown` when the project
+        /// does not exist.
+        fn ensured_repo(done: &$crate::meta::sql::Done<Db>, repo: &RepoName) -> Result<i64> {
+            use sqlx::Row as _;
+            let row = done.rows.first().ok_or_else(|| $crate::meta::no_project(repo))?;
+            row.try_get(0).map_err(db_err)
+        }
+
+        /// The repository's id, its row created if new (see [`push_ensure_repo`]).
+        async fn ensure_repo(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName, now: i64) -> Result<i64> {
+            let mut b = $crate::meta::sql::Batch::new();
+            push_ensure_repo(&mut b, repo, now);
+            let done = b.run(conn).await.map_err(db_err)?;
+            ensured_repo(&done[0], repo)
         }
 
         async fn link_repo_blob<'c, E>(conn: E, repo_id: i64, digest: &Digest, now: i64) -> Result<()>
