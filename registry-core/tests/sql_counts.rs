@@ -282,10 +282,10 @@ fn sql_statements_per_operation() {
             ("mount without from (sources checked)", 7),
             ("small image push with a token (2 blobs + manifest)", 8),
             ("manifest GET by tag with a token (cached)", 0),
-            // The repository and the page, then one batched read per page for tags, children,
+            // The repository, the page with its total (one statement), then one batched read per page for tags, children,
             // labels, parents, accessories and (since scanning) scan overviews, and the scanner
             // registrations (which scanner's overviews to show; then cached like the reports).
-            ("artifact listing, one page of 2", 10),
+            ("artifact listing, one page of 2", 9),
             (
                 "manifest delete (releases what nothing else references)",
                 // + the lookup of accessories deleted with it.

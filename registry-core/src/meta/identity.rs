@@ -155,6 +155,14 @@ pub struct ArtifactRow {
     pub annotations: Option<String>,
 }
 
+/// A listed artifact with the listing's total: one statement answers both.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CountedArtifact {
+    #[sqlx(flatten)]
+    pub row: ArtifactRow,
+    pub total: i64,
+}
+
 /// An accessory: `digest` belongs to `subject` (see `content::accessory`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccessoryRow {

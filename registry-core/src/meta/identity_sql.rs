@@ -751,29 +751,49 @@ macro_rules! sql_identity_store {
             }
 
             async fn list_artifacts(&self, repo_id: i64, tags: Option<&str>, labels: &[i64], spec: &ListSpec) -> Result<(Vec<ArtifactRow>, u64)> {
-                // Not prepared, as in `list_page`. Tag and label filters are semi-joins on the repository's tags and labels
-                // (`IN`, not a correlated `EXISTS` per manifest: SQLite runs those one by one).
+                // Not prepared, as in `list_page`. Label filters and `tags=nil` are semi-joins on the
+                // repository's labels and tags (`IN`, not a correlated `EXISTS` per manifest: SQLite
+                // runs those one by one).
+                //
+                // A filter that selects tagged artifacts (a pattern, a name, or any tag) is evaluated
+                // once per statement, into `mt`, and the listing starts from its digests (each
+                // backend's `FROM_TAGGED`). A pattern is matched against every tag of the
+                // repository: as a semi-join in two statements it was matched twice, once for the
+                // count and once for the page.
+                // (condition on `t.name`, its value, what follows the value)
+                let tagged: Option<Option<(&str, String, &str)>> = match tags {
+                    None | Some("nil") => None,
+                    Some("*") => Some(None),
+                    Some(t) => Some(Some(match t.strip_prefix('~') {
+                        Some(part) => {
+                            let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                            (" AND t.name LIKE ", format!("%{escaped}%"), " ESCAPE '\\'")
+                        }
+                        None => (" AND t.name = ", t.to_owned(), ""),
+                    })),
+                };
+                let with = |qb: &mut sqlx::QueryBuilder<Db>| {
+                    if let Some(name) = &tagged {
+                        qb.push("WITH mt(d) AS MATERIALIZED (SELECT DISTINCT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id);
+                        if let Some((cond, value, then)) = name {
+                            qb.push(*cond).push_bind(value.clone()).push(*then);
+                        }
+                        qb.push(") ");
+                    }
+                };
                 let from = |qb: &mut sqlx::QueryBuilder<Db>| {
-                    qb.push("FROM manifests m WHERE m.repo_id = ").push_bind(repo_id);
+                    if tagged.is_some() {
+                        let (head, tail) = FROM_TAGGED;
+                        qb.push(head).push_bind(repo_id).push(tail);
+                    } else {
+                        qb.push("FROM manifests m WHERE m.repo_id = ").push_bind(repo_id);
+                    }
                     // Accessories are listed under their subject, not beside it (while the subject
                     // is missing, an accessory is listed on its own).
                     qb.push(" AND m.digest NOT IN (SELECT a.digest FROM accessories a JOIN manifests s ON s.repo_id = a.repo_id AND s.digest = a.subject WHERE a.repo_id = ")
                         .push_bind(repo_id).push(")");
-                    match tags {
-                        None => {}
-                        Some("*") => { qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id).push(")"); }
-                        Some("nil") => { qb.push(" AND m.digest NOT IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id).push(")"); }
-                        Some(t) => match t.strip_prefix('~') {
-                            Some(part) => {
-                                let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                                qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id)
-                                    .push(" AND t.name LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\')");
-                            }
-                            None => {
-                                qb.push(" AND m.digest IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id)
-                                    .push(" AND t.name = ").push_bind(t.to_owned()).push(")");
-                            }
-                        },
+                    if tags == Some("nil") {
+                        qb.push(" AND m.digest NOT IN (SELECT t.digest FROM tags t WHERE t.repo_id = ").push_bind(repo_id).push(")");
                     }
                     for l in labels {
                         qb.push(" AND m.digest IN (SELECT al.digest FROM artifact_labels al WHERE al.label_id = ").push_bind(*l)
@@ -781,26 +801,37 @@ macro_rules! sql_identity_store {
                     }
                     push_filters(qb, &spec.filters);
                 };
-                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) ");
-                from(&mut qb);
-                let (total,): (i64,) = qb.build_query_as().persistent(false).fetch_one(&self.pool).await.map_err(db_err)?;
-                if total <= spec.offset() {
-                    return Ok((Vec::new(), total as u64));
-                }
-                // The page's digests first, from the index (for the default newest-first sort),
-                // then the page's rows. Ties go the way of the last sort key, so newest first is one backward walk of
-                // manifests_pushed (an ascending tiebreak made both backends sort each run of
-                // the index again).
+                // One statement: the page's digests first, from the index (for the default
+                // newest-first sort), then the page's rows, each with the total (an uncorrelated
+                // subquery, counted once). Ties go the way of the last sort key, so newest first
+                // is one backward walk of manifests_pushed (an ascending tiebreak made both
+                // backends sort each run of the index again).
                 let tiebreak = if spec.sort.last().is_some_and(|(_, desc)| *desc) { "m.digest DESC" } else { "m.digest" };
-                let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT ");
-                qb.push(ARTIFACT_COLS).push(" FROM manifests m JOIN (SELECT m.digest ");
+                let mut qb = sqlx::QueryBuilder::<Db>::new("");
+                with(&mut qb);
+                qb.push("SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) ");
+                from(&mut qb);
+                qb.push(") AS total FROM manifests m JOIN (SELECT m.digest ");
                 from(&mut qb);
                 push_order(&mut qb, &spec.sort, tiebreak);
                 qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
                 qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
                 push_order(&mut qb, &spec.sort, tiebreak);
-                let rows = qb.build_query_as::<ArtifactRow>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
-                Ok((rows, total as u64))
+                let rows = qb.build_query_as::<CountedArtifact>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
+                let total = match rows.first() {
+                    Some(r) => r.total,
+                    None if spec.offset() == 0 => 0,
+                    // A page past the end still answers the total.
+                    None => {
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("");
+                        with(&mut qb);
+                        qb.push("SELECT COUNT(*) ");
+                        from(&mut qb);
+                        let (total,): (i64,) = qb.build_query_as().persistent(false).fetch_one(&self.pool).await.map_err(db_err)?;
+                        total
+                    }
+                };
+                Ok((rows.into_iter().map(|r| r.row).collect(), total as u64))
             }
 
             async fn artifact(&self, repo_id: i64, digest: &str) -> Result<Option<ArtifactRow>> {

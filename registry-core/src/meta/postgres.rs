@@ -94,6 +94,14 @@ impl PostgresStore {
 /// Row locking for job claims: nodes skip rows another node holds.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
+/// How an artifact listing starts from the digests a tag filter selected, a CTE `mt(d)` (see
+/// `list_artifacts`). PostgreSQL hashes them as a semi-join (planned as a join, it hashed all
+/// of the repository's manifests instead, twice).
+const FROM_TAGGED: (&str, &str) = (
+    "FROM manifests m WHERE m.repo_id = ",
+    " AND m.digest IN (SELECT d FROM mt)",
+);
+
 super::governance_sql::sql_governance_store!(PostgresStore);
 super::audit_sql::sql_audit_store!(PostgresStore);
 super::identity_sql::sql_identity_store!(PostgresStore);

@@ -135,6 +135,14 @@ impl SqliteStore {
 /// Row locking for job claims: one writer needs none.
 const SKIP_LOCKED: &str = "";
 
+/// How an artifact listing starts from the digests a tag filter selected, a CTE `mt(d)` of
+/// distinct digests (see `list_artifacts`). SQLite keeps a `CROSS JOIN`'s order: it looks up
+/// those digests instead of walking every manifest of the repository in sort order.
+const FROM_TAGGED: (&str, &str) = (
+    "FROM mt CROSS JOIN manifests m WHERE m.repo_id = ",
+    " AND m.digest = mt.d",
+);
+
 super::governance_sql::sql_governance_store!(SqliteStore);
 super::audit_sql::sql_audit_store!(SqliteStore);
 super::identity_sql::sql_identity_store!(SqliteStore);

@@ -553,6 +553,36 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
     }
     assert_eq!(got, want);
     let (rows, total) = m
+        .list_artifacts(id, Some("~v1"), &[], &spec(4, 2))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (0, 6), "filtered, past the end");
+    let (rows, total) = m
+        .list_artifacts(id, Some("~v9"), &[], &spec(1, 2))
+        .await
+        .unwrap();
+    assert_eq!((digests(rows), total), (of(&[9]), 1));
+    let (rows, total) = m
+        .list_artifacts(id, Some("~zz"), &[], &spec(2, 2))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (0, 0), "nothing matches");
+    // A tag pattern with a field filter: pushed at 12 or later (13 and 14 share 13).
+    let recent = ListSpec {
+        filters: vec![crate::query::Filter {
+            key: "push_time",
+            column: "m.created_at",
+            matcher: crate::query::Match::Range(Some(crate::query::Value::Int(12)), None),
+        }],
+        ..spec(1, 2)
+    };
+    let (rows, total) = m
+        .list_artifacts(id, Some("~v1"), &[], &recent)
+        .await
+        .unwrap();
+    assert_eq!(total, 3, "v12, v13, v14");
+    assert_eq!(digests(rows), want[..2].to_vec());
+    let (rows, total) = m
         .list_artifacts(id, Some("nil"), &[], &spec(1, 10))
         .await
         .unwrap();
@@ -563,6 +593,11 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
         .unwrap();
     assert_eq!(total, 12);
     assert!(!rows.iter().any(|a| of(&[4, 8]).contains(&a.digest)));
+    let (rows, total) = m
+        .list_artifacts(id, Some("*"), &[], &spec(3, 10))
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (0, 12), "any tag, past the end");
     let (rows, total) = m
         .list_artifacts(id, Some("v7"), &[], &spec(1, 10))
         .await
