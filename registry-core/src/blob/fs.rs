@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use tokio::task::JoinHandle;
 
@@ -24,7 +24,12 @@ use super::{BlobStore, ByteStream, InputStream};
 use crate::error::{Error, Result};
 use crate::oci::{Algorithm, Digest};
 
-const BATCH: usize = 1 << 20;
+/// Bytes read ahead per step of a blob read. Small enough for malloc to serve from its heap,
+/// where freed batches are reused, rather than from a fresh mapping per batch whose every page
+/// faults in as it is filled (glibc maps blocks from its threshold up: 256 KiB as `berth`
+/// sets it). Reading 16 MiB blobs, 128 KiB batches were about a quarter faster than 1 MiB
+/// batches (docs/benchmarks.md).
+const BATCH: usize = 128 << 10;
 const NAME: &str = "fs";
 
 fn io_err(e: std::io::Error) -> Error {
@@ -87,19 +92,16 @@ fn read_stream(file: File, len: u64) -> ByteStream {
     fn read_next(mut file: File, remaining: u64) -> JoinHandle<std::io::Result<(File, Bytes)>> {
         tokio::task::spawn_blocking(move || {
             let want = remaining.min(BATCH as u64) as usize;
-            let mut buf = BytesMut::zeroed(want);
-            let mut filled = 0;
-            while filled < want {
-                let n = file.read(&mut buf[filled..])?;
-                if n == 0 {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "blob shorter than expected",
-                    ));
-                }
-                filled += n;
+            // Read into spare capacity: nothing to zero first.
+            let mut buf = Vec::with_capacity(want);
+            (&mut file).take(want as u64).read_to_end(&mut buf)?;
+            if buf.len() < want {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "blob shorter than expected",
+                ));
             }
-            Ok((file, buf.freeze()))
+            Ok((file, Bytes::from(buf)))
         })
     }
     let first = (len > 0).then(|| read_next(file, len));

@@ -33,9 +33,10 @@ async fn read_all(
         .expect("read")
 }
 
-/// Upload in one append, commit, read back whole and in ranges.
+/// Upload in one append, commit, read back whole and in ranges (longer than a few of the
+/// filesystem store's read batches, and ranges across their boundaries).
 pub async fn roundtrip_and_ranges(store: &dyn BlobStore) {
-    let bytes = data(1, 100_000);
+    let bytes = data(1, 300_000);
     let d = Digest::sha256_of(&bytes);
     let id = uid("rt");
     assert_eq!(
@@ -46,7 +47,9 @@ pub async fn roundtrip_and_ranges(store: &dyn BlobStore) {
     assert_eq!(store.stat(&d).await.unwrap(), Some(bytes.len() as u64));
     assert!(read_all(store, &d, None).await == bytes, "content differs");
     assert!(read_all(store, &d, Some(10..20)).await == bytes[10..20]);
-    assert!(read_all(store, &d, Some(99_000..100_000)).await == bytes[99_000..]);
+    assert!(read_all(store, &d, Some(99_000..100_000)).await == bytes[99_000..100_000]);
+    assert!(read_all(store, &d, Some(131_000..263_000)).await == bytes[131_000..263_000]);
+    assert!(read_all(store, &d, Some(262_144..300_000)).await == bytes[262_144..]);
     assert!(
         !store.list_uploads().await.unwrap().contains(&id),
         "commit drops staging"
