@@ -27,7 +27,7 @@ use crate::oci::{Algorithm, Digest};
 /// Bytes read ahead per step of a blob read. Small enough for malloc to serve from its heap,
 /// where freed batches are reused, rather than from a fresh mapping per batch whose every page
 /// faults in as it is filled (glibc maps blocks from its threshold up: 256 KiB as `berth`
-/// sets it). Reading 16 MiB blobs, 128 KiB batches were about a quarter faster than 1 MiB
+/// sets it). Reading 16 MiB blobs, 128 KiB batches were about a third faster than 1 MiB
 /// batches (docs/benchmarks.md).
 const BATCH: usize = 128 << 10;
 const NAME: &str = "fs";
