@@ -101,7 +101,14 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
         hasher: Hasher,
     ) -> Result<(Whole, Hasher)> {
         let (size, hasher) = self.append_hashed(id, 0, data, hasher).await?;
-        Ok((Whole { size, held: None }, hasher))
+        Ok((
+            Whole {
+                size,
+                held: None,
+                memory: None,
+            },
+            hasher,
+        ))
     }
 
     /// Publish content [`BlobStore::stage_whole`] staged as blob `digest`, then drop its
@@ -129,6 +136,9 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
 pub struct Whole {
     pub size: u64,
     pub held: Option<Vec<Bytes>>,
+    /// The share of the store's memory budget the held bytes count against, released with
+    /// them.
+    pub memory: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Check that an upload id is safe to use as one path segment (letters, digits, `-`).

@@ -228,7 +228,7 @@ async fn object_store_requests_per_blob() {
     store.commit_whole("w2", whole, &dl).await.unwrap();
     assert_eq!(
         recording.take(),
-        ["multipart", "HEAD", "COPY", "DELETE"],
+        ["multipart", "LIST", "HEAD", "COPY", "DELETE"],
         "monolithic large blob"
     );
     assert_eq!(store.stat(&dl).await.unwrap(), Some(large.len() as u64));
@@ -236,4 +236,274 @@ async fn object_store_requests_per_blob() {
         store.list_uploads().await.unwrap().is_empty(),
         "nothing left staged"
     );
+}
+
+const MIB: usize = 1 << 20;
+
+/// A client's body: `data` in 256 KiB chunks, each after a yield so concurrent uploads
+/// interleave, then (with `stall`) no end: the client stops sending but keeps the connection.
+fn client_body(
+    data: &[u8],
+    stall: bool,
+) -> impl futures::Stream<Item = registry_core::Result<bytes::Bytes>> + Send + Unpin + use<> {
+    use futures::StreamExt;
+    let sent = futures::stream::iter(testkit::chunks(data, 256 * 1024)).then(|c| async {
+        tokio::task::yield_now().await;
+        c
+    });
+    let tail = if stall {
+        futures::stream::pending().left_stream()
+    } else {
+        futures::stream::empty().right_stream()
+    };
+    Box::pin(sent.chain(tail))
+}
+
+async fn staged_bytes(
+    store: &registry_core::blob::object::ObjectBlobStore,
+    id: &str,
+    size: u64,
+) -> Vec<u8> {
+    use futures::StreamExt;
+    let mut s = store.read_staged(id, size).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(c) = s.next().await {
+        out.extend_from_slice(&c.unwrap());
+    }
+    out
+}
+
+/// Objects staged under one upload.
+async fn pieces(inner: &object_store::memory::InMemory, id: &str) -> usize {
+    use futures::StreamExt;
+    let prefix = object_store::path::Path::from(format!("uploads/{id}"));
+    object_store::ObjectStore::list(inner, Some(&prefix))
+        .count()
+        .await
+}
+
+/// Twelve concurrent 5 MiB uploads (sessions and whole blobs) through a 16 MiB budget: they
+/// wait or write what they hold as separate pieces, never deadlock, and stage and publish every
+/// byte in order; nothing stays counted afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_budget_bounds_concurrent_uploads() {
+    use registry_core::oci::{Algorithm, Digest, Hasher};
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = Arc::new(
+        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
+            .with_buffer_budget(16 * MIB),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..12u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let data = testkit::data(100 + i, 5 * MIB + i as usize);
+            let d = Digest::sha256_of(&data);
+            let id = format!("u{i}");
+            if i % 2 == 0 {
+                let end = store
+                    .append(&id, 0, &mut client_body(&data, false))
+                    .await
+                    .unwrap();
+                assert_eq!(end, data.len() as u64);
+                assert!(
+                    staged_bytes(&store, &id, end).await == data,
+                    "{id}: staged bytes differ"
+                );
+                store.commit(&id, end, &d).await.unwrap();
+            } else {
+                let (whole, hasher) = store
+                    .stage_whole(
+                        &id,
+                        &mut client_body(&data, false),
+                        Hasher::new(Algorithm::Sha256),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(hasher.finish(), d, "{id}: hashed in order");
+                assert_eq!(whole.size, data.len() as u64);
+                store.commit_whole(&id, whole, &d).await.unwrap();
+            }
+            (i, data, d)
+        }));
+    }
+    let mut cleaned = 0;
+    for t in tasks {
+        let (i, data, d) = tokio::time::timeout(std::time::Duration::from_secs(60), t)
+            .await
+            .expect("uploads deadlocked on the budget")
+            .unwrap();
+        let back = registry_core::blob::collect(store.get(&d, None).await.unwrap(), 6 * MIB)
+            .await
+            .unwrap();
+        assert!(back == data, "u{i}: published bytes differ");
+        cleaned += usize::from(pieces(&inner, &format!("u{i}")).await == 0);
+    }
+    assert_eq!(
+        cleaned, 12,
+        "every upload's pieces were dropped once published"
+    );
+    assert_eq!(store.buffered(), 0, "nothing stays counted");
+    assert!(store.list_uploads().await.unwrap().is_empty());
+
+    // The same sessions again, each appended while eleven others hold memory: at least one had
+    // to write its content as more than one piece.
+    let mut tasks = Vec::new();
+    for i in 0..12u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let data = testkit::data(200 + i, 5 * MIB);
+            let id = format!("s{i}");
+            let end = store
+                .append(&id, 0, &mut client_body(&data, false))
+                .await
+                .unwrap();
+            assert!(
+                staged_bytes(&store, &id, end).await == data,
+                "{id}: staged bytes differ"
+            );
+            id
+        }));
+    }
+    let mut most = 0;
+    for t in tasks {
+        let id = t.await.unwrap();
+        most = most.max(pieces(&inner, &id).await);
+    }
+    assert!(most > 1, "no upload was split: the budget never ran short");
+    assert_eq!(store.buffered(), 0);
+}
+
+/// Clients that send some content and then stop sending (a slow or hostile client) keep none
+/// of the budget after [`HOLD_MAX`]: what they sent is written out, the budget is free, and a
+/// new upload goes through while they still hang.
+#[tokio::test(start_paused = true)]
+async fn object_store_stalled_clients_keep_no_budget() {
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = Arc::new(
+        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
+            .with_buffer_budget(16 * MIB),
+    );
+    // One client past a part (its multipart upload holds a part), four with smaller heads.
+    let sizes = [10 * MIB, 2 * MIB, 2 * MIB, 3 * MIB, 2 * MIB];
+    let mut stalled = Vec::new();
+    for (i, &len) in sizes.iter().enumerate() {
+        let client = store.clone();
+        let data = testkit::data(300 + i as u64, len);
+        stalled.push(tokio::spawn(async move {
+            let mut body = client_body(&data, true);
+            client.append(&format!("st{i}"), 0, &mut body).await
+        }));
+        if i == 0 {
+            // Alone, the first one gets past its first part before the others start.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert!(store.buffered() > 8 * MIB, "{}", store.buffered());
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        store.buffered() > 0,
+        "the stalled clients' content is still held"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    assert_eq!(store.buffered(), 0, "stalled clients still hold budget");
+    for (i, &len) in sizes.iter().enumerate() {
+        let data = testkit::data(300 + i as u64, len);
+        assert!(
+            staged_bytes(&store, &format!("st{i}"), len as u64).await == data,
+            "st{i}: what the client sent was not written out"
+        );
+    }
+    // A new upload needs the whole budget's worth in turn and gets it.
+    let data = testkit::data(400, 12 * MIB);
+    let end = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.append("fresh", 0, &mut client_body(&data, false)),
+    )
+    .await
+    .expect("a new upload waited on budget held by stalled clients")
+    .unwrap();
+    assert_eq!(end, data.len() as u64);
+    assert!(staged_bytes(&store, "fresh", end).await == data);
+    assert!(
+        stalled.iter().all(|t| !t.is_finished()),
+        "the stalled clients still hang"
+    );
+    for t in stalled {
+        t.abort();
+    }
+}
+
+/// A small whole blob held in memory counts against the budget until it is published.
+#[tokio::test]
+async fn object_store_held_whole_blob_counts_until_published() {
+    use registry_core::oci::{Algorithm, Digest, Hasher};
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = registry_core::blob::object::ObjectBlobStore::new(inner, "", "memory");
+    let small = testkit::data(5, 5_000);
+    let d = Digest::sha256_of(&small);
+    let (whole, _) = store
+        .stage_whole(
+            "h1",
+            &mut client_body(&small, false),
+            Hasher::new(Algorithm::Sha256),
+        )
+        .await
+        .unwrap();
+    assert!(whole.held.is_some());
+    assert_eq!(store.buffered(), 5_000);
+    store.commit_whole("h1", whole, &d).await.unwrap();
+    assert_eq!(store.buffered(), 0);
+}
+
+/// `buffer_mib=` in an `s3://` URL sets the budget; anything but a size is refused.
+#[test]
+fn object_store_buffer_budget_from_the_url() {
+    let ok =
+        url::Url::parse("s3://b/p?endpoint=http://127.0.0.1:9/&region=x&buffer_mib=32").unwrap();
+    let store = registry_core::blob::object::ObjectBlobStore::open_s3(&ok).unwrap();
+    assert_eq!(store.buffered(), 0);
+    for bad in ["abc", "-1", "99999999999999999999"] {
+        let url = url::Url::parse(&format!(
+            "s3://b/p?endpoint=http://127.0.0.1:9/&buffer_mib={bad}"
+        ))
+        .unwrap();
+        let err = registry_core::blob::object::ObjectBlobStore::open_s3(&url).unwrap_err();
+        assert!(err.to_string().contains("buffer_mib"), "{bad}: {err}");
+    }
+}
+
+/// An upload that cannot hold a whole 8 MiB part (two stalled clients hold 10 of the 16 MiB)
+/// but holds 5 MiB or more streams into one multipart upload with parts of what it holds: one
+/// staged object, nothing to concatenate later.
+#[tokio::test(start_paused = true)]
+async fn object_store_short_budget_streams_smaller_parts() {
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = Arc::new(
+        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
+            .with_buffer_budget(16 * MIB),
+    );
+    let mut stalled = Vec::new();
+    for i in 0..2u64 {
+        let client = store.clone();
+        let data = testkit::data(500 + i, 5 * MIB);
+        stalled.push(tokio::spawn(async move {
+            client
+                .append(&format!("hold{i}"), 0, &mut client_body(&data, true))
+                .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(store.buffered(), 10 * MIB);
+    let data = testkit::data(510, 20 * MIB);
+    let end = store
+        .append("big", 0, &mut client_body(&data, false))
+        .await
+        .unwrap();
+    assert_eq!(end, data.len() as u64);
+    assert_eq!(pieces(&inner, "big").await, 1, "staged as one object");
+    assert!(staged_bytes(&store, "big", end).await == data);
+    for t in stalled {
+        t.abort();
+    }
 }
