@@ -141,6 +141,14 @@ pub struct RepoSearchRow {
     pub project_public: bool,
 }
 
+/// A search match with the number of candidates its statement collected.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CountedSearchRow {
+    #[sqlx(flatten)]
+    pub row: RepoSearchRow,
+    pub candidates: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ArtifactRow {
     pub repo_id: i64,

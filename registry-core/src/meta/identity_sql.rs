@@ -700,6 +700,28 @@ macro_rules! sql_identity_store {
             }
 
             async fn search_repositories(&self, vis: &Visibility, part: &str, limit: i64) -> Result<Vec<RepoSearchRow>> {
+                // With `SEARCH_CANDIDATES` (PostgreSQL), the matches are first collected in any
+                // order, at most that many per row asked for, and sorted: the trigram index finds
+                // a selective pattern's few matches wherever they sit in the name order. Only
+                // when there are more (a broad pattern, whose matches are dense) does the search
+                // walk the names in order below. Either way the answer is the first `limit`
+                // matches by name.
+                if let Some(per_row) = SEARCH_CANDIDATES {
+                    let cap = limit.max(1).saturating_mul(per_row);
+                    // The candidates carry their columns: joined back to `repositories` by id,
+                    // PostgreSQL merged them with a walk of the whole primary key.
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("WITH c AS MATERIALIZED (SELECT r.id, r.project_id, r.name, r.description, r.pull_count, r.created_at, r.updated_at
+                        FROM repositories r WHERE r.project_id IS NOT NULL");
+                    push_filters(&mut qb, &[Filter { key: "name", column: "r.name", matcher: Match::Fuzzy(part.to_owned()) }]);
+                    push_visibility(&mut qb, vis, "r.project_id");
+                    qb.push(" LIMIT ").push_bind(cap).push(") SELECT ");
+                    qb.push(REPO_COLS).push(", p.name AS project_name, p.public AS project_public, (SELECT COUNT(*) FROM c) AS candidates
+                        FROM c r JOIN projects p ON p.id = r.project_id ORDER BY r.name LIMIT ").push_bind(limit);
+                    let rows: Vec<CountedSearchRow> = qb.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
+                    if rows.first().is_none_or(|r| r.candidates < cap) {
+                        return Ok(rows.into_iter().map(|r| r.row).collect());
+                    }
+                }
                 let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT ");
                 qb.push(REPO_COLS).push(", p.name AS project_name, p.public AS project_public
                     FROM repositories r JOIN projects p ON p.id = r.project_id WHERE 1 = 1");

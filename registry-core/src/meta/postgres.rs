@@ -102,6 +102,11 @@ const FROM_TAGGED: (&str, &str) = (
     " AND m.digest IN (SELECT d FROM mt)",
 );
 
+/// Repository search collects at most this many matches per row asked for, in any order, before
+/// it sorts them (see `search_repositories`): PostgreSQL otherwise walks the name index in order
+/// when it expects many matches, and reads most names when they sit late in that order.
+const SEARCH_CANDIDATES: Option<i64> = Some(20);
+
 super::governance_sql::sql_governance_store!(PostgresStore);
 super::audit_sql::sql_audit_store!(PostgresStore);
 super::identity_sql::sql_identity_store!(PostgresStore);

@@ -143,6 +143,9 @@ const FROM_TAGGED: (&str, &str) = (
     " AND m.digest = mt.d",
 );
 
+/// Repository search walks the names in order (no index finds a substring on SQLite).
+const SEARCH_CANDIDATES: Option<i64> = None;
+
 super::governance_sql::sql_governance_store!(SqliteStore);
 super::audit_sql::sql_audit_store!(SqliteStore);
 super::identity_sql::sql_identity_store!(SqliteStore);

@@ -655,6 +655,44 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
             .is_empty(),
         "private projects are not found by those who cannot see them"
     );
+
+    // Many matches: the first ones by name, whether the search collects candidates (up to 20
+    // per row asked for, on PostgreSQL: 25 overflow a one-row search, not a two-row one) or
+    // walks the names in order. Pushed last name first, so the first 20 stored are not the
+    // first by name.
+    super::ensure_projects(m, &["srch"]).await;
+    for i in (0..25).rev() {
+        let r = repo(&format!("srch/hit-{i:02}"));
+        m.put_manifest(
+            &r,
+            &manifest(&format!("srch-{i}"), vec![], None),
+            &[],
+            1,
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    for (limit, want) in [
+        (1, vec!["srch/hit-00"]),
+        (2, vec!["srch/hit-00", "srch/hit-01"]),
+    ] {
+        let found = m.search_repositories(&all, "hit-", limit).await.unwrap();
+        let names: Vec<&str> = found.iter().map(|f| f.repo.name.as_str()).collect();
+        assert_eq!(names, want, "limit {limit}");
+    }
+    let found = m.search_repositories(&all, "hit-2", 100).await.unwrap();
+    let names: Vec<&str> = found.iter().map(|f| f.repo.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "srch/hit-20",
+            "srch/hit-21",
+            "srch/hit-22",
+            "srch/hit-23",
+            "srch/hit-24"
+        ]
+    );
 }
 
 /// Run every scenario.
