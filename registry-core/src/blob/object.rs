@@ -17,7 +17,7 @@
 //! being filled, the parts in flight) counts against one budget per store
 //! ([`DEFAULT_BUFFER_BUDGET`], `buffer_mib=` in the URL), so many concurrent uploads cannot
 //! exhaust memory. Waiting on the budget never holds content, so uploads cannot deadlock on it:
-//! - client uploads are admitted to hold content one per 2 MiB of budget ([`ADMIT_SHARE`]);
+//! - client uploads are admitted to hold content one per 4 MiB of budget ([`ADMIT_SHARE`]);
 //!   the others wait, holding nothing, so the admitted ones rarely wait for memory. An admitted
 //!   upload counts each chunk it receives; when the budget stays spent for [`GROW_WAIT`], it
 //!   streams into a multipart upload with parts of what it holds when that is 5 MiB or more
@@ -54,12 +54,12 @@ const MIN_PART: usize = 5 << 20;
 /// Multipart parts one upload sends concurrently, at most.
 const PARALLEL_PARTS: usize = 4;
 /// Upload content held in memory across all uploads of one store, by default.
-pub const DEFAULT_BUFFER_BUDGET: usize = 64 << 20;
+pub const DEFAULT_BUFFER_BUDGET: usize = 128 << 20;
 /// The smallest budget: a part being filled and one in flight.
 const MIN_BUFFER_BUDGET: usize = 2 * PART;
 /// Client uploads that may hold content at once: one per this much budget (32 for the default).
 /// The others wait before they hold anything, so the few admitted rarely wait for memory.
-const ADMIT_SHARE: usize = 2 << 20;
+const ADMIT_SHARE: usize = 4 << 20;
 /// How long an admitted upload that holds content waits for more budget before it writes what
 /// it holds as a piece of its own.
 const GROW_WAIT: Duration = Duration::from_millis(250);
