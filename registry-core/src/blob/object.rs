@@ -287,8 +287,9 @@ impl ObjectBlobStore {
     /// written out: the budget stayed spent for [`GROW_WAIT`] (the chunk that waited is left in
     /// `carry`), or the client paused after the head was held [`HOLD_MAX`].
     ///
-    /// The upload is admitted first (`admitted`), waiting while it holds nothing. Each chunk is
-    /// then counted against the budget, waiting without limit only while nothing is held.
+    /// The upload is admitted (`admitted`) once a chunk arrives, waiting while it holds nothing,
+    /// and gives its admission back whenever it waits for its client holding nothing. Each chunk
+    /// is counted against the budget, waiting without limit only while nothing is held.
     async fn read_client_head(
         &self,
         data: InputStream<'_>,
@@ -311,7 +312,11 @@ impl ObjectBlobStore {
                         return Ok(head);
                     }
                 },
-                (None, None) => data.next().await,
+                (None, None) => {
+                    // Nothing held: a client that stops sending here keeps no admission.
+                    *admitted = None;
+                    data.next().await
+                }
             };
             let chunk = match next {
                 Some(chunk) => chunk?,

@@ -507,3 +507,45 @@ async fn object_store_short_budget_streams_smaller_parts() {
         t.abort();
     }
 }
+
+/// Clients past a part that then stop sending give back their admission too, once their
+/// multipart uploads are closed: four of them (all the admissions a 16 MiB budget has) do not
+/// keep a new upload out.
+#[tokio::test(start_paused = true)]
+async fn object_store_stalled_clients_keep_no_admission() {
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = Arc::new(
+        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
+            .with_buffer_budget(16 * MIB),
+    );
+    let mut stalled = Vec::new();
+    for i in 0..4u64 {
+        let client = store.clone();
+        let data = testkit::data(600 + i, 10 * MIB);
+        stalled.push(tokio::spawn(async move {
+            client
+                .append(&format!("past{i}"), 0, &mut client_body(&data, true))
+                .await
+        }));
+        // One at a time, so each has the budget to get past its first part.
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    assert_eq!(store.buffered(), 0);
+    for i in 0..4u64 {
+        let data = testkit::data(600 + i, 10 * MIB);
+        assert!(staged_bytes(&store, &format!("past{i}"), data.len() as u64).await == data);
+    }
+    let data = testkit::data(610, 3 * MIB);
+    let end = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.append("after", 0, &mut client_body(&data, false)),
+    )
+    .await
+    .expect("a new upload waited on admissions held by stalled clients")
+    .unwrap();
+    assert_eq!(end, data.len() as u64);
+    assert!(stalled.iter().all(|t| !t.is_finished()));
+    for t in stalled {
+        t.abort();
+    }
+}
