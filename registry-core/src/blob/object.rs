@@ -356,10 +356,7 @@ impl ObjectBlobStore {
                     }
                 }
             };
-            match &mut head.permit {
-                Some(held) => held.merge(permit),
-                None => head.permit = Some(permit),
-            }
+            merge(&mut head.permit, permit);
             head.push(chunk);
             deadline.get_or_insert_with(|| Instant::now() + HOLD_MAX);
         }
@@ -382,10 +379,7 @@ impl ObjectBlobStore {
             && self.buffers.available_permits() >= part + self.budget / 4
             && let Ok(p) = self.buffers.clone().try_acquire_many_owned(part as u32)
         {
-            match permits {
-                Some(held) => held.merge(p),
-                None => *permits = Some(p),
-            }
+            merge(permits, p);
             *slots += 1;
         }
     }
@@ -691,6 +685,14 @@ impl BlobStore for ObjectBlobStore {
         ids.sort();
         ids.dedup();
         Ok(ids)
+    }
+}
+
+/// Add `p` to the permits `held`.
+fn merge(held: &mut Option<OwnedSemaphorePermit>, p: OwnedSemaphorePermit) {
+    match held {
+        Some(h) => h.merge(p),
+        None => *held = Some(p),
     }
 }
 

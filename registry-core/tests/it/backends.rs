@@ -273,6 +273,32 @@ async fn staged_bytes(
     out
 }
 
+/// A store over object_store's in-memory store with a budget of `budget` bytes, and the inner
+/// store (to count what is staged).
+fn budgeted_store(
+    budget: usize,
+) -> (
+    Arc<object_store::memory::InMemory>,
+    Arc<registry_core::blob::object::ObjectBlobStore>,
+) {
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let store = Arc::new(
+        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
+            .with_buffer_budget(budget),
+    );
+    (inner, store)
+}
+
+/// A client that appends `data` to upload `id` and then stops sending without ending its body.
+fn spawn_stalled(
+    store: &Arc<registry_core::blob::object::ObjectBlobStore>,
+    id: String,
+    data: Vec<u8>,
+) -> tokio::task::JoinHandle<registry_core::Result<u64>> {
+    let client = store.clone();
+    tokio::spawn(async move { client.append(&id, 0, &mut client_body(&data, true)).await })
+}
+
 /// Objects staged under one upload.
 async fn pieces(inner: &object_store::memory::InMemory, id: &str) -> usize {
     use futures::StreamExt;
@@ -289,11 +315,7 @@ async fn pieces(inner: &object_store::memory::InMemory, id: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_budget_bounds_concurrent_uploads() {
     use registry_core::oci::{Algorithm, Digest, Hasher};
-    let inner = Arc::new(object_store::memory::InMemory::new());
-    let store = Arc::new(
-        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
-            .with_buffer_budget(16 * MIB),
-    );
+    let (inner, store) = budgeted_store(16 * MIB);
     let mut tasks = Vec::new();
     for i in 0..12u64 {
         let store = store.clone();
@@ -353,21 +375,13 @@ async fn object_store_budget_bounds_concurrent_uploads() {
 /// new upload goes through while they still hang.
 #[tokio::test(start_paused = true)]
 async fn object_store_stalled_clients_keep_no_budget() {
-    let inner = Arc::new(object_store::memory::InMemory::new());
-    let store = Arc::new(
-        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
-            .with_buffer_budget(16 * MIB),
-    );
+    let (_, store) = budgeted_store(16 * MIB);
     // One client past a part (its multipart upload holds a part), four with smaller heads.
     let sizes = [10 * MIB, 2 * MIB, 2 * MIB, 3 * MIB, 2 * MIB];
     let mut stalled = Vec::new();
     for (i, &len) in sizes.iter().enumerate() {
-        let client = store.clone();
         let data = testkit::data(300 + i as u64, len);
-        stalled.push(tokio::spawn(async move {
-            let mut body = client_body(&data, true);
-            client.append(&format!("st{i}"), 0, &mut body).await
-        }));
+        stalled.push(spawn_stalled(&store, format!("st{i}"), data));
         if i == 0 {
             // Alone, the first one gets past its first part before the others start.
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -452,20 +466,11 @@ fn object_store_buffer_budget_from_the_url() {
 /// staged object, nothing to concatenate later.
 #[tokio::test(start_paused = true)]
 async fn object_store_short_budget_streams_smaller_parts() {
-    let inner = Arc::new(object_store::memory::InMemory::new());
-    let store = Arc::new(
-        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
-            .with_buffer_budget(16 * MIB),
-    );
+    let (inner, store) = budgeted_store(16 * MIB);
     let mut stalled = Vec::new();
     for i in 0..2u64 {
-        let client = store.clone();
         let data = testkit::data(500 + i, 5 * MIB);
-        stalled.push(tokio::spawn(async move {
-            client
-                .append(&format!("hold{i}"), 0, &mut client_body(&data, true))
-                .await
-        }));
+        stalled.push(spawn_stalled(&store, format!("hold{i}"), data));
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(store.buffered(), 10 * MIB);
@@ -487,20 +492,11 @@ async fn object_store_short_budget_streams_smaller_parts() {
 /// keep a new upload out.
 #[tokio::test(start_paused = true)]
 async fn object_store_stalled_clients_keep_no_admission() {
-    let inner = Arc::new(object_store::memory::InMemory::new());
-    let store = Arc::new(
-        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
-            .with_buffer_budget(16 * MIB),
-    );
+    let (_, store) = budgeted_store(16 * MIB);
     let mut stalled = Vec::new();
     for i in 0..4u64 {
-        let client = store.clone();
         let data = testkit::data(600 + i, 10 * MIB);
-        stalled.push(tokio::spawn(async move {
-            client
-                .append(&format!("past{i}"), 0, &mut client_body(&data, true))
-                .await
-        }));
+        stalled.push(spawn_stalled(&store, format!("past{i}"), data));
         // One at a time, so each has the budget to get past its first part.
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
@@ -528,20 +524,11 @@ async fn object_store_stalled_clients_keep_no_admission() {
 /// it holds as a piece of its own and goes on (two stalled clients hold 14 of the 16 MiB).
 #[tokio::test(start_paused = true)]
 async fn object_store_short_budget_writes_pieces() {
-    let inner = Arc::new(object_store::memory::InMemory::new());
-    let store = Arc::new(
-        registry_core::blob::object::ObjectBlobStore::new(inner.clone(), "", "memory")
-            .with_buffer_budget(16 * MIB),
-    );
+    let (inner, store) = budgeted_store(16 * MIB);
     let mut stalled = Vec::new();
     for i in 0..2u64 {
-        let client = store.clone();
         let data = testkit::data(700 + i, 7 * MIB);
-        stalled.push(tokio::spawn(async move {
-            client
-                .append(&format!("hold{i}"), 0, &mut client_body(&data, true))
-                .await
-        }));
+        stalled.push(spawn_stalled(&store, format!("hold{i}"), data));
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(store.buffered(), 14 * MIB);
