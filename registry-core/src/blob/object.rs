@@ -434,6 +434,8 @@ impl ObjectBlobStore {
                         .await
                         .map_err(|e| self.err(e))?;
                     inflight = keep;
+                    // The time spent on our own parts is not the client's pause.
+                    part_started = Instant::now();
                 }
                 let next = if client {
                     match tokio::time::timeout_at(part_started + HOLD_MAX, data.next()).await {

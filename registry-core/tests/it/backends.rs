@@ -544,3 +544,30 @@ async fn object_store_short_budget_writes_pieces() {
         t.abort();
     }
 }
+
+/// On a slow bucket (every part takes 3 s, longer than [`HOLD_MAX`]) an upload that waits for
+/// its own parts in flight is not mistaken for a stalled client: a client that keeps sending
+/// is staged as one multipart object, not closed into pieces after each wait.
+#[tokio::test(start_paused = true)]
+async fn object_store_slow_bucket_keeps_one_multipart_upload() {
+    use object_store::throttle::{ThrottleConfig, ThrottledStore};
+    let inner = Arc::new(object_store::memory::InMemory::new());
+    let slow = ThrottledStore::new(
+        inner.clone(),
+        ThrottleConfig {
+            wait_put_per_call: std::time::Duration::from_secs(3),
+            ..Default::default()
+        },
+    );
+    let store = registry_core::blob::object::ObjectBlobStore::new(Arc::new(slow), "", "slow")
+        .with_buffer_budget(32 * MIB);
+    let data = testkit::data(800, 60 * MIB);
+    let end = store
+        .append("slow", 0, &mut client_body(&data, false))
+        .await
+        .unwrap();
+    assert_eq!(end, data.len() as u64);
+    assert_eq!(pieces(&inner, "slow").await, 1, "staged as one object");
+    assert!(staged_bytes(&store, "slow", end).await == data);
+    assert_eq!(store.buffered(), 0);
+}
