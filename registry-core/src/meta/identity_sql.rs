@@ -87,10 +87,10 @@ macro_rules! sql_identity_store {
             }
         }
 
-        fn push_order(qb: &mut sqlx::QueryBuilder<Db>, sort: &[(&'static str, bool)], tiebreak: &str) {
+        fn push_order<C: std::fmt::Display>(qb: &mut sqlx::QueryBuilder<Db>, sort: impl IntoIterator<Item = (C, bool)>, tiebreak: &str) {
             qb.push(" ORDER BY ");
             for (col, desc) in sort {
-                qb.push(format_args!("{col}{}, ", if *desc { " DESC" } else { "" }));
+                qb.push(format_args!("{col}{}, ", if desc { " DESC" } else { "" }));
             }
             qb.push(tiebreak);
         }
@@ -157,7 +157,7 @@ macro_rules! sql_identity_store {
                 qb.push(cols).push(" ");
                 from(&mut qb);
                 push_filters(&mut qb, &spec.filters);
-                push_order(&mut qb, &spec.sort, tiebreak);
+                push_order(&mut qb, spec.sort.iter().copied(), tiebreak);
                 qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
                 let rows = qb.build_query_as::<T>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
                 Ok((rows, total as u64))
@@ -828,17 +828,37 @@ macro_rules! sql_identity_store {
                 // subquery, counted once). Ties go the way of the last sort key, so newest first
                 // is one backward walk of manifests_pushed (an ascending tiebreak made both
                 // backends sort each run of the index again).
-                let tiebreak = if spec.sort.last().is_some_and(|(_, desc)| *desc) { "m.digest DESC" } else { "m.digest" };
+                let desc = spec.sort.last().is_some_and(|(_, desc)| *desc);
+                let tiebreak = if desc { "m.digest DESC" } else { "m.digest" };
                 let mut qb = sqlx::QueryBuilder::<Db>::new("");
                 with(&mut qb);
-                qb.push("SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) ");
-                from(&mut qb);
-                qb.push(") AS total FROM manifests m JOIN (SELECT m.digest ");
-                from(&mut qb);
-                push_order(&mut qb, &spec.sort, tiebreak);
-                qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
-                qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
-                push_order(&mut qb, &spec.sort, tiebreak);
+                if tagged.is_some() {
+                    // The tagged artifacts are found once, into `f`: their digests and sort keys
+                    // (from the indexes), counted and sorted from there. Counting and paging
+                    // each from `mt` walked the repository's manifests twice (3 ms each on
+                    // PostgreSQL for 10,000 of them).
+                    qb.push(", f AS MATERIALIZED (SELECT m.digest");
+                    for (i, (col, _)) in spec.sort.iter().enumerate() {
+                        qb.push(format_args!(", {col} AS k{i}"));
+                    }
+                    qb.push(" ");
+                    from(&mut qb);
+                    qb.push(") SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) FROM f) AS total FROM manifests m JOIN (SELECT * FROM f");
+                    let keys = |at: &'static str| spec.sort.iter().enumerate().map(move |(i, (_, desc))| (format!("{at}.k{i}"), *desc));
+                    push_order(&mut qb, keys("f"), if desc { "f.digest DESC" } else { "f.digest" });
+                    qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
+                    qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
+                    push_order(&mut qb, keys("page"), if desc { "page.digest DESC" } else { "page.digest" });
+                } else {
+                    qb.push("SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) ");
+                    from(&mut qb);
+                    qb.push(") AS total FROM manifests m JOIN (SELECT m.digest ");
+                    from(&mut qb);
+                    push_order(&mut qb, spec.sort.iter().copied(), tiebreak);
+                    qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
+                    qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
+                    push_order(&mut qb, spec.sort.iter().copied(), tiebreak);
+                }
                 let rows = qb.build_query_as::<CountedArtifact>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
                 let total = match rows.first() {
                     Some(r) => r.total,

@@ -557,6 +557,24 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
         .await
         .unwrap();
     assert_eq!((rows.len(), total), (0, 6), "filtered, past the end");
+    // Filtered, sorted on two keys, oldest first (the media types are all equal, and the tie
+    // at 13 goes by ascending digest).
+    let mut oldest = want.clone();
+    oldest.reverse();
+    let two_keys = |page: u64| ListSpec {
+        sort: vec![("m.media_type", false), ("m.created_at", false)],
+        ..spec(page, 4)
+    };
+    let mut got = Vec::new();
+    for page in 1..=2 {
+        let (rows, total) = m
+            .list_artifacts(id, Some("~v1"), &[], &two_keys(page))
+            .await
+            .unwrap();
+        assert_eq!(total, 6);
+        got.extend(digests(rows));
+    }
+    assert_eq!(got, oldest, "two sort keys, ascending");
     let (rows, total) = m
         .list_artifacts(id, Some("~v9"), &[], &spec(1, 2))
         .await
