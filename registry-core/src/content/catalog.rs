@@ -76,7 +76,8 @@ fn repo_view(r: RepositoryRow) -> Repository {
         project_id: r.project_id,
         name: r.name,
         description: r.description,
-        artifact_count: r.artifact_count,
+        // Listings and the counted lookup, which give repositories to this view, count.
+        artifact_count: r.artifact_count.unwrap_or_default(),
         pull_count: r.pull_count,
         creation_time: time(r.created_at),
         update_time: time(r.updated_at),
@@ -94,17 +95,32 @@ impl Registry {
         resource: R,
         action: Action,
     ) -> Result<(Arc<ProjectAccess>, RepositoryRow)> {
+        self.find_repo(p, project, repo, resource, action, false)
+            .await
+    }
+
+    /// [`Self::repo_in`], with the repository's artifact count when `counted`.
+    async fn find_repo(
+        &self,
+        p: &Principal,
+        project: &str,
+        repo: &str,
+        resource: R,
+        action: Action,
+        counted: bool,
+    ) -> Result<(Arc<ProjectAccess>, RepositoryRow)> {
         let access = self
             .require_project(p, project, true, resource, action)
             .await?;
         let full = format!("{}/{repo}", access.project.name);
-        let row = self
-            .meta
-            .repository(&full)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: format!("repository {full}"),
-            })?;
+        let row = if counted {
+            self.meta.repository_counted(&full).await?
+        } else {
+            self.meta.repository(&full).await?
+        };
+        let row = row.ok_or_else(|| Error::NotFound {
+            what: format!("repository {full}"),
+        })?;
         Ok((access, row))
     }
 
@@ -132,7 +148,7 @@ impl Registry {
 
     pub async fn repository(&self, p: &Principal, project: &str, repo: &str) -> Result<Repository> {
         Ok(repo_view(
-            self.repo_in(p, project, repo, R::Repository, Action::Read)
+            self.find_repo(p, project, repo, R::Repository, Action::Read, true)
                 .await?
                 .1,
         ))
@@ -618,7 +634,7 @@ impl Registry {
                 project_public: r.project_public,
                 repository_name: r.repo.name,
                 pull_count: r.repo.pull_count,
-                artifact_count: r.repo.artifact_count,
+                artifact_count: r.repo.artifact_count.unwrap_or_default(),
             })
             .collect();
         Ok(Search {

@@ -23,6 +23,8 @@ macro_rules! sql_identity_store {
         const LABEL_COLS: &str = "id, name, description, color, scope, project_id, created_at, updated_at";
         const REPO_COLS: &str = "r.id, r.project_id, r.name, r.description,
             (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id) AS artifact_count, r.pull_count, r.created_at, r.updated_at";
+        /// `REPO_COLS` without the artifact count.
+        const REPO_UNCOUNTED_COLS: &str = "r.id, r.project_id, r.name, r.description, r.pull_count, r.created_at, r.updated_at";
         const ARTIFACT_COLS: &str = "m.repo_id, m.digest, m.media_type, m.artifact_type,
             m.size + m.blob_size AS size,
             m.created_at AS push_time, m.pulled_at AS pull_time, m.annotations";
@@ -732,6 +734,11 @@ macro_rules! sql_identity_store {
             }
 
             async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {REPO_UNCOUNTED_COLS} FROM repositories r WHERE r.name = $1")))
+                    .bind(name).fetch_optional(&self.pool).await.map_err(db_err)
+            }
+
+            async fn repository_counted(&self, name: &str) -> Result<Option<RepositoryRow>> {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {REPO_COLS} FROM repositories r WHERE r.name = $1")))
                     .bind(name).fetch_optional(&self.pool).await.map_err(db_err)
             }

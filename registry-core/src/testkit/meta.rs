@@ -650,7 +650,7 @@ pub async fn artifact_pages(m: &dyn MetadataStore) {
         names,
         vec![("pages/app", "pages"), ("pages2/app-x", "pages2")]
     );
-    assert_eq!(found[0].repo.artifact_count, 14);
+    assert_eq!(found[0].repo.artifact_count, Some(14));
     assert_eq!(
         m.search_repositories(&all, "pages", 1).await.unwrap().len(),
         1
@@ -1353,7 +1353,15 @@ pub async fn identity(m: &dyn MetadataStore) {
         .await
         .unwrap();
     let repo_row = m.repository("id-proj/app").await.unwrap().unwrap();
-    assert_eq!((repo_row.project_id, repo_row.artifact_count), (p.id, 1));
+    assert_eq!((repo_row.project_id, repo_row.artifact_count), (p.id, None));
+    let counted = m.repository_counted("id-proj/app").await.unwrap().unwrap();
+    assert_eq!(
+        counted,
+        crate::meta::identity::RepositoryRow {
+            artifact_count: Some(1),
+            ..repo_row.clone()
+        }
+    );
     let (arts, n) = m
         .list_artifacts(repo_row.id, Some("*"), &[], &all)
         .await

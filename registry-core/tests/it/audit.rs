@@ -359,6 +359,10 @@ async fn pull_records_are_batched_and_can_be_turned_off() {
             .await
             .unwrap();
         assert_eq!(repo.pull_count, 5, "pull counts are kept either way");
+        assert_eq!(
+            repo.artifact_count, 1,
+            "the repository view counts its artifacts"
+        );
     }
 }
 
