@@ -835,8 +835,7 @@ macro_rules! sql_identity_store {
                 // subquery, counted once). Ties go the way of the last sort key, so newest first
                 // is one backward walk of manifests_pushed (an ascending tiebreak made both
                 // backends sort each run of the index again).
-                let desc = spec.sort.last().is_some_and(|(_, desc)| *desc);
-                let tiebreak = if desc { "m.digest DESC" } else { "m.digest" };
+                let dir = if spec.sort.last().is_some_and(|(_, desc)| *desc) { " DESC" } else { "" };
                 let mut qb = sqlx::QueryBuilder::<Db>::new("");
                 with(&mut qb);
                 if tagged.is_some() {
@@ -852,19 +851,20 @@ macro_rules! sql_identity_store {
                     from(&mut qb);
                     qb.push(") SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) FROM f) AS total FROM manifests m JOIN (SELECT * FROM f");
                     let keys = |at: &'static str| spec.sort.iter().enumerate().map(move |(i, (_, desc))| (format!("{at}.k{i}"), *desc));
-                    push_order(&mut qb, keys("f"), if desc { "f.digest DESC" } else { "f.digest" });
+                    push_order(&mut qb, keys("f"), &format!("f.digest{dir}"));
                     qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
                     qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
-                    push_order(&mut qb, keys("page"), if desc { "page.digest DESC" } else { "page.digest" });
+                    push_order(&mut qb, keys("page"), &format!("page.digest{dir}"));
                 } else {
+                    let tiebreak = format!("m.digest{dir}");
                     qb.push("SELECT ").push(ARTIFACT_COLS).push(", (SELECT COUNT(*) ");
                     from(&mut qb);
                     qb.push(") AS total FROM manifests m JOIN (SELECT m.digest ");
                     from(&mut qb);
-                    push_order(&mut qb, spec.sort.iter().copied(), tiebreak);
+                    push_order(&mut qb, spec.sort.iter().copied(), &tiebreak);
                     qb.push(" LIMIT ").push_bind(spec.limit()).push(" OFFSET ").push_bind(spec.offset());
                     qb.push(") page ON page.digest = m.digest WHERE m.repo_id = ").push_bind(repo_id);
-                    push_order(&mut qb, spec.sort.iter().copied(), tiebreak);
+                    push_order(&mut qb, spec.sort.iter().copied(), &tiebreak);
                 }
                 let rows = qb.build_query_as::<CountedArtifact>().persistent(false).fetch_all(&self.pool).await.map_err(db_err)?;
                 let total = match rows.first() {
