@@ -461,30 +461,38 @@ fn object_store_buffer_budget_from_the_url() {
     }
 }
 
+/// Two clients send `hold` bytes each through a 16 MiB budget and stall; then one upload of
+/// `len` bytes goes through beside them: the number of objects it was staged as (its bytes are
+/// checked, in order).
+async fn staged_beside_two_stalled(seed: u64, hold: usize, len: usize) -> usize {
+    let (inner, store) = budgeted_store(16 * MIB);
+    let mut stalled = Vec::new();
+    for i in 0..2u64 {
+        let data = testkit::data(seed + i, hold);
+        stalled.push(spawn_stalled(&store, format!("hold{i}"), data));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(store.buffered(), 2 * hold);
+    let data = testkit::data(seed + 10, len);
+    let end = store
+        .append("up", 0, &mut client_body(&data, false))
+        .await
+        .unwrap();
+    assert_eq!(end, data.len() as u64);
+    assert!(staged_bytes(&store, "up", end).await == data);
+    for t in stalled {
+        t.abort();
+    }
+    pieces(&inner, "up").await
+}
+
 /// An upload that cannot hold a whole 8 MiB part (two stalled clients hold 10 of the 16 MiB)
 /// but holds 5 MiB or more streams into one multipart upload with parts of what it holds: one
 /// staged object, nothing to concatenate later.
 #[tokio::test(start_paused = true)]
 async fn object_store_short_budget_streams_smaller_parts() {
-    let (inner, store) = budgeted_store(16 * MIB);
-    let mut stalled = Vec::new();
-    for i in 0..2u64 {
-        let data = testkit::data(500 + i, 5 * MIB);
-        stalled.push(spawn_stalled(&store, format!("hold{i}"), data));
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(store.buffered(), 10 * MIB);
-    let data = testkit::data(510, 20 * MIB);
-    let end = store
-        .append("big", 0, &mut client_body(&data, false))
-        .await
-        .unwrap();
-    assert_eq!(end, data.len() as u64);
-    assert_eq!(pieces(&inner, "big").await, 1, "staged as one object");
-    assert!(staged_bytes(&store, "big", end).await == data);
-    for t in stalled {
-        t.abort();
-    }
+    let staged = staged_beside_two_stalled(500, 5 * MIB, 20 * MIB).await;
+    assert_eq!(staged, 1, "staged as one object");
 }
 
 /// Clients past a part that then stop sending give back their admission too, once their
@@ -524,25 +532,8 @@ async fn object_store_stalled_clients_keep_no_admission() {
 /// it holds as a piece of its own and goes on (two stalled clients hold 14 of the 16 MiB).
 #[tokio::test(start_paused = true)]
 async fn object_store_short_budget_writes_pieces() {
-    let (inner, store) = budgeted_store(16 * MIB);
-    let mut stalled = Vec::new();
-    for i in 0..2u64 {
-        let data = testkit::data(700 + i, 7 * MIB);
-        stalled.push(spawn_stalled(&store, format!("hold{i}"), data));
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(store.buffered(), 14 * MIB);
-    let data = testkit::data(710, 4 * MIB);
-    let end = store
-        .append("small", 0, &mut client_body(&data, false))
-        .await
-        .unwrap();
-    assert_eq!(end, data.len() as u64);
-    assert!(pieces(&inner, "small").await >= 2, "written in pieces");
-    assert!(staged_bytes(&store, "small", end).await == data);
-    for t in stalled {
-        t.abort();
-    }
+    let staged = staged_beside_two_stalled(700, 7 * MIB, 4 * MIB).await;
+    assert!(staged >= 2, "written in pieces");
 }
 
 /// On a slow bucket (every part takes 3 s, longer than [`HOLD_MAX`]) an upload that waits for
