@@ -265,7 +265,10 @@ fn sql_statements_per_operation() {
 
         // The budget: raise a number only on purpose, with the reason in the commit.
         let expected: &[(&str, usize)] = &[
-            ("monolithic blob push (first blob of a repository)", 5),
+            // + 4: a new repository is made in a transaction of its own, and the link tried
+            // again, so that links into existing repositories only look theirs up (on
+            // PostgreSQL an upsert locked the repository's row for the whole transaction).
+            ("monolithic blob push (first blob of a repository)", 9),
             ("monolithic blob push", 3),
             ("chunked upload: start, one PATCH, PUT", 8),
             ("manifest push (tag, config + one layer)", 3),

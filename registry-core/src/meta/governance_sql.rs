@@ -4,8 +4,9 @@
 //!
 //! Quota accounting lives here too, as free functions the other store macros call inside their
 //! transactions: a transaction that changes what a project holds locks the project's quota row
-//! first ([`lock_quota`]), so changes to one project's holdings are serialized and the stored
-//! usage always equals a recount.
+//! ([`lock_quota`]) before it changes the project's holds or usage, last of its locks ("Lock
+//! order" in `sql.rs`), so those changes are serialized and the stored usage always equals a
+//! recount.
 
 macro_rules! sql_governance_store {
     ($store:ty) => {
@@ -662,8 +663,9 @@ macro_rules! sql_governance_store {
                 repo_ids.sort_unstable();
                 repo_ids.dedup();
                 // One transaction for the page, a few statements per project: a transaction per
-                // repository made 50,000 commits of 100,000 repositories' leftovers. The quota
-                // rows are locked in project order; every other writer holds at most one.
+                // repository made 50,000 commits of 100,000 repositories' leftovers. Locks in
+                // "Lock order" (`sql.rs`): the repositories, the links in key order, then the
+                // quota rows in project order.
                 let mut tx = self.begin_write().await?;
                 let mut project_of = std::collections::HashMap::new();
                 for chunk in repo_ids.chunks(SQL_BATCH) {
@@ -672,39 +674,50 @@ macro_rules! sql_governance_store {
                     for id in chunk {
                         list.push_bind(*id);
                     }
-                    qb.push(")");
+                    qb.push(")").push(FOR_KEY_SHARE);
                     let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
                     project_of.extend(rows);
                 }
-                let mut by_project: std::collections::BTreeMap<i64, Vec<&LinkKey>> = std::collections::BTreeMap::new();
-                for k in links {
-                    if let Some(p) = project_of.get(&k.repo_id) {
-                        by_project.entry(*p).or_default().push(k);
+                let mut keys: Vec<&LinkKey> = links.iter().filter(|k| project_of.contains_key(&k.repo_id)).collect();
+                keys.sort_unstable_by(|a, b| (a.repo_id, &a.digest).cmp(&(b.repo_id, &b.digest)));
+                keys.dedup_by(|a, b| (a.repo_id, &a.digest) == (b.repo_id, &b.digest));
+                // `(repo_id = … AND digest = …) OR …`: one primary-key lookup per link on both
+                // backends (SQLite scans the table for `(repo_id, digest) IN (VALUES …)`).
+                let push_keys = |qb: &mut sqlx::QueryBuilder<Db>, chunk: &[&LinkKey]| {
+                    qb.push(" AND (");
+                    let mut list = qb.separated(" OR ");
+                    for k in chunk {
+                        list.push("(repo_id = ").push_bind_unseparated(k.repo_id).push_unseparated(" AND digest = ")
+                            .push_bind_unseparated(k.digest.as_str()).push_unseparated(")");
+                    }
+                    qb.push(")");
+                };
+                let mut gone: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+                let mut dropped = 0;
+                for chunk in keys.chunks(100) {
+                    if !FOR_UPDATE.is_empty() {
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT repo_id FROM repo_blobs WHERE last_touched < ");
+                        qb.push_bind(cutoff);
+                        push_keys(&mut qb, chunk);
+                        qb.push(" ORDER BY repo_id, digest").push(FOR_UPDATE);
+                        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                    let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM repo_blobs WHERE last_touched < ");
+                    qb.push_bind(cutoff);
+                    push_keys(&mut qb, chunk);
+                    qb.push(" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = repo_blobs.repo_id
+                              AND mr.child_digest = repo_blobs.digest) RETURNING repo_id, digest");
+                    let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    dropped += rows.len() as u64;
+                    for (repo_id, digest) in rows {
+                        gone.entry(project_of[&repo_id]).or_default().push(digest);
                     }
                 }
-                let mut dropped = 0;
-                for (project_id, keys) in by_project {
+                for (project_id, mut digests) in gone {
+                    digests.sort_unstable();
+                    digests.dedup();
                     lock_quota(&mut tx, project_id, now).await?;
-                    let mut gone = Vec::new();
-                    // `(repo_id = … AND digest = …) OR …`: one primary-key lookup per link on
-                    // both backends (SQLite scans the table for `(repo_id, digest) IN (VALUES …)`).
-                    for chunk in keys.chunks(100) {
-                        let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM repo_blobs WHERE last_touched < ");
-                        qb.push_bind(cutoff).push(" AND (");
-                        let mut list = qb.separated(" OR ");
-                        for k in chunk {
-                            list.push("(repo_id = ").push_bind_unseparated(k.repo_id).push_unseparated(" AND digest = ")
-                                .push_bind_unseparated(k.digest.as_str()).push_unseparated(")");
-                        }
-                        qb.push(") AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.repo_id = repo_blobs.repo_id
-                                  AND mr.child_digest = repo_blobs.digest) RETURNING digest");
-                        let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
-                        gone.extend(rows.into_iter().map(|(d,)| d));
-                    }
-                    dropped += gone.len() as u64;
-                    gone.sort_unstable();
-                    gone.dedup();
-                    let released = release_digests(&mut tx, project_id, &gone).await?;
+                    let released = release_digests(&mut tx, project_id, &digests).await?;
                     adjust_quota(&mut tx, project_id, -released, now).await?;
                 }
                 commit_tx(tx).await?;

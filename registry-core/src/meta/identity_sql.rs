@@ -751,11 +751,11 @@ macro_rules! sql_identity_store {
 
             async fn delete_repository(&self, name: &str, now: i64, events: &[NewEvent]) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                let Some((id, project_id)): Option<(i64, Option<i64>)> = sqlx::query_as("SELECT id, project_id FROM repositories WHERE name = $1")
+                // The repository's row first ("Lock order" in `sql.rs`): pushes into it hold it
+                // `FOR KEY SHARE` until they commit, and new ones wait for this.
+                let sql = format!("SELECT id, project_id FROM repositories WHERE name = $1{FOR_UPDATE}");
+                let Some((id, project_id)): Option<(i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(name).fetch_optional(&mut *tx).await.map_err(db_err)? else { return Ok(false) };
-                if let Some(project_id) = project_id {
-                    lock_quota(&mut tx, project_id, now).await?;
-                }
                 let held: Vec<(String,)> = sqlx::query_as("SELECT digest FROM repo_blobs WHERE repo_id = $1 UNION SELECT digest FROM manifests WHERE repo_id = $1")
                     .bind(id).fetch_all(&mut *tx).await.map_err(db_err)?;
                 // Children first: tags and labels point at manifests, manifests at the repository.
@@ -770,6 +770,8 @@ macro_rules! sql_identity_store {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 }
                 if let Some(project_id) = project_id {
+                    // The quota row last, then the holds.
+                    lock_quota(&mut tx, project_id, now).await?;
                     let held: Vec<String> = held.into_iter().map(|(d,)| d).collect();
                     let released = release_digests(&mut tx, project_id, &held).await?;
                     adjust_quota(&mut tx, project_id, -released, now).await?;

@@ -94,6 +94,14 @@ impl PostgresStore {
 /// Row locking for job claims: nodes skip rows another node holds.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
+/// Writers lock rows, so a transaction that changes a project's holdings takes the project's
+/// quota row last, and every writer takes its row locks in one order ("Lock order" in `sql.rs`).
+const QUOTA_LAST: bool = true;
+/// A read that keeps rows from being deleted (or their keys changed) until the transaction ends.
+const FOR_KEY_SHARE: &str = " FOR KEY SHARE";
+/// A read that locks rows until the transaction ends, as a delete would.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
 /// How an artifact listing starts from the digests a tag filter selected, a CTE `mt(d)` (see
 /// `list_artifacts`). PostgreSQL hashes them as a semi-join (planned as a join, it hashed all
 /// of the repository's manifests instead, twice).

@@ -5,9 +5,38 @@
 //! is generated for each backend's pool type by [`sql_metadata_store!`]; each backend supplies
 //! `write_conn()` and `begin_write()` (SQLite writes through its one writer connection and takes
 //! the write lock up front with `BEGIN IMMEDIATE`).
+//!
+//! # Lock order
+//!
+//! On PostgreSQL, writers lock rows, and two transactions that take the same locks in different
+//! orders deadlock (PostgreSQL then aborts one after a second). Every transaction that writes
+//! content or a project's holdings takes its locks in this order, each level's rows sorted:
+//!
+//! 1. the repository's row: pushes read it `FOR KEY SHARE` (and bump its time of update at most
+//!    once a second); deleting the repository locks it first, `FOR UPDATE`;
+//! 2. `blobs` rows, by digest;
+//! 3. the repository's blob links (`repo_blobs`), by digest;
+//! 4. its manifests, tags and references: a push reads the manifests it lists `FOR KEY SHARE`
+//!    and inserts its own rows; a deletion locks the manifest `FOR UPDATE` after its links;
+//! 5. the project's quota row, last, just before COMMIT;
+//! 6. the project's holds (`project_blobs`), only while holding 5.
+//!
+//! The quota row used to come first, which made it the one lock every push into a project
+//! waited for, held across the whole transaction (about 400 small images a second into one
+//! project). Taken last it is held for the last few statements only. Usage stays exact: a hold
+//! is inserted or released, and usage changed, only under the quota row's lock, and a release
+//! checks for remaining links and manifests in a statement after it took that lock, so it sees
+//! every push that took the lock before it as committed.
+//!
+//! SQLite has one writer, which holds the whole database: there the order only decides the
+//! round trips (the quota row goes out with the checks), and the locking reads are plain reads.
 
 /// Rows or values per set-based statement (well under SQLite's 32,766 bound parameters).
 pub(crate) const SQL_BATCH: usize = 500;
+
+/// A push bumps its repository's time of update only when it is older than this: the bump
+/// locks the row, which a push into the same repository then waits for.
+pub(crate) const REPO_TOUCH_MS: i64 = 1000;
 
 /// An untagged manifest `m` that garbage collection may delete: no tag points at it, no index
 /// of its repository lists it, and, for a referrer, its subject is gone.
@@ -348,10 +377,8 @@ macro_rules! sql_metadata_store {
                 if self.link_new_blobs(std::slice::from_ref(&link), now).await? {
                     return Ok(());
                 }
-                // Quota row first, then repository, then blob: the order every transaction that
-                // changes a project's holdings takes its locks in.
+                // Repository, blob, link, and the project's quota row last (see "Lock order").
                 let mut tx = self.begin_write().await?;
-                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let repo_id = ensure_repo(&mut *tx, repo, now).await?;
                 // The row was claimed before the bytes were published (`claim_blob`); if it is gone
                 // or being deleted now, garbage collection took the bytes in between.
@@ -366,6 +393,7 @@ macro_rules! sql_metadata_store {
                     return Err(Error::Unavailable { reason: format!("blob {digest} was garbage collected while it was published; upload it again") });
                 }
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let added = hold_digest(&mut tx, project_id, &digest.to_string(), size as i64, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
                 commit_tx(tx).await
@@ -378,37 +406,38 @@ macro_rules! sql_metadata_store {
                     return Ok(false);
                 }
                 use sqlx::Row as _;
-                // Two round trips to the SQLite writer: BEGIN with the checks, the links with the
-                // charge and COMMIT. The checks take the locks in link_new_blob's order: quota
-                // row, repositories, blobs.
+                // Two round trips to the SQLite writer: BEGIN with the checks and the locks, the
+                // links with the charge and COMMIT. On PostgreSQL the locks come after the links.
                 let mut tx = self.begin_batched().await?;
                 let mut checks = tx.batch();
-                push_lock_project_quota(&mut checks, &first.repo);
                 let repos: BTreeSet<&RepoName> = links.iter().map(|l| &l.repo).collect();
                 for repo in &repos {
-                    push_ensure_repo(&mut checks, repo, now);
+                    push_repo_id(&mut checks, repo);
                 }
                 // Each digest once: one statement must not touch a row twice.
                 let sizes: BTreeMap<String, i64> = links.iter().map(|l| (l.digest.to_string(), l.size as i64)).collect();
                 let digests: Vec<String> = sizes.keys().cloned().collect();
-                let q = checks.push("UPDATE blobs SET state = 'live', last_touched = ");
-                q.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
-                push_list(q, &digests);
-                let held = checks.len();
+                push_touch_blobs(&mut checks, &digests, now);
+                let mut staged = Staged::new(checks);
+                push_lock_project_quota(staged.locks(), &first.repo);
                 let holds: Vec<(&str, i64)> = sizes.iter().map(|(d, s)| (d.as_str(), *s)).collect();
-                push_hold_in(&mut checks, &first.repo, &holds, now);
-                let done = checks.run(&mut tx).await.map_err(db_err)?;
-                // No quota row yet (link_new_blob makes it), or a blob garbage collection took
-                // meanwhile: each link alone, with its own answer.
-                let Some((project_id, quota)) = locked_quota(&done[0])? else { return Ok(false) };
-                if done[1 + repos.len()].affected != digests.len() as u64 {
+                push_hold_in(staged.locks(), &first.repo, &holds, now);
+                let (done, locks) = staged.run(&mut tx).await?;
+                // A blob garbage collection took meanwhile: each link alone, with its own answer.
+                if done[repos.len()].affected != digests.len() as u64 {
                     return Ok(false);
                 }
                 let mut repo_ids: BTreeMap<&str, i64> = BTreeMap::new();
                 for (k, repo) in repos.iter().enumerate() {
-                    repo_ids.insert(repo.as_str(), ensured_repo(&done[1 + k], repo)?);
+                    let Some(row) = done[k].rows.first() else {
+                        // A new repository: made on its own (with the project's quota row), then
+                        // again. Links into existing repositories need no insert.
+                        drop(tx);
+                        self.ensure_holder(repo, now).await?;
+                        return self.link_new_blobs(links, now).await;
+                    };
+                    repo_ids.insert(repo.as_str(), row.try_get(0).map_err(db_err)?);
                 }
-                let added: i64 = done[held].rows.iter().map(|r| r.try_get::<i64, _>(1)).sum::<std::result::Result<_, _>>().map_err(db_err)?;
                 let pairs: BTreeSet<(i64, String)> = links.iter().map(|l| (repo_ids[l.repo.as_str()], l.digest.to_string())).collect();
                 let mut last = $crate::meta::sql::Batch::<Db>::new();
                 let q = last.push("INSERT INTO repo_blobs (repo_id, digest, created_at, last_touched) ");
@@ -416,6 +445,10 @@ macro_rules! sql_metadata_store {
                     row.push_bind(*repo_id).push_bind(digest.as_str()).push_bind(now).push_bind(now);
                 });
                 q.push(" ON CONFLICT (repo_id, digest) DO UPDATE SET last_touched = excluded.last_touched");
+                let (locked, _, mut last) = run_locks(&mut tx, last, locks).await?;
+                // No quota row yet (link_new_blob makes it): each link alone.
+                let Some((project_id, quota)) = locked_quota(&locked[0])? else { return Ok(false) };
+                let added: i64 = locked[1].rows.iter().map(|r| r.try_get::<i64, _>(1)).sum::<std::result::Result<_, _>>().map_err(db_err)?;
                 // Past the limit: nothing is linked, and each link gets its own answer alone.
                 match charge_in(&mut last, &mut tx, project_id, quota, added, now).await {
                     Err(Error::QuotaExceeded { .. }) => return Ok(false),
@@ -427,7 +460,6 @@ macro_rules! sql_metadata_store {
 
             async fn mount_blob(&self, repo: &RepoName, digest: &Digest, from: Option<&RepoName>, now: i64) -> Result<Option<u64>> {
                 let mut tx = self.begin_write().await?;
-                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let size: Option<(i64,)> = match from {
                     Some(from) => sqlx::query_as(
                         "SELECT b.size FROM blobs b JOIN repo_blobs rb ON rb.digest = b.digest
@@ -458,6 +490,7 @@ macro_rules! sql_metadata_store {
                     return Ok(None);
                 }
                 link_repo_blob(&mut *tx, repo_id, digest, now).await?;
+                let (project_id, quota) = lock_project_quota(&mut tx, repo, now).await?;
                 let added = hold_digest(&mut tx, project_id, &digest.to_string(), size, now).await?;
                 charge(&mut tx, project_id, quota, added, now).await?;
                 commit_tx(tx).await?;
@@ -494,7 +527,6 @@ macro_rules! sql_metadata_store {
             async fn unlink_blob(&self, repo: &RepoName, digest: &Digest, now: i64) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let Some((repo_id, Some(project_id))) = repo_ids(&mut tx, repo).await? else { return Ok(false) };
-                lock_quota(&mut tx, project_id, now).await?;
                 let n = sqlx::query("DELETE FROM repo_blobs WHERE repo_id = $1 AND digest = $2")
                     .bind(repo_id)
                     .bind(digest.to_string())
@@ -502,6 +534,7 @@ macro_rules! sql_metadata_store {
                     .await
                     .map_err(db_err)?
                     .rows_affected();
+                lock_quota(&mut tx, project_id, now).await?;
                 let released = release_digests(&mut tx, project_id, &[digest.to_string()]).await?;
                 adjust_quota(&mut tx, project_id, -released, now).await?;
                 commit_tx(tx).await?;
@@ -580,57 +613,64 @@ macro_rules! sql_metadata_store {
                 };
                 let (blobs, manifests) = (required(RefKind::Blob), required(RefKind::Manifest));
                 let digest = m.digest.to_string();
-                // The checks, in the order every transaction that changes a project's holdings
-                // takes its locks: the quota row, the repository (created if new), then what the
-                // manifest requires. Blobs must be linked to the repository. Touching the links
-                // locks them against garbage collection dropping them before this commits;
-                // updating the blobs rescues any that collection marked but has not started
-                // deleting. Last, the project's hold on the manifest, which decides the charge.
+                // The checks, in "Lock order": the repository's time of update (at most once a
+                // second), its id, then what the manifest requires. Blobs must be
+                // linked to the repository. Updating the blobs rescues any that collection marked
+                // but has not started deleting; touching the links locks them against garbage
+                // collection dropping them before this commits.
                 let mut checks = tx.batch();
-                push_lock_project_quota(&mut checks, repo);
-                push_ensure_repo(&mut checks, repo, now);
+                let q = checks.push("UPDATE repositories SET updated_at = ");
+                q.push_bind(now).push(" WHERE name = ").push_bind(repo.as_str()).push(" AND updated_at < ").push_bind(now - $crate::meta::sql::REPO_TOUCH_MS);
+                push_repo_id(&mut checks, repo);
+                for chunk in blobs.chunks(SQL_BATCH) {
+                    push_touch_blobs(&mut checks, chunk, now).push(" RETURNING digest");
+                }
                 for chunk in blobs.chunks(SQL_BATCH) {
                     let q = checks.push("UPDATE repo_blobs SET last_touched = ");
-                    q.push_bind(now).push(" WHERE repo_id = (SELECT id FROM repositories WHERE name = ").push_bind(repo.as_str()).push(") AND digest IN ");
+                    q.push_bind(now).push(" WHERE repo_id = (SELECT id FROM repositories WHERE name = ").push_bind(repo.as_str())
+                        .push(") AND digest IN (SELECT digest FROM repo_blobs WHERE repo_id = (SELECT id FROM repositories WHERE name = ")
+                        .push_bind(repo.as_str()).push(") AND digest IN ");
                     push_list(q, chunk);
-                    q.push(" RETURNING digest");
-                    let q = checks.push("UPDATE blobs SET state = 'live', last_touched = ");
-                    q.push_bind(now).push(" WHERE state <> 'deleting' AND digest IN ");
-                    push_list(q, chunk);
-                    q.push(" RETURNING digest");
+                    q.push(" ORDER BY digest").push(FOR_UPDATE).push(") RETURNING digest");
                 }
-                for chunk in manifests.chunks(SQL_BATCH) {
+                // The manifests it lists, and itself if stored already: kept from deletion until
+                // this commits (a deletion of this manifest would otherwise take it from under the
+                // references and tags written below).
+                let mut listed: Vec<String> = manifests.iter().cloned().chain([digest.clone()]).collect();
+                listed.sort_unstable();
+                listed.dedup();
+                for chunk in listed.chunks(SQL_BATCH) {
                     let q = checks.push("SELECT digest FROM manifests WHERE repo_id = (SELECT id FROM repositories WHERE name = ");
                     q.push_bind(repo.as_str()).push(") AND digest IN ");
                     push_list(q, chunk);
+                    q.push(" ORDER BY digest").push(FOR_KEY_SHARE);
                 }
-                let held = checks.len();
-                push_hold_in(&mut checks, repo, &[(digest.as_str(), m.content.len() as i64)], now);
-                let done = checks.run(&mut tx).await.map_err(db_err)?;
-                let Some((project_id, quota)) = locked_quota(&done[0])? else {
-                    // No quota row (every project gets one when it is created) or no project:
-                    // lock_project_quota tells which and makes the row, on its own; then again.
+                // Last, the quota row and the project's hold on the manifest, which decides the
+                // charge.
+                let mut staged = Staged::new(checks);
+                push_lock_project_quota(staged.locks(), repo);
+                push_hold_in(staged.locks(), repo, &[(digest.as_str(), m.content.len() as i64)], now);
+                let (done, locks) = staged.run(&mut tx).await?;
+                let Some(repo_id) = done[1].rows.first().map(|r| r.try_get::<i64, _>(0)).transpose().map_err(db_err)? else {
+                    // A new repository: made on its own (with the project's quota row), then again.
                     drop(tx);
-                    let mut tx = self.begin_write().await?;
-                    lock_project_quota(&mut tx, repo, now).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    self.ensure_holder(repo, now).await?;
                     return self.put_manifest(repo, m, tags, now, events).await;
                 };
-                let repo_id = ensured_repo(&done[1], repo)?;
                 let found = |i: usize| -> Result<Vec<(String,)>> {
                     done[i].rows.iter().map(|r| r.try_get(0).map(|d| (d,))).collect::<std::result::Result<_, _>>().map_err(db_err)
                 };
                 let mut i = 2;
-                for chunk in blobs.chunks(SQL_BATCH) {
-                    missing_ref(chunk, &found(i)?)?;
-                    missing_ref(chunk, &found(i + 1)?)?;
-                    i += 2;
-                }
-                for chunk in manifests.chunks(SQL_BATCH) {
+                for chunk in blobs.chunks(SQL_BATCH).chain(blobs.chunks(SQL_BATCH)) {
                     missing_ref(chunk, &found(i)?)?;
                     i += 1;
                 }
-                let added = if done[held].affected > 0 { m.content.len() as i64 } else { 0 };
+                let mut stored = Vec::new();
+                for _ in listed.chunks(SQL_BATCH) {
+                    stored.extend(found(i)?.into_iter().filter(|(d,)| *d != digest));
+                    i += 1;
+                }
+                missing_ref(&manifests, &stored)?;
 
                 // The rows.
                 let mut rows = $crate::meta::sql::Batch::<Db>::new();
@@ -688,8 +728,11 @@ macro_rules! sql_metadata_store {
                     q.push_bind(repo_id).push(", ").push_bind(tag.as_str()).push(", ").push_bind(digest.as_str()).push(", ").push_bind(now);
                     q.push(") ON CONFLICT (repo_id, name) DO NOTHING");
                 }
-                let tags: Vec<&String> = tags.iter().filter(|t| !m.immutable_tags.iter().any(|(p, _)| p == *t)).collect();
-                for chunk in tags.chunks(SQL_BATCH) {
+                // In name order: two pushes moving the same tags lock them in one order.
+                let mut moved: Vec<&String> = tags.iter().filter(|t| !m.immutable_tags.iter().any(|(p, _)| p == *t)).collect();
+                moved.sort_unstable();
+                moved.dedup();
+                for chunk in moved.chunks(SQL_BATCH) {
                     let q = rows.push("INSERT INTO tags (repo_id, name, digest, updated_at) ");
                     q.push_values(chunk, |mut row, tag| {
                         row.push_bind(repo_id).push_bind(tag.as_str()).push_bind(digest.as_str()).push_bind(now);
@@ -702,19 +745,35 @@ macro_rules! sql_metadata_store {
                         .push_bind(link.kind).push(", ").push_bind(link.via).push(", ").push_bind(now);
                     q.push(") ON CONFLICT (repo_id, digest) DO NOTHING");
                 }
-                // The charge, refused before anything is sent if over the quota, and the events;
-                // with the commit, unless a protected tag must be seen created first.
+                // On PostgreSQL the rows go out now and the locks after them; then the charge,
+                // refused before anything more is sent if over the quota, and the events; with the
+                // commit, unless a protected tag must be seen created first.
+                let protected = |done: &[$crate::meta::sql::Done<Db>]| -> Result<()> {
+                    for (k, (_, refusal)) in m.immutable_tags.iter().enumerate() {
+                        if done[first_protected + k].affected == 0 {
+                            return Err(Error::PreconditionFailed { reason: refusal.clone() });
+                        }
+                    }
+                    Ok(())
+                };
+                let (locked, written, mut rows) = run_locks(&mut tx, rows, locks).await?;
+                if let Some(done) = &written {
+                    protected(done)?;
+                }
+                let Some((project_id, quota)) = locked_quota(&locked[0])? else {
+                    // No quota row (every project gets one when it is created): made on its own,
+                    // then again.
+                    drop(tx);
+                    self.ensure_holder(repo, now).await?;
+                    return self.put_manifest(repo, m, tags, now, events).await;
+                };
+                let added = if locked[1].affected > 0 { m.content.len() as i64 } else { 0 };
                 charge_in(&mut rows, &mut tx, project_id, quota, added, now).await?;
                 push_events(&mut rows, events, Some(project_id), now);
-                if m.immutable_tags.is_empty() {
+                if m.immutable_tags.is_empty() || written.is_some() {
                     return commit_with(tx, rows).await;
                 }
-                let done = rows.run(&mut tx).await.map_err(db_err)?;
-                for (k, (_, refusal)) in m.immutable_tags.iter().enumerate() {
-                    if done[first_protected + k].affected == 0 {
-                        return Err(Error::PreconditionFailed { reason: refusal.clone() });
-                    }
-                }
+                protected(&rows.run(&mut tx).await.map_err(db_err)?)?;
                 commit_tx(tx).await
             }
 
@@ -746,10 +805,33 @@ macro_rules! sql_metadata_store {
             async fn delete_manifest(&self, repo: &RepoName, digest: &Digest, only_collectable: bool, now: i64, events: &[NewEvent]) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let Some((repo_id, project_id)) = repo_ids(&mut tx, repo).await? else { return Ok(false) };
-                if let Some(project_id) = project_id {
-                    lock_quota(&mut tx, project_id, now).await?;
+                // The blobs this manifest references: those no other manifest of the repository
+                // references lose their link below, and the project's hold on them is released
+                // unless another artifact of the project still needs them. (Blobs uploaded for a
+                // push in flight were never referenced: they keep their links and charge.)
+                let children: Vec<(String,)> = sqlx::query_as(
+                    "SELECT child_digest FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2 AND kind = 'blob' ORDER BY child_digest",
+                )
+                .bind(repo_id)
+                .bind(digest.to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let mut gone: Vec<String> = children.into_iter().map(|(d,)| d).collect();
+                if !FOR_UPDATE.is_empty() {
+                    // Those links, then the manifest, locked in "Lock order" before anything that
+                    // decides is read: a push of this manifest, or of an index that lists it,
+                    // holds them until it commits, and what this reads next sees it committed.
+                    for chunk in gone.chunks(SQL_BATCH) {
+                        let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT digest FROM repo_blobs WHERE repo_id = ");
+                        qb.push_bind(repo_id).push(" AND digest IN ");
+                        push_list(&mut qb, chunk);
+                        qb.push(" ORDER BY digest").push(FOR_UPDATE);
+                        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                    let sql = format!("SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2{FOR_UPDATE}");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(digest.to_string()).execute(&mut *tx).await.map_err(db_err)?;
                 }
-                // A push into the project takes the same lock: what this reads now is committed.
                 if only_collectable {
                     let sql = format!(
                         "SELECT 1 FROM manifests m WHERE m.repo_id = $1 AND m.digest = $2 AND {}",
@@ -765,18 +847,6 @@ macro_rules! sql_metadata_store {
                         return Ok(false);
                     }
                 }
-                // The blobs this manifest references: those no other manifest of the repository
-                // references lose their link now, and the project's hold on them is released
-                // below unless another artifact of the project still needs them. (Blobs uploaded
-                // for a push in flight were never referenced: they keep their links and charge.)
-                let children: Vec<(String,)> = sqlx::query_as(
-                    "SELECT child_digest FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2 AND kind = 'blob'",
-                )
-                .bind(repo_id)
-                .bind(digest.to_string())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
                 for table in [
                     "DELETE FROM tags WHERE repo_id = $1 AND digest = $2",
                     "DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2",
@@ -792,7 +862,6 @@ macro_rules! sql_metadata_store {
                     .map_err(db_err)?
                     .rows_affected()
                     > 0;
-                let mut gone: Vec<String> = children.into_iter().map(|(d,)| d).collect();
                 if done && !gone.is_empty() {
                     for chunk in gone.chunks(SQL_BATCH) {
                         let mut qb = sqlx::QueryBuilder::<Db>::new("DELETE FROM repo_blobs WHERE repo_id = ");
@@ -804,6 +873,8 @@ macro_rules! sql_metadata_store {
                     }
                 }
                 if done && let Some(project_id) = project_id {
+                    // The quota row last: then the holds.
+                    lock_quota(&mut tx, project_id, now).await?;
                     gone.push(digest.to_string());
                     let released = release_digests(&mut tx, project_id, &gone).await?;
                     adjust_quota(&mut tx, project_id, -released, now).await?;
@@ -878,6 +949,16 @@ macro_rules! sql_metadata_store {
         }
 
         impl $store {
+            /// A repository's row and its project's quota row, each made if missing, in a
+            /// transaction of their own, in "Lock order"; a push's transaction then finds both.
+            /// `NameUnknown` when the project does not exist.
+            async fn ensure_holder(&self, repo: &RepoName, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                ensure_repo(&mut tx, repo, now).await?;
+                lock_project_quota(&mut tx, repo, now).await?;
+                commit_tx(tx).await
+            }
+
             /// Run one `INSERT … RETURNING id` on its own, like [`Self::write_one`] (with the
             /// task's pending events in its transaction).
             async fn insert_returning_id<'q>(
@@ -973,6 +1054,67 @@ macro_rules! sql_metadata_store {
             tx.commit_with(last).await.map_err(db_err)
         }
 
+        /// A transaction's checks, and its locks: the project's quota row, then its holds. Where
+        /// one writer holds the whole database, the locks go out with the checks, in the first
+        /// round trip; where rows are locked (`QUOTA_LAST`), they wait until the transaction's
+        /// rows are written ([`run_locks`]; see "Lock order" in `sql.rs`).
+        struct Staged {
+            checks: $crate::meta::sql::Batch<Db>,
+            locks: $crate::meta::sql::Batch<Db>,
+            /// The position of the first lock among the checks, when they go out together.
+            split: Option<usize>,
+        }
+
+        /// What a transaction's locks returned, or the locks still to run.
+        enum Locks {
+            Done(Vec<$crate::meta::sql::Done<Db>>),
+            Pending($crate::meta::sql::Batch<Db>),
+        }
+
+        impl Staged {
+            fn new(checks: $crate::meta::sql::Batch<Db>) -> Self {
+                Self { checks, locks: $crate::meta::sql::Batch::new(), split: None }
+            }
+
+            /// The batch the next lock goes into; every check goes in before the first lock.
+            fn locks(&mut self) -> &mut $crate::meta::sql::Batch<Db> {
+                if QUOTA_LAST {
+                    return &mut self.locks;
+                }
+                let at = self.checks.len();
+                self.split.get_or_insert(at);
+                &mut self.checks
+            }
+
+            /// Run the checks (and the locks, if they go with them): the checks' results.
+            async fn run(self, tx: &mut $crate::meta::sql::WriteTx<Db>) -> Result<(Vec<$crate::meta::sql::Done<Db>>, Locks)> {
+                let mut done = self.checks.run(tx).await.map_err(db_err)?;
+                if QUOTA_LAST {
+                    return Ok((done, Locks::Pending(self.locks)));
+                }
+                let locked = done.split_off(self.split.unwrap_or(done.len()));
+                Ok((done, Locks::Done(locked)))
+            }
+        }
+
+        /// The locks' results; the results of `rows` if they went out here; and what is left to
+        /// send with the commit. Locks that ran with the checks leave `rows` for the commit;
+        /// otherwise `rows` go out now, the locks after them, and nothing is left.
+        async fn run_locks(
+            tx: &mut $crate::meta::sql::WriteTx<Db>,
+            rows: $crate::meta::sql::Batch<Db>,
+            locks: Locks,
+        ) -> Result<(Vec<$crate::meta::sql::Done<Db>>, Option<Vec<$crate::meta::sql::Done<Db>>>, $crate::meta::sql::Batch<Db>)> {
+            match locks {
+                Locks::Done(locked) => Ok((locked, None, rows)),
+                Locks::Pending(locks) => {
+                    let written = if rows.is_empty() { Vec::new() } else { rows.run(tx).await.map_err(db_err)? };
+                    let locked = locks.run(tx).await.map_err(db_err)?;
+                    Ok((locked, Some(written), $crate::meta::sql::Batch::new()))
+                }
+            }
+        }
+
         /// A database that cannot be reached is `UNAVAILABLE` (503: clients retry); anything
         /// else is an internal error whose details go to the log only.
         fn db_err(e: sqlx::Error) -> Error {
@@ -985,19 +1127,40 @@ macro_rules! sql_metadata_store {
             }
         }
 
-        /// [`ensure_repo`] as the next statement of a batch; read its result with
+        /// [`ensure_repo`]'s two statements, next in a batch; read the id from the second with
         /// [`ensured_repo`].
         fn push_ensure_repo(b: &mut $crate::meta::sql::Batch<Db>, repo: &RepoName, now: i64) {
             // The repository joins the project named by its first segment, which must exist:
             // a project deleted concurrently leaves no row to insert from, never an orphan.
+            // `DO NOTHING` leaves an existing row unlocked: PostgreSQL keeps the row an
+            // `ON CONFLICT DO UPDATE` touched locked until COMMIT, which made every push into
+            // one repository wait for the one before it.
             let q = b.push("INSERT INTO repositories (name, project_id, created_at, updated_at) SELECT ");
             q.push_bind(repo.as_str()).push(", p.id, ").push_bind(now).push(", ").push_bind(now)
                 .push(" FROM projects p WHERE p.name = ").push_bind(repo.project())
-                .push(" ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id");
+                .push(" ON CONFLICT (name) DO NOTHING");
+            push_repo_id(b, repo);
         }
 
-        /// The id [`push_ensure_repo`]'s statement returned; `NameUnknown` when the project
-        /// does not exist.
+        /// The repository's id as the next statement of a batch, read with [`ensured_repo`]:
+        /// no row when it does not exist. The row is kept from deletion until the transaction
+        /// ends (level 1 of "Lock order").
+        fn push_repo_id(b: &mut $crate::meta::sql::Batch<Db>, repo: &RepoName) {
+            b.push("SELECT id FROM repositories WHERE name = ").push_bind(repo.as_str()).push(FOR_KEY_SHARE);
+        }
+
+        /// Mark `digests` live (rescuing any that garbage collection marked but has not started
+        /// deleting) as the next statement of a batch: the rows changed are the blobs that
+        /// exist. Locked in digest order (level 2 of "Lock order").
+        fn push_touch_blobs<'b>(b: &'b mut $crate::meta::sql::Batch<Db>, digests: &[String], now: i64) -> &'b mut sqlx::QueryBuilder<Db> {
+            let q = b.push("UPDATE blobs SET state = 'live', last_touched = ");
+            q.push_bind(now).push(" WHERE digest IN (SELECT digest FROM blobs WHERE state <> 'deleting' AND digest IN ");
+            push_list(q, digests);
+            q.push(" ORDER BY digest").push(FOR_UPDATE).push(")")
+        }
+
+        /// The id [`push_repo_id`]'s statement returned; `NameUnknown` when there is none (after
+        /// [`push_ensure_repo`]: the project does not exist).
         fn ensured_repo(done: &$crate::meta::sql::Done<Db>, repo: &RepoName) -> Result<i64> {
             use sqlx::Row as _;
             let row = done.rows.first().ok_or_else(|| $crate::meta::no_project(repo))?;
@@ -1006,10 +1169,18 @@ macro_rules! sql_metadata_store {
 
         /// The repository's id, its row created if new (see [`push_ensure_repo`]).
         async fn ensure_repo(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName, now: i64) -> Result<i64> {
-            let mut b = $crate::meta::sql::Batch::new();
-            push_ensure_repo(&mut b, repo, now);
-            let done = b.run(conn).await.map_err(db_err)?;
-            ensured_repo(&done[0], repo)
+            // A second time when the first found no row: a repository being deleted kept the
+            // insert from happening, then went (the read waited for that deletion to commit).
+            let mut attempts = 0;
+            loop {
+                let mut b = $crate::meta::sql::Batch::new();
+                push_ensure_repo(&mut b, repo, now);
+                let done = b.run(&mut *conn).await.map_err(db_err)?;
+                attempts += 1;
+                if attempts == 2 || !done[1].rows.is_empty() {
+                    return ensured_repo(&done[1], repo);
+                }
+            }
         }
 
         async fn link_repo_blob<'c, E>(conn: E, repo_id: i64, digest: &Digest, now: i64) -> Result<()>
@@ -1029,9 +1200,11 @@ macro_rules! sql_metadata_store {
             Ok(())
         }
 
-        /// A repository's id and project id.
+        /// A repository's id and project id, its row kept from deletion until the transaction
+        /// ends (level 1 of "Lock order").
         async fn repo_ids(conn: &mut <Db as sqlx::Database>::Connection, repo: &RepoName) -> Result<Option<(i64, Option<i64>)>> {
-            sqlx::query_as("SELECT id, project_id FROM repositories WHERE name = $1")
+            let sql = format!("SELECT id, project_id FROM repositories WHERE name = $1{FOR_KEY_SHARE}");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(repo.as_str())
                 .fetch_optional(conn)
                 .await

@@ -135,6 +135,12 @@ impl SqliteStore {
 /// Row locking for job claims: one writer needs none.
 const SKIP_LOCKED: &str = "";
 
+/// One writer holds the whole database: where a transaction takes the quota row only decides
+/// its round trips, and row locks are not taken at all ("Lock order" in `sql.rs`).
+const QUOTA_LAST: bool = false;
+const FOR_KEY_SHARE: &str = "";
+const FOR_UPDATE: &str = "";
+
 /// How an artifact listing starts from the digests a tag filter selected, a CTE `mt(d)` of
 /// distinct digests (see `list_artifacts`). SQLite keeps a `CROSS JOIN`'s order: it looks up
 /// those digests instead of walking every manifest of the repository in sort order.
