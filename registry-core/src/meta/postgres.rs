@@ -21,9 +21,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     /// Reads, and single-statement writes.
     pool: PgPool,
-    /// Write transactions. Their own pool: transactions that change one project's holdings
-    /// queue on its quota row, and on a shared pool a burst of pushes into one project held
-    /// every connection while it waited, so pulls waited too (500 clients: pulls p50 1 s).
+    /// Write transactions. Their own pool: transactions wait on each other's row locks, and
+    /// on a shared pool a burst of pushes into one project held every connection while it
+    /// waited, so pulls waited too (500 clients: pulls p50 1 s).
     writer: PgPool,
 }
 

@@ -142,6 +142,8 @@ async fn event_types(reg: &Registry) -> Vec<String> {
         .collect()
 }
 
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
 /// Races the protocol allows: content collected or deleted under a client.
 fn allowed_race(code: ErrorCode) -> bool {
     matches!(
@@ -505,8 +507,9 @@ async fn concurrent_blob_pushes_postgres_s3() {
 }
 
 /// Eight clients on one repository and its neighbour: the same layers and often the same
-/// manifests pushed again, tags moved between them, manifests deleted, blobs mounted, the
-/// neighbour deleted, and garbage collection of untagged manifests. On PostgreSQL these take
+/// manifests pushed again, tags moved between them, indexes over them (in the neighbour),
+/// manifests and tags deleted, blobs mounted, the neighbour deleted, and garbage collection of
+/// untagged manifests. On PostgreSQL these take
 /// row locks in one order ("Lock order" in `meta/sql.rs`); two that took them in different
 /// orders would deadlock, which fails an operation with an internal error. Afterwards every tag
 /// pulls back and usage equals a recount.
@@ -532,7 +535,7 @@ async fn one_repository_contended(reg: Registry) {
             for i in 0..40 {
                 let repo = if next(4) == 0 { "hot/b" } else { "hot/a" };
                 let r = RepoName::parse(repo).unwrap();
-                let result = match next(10) {
+                let result = match next(11) {
                     0..=4 => {
                         // Few distinct images: most pushes repeat another client's manifest.
                         let first = next(3) as usize;
@@ -542,19 +545,19 @@ async fn one_repository_contended(reg: Registry) {
                             .await
                             .map(drop)
                     }
-                    5 | 6 => match reg
-                        .get_manifest(&r, &Reference::Tag(format!("t{}", next(3))))
-                        .await
-                    {
-                        Ok(m) => {
-                            reg.delete_manifest(
-                                &r,
-                                &Reference::Digest(Digest::parse(&m.digest).unwrap()),
-                            )
-                            .await
+                    // A manifest deleted in hot/a; in hot/b, where indexes are pushed, only a
+                    // tag (so only garbage collection deletes manifests there).
+                    5 | 6 => {
+                        let tag = Reference::Tag(format!("t{}", next(3)));
+                        match reg.get_manifest(&r, &tag).await {
+                            Ok(m) if repo == "hot/a" => {
+                                let d = Digest::parse(&m.digest).unwrap();
+                                reg.delete_manifest(&r, &Reference::Digest(d)).await
+                            }
+                            Ok(_) => reg.delete_manifest(&r, &tag).await,
+                            Err(e) => Err(e),
                         }
-                        Err(e) => Err(e),
-                    },
+                    }
                     7 => {
                         let d = Digest::sha256_of(&pool[next(4) as usize]);
                         let from = RepoName::parse("hot/a").unwrap();
@@ -564,6 +567,34 @@ async fn one_repository_contended(reg: Registry) {
                     }
                     8 if next(3) == 0 => {
                         reg.delete_repository(&Principal::System, "hot", "b").await
+                    }
+                    9 => {
+                        // An index over a tagged manifest of hot/b, which collection of that
+                        // manifest must wait for or see.
+                        let r = RepoName::parse("hot/b").unwrap();
+                        match reg
+                            .get_manifest(&r, &Reference::Tag(format!("t{}", next(3))))
+                            .await
+                        {
+                            Ok(m) => {
+                                let child = serde_json::json!({
+                                    "mediaType": m.media_type,
+                                    "digest": m.digest,
+                                    "size": m.content.len(),
+                                });
+                                let index = serde_json::json!({
+                                    "schemaVersion": 2,
+                                    "mediaType": OCI_INDEX,
+                                    "manifests": [child],
+                                });
+                                let body = Bytes::from(index.to_string());
+                                let tag = Reference::Tag("idx".into());
+                                reg.put_manifest(&r, &tag, Some(OCI_INDEX), body, &[])
+                                    .await
+                                    .map(drop)
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
                     _ => {
                         let opts = GcOptions {
@@ -592,9 +623,24 @@ async fn one_repository_contended(reg: Registry) {
         let r = RepoName::parse(repo).unwrap();
         for tag in reg.list_tags(&r, None, None).await.unwrap_or_default() {
             let img = format!("{repo}:{tag}");
-            reg.pull_image(&iref(&img))
+            let m = reg
+                .get_manifest(&r, &Reference::Tag(tag.clone()))
                 .await
-                .unwrap_or_else(|e| panic!("pull {img}: {e}"));
+                .unwrap();
+            if m.media_type != OCI_INDEX {
+                reg.pull_image(&iref(&img))
+                    .await
+                    .unwrap_or_else(|e| panic!("pull {img}: {e}"));
+                continue;
+            }
+            // Only collection deletes manifests in hot/b: none an index lists.
+            let index: serde_json::Value = serde_json::from_slice(&m.content).unwrap();
+            for child in index["manifests"].as_array().unwrap() {
+                let d = Digest::parse(child["digest"].as_str().unwrap()).unwrap();
+                reg.get_manifest(&r, &Reference::Digest(d.clone()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{img} lists {d}, which is gone: {e}"));
+            }
         }
     }
     assert_quotas_exact(&reg).await;
@@ -613,6 +659,106 @@ async fn one_repository_contended_postgres_s3() {
         return;
     };
     one_repository_contended(env.reg.clone()).await;
+}
+
+/// On PostgreSQL, wait until `n` backends of the database wait for a lock.
+async fn lock_waiters(observer: &mut sqlx::PgConnection, n: i64) {
+    for _ in 0..500 {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut *observer)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{n} transactions never came to wait for a lock");
+}
+
+/// A push of an index keeps garbage collection from deleting a manifest it lists until it
+/// commits, though it takes the quota row last (PostgreSQL). The push is held at that lock by
+/// another connection; collection's deletion of the listed, untagged manifest, started then,
+/// waits for the push and then finds the manifest listed. Without the push's `FOR KEY SHARE`
+/// read of the manifests it lists, the deletion goes through and the index lists a manifest
+/// that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL and S3 (BERTH_TEST_PG_URL, BERTH_TEST_S3_URL); tests/run.sh starts it and runs ignored tests"]
+async fn collection_waits_for_an_index_push_postgres_s3() {
+    use sqlx::Connection;
+    let (Some(admin), Some(s3)) = (
+        service_url("BERTH_TEST_PG_URL"),
+        service_url("BERTH_TEST_S3_URL"),
+    ) else {
+        return;
+    };
+    let url = fresh_pg_database(&admin).await;
+    let reg = pg_s3_at(&url, &s3, Arc::new(SystemClock)).await;
+    project(&reg, "lk", -1).await;
+    let r = RepoName::parse("lk/app").unwrap();
+    let pushed = reg
+        .push_image(&iref("lk/app:t"), image(&[data(61, 700)], "lk"))
+        .await
+        .unwrap();
+    let m = reg
+        .get_manifest(&r, &Reference::Tag("t".into()))
+        .await
+        .unwrap();
+    // Untagged: the collector may delete it, unless something lists it.
+    reg.delete_manifest(&r, &Reference::Tag("t".into()))
+        .await
+        .unwrap();
+
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut observer = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("UPDATE quotas SET hard = hard WHERE project_id = (SELECT id FROM projects WHERE name = 'lk')")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": m.content.len()}],
+    });
+    let push = {
+        let (reg, r) = (reg.clone(), r.clone());
+        tokio::spawn(async move {
+            let body = Bytes::from(index.to_string());
+            reg.put_manifest(
+                &r,
+                &Reference::Tag("idx".into()),
+                Some(OCI_INDEX),
+                body,
+                &[],
+            )
+            .await
+        })
+    };
+    lock_waiters(&mut observer, 1).await;
+    let collect = {
+        let (meta, r, d) = (
+            reg.metadata_store().clone(),
+            r.clone(),
+            pushed.digest.clone(),
+        );
+        tokio::spawn(async move {
+            meta.delete_manifest(&r, &d, true, SystemClock.now_ms(), &[])
+                .await
+        })
+    };
+    // Both wait now: the collector for the push (on the manifest's row), or, had it deleted
+    // the manifest, for the quota row.
+    lock_waiters(&mut observer, 2).await;
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    push.await.unwrap().unwrap();
+    let deleted = collect.await.unwrap().unwrap();
+    assert!(!deleted, "collection deleted a manifest the index lists");
+    reg.get_manifest(&r, &Reference::Digest(pushed.digest.clone()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
