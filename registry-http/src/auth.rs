@@ -155,27 +155,56 @@ fn is_change(req: &Request) -> bool {
 
 /// The `WWW-Authenticate` challenge pointing clients at the token service.
 pub fn challenge(headers: &HeaderMap, service: &str, scope: Option<&str>) -> HeaderValue {
-    let base = request_base(headers);
-    let mut v = format!("Bearer realm=\"{base}/service/token\",service=\"{service}\"");
-    if let Some(scope) = scope {
-        v.push_str(&format!(",scope=\"{scope}\""));
-    }
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    Origin::of(headers).challenge(service, scope)
 }
 
 /// `scheme://host` a request came in on: `X-Forwarded-Proto` (which the server sets to `https`
 /// itself on TLS connections) and `Host`.
 pub fn request_base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https" || *p == "http")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
+    Origin::of(headers).base()
+}
+
+/// The two headers that say where a request came in (`Host`, `X-Forwarded-Proto`), kept apart
+/// from the request so a handler can consume it and still build a challenge afterwards.
+#[derive(Clone, Default)]
+pub struct Origin {
+    host: Option<HeaderValue>,
+    proto: Option<HeaderValue>,
+}
+
+impl Origin {
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
+            host: headers.get(header::HOST).cloned(),
+            proto: headers.get("x-forwarded-proto").cloned(),
+        }
+    }
+
+    /// `scheme://host` ([`request_base`]).
+    pub fn base(&self) -> String {
+        let host = self
+            .host
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let proto = self
+            .proto
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .filter(|p| *p == "https" || *p == "http")
+            .unwrap_or("http");
+        format!("{proto}://{host}")
+    }
+
+    /// The `WWW-Authenticate` challenge pointing clients at this origin's token service.
+    pub fn challenge(&self, service: &str, scope: Option<&str>) -> HeaderValue {
+        let base = self.base();
+        let mut v = format!("Bearer realm=\"{base}/service/token\",service=\"{service}\"");
+        if let Some(scope) = scope {
+            v.push_str(&format!(",scope=\"{scope}\""));
+        }
+        HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
 }
 
 /// `GET /service/token?service=…&scope=…` (Docker token authentication).

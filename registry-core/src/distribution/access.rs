@@ -27,7 +27,7 @@ pub struct Caller {
     pub principal: Principal,
     /// Present when the caller came with a registry token: what it grants. A token narrows the
     /// principal's rights to its scopes; it never widens them.
-    pub claims: Option<Claims>,
+    pub claims: Option<Arc<Claims>>,
     /// The client's `User-Agent`, for Harbor's signing-client bypass of content trust.
     pub user_agent: Option<String>,
 }
@@ -78,7 +78,7 @@ impl V2<'_> {
         self.registry
             .authorize_repo(
                 &self.caller.principal,
-                self.caller.claims.as_ref(),
+                self.caller.claims.as_deref(),
                 repo,
                 action,
             )

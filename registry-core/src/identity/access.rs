@@ -785,17 +785,17 @@ impl Registry {
 
     /// Verify a registry token and find who it was issued to (who must still exist and be
     /// enabled). Any failure is `UNAUTHORIZED`.
-    pub async fn verify_token(&self, token: &str) -> Result<(Principal, Claims)> {
+    pub async fn verify_token(&self, token: &str) -> Result<(Principal, Arc<Claims>)> {
         let now_s = self.now_ms() / 1000;
         let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         let claims = match self.access.tokens.get(&key).await {
             // Verified before; only time can have changed.
-            Some(c) if c.exp.saturating_add(30) >= now_s => (*c).clone(),
+            Some(c) if c.exp.saturating_add(30) >= now_s => c,
             Some(_) => return Err(Error::Unauthorized),
             None => {
                 let keys = self.token_keys().await?;
-                let c = keys.verify(token, &self.access.settings.service, now_s, 30)?;
-                self.access.tokens.insert(key, Arc::new(c.clone())).await;
+                let c = Arc::new(keys.verify(token, &self.access.settings.service, now_s, 30)?);
+                self.access.tokens.insert(key, c.clone()).await;
                 c
             }
         };

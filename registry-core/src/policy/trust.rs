@@ -329,7 +329,7 @@ impl Registry {
             && self
                 .authorize_repo(
                     &caller.principal,
-                    caller.claims.as_ref(),
+                    caller.claims.as_deref(),
                     repo,
                     RepoAction::Push,
                 )

@@ -214,7 +214,7 @@ impl RegistryBuilder {
         let missing = |what: &str| Error::BadRequest {
             reason: format!("registry builder needs {what}"),
         };
-        let reg = Registry {
+        let reg = Registry(Arc::new(Shared {
             blobs: self.blobs.ok_or_else(|| missing("a blob store"))?,
             meta: self.meta.ok_or_else(|| missing("a metadata store"))?,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -242,7 +242,7 @@ impl RegistryBuilder {
             oidc: self.oidc,
             #[cfg(feature = "ldap")]
             ldap: self.ldap,
-        };
+        }));
         crate::gc::register_builtin(&reg);
         crate::retention::register_builtin(&reg);
         crate::audit::register_jobs(&reg);
@@ -252,9 +252,21 @@ impl RegistryBuilder {
     }
 }
 
-/// A Berth registry.
+/// A Berth registry: a handle on one shared state, so a clone (axum clones its state for
+/// every middleware layer and handler of every request) is one reference count.
 #[derive(Clone)]
-pub struct Registry {
+pub struct Registry(Arc<Shared>);
+
+impl std::ops::Deref for Registry {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every clone of a [`Registry`] shares.
+pub struct Shared {
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) meta: Arc<dyn MetadataStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -543,5 +555,15 @@ mod tests {
         assert!(from(500, Some(0)).resolve(2048).is_err());
         assert!(from(5000, Some(10000)).resolve(2048).is_err());
         assert!(from(0, None).resolve(0).is_err());
+    }
+
+    /// axum clones the registry for every layer and handler of every request: the handle must
+    /// stay one pointer, whatever state is added to [`Shared`].
+    #[test]
+    fn a_registry_handle_is_one_pointer() {
+        assert_eq!(
+            std::mem::size_of::<super::Registry>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

@@ -16,7 +16,7 @@ use registry_core::distribution::V2;
 use registry_core::oci::RepoName;
 use registry_core::{Error, Registry, RepoAction};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Origin};
 
 use crate::error::{ApiError, ApiResult};
 use path::Route;
@@ -108,42 +108,43 @@ pub fn hv(s: &str) -> HeaderValue {
 
 /// `/v2/` and everything under it.
 pub async fn dispatch(State(registry): State<Registry>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let rest = parts
         .uri
         .path()
         .strip_prefix("/v2")
         .unwrap_or("")
-        .trim_start_matches('/')
-        .to_owned();
+        .trim_start_matches('/');
+    // The request is this handler's: its caller is taken, not copied.
     let caller = parts
         .extensions
-        .get::<Caller>()
-        .cloned()
+        .remove::<Caller>()
         .unwrap_or_else(Caller::anonymous);
+    let route = match path::parse(rest) {
+        Ok(r) => r,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    // What a 401 needs, kept apart: the request itself goes to the handler.
+    let (origin, method) = (Origin::of(&parts.headers), parts.method.clone());
     let ctx = Ctx {
         caller,
-        registry,
+        registry: registry.clone(),
         method: parts.method,
         headers: parts.headers,
         query: Query::parse(parts.uri.query()),
         body,
     };
-    let route = match path::parse(&rest) {
-        Ok(r) => r,
-        Err(e) => return ApiError(e).into_response(),
-    };
-    let scope = scope_of(&route, &ctx.method);
-    let (registry, headers) = (ctx.registry.clone(), ctx.headers.clone());
-    match route_to(&rest, route, ctx).await {
+    match route_to(rest, route, ctx).await {
         Ok(r) => r,
         Err(e) => {
             let mut res = e.into_response();
             if res.status() == StatusCode::UNAUTHORIZED {
-                let service = registry.access_settings().service.clone();
+                // The scope the client should ask for: the route parsed again, only on a 401.
+                let scope = path::parse(rest).ok().and_then(|r| scope_of(&r, &method));
+                let service = &registry.access_settings().service;
                 res.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
-                    crate::auth::challenge(&headers, &service, scope.as_deref()),
+                    origin.challenge(service, scope.as_deref()),
                 );
             }
             res
