@@ -511,6 +511,9 @@ for server in "${SERVERS[@]}"; do
   sleep 5
   R[$SERVER.idle_rss]=$(py 'import sys; print(f"{int(sys.argv[1])/1024:.1f}")' "$(status_kb "$SERVER_PID" VmRSS)")
   log "$SERVER: idle RSS after the workloads: ${R[$SERVER.idle_rss]} MiB"
+  # Where it is: heap and stacks (anonymous) against the binary's and libraries' pages (file).
+  R[$SERVER.idle_detail]="RssAnon $(status_kb "$SERVER_PID" RssAnon) kB, RssFile $(status_kb "$SERVER_PID" RssFile) kB, $(status_kb "$SERVER_PID" Threads) threads"
+  echo "$SERVER idle: ${R[$SERVER.idle_detail]}" >>"$RAW"
 
   R[$SERVER.auth]=$(sort -u "$WORK/auth-$SERVER" | paste -sd/ -)
   # Distribution logs each 404 (a client's HEAD for a blob it is about to push) as an error.
@@ -600,5 +603,5 @@ for s in rss:"$BIG_MIB MiB upload" curl:"curl 3 × $LARGE_MIB MiB" large1:"berth
 done
 echo
 for s in "${SERVERS[@]}"; do
-  echo "${NAME[$s]}: RSS detail: $(v "$s.rss_detail"); $MANY_CLIENTS concurrent uploads: $(v "$s.many_detail"); server log: $(v "$s.log")."
+  echo "${NAME[$s]}: RSS detail: $(v "$s.rss_detail"); $MANY_CLIENTS concurrent uploads: $(v "$s.many_detail"); idle: $(v "$s.idle_detail"); server log: $(v "$s.log")."
 done
