@@ -161,10 +161,14 @@ macro_rules! sql_governance_store {
         }
 
         pub(crate) async fn insert_events_in(conn: &mut <Db as sqlx::Database>::Connection, events: &[NewEvent], project_id: Option<i64>, now: i64) -> Result<()> {
-            // A query per chunk: the statement of a full chunk is prepared once and cached,
-            // where one query of all the chunks would be cached anew for every count of events
-            // (a flush of pull entries, up to 4,096 of them, would hold megabytes each).
-            for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            // A query per chunk, each of a size from a short fixed list
+            // ([`crate::meta::sql::statement_sizes`]): every statement is prepared once and
+            // cached, where one query per count of events would be cached anew for each count
+            // (flushes of pull entries, up to 4,096 each, held tens of megabytes that way).
+            let mut rest = events;
+            for n in $crate::meta::sql::statement_sizes(events.len(), EVENTS_PER_STATEMENT) {
+                let (chunk, after) = rest.split_at(n);
+                rest = after;
                 let mut b = Batch::new();
                 push_events(&mut b, chunk, project_id, now);
                 b.run(&mut *conn).await.map_err(db_err)?;

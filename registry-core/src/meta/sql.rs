@@ -234,6 +234,26 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
     }
 }
 
+/// How to split `n` rows into multi-row statements of at most `max` rows so that the
+/// statements take few distinct shapes: full statements of `max` rows, then one power of two
+/// at a time down to 16 rows, then the rest (at most 16) in one. A prepared statement is cached
+/// per shape on each connection (sqlx keeps 100), and one of a thousand rows holds about a
+/// megabyte in SQLite, so a size per count of rows would fill the cache with large ones.
+pub(crate) fn statement_sizes(n: usize, max: usize) -> Vec<usize> {
+    const SMALL: usize = 16;
+    let mut sizes = vec![max; n / max];
+    let mut rest = n % max;
+    while rest > SMALL {
+        let p = 1 << rest.ilog2();
+        sizes.push(p);
+        rest -= p;
+    }
+    if rest > 0 {
+        sizes.push(rest);
+    }
+    sizes
+}
+
 /// Statements sent together. On SQLite they go as one query of several statements: one round
 /// trip to the connection's thread instead of one per statement. A round trip costs about 40 µs
 /// on a 2-core machine (two thread wake-ups), and the writer's round trips are what serializes
@@ -1226,3 +1246,30 @@ macro_rules! sql_metadata_store {
 }
 
 pub(crate) use sql_metadata_store;
+
+#[cfg(test)]
+mod tests {
+    use super::statement_sizes;
+
+    #[test]
+    fn statement_sizes_cover_every_row_in_few_shapes() {
+        assert_eq!(statement_sizes(0, 1000), Vec::<usize>::new());
+        assert_eq!(statement_sizes(3, 1000), vec![3]);
+        assert_eq!(statement_sizes(16, 1000), vec![16]);
+        assert_eq!(statement_sizes(17, 1000), vec![16, 1]);
+        assert_eq!(statement_sizes(2000, 1000), vec![1000, 1000]);
+        assert_eq!(
+            statement_sizes(4096, 1000),
+            vec![1000, 1000, 1000, 1000, 64, 32]
+        );
+        let mut shapes = std::collections::BTreeSet::new();
+        for n in 0..=5000 {
+            let sizes = statement_sizes(n, 1000);
+            assert_eq!(sizes.iter().sum::<usize>(), n, "{n}");
+            assert!(sizes.iter().all(|&s| s > 0 && s <= 1000), "{n}: {sizes:?}");
+            shapes.extend(sizes);
+        }
+        // 1000, 512, 256, 128, 64, 32, 16 and 1 to 15.
+        assert_eq!(shapes.len(), 22, "{shapes:?}");
+    }
+}

@@ -366,6 +366,36 @@ async fn pull_records_are_batched_and_can_be_turned_off() {
     }
 }
 
+/// A flush of more pulls than one statement takes is split into statements of a few fixed
+/// sizes (1,000, then powers of two, then the rest); every pull is written, once.
+#[tokio::test]
+async fn a_large_pull_flush_writes_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    for uri in metadata_uris(dir.path()).await {
+        let sub = tempfile::tempdir().unwrap();
+        let reg = open(&uri, sub.path(), Arc::new(FakeClock::new(T0)), true).await;
+        create_project(&reg, "many").await;
+        push(&reg, "many/app:v1", "alice", 7).await;
+        // 1,000 + 64 + 32 + 16 + 5: one statement of each size.
+        let n = 1117;
+        for _ in 0..n {
+            pull(&reg, "many/app:v1", "dave").await;
+        }
+        reg.flush_pulls().await.unwrap();
+        let logged = reg
+            .audit_logs(&Principal::System, &q("operation=pull"))
+            .await
+            .unwrap()
+            .total;
+        assert_eq!(logged, n as u64, "{uri}");
+        let repo = reg
+            .repository(&Principal::System, "many", "app")
+            .await
+            .unwrap();
+        assert_eq!(repo.pull_count, n as i64, "{uri}");
+    }
+}
+
 #[tokio::test]
 async fn purge_keeps_recent_unselected_and_unnotified_entries() {
     let dir = tempfile::tempdir().unwrap();
